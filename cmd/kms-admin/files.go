@@ -1,0 +1,297 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/kms/storage"
+)
+
+func fileCommands() []*cobra.Command {
+	var recursive bool
+	ls := &cobra.Command{
+		Use:   "ls [-R] <path>...",
+		Short: "List files with mode, owner and size",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, root := range args {
+				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						fmt.Printf("%s: %v\n", p, err)
+						return nil
+					}
+					if p != root && d.IsDir() && !recursive {
+						printEntry(p)
+						return filepath.SkipDir
+					}
+					printEntry(p)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	ls.Flags().BoolVarP(&recursive, "recursive", "R", false, "descend into directories")
+
+	cat := &cobra.Command{Use: "cat <file>...", Short: "Print files", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				f, err := os.Open(a)
+				if err != nil {
+					return err
+				}
+				_, err = io.Copy(os.Stdout, f)
+				f.Close()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+
+	sha := &cobra.Command{
+		Use:   "sha256sum <path>...",
+		Short: "Digest files; directories are walked, one line per file, sorted",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, root := range args {
+				var lines []string
+				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						return err
+					}
+					if d.IsDir() {
+						return nil
+					}
+					sum, err := digest(p)
+					if err != nil {
+						return err
+					}
+					lines = append(lines, sum+"  "+p)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				sort.Slice(lines, func(a, b int) bool { return lines[a][66:] < lines[b][66:] })
+				for _, l := range lines {
+					fmt.Println(l)
+				}
+			}
+			return nil
+		},
+	}
+
+	var cpRecursive bool
+	cp := &cobra.Command{
+		Use:   "cp [-r] <src> <dst>",
+		Short: "Copy a file or tree (modes kept, atomic per file)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, dst := args[0], args[1]
+			fi, err := os.Stat(src)
+			if err != nil {
+				return err
+			}
+			if !fi.IsDir() {
+				if di, err := os.Stat(dst); err == nil && di.IsDir() {
+					dst = filepath.Join(dst, filepath.Base(src))
+				}
+				return copyFile(src, dst, fi.Mode())
+			}
+			if !cpRecursive {
+				return fmt.Errorf("%s is a directory (use -r)", src)
+			}
+			return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(src, p)
+				target := filepath.Join(dst, rel)
+				info, err := d.Info()
+				if err != nil {
+					return err
+				}
+				if d.IsDir() {
+					return os.MkdirAll(target, info.Mode().Perm()|0o700)
+				}
+				return copyFile(p, target, info.Mode())
+			})
+		},
+	}
+	cp.Flags().BoolVarP(&cpRecursive, "recursive", "r", false, "copy directories")
+
+	var rmRecursive, rmForce bool
+	rm := &cobra.Command{Use: "rm [-rf] <path>...", Short: "Remove files or trees", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				var err error
+				if rmRecursive {
+					err = os.RemoveAll(a)
+				} else {
+					err = os.Remove(a)
+				}
+				if err != nil && !(rmForce && os.IsNotExist(err)) {
+					return err
+				}
+			}
+			return nil
+		}}
+	rm.Flags().BoolVarP(&rmRecursive, "recursive", "r", false, "remove directories and their contents")
+	rm.Flags().BoolVarP(&rmForce, "force", "f", false, "ignore missing files")
+
+	mkdir := &cobra.Command{Use: "mkdir <dir>...", Short: "Create directories (with parents, mode 0700)", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				if err := os.MkdirAll(a, 0o700); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+
+	var chmodRecursive bool
+	chmod := &cobra.Command{
+		Use:   "chmod [-R] <octal-mode> <path>...",
+		Short: "Change modes; -R applies the same mode to directories and files, like chmod -R",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := strconv.ParseUint(args[0], 8, 32)
+			if err != nil {
+				return fmt.Errorf("mode must be octal, got %q", args[0])
+			}
+			return walkEach(args[1:], chmodRecursive, func(p string) error { return os.Chmod(p, fs.FileMode(m)) })
+		},
+	}
+	chmod.Flags().BoolVarP(&chmodRecursive, "recursive", "R", false, "change trees")
+
+	var chownRecursive bool
+	chown := &cobra.Command{
+		Use:   "chown [-R] <uid>[:<gid>] <path>...",
+		Short: "Change owners (numeric ids: the image has no user database)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u, g, _ := strings.Cut(args[0], ":")
+			uid, err := strconv.Atoi(u)
+			if err != nil {
+				return fmt.Errorf("uid must be numeric, got %q", u)
+			}
+			gid := uid
+			if g != "" {
+				if gid, err = strconv.Atoi(g); err != nil {
+					return fmt.Errorf("gid must be numeric, got %q", g)
+				}
+			}
+			return walkEach(args[1:], chownRecursive, func(p string) error { return os.Lchown(p, uid, gid) })
+		},
+	}
+	chown.Flags().BoolVarP(&chownRecursive, "recursive", "R", false, "change trees")
+
+	df := &cobra.Command{Use: "df <path>...", Short: "Show the size and free space of filesystems", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				total, free, err := storage.DiskSpace(a)
+				if err != nil {
+					return err
+				}
+				used := 0.0
+				if total > 0 {
+					used = 100 * (1 - float64(free)/float64(total))
+				}
+				fmt.Printf("%s total=%d free=%d used=%.0f%%\n", a, total, free, used)
+			}
+			return nil
+		}}
+
+	hold := &cobra.Command{Use: "hold", Short: "Do nothing until SIGTERM or SIGINT (keeps a container and its volumes up)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
+			<-ch
+			return nil
+		}}
+	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold}
+}
+
+func printEntry(p string) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		fmt.Printf("%s: %v\n", p, err)
+		return
+	}
+	uid, gid := -1, -1
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		uid, gid = int(st.Uid), int(st.Gid)
+	}
+	fmt.Printf("%s %6d:%-6d %9d %s\n", fi.Mode(), uid, gid, fi.Size(), p)
+}
+
+func digest(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := storage.WriteFileAtomic(dst, b); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode.Perm())
+}
+
+// walkEach applies fn to every path, and with recursive to everything
+// below; parents before children, like chmod -R.
+func walkEach(paths []string, recursive bool, fn func(string) error) error {
+	for _, root := range paths {
+		if !recursive {
+			if err := fn(root); err != nil {
+				return err
+			}
+			continue
+		}
+		// Collect first: changing a directory's mode may make it unreadable.
+		var all []string
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			all = append(all, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range all {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

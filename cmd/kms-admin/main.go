@@ -1,0 +1,35 @@
+// Command kms-admin is the small toolbox of the shell-less party image:
+// what an operator runs inside a container (list, copy, chmod, digest,
+// connectivity) and what fault injection needs (fill a disk, corrupt an
+// object, forge key material, edit /etc/hosts).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:   "kms-admin <command>",
+		Short: "File, storage and network toolbox for the shell-less KMS party image",
+		Long: `kms-admin stands in for the shell tools a FROM scratch image lacks.
+
+Operator commands follow their coreutils namesakes (ls, cat, cp, rm, mkdir,
+chmod, chown, df, sha256sum); dial tests a TCP port like 'nc -z'. Fault
+commands change storage the way real incidents do: fill, flip,
+corrupt-share, scramble-prss, forge-public, hosts. hold keeps a container
+alive (the storage keeper) until SIGTERM.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(fileCommands()...)
+	root.AddCommand(faultCommands()...)
+	root.AddCommand(netCommands()...)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "kms-admin:", err)
+		os.Exit(1)
+	}
+}

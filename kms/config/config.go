@@ -1,0 +1,219 @@
+// Package config loads and validates a party's config.toml. Unknown keys are
+// rejected (a real rollout broke on a misspelt key that was silently
+// ignored), KMS_CORE__SECTION__KEY environment variables override the file,
+// and validation errors read like the real KMS's.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// EnvPrefix starts the environment variables that override the file.
+const EnvPrefix = "KMS_CORE__"
+
+// Config is the whole file.
+type Config struct {
+	Service      Service    `toml:"service"`
+	PublicVault  *Vault     `toml:"public_vault"`
+	PrivateVault *Vault     `toml:"private_vault"`
+	BackupVault  *Vault     `toml:"backup_vault,omitempty"`
+	Threshold    *Threshold `toml:"threshold"`
+	Telemetry    Telemetry  `toml:"telemetry"`
+}
+
+// Service is the client API listener.
+type Service struct {
+	ListenAddress      string `toml:"listen_address"`
+	ListenPort         int    `toml:"listen_port"`
+	TimeoutSecs        int    `toml:"timeout_secs"`
+	GrpcMaxMessageSize int    `toml:"grpc_max_message_size,omitempty"`
+}
+
+// Vault is one storage vault.
+type Vault struct {
+	Storage Storage `toml:"storage"`
+}
+
+// Storage selects the backend; only the file backend exists here.
+type Storage struct {
+	File *FileStorage `toml:"file"`
+}
+
+// FileStorage places the vault at <path>/<prefix>.
+type FileStorage struct {
+	Path   string `toml:"path"`
+	Prefix string `toml:"prefix"`
+}
+
+// Threshold is the party-to-party part.
+type Threshold struct {
+	ListenAddress string         `toml:"listen_address"`
+	ListenPort    int            `toml:"listen_port"`
+	MyID          int            `toml:"my_id"`
+	Threshold     int            `toml:"threshold"`
+	DecCapacity   int            `toml:"dec_capacity"`
+	MinDecCache   int            `toml:"min_dec_cache"`
+	Peers         []Peer         `toml:"peers"`
+	CoreToCoreNet *CoreToCoreNet `toml:"core_to_core_net,omitempty"`
+}
+
+// Peer is one party of the cluster, this one included.
+type Peer struct {
+	PartyID int    `toml:"party_id"`
+	Address string `toml:"address"`
+	Port    int    `toml:"port"`
+}
+
+// CoreToCoreNet tunes the party-to-party network. The first keys are the
+// real KMS's; straggler_grace_ms is the simulated party's own.
+type CoreToCoreNet struct {
+	MessageLimit           int     `toml:"message_limit"`
+	Multiplier             float64 `toml:"multiplier"`
+	MaxInterval            int     `toml:"max_interval"`
+	MaxElapsedTime         int     `toml:"max_elapsed_time"`
+	NetworkTimeout         int     `toml:"network_timeout"`
+	NetworkTimeoutBk       int     `toml:"network_timeout_bk"`
+	NetworkTimeoutBkSns    int     `toml:"network_timeout_bk_sns"`
+	MaxEnDecodeMessageSize int64   `toml:"max_en_decode_message_size"`
+	// StragglerGraceMs is how long a decryption waits for the remaining
+	// peers once t+1 valid shares are in.
+	StragglerGraceMs int `toml:"straggler_grace_ms"`
+}
+
+// Telemetry is the metrics endpoint.
+type Telemetry struct {
+	TracingServiceName string `toml:"tracing_service_name,omitempty"`
+	MetricsBindAddress string `toml:"metrics_bind_address"`
+}
+
+// Defaults of the optional knobs.
+const (
+	DefaultNetworkTimeout   = 10
+	DefaultStragglerGraceMs = 250
+	DefaultTimeoutSecs      = 360
+)
+
+// Load reads path, applies the environment overrides of environ (nil: the
+// process environment) and validates the result.
+func Load(path string, environ []string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config file: %w", err)
+	}
+	if environ == nil {
+		environ = os.Environ()
+	}
+	return Parse(raw, environ)
+}
+
+// Parse decodes and validates a config document.
+func Parse(raw []byte, environ []string) (*Config, error) {
+	doc := map[string]any{}
+	if err := toml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("invalid TOML: %s", describeDecodeError(err))
+	}
+	if err := applyEnv(doc, environ); err != nil {
+		return nil, err
+	}
+	merged, err := toml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(merged))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var sm *toml.StrictMissingError
+		if errors.As(err, &sm) {
+			var keys []string
+			for _, e := range sm.Errors {
+				keys = append(keys, strings.Join(e.Key(), "."))
+			}
+			return nil, fmt.Errorf("unknown configuration key(s): %s", strings.Join(keys, ", "))
+		}
+		return nil, fmt.Errorf("invalid configuration: %s", describeDecodeError(err))
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func describeDecodeError(err error) string {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		return fmt.Sprintf("%s (line %d, column %d)", de.Error(), row, col)
+	}
+	return err.Error()
+}
+
+// applyEnv sets KMS_CORE__A__B=v as doc["a"]["b"] = v. Values are typed
+// like TOML scalars: integer, float, boolean, else string.
+func applyEnv(doc map[string]any, environ []string) error {
+	sort.Strings(environ)
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		path := strings.Split(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__")
+		node := doc
+		for _, k := range path[:len(path)-1] {
+			next, ok := node[k].(map[string]any)
+			if !ok {
+				if _, exists := node[k]; exists {
+					return fmt.Errorf("environment override %s: %q is not a table", name, k)
+				}
+				next = map[string]any{}
+				node[k] = next
+			}
+			node = next
+		}
+		node[path[len(path)-1]] = scalar(value)
+	}
+	return nil
+}
+
+func scalar(s string) any {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b
+	}
+	return s
+}
+
+func (c *Config) applyDefaults() {
+	if c.Service.TimeoutSecs == 0 {
+		c.Service.TimeoutSecs = DefaultTimeoutSecs
+	}
+	if c.Threshold != nil {
+		if c.Threshold.CoreToCoreNet == nil {
+			c.Threshold.CoreToCoreNet = &CoreToCoreNet{}
+		}
+		n := c.Threshold.CoreToCoreNet
+		if n.NetworkTimeout == 0 {
+			n.NetworkTimeout = DefaultNetworkTimeout
+		}
+		if n.StragglerGraceMs == 0 {
+			n.StragglerGraceMs = DefaultStragglerGraceMs
+		}
+	}
+}
+
+// Marshal renders the config as TOML.
+func (c *Config) Marshal() ([]byte, error) { return toml.Marshal(c) }

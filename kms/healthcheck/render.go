@@ -1,0 +1,210 @@
+package healthcheck
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kmschaos/kmschaos/kms/health"
+	"github.com/kmschaos/kmschaos/kms/storage"
+)
+
+// RenderJSON writes the result as indented JSON.
+func RenderJSON(w io.Writer, r *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// RenderText writes the result in the real tool's layout, with the PRSS and
+// STORAGE sections added after OPERATOR KEY.
+func RenderText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+
+	if info := r.ConfigInfo; info != nil {
+		line("\n[INFO]:")
+		line("  [OK] Valid %s config", r.ConfigValid.ConfigType)
+		line("  [OK] Storage: %s", r.ConfigValid.StorageType)
+		line("  [OK] Listen address: %s", info.ListenAddress)
+		n := info.Parties
+		line("  [OK] Threshold: %d - Node requirements:", info.Threshold)
+		line("      - %d of %d nodes minimum for threshold operations (t+1)", info.Threshold+1, n)
+		line("      - %d of %d nodes for healthy status (2/3 majority)", health.MinHealthy(n), n)
+		line("      - %d of %d nodes for optimal status (all nodes online)", n, n)
+		line("      (!!!)  Operational recommendation: All %d nodes should be online for best performance", n)
+		line("  [OK] %d peers configured:", len(info.Peers))
+		for _, p := range info.Peers {
+			line("      - Peer %d at %s", p.PartyID, p.Address)
+		}
+	}
+
+	line("\n[KMS HEALTH CHECK REPORT]")
+	line(strings.Repeat("=", 50))
+	switch r.OverallHealth {
+	case Optimal:
+		line("\n[EXCELLENT] Overall Status: Optimal - All nodes online")
+	case Healthy:
+		line("\n[OK] Overall Status: Healthy - Sufficient majority")
+	case Degraded:
+		line("\n[WARN] Overall Status: Degraded - Reduced fault tolerance or missing key material")
+	default:
+		line("\n[ERROR] Overall Status: Unhealthy - Critical issues")
+	}
+
+	if c := r.ConfigValid; c != nil {
+		line("\n[CONFIG]:")
+		if c.Valid {
+			line("  [OK] Valid %s config", c.ConfigType)
+			line("  [OK] Storage: %s", c.StorageType)
+		} else {
+			line("  [FAIL] Invalid configuration:")
+			for _, e := range c.Errors {
+				line("  [FAIL] %s", e)
+			}
+		}
+	}
+
+	if c := r.Connectivity; c != nil {
+		line("\n[CORE SERVICE CONNECTIVITY]:")
+		if c.Reachable {
+			line("  [OK] Reachable (latency: %dms)", c.LatencyMs)
+		} else {
+			line("  [FAIL] Cannot connect: %s", c.Error)
+		}
+	}
+
+	if k := r.KeyMaterial; k != nil {
+		line("\n[KEY MATERIAL]:")
+		if !k.Available {
+			line("  [FAIL] Key material unavailable: %s", k.Error)
+		} else {
+			mark := "[OK]"
+			if len(k.FheKeyIDs) == 0 {
+				mark = "[WARN]"
+			}
+			line("  %s FHE Keys: %d", mark, len(k.FheKeyIDs))
+			for _, id := range k.FheKeyIDs {
+				line("       - %s", id)
+			}
+			line("  [OK] CRS: %d", len(k.CrsIDs))
+			line("  [OK] Preprocessing: %d", len(k.Preprocessing))
+			for _, id := range k.Preprocessing {
+				line("       - %s", id)
+			}
+			line("  [OK] Storage: %s", k.StorageBackend)
+			for _, p := range k.Problems {
+				mark := "[FAIL]"
+				if p.Kind == "backup" {
+					mark = "[WARN]"
+				}
+				line("  %s %s: %s", mark, p.Object, p.Kind)
+				line("         %s", p.Detail)
+			}
+		}
+	}
+
+	if o := r.OperatorKey; o != nil {
+		line("\n[OPERATOR KEY]:")
+		if o.Available {
+			line("  [OK] Available (%d bytes)", o.PublicKeyLen)
+			line("  [OK] Hex: %s", o.PublicKeyHex)
+		} else {
+			line("  [FAIL] Not available: %s", o.Error)
+		}
+	}
+
+	if p := r.PRSS; p != nil {
+		line("\n[PRSS]:")
+		if p.ActiveEpoch == "" {
+			line("  [FAIL] No PRSS epoch data found: threshold operations cannot run (run kms-init)")
+		} else {
+			line("  [OK] Active epoch: %s", p.ActiveEpoch)
+		}
+		for _, e := range p.Epochs {
+			switch {
+			case !e.Intact:
+				line("  [FAIL] Epoch %s: %s", e.ID, e.Error)
+			case !e.Active:
+				line("  [OK] Epoch %s (not active)", e.ID)
+			}
+		}
+	}
+
+	if len(r.Storage) > 0 {
+		line("\n[STORAGE]:")
+		for _, v := range r.Storage {
+			usage := fmt.Sprintf("%.0f%% used, %s free of %s", 100*v.UsedRatio, size(v.FreeBytes), size(v.TotalBytes))
+			switch {
+			case !v.Readable || !v.Writable:
+				line("  [FAIL] %s vault %s: %s", v.Name, v.Path, v.Error)
+				line("         read: %s, write: %s, %s", okFail(v.Readable), okFail(v.Writable), usage)
+			case v.UsedRatio > storage.UsageWarnRatio:
+				line("  [WARN] %s vault %s: read/write OK, %s (above %.0f%%)", v.Name, v.Path, usage, 100*storage.UsageWarnRatio)
+			default:
+				line("  [OK] %s vault %s: read/write OK, %s", v.Name, v.Path, usage)
+			}
+		}
+	}
+
+	for _, c := range r.ContextInfo {
+		line("\n[CONTEXT %s]:", c.ContextID)
+		line("\n  [NODE INFO]:")
+		line("    Type: %s", c.NodeType)
+		line("    Party ID: %d", c.MyPartyID)
+		line("    Threshold: %d required", c.ThresholdRequired)
+		line("    Nodes Reachable: %d", c.NodesReachable)
+		line("\n  [PEER STATUS]:")
+		up := 0
+		for _, p := range c.Peers {
+			if p.Reachable {
+				up++
+			}
+		}
+		line("    %d of %d peers reachable", up, len(c.Peers))
+		for _, p := range c.Peers {
+			if p.Reachable {
+				line("    [OK] Party %d @ %s (%dms)", p.PeerID, p.Endpoint, p.LatencyMs)
+			} else {
+				line("    [FAIL] Party %d @ %s", p.PeerID, p.Endpoint)
+				e := p.Error
+				if e == "" {
+					e = "Unreachable"
+				}
+				line("           Error: %s", e)
+			}
+		}
+		line("\n  %s", c.Recommendation)
+	}
+
+	if len(r.Recommendations) > 0 {
+		line("\n[INFO]:")
+		for _, rec := range r.Recommendations {
+			line("  %s", rec)
+		}
+	}
+	line("\n%s", strings.Repeat("=", 50))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func okFail(b bool) string {
+	if b {
+		return "OK"
+	}
+	return "FAIL"
+}
+
+func size(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

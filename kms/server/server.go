@@ -1,0 +1,177 @@
+// Package server runs one party: it loads and checks everything before it
+// binds a port, serves the client API, the party-to-party protocol and the
+// metrics/health endpoints, and drains in-flight work on shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/kmschaos/kmschaos/kms/config"
+	"github.com/kmschaos/kmschaos/kms/metrics"
+	"github.com/kmschaos/kmschaos/kms/p2p"
+	"github.com/kmschaos/kmschaos/kms/service"
+	kmsservicev1 "github.com/kmschaos/kmschaos/proto/kms_service/v1"
+	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
+)
+
+// DrainTimeout bounds how long a stopping party waits for its sessions; it
+// stays under the 10 s a container engine grants before SIGKILL.
+const DrainTimeout = 8 * time.Second
+
+// MonitorInterval is how often peer reachability and storage metrics are refreshed.
+const MonitorInterval = 5 * time.Second
+
+// Run serves until ctx is cancelled (SIGTERM), then drains and returns nil.
+// Errors before serving (storage, binding) are returned at once.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	log.Info("Starting threshold KMS server...")
+	log.Info(fmt.Sprintf("Parameters: using threshold t=%d, knowing n=%d parties in total (myself included)", cfg.T(), cfg.N()), "party_id", cfg.Threshold.MyID)
+	m := metrics.New(cfg.Threshold.MyID)
+	svc, err := service.New(service.Options{Config: cfg, Log: log, Metrics: m})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	apiAddr := net.JoinHostPort(cfg.Service.ListenAddress, strconv.Itoa(cfg.Service.ListenPort))
+	p2pAddr := net.JoinHostPort(cfg.Threshold.ListenAddress, strconv.Itoa(cfg.Threshold.ListenPort))
+	apiLis, err := listen("the gRPC service", apiAddr)
+	if err != nil {
+		return err
+	}
+	p2pLis, err := listen("the party-to-party service", p2pAddr)
+	if err != nil {
+		apiLis.Close()
+		return err
+	}
+	var metricsLis net.Listener
+	if a := cfg.Telemetry.MetricsBindAddress; a != "" {
+		if metricsLis, err = listen("the metrics endpoint", a); err != nil {
+			apiLis.Close()
+			p2pLis.Close()
+			return err
+		}
+	}
+
+	api := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
+	kmsservicev1.RegisterCoreServiceEndpointServer(api, svc)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(api, hs)
+	reflection.Register(api)
+	peer := grpc.NewServer(p2p.ServerOptions()...)
+	p2pv1.RegisterPeerServer(peer, svc)
+
+	errs := make(chan error, 3)
+	go func() { errs <- serveErr("party-to-party", peer.Serve(p2pLis)) }()
+	go func() { errs <- serveErr("gRPC", api.Serve(apiLis)) }()
+	var httpSrv *http.Server
+	if metricsLis != nil {
+		httpSrv = &http.Server{Handler: endpoints(m, svc), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := httpSrv.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("metrics endpoint: %w", err)
+			}
+		}()
+		log.Info("Metrics available at http://" + cfg.Telemetry.MetricsBindAddress + "/metrics")
+	}
+	log.Info("Starting party-to-party server on " + p2pAddr)
+	log.Info("Starting core service gRPC server on " + apiAddr)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(kmsservicev1.CoreServiceEndpoint_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	if err := svc.Ready(); err != nil {
+		log.Warn("Party is not ready for threshold operations: " + err.Error())
+	}
+
+	monitorCtx, stopMonitor := context.WithCancel(context.Background())
+	defer stopMonitor()
+	go svc.Monitor(monitorCtx, MonitorInterval)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("Received shutdown signal, draining in-flight work")
+	case runErr = <-errs:
+		log.Error("Server failed", "error", runErr.Error())
+	}
+	hs.Shutdown()
+	if !svc.Drain(DrainTimeout) {
+		log.Warn("Sessions still running after the drain timeout", "timeout", DrainTimeout.String())
+	}
+	stopGracefully(api, 5*time.Second)
+	stopGracefully(peer, 5*time.Second)
+	if httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	log.Info("KMS server stopped")
+	return runErr
+}
+
+func listen(what, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err
+		}
+		return nil, fmt.Errorf("failed to bind %s to %s: %v", what, addr, err)
+	}
+	return l, nil
+}
+
+func serveErr(what string, err error) error {
+	if err == nil || errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return fmt.Errorf("%s server: %w", what, err)
+}
+
+func stopGracefully(s *grpc.Server, timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		s.Stop()
+	}
+}
+
+// endpoints serves /metrics, /live (the process answers), /ready (it can
+// take part in threshold operations) and /health (both, as JSON).
+func endpoints(m *metrics.Metrics, svc *service.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/live", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if err := svc.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ready := svc.Ready()
+		if ready != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"live\":true,\"ready\":false,\"reason\":%q,\"party_id\":%d}\n", ready.Error(), svc.Me())
+			return
+		}
+		fmt.Fprintf(w, "{\"live\":true,\"ready\":true,\"party_id\":%d}\n", svc.Me())
+	})
+	return mux
+}

@@ -1,0 +1,405 @@
+package service
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cloudflare/circl/group"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/prss"
+	"github.com/kmschaos/kmschaos/kms/tss"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
+)
+
+type decryptResult = *kmsv1.PublicDecryptionResponse
+
+// PublicDecrypt starts a threshold decryption and returns at once.
+func (s *Service) PublicDecrypt(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (*kmsv1.Empty, error) {
+	id, err := s.checkDecryptRequest(req)
+	if err != nil {
+		s.observe(opPublicDecrypt, time.Now(), err)
+		return nil, err
+	}
+	j, ok := s.jobs.add(id, nil)
+	if !ok {
+		err := status.Errorf(codes.AlreadyExists, "request id %s already used", id)
+		s.observe(opPublicDecrypt, time.Now(), err)
+		return nil, err
+	}
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		j.finish(s.decrypt(context.Background(), req))
+	}()
+	return &kmsv1.Empty{}, nil
+}
+
+// GetPublicDecryptionResult answers Unavailable until the decryption is done.
+func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.PublicDecryptionResponse, error) {
+	j, ok := s.jobs.get(req.GetRequestId())
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "no decryption with request id %s", req.GetRequestId())
+	}
+	if !j.finished() {
+		return nil, status.Error(codes.Unavailable, "decryption in progress")
+	}
+	return j.res, j.err
+}
+
+// PublicDecryptSync runs a decryption and waits for its result.
+func (s *Service) PublicDecryptSync(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (*kmsv1.PublicDecryptionResponse, error) {
+	id, err := s.checkDecryptRequest(req)
+	if err != nil {
+		s.observe(opPublicDecrypt, time.Now(), err)
+		return nil, err
+	}
+	j, ok := s.jobs.add(id, nil)
+	if !ok {
+		err := status.Errorf(codes.AlreadyExists, "request id %s already used", id)
+		s.observe(opPublicDecrypt, time.Now(), err)
+		return nil, err
+	}
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	res, err := s.decrypt(ctx, req)
+	j.finish(res, err)
+	return res, err
+}
+
+func (s *Service) checkDecryptRequest(req *kmsv1.PublicDecryptionRequest) (string, error) {
+	if s.draining.Load() {
+		return "", status.Error(codes.Unavailable, "server is shutting down")
+	}
+	id := req.GetRequestId().GetRequestId()
+	if !tss.ValidID(id) {
+		return "", status.Errorf(codes.InvalidArgument, "request id must be 64 hex characters, got %q", id)
+	}
+	if len(req.GetCiphertexts()) == 0 {
+		return "", status.Error(codes.InvalidArgument, "no ciphertext to decrypt")
+	}
+	return id, nil
+}
+
+// decrypt coordinates one threshold decryption session.
+func (s *Service) decrypt(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (res *kmsv1.PublicDecryptionResponse, err error) {
+	start := time.Now()
+	defer func() { s.observe(opPublicDecrypt, start, err) }()
+	select {
+	case s.sessions <- struct{}{}:
+		defer func() { <-s.sessions }()
+	default:
+		return nil, status.Errorf(codes.ResourceExhausted, "too many decryptions in progress (%d)", maxConcurrentSessions)
+	}
+	s.metrics.ActiveSessions.Inc()
+	defer s.metrics.ActiveSessions.Dec()
+
+	key, epochID, ep, cts, err := s.sessionInputs(req.GetKeyId().GetRequestId(), req.GetEpochId().GetRequestId(), req.GetCiphertexts())
+	if err != nil {
+		return nil, err
+	}
+	if key.coordinate != nil {
+		return nil, status.Error(codes.FailedPrecondition, key.coordinate.Error())
+	}
+	sid := make([]byte, 32)
+	if _, err := s.rand.Read(sid); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	shareReq := &p2pv1.ShareRequest{From: uint32(s.me), SessionId: hex.EncodeToString(sid), KeyId: key.pub.KeyID, EpochId: epochID}
+	for _, ct := range cts {
+		b, _ := ct.C1.MarshalBinaryCompress()
+		shareReq.C1 = append(shareReq.C1, b)
+	}
+
+	replies := s.gatherShares(ctx, shareReq, key, ep)
+	usable, rejected, unreachable, nonce, err := s.checkShares(shareReq.SessionId, key.pub, cts, replies)
+	if err != nil {
+		return nil, err
+	}
+	if len(usable) < s.t+1 {
+		return nil, status.Errorf(codes.Unavailable, "not enough valid decryption shares: got %d of the %d needed (unreachable or failing: %s; rejected: %s)",
+			len(usable), s.t+1, describeParties(unreachable), fmt.Sprint(rejected))
+	}
+	payload := &kmsv1.PublicDecryptionResponsePayload{RequestId: req.GetRequestId(), Coordinator: uint32(s.me), SessionNonce: nonce}
+	for i := range usable[:s.t+1] {
+		payload.ContributingParties = append(payload.ContributingParties, uint32(usable[i].party))
+	}
+	for _, p := range rejected {
+		payload.RejectedParties = append(payload.RejectedParties, uint32(p))
+	}
+	for ci, ct := range cts {
+		shares := make([]tss.Share, 0, s.t+1)
+		for _, u := range usable[:s.t+1] {
+			shares = append(shares, u.shares[ci])
+		}
+		v, err := key.pub.Combine(ct, shares)
+		if err != nil {
+			// Proved shares that do not open the ciphertext: the ciphertext
+			// was not made for this key. Refuse; never guess.
+			s.log.Error("Decryption failed closed", "session", shareReq.SessionId, "error", err.Error())
+			return nil, status.Errorf(codes.InvalidArgument, "ciphertext %d: %v", ci, err)
+		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], v)
+		payload.Plaintexts = append(payload.Plaintexts, &kmsv1.TypedPlaintext{Bytes: b[:], FheType: req.Ciphertexts[ci].GetFheType()})
+	}
+	signed, err := proto.MarshalOptions{Deterministic: true}.Marshal(payload)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &kmsv1.PublicDecryptionResponse{Payload: payload, ExternalSignature: ed25519.Sign(s.signer, signed)}, nil
+}
+
+// sessionInputs resolves the key, the epoch and the ciphertexts of a
+// session, with the real KMS's NotFound answers.
+func (s *Service) sessionInputs(keyID, epochID string, raw []*kmsv1.TypedCiphertext) (*thresholdKey, string, *material.Epoch, []*tss.Ciphertext, error) {
+	if keyID == "" && len(s.keys) == 1 {
+		for id := range s.keys {
+			keyID = id
+		}
+	}
+	key, ok := s.keys[keyID]
+	if !ok {
+		return nil, "", nil, nil, status.Errorf(codes.NotFound, "Key %s not found", keyID)
+	}
+	var ep *material.Epoch
+	if epochID == "" {
+		epochID, ep = s.activeEpoch()
+	} else {
+		ep = s.epoch(epochID)
+	}
+	if ep == nil {
+		return nil, "", nil, nil, status.Errorf(codes.NotFound, "Epoch %s not found", epochID)
+	}
+	var cts []*tss.Ciphertext
+	for i, c := range raw {
+		ct, err := tss.ParseCiphertext(c.GetCiphertext())
+		if err != nil {
+			return nil, "", nil, nil, status.Errorf(codes.InvalidArgument, "ciphertext %d: %v", i, err)
+		}
+		cts = append(cts, ct)
+	}
+	return key, epochID, ep, cts, nil
+}
+
+type shareReply struct {
+	party int
+	resp  *p2pv1.ShareResponse
+	err   error
+}
+
+// gatherShares asks every peer for its shares and adds this party's own.
+// It returns when all have answered, when the call deadline passes, or a
+// grace period after enough answers are in: a hung peer costs the grace,
+// not the whole timeout.
+func (s *Service) gatherShares(ctx context.Context, req *p2pv1.ShareRequest, key *thresholdKey, ep *material.Epoch) []shareReply {
+	ctx, cancel := context.WithTimeout(ctx, s.networkTimeout)
+	defer cancel()
+	ids := s.peers.IDs()
+	ch := make(chan shareReply, len(ids))
+	for _, id := range ids {
+		go func(id int) {
+			r, err := s.peers.DecryptShare(ctx, id, req)
+			ch <- shareReply{party: id, resp: r, err: err}
+		}(id)
+	}
+	own, err := s.shareFor(req, key, ep)
+	replies := []shareReply{{party: s.me, resp: own, err: err}}
+	answered := 0
+	if err == nil {
+		answered++
+	}
+	var grace <-chan time.Time
+	for pending := len(ids); pending > 0; {
+		select {
+		case r := <-ch:
+			pending--
+			replies = append(replies, r)
+			if r.err == nil {
+				answered++
+			}
+			if answered >= s.t+1 && grace == nil {
+				grace = time.After(s.grace)
+			}
+		case <-grace:
+			pending = 0
+		case <-ctx.Done():
+			pending = 0
+		}
+	}
+	return replies
+}
+
+type usableShare struct {
+	party  int
+	shares []tss.Share
+}
+
+// checkShares verifies every share proof and opens the session's PRSS
+// value robustly; parties whose shares fail either check are rejected and
+// named in the log and in the invalid-share metric.
+func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphertext, replies []shareReply) (usable []usableShare, rejected []int, failed map[int]string, nonce []byte, err error) {
+	failed = map[int]string{}
+	answered := map[int]bool{}
+	prssShares := map[int]group.Scalar{}
+	valid := map[int][]tss.Share{}
+	for _, r := range replies {
+		answered[r.party] = true
+		if r.err != nil {
+			failed[r.party] = describeErr(r.err)
+			s.log.Warn("No decryption share from party", "party", r.party, "session", sid, "error", failed[r.party])
+			continue
+		}
+		shares, rho, err := s.verifyReply(pub, cts, r)
+		if err != nil {
+			s.metrics.InvalidShares.WithLabelValues(fmt.Sprint(r.party), "proof").Inc()
+			s.log.Error("Invalid decryption share received: proof verification failed", "party", r.party, "session", sid, "error", err.Error())
+			rejected = append(rejected, r.party)
+			continue
+		}
+		valid[r.party] = shares
+		prssShares[r.party] = rho
+	}
+	for _, id := range s.peers.IDs() {
+		if !answered[id] {
+			failed[id] = "no answer within the session"
+		}
+	}
+	if len(prssShares) < s.t+1 {
+		sort.Ints(rejected)
+		return nil, rejected, failed, nil, nil
+	}
+	value, bad, err := prss.Open(s.t, prssShares)
+	if err != nil {
+		s.log.Error("PRSS opening failed: the parties' PRSS keys disagree, re-initialise PRSS", "session", sid, "error", err.Error())
+		return nil, nil, failed, nil, status.Errorf(codes.Aborted, "%v: PRSS keys of the parties disagree; re-initialise PRSS (kms-init)", err)
+	}
+	for _, p := range bad {
+		s.metrics.InvalidShares.WithLabelValues(fmt.Sprint(p), "prss").Inc()
+		who := ""
+		if p == s.me {
+			who = " (this party)"
+		}
+		s.log.Error("PRSS share inconsistent with the other parties': its PRSS keys differ, re-initialise PRSS", "party", fmt.Sprintf("%d%s", p, who), "session", sid)
+		delete(valid, p)
+		rejected = append(rejected, p)
+	}
+	sort.Ints(rejected)
+	// This party's own share first, then ascending: deterministic sessions.
+	order := make([]int, 0, len(valid))
+	for p := range valid {
+		order = append(order, p)
+	}
+	sort.Slice(order, func(a, b int) bool {
+		if (order[a] == s.me) != (order[b] == s.me) {
+			return order[a] == s.me
+		}
+		return order[a] < order[b]
+	})
+	for _, p := range order {
+		usable = append(usable, usableShare{party: p, shares: valid[p]})
+	}
+	nonce, _ = value.MarshalBinary()
+	return usable, rejected, failed, nonce, nil
+}
+
+func (s *Service) verifyReply(pub *tss.PublicKey, cts []*tss.Ciphertext, r shareReply) ([]tss.Share, group.Scalar, error) {
+	if int(r.resp.GetPartyId()) != r.party {
+		return nil, nil, fmt.Errorf("answer signed as party %d", r.resp.GetPartyId())
+	}
+	if len(r.resp.GetShares()) != len(cts) {
+		return nil, nil, fmt.Errorf("%d shares for %d ciphertexts", len(r.resp.GetShares()), len(cts))
+	}
+	out := make([]tss.Share, len(cts))
+	for i, ds := range r.resp.GetShares() {
+		d := tss.G.NewElement()
+		if err := d.UnmarshalBinary(ds.GetShare()); err != nil {
+			return nil, nil, err
+		}
+		sh := tss.Share{Party: r.party, D: d, Proof: ds.GetProof()}
+		if err := pub.VerifyShare(cts[i].C1, sh); err != nil {
+			return nil, nil, err
+		}
+		out[i] = sh
+	}
+	rho := tss.G.NewScalar()
+	if err := rho.UnmarshalBinary(r.resp.GetPrssShare()); err != nil {
+		return nil, nil, fmt.Errorf("PRSS share: %w", err)
+	}
+	return out, rho, nil
+}
+
+// DecryptShare serves a peer's request for this party's shares.
+func (s *Service) DecryptShare(ctx context.Context, req *p2pv1.ShareRequest) (resp *p2pv1.ShareResponse, err error) {
+	start := time.Now()
+	defer func() { s.observe(opDecryptShare, start, err) }()
+	key, ok := s.keys[req.GetKeyId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "Key %s not found", req.GetKeyId())
+	}
+	ep := s.epoch(req.GetEpochId())
+	if ep == nil {
+		return nil, status.Errorf(codes.NotFound, "Epoch %s not found", req.GetEpochId())
+	}
+	return s.shareFor(req, key, ep)
+}
+
+// shareFor computes this party's shares for a session.
+func (s *Service) shareFor(req *p2pv1.ShareRequest, key *thresholdKey, ep *material.Epoch) (*p2pv1.ShareResponse, error) {
+	if key.share == nil {
+		return nil, status.Errorf(codes.NotFound, "Key share for key %s not found on party %d", key.pub.KeyID, s.me)
+	}
+	sid, err := hex.DecodeString(req.GetSessionId())
+	if err != nil || len(sid) != 32 {
+		return nil, status.Error(codes.InvalidArgument, "bad session id")
+	}
+	resp := &p2pv1.ShareResponse{PartyId: uint32(s.me)}
+	for _, raw := range req.GetC1() {
+		c1 := tss.G.NewElement()
+		if err := c1.UnmarshalBinary(raw); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "bad ciphertext point: %v", err)
+		}
+		sh, err := key.share.DecryptionShare(s.rand, key.pub, c1)
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		d, _ := sh.D.MarshalBinaryCompress()
+		resp.Shares = append(resp.Shares, &p2pv1.DecryptionShare{Share: d, Proof: sh.Proof})
+	}
+	rho, _ := ep.Keys.Share(sid).MarshalBinary()
+	resp.PrssShare = rho
+	return resp, nil
+}
+
+func describeErr(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String() + ": " + st.Message()
+	}
+	return err.Error()
+}
+
+func describeParties(m map[int]string) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var parts []string
+	for _, id := range ids {
+		parts = append(parts, fmt.Sprintf("party %d: %s", id, m[id]))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,230 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/prss"
+	"github.com/kmschaos/kmschaos/kms/storage"
+	"github.com/kmschaos/kmschaos/kms/tss"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
+)
+
+type epochResult = *kmsv1.EpochResultResponse
+
+// NewMpcEpoch starts the PRSS set-up of a new epoch and returns at once.
+// Every party must be asked (kms-init does): the set-up needs them all.
+func (s *Service) NewMpcEpoch(ctx context.Context, req *kmsv1.NewMpcEpochRequest) (*kmsv1.Empty, error) {
+	id := req.GetEpochId().GetRequestId()
+	if !tss.ValidID(id) {
+		return nil, status.Errorf(codes.InvalidArgument, "epoch id must be 64 hex characters, got %q", id)
+	}
+	if s.draining.Load() {
+		return nil, status.Error(codes.Unavailable, "server is shutting down")
+	}
+	if s.epoch(id) != nil {
+		return nil, status.Errorf(codes.AlreadyExists, "Epoch %s already exists", id)
+	}
+	// A failed set-up may be retried under the same id; a running or
+	// successful one may not.
+	j, ok := s.setups.add(id, func(old *job[epochResult]) bool { return old.finished() && old.err != nil })
+	if !ok {
+		return nil, status.Errorf(codes.AlreadyExists, "PRSS set-up of epoch %s is already running", id)
+	}
+	s.log.Info("Starting PRSS set-up", "epoch_id", id, "parties", s.n)
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		start := time.Now()
+		res, err := s.runSetup(id)
+		s.observe(opNewEpoch, start, err)
+		if err != nil {
+			s.log.Error("PRSS set-up failed", "epoch_id", id, "error", err.Error())
+		} else {
+			s.log.Info("PRSS set-up complete", "epoch_id", id, "keys", s.epoch(id).Keys.Len(), "took", time.Since(start).Round(time.Millisecond).String())
+		}
+		j.finish(res, err)
+	}()
+	return &kmsv1.Empty{}, nil
+}
+
+// GetEpochResult answers Unavailable until the set-up is done.
+func (s *Service) GetEpochResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.EpochResultResponse, error) {
+	j, ok := s.setups.get(req.GetRequestId())
+	if !ok {
+		if e := s.epoch(req.GetRequestId()); e != nil {
+			return &kmsv1.EpochResultResponse{EpochId: req, Parties: uint32(s.n)}, nil
+		}
+		return nil, status.Errorf(codes.NotFound, "Epoch %s not found", req.GetRequestId())
+	}
+	if !j.finished() {
+		return nil, status.Error(codes.Unavailable, "PRSS set-up in progress")
+	}
+	return j.res, j.err
+}
+
+// runSetup runs this party's side of the PRSS agreement: send its
+// contributions to every peer, wait for theirs, derive the keys, confirm
+// them pairwise, store them.
+func (s *Service) runSetup(id string) (*kmsv1.EpochResultResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.setupTimeout)
+	defer cancel()
+	setup, err := prss.NewSetup(s.rand, id, s.n, s.t, s.me)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	box := s.inbox.open(id)
+	defer s.inbox.close(id)
+
+	unsent := s.broadcast(ctx, func(ctx context.Context, peer int) error {
+		m := &p2pv1.PrssContribution{From: uint32(s.me), EpochId: id}
+		for set, c := range setup.ContributionsFor(peer) {
+			m.Contributions = append(m.Contributions, &p2pv1.SubsetContribution{Subset: uint64(set), Contribution: c[:]})
+		}
+		return s.peers.PrssContribute(ctx, peer, m)
+	})
+	if err := box.wait(ctx, func() []int {
+		for from, c := range box.takeContributions() {
+			if err := setup.Receive(from, c); err != nil {
+				box.fail(fmt.Errorf("invalid PRSS contribution from party %d: %w", from, err))
+			}
+		}
+		return setup.Missing()
+	}); err != nil {
+		return nil, s.setupError(id, "no PRSS contribution from", err, setup.Missing(), unsent)
+	}
+	keys, err := setup.Finish()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	unsent = s.broadcast(ctx, func(ctx context.Context, peer int) error {
+		return s.peers.PrssConfirm(ctx, peer, &p2pv1.PrssConfirmation{From: uint32(s.me), EpochId: id, Digest: keys.PairDigest(peer)})
+	})
+	var mismatched []int
+	if err := box.wait(ctx, func() []int {
+		var missing []int
+		confirms := box.confirmations()
+		for _, p := range s.peers.IDs() {
+			d, ok := confirms[p]
+			switch {
+			case !ok:
+				missing = append(missing, p)
+			case !bytes.Equal(d, keys.PairDigest(p)):
+				mismatched = appendOnce(mismatched, p)
+			}
+		}
+		return missing
+	}); err != nil {
+		return nil, s.setupError(id, "no PRSS confirmation from", err, nil, unsent)
+	}
+	if len(mismatched) > 0 {
+		return nil, status.Errorf(codes.Aborted, "PRSS set-up of epoch %s failed: parties %v derived different keys", id, mismatched)
+	}
+	e := &material.Epoch{Keys: keys, CreatedAt: time.Now()}
+	if err := s.vaults.PutEpoch(e); err != nil {
+		s.metrics.StorageErrors.WithLabelValues("private", storage.ErrorKind(err)).Inc()
+		return nil, status.Errorf(codes.Internal, "PRSS set-up of epoch %s: %v", id, err)
+	}
+	s.mu.Lock()
+	s.epochs[id] = e
+	s.mu.Unlock()
+	return &kmsv1.EpochResultResponse{EpochId: &kmsv1.RequestId{RequestId: id}, Parties: uint32(s.n), Confirmation: fmt.Sprintf("%x", keys.PairDigest(s.me))[:16]}, nil
+}
+
+func (s *Service) setupError(id, what string, err error, missing []int, unsent map[int]error) error {
+	if len(missing) == 0 {
+		for p := range unsent {
+			missing = append(missing, p)
+		}
+		sort.Ints(missing)
+	}
+	msg := fmt.Sprintf("PRSS set-up of epoch %s failed: %s parties %v within %s", id, what, missing, s.setupTimeout)
+	if len(unsent) > 0 {
+		var ps []int
+		for p := range unsent {
+			ps = append(ps, p)
+		}
+		sort.Ints(ps)
+		msg += fmt.Sprintf("; could not reach parties %v (party %d: %v)", ps, ps[0], unsent[ps[0]])
+	}
+	if err != context.DeadlineExceeded {
+		msg += ": " + err.Error()
+	}
+	return status.Error(codes.DeadlineExceeded, msg)
+}
+
+// broadcast calls send for every peer, retrying each until it succeeds or
+// ctx ends; it returns the last error of the peers never reached. It does
+// not wait for the slow ones beyond ctx.
+func (s *Service) broadcast(ctx context.Context, send func(ctx context.Context, peer int) error) map[int]error {
+	var mu sync.Mutex
+	failed := map[int]error{}
+	var wg sync.WaitGroup
+	for _, p := range s.peers.IDs() {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for {
+				cctx, cancel := context.WithTimeout(ctx, s.networkTimeout)
+				err := send(cctx, p)
+				cancel()
+				if err == nil || status.Code(err) == codes.AlreadyExists {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					mu.Lock()
+					failed[p] = err
+					mu.Unlock()
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}(p)
+	}
+	wg.Wait()
+	return failed
+}
+
+// PrssContribute receives a peer's contributions, before or during this
+// party's own set-up of the epoch.
+func (s *Service) PrssContribute(ctx context.Context, m *p2pv1.PrssContribution) (*p2pv1.Ack, error) {
+	if s.epoch(m.GetEpochId()) != nil {
+		return nil, status.Errorf(codes.AlreadyExists, "Epoch %s already exists", m.GetEpochId())
+	}
+	c := make(map[prss.Set][prss.KeyLen]byte, len(m.GetContributions()))
+	for _, sc := range m.GetContributions() {
+		if len(sc.GetContribution()) != prss.KeyLen {
+			return nil, status.Error(codes.InvalidArgument, "bad contribution length")
+		}
+		var a [prss.KeyLen]byte
+		copy(a[:], sc.GetContribution())
+		c[prss.Set(sc.GetSubset())] = a
+	}
+	s.inbox.addContribution(m.GetEpochId(), int(m.GetFrom()), c)
+	return &p2pv1.Ack{}, nil
+}
+
+// PrssConfirm receives a peer's confirmation digest.
+func (s *Service) PrssConfirm(ctx context.Context, m *p2pv1.PrssConfirmation) (*p2pv1.Ack, error) {
+	s.inbox.addConfirmation(m.GetEpochId(), int(m.GetFrom()), m.GetDigest())
+	return &p2pv1.Ack{}, nil
+}
+
+func appendOnce(xs []int, x int) []int {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}

@@ -1,0 +1,177 @@
+package service
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kmschaos/kmschaos/kms/health"
+	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/storage"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
+)
+
+// Ping answers a peer's health probe.
+func (s *Service) Ping(ctx context.Context, req *p2pv1.PingRequest) (*p2pv1.PingResponse, error) {
+	return &p2pv1.PingResponse{PartyId: uint32(s.me)}, nil
+}
+
+// pingTimeout bounds each health ping: a silent peer costs this much, once,
+// whatever the number of silent peers.
+func (s *Service) pingTimeout() time.Duration { return min(s.networkTimeout, 3*time.Second) }
+
+// pingAll pings every peer in parallel and updates the peer metrics.
+func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
+	ids := s.peers.IDs()
+	out := make([]*kmsv1.PeerHealth, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func(i, id int) {
+			defer wg.Done()
+			ph := &kmsv1.PeerHealth{PeerId: uint32(id), Endpoint: s.peers.Endpoint(id)}
+			rtt, err := s.peers.Ping(ctx, id, s.pingTimeout())
+			if err != nil {
+				ph.Error = err.Error()
+			} else {
+				ph.Reachable = true
+				ph.LatencyMs = uint32(rtt.Milliseconds())
+			}
+			out[i] = ph
+		}(i, id)
+	}
+	wg.Wait()
+	reachable := 1
+	for _, ph := range out {
+		peer := strconv.Itoa(int(ph.PeerId))
+		if ph.Reachable {
+			reachable++
+			s.metrics.PeerReachable.WithLabelValues(peer).Set(1)
+			s.metrics.PeerLatency.WithLabelValues(peer).Set(float64(ph.LatencyMs))
+		} else {
+			s.metrics.PeerReachable.WithLabelValues(peer).Set(0)
+		}
+	}
+	s.metrics.PeersReachable.Set(float64(reachable))
+	return out
+}
+
+// GetHealthStatus pings every peer and grades this party's view.
+func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.HealthStatusResponse, err error) {
+	start := time.Now()
+	defer func() { s.observe(opHealth, start, err) }()
+	peers := s.pingAll(ctx)
+	reachable := 1
+	for _, p := range peers {
+		if p.Reachable {
+			reachable++
+		}
+	}
+	resp = &kmsv1.HealthStatusResponse{
+		NodeType:      kmsv1.NodeType_NODE_TYPE_THRESHOLD,
+		MyStorageInfo: s.storageInfo(),
+		PeersFromAllContexts: []*kmsv1.PeersFromContext{{
+			ContextId:          &kmsv1.RequestId{RequestId: material.DefaultContextID},
+			MyPartyId:          uint32(s.me),
+			ThresholdRequired:  uint32(health.ThresholdRequired(s.n)),
+			MinNodesForHealthy: uint32(health.MinHealthy(s.n)),
+			NodesReachable:     uint32(reachable),
+			Status:             health.Grade(s.n, reachable),
+			Peers:              peers,
+		}},
+	}
+	for id := range s.keys {
+		resp.MyFheKeyIds = append(resp.MyFheKeyIds, id)
+	}
+	sort.Strings(resp.MyFheKeyIds)
+	return resp, nil
+}
+
+func (s *Service) storageInfo() string {
+	return fmt.Sprintf("Threshold KMS - file storage with root_path '%s'", s.vaults.Private.Dir())
+}
+
+// GetKeyMaterialAvailability scans storage live: what is there, what is
+// missing or corrupt, the PRSS epochs, and a read/write probe of every vault.
+func (s *Service) GetKeyMaterialAvailability(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.KeyMaterialAvailabilityResponse, err error) {
+	start := time.Now()
+	defer func() { s.observe(opKeyMaterial, start, err) }()
+	r := s.vaults.Scan()
+	resp = &kmsv1.KeyMaterialAvailabilityResponse{StorageInfo: s.storageInfo()}
+	for _, id := range r.KeyIDs {
+		resp.FheKeyIds = append(resp.FheKeyIds, id)
+	}
+	for _, p := range r.Problems {
+		resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: p.Object, Kind: p.Kind, Detail: p.Detail})
+	}
+	active, loaded := s.activeEpoch()
+	for _, e := range r.Epochs {
+		info := &kmsv1.EpochInfo{EpochId: e.ID, Intact: e.Err == nil, Active: loaded != nil && e.ID == active}
+		if e.Err != nil {
+			info.Error = e.Err.Error()
+		}
+		resp.Epochs = append(resp.Epochs, info)
+		resp.PreprocessingIds = append(resp.PreprocessingIds, e.ID)
+	}
+	// An epoch in use whose file has gone is a problem too.
+	if loaded != nil {
+		found := false
+		for _, e := range r.Epochs {
+			found = found || e.ID == active
+		}
+		if !found {
+			resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: s.vaults.Private.Object(material.EpochData, active), Kind: "missing",
+				Detail: "the PRSS epoch in use is no longer in storage: the party will not find it after a restart"})
+		}
+	}
+	for _, st := range s.probeVaults() {
+		vs := &kmsv1.VaultStatus{Name: st.Name, Path: st.Path, Readable: st.Readable, Writable: st.Writable, TotalBytes: st.TotalBytes, FreeBytes: st.FreeBytes}
+		if st.Err != nil {
+			vs.Error = st.Err.Error()
+		}
+		resp.Vaults = append(resp.Vaults, vs)
+	}
+	return resp, nil
+}
+
+// GetOperatorPublicKey returns this party's signature verification key.
+func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*kmsv1.OperatorPublicKey, error) {
+	return &kmsv1.OperatorPublicKey{PublicKey: []byte(s.signer.Public().(ed25519.PublicKey)), KeyId: s.signerID}, nil
+}
+
+// probeVaults probes every vault and records free space and errors.
+func (s *Service) probeVaults() []storage.Status {
+	var out []storage.Status
+	for _, v := range s.vaults.All() {
+		st := v.Probe()
+		if st.TotalBytes > 0 {
+			s.metrics.StorageFree.WithLabelValues(v.Name).Set(float64(st.FreeBytes))
+			s.metrics.StorageUsed.WithLabelValues(v.Name).Set(st.UsedRatio())
+		}
+		if st.Err != nil {
+			s.metrics.StorageErrors.WithLabelValues(v.Name, storage.ErrorKind(st.Err)).Inc()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Monitor refreshes the peer and storage metrics every interval until ctx ends.
+func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.pingAll(ctx)
+		s.probeVaults()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

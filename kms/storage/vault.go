@@ -1,0 +1,222 @@
+// Package storage is the file backend of a party's vaults: objects live at
+// <path>/<prefix>/<DataType>/<id>, wrapped in an envelope that carries the
+// digest of their payload. Writes are atomic (temp file, fsync, rename,
+// fsync of the directory) so a crash or a full disk never leaves a torn
+// object behind; stale temp files of an interrupted write are swept at start.
+package storage
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Format names the envelope version written in every object.
+const Format = "kmschaos-object/1"
+
+const tempMarker = ".tmp-"
+
+// ErrNotFound reports an object that does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// CorruptError reports an object whose envelope or digest is wrong.
+type CorruptError struct {
+	Object string
+	Reason string
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("%s is corrupt: %s", e.Object, e.Reason) }
+
+// Vault is one storage vault (public, private or backup) of a party.
+type Vault struct {
+	Name   string // public | private | backup
+	Path   string
+	Prefix string // e.g. PRIV-p3
+}
+
+type envelope struct {
+	Format string `json:"format"`
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	SHA256 string `json:"sha256"`
+	Data   []byte `json:"data"`
+}
+
+// Dir is the vault's directory, <path>/<prefix>.
+func (v *Vault) Dir() string { return filepath.Join(v.Path, v.Prefix) }
+
+// Object is the name of an object as operators see it, <prefix>/<type>/<id>.
+func (v *Vault) Object(typ, id string) string { return v.Prefix + "/" + typ + "/" + id }
+
+// File is the path of an object on disk.
+func (v *Vault) File(typ, id string) string { return filepath.Join(v.Dir(), typ, id) }
+
+// Put stores payload as typ/id, atomically.
+func (v *Vault) Put(typ, id string, payload []byte) error {
+	if err := checkName(typ); err != nil {
+		return err
+	}
+	if err := checkName(id); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	body, err := json.MarshalIndent(envelope{Format: Format, Type: typ, ID: id, SHA256: hex.EncodeToString(sum[:]), Data: payload}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(v.File(typ, id), append(body, '\n')); err != nil {
+		return fmt.Errorf("storing %s: %w", v.Object(typ, id), err)
+	}
+	return nil
+}
+
+// Get reads typ/id and verifies its digest.
+func (v *Vault) Get(typ, id string) ([]byte, error) {
+	raw, err := os.ReadFile(v.File(typ, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", v.Object(typ, id), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", v.Object(typ, id), err)
+	}
+	return Open(v.Object(typ, id), typ, id, raw)
+}
+
+// Open checks an envelope read from disk and returns its payload.
+func Open(object, typ, id string, raw []byte) ([]byte, error) {
+	var e envelope
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, &CorruptError{object, "not a stored object: " + err.Error()}
+	}
+	if e.Format != Format {
+		return nil, &CorruptError{object, fmt.Sprintf("unknown format %q", e.Format)}
+	}
+	if e.Type != typ || e.ID != id {
+		return nil, &CorruptError{object, fmt.Sprintf("envelope names %s/%s", e.Type, e.ID)}
+	}
+	sum := sha256.Sum256(e.Data)
+	if hex.EncodeToString(sum[:]) != e.SHA256 {
+		return nil, &CorruptError{object, "digest mismatch"}
+	}
+	return e.Data, nil
+}
+
+// Reseal rewrites the digest of raw so that it matches its payload again:
+// what the corrupt-but-loadable fault needs, kept beside the format it knows.
+func Reseal(raw []byte, mutate func(payload []byte) []byte) ([]byte, error) {
+	var e envelope
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, err
+	}
+	e.Data = mutate(e.Data)
+	sum := sha256.Sum256(e.Data)
+	e.SHA256 = hex.EncodeToString(sum[:])
+	body, err := json.MarshalIndent(e, "", "  ")
+	return append(body, '\n'), err
+}
+
+// List returns the ids of the objects of one type, sorted. A missing type
+// directory is an empty list.
+func (v *Vault) List(typ string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(v.Dir(), typ))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s/%s: %w", v.Prefix, typ, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() && !strings.Contains(e.Name(), tempMarker) {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Delete removes typ/id; a missing object is not an error.
+func (v *Vault) Delete(typ, id string) error {
+	err := os.Remove(v.File(typ, id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("deleting %s: %w", v.Object(typ, id), err)
+	}
+	return nil
+}
+
+// Sweep removes the temp files an interrupted write left and returns their names.
+func (v *Vault) Sweep() ([]string, error) {
+	var swept []string
+	err := filepath.WalkDir(v.Dir(), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.Contains(d.Name(), tempMarker) {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(v.Path, p)
+			swept = append(swept, rel)
+		}
+		return nil
+	})
+	return swept, err
+}
+
+// WriteFileAtomic writes data to path through a temp file in the same
+// directory: readers see the old content or the new, never a torn file. On
+// any error the temp file is removed.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+tempMarker+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync() // make the rename durable; some filesystems refuse, which is fine
+		d.Close()
+	}
+	return nil
+}
+
+func checkName(s string) error {
+	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.Contains(s, tempMarker) {
+		return fmt.Errorf("invalid object name %q", s)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+)
+
+func newVault(t *testing.T) *Vault {
+	return &Vault{Name: "private", Path: t.TempDir(), Prefix: "PRIV-p1"}
+}
+
+func TestPutGetListDelete(t *testing.T) {
+	v := newVault(t)
+	if err := v.Put("FheKeyInfo", "abc", []byte("share")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Get("FheKeyInfo", "abc")
+	if err != nil || string(got) != "share" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if fi, _ := os.Stat(v.File("FheKeyInfo", "abc")); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("object mode %v, want 0600", fi.Mode().Perm())
+	}
+	ids, _ := v.List("FheKeyInfo")
+	if len(ids) != 1 || ids[0] != "abc" {
+		t.Fatalf("list %v", ids)
+	}
+	if _, err := v.Get("FheKeyInfo", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing object: %v", err)
+	}
+	if err := v.Delete("FheKeyInfo", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := v.List("FheKeyInfo"); len(ids) != 0 {
+		t.Fatalf("after delete: %v", ids)
+	}
+	if err := v.Put("Fhe/../x", "a", nil); err == nil {
+		t.Fatal("accepted a path in a type name")
+	}
+}
+
+func TestDigestCatchesFlippedByte(t *testing.T) {
+	v := newVault(t)
+	v.Put("EpochData", "e1", bytes.Repeat([]byte{7}, 100))
+	raw, _ := os.ReadFile(v.File("EpochData", "e1"))
+	i := bytes.Index(raw, []byte(`"data": "`)) + 12
+	raw[i] ^= 0x01
+	os.WriteFile(v.File("EpochData", "e1"), raw, 0o600)
+	_, err := v.Get("EpochData", "e1")
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Object != "PRIV-p1/EpochData/e1" {
+		t.Fatalf("want a CorruptError naming the object, got %v", err)
+	}
+	// Reseal gives a loadable object with a different payload.
+	resealed, err := Reseal(raw, func(p []byte) []byte { p[0] ^= 0xff; return p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(v.File("EpochData", "e1"), resealed, 0o600)
+	if got, err := v.Get("EpochData", "e1"); err != nil || bytes.Equal(got, bytes.Repeat([]byte{7}, 100)) {
+		t.Fatalf("resealed object: %v", err)
+	}
+}
+
+func TestSweepRemovesStaleTempFiles(t *testing.T) {
+	v := newVault(t)
+	v.Put("EpochData", "e1", []byte("x"))
+	stale := filepath.Join(v.Dir(), "EpochData", ".e2"+tempMarker+"abcd")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	if ids, _ := v.List("EpochData"); len(ids) != 1 {
+		t.Fatalf("temp file listed: %v", ids)
+	}
+	swept, err := v.Sweep()
+	if err != nil || len(swept) != 1 {
+		t.Fatalf("swept %v, %v", swept, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatal("stale temp file still there")
+	}
+	if _, err := v.Get("EpochData", "e1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A full disk makes a write fail with ENOSPC and leaves neither a torn
+// object nor a temp file; the old version of the object stays readable.
+func TestFullDiskLeavesNoTornFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (%v); the container scenarios cover a full disk", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	v := &Vault{Name: "private", Path: dir, Prefix: "PRIV-p1"}
+	if err := v.Put("EpochData", "e1", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	err := v.Put("EpochData", "e1", bytes.Repeat([]byte{1}, 128<<10))
+	if !IsNoSpace(err) || ErrorKind(err) != "nospace" {
+		t.Fatalf("want ENOSPC, got %v", err)
+	}
+	if got, err := v.Get("EpochData", "e1"); err != nil || string(got) != "old" {
+		t.Fatalf("old object damaged: %q, %v", got, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(v.Dir(), "EpochData"))
+	if len(entries) != 1 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	// Fill what is left, as the disk-full fault does: the probe says so.
+	filler, _ := os.Create(filepath.Join(dir, "filler"))
+	filler.Write(make([]byte, 128<<10))
+	filler.Close()
+	if st := v.Probe(); st.Writable || !IsNoSpace(st.Err) || st.UsedRatio() < UsageWarnRatio {
+		t.Fatalf("probe of a full vault: %+v", st)
+	}
+}
+
+// asUser runs fn on a thread whose filesystem uid is uid, so that a test
+// running as root sees permissions as the party's non-root user does.
+func asUser(t *testing.T, uid int, fn func()) {
+	if os.Geteuid() != 0 {
+		fn()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // the thread dies with the goroutine: its fsuid never leaks
+		syscall.Syscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
+		fn()
+	}()
+	<-done
+}
+
+func TestProbeReportsPermissionProblems(t *testing.T) {
+	v := newVault(t)
+	v.Put("FheKeyInfo", "k", []byte("x"))
+	uid := os.Geteuid()
+	if uid == 0 {
+		// Let the unprivileged user reach the vault through the temp dirs.
+		os.Chmod(filepath.Dir(v.Path), 0o755)
+		os.Chmod(v.Path, 0o755)
+		uid = 10001
+		filepath.Walk(v.Path, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, uid) })
+	}
+	asUser(t, uid, func() {
+		if st := v.Probe(); !st.Readable || !st.Writable {
+			t.Errorf("healthy vault: %+v", st)
+		}
+	})
+	// The guide's `chmod -R 600` strips the search bit from directories.
+	filepath.Walk(v.Dir(), func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o600) })
+	asUser(t, uid, func() {
+		st := v.Probe()
+		if st.Readable || st.Err == nil || !IsPermission(st.Err) {
+			t.Errorf("chmod -R 600 tree: %+v", st)
+		}
+		if _, err := v.Get("FheKeyInfo", "k"); ErrorKind(err) != "permission" {
+			t.Errorf("get after chmod -R 600: %v", err)
+		}
+	})
+}
