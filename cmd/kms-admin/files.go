@@ -117,6 +117,11 @@ func fileCommands() []*cobra.Command {
 			if !cpRecursive {
 				return fmt.Errorf("%s is a directory (use -r)", src)
 			}
+			// Like coreutils: into an existing directory, the tree lands
+			// under its own name.
+			if di, err := os.Stat(dst); err == nil && di.IsDir() {
+				dst = filepath.Join(dst, filepath.Base(filepath.Clean(src)))
+			}
 			return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err

@@ -35,13 +35,19 @@ It exits 0 when every party holds the epoch (also when all already did), and
 1 naming each party that failed or timed out. An epoch that exists on some
 parties but not others cannot be set up again under the same id: remove it
 everywhere, or pass a new --epoch-id.`,
-		Example: `  kms-init --addresses http://kms-party-1:50100 --addresses http://kms-party-2:50100 \
-           --addresses http://kms-party-3:50100 --addresses http://kms-party-4:50100
+		Example: `  kms-init --addresses \
+    http://kms-party-1:50100 \
+    http://kms-party-2:50100 \
+    http://kms-party-3:50100 \
+    http://kms-party-4:50100
   kms-init --epoch-id $(head -c32 /dev/urandom | xxd -p -c64) --addresses ...`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// The real kms-init takes "--addresses a b c" (the guide's form):
+		// the words after the flag are addresses too.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addresses = append(addresses, args...)
 			if len(addresses) == 0 {
 				return errors.New("no --addresses given")
 			}

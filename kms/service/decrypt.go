@@ -275,24 +275,25 @@ func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphert
 			failed[id] = "no answer within the session"
 		}
 	}
-	if len(prssShares) < s.t+1 {
-		sort.Ints(rejected)
-		return nil, rejected, failed, nil, nil
-	}
-	value, bad, err := prss.Open(s.t, prssShares)
-	if err != nil {
-		s.log.Error("PRSS opening failed: the parties' PRSS keys disagree, re-initialise PRSS", "session", sid, "error", err.Error())
-		return nil, nil, failed, nil, status.Errorf(codes.Aborted, "%v: PRSS keys of the parties disagree; re-initialise PRSS (kms-init)", err)
-	}
-	for _, p := range bad {
-		s.metrics.InvalidShares.WithLabelValues(fmt.Sprint(p), "prss").Inc()
-		who := ""
-		if p == s.me {
-			who = " (this party)"
+	// With fewer than t+1 valid shares nothing can be opened; the caller
+	// reports how many there were.
+	if len(prssShares) >= s.t+1 {
+		value, bad, err := prss.Open(s.t, prssShares)
+		if err != nil {
+			s.log.Error("PRSS opening failed: the parties' PRSS keys disagree, re-initialise PRSS", "session", sid, "error", err.Error())
+			return nil, nil, failed, nil, status.Errorf(codes.Aborted, "%v: PRSS keys of the parties disagree; re-initialise PRSS (kms-init)", err)
 		}
-		s.log.Error("PRSS share inconsistent with the other parties': its PRSS keys differ, re-initialise PRSS", "party", fmt.Sprintf("%d%s", p, who), "session", sid)
-		delete(valid, p)
-		rejected = append(rejected, p)
+		for _, p := range bad {
+			s.metrics.InvalidShares.WithLabelValues(fmt.Sprint(p), "prss").Inc()
+			who := ""
+			if p == s.me {
+				who = " (this party)"
+			}
+			s.log.Error("PRSS share inconsistent with the other parties': its PRSS keys differ, re-initialise PRSS", "party", fmt.Sprintf("%d%s", p, who), "session", sid)
+			delete(valid, p)
+			rejected = append(rejected, p)
+		}
+		nonce, _ = value.MarshalBinary()
 	}
 	sort.Ints(rejected)
 	// This party's own share first, then ascending: deterministic sessions.
@@ -309,7 +310,6 @@ func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphert
 	for _, p := range order {
 		usable = append(usable, usableShare{party: p, shares: valid[p]})
 	}
-	nonce, _ = value.MarshalBinary()
 	return usable, rejected, failed, nonce, nil
 }
 

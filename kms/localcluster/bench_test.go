@@ -1,0 +1,99 @@
+package localcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchCluster starts a 13-party loopback cluster for a benchmark.
+func benchCluster(b *testing.B) *Cluster {
+	b.Helper()
+	c, err := New(b.TempDir(), binDir, 13, 4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	if err := c.StartAll(); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := c.Init(ctx); err != nil {
+		b.Fatalf("kms-init: %v\n%s", err, out)
+	}
+	return c
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[int(float64(len(d)-1)*p)]
+}
+
+// BenchmarkDecrypt13 is one threshold decryption end to end, client to
+// result, on 13 parties on loopback, one at a time (latency) and with 8
+// concurrent clients (throughput).
+func BenchmarkDecrypt13(b *testing.B) {
+	c := benchCluster(b)
+	ct, _ := c.Key.Encrypt(rand.Reader, 1)
+	ctx := context.Background()
+	b.Run("sequential", func(b *testing.B) {
+		var lat []time.Duration
+		i := 0
+		for b.Loop() {
+			start := time.Now()
+			if v, err := c.Decrypt(ctx, i%13+1, ct); err != nil || v != 1 {
+				b.Fatalf("decrypt: %d, %v", v, err)
+			}
+			lat = append(lat, time.Since(start))
+			i++
+		}
+		b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	})
+	b.Run("concurrent8", func(b *testing.B) {
+		var n atomic.Int64
+		start := time.Now()
+		b.SetParallelism(4) // 4 x GOMAXPROCS(2) = 8 clients
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(n.Add(1))
+				if v, err := c.Decrypt(ctx, i%13+1, ct); err != nil || v != 1 {
+					b.Errorf("decrypt: %d, %v", v, err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "decryptions/s")
+		// Peak resident memory of the busiest party after both runs.
+		var peak int64
+		for i := 1; i <= 13; i++ {
+			if p, err := c.PeakRSS(i); err == nil && p > peak {
+				peak = p
+			}
+		}
+		b.ReportMetric(float64(peak)/(1<<20), "party-peak-MiB")
+	})
+}
+
+// BenchmarkPRSSSetup13 is kms-init of a fresh epoch on 13 running parties.
+func BenchmarkPRSSSetup13(b *testing.B) {
+	c := benchCluster(b)
+	n := 0
+	for b.Loop() {
+		n++
+		args := []string{"--poll", "50ms", "--epoch-id", fmt.Sprintf("%064x", 1000+n)}
+		for _, e := range c.Endpoints() {
+			args = append(args, "--addresses", e)
+		}
+		if out, err := exec.Command(filepath.Join(c.Bin, "kms-init"), args...).CombinedOutput(); err != nil {
+			b.Fatalf("kms-init: %v\n%s", err, out)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package localcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kmschaos/kmschaos/kms/material"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+)
+
+func admin(t *testing.T, c *Cluster, args ...string) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(c.Bin, "kms-admin"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kms-admin %v: %v\n%s", args, err, out)
+	}
+}
+
+func object(c *Cluster, prefix, typ, id string) string { return filepath.Join(c.Dir, prefix, typ, id) }
+
+func restart(t *testing.T, c *Cluster, i int) {
+	t.Helper()
+	if c.Running(i) {
+		if _, err := c.Stop(i, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Start(i); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restoreFromBackup copies a party's backed-up private objects back, the
+// guide's key material recovery.
+func restoreFromBackup(t *testing.T, c *Cluster, i int) {
+	t.Helper()
+	for _, typ := range material.BackedUp {
+		admin(t, c, "cp", "-r", filepath.Join(c.Dir, prefix("BACKUP", i), typ), filepath.Join(c.Dir, prefix("PRIV", i)))
+	}
+}
+
+func prefix(kind string, i int) string { return kind + "-p" + string(rune('0'+i)) }
+
+func logOf(c *Cluster, i int) string {
+	b, _ := os.ReadFile(c.LogFile(i))
+	return string(b)
+}
+
+func invalidShares(url, party, reason string) float64 {
+	r, err := http.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer r.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	f, err := p.TextToMetricFamilies(r.Body)
+	if err != nil {
+		return -1
+	}
+	for _, m := range f["kms_invalid_shares_received_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["party"] == party && labels["reason"] == reason {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// Each storage fault of the troubleshooting guide, on a 4-party cluster:
+// the party behaves as the real one does, and no decryption is ever wrong.
+func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
+	g := NewWithT(t)
+	c := start(t, 4, 1)
+	ctx := context.Background()
+	ct, _ := c.Key.Encrypt(rand.Reader, 4242)
+	keyID := c.Key.KeyID
+	epochs, _ := os.ReadDir(filepath.Join(c.Dir, "PRIV-p1", material.EpochData))
+	g.Expect(epochs).To(HaveLen(1))
+	epochID := epochs[0].Name()
+
+	t.Run("silently wrong PRSS is caught at run time and named", func(t *testing.T) {
+		g := NewWithT(t)
+		admin(t, c, "scramble-prss", object(c, "PRIV-p3", material.EpochData, epochID))
+		restart(t, c, 3)
+		awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+		g.Expect(c.Decrypt(ctx, 1, ct)).To(Equal(uint64(4242)))
+		g.Expect(logOf(c, 1)).To(MatchRegexp(`ERROR kms_server: PRSS share inconsistent with the other parties'.* party=3`))
+		g.Expect(invalidShares(c.MetricsURL(1), "3", "prss")).To(BeNumerically(">=", 1))
+		// Party 3 coordinating: it names itself.
+		g.Expect(c.Decrypt(ctx, 3, ct)).To(Equal(uint64(4242)))
+		g.Expect(logOf(c, 3)).To(ContainSubstring(`party="3 (this party)"`))
+	})
+	// Bring party 3 back in line: a fresh epoch everywhere.
+	out, err := exec.Command(filepath.Join(c.Bin, "kms-init"), append([]string{"--epoch-id", "00000000000000000000000000000000000000000000000000000000000000a2", "--addresses"}, c.Endpoints()...)...).CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+
+	t.Run("a corrupt but loadable key share fails its proof and is named", func(t *testing.T) {
+		g := NewWithT(t)
+		admin(t, c, "corrupt-share", object(c, "PRIV-p2", material.FheKeyInfo, keyID))
+		restart(t, c, 2)
+		awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+		g.Expect(c.Decrypt(ctx, 1, ct)).To(Equal(uint64(4242)))
+		g.Expect(logOf(c, 1)).To(MatchRegexp(`ERROR kms_server: Invalid decryption share received: proof verification failed party=2`))
+		g.Expect(invalidShares(c.MetricsURL(1), "2", "proof")).To(BeNumerically(">=", 1))
+		restoreFromBackup(t, c, 2)
+		restart(t, c, 2)
+	})
+
+	t.Run("corrupt PRSS data stops the party at start", func(t *testing.T) {
+		g := NewWithT(t)
+		file := object(c, "PRIV-p4", material.EpochData, "00000000000000000000000000000000000000000000000000000000000000a2")
+		orig, _ := os.ReadFile(file)
+		admin(t, c, "flip", file)
+		_, err := c.Stop(4, 10*time.Second)
+		g.Expect(err).NotTo(HaveOccurred())
+		out, err := exec.Command(filepath.Join(c.Bin, "kms-server"), "--config-file", c.Configs[3]).CombinedOutput()
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(string(out)).To(ContainSubstring("reading failed for EpochData with id 00000000000000000000000000000000000000000000000000000000000000a2"))
+		// Three parties keep decrypting.
+		g.Expect(c.Decrypt(ctx, 1, ct)).To(Equal(uint64(4242)))
+		os.WriteFile(file, orig, 0o600)
+		g.Expect(c.Start(4)).To(Succeed())
+	})
+
+	t.Run("missing PRSS warns at start and answers NotFound", func(t *testing.T) {
+		g := NewWithT(t)
+		_, err := c.Stop(4, 10*time.Second)
+		g.Expect(err).NotTo(HaveOccurred())
+		admin(t, c, "rm", "-r", filepath.Join(c.Dir, "PRIV-p4", material.EpochData))
+		g.Expect(c.Start(4)).To(Succeed())
+		awaitHealth(t, c, 4, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+		g.Expect(logOf(c, 4)).To(ContainSubstring("WARN kms_server: No epoch data found in storage"))
+		_, err = c.Decrypt(ctx, 4, ct)
+		g.Expect(status.Code(err)).To(Equal(codes.NotFound))
+		g.Expect(status.Convert(err).Message()).To(Equal("Epoch " + material.DefaultEpochID + " not found"))
+		g.Expect(c.Decrypt(ctx, 2, ct)).To(Equal(uint64(4242)))
+		report, code := healthCheck(c, "live", "--endpoint", c.Endpoint(4))
+		g.Expect(code).To(Equal(1), report)
+		g.Expect(report).To(ContainSubstring("[FAIL] No PRSS epoch data found"))
+	})
+
+	t.Run("public material that does not match the share is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		admin(t, c, "forge-public", object(c, "PUB-p1", material.PublicKey, keyID))
+		restart(t, c, 1)
+		awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+		_, err := c.Decrypt(ctx, 1, ct)
+		g.Expect(status.Code(err)).To(Equal(codes.FailedPrecondition))
+		g.Expect(status.Convert(err).Message()).To(ContainSubstring("does not match the key share of party 1"))
+		report, _ := healthCheck(c, "live", "--endpoint", c.Endpoint(1))
+		g.Expect(report).To(ContainSubstring("[FAIL] PUB-p1/PublicKey/" + keyID + ": mismatch"))
+		g.Expect(c.Decrypt(ctx, 2, ct)).To(Equal(uint64(4242)))
+	})
+
+	t.Run("a missing storage path stops the party naming the path", func(t *testing.T) {
+		g := NewWithT(t)
+		cmd := exec.Command(filepath.Join(c.Bin, "kms-server"), "--config-file", c.Configs[1])
+		cmd.Env = append(os.Environ(), "KMS_CORE__PRIVATE_VAULT__STORAGE__FILE__PATH=/nonexistent/kms")
+		out, err := cmd.CombinedOutput()
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(string(out)).To(ContainSubstring("storage path /nonexistent/kms of the private vault is not usable: no such file or directory"))
+	})
+}
