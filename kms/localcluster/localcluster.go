@@ -138,7 +138,9 @@ func freePorts(k int) ([]int, error) {
 func (c *Cluster) Endpoint(i int) string { return fmt.Sprintf("127.0.0.1:%d", c.api[i-1]) }
 
 // MetricsURL is party i's metrics endpoint.
-func (c *Cluster) MetricsURL(i int) string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metrics[i-1]) }
+func (c *Cluster) MetricsURL(i int) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metrics[i-1])
+}
 
 // LogFile is where party i writes its output.
 func (c *Cluster) LogFile(i int) string { return filepath.Join(c.Dir, fmt.Sprintf("party-%d.log", i)) }
