@@ -230,7 +230,7 @@ func fileCommands() []*cobra.Command {
 			<-ch
 			return nil
 		}}
-	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold}
+	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold, manifestCommand(), emptyCommand()}
 }
 
 func printEntry(p string) {
@@ -299,4 +299,74 @@ func walkEach(paths []string, recursive bool, fn func(string) error) error {
 		}
 	}
 	return nil
+}
+
+// manifestCommand prints one line per entry below each root: type, mode,
+// owner, size and, for files, the sha256 of the content. Two trees with the
+// same manifest hold the same bytes with the same permissions.
+func manifestCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "manifest <dir>...",
+		Short: "Print type, mode, owner, size and digest of every entry below each dir",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, root := range args {
+				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						fmt.Printf("error - - - - %s %v\n", p, err)
+						return nil
+					}
+					fi, err := os.Lstat(p)
+					if err != nil {
+						return err
+					}
+					uid, gid := -1, -1
+					if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+						uid, gid = int(st.Uid), int(st.Gid)
+					}
+					kind, sum, size := "f", "-", strconv.FormatInt(fi.Size(), 10)
+					switch {
+					case fi.IsDir():
+						kind, size = "d", "-" // a directory's size follows its entries, not its content
+					case fi.Mode()&fs.ModeSymlink != 0:
+						kind = "l"
+					default:
+						if sum, err = digest(p); err != nil {
+							sum = "unreadable"
+						}
+					}
+					fmt.Printf("%s %04o %d:%d %s %s %s\n", kind, fi.Mode().Perm(), uid, gid, size, sum, p)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// emptyCommand removes everything inside directories, keeping them: a
+// mount point stays a mount point.
+func emptyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "empty <dir>...",
+		Short: "Remove the contents of directories, keeping the directories",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, dir := range args {
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					return err
+				}
+				for _, e := range entries {
+					if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
 }

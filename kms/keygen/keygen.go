@@ -42,6 +42,7 @@ type Options struct {
 	NetworkTimeout   int // seconds, default 10
 	StragglerGraceMs int // default 250
 	DecCapacity      int // default 1000
+	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
 
 	Force bool // overwrite existing key material
 }
@@ -83,6 +84,9 @@ func (o *Options) defaults() error {
 	}
 	if o.DecCapacity == 0 {
 		o.DecCapacity = 1000
+	}
+	if o.SetupTimeout == 0 {
+		o.SetupTimeout = 300
 	}
 	return tss.ValidateTopology(o.N, o.T)
 }
@@ -180,7 +184,7 @@ func (o Options) Config(me int) (*config.Config, error) {
 			ListenAddress: o.ListenAddress, ListenPort: p2p, MyID: me, Threshold: o.T,
 			DecCapacity: o.DecCapacity, MinDecCache: o.DecCapacity / 2,
 			CoreToCoreNet: &config.CoreToCoreNet{
-				MessageLimit: 70, Multiplier: 1.1, MaxInterval: 1, MaxElapsedTime: 300,
+				MessageLimit: 70, Multiplier: 1.1, MaxInterval: 1, MaxElapsedTime: o.SetupTimeout,
 				NetworkTimeout: o.NetworkTimeout, NetworkTimeoutBk: 300, NetworkTimeoutBkSns: 1200,
 				MaxEnDecodeMessageSize: 2 << 30, StragglerGraceMs: o.StragglerGraceMs,
 			},

@@ -25,7 +25,7 @@ import (
 )
 
 // Binaries are the commands a cluster needs.
-var Binaries = []string{"kms-server", "kms-init", "kms-health-check", "kms-client", "kms-admin"}
+var Binaries = []string{"kms-server", "kms-init", "kms-health-check", "kms-client", "kms-admin", "kms-gen-keys"}
 
 // Build compiles the party's commands into dir (static, as in the image).
 func Build(ctx context.Context, dir string) error {
@@ -33,7 +33,9 @@ func Build(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	// -trimpath: the same source gives the same binaries in any checkout,
+	// so image tags (content hashes) are reused across checkouts.
+	args := []string{"build", "-trimpath", "-o", dir + string(os.PathSeparator)}
 	for _, b := range Binaries {
 		args = append(args, "./cmd/"+b)
 	}

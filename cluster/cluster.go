@@ -1,0 +1,436 @@
+// Package cluster brings up a threshold KMS cluster in containers on a
+// private network, with every link routed through toxiproxy, and gives
+// scenarios handles on its parties and links. One call starts a cluster
+// that reports Optimal, Reset returns a used cluster to that baseline, and
+// Terminate removes every container, network and volume it made.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	kmsclient "github.com/kmschaos/kmschaos/kms/client"
+	"github.com/kmschaos/kmschaos/kms/keygen"
+	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/tss"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+)
+
+// Cluster is a running cluster.
+type Cluster struct {
+	Topology Topology
+	Profile  Profile
+	RunID    string
+	Images   Images
+	Key      *tss.PublicKey // the cluster's threshold key
+	Timings  Timings        // how long bring-up took, step by step
+
+	opts      Options
+	dc        *testcontainers.DockerClient
+	network   *testcontainers.DockerNetwork
+	keeper    testcontainers.Container
+	toxiproxy testcontainers.Container
+	toxiIP    string
+	mesh      *Mesh
+	parties   []*Party
+
+	goldenDir        string
+	golden           Manifest
+	clientEndpoints  []string
+	metricsEndpoints []string
+}
+
+// Timings of a bring-up.
+type Timings struct {
+	Images, Storage, Toxiproxy, Parties, Init, Optimal, Total time.Duration
+}
+
+// Start brings up a cluster and returns once every party reports Optimal.
+// On error everything created so far is removed.
+func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
+	start := time.Now()
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := o.Topology.Validate(); err != nil {
+		return nil, err
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	ensureEnv()
+	tclog.SetDefault(tclog.NewNoopLogger())
+	dc, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the container engine: %w", err)
+	}
+	if rep, err := Sweep(ctx, dc, SweepOptions{}); err != nil {
+		progress("sweeping leftovers of earlier runs failed: " + err.Error())
+	} else if rep != (SweepReport{}) {
+		progress("swept leftovers of killed runs: " + rep.String())
+	}
+	c = &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: newRunID(), opts: o, dc: dc}
+	defer func() {
+		if err != nil {
+			progress("bring-up failed, removing what was created: " + err.Error())
+			tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			c.Terminate(tctx)
+			cancel()
+			c = nil
+		}
+	}()
+
+	step := time.Now()
+	if o.Images != nil {
+		c.Images = *o.Images
+	} else if c.Images, err = BuildImages(ctx, dc, progress); err != nil {
+		return c, err
+	}
+	c.Timings.Images = time.Since(step)
+
+	step = time.Now()
+	progress(fmt.Sprintf("run %s: generating keys for %s", c.RunID, o.Topology))
+	if err := c.generate(); err != nil {
+		return c, err
+	}
+	c.network, err = network.New(ctx, network.WithLabels(labels(c.RunID, "network")))
+	if err != nil {
+		return c, fmt.Errorf("creating the network: %w", err)
+	}
+	if err := c.createVolumes(ctx, o.StorageSize); err != nil {
+		return c, err
+	}
+	if err := c.startKeeper(ctx); err != nil {
+		return c, err
+	}
+	if err := c.seed(ctx, c.all()...); err != nil {
+		return c, fmt.Errorf("seeding storage: %w", err)
+	}
+	c.Timings.Storage = time.Since(step)
+
+	step = time.Now()
+	progress(fmt.Sprintf("starting toxiproxy with %d proxies", o.Topology.N*(o.Topology.N-1)+2*o.Topology.N))
+	if err := c.startToxiproxy(ctx); err != nil {
+		return c, err
+	}
+	c.Timings.Toxiproxy = time.Since(step)
+
+	step = time.Now()
+	progress(fmt.Sprintf("starting %d parties", o.Topology.N))
+	if err := c.startParties(ctx); err != nil {
+		return c, err
+	}
+	c.Timings.Parties = time.Since(step)
+
+	step = time.Now()
+	progress("initialising PRSS with kms-init")
+	if res, err := c.InitPRSS(ctx, material.DefaultEpochID); err != nil {
+		return c, err
+	} else if res.ExitCode != 0 {
+		return c, fmt.Errorf("kms-init failed:\n%s", res.Output())
+	}
+	c.Timings.Init = time.Since(step)
+
+	step = time.Now()
+	progress("waiting for every party to report Optimal")
+	rctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
+	defer cancel()
+	if err := c.AwaitOptimal(rctx); err != nil {
+		return c, err
+	}
+	if err := c.captureGolden(ctx); err != nil {
+		return c, fmt.Errorf("recording the baseline: %w", err)
+	}
+	c.Timings.Optimal = time.Since(step)
+	c.Timings.Total = time.Since(start)
+	progress(fmt.Sprintf("cluster %s is Optimal (%s)", c.RunID, c.Timings.Total.Round(time.Millisecond)))
+	return c, nil
+}
+
+func (c *Cluster) all() []int {
+	out := make([]int, c.Topology.N)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
+// generate deals the key and writes the golden storage and configs, with
+// peers reached through their proxy: party i dials peer j at kms-peer-j
+// (the toxiproxy container, by /etc/hosts) on the port of link i->j.
+func (c *Cluster) generate() error {
+	dir, err := os.MkdirTemp("", "kmschaos-golden-")
+	if err != nil {
+		return err
+	}
+	c.goldenDir = dir
+	p := c.Profile
+	res, err := keygen.Generate(rand.Reader, keygen.Options{
+		N: c.Topology.N, T: c.Topology.T, Out: dir,
+		StoragePath: p.KeysDir, BackupPath: p.BackupDir,
+		PeerAddress: "kms-peer-{i}", PeerPort: "2{me:02}{i:02}",
+		P2PListenPort: strconv.Itoa(p.P2PPort), ServicePort: strconv.Itoa(p.APIPort),
+		MetricsAddr: "0.0.0.0:" + strconv.Itoa(p.MetricsPort), ListenAddress: "0.0.0.0",
+		NetworkTimeout: c.opts.NetworkTimeout, StragglerGraceMs: c.opts.StragglerGraceMs, SetupTimeout: c.opts.SetupTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	c.Key = res.Public
+	return nil
+}
+
+func (c *Cluster) startKeeper(ctx context.Context) error {
+	var err error
+	c.keeper, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
+			Labels:     labels(c.RunID, "keeper"),
+			Networks:   []string{c.network.Name},
+			Entrypoint: append(append([]string{}, c.Profile.Admin...), "hold"),
+			Cmd:        []string{},
+			ConfigModifier: func(cfg *container.Config) {
+				cfg.User = "0:0"
+			},
+			HostConfigModifier: func(h *container.HostConfig) { h.Mounts = c.keeperMounts() },
+		},
+		Started: true,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the storage keeper: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) startToxiproxy(ctx context.Context) error {
+	ports := []string{strconv.Itoa(toxiproxyControlPort()) + "/tcp"}
+	for i := 1; i <= c.Topology.N; i++ {
+		ports = append(ports, strconv.Itoa(clientProxyPort(i))+"/tcp", strconv.Itoa(metricsProxyPort(i))+"/tcp")
+	}
+	var err error
+	c.toxiproxy, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: c.Images.Toxiproxy, Name: fmt.Sprintf("kmschaos-%s-toxiproxy", c.RunID),
+			Labels:         labels(c.RunID, "toxiproxy"),
+			ExposedPorts:   ports,
+			Networks:       []string{c.network.Name},
+			NetworkAliases: map[string][]string{c.network.Name: {"toxiproxy"}},
+			WaitingFor:     wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(30 * time.Second),
+		},
+		Started: true,
+	})
+	if err != nil {
+		return fmt.Errorf("starting toxiproxy: %w", err)
+	}
+	host, err := c.toxiproxy.Host(ctx)
+	if err != nil {
+		return err
+	}
+	mapped := func(port int) (string, error) {
+		p, err := c.toxiproxy.MappedPort(ctx, strconv.Itoa(port)+"/tcp")
+		if err != nil {
+			return "", err
+		}
+		return net.JoinHostPort(host, p.Port()), nil
+	}
+	ctl, err := mapped(toxiproxyControlPort())
+	if err != nil {
+		return err
+	}
+	c.mesh = newMesh(ctl)
+	for i := 1; i <= c.Topology.N; i++ {
+		ce, err := mapped(clientProxyPort(i))
+		if err != nil {
+			return err
+		}
+		me, err := mapped(metricsProxyPort(i))
+		if err != nil {
+			return err
+		}
+		c.clientEndpoints = append(c.clientEndpoints, ce)
+		c.metricsEndpoints = append(c.metricsEndpoints, me)
+	}
+	if c.toxiIP, err = c.toxiproxy.ContainerIP(ctx); err != nil {
+		return err
+	}
+	return c.mesh.populate(c.Topology, c.Profile)
+}
+
+// extraHosts makes every kms-peer-<j> name resolve to toxiproxy, so all
+// party-to-party traffic crosses the mesh.
+func (c *Cluster) extraHosts() []string {
+	var out []string
+	for j := 1; j <= c.Topology.N; j++ {
+		out = append(out, peerHost(j)+":"+c.toxiIP)
+	}
+	return out
+}
+
+func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
+	l := labels(c.RunID, "party")
+	l["org.kmschaos.party"] = strconv.Itoa(i)
+	return testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d", c.RunID, i),
+			Labels:         l,
+			Networks:       []string{c.network.Name},
+			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
+			ConfigModifier: func(cfg *container.Config) {
+				cfg.User = c.Profile.User
+				cfg.Hostname = partyAlias(i)
+			},
+			HostConfigModifier: func(h *container.HostConfig) {
+				h.Mounts = c.partyMounts(i)
+				h.ExtraHosts = c.extraHosts()
+				// A party that exits with an error is restarted, like a pod:
+				// a bad config crash-loops with a climbing restart count.
+				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
+				h.Resources.Memory = c.opts.MemoryLimit
+				h.Resources.MemorySwap = c.opts.MemoryLimit
+			},
+			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(60 * time.Second),
+		},
+		Started: true,
+	}
+}
+
+func (c *Cluster) startParties(ctx context.Context) error {
+	c.parties = make([]*Party, c.Topology.N)
+	errs := make([]error, c.Topology.N)
+	var wg sync.WaitGroup
+	for i := 1; i <= c.Topology.N; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req := c.partyRequest(i)
+			ctr, err := testcontainers.GenericContainer(ctx, req)
+			if ctr != nil {
+				c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, ctr: ctr}
+			}
+			if err != nil {
+				errs[i-1] = fmt.Errorf("party %d: %w", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// InitPRSS runs kms-init from the keeper over every party's API.
+func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, error) {
+	cmd := append(append([]string{}, c.Profile.Init...), "--epoch-id", epochID, "--timeout", strconv.Itoa(c.opts.SetupTimeout+10)+"s", "--addresses")
+	for i := 1; i <= c.Topology.N; i++ {
+		cmd = append(cmd, fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort))
+	}
+	return c.keeperExec(ctx, cmd...)
+}
+
+// AwaitOptimal polls every party's health until all report Optimal.
+func (c *Cluster) AwaitOptimal(ctx context.Context) error {
+	var last error
+	for {
+		last = c.checkOptimal(ctx)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster not Optimal: %w", last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) checkOptimal(ctx context.Context) error {
+	errs := make([]error, c.Topology.N)
+	var wg sync.WaitGroup
+	for i := 1; i <= c.Topology.N; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := c.Health(ctx, i)
+			if err == nil && s.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
+				err = fmt.Errorf("reaches %d of %d nodes", s.GetNodesReachable(), c.Topology.N)
+			}
+			if err != nil {
+				errs[i-1] = fmt.Errorf("party %d: %w", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Health asks party i for its health through its client link.
+func (c *Cluster) Health(ctx context.Context, i int) (*kmsv1.PeersFromContext, error) {
+	cl, err := c.Client(i)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	hs, err := cl.GetHealthStatus(ctx, &kmsv1.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	if len(hs.GetPeersFromAllContexts()) == 0 {
+		return nil, errors.New("no context in health status")
+	}
+	return hs.GetPeersFromAllContexts()[0], nil
+}
+
+// Client dials party i's API through its client link.
+func (c *Cluster) Client(i int) (*kmsclient.Client, error) { return kmsclient.Dial(c.clientEndpoints[i-1]) }
+
+// Party returns the handle of party i (1-based).
+func (c *Cluster) Party(i int) *Party { return c.parties[i-1] }
+
+// Parties returns every party.
+func (c *Cluster) Parties() []*Party { return c.parties }
+
+// Link returns the proxy of the directed peer link i->j.
+func (c *Cluster) Link(i, j int) *Link { return c.mesh.proxy(peerProxyName(i, j)) }
+
+// Mesh is the toxiproxy of the cluster.
+func (c *Cluster) Mesh() *Mesh { return c.mesh }
+
+// NetworkName is the cluster's private network.
+func (c *Cluster) NetworkName() string { return c.network.Name }
+
+// ToxiproxyIP is the address of the toxiproxy container on the network.
+func (c *Cluster) ToxiproxyIP() string { return c.toxiIP }
+
+// Docker is the engine client the cluster uses.
+func (c *Cluster) Docker() client.APIClient { return c.dc }
+
+// Terminate removes every container, volume and network of the cluster.
+func (c *Cluster) Terminate(ctx context.Context) error {
+	var errs []error
+	if c.dc == nil {
+		return nil
+	}
+	if _, err := Sweep(ctx, c.dc, SweepOptions{Run: c.RunID}); err != nil {
+		errs = append(errs, err)
+	}
+	if c.goldenDir != "" {
+		os.RemoveAll(c.goldenDir)
+	}
+	return errors.Join(errs...)
+}

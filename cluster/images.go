@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+)
+
+// Image repositories of the harness. Tags are content hashes of the build
+// context, so an unchanged build reuses the image of an earlier run.
+const (
+	PartyRepo     = "kmschaos/party"
+	ToxiproxyRepo = "kmschaos/toxiproxy"
+	// ToxiproxyPackage is built into the toxiproxy image; its version is the
+	// one go.mod pins (v2.12.0).
+	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
+)
+
+// Images names the images a cluster runs.
+type Images struct {
+	Party, Toxiproxy string
+}
+
+// BuildImages compiles the party's binaries and toxiproxy, and builds the
+// two images FROM scratch, unless images with the same content exist.
+// Older images of the same repositories are removed.
+func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)) (Images, error) {
+	ensureEnv()
+	root, err := localcluster.ModuleRoot()
+	if err != nil {
+		return Images{}, err
+	}
+	work, err := os.MkdirTemp("", "kmschaos-images-")
+	if err != nil {
+		return Images{}, err
+	}
+	defer os.RemoveAll(work)
+	party := filepath.Join(work, "party")
+	proxy := filepath.Join(work, "toxiproxy")
+	progress("compiling the party binaries and toxiproxy")
+	if err := localcluster.Build(ctx, party); err != nil {
+		return Images{}, err
+	}
+	if err := goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage); err != nil {
+		return Images{}, err
+	}
+	var out Images
+	for _, b := range []struct {
+		dir, dockerfile, repo string
+		dst               *string
+	}{
+		{party, "Dockerfile.party", PartyRepo, &out.Party},
+		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, &out.Toxiproxy},
+	} {
+		if err := copyFile(filepath.Join(root, "docker", b.dockerfile), filepath.Join(b.dir, "Dockerfile")); err != nil {
+			return Images{}, err
+		}
+		tag, err := hashDir(b.dir)
+		if err != nil {
+			return Images{}, err
+		}
+		ref := b.repo + ":" + tag
+		*b.dst = ref
+		if exists, err := imageExists(ctx, dc, ref); err != nil {
+			return Images{}, err
+		} else if exists {
+			progress("reusing image " + ref)
+			continue
+		}
+		progress("building image " + ref)
+		if err := buildImage(ctx, b.dir, b.repo, tag); err != nil {
+			return Images{}, fmt.Errorf("building %s: %w", ref, err)
+		}
+		if _, err := removeImages(ctx, dc, b.repo, ref); err != nil {
+			progress("could not remove older images of " + b.repo + ": " + err.Error())
+		}
+	}
+	return out, nil
+}
+
+func goBuild(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func buildImage(ctx context.Context, dir, repo, tag string) error {
+	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	_, err = p.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		Context: dir, Dockerfile: "Dockerfile", Repo: repo, Tag: tag, KeepImage: true,
+		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+			o.Labels = map[string]string{LabelManaged: "true", LabelRole: "image"}
+			o.Remove, o.ForceRemove = true, true
+		},
+	}})
+	return err
+}
+
+func imageExists(ctx context.Context, dc client.APIClient, ref string) (bool, error) {
+	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", ref)})
+	if err != nil {
+		return false, err
+	}
+	return len(res.Items) > 0, nil
+}
+
+// removeImages removes the harness's images of repo (all repos when empty)
+// except keep; images in use by a container stay.
+func removeImages(ctx context.Context, dc client.APIClient, repo string, keep ...string) (int, error) {
+	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, img := range res.Items {
+		for _, ref := range img.RepoTags {
+			if (repo != "" && !strings.HasPrefix(ref, repo+":")) || contains(keep, ref) {
+				continue
+			}
+			if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// hashDir digests every file name and content of dir.
+func hashDir(dir string) (string, error) {
+	var names []string
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			names = append(names, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		rel, _ := filepath.Rel(dir, n)
+		fmt.Fprintf(h, "%s\x00", rel)
+		f, err := os.Open(n)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

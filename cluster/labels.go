@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Labels on everything the harness creates. The owner label lets a later
+// run tell a killed run's leftovers (owner process gone) from a live run's.
+const (
+	LabelManaged = "org.kmschaos"
+	LabelRun     = "org.kmschaos.run"
+	LabelOwner   = "org.kmschaos.owner" // <hostname>/<pid>
+	LabelRole    = "org.kmschaos.role"  // party | toxiproxy | keeper | network | volume | image
+)
+
+func newRunID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func owner() string {
+	h, _ := os.Hostname()
+	return h + "/" + strconv.Itoa(os.Getpid())
+}
+
+func labels(run, role string) map[string]string {
+	return map[string]string{LabelManaged: "true", LabelRun: run, LabelOwner: owner(), LabelRole: role}
+}
+
+// ownerAlive tells whether the process that created a resource still runs
+// on this host. Resources of another host are left alone.
+func ownerAlive(o string) bool {
+	host, pid, ok := strings.Cut(o, "/")
+	h, _ := os.Hostname()
+	if !ok || host != h {
+		return true
+	}
+	p, err := strconv.Atoi(pid)
+	if err != nil {
+		return true
+	}
+	if p == os.Getpid() {
+		return true
+	}
+	err = syscall.Kill(p, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// SweepReport counts what a sweep removed.
+type SweepReport struct {
+	Containers, Networks, Volumes, Images int
+}
+
+func (s SweepReport) String() string {
+	return fmt.Sprintf("%d containers, %d networks, %d volumes, %d images", s.Containers, s.Networks, s.Volumes, s.Images)
+}
+
+// SweepOptions choose what a sweep removes.
+type SweepOptions struct {
+	All    bool   // also resources of live runs (never those of another host)
+	Run    string // only this run
+	Images bool   // also the cached images
+}
+
+// Sweep removes the containers, networks and volumes a killed run left
+// behind: those whose owner process is gone, or all with All.
+func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepReport, error) {
+	var rep SweepReport
+	f := client.Filters{}.Add("label", LabelManaged+"=true")
+	if o.Run != "" {
+		f = f.Add("label", LabelRun+"="+o.Run)
+	}
+	stale := func(l map[string]string) bool {
+		return o.All || o.Run != "" || !ownerAlive(l[LabelOwner])
+	}
+	var errs []error
+	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return rep, err
+	}
+	for _, c := range cs.Items {
+		if !stale(c.Labels) {
+			continue
+		}
+		if _, err := dc.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Containers++
+	}
+	ns, err := dc.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return rep, err
+	}
+	for _, n := range ns.Items {
+		if !stale(n.Labels) {
+			continue
+		}
+		if _, err := dc.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Networks++
+	}
+	vs, err := dc.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return rep, err
+	}
+	for _, v := range vs.Items {
+		if !stale(v.Labels) {
+			continue
+		}
+		if _, err := dc.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Volumes++
+	}
+	if o.Images {
+		n, err := removeImages(ctx, dc, "")
+		rep.Images += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+)
+
+// Mesh is the toxiproxy in front of every link of the cluster.
+type Mesh struct {
+	Client *toxiproxy.Client
+	addr   string
+
+	mu      sync.Mutex
+	proxies map[string]*toxiproxy.Proxy
+}
+
+func newMesh(addr string) *Mesh {
+	return &Mesh{Client: toxiproxy.NewClient(addr), addr: addr, proxies: map[string]*toxiproxy.Proxy{}}
+}
+
+// populate creates every proxy in one call.
+func (m *Mesh) populate(topo Topology, p Profile) error {
+	var all []toxiproxy.Proxy
+	any := "0.0.0.0"
+	for i := 1; i <= topo.N; i++ {
+		for j := 1; j <= topo.N; j++ {
+			if i != j {
+				all = append(all, toxiproxy.Proxy{Name: peerProxyName(i, j), Enabled: true,
+					Listen:   net.JoinHostPort(any, strconv.Itoa(peerProxyPort(i, j))),
+					Upstream: net.JoinHostPort(partyAlias(j), strconv.Itoa(p.P2PPort))})
+			}
+		}
+		all = append(all,
+			toxiproxy.Proxy{Name: clientProxyName(i), Enabled: true, Listen: net.JoinHostPort(any, strconv.Itoa(clientProxyPort(i))),
+				Upstream: net.JoinHostPort(partyAlias(i), strconv.Itoa(p.APIPort))},
+			toxiproxy.Proxy{Name: metricsProxyName(i), Enabled: true, Listen: net.JoinHostPort(any, strconv.Itoa(metricsProxyPort(i))),
+				Upstream: net.JoinHostPort(partyAlias(i), strconv.Itoa(p.MetricsPort))})
+	}
+	created, err := m.Client.Populate(all)
+	if err != nil {
+		return fmt.Errorf("creating %d proxies: %w", len(all), err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, px := range created {
+		m.proxies[px.Name] = px
+	}
+	return nil
+}
+
+func (m *Mesh) proxy(name string) *Link {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return &Link{Name: name, mesh: m, proxy: m.proxies[name]}
+}
+
+// Reset removes every toxic and enables every proxy.
+func (m *Mesh) Reset() error { return m.Client.ResetState() }
+
+// Link is one proxied connection path: a peer link i->j, or the client or
+// metrics link of a party.
+type Link struct {
+	Name  string
+	mesh  *Mesh
+	proxy *toxiproxy.Proxy
+}
+
+// Toxic is a toxic to add to a link, in toxiproxy's terms: Type latency,
+// bandwidth, slow_close, timeout, reset_peer, slicer, limit_data;
+// Stream upstream or downstream; Toxicity the fraction of connections hit.
+type Toxic struct {
+	Name       string
+	Type       string
+	Stream     string
+	Toxicity   float32
+	Attributes map[string]any
+}
+
+// AddToxic adds t to the link.
+func (l *Link) AddToxic(t Toxic) error {
+	if t.Stream == "" {
+		t.Stream = "downstream"
+	}
+	if t.Toxicity == 0 {
+		t.Toxicity = 1
+	}
+	if t.Name == "" {
+		t.Name = t.Type + "_" + t.Stream
+	}
+	_, err := l.proxy.AddToxic(t.Name, t.Type, t.Stream, t.Toxicity, toxiproxy.Attributes(t.Attributes))
+	if err != nil {
+		return fmt.Errorf("link %s: adding toxic %s: %w", l.Name, t.Name, err)
+	}
+	return nil
+}
+
+// RemoveToxic removes a toxic; a missing one is not an error.
+func (l *Link) RemoveToxic(name string) error {
+	err := l.proxy.RemoveToxic(name)
+	if err != nil && isToxiproxyNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Disable refuses new connections and closes open ones (connection refused).
+func (l *Link) Disable() error { return l.proxy.Disable() }
+
+// Enable opens the link again.
+func (l *Link) Enable() error { return l.proxy.Enable() }
+
+func isToxiproxyNotFound(err error) bool {
+	if ae, ok := err.(*toxiproxy.ApiError); ok {
+		return ae.Status == 404
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kmschaos/kmschaos/kms/tss"
+)
+
+// Topology is the size of a cluster: n = 3t+1 parties.
+type Topology struct{ N, T int }
+
+// Validate checks n = 3t+1 and the limits of the mesh.
+func (t Topology) Validate() error {
+	if err := tss.ValidateTopology(t.N, t.T); err != nil {
+		return err
+	}
+	if t.N > 31 {
+		return fmt.Errorf("the harness runs at most 31 parties, got %d", t.N)
+	}
+	return nil
+}
+
+func (t Topology) String() string { return fmt.Sprintf("n=%d t=%d", t.N, t.T) }
+
+// Options configure a cluster.
+type Options struct {
+	Topology Topology
+	Profile  Profile
+	Images   *Images // prebuilt images; built (or reused) when nil
+
+	StorageSize string // tmpfs size of each party's keys volume, e.g. "8m"
+	MemoryLimit int64  // each party's memory limit in bytes (0: none)
+
+	NetworkTimeout   int // party-to-party call timeout, seconds
+	StragglerGraceMs int
+	SetupTimeout     int // PRSS set-up deadline, seconds (max_elapsed_time)
+
+	ReadyTimeout time.Duration // bound of bring-up to Optimal
+	Progress     func(string)  // bring-up progress; nil: silent
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+// DefaultOptions are the n=13, t=4 cluster of the troubleshooting guide.
+func DefaultOptions() Options {
+	return Options{
+		Topology: Topology{N: 13, T: 4}, Profile: SimulatedParty,
+		StorageSize: "8m", MemoryLimit: 256 << 20,
+		NetworkTimeout: 2, StragglerGraceMs: 200, SetupTimeout: 20,
+		ReadyTimeout: 3 * time.Minute,
+	}
+}
+
+// WithTopology sets n and t.
+func WithTopology(n, t int) Option { return func(o *Options) { o.Topology = Topology{N: n, T: t} } }
+
+// WithProfile runs another party software.
+func WithProfile(p Profile) Option { return func(o *Options) { o.Profile = p } }
+
+// WithImages uses images built beforehand (BuildImages).
+func WithImages(im Images) Option { return func(o *Options) { o.Images = &im } }
+
+// WithProgress reports bring-up steps.
+func WithProgress(f func(string)) Option { return func(o *Options) { o.Progress = f } }
+
+// WithStorageSize sets the size of each party's keys volume (tmpfs).
+func WithStorageSize(s string) Option { return func(o *Options) { o.StorageSize = s } }
+
+// WithMemoryLimit sets each party's baseline memory limit.
+func WithMemoryLimit(b int64) Option { return func(o *Options) { o.MemoryLimit = b } }

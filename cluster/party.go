@@ -1,0 +1,198 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
+)
+
+// Party is the handle of one party's container.
+type Party struct {
+	ID   int
+	Name string // container name
+	c    *Cluster
+	ctr  testcontainers.Container
+}
+
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	ExitCode       int
+	Stdout, Stderr string
+	Took           time.Duration
+}
+
+// Output is stdout and stderr together.
+func (r ExecResult) Output() string { return r.Stdout + r.Stderr }
+
+func execIn(ctx context.Context, ctr testcontainers.Container, user string, cmd []string) (ExecResult, error) {
+	start := time.Now()
+	code, r, err := ctr.Exec(ctx, cmd, tcexec.WithUser(user))
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
+	}
+	var out, errb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errb, r); err != nil && err != io.EOF {
+		return ExecResult{}, fmt.Errorf("exec %v: reading output: %w", cmd, err)
+	}
+	return ExecResult{ExitCode: code, Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}, nil
+}
+
+// Exec runs a command in the party's container as the party's user, the
+// way an operator's `docker exec` does. The container must be running.
+func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
+	return execIn(ctx, p.ctr, p.c.Profile.User, cmd)
+}
+
+// ExecAs runs a command as another user ("0:0" for root).
+func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
+	return execIn(ctx, p.ctr, user, cmd)
+}
+
+// HealthCheck runs kms-health-check inside the party's container.
+func (p *Party) HealthCheck(ctx context.Context, args ...string) (ExecResult, error) {
+	return p.Exec(ctx, append(append([]string{}, p.c.Profile.HealthCheck...), args...)...)
+}
+
+// ContainerID is the engine's id of the container.
+func (p *Party) ContainerID() string { return p.ctr.GetContainerID() }
+
+// Stop sends SIGTERM and, after timeout, SIGKILL (docker stop).
+func (p *Party) Stop(ctx context.Context, timeout time.Duration) error {
+	secs := int(timeout.Seconds())
+	_, err := p.c.dc.ContainerStop(ctx, p.ContainerID(), client.ContainerStopOptions{Timeout: &secs})
+	return err
+}
+
+// Kill sends SIGKILL (docker kill): the engine does not restart a killed
+// container, whatever its restart policy.
+func (p *Party) Kill(ctx context.Context) error {
+	_, err := p.c.dc.ContainerKill(ctx, p.ContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+	return err
+}
+
+// Start starts a stopped container.
+func (p *Party) Start(ctx context.Context) error {
+	_, err := p.c.dc.ContainerStart(ctx, p.ContainerID(), client.ContainerStartOptions{})
+	return err
+}
+
+// Restart stops (SIGTERM, SIGKILL after timeout) and starts the container.
+func (p *Party) Restart(ctx context.Context, timeout time.Duration) error {
+	secs := int(timeout.Seconds())
+	_, err := p.c.dc.ContainerRestart(ctx, p.ContainerID(), client.ContainerRestartOptions{Timeout: &secs})
+	return err
+}
+
+// Pause freezes every process of the party: it keeps its connections and
+// answers nothing (a gray failure).
+func (p *Party) Pause(ctx context.Context) error {
+	_, err := p.c.dc.ContainerPause(ctx, p.ContainerID(), client.ContainerPauseOptions{})
+	return err
+}
+
+// Resume unfreezes a paused party.
+func (p *Party) Resume(ctx context.Context) error {
+	_, err := p.c.dc.ContainerUnpause(ctx, p.ContainerID(), client.ContainerUnpauseOptions{})
+	return err
+}
+
+// Update changes the container's resources (docker update): memory limit,
+// CPU quota. Zero fields are left as they are.
+func (p *Party) Update(ctx context.Context, r container.Resources) error {
+	_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})
+	return err
+}
+
+// CopyIn writes a file into the container (also when it is stopped).
+func (p *Party) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
+	return p.ctr.CopyToContainer(ctx, content, path, mode)
+}
+
+// CopyOut reads a file from the container (also when it is stopped).
+func (p *Party) CopyOut(ctx context.Context, path string) ([]byte, error) {
+	r, err := p.ctr.CopyFileFromContainer(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// Logs returns the container's output, every start of it included (the
+// "previous container logs" of a crash loop).
+func (p *Party) Logs(ctx context.Context) (string, error) {
+	res, err := p.c.dc.ContainerLogs(ctx, p.ContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return "", err
+	}
+	defer res.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, res); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+// State is what the engine says of the container.
+type State struct {
+	Status       string // created, running, paused, restarting, exited
+	Running      bool
+	Paused       bool
+	Restarting   bool
+	OOMKilled    bool
+	ExitCode     int
+	RestartCount int
+	StartedAt    time.Time
+	Memory       int64 // memory limit in bytes, 0: none
+	NanoCPUs     int64
+}
+
+// State inspects the container.
+func (p *Party) State(ctx context.Context) (State, error) {
+	res, err := p.c.dc.ContainerInspect(ctx, p.ContainerID(), client.ContainerInspectOptions{})
+	if err != nil {
+		return State{}, err
+	}
+	in := res.Container
+	st := State{RestartCount: in.RestartCount}
+	if s := in.State; s != nil {
+		st.Status, st.Running, st.Paused, st.Restarting = string(s.Status), s.Running, s.Paused, s.Restarting
+		st.OOMKilled, st.ExitCode = s.OOMKilled, s.ExitCode
+		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
+	}
+	if hc := in.HostConfig; hc != nil {
+		st.Memory, st.NanoCPUs = hc.Memory, hc.NanoCPUs
+	}
+	return st, nil
+}
+
+// Endpoint is the party's API as the harness reaches it: through its
+// client link in the proxy mesh.
+func (p *Party) Endpoint() string { return p.c.clientEndpoints[p.ID-1] }
+
+// MetricsURL is the party's /metrics through the mesh.
+func (p *Party) MetricsURL() string { return "http://" + p.c.metricsEndpoints[p.ID-1] + "/metrics" }
+
+// ClientLink is the proxy between clients and the party's API.
+func (p *Party) ClientLink() *Link { return p.c.mesh.proxy(clientProxyName(p.ID)) }
+
+// StoragePath maps a path inside the party's container (under one of its
+// volumes) to where the keeper sees it.
+func (p *Party) StoragePath(inParty string) (string, error) {
+	for _, k := range volumeKinds {
+		mp := p.c.mountPoint(k)
+		if inParty == mp || strings.HasPrefix(inParty, mp+"/") {
+			return KeeperPath(p.ID, k) + strings.TrimPrefix(inParty, mp), nil
+		}
+	}
+	return "", fmt.Errorf("%s is not on a volume of party %d", inParty, p.ID)
+}
