@@ -40,22 +40,27 @@ func (m *Mesh) populate(topo Topology, p Profile) error {
 			toxiproxy.Proxy{Name: metricsProxyName(i), Enabled: true, Listen: net.JoinHostPort(any, strconv.Itoa(metricsProxyPort(i))),
 				Upstream: net.JoinHostPort(partyAlias(i), strconv.Itoa(p.MetricsPort))})
 	}
-	created, err := m.Client.Populate(all)
-	if err != nil {
+	if _, err := m.Client.Populate(all); err != nil {
 		return fmt.Errorf("creating %d proxies: %w", len(all), err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, px := range created {
-		m.proxies[px.Name] = px
 	}
 	return nil
 }
 
+// proxy returns the handle of a proxy. It is fetched rather than taken
+// from Populate's answer: the client (v2.12.0) does not mark populated
+// proxies as existing, so their Disable would try to create them again.
 func (m *Mesh) proxy(name string) *Link {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return &Link{Name: name, mesh: m, proxy: m.proxies[name]}
+	px, ok := m.proxies[name]
+	if !ok {
+		var err error
+		if px, err = m.Client.Proxy(name); err != nil {
+			return &Link{Name: name, mesh: m, err: fmt.Errorf("link %s: %w", name, err)}
+		}
+		m.proxies[name] = px
+	}
+	return &Link{Name: name, mesh: m, proxy: px}
 }
 
 // Reset removes every toxic and enables every proxy.
@@ -67,6 +72,7 @@ type Link struct {
 	Name  string
 	mesh  *Mesh
 	proxy *toxiproxy.Proxy
+	err   error // the proxy could not be looked up
 }
 
 // Toxic is a toxic to add to a link, in toxiproxy's terms: Type latency,
@@ -82,6 +88,9 @@ type Toxic struct {
 
 // AddToxic adds t to the link.
 func (l *Link) AddToxic(t Toxic) error {
+	if l.err != nil {
+		return l.err
+	}
 	if t.Stream == "" {
 		t.Stream = "downstream"
 	}
@@ -100,6 +109,9 @@ func (l *Link) AddToxic(t Toxic) error {
 
 // RemoveToxic removes a toxic; a missing one is not an error.
 func (l *Link) RemoveToxic(name string) error {
+	if l.err != nil {
+		return l.err
+	}
 	err := l.proxy.RemoveToxic(name)
 	if err != nil && isToxiproxyNotFound(err) {
 		return nil
@@ -108,10 +120,24 @@ func (l *Link) RemoveToxic(name string) error {
 }
 
 // Disable refuses new connections and closes open ones (connection refused).
-func (l *Link) Disable() error { return l.proxy.Disable() }
+func (l *Link) Disable() error {
+	if l.err != nil {
+		return l.err
+	}
+	l.mesh.mu.Lock() // the cached proxy is shared by every handle of the link
+	defer l.mesh.mu.Unlock()
+	return l.proxy.Disable()
+}
 
 // Enable opens the link again.
-func (l *Link) Enable() error { return l.proxy.Enable() }
+func (l *Link) Enable() error {
+	if l.err != nil {
+		return l.err
+	}
+	l.mesh.mu.Lock()
+	defer l.mesh.mu.Unlock()
+	return l.proxy.Enable()
+}
 
 func isToxiproxyNotFound(err error) bool {
 	if ae, ok := err.(*toxiproxy.ApiError); ok {

@@ -1,0 +1,104 @@
+// Package env holds the one cluster a test run shares, and the run's
+// settings from the environment: every scenario works on the same cluster
+// and returns it to its baseline with Reset.
+package env
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// Settings of a run, read from KMSCHAOS_* variables.
+type Settings struct {
+	N, T      int    // KMSCHAOS_N, KMSCHAOS_T (13, 4)
+	Seed      uint64 // KMSCHAOS_SEED (random, printed)
+	ReportDir string // KMSCHAOS_REPORT_DIR (reports)
+}
+
+// FromEnvironment reads the settings, with defaults.
+func FromEnvironment() (Settings, error) {
+	s := Settings{N: 13, T: 4, ReportDir: "reports", Seed: rand.Uint64() % 1_000_000_000}
+	for name, dst := range map[string]*int{"KMSCHAOS_N": &s.N, "KMSCHAOS_T": &s.T} {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return s, fmt.Errorf("%s=%q is not a number", name, v)
+			}
+			*dst = n
+		}
+	}
+	if os.Getenv("KMSCHAOS_N") != "" && os.Getenv("KMSCHAOS_T") == "" {
+		s.T = (s.N - 1) / 3
+	}
+	if v := os.Getenv("KMSCHAOS_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("KMSCHAOS_SEED=%q is not a number", v)
+		}
+		s.Seed = n
+	}
+	if v := os.Getenv("KMSCHAOS_REPORT_DIR"); v != "" {
+		s.ReportDir = v
+	}
+	return s, (cluster.Topology{N: s.N, T: s.T}).Validate()
+}
+
+var (
+	mu       sync.Mutex
+	shared   *cluster.Cluster
+	settings Settings
+)
+
+// Start brings up the shared cluster.
+func Start(ctx context.Context, s Settings, progress func(string)) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared != nil {
+		return nil
+	}
+	settings = s
+	c, err := cluster.Start(ctx, cluster.WithTopology(s.N, s.T), cluster.WithProgress(progress))
+	if err != nil {
+		return err
+	}
+	shared = c
+	return nil
+}
+
+// Cluster is the shared cluster; it panics before Start.
+func Cluster() *cluster.Cluster {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared == nil {
+		panic("env.Cluster called before env.Start (is the suite's BeforeSuite missing?)")
+	}
+	return shared
+}
+
+// Current returns the settings of the run.
+func Current() Settings {
+	mu.Lock()
+	defer mu.Unlock()
+	return settings
+}
+
+// Stop removes the shared cluster.
+func Stop(ctx context.Context) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err := shared.Terminate(ctx)
+	shared = nil
+	return err
+}

@@ -1,0 +1,20 @@
+package env
+
+import (
+	"crypto/rand"
+	"hash/fnv"
+	"io"
+	mrand "math/rand/v2"
+)
+
+// Rand returns a generator for one named use, derived from the run's seed:
+// the same seed gives every spec the same choices, whatever runs before it.
+func Rand(name string) *mrand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return mrand.New(mrand.NewPCG(Current().Seed, h.Sum64()))
+}
+
+// CryptoRand is the randomness of cryptographic operations: never seeded,
+// so a replayed run never reuses key material or nonces.
+func CryptoRand() io.Reader { return rand.Reader }

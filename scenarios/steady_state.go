@@ -1,0 +1,118 @@
+// Package scenarios holds the specs: the steady state and the mesh here,
+// then one file per section of the troubleshooting guide. They are plain
+// Ginkgo specs registered when the package is imported by the root suite,
+// so that every spec shares the suite's one cluster.
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/probe"
+)
+
+// detect is how long a detection may take before a spec fails: health
+// pings are bounded by 3 s and a health check by 10 s.
+const detect = 20 * time.Second
+
+// eachParty runs fn for every party in parallel.
+func eachParty(c *cluster.Cluster, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := 1; i <= c.Topology.N; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer GinkgoRecover()
+			defer wg.Done()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+// holds polls p until it holds, reporting what it last saw.
+func holds(ctx context.Context, c *cluster.Cluster, p probe.Probe) func() error {
+	return func() error { return p.Check(ctx, c) }
+}
+
+var _ = Describe("Steady state", Label("steady-state"), func() {
+	var c *cluster.Cluster
+	BeforeEach(func(ctx SpecContext) {
+		c = env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("reports Optimal on every party, from the health check run inside each container", func(ctx SpecContext) {
+		eachParty(c, func(i int) {
+			r, err := probe.Live(ctx, c, i)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.ExitCode).To(Equal(0), "party %d:\n%s", i, r.Text)
+			Expect(r.Text).To(ContainSubstring("[EXCELLENT] Overall Status: Optimal - All nodes online"), "party %d", i)
+			Expect(r.Text).To(ContainSubstring(fmt.Sprintf("%d of %d peers reachable", c.Topology.N-1, c.Topology.N-1)))
+		})
+	})
+
+	It("decrypts right through every party", func(ctx SpecContext) {
+		rng := env.Rand(CurrentSpecReport().FullText())
+		eachParty(c, func(i int) {
+			value := rng.Uint64()
+			ct, err := c.Key.Encrypt(env.CryptoRand(), value)
+			Expect(err).NotTo(HaveOccurred())
+			cl, err := c.Client(i)
+			Expect(err).NotTo(HaveOccurred())
+			defer cl.Close()
+			d, err := cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
+			Expect(err).NotTo(HaveOccurred(), "through party %d", i)
+			Expect(d.Value).To(Equal(value), "through party %d", i)
+		})
+	})
+})
+
+var _ = Describe("The link mesh", Label("mesh"), func() {
+	var c *cluster.Cluster
+	var i, j int
+	BeforeEach(func(ctx SpecContext) {
+		c = env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		rng := env.Rand(CurrentSpecReport().FullText())
+		i = 1 + rng.IntN(c.Topology.N)
+		j = 1 + (i+rng.IntN(c.Topology.N-1))%c.Topology.N
+		By(fmt.Sprintf("link %d->%d", i, j))
+	})
+
+	It("cuts exactly one direction of one link: party i sees j unreachable and nobody else does", func(ctx SpecContext) {
+		link := c.Link(i, j)
+		Expect(link.Disable()).To(Succeed())
+		DeferCleanup(link.Enable)
+		Eventually(holds(ctx, c, probe.PeerUnreachable(i, j, "connection refused"))).WithTimeout(detect).Should(Succeed())
+		eachParty(c, func(k int) {
+			if k != i && k != j {
+				Expect(probe.PeerReachable(k, j).Check(ctx, c)).To(Succeed())
+			}
+		})
+		Expect(probe.PeerReachable(j, i).Check(ctx, c)).To(Succeed(), "the reverse link j->i is its own proxy")
+		Expect(link.Enable()).To(Succeed())
+		Eventually(holds(ctx, c, probe.PeerReachable(i, j))).WithTimeout(detect).Should(Succeed())
+	})
+
+	It("shows a 200 ms latency toxic in the per-peer latency of the health check", func(ctx SpecContext) {
+		link := c.Link(i, j)
+		Expect(link.AddToxic(cluster.Toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 200}})).To(Succeed())
+		DeferCleanup(func() error { return link.RemoveToxic("latency") })
+		Eventually(holds(ctx, c, probe.PeerLatency(i, j, 200*time.Millisecond, time.Second))).WithTimeout(detect).Should(Succeed())
+		k := 1 + (j % c.Topology.N)
+		if k == i {
+			k = 1 + (k % c.Topology.N)
+		}
+		Expect(probe.PeerLatency(i, k, 0, 150*time.Millisecond).Check(ctx, c)).To(Succeed(), "other links stay fast")
+		Expect(probe.PeerLatency(j, i, 0, 150*time.Millisecond).Check(ctx, c)).To(Succeed(), "the reverse link stays fast")
+	})
+})

@@ -1,0 +1,33 @@
+package kmschaos_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/harness/env"
+	_ "github.com/kmschaos/kmschaos/scenarios" // the specs
+)
+
+// TestKmschaos runs every scenario against one shared cluster
+// (KMSCHAOS_N/KMSCHAOS_T parties, 13/4 by default).
+func TestKmschaos(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "kmschaos")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	s, err := env.FromEnvironment()
+	Expect(err).NotTo(HaveOccurred())
+	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d (set KMSCHAOS_SEED=%d to replay)\n", s.N, s.T, s.Seed, s.Seed)
+	AddReportEntry("seed", s.Seed)
+	Expect(env.Start(ctx, s, func(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) })).To(Succeed())
+}, NodeTimeout(10*time.Minute))
+
+var _ = AfterSuite(func(ctx SpecContext) {
+	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
+}, NodeTimeout(3*time.Minute))
