@@ -19,7 +19,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
-	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -40,6 +39,7 @@ type Cluster struct {
 	Timings  Timings        // how long bring-up took, step by step
 
 	opts      Options
+	owner     string // the owner label: this process, or detachedOwner
 	dc        *testcontainers.DockerClient
 	network   *testcontainers.DockerNetwork
 	keeper    testcontainers.Container
@@ -74,9 +74,7 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	ensureEnv()
-	tclog.SetDefault(tclog.NewNoopLogger())
-	dc, err := testcontainers.NewDockerClientWithOpts(ctx)
+	dc, err := DockerClient(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the container engine: %w", err)
 	}
@@ -85,7 +83,10 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	} else if rep != (SweepReport{}) {
 		progress("swept leftovers of killed runs: " + rep.String())
 	}
-	c = &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: newRunID(), opts: o, dc: dc}
+	c = &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: newRunID(), opts: o, dc: dc, owner: owner()}
+	if o.Detached {
+		c.owner = detachedOwner
+	}
 	defer func() {
 		if err != nil {
 			progress("bring-up failed, removing what was created: " + err.Error())
@@ -109,7 +110,7 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	if err := c.generate(); err != nil {
 		return c, err
 	}
-	c.network, err = network.New(ctx, network.WithLabels(labels(c.RunID, "network")))
+	c.network, err = network.New(ctx, network.WithLabels(c.labels("network")))
 	if err != nil {
 		return c, fmt.Errorf("creating the network: %w", err)
 	}
@@ -181,10 +182,14 @@ func (c *Cluster) generate() error {
 	}
 	c.goldenDir = dir
 	p := c.Profile
+	peerAddr, peerPort := "kms-peer-{i}", "2{me:02}{i:02}"
+	if c.opts.DirectLinks {
+		peerAddr, peerPort = "kms-party-{i}", strconv.Itoa(p.P2PPort)
+	}
 	res, err := keygen.Generate(rand.Reader, keygen.Options{
 		N: c.Topology.N, T: c.Topology.T, Out: dir,
 		StoragePath: p.KeysDir, BackupPath: p.BackupDir,
-		PeerAddress: "kms-peer-{i}", PeerPort: "2{me:02}{i:02}",
+		PeerAddress: peerAddr, PeerPort: peerPort,
 		P2PListenPort: strconv.Itoa(p.P2PPort), ServicePort: strconv.Itoa(p.APIPort),
 		MetricsAddr: "0.0.0.0:" + strconv.Itoa(p.MetricsPort), ListenAddress: "0.0.0.0",
 		NetworkTimeout: c.opts.NetworkTimeout, StragglerGraceMs: c.opts.StragglerGraceMs, SetupTimeout: c.opts.SetupTimeout,
@@ -201,7 +206,7 @@ func (c *Cluster) startKeeper(ctx context.Context) error {
 	c.keeper, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
-			Labels:     labels(c.RunID, "keeper"),
+			Labels:     c.labels("keeper"),
 			Networks:   []string{c.network.Name},
 			Entrypoint: append(append([]string{}, c.Profile.Admin...), "hold"),
 			Cmd:        []string{},
@@ -227,7 +232,7 @@ func (c *Cluster) startToxiproxy(ctx context.Context) error {
 	c.toxiproxy, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: c.Images.Toxiproxy, Name: fmt.Sprintf("kmschaos-%s-toxiproxy", c.RunID),
-			Labels:         labels(c.RunID, "toxiproxy"),
+			Labels:         c.labels("toxiproxy"),
 			ExposedPorts:   ports,
 			Networks:       []string{c.network.Name},
 			NetworkAliases: map[string][]string{c.network.Name: {"toxiproxy"}},
@@ -283,7 +288,7 @@ func (c *Cluster) extraHosts() []string {
 }
 
 func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
-	l := labels(c.RunID, "party")
+	l := c.labels("party")
 	l["org.kmschaos.party"] = strconv.Itoa(i)
 	return testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{

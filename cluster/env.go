@@ -1,8 +1,12 @@
 package cluster
 
 import (
+	"context"
 	"os"
 	"strings"
+
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // ensureEnv sets the testcontainers settings this harness needs, unless the
@@ -12,6 +16,9 @@ import (
 // testcontainers would otherwise dial a bridge address and time out). It
 // must run before the first testcontainers call, which reads them once.
 func ensureEnv() {
+	if os.Getenv("KMSCHAOS_DEBUG") == "" {
+		tclog.SetDefault(tclog.NewNoopLogger())
+	}
 	setDefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 	if h := os.Getenv("DOCKER_HOST"); h == "" || strings.HasPrefix(h, "unix://") {
 		setDefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
@@ -22,4 +29,10 @@ func setDefault(k, v string) {
 	if _, ok := os.LookupEnv(k); !ok {
 		os.Setenv(k, v)
 	}
+}
+
+// DockerClient connects to the container engine with the harness's settings.
+func DockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+	ensureEnv()
+	return testcontainers.NewDockerClientWithOpts(ctx)
 }

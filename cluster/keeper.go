@@ -68,7 +68,7 @@ func (c *Cluster) createVolumes(ctx context.Context, size string) error {
 				sz = "1m"
 			}
 			_, err := c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{
-				Name: c.volumeName(i, k), Driver: "local", Labels: labels(c.RunID, "volume"),
+				Name: c.volumeName(i, k), Driver: "local", Labels: c.labels("volume"),
 				DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": fmt.Sprintf("size=%s,uid=%s,gid=%s,mode=0700", sz, uid, uid)},
 			})
 			if err != nil {

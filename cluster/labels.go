@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -35,13 +36,19 @@ func owner() string {
 	return h + "/" + strconv.Itoa(os.Getpid())
 }
 
-func labels(run, role string) map[string]string {
-	return map[string]string{LabelManaged: "true", LabelRun: run, LabelOwner: owner(), LabelRole: role}
+// detachedOwner marks a cluster meant to outlive its creator.
+const detachedOwner = "detached"
+
+func (c *Cluster) labels(role string) map[string]string {
+	return map[string]string{LabelManaged: "true", LabelRun: c.RunID, LabelOwner: c.owner, LabelRole: role}
 }
 
 // ownerAlive tells whether the process that created a resource still runs
 // on this host. Resources of another host are left alone.
 func ownerAlive(o string) bool {
+	if o == detachedOwner {
+		return true
+	}
 	host, pid, ok := strings.Cut(o, "/")
 	h, _ := os.Hostname()
 	if !ok || host != h {
@@ -90,16 +97,27 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 	if err != nil {
 		return rep, err
 	}
+	// Containers in parallel: each removal waits for a stop.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, c := range cs.Items {
 		if !stale(c.Labels) {
 			continue
 		}
-		if _, err := dc.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, err)
-			continue
-		}
-		rep.Containers++
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			_, err := dc.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && !isNotFound(err) {
+				errs = append(errs, err)
+				return
+			}
+			rep.Containers++
+		}(c.ID)
 	}
+	wg.Wait()
 	ns, err := dc.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
 		return rep, err

@@ -63,6 +63,9 @@ func (m *Mesh) proxy(name string) *Link {
 	return &Link{Name: name, mesh: m, proxy: px}
 }
 
+// Addr is toxiproxy's control API as the harness reaches it.
+func (m *Mesh) Addr() string { return m.addr }
+
 // Reset removes every toxic and enables every proxy.
 func (m *Mesh) Reset() error { return m.Client.ResetState() }
 

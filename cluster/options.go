@@ -36,6 +36,8 @@ type Options struct {
 	StragglerGraceMs int
 	SetupTimeout     int // PRSS set-up deadline, seconds (max_elapsed_time)
 
+	Detached     bool          // outlives this process: never swept as a killed run's
+	DirectLinks  bool          // parties talk to each other directly, not through the mesh
 	ReadyTimeout time.Duration // bound of bring-up to Optimal
 	Progress     func(string)  // bring-up progress; nil: silent
 }
@@ -70,3 +72,12 @@ func WithStorageSize(s string) Option { return func(o *Options) { o.StorageSize 
 
 // WithMemoryLimit sets each party's baseline memory limit.
 func WithMemoryLimit(b int64) Option { return func(o *Options) { o.MemoryLimit = b } }
+
+// WithDetached marks the cluster as meant to outlive this process, so that
+// sweeps of killed runs leave it alone (remove it with Sweep by run).
+func WithDetached() Option { return func(o *Options) { o.Detached = true } }
+
+// WithDirectLinks makes parties reach each other directly on the network,
+// bypassing toxiproxy: the baseline that measures what the mesh adds. Link
+// faults have no effect on such a cluster.
+func WithDirectLinks() Option { return func(o *Options) { o.DirectLinks = true } }

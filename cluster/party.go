@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,4 +197,14 @@ func (p *Party) StoragePath(inParty string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s is not on a volume of party %d", inParty, p.ID)
+}
+
+// DirectEndpoint is the party's API at its address on the cluster network,
+// bypassing the mesh (reachable from a Linux host running the engine).
+func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
+	ip, err := p.ctr.ContainerIP(ctx)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(p.c.Profile.APIPort)), nil
 }

@@ -1,0 +1,43 @@
+# kmschaos — see README.md. `make demo` and `make test` are the two
+# commands a fresh machine needs; the rest are for working on kmschaos.
+
+GO ?= go
+# No registry here: Ryuk's image cannot be pulled, the harness sweeps
+# instead; and testcontainers must dial localhost, not a bridge address.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
+
+# -p 1: the scenario suite owns the machine's two cores while it runs.
+TEST_FLAGS ?= -p 1 -timeout 80m -count=1
+
+.PHONY: setup demo test test-quick bench images clean proto vet
+
+setup: ## install what is missing (Docker engine, modules) and start the engine
+	./scripts/bootstrap.sh
+
+demo: setup ## bring up a 13-party cluster, prove it works, keep it until Ctrl-C
+	$(GO) run ./cmd/kmschaos up
+
+test: setup ## every test: units, the loopback cluster, the scenario suite (n=13)
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-quick: setup ## the same with a 4-party cluster
+	KMSCHAOS_N=4 KMSCHAOS_T=1 $(GO) test $(TEST_FLAGS) ./...
+
+bench: setup ## benchmarks of the party, the crypto and the container cluster
+	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/
+	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
+
+images: setup ## build (or reuse) the party and toxiproxy images
+	$(GO) run ./cmd/kmschaos images
+
+clean: ## remove every container, network, volume and image kmschaos made
+	$(GO) run ./cmd/kmschaos sweep --all --images
+	rm -rf reports
+
+proto: ## regenerate the protobuf code (needs protoc: apt-get install protobuf-compiler)
+	./proto/gen.sh
+
+vet:
+	$(GO) vet ./...
+	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))"

@@ -1,0 +1,57 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// MemoryUsage is the memory each container of the cluster uses, as `docker
+// stats` counts it (usage less inactive page cache), by container name.
+func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, error) {
+	res, err := c.dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", LabelRun+"="+c.RunID)})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := map[string]uint64{}
+	var total uint64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	for _, ctr := range res.Items {
+		wg.Add(1)
+		go func(id, name string) {
+			defer wg.Done()
+			st, err := c.dc.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+			if err == nil {
+				defer st.Body.Close()
+				var s container.StatsResponse
+				if err = json.NewDecoder(st.Body).Decode(&s); err == nil {
+					used := s.MemoryStats.Usage
+					for _, k := range []string{"total_inactive_file", "inactive_file"} {
+						if v, ok := s.MemoryStats.Stats[k]; ok && v < used {
+							used -= v
+							break
+						}
+					}
+					mu.Lock()
+					out[name] = used
+					total += used
+					mu.Unlock()
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}(ctr.ID, ctr.Names[0])
+	}
+	wg.Wait()
+	return out, total, firstErr
+}

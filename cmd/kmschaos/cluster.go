@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+func progress(start time.Time) func(string) {
+	return func(msg string) { fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), msg) }
+}
+
+func upCmd() *cobra.Command {
+	var n, t int
+	var detach bool
+	c := &cobra.Command{
+		Use:   "up [--parties 13 --threshold 4] [--detach]",
+		Short: "Bring up a cluster and keep it until Ctrl-C",
+		Long: `up builds the images if needed, brings up a cluster, checks that every party
+reports Optimal and that a value decrypts right, prints how to reach it, and
+keeps it until Ctrl-C, when it removes every container, network and volume it
+made. With --detach it returns and leaves the cluster running: remove it with
+'kmschaos down --run <id>'. A cluster left by a killed 'up' is swept by the
+next run, or by 'kmschaos sweep'.`,
+		Example: `  kmschaos up
+  kmschaos up --parties 4 --threshold 1 --detach`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			opts := []cluster.Option{cluster.WithTopology(n, t), cluster.WithProgress(progress(start))}
+			if detach {
+				opts = append(opts, cluster.WithDetached())
+			}
+			c, err := cluster.Start(ctx, opts...)
+			if err != nil {
+				return err
+			}
+			if err := demo(ctx, c); err != nil {
+				c.Terminate(context.Background())
+				return err
+			}
+			if detach {
+				fmt.Printf("\nDetached. Remove it with: kmschaos down --run %s\n", c.RunID)
+				return nil
+			}
+			fmt.Println("\nThe cluster runs until Ctrl-C.")
+			<-ctx.Done()
+			fmt.Println("\nRemoving the cluster...")
+			tctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			return c.Terminate(tctx)
+		},
+	}
+	c.Flags().IntVar(&n, "parties", 13, "number of parties n (n = 3t+1)")
+	c.Flags().IntVar(&t, "threshold", 4, "threshold t")
+	c.Flags().BoolVar(&detach, "detach", false, "return and leave the cluster running")
+	return c
+}
+
+// demo proves the cluster works and tells the user how to reach it.
+func demo(ctx context.Context, c *cluster.Cluster) error {
+	value := uint64(time.Now().UnixNano() % 1_000_000)
+	ct, err := c.Key.Encrypt(rand.Reader, value)
+	if err != nil {
+		return err
+	}
+	cl, err := c.Client(1)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	d, err := cl.PublicDecrypt(dctx, ct, "", 20*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("demo decryption: %w", err)
+	}
+	if d.Value != value {
+		return fmt.Errorf("demo decryption gave %d, want %d", d.Value, value)
+	}
+	p := c.Party(1)
+	fmt.Printf(`
+Cluster %s: %d parties, threshold %d, every party Optimal.
+Decrypted %d through party 1 (contributing parties %v).
+
+  party 1 API (through its client proxy):  %s
+  party 1 metrics:                          %s
+  toxiproxy API:                            %s
+  network:                                  %s
+
+Try:
+  docker exec %s kms-health-check live --endpoint localhost:50100
+  docker logs %s
+`, c.RunID, c.Topology.N, c.Topology.T, value, d.Response.GetPayload().GetContributingParties(),
+		p.Endpoint(), p.MetricsURL(), c.Mesh().Addr(), c.NetworkName(), p.Name, p.Name)
+	return nil
+}
+
+func dockerClient(ctx context.Context) (client.APIClient, error) {
+	return cluster.DockerClient(ctx)
+}
+
+func downCmd() *cobra.Command {
+	var run string
+	c := &cobra.Command{
+		Use:   "down --run <id>",
+		Short: "Remove a cluster left running by 'up --detach'",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if run == "" {
+				return errors.New("--run is required: see 'kmschaos ls'")
+			}
+			dc, err := dockerClient(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := cluster.Sweep(cmd.Context(), dc, cluster.SweepOptions{Run: run})
+			fmt.Printf("removed %s\n", rep)
+			return err
+		},
+	}
+	c.Flags().StringVar(&run, "run", "", "run id of the cluster")
+	return c
+}
+
+func sweepCmd() *cobra.Command {
+	var o cluster.SweepOptions
+	c := &cobra.Command{
+		Use:   "sweep [--all] [--images]",
+		Short: "Remove what killed runs left behind",
+		Long: `sweep removes the containers, networks and volumes labelled by kmschaos
+whose creating process is gone (a killed run). --all removes those of live
+runs too; --images also removes the cached images. Only resources labelled
+org.kmschaos are ever touched.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dc, err := dockerClient(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := cluster.Sweep(cmd.Context(), dc, o)
+			fmt.Printf("removed %s\n", rep)
+			return err
+		},
+	}
+	c.Flags().BoolVar(&o.All, "all", false, "also remove the resources of runs still alive")
+	c.Flags().BoolVar(&o.Images, "images", false, "also remove the cached images")
+	return c
+}
+
+func lsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List kmschaos clusters on this engine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dc, err := dockerClient(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := dc.ContainerList(cmd.Context(), client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", cluster.LabelManaged+"=true")})
+			if err != nil {
+				return err
+			}
+			runs := map[string][]string{}
+			owners := map[string]string{}
+			for _, ctr := range res.Items {
+				r := ctr.Labels[cluster.LabelRun]
+				runs[r] = append(runs[r], string(ctr.State))
+				owners[r] = ctr.Labels[cluster.LabelOwner]
+			}
+			ids := make([]string, 0, len(runs))
+			for r := range runs {
+				ids = append(ids, r)
+			}
+			sort.Strings(ids)
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "RUN\tOWNER\tCONTAINERS")
+			for _, r := range ids {
+				fmt.Fprintf(w, "%s\t%s\t%d (%s)\n", r, owners[r], len(runs[r]), summarize(runs[r]))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func summarize(states []string) string {
+	n := map[string]int{}
+	for _, s := range states {
+		n[s]++
+	}
+	var parts []string
+	for s, k := range n {
+		parts = append(parts, fmt.Sprintf("%d %s", k, s))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func imagesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "images",
+		Short: "Build the party and toxiproxy images, or reuse them when unchanged",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dc, err := dockerClient(cmd.Context())
+			if err != nil {
+				return err
+			}
+			im, err := cluster.BuildImages(cmd.Context(), dc, progress(time.Now()))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("party:     %s\ntoxiproxy: %s\n", im.Party, im.Toxiproxy)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes a fresh machine able to run kmschaos, and does nothing on one that
+# already is: checks Go, installs the Docker engine (Debian's docker.io) if
+# it is missing, starts it if it does not answer, and downloads the pinned
+# Go modules. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Go: the version go.mod names, or newer.
+if ! command -v go >/dev/null 2>&1; then
+  [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null 2>&1 || { say "Go is not installed (need $(awk '/^go /{print $2}' go.mod) or newer)"; exit 1; }
+want=$(awk '/^go /{print $2}' go.mod)
+have=$(go env GOVERSION | sed 's/^go//')
+if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1)" != "$want" ]; then
+  say "Go $have is older than the $want go.mod needs"; exit 1
+fi
+
+# The Docker engine.
+if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+  say "installing the Docker engine (Debian package docker.io)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq docker.io >/dev/null
+fi
+if ! docker info >/dev/null 2>&1; then
+  say "starting the Docker engine"
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    as_root systemctl start docker
+  else
+    as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { say "the Docker engine did not start; see /var/log/dockerd.log"; exit 1; }
+fi
+say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) is running"
+
+# The pinned modules (go.mod), tools included (ginkgo, grpcurl, protoc plugins).
+go mod download
+say "ready"
