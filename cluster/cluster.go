@@ -402,7 +402,9 @@ func (c *Cluster) Health(ctx context.Context, i int) (*kmsv1.PeersFromContext, e
 }
 
 // Client dials party i's API through its client link.
-func (c *Cluster) Client(i int) (*kmsclient.Client, error) { return kmsclient.Dial(c.clientEndpoints[i-1]) }
+func (c *Cluster) Client(i int) (*kmsclient.Client, error) {
+	return kmsclient.Dial(c.clientEndpoints[i-1])
+}
 
 // Party returns the handle of party i (1-based).
 func (c *Cluster) Party(i int) *Party { return c.parties[i-1] }

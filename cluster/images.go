@@ -59,7 +59,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	var out Images
 	for _, b := range []struct {
 		dir, dockerfile, repo string
-		dst               *string
+		dst                   *string
 	}{
 		{party, "Dockerfile.party", PartyRepo, &out.Party},
 		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, &out.Toxiproxy},
