@@ -10,7 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/harness/env"
-	_ "github.com/kmschaos/kmschaos/scenarios" // the specs
+	"github.com/kmschaos/kmschaos/scenarios"
 )
 
 // TestKmschaos runs every scenario against one shared cluster
@@ -29,5 +29,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 }, NodeTimeout(10*time.Minute))
 
 var _ = AfterSuite(func(ctx SpecContext) {
+	paths, err := scenarios.WriteReports(env.Current().ReportDir)
+	if err == nil {
+		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
+	}
 	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
+	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(3*time.Minute))

@@ -306,8 +306,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 				// A party that exits with an error is restarted, like a pod:
 				// a bad config crash-loops with a climbing restart count.
 				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
-				h.Resources.Memory = c.opts.MemoryLimit
-				h.Resources.MemorySwap = c.opts.MemoryLimit
+				h.Resources = c.BaselineResources()
 			},
 			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(60 * time.Second),
 		},
@@ -337,6 +336,35 @@ func (c *Cluster) startParties(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// BaselineResources are the resources every party starts with.
+func (c *Cluster) BaselineResources() container.Resources {
+	r := container.Resources{Memory: c.opts.MemoryLimit, MemorySwap: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}
+	if r.Memory == 0 {
+		r.MemorySwap = 0
+	}
+	return r
+}
+
+// Recreate creates party i's container anew from the cluster's definition
+// (docker-compose up -d after rm), removing the old one if it is still
+// there. It does not wait for the party to be ready.
+func (c *Cluster) Recreate(ctx context.Context, i int) error {
+	if err := c.parties[i-1].Remove(ctx); err != nil {
+		return err
+	}
+	req := c.partyRequest(i)
+	req.WaitingFor = nil
+	ctr, err := testcontainers.GenericContainer(ctx, req)
+	if err != nil {
+		return fmt.Errorf("recreating party %d: %w", i, err)
+	}
+	p := c.parties[i-1]
+	p.mu.Lock()
+	p.ctr = ctr
+	p.mu.Unlock()
+	return nil
+}
+
 // InitPRSS runs kms-init from the keeper over every party's API.
 func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, error) {
 	cmd := append(append([]string{}, c.Profile.Init...), "--epoch-id", epochID, "--timeout", strconv.Itoa(c.opts.SetupTimeout+10)+"s", "--addresses")
@@ -350,7 +378,7 @@ func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, err
 func (c *Cluster) AwaitOptimal(ctx context.Context) error {
 	var last error
 	for {
-		last = c.checkOptimal(ctx)
+		last = c.CheckOptimal(ctx)
 		if last == nil {
 			return nil
 		}
@@ -362,7 +390,8 @@ func (c *Cluster) AwaitOptimal(ctx context.Context) error {
 	}
 }
 
-func (c *Cluster) checkOptimal(ctx context.Context) error {
+// CheckOptimal fails unless every party reports Optimal right now.
+func (c *Cluster) CheckOptimal(ctx context.Context) error {
 	errs := make([]error, c.Topology.N)
 	var wg sync.WaitGroup
 	for i := 1; i <= c.Topology.N; i++ {
@@ -404,6 +433,18 @@ func (c *Cluster) Health(ctx context.Context, i int) (*kmsv1.PeersFromContext, e
 // Client dials party i's API through its client link.
 func (c *Cluster) Client(i int) (*kmsclient.Client, error) {
 	return kmsclient.Dial(c.clientEndpoints[i-1])
+}
+
+// ClientProxyAddr is party i's client link as seen on the cluster network
+// (toxiproxy:<port>), where an operator's tools in the network reach it.
+func (c *Cluster) ClientProxyAddr(i int) string {
+	return fmt.Sprintf("toxiproxy:%d", clientProxyPort(i))
+}
+
+// PeerProxyAddr is the address party i dials for peer j, by IP: what an
+// operator tests with nc when the name does not resolve.
+func (c *Cluster) PeerProxyAddr(i, j int) string {
+	return net.JoinHostPort(c.toxiIP, strconv.Itoa(peerProxyPort(i, j)))
 }
 
 // Party returns the handle of party i (1-based).

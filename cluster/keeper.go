@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -146,12 +147,18 @@ func (c *Cluster) goldenTar(parties ...int) (*bytes.Buffer, error) {
 		if err != nil {
 			return nil, err
 		}
-		h := &tar.Header{Name: strings.TrimPrefix(path.Join(KeeperPath(i, configVolume), path.Base(c.Profile.ConfigFile)), "/"),
-			Mode: 0o600, Size: int64(len(cfg)), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
+		// The config, and a copy of it in the backup volume: the "known
+		// good configuration" the guide's configuration recovery restores.
+		for _, k := range []volumeKind{configVolume, backupVolume} {
+			h := &tar.Header{Name: strings.TrimPrefix(path.Join(KeeperPath(i, k), path.Base(c.Profile.ConfigFile)), "/"),
+				Mode: 0o600, Size: int64(len(cfg)), Typeflag: tar.TypeReg}
+			if err := tw.WriteHeader(h); err != nil {
+				return nil, err
+			}
+			if _, err := tw.Write(cfg); err != nil {
+				return nil, err
+			}
 		}
-		tw.Write(cfg)
 	}
 	return &buf, tw.Close()
 }
@@ -279,8 +286,111 @@ func (c *Cluster) keeperExec(ctx context.Context, cmd ...string) (ExecResult, er
 	return execIn(ctx, c.keeper, "0:0", cmd)
 }
 
+// KeeperExecAs runs a command in the keeper as another user, e.g. the
+// party's, to see storage with its permissions.
+func (c *Cluster) KeeperExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
+	return execIn(ctx, c.keeper, user, cmd)
+}
+
 // KeeperExec runs a command in the keeper, as root, with every party's
 // volumes under /vaults/p<i>/{keys,backup,config}: an operator's debug pod.
 func (c *Cluster) KeeperExec(ctx context.Context, cmd ...string) (ExecResult, error) {
 	return c.keeperExec(ctx, cmd...)
 }
+
+// KeyMaterial is, per party, "digest path" of every key object (public
+// keys, verification keys, key shares, signing keys, in every vault): what
+// must be byte-identical to the baseline after any scenario.
+func (c *Cluster) KeyMaterial(ctx context.Context) (Manifest, error) {
+	m, err := c.manifests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keyMaterialOf(m), nil
+}
+
+// BaselineKeyMaterial is KeyMaterial as recorded at bring-up.
+func (c *Cluster) BaselineKeyMaterial() Manifest { return keyMaterialOf(c.golden) }
+
+func keyMaterialOf(m Manifest) Manifest {
+	out := Manifest{}
+	for i, lines := range m {
+		for _, l := range lines {
+			f := strings.Fields(l)
+			if f[0] != "f" {
+				continue
+			}
+			typ := path.Base(path.Dir(f[5]))
+			for _, t := range []string{material.PublicKey, material.VerfKey, material.FheKeyInfo, material.SigningKey} {
+				if typ == t {
+					out[i] = append(out[i], f[4]+" "+f[5])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Diff lists the key objects of party i that differ between two manifests.
+func (m Manifest) Diff(other Manifest, i int) []string {
+	have := map[string]bool{}
+	for _, l := range other[i] {
+		have[l] = true
+	}
+	var out []string
+	for _, l := range m[i] {
+		if !have[l] {
+			out = append(out, strings.Fields(l)[1])
+		}
+	}
+	return out
+}
+
+// ReadFile reads a file through the keeper (a path under /vaults, see
+// KeeperPath), whether or not its party is running.
+func (c *Cluster) ReadFile(ctx context.Context, keeperPath string) ([]byte, error) {
+	r, err := c.keeper.CopyFileFromContainer(ctx, keeperPath)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// WriteFile writes a file through the keeper, owned by the party's user.
+func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte, mode int64) error {
+	if err := c.keeper.CopyToContainer(ctx, data, keeperPath, mode); err != nil {
+		return err
+	}
+	uid := c.Profile.UID()
+	res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "chown", uid+":"+uid, keeperPath)...)
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("chown %s: %s", keeperPath, res.Output())
+	}
+	return err
+}
+
+// KeyObject is where the keeper sees an object of party i's storage, e.g.
+// KeyObject(3, "PRIV", "EpochData", id).
+func (c *Cluster) KeyObject(i int, vault, typ, id string) string {
+	k := keysVolume
+	if vault == "BACKUP" {
+		k = backupVolume
+	}
+	return path.Join(KeeperPath(i, k), fmt.Sprintf("%s-p%d", vault, i), typ, id)
+}
+
+// ConfigPath is where the keeper sees party i's config, and BackupConfigPath
+// its known-good copy in the backup volume.
+func (c *Cluster) ConfigPath(i int) string {
+	return path.Join(KeeperPath(i, configVolume), path.Base(c.Profile.ConfigFile))
+}
+
+// BackupConfigPath is the known-good copy of party i's config.
+func (c *Cluster) BackupConfigPath(i int) string {
+	return path.Join(KeeperPath(i, backupVolume), path.Base(c.Profile.ConfigFile))
+}
+
+// VolumePath is where the keeper sees one of party i's volumes: "keys",
+// "backup" or "config".
+func VolumePath(i int, kind string) string { return KeeperPath(i, volumeKind(kind)) }

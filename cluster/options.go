@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/kmschaos/kmschaos/kms/tss"
@@ -31,6 +32,10 @@ type Options struct {
 
 	StorageSize string // tmpfs size of each party's keys volume, e.g. "8m"
 	MemoryLimit int64  // each party's memory limit in bytes (0: none)
+	// NanoCPUs is each party's CPU limit. The engine can raise a CPU limit
+	// but not remove one, so the baseline is an explicit limit of every
+	// core: a CPU fault can then always be undone.
+	NanoCPUs int64
 
 	NetworkTimeout   int // party-to-party call timeout, seconds
 	StragglerGraceMs int
@@ -49,7 +54,7 @@ type Option func(*Options)
 func DefaultOptions() Options {
 	return Options{
 		Topology: Topology{N: 13, T: 4}, Profile: SimulatedParty,
-		StorageSize: "8m", MemoryLimit: 256 << 20,
+		StorageSize: "8m", MemoryLimit: 256 << 20, NanoCPUs: int64(runtime.NumCPU()) * 1e9,
 		NetworkTimeout: 2, StragglerGraceMs: 200, SetupTimeout: 20,
 		ReadyTimeout: 3 * time.Minute,
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -22,7 +23,15 @@ type Party struct {
 	ID   int
 	Name string // container name
 	c    *Cluster
-	ctr  testcontainers.Container
+
+	mu  sync.Mutex
+	ctr testcontainers.Container // replaced by Cluster.Recreate
+}
+
+func (p *Party) container() testcontainers.Container {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ctr
 }
 
 // ExecResult is the outcome of a command run in a container.
@@ -51,12 +60,12 @@ func execIn(ctx context.Context, ctr testcontainers.Container, user string, cmd 
 // Exec runs a command in the party's container as the party's user, the
 // way an operator's `docker exec` does. The container must be running.
 func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, p.ctr, p.c.Profile.User, cmd)
+	return execIn(ctx, p.container(), p.c.Profile.User, cmd)
 }
 
 // ExecAs runs a command as another user ("0:0" for root).
 func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, p.ctr, user, cmd)
+	return execIn(ctx, p.container(), user, cmd)
 }
 
 // HealthCheck runs kms-health-check inside the party's container.
@@ -65,7 +74,7 @@ func (p *Party) HealthCheck(ctx context.Context, args ...string) (ExecResult, er
 }
 
 // ContainerID is the engine's id of the container.
-func (p *Party) ContainerID() string { return p.ctr.GetContainerID() }
+func (p *Party) ContainerID() string { return p.container().GetContainerID() }
 
 // Stop sends SIGTERM and, after timeout, SIGKILL (docker stop).
 func (p *Party) Stop(ctx context.Context, timeout time.Duration) error {
@@ -116,12 +125,12 @@ func (p *Party) Update(ctx context.Context, r container.Resources) error {
 
 // CopyIn writes a file into the container (also when it is stopped).
 func (p *Party) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
-	return p.ctr.CopyToContainer(ctx, content, path, mode)
+	return p.container().CopyToContainer(ctx, content, path, mode)
 }
 
 // CopyOut reads a file from the container (also when it is stopped).
 func (p *Party) CopyOut(ctx context.Context, path string) ([]byte, error) {
-	r, err := p.ctr.CopyFileFromContainer(ctx, path)
+	r, err := p.container().CopyFileFromContainer(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +211,19 @@ func (p *Party) StoragePath(inParty string) (string, error) {
 // DirectEndpoint is the party's API at its address on the cluster network,
 // bypassing the mesh (reachable from a Linux host running the engine).
 func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
-	ip, err := p.ctr.ContainerIP(ctx)
+	ip, err := p.container().ContainerIP(ctx)
 	if err != nil {
 		return "", err
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(p.c.Profile.APIPort)), nil
+}
+
+// Remove deletes the container (docker rm -f); its volumes stay. Recreate
+// it with Cluster.Recreate.
+func (p *Party) Remove(ctx context.Context) error {
+	_, err := p.c.dc.ContainerRemove(ctx, p.ContainerID(), client.ContainerRemoveOptions{Force: true})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
 }

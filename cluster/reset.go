@@ -8,21 +8,20 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/moby/moby/api/types/container"
 )
 
 // ResetReport says what Reset had to repair, party by party.
 type ResetReport struct {
 	Repaired map[int][]string // party -> what was wrong
+	Mesh     []string         // proxies disabled or with toxics (Audit only)
 	Took     time.Duration
 }
 
 func (r ResetReport) String() string {
-	if len(r.Repaired) == 0 {
+	if r.Clean() {
 		return "nothing to repair"
 	}
-	var parts []string
+	parts := append([]string{}, r.Mesh...)
 	for i := 1; i <= 64; i++ {
 		if w, ok := r.Repaired[i]; ok {
 			parts = append(parts, fmt.Sprintf("party %d: %s", i, strings.Join(w, ", ")))
@@ -74,6 +73,98 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	return rep, nil
 }
 
+// Audit reports what differs from the baseline, without repairing it:
+// toxics or disabled links in the mesh, and per party what Reset would fix.
+// An empty report after a scenario proves no fault outlived it.
+func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
+	rep := ResetReport{Repaired: map[int][]string{}}
+	proxies, err := c.mesh.Client.Proxies()
+	if err != nil {
+		return rep, fmt.Errorf("reading toxiproxy: %w", err)
+	}
+	for name, px := range proxies {
+		if !px.Enabled {
+			rep.Mesh = append(rep.Mesh, name+" disabled")
+		}
+		for _, t := range px.ActiveToxics {
+			rep.Mesh = append(rep.Mesh, fmt.Sprintf("%s has toxic %s (%s)", name, t.Name, t.Type))
+		}
+	}
+	slices.Sort(rep.Mesh)
+	current, err := c.manifests(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range c.parties {
+		var what []string
+		st, err := p.State(ctx)
+		if err != nil {
+			return rep, err
+		}
+		if st.Paused {
+			what = append(what, "paused")
+		}
+		if !st.Running || st.Restarting {
+			what = append(what, "not running ("+st.Status+")")
+		}
+		if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
+			what = append(what, "resources")
+		}
+		// PRSS epochs are left out: a re-initialisation legitimately
+		// replaces them on every party (Reset still restores them).
+		if want, got := withoutEpochs(c.golden[p.ID]), withoutEpochs(current[p.ID]); !slices.Equal(want, got) {
+			what = append(what, "storage or config: "+firstDifference(want, got))
+		}
+		if st.Running && !st.Paused && !st.Restarting {
+			if ok, err := c.hostsIntact(ctx, p); err == nil && !ok {
+				what = append(what, "/etc/hosts")
+			}
+		}
+		if len(what) > 0 {
+			rep.Repaired[p.ID] = what
+		}
+	}
+	return rep, nil
+}
+
+func withoutEpochs(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.Contains(l, "/EpochData") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Clean tells whether an audit found nothing.
+func (r ResetReport) Clean() bool { return len(r.Repaired) == 0 && len(r.Mesh) == 0 }
+
+// firstDifference names the first manifest entry that differs.
+func firstDifference(want, got []string) string {
+	set := map[string]bool{}
+	for _, l := range got {
+		set[l] = true
+	}
+	for _, l := range want {
+		if !set[l] {
+			f := strings.Fields(l)
+			return "changed or missing " + f[len(f)-1]
+		}
+	}
+	wantSet := map[string]bool{}
+	for _, l := range want {
+		wantSet[l] = true
+	}
+	for _, l := range got {
+		if !wantSet[l] {
+			f := strings.Fields(l)
+			return "unexpected " + f[len(f)-1]
+		}
+	}
+	return "order"
+}
+
 func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note func(int, string)) error {
 	st, err := p.State(ctx)
 	if err != nil {
@@ -85,13 +176,9 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 			return err
 		}
 	}
-	if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != 0 {
+	if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
 		note(p.ID, "resources")
-		r := container.Resources{Memory: c.opts.MemoryLimit, MemorySwap: c.opts.MemoryLimit, NanoCPUs: 0}
-		if c.opts.MemoryLimit == 0 {
-			r.MemorySwap = -1
-		}
-		if err := p.Update(ctx, r); err != nil {
+		if err := p.Update(ctx, c.BaselineResources()); err != nil {
 			return fmt.Errorf("party %d: restoring resources: %w", p.ID, err)
 		}
 	}

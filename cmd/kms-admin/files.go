@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -99,44 +100,24 @@ func fileCommands() []*cobra.Command {
 
 	var cpRecursive bool
 	cp := &cobra.Command{
-		Use:   "cp [-r] <src> <dst>",
-		Short: "Copy a file or tree (modes kept, atomic per file)",
-		Args:  cobra.ExactArgs(2),
+		Use:   "cp [-r] <src>... <dst>",
+		Short: "Copy files or trees (modes kept, atomic per file), like cp",
+		Long: `cp copies like coreutils' cp: several sources, or a directory given with -r,
+go into <dst>, an existing directory, under their own names.`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, dst := args[0], args[1]
-			fi, err := os.Stat(src)
-			if err != nil {
-				return err
+			srcs, dst := args[:len(args)-1], args[len(args)-1]
+			di, derr := os.Stat(dst)
+			dstIsDir := derr == nil && di.IsDir()
+			if len(srcs) > 1 && !dstIsDir {
+				return fmt.Errorf("copying %d sources: %s is not a directory", len(srcs), dst)
 			}
-			if !fi.IsDir() {
-				if di, err := os.Stat(dst); err == nil && di.IsDir() {
-					dst = filepath.Join(dst, filepath.Base(src))
-				}
-				return copyFile(src, dst, fi.Mode())
-			}
-			if !cpRecursive {
-				return fmt.Errorf("%s is a directory (use -r)", src)
-			}
-			// Like coreutils: into an existing directory, the tree lands
-			// under its own name.
-			if di, err := os.Stat(dst); err == nil && di.IsDir() {
-				dst = filepath.Join(dst, filepath.Base(filepath.Clean(src)))
-			}
-			return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-				if err != nil {
+			for _, src := range srcs {
+				if err := copyOne(src, dst, dstIsDir, cpRecursive); err != nil {
 					return err
 				}
-				rel, _ := filepath.Rel(src, p)
-				target := filepath.Join(dst, rel)
-				info, err := d.Info()
-				if err != nil {
-					return err
-				}
-				if d.IsDir() {
-					return os.MkdirAll(target, info.Mode().Perm()|0o700)
-				}
-				return copyFile(p, target, info.Mode())
-			})
+			}
+			return nil
 		},
 	}
 	cp.Flags().BoolVarP(&cpRecursive, "recursive", "r", false, "copy directories")
@@ -171,19 +152,38 @@ func fileCommands() []*cobra.Command {
 		}}
 
 	var chmodRecursive bool
+	var chmodType string
 	chmod := &cobra.Command{
-		Use:   "chmod [-R] <octal-mode> <path>...",
+		Use:   "chmod [-R] [--type d|f] <octal-mode> <path>...",
 		Short: "Change modes; -R applies the same mode to directories and files, like chmod -R",
-		Args:  cobra.MinimumNArgs(2),
+		Long: `chmod changes modes. With -R the same mode goes to directories and files
+alike, exactly like 'chmod -R'; add --type d or --type f to change only
+directories or only files, like 'find <path> -type d -exec chmod <mode> {} +'.`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := strconv.ParseUint(args[0], 8, 32)
 			if err != nil {
 				return fmt.Errorf("mode must be octal, got %q", args[0])
 			}
-			return walkEach(args[1:], chmodRecursive, func(p string) error { return os.Chmod(p, fs.FileMode(m)) })
+			if chmodType != "" && chmodType != "d" && chmodType != "f" {
+				return fmt.Errorf("--type must be d or f, got %q", chmodType)
+			}
+			return walkEach(args[1:], chmodRecursive, func(p string) error {
+				if chmodType != "" {
+					fi, err := os.Lstat(p)
+					if err != nil {
+						return err
+					}
+					if fi.IsDir() != (chmodType == "d") {
+						return nil
+					}
+				}
+				return os.Chmod(p, fs.FileMode(m))
+			})
 		},
 	}
 	chmod.Flags().BoolVarP(&chmodRecursive, "recursive", "R", false, "change trees")
+	chmod.Flags().StringVar(&chmodType, "type", "", "only directories (d) or only files (f)")
 
 	var chownRecursive bool
 	chown := &cobra.Command{
@@ -233,6 +233,37 @@ func fileCommands() []*cobra.Command {
 	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold, manifestCommand(), emptyCommand()}
 }
 
+func copyOne(src, dst string, dstIsDir, recursive bool) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if dstIsDir {
+		dst = filepath.Join(dst, filepath.Base(filepath.Clean(src)))
+	}
+	if !fi.IsDir() {
+		return copyFile(src, dst, fi.Mode())
+	}
+	if !recursive {
+		return fmt.Errorf("%s is a directory (use -r)", src)
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		}
+		return copyFile(p, target, info.Mode())
+	})
+}
+
 func printEntry(p string) {
 	fi, err := os.Lstat(p)
 	if err != nil {
@@ -259,15 +290,33 @@ func digest(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// copyFile copies like cp: an existing destination is overwritten in
+// place and keeps its owner and mode; a new one gets the source's mode and
+// the caller's ownership.
 func copyFile(src, dst string, mode fs.FileMode) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	if err := storage.WriteFileAtomic(dst, b); err != nil {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := storage.WriteFileAtomic(dst, b); err != nil {
+			return err
+		}
+		return os.Chmod(dst, mode.Perm())
+	}
+	if err != nil {
 		return err
 	}
-	return os.Chmod(dst, mode.Perm())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // walkEach applies fn to every path, and with recursive to everything

@@ -134,3 +134,27 @@ func decoded(res *kmsv1.PublicDecryptionResponse) (*Decryption, error) {
 // Conn exposes the connection for other services on the same endpoint
 // (grpc.health.v1).
 func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// PublicDecryptMany decrypts several ciphertexts in one request (one-call
+// variant): a large request, for bandwidth tests.
+func (c *Client) PublicDecryptMany(ctx context.Context, ciphertexts [][]byte) ([]uint64, error) {
+	req := &kmsv1.PublicDecryptionRequest{RequestId: &kmsv1.RequestId{RequestId: NewRequestID()}}
+	for _, ct := range ciphertexts {
+		req.Ciphertexts = append(req.Ciphertexts, &kmsv1.TypedCiphertext{Ciphertext: ct, FheType: 5})
+	}
+	res, err := c.CoreServiceEndpointClient.PublicDecryptSync(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, pt := range res.GetPayload().GetPlaintexts() {
+		if len(pt.GetBytes()) != 8 {
+			return nil, fmt.Errorf("unexpected plaintext of %d bytes", len(pt.GetBytes()))
+		}
+		out = append(out, binary.BigEndian.Uint64(pt.GetBytes()))
+	}
+	if len(out) != len(ciphertexts) {
+		return nil, fmt.Errorf("%d plaintexts for %d ciphertexts", len(out), len(ciphertexts))
+	}
+	return out, nil
+}

@@ -20,6 +20,7 @@ type Metrics struct {
 	PeersReachable prometheus.Gauge         // kms_peers_reachable (self included)
 	PeerReachable  *prometheus.GaugeVec     // kms_peer_reachable{peer}
 	PeerLatency    *prometheus.GaugeVec     // kms_peer_latency_ms{peer}
+	PeerErrors     *prometheus.CounterVec   // kms_peer_errors_total{peer,call}
 	InvalidShares  *prometheus.CounterVec   // kms_invalid_shares_received_total{party,reason}
 	StorageFree    *prometheus.GaugeVec     // kms_storage_free_bytes{vault}
 	StorageUsed    *prometheus.GaugeVec     // kms_storage_used_ratio{vault}
@@ -48,6 +49,8 @@ func New(party int) *Metrics {
 			Help: "1 when the peer answered the last health ping.", ConstLabels: constLabels}, []string{"peer"}),
 		PeerLatency: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_peer_latency_ms",
 			Help: "Round trip of the last health ping to the peer.", ConstLabels: constLabels}, []string{"peer"}),
+		PeerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_peer_errors_total",
+			Help: "Failed calls to a peer, by peer and call (ping, decrypt_share).", ConstLabels: constLabels}, []string{"peer", "call"}),
 		InvalidShares: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_invalid_shares_received_total",
 			Help: "Shares rejected, by sending party and reason (proof, prss).", ConstLabels: constLabels}, []string{"party", "reason"}),
 		StorageFree: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_storage_free_bytes",
@@ -58,7 +61,7 @@ func New(party int) *Metrics {
 			Help: "Storage errors, by vault and kind (nospace, permission, corrupt, notfound, io).", ConstLabels: constLabels}, []string{"vault", "kind"}),
 	}
 	for _, c := range []prometheus.Collector{m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.PeersReachable,
-		m.PeerReachable, m.PeerLatency, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
+		m.PeerReachable, m.PeerLatency, m.PeerErrors, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

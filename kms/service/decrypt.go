@@ -257,6 +257,9 @@ func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphert
 		answered[r.party] = true
 		if r.err != nil {
 			failed[r.party] = describeErr(r.err)
+			if r.party != s.me {
+				s.metrics.PeerErrors.WithLabelValues(fmt.Sprint(r.party), "decrypt_share").Inc()
+			}
 			s.log.Warn("No decryption share from party", "party", r.party, "session", sid, "error", failed[r.party])
 			continue
 		}

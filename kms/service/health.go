@@ -38,6 +38,7 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 			rtt, err := s.peers.Ping(ctx, id, s.pingTimeout())
 			if err != nil {
 				ph.Error = err.Error()
+				s.metrics.PeerErrors.WithLabelValues(strconv.Itoa(id), "ping").Inc()
 			} else {
 				ph.Reachable = true
 				ph.LatencyMs = uint32(rtt.Milliseconds())

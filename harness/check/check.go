@@ -1,0 +1,194 @@
+// Package check holds the invariants checked after every scenario, over the
+// workload's history and the cluster: no decryption ever returned a wrong
+// value, operations succeeded where enough parties could talk, the key
+// material is byte-identical to the baseline, no fault is left behind, and
+// the cluster is back in its steady state.
+package check
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/workload"
+	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
+)
+
+// NoWrongDecryption fails, listing them, if any operation returned a value
+// other than the one encrypted.
+func NoWrongDecryption(h *workload.History) error {
+	var wrong []string
+	for _, op := range h.Ops {
+		if op.Outcome == workload.Wrong {
+			wrong = append(wrong, fmt.Sprintf("op %d via party %d at %s: %s", op.Seq, op.Party, op.Start.Format("15:04:05.000"), op.Err))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("%d WRONG decryption(s): %s", len(wrong), strings.Join(wrong, "; "))
+	}
+	return nil
+}
+
+// Window is a span of time.
+type Window struct{ From, To time.Time }
+
+// Contains tells whether op ran entirely inside the window.
+func (w Window) Contains(op workload.Op) bool { return !op.Start.Before(w.From) && !op.End.After(w.To) }
+
+// Expect says how coordinators should fare while a fault is active.
+type Expect struct {
+	Live []int // must succeed: at least MinLive of their operations
+	Down []int // must fail cleanly: none of their operations succeeds
+	// MinLive is the share of Live operations that must succeed (0.9):
+	// a fault's first instants may still cost an operation.
+	MinLive float64
+}
+
+// Tally counts the outcomes of the operations of some coordinators inside
+// a window.
+func Tally(h *workload.History, w Window, parties []int) (ok, failed, wrong int) {
+	in := map[int]bool{}
+	for _, p := range parties {
+		in[p] = true
+	}
+	for _, op := range h.Ops {
+		if !w.Contains(op) || (len(parties) > 0 && !in[op.Party]) {
+			continue
+		}
+		switch op.Outcome {
+		case workload.OK:
+			ok++
+		case workload.Failed:
+			failed++
+		default:
+			wrong++
+		}
+	}
+	return
+}
+
+// During checks the expectations on the operations inside the window.
+func During(h *workload.History, w Window, e Expect) error {
+	var errs []error
+	if len(e.Live) > 0 {
+		min := e.MinLive
+		if min == 0 {
+			min = 0.9
+		}
+		ok, failed, _ := Tally(h, w, e.Live)
+		if ok+failed == 0 {
+			errs = append(errs, fmt.Errorf("no operation through parties %v ran during the fault", e.Live))
+		} else if r := float64(ok) / float64(ok+failed); r < min {
+			errs = append(errs, fmt.Errorf("only %d of %d operations through parties %v succeeded during the fault (%.0f%%, want at least %.0f%%)", ok, ok+failed, e.Live, 100*r, 100*min))
+		}
+	}
+	if len(e.Down) > 0 {
+		ok, _, _ := Tally(h, w, e.Down)
+		if ok > 0 {
+			errs = append(errs, fmt.Errorf("%d operations through parties %v succeeded during the fault, where fewer than t+1 parties could take part", ok, e.Down))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// KeyMaterialIntact fails, naming the objects, if any key object of any
+// party differs from the baseline recorded at bring-up.
+func KeyMaterialIntact(ctx context.Context, c *cluster.Cluster) error {
+	now, err := c.KeyMaterial(ctx)
+	if err != nil {
+		return err
+	}
+	base := c.BaselineKeyMaterial()
+	var diffs []string
+	for i := 1; i <= c.Topology.N; i++ {
+		for _, obj := range base.Diff(now, i) {
+			diffs = append(diffs, "missing or changed: "+obj)
+		}
+		for _, obj := range now.Diff(base, i) {
+			diffs = append(diffs, "unexpected: "+obj)
+		}
+	}
+	if len(diffs) > 0 {
+		sort.Strings(diffs)
+		return fmt.Errorf("key material differs from the baseline: %s", strings.Join(dedupe(diffs), "; "))
+	}
+	return nil
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// NoFaultLeft fails if anything differs from the baseline besides what
+// Reset is meant to keep: the proof that no fault outlived its scenario.
+func NoFaultLeft(ctx context.Context, c *cluster.Cluster) error {
+	rep, err := c.Audit(ctx)
+	if err != nil {
+		return err
+	}
+	if !rep.Clean() {
+		return fmt.Errorf("left behind: %s", rep)
+	}
+	return nil
+}
+
+// Steady fails unless every party reports Optimal and a fresh value
+// decrypts right through every party.
+func Steady(ctx context.Context, c *cluster.Cluster) error {
+	errs := make([]error, c.Topology.N)
+	var wg sync.WaitGroup
+	for i := 1; i <= c.Topology.N; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i-1] = steadyParty(ctx, c, i)
+		}(i)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
+	pc, err := c.Health(ctx, i)
+	if err != nil {
+		return fmt.Errorf("party %d: health: %w", i, err)
+	}
+	if pc.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
+		return fmt.Errorf("party %d reaches %d of %d nodes", i, pc.GetNodesReachable(), c.Topology.N)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	want := binary.BigEndian.Uint64(b[:])
+	ct, err := c.Key.Encrypt(rand.Reader, want)
+	if err != nil {
+		return err
+	}
+	cl, err := c.Client(i)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := cl.PublicDecrypt(dctx, ct, "", 20*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("party %d: decrypt: %w", i, err)
+	}
+	if d.Value != want {
+		return fmt.Errorf("party %d: WRONG decryption %d, want %d", i, d.Value, want)
+	}
+	return nil
+}

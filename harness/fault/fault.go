@@ -1,0 +1,142 @@
+// Package fault is the catalog of failures the troubleshooting guide
+// describes, as values over the cluster's handles: one kind, many
+// parameterisations. Inject returns the fault's Heal at once, so the caller
+// can register it for cleanup before anything else can fail; a Heal may be
+// called twice.
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// Kinds of faults, also the Ginkgo labels of the scenarios using them.
+const (
+	Network   = "network"
+	Process   = "process"
+	Resources = "resources"
+	Storage   = "storage"
+	Config    = "config"
+	PRSS      = "prss"
+	Keys      = "keys"
+)
+
+// Heal undoes a fault. Calling it again does nothing.
+type Heal func(ctx context.Context) error
+
+// Fault is one failure to inject.
+type Fault interface {
+	Name() string
+	Kind() string
+	// Parties are the parties the fault takes away from the cluster, for
+	// the fault budget: more than t must be declared by the scenario.
+	Parties() []int
+	Inject(ctx context.Context, c *cluster.Cluster) (Heal, error)
+}
+
+// Applicable is implemented by faults that need a minimum topology.
+type Applicable interface {
+	Applicable(cluster.Topology) error
+}
+
+type fault struct {
+	name, kind string
+	parties    []int
+	inject     func(ctx context.Context, c *cluster.Cluster) (Heal, error)
+}
+
+func (f *fault) Name() string   { return f.name }
+func (f *fault) Kind() string   { return f.kind }
+func (f *fault) Parties() []int { return f.parties }
+func (f *fault) String() string { return f.name }
+func (f *fault) Inject(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	h, err := f.inject(ctx, c)
+	if h == nil {
+		h = func(context.Context) error { return nil }
+	}
+	return Once(h), err
+}
+
+// New makes a fault from an inject function: the way to add a fault
+// without touching the harness. inject must return a heal even when it
+// fails half-way, undoing what it did.
+func New(name, kind string, parties []int, inject func(ctx context.Context, c *cluster.Cluster) (Heal, error)) Fault {
+	return &fault{name: name, kind: kind, parties: parties, inject: inject}
+}
+
+// Once makes a heal safe to call twice: the second call returns the first
+// call's error.
+func Once(h Heal) Heal {
+	var once sync.Once
+	var err error
+	return func(ctx context.Context) error {
+		once.Do(func() { err = h(ctx) })
+		return err
+	}
+}
+
+// heals combines heals, undoing in reverse order.
+type heals []Heal
+
+func (hs *heals) add(h Heal) { *hs = append(*hs, h) }
+
+func (hs heals) all() Heal {
+	return func(ctx context.Context) error {
+		var errs []error
+		for i := len(hs) - 1; i >= 0; i-- {
+			if err := hs[i](ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// Touched is the union of the parties of several faults.
+func Touched(fs ...Fault) []int {
+	set := map[int]bool{}
+	for _, f := range fs {
+		for _, p := range f.Parties() {
+			set[p] = true
+		}
+	}
+	out := make([]int, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// CheckBudget refuses faults that touch more than t parties unless the
+// scenario declared it: beyond t the cluster is expected to fail closed,
+// not to keep working, and a scenario must say which it tests.
+func CheckBudget(t int, declared bool, fs ...Fault) error {
+	touched := Touched(fs...)
+	if len(touched) > t && !declared {
+		return fmt.Errorf("fault budget exceeded: %s touch parties %v, more than t=%d, and the scenario does not declare it", names(fs), touched, t)
+	}
+	return nil
+}
+
+func names(fs []Fault) string {
+	var n []string
+	for _, f := range fs {
+		n = append(n, f.Name())
+	}
+	return strings.Join(n, " + ")
+}
+
+func seq(from, to int) []int {
+	var out []int
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package fault
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// ensureRunning starts a party that is not running (a killed or stopped
+// one; a crash-looping one the engine restarts on its own).
+func ensureRunning(ctx context.Context, p *cluster.Party) error {
+	st, err := p.State(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Paused {
+		if err := p.Resume(ctx); err != nil {
+			return err
+		}
+	}
+	if !st.Running && !st.Restarting {
+		return p.Start(ctx)
+	}
+	return nil
+}
+
+func each(ctx context.Context, c *cluster.Cluster, parties []int, act func(*cluster.Party) error, undo func(*cluster.Party) error) (Heal, error) {
+	var hs heals
+	for _, i := range parties {
+		p := c.Party(i)
+		hs.add(func(ctx context.Context) error { return undo(p) })
+		if err := act(p); err != nil {
+			return hs.all(), fmt.Errorf("party %d: %w", i, err)
+		}
+	}
+	return hs.all(), nil
+}
+
+// Kill sends SIGKILL to the parties (docker kill). The engine does not
+// restart them; the heal starts them.
+func Kill(parties ...int) Fault {
+	return New(fmt.Sprintf("SIGKILL parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Kill(ctx) },
+			func(p *cluster.Party) error { return ensureRunning(context.WithoutCancel(ctx), p) })
+	})
+}
+
+// Stop stops the parties gracefully (SIGTERM, docker stop).
+func Stop(parties ...int) Fault {
+	return New(fmt.Sprintf("graceful stop (SIGTERM) of parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Stop(ctx, 10*time.Second) },
+			func(p *cluster.Party) error { return ensureRunning(context.WithoutCancel(ctx), p) })
+	})
+}
+
+// Pause freezes the parties: their sockets accept connections, nothing
+// answers (a gray failure).
+func Pause(parties ...int) Fault {
+	return New(fmt.Sprintf("pause (freeze) parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Pause(ctx) },
+			func(p *cluster.Party) error {
+				st, err := p.State(context.WithoutCancel(ctx))
+				if err != nil || !st.Paused {
+					return err
+				}
+				return p.Resume(context.WithoutCancel(ctx))
+			})
+	})
+}
+
+// MemoryLimit restarts party i under a memory limit too small for it: the
+// kernel kills it at start (OOMKilled, exit 137) and the engine restarts it
+// again and again.
+func MemoryLimit(i int, bytes int64) Fault {
+	return New(fmt.Sprintf("party %d restarted with a %d MiB memory limit", i, bytes>>20), Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		p := c.Party(i)
+		heal := func(ctx context.Context) error {
+			ctx = context.WithoutCancel(ctx)
+			base := c.BaselineResources()
+			if err := p.Update(ctx, container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap}); err != nil {
+				return err
+			}
+			return ensureRunning(ctx, p)
+		}
+		if err := p.Stop(ctx, 10*time.Second); err != nil {
+			return heal, err
+		}
+		if err := p.Update(ctx, container.Resources{Memory: bytes, MemorySwap: bytes}); err != nil {
+			return heal, err
+		}
+		return heal, p.Start(ctx)
+	})
+}
+
+// CPUQuota limits party i to a fraction of one CPU (docker update --cpus).
+func CPUQuota(i int, cpus float64) Fault {
+	return New(fmt.Sprintf("party %d limited to %.2f CPU", i, cpus), Resources, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		p := c.Party(i)
+		if err := p.Update(ctx, container.Resources{NanoCPUs: int64(cpus * 1e9)}); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			return p.Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineResources().NanoCPUs})
+		}, nil
+	})
+}

@@ -1,0 +1,226 @@
+package fault
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/kms/material"
+)
+
+// admin runs kms-admin in the keeper, the operator's debug pod.
+func admin(ctx context.Context, c *cluster.Cluster, args ...string) error {
+	res, err := c.KeeperExec(ctx, append(append([]string{}, c.Profile.Admin...), args...)...)
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("kms-admin %s: %s", strings.Join(args, " "), strings.TrimSpace(res.Output()))
+	}
+	return err
+}
+
+// restart restarts a party so it reads its storage and config again.
+func restart(ctx context.Context, c *cluster.Cluster, i int) error {
+	return c.Party(i).Restart(ctx, 5*time.Second)
+}
+
+// saved remembers a file's bytes and writes them back on heal, then
+// restarts the party so it loads them.
+func saved(ctx context.Context, c *cluster.Cluster, i int, file string) (Heal, error) {
+	orig, err := c.ReadFile(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("saving %s: %w", file, err)
+	}
+	return func(ctx context.Context) error {
+		ctx = context.WithoutCancel(ctx)
+		if err := c.WriteFile(ctx, file, orig, 0o600); err != nil {
+			return err
+		}
+		return restart(ctx, c, i)
+	}, nil
+}
+
+// Object names one stored object of a party.
+type Object struct {
+	Vault string // PUB, PRIV or BACKUP
+	Type  string // material.FheKeyInfo, material.EpochData, ...
+	ID    string // "" for the cluster's key (key objects) or the baseline epoch
+}
+
+func (o Object) resolve(c *cluster.Cluster, i int) string {
+	id := o.ID
+	if id == "" {
+		id = c.Key.KeyID
+		if o.Type == material.EpochData {
+			id = material.DefaultEpochID
+		}
+	}
+	return c.KeyObject(i, o.Vault, o.Type, id)
+}
+
+func (o Object) String() string { return o.Vault + "/" + o.Type }
+
+// Common objects.
+var (
+	KeyShare      = Object{Vault: "PRIV", Type: material.FheKeyInfo}
+	PublicKey     = Object{Vault: "PUB", Type: material.PublicKey}
+	PRSSEpochData = Object{Vault: "PRIV", Type: material.EpochData}
+)
+
+// mutate changes one stored object of party i with a kms-admin command and
+// restarts the party; the heal puts the original bytes back.
+func mutate(name, kind string, i int, o Object, cmd ...string) Fault {
+	return New(name, kind, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		file := o.resolve(c, i)
+		heal, err := saved(ctx, c, i, file)
+		if err != nil {
+			return nil, err
+		}
+		if err := admin(ctx, c, append(cmd, file)...); err != nil {
+			return heal, err
+		}
+		return heal, restart(ctx, c, i)
+	})
+}
+
+// Remove deletes one stored object of party i and restarts it.
+func Remove(i int, o Object) Fault {
+	kind := Storage
+	if o.Type == material.EpochData {
+		kind = PRSS
+	}
+	return mutate(fmt.Sprintf("%s of party %d removed", o, i), kind, i, o, "rm")
+}
+
+// Flip flips a byte of one stored object of party i, breaking its digest,
+// and restarts the party: it refuses to start, naming the object.
+func Flip(i int, o Object) Fault {
+	kind := Keys
+	if o.Type == material.EpochData {
+		kind = PRSS
+	}
+	return mutate(fmt.Sprintf("%s of party %d corrupted (byte flipped, digest broken)", o, i), kind, i, o, "flip")
+}
+
+// CorruptShare changes party i's key share and re-seals its digest: it
+// loads, and every decryption share it makes is wrong.
+func CorruptShare(i int) Fault {
+	return mutate(fmt.Sprintf("key share of party %d corrupted but loadable", i), Keys, i, KeyShare, "corrupt-share")
+}
+
+// ScramblePRSS replaces party i's PRSS keys with random ones in a valid
+// file: the party starts fine and its PRSS shares are silently wrong.
+func ScramblePRSS(i int) Fault {
+	return mutate(fmt.Sprintf("PRSS keys of party %d silently wrong", i), PRSS, i, PRSSEpochData, "scramble-prss")
+}
+
+// ForgePublic gives party i the public material of another key under the
+// same id: it no longer matches the party's share.
+func ForgePublic(i int) Fault {
+	return mutate(fmt.Sprintf("public material of party %d does not match its share", i), Keys, i, PublicKey, "forge-public")
+}
+
+// Chmod sets the mode of a path of party i's storage (a keeper path under
+// /vaults/p<i>), recursively with recursive, and restarts the party when
+// restartParty. The heal restores the baseline modes (dirs 0700, files 0600).
+func Chmod(i int, rel string, mode string, recursive, restartParty bool) Fault {
+	name := fmt.Sprintf("chmod %s %s on party %d", mode, rel, i)
+	if recursive {
+		name = fmt.Sprintf("chmod -R %s %s on party %d", mode, rel, i)
+	}
+	return New(name, Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		target := path.Join(cluster.VolumePath(i, "keys"), rel)
+		heal := func(ctx context.Context) error {
+			ctx = context.WithoutCancel(ctx)
+			root := cluster.VolumePath(i, "keys")
+			if err := admin(ctx, c, "chmod", "-R", "--type", "d", "700", root); err != nil {
+				return err
+			}
+			if err := admin(ctx, c, "chmod", "-R", "--type", "f", "600", root); err != nil {
+				return err
+			}
+			return ensureRunning(ctx, c.Party(i))
+		}
+		args := []string{"chmod"}
+		if recursive {
+			args = append(args, "-R")
+		}
+		if err := admin(ctx, c, append(args, mode, target)...); err != nil {
+			return heal, err
+		}
+		if restartParty {
+			return heal, restart(ctx, c, i)
+		}
+		return heal, nil
+	})
+}
+
+// DiskFull fills the filesystem of party i's keys volume to percent.
+func DiskFull(i int, percent int) Fault {
+	return New(fmt.Sprintf("keys volume of party %d filled to %d%%", i, percent), Storage, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		dir := cluster.VolumePath(i, "keys")
+		heal := func(ctx context.Context) error {
+			return admin(context.WithoutCancel(ctx), c, "rm", "-f", path.Join(dir, ".kmschaos-filler"))
+		}
+		return heal, admin(ctx, c, "fill", dir, "--percent", fmt.Sprint(percent))
+	})
+}
+
+// Mutation changes a config document.
+type Mutation struct {
+	Name  string
+	Apply func(config string, c *cluster.Cluster, i int) string
+}
+
+// Config mutations of the guide's start-up failures.
+var (
+	MalformedTOML = Mutation{"malformed TOML", func(s string, _ *cluster.Cluster, _ int) string { return s + "\n[threshold\n" }}
+	UnknownKey    = Mutation{"unknown key", func(s string, _ *cluster.Cluster, _ int) string {
+		return strings.Replace(s, "dec_capacity", "dec_capacty", 1)
+	}}
+	WrongThreshold = Mutation{"t not matching 3t+1", func(s string, c *cluster.Cluster, _ int) string {
+		return strings.Replace(s, fmt.Sprintf("threshold = %d", c.Topology.T), fmt.Sprintf("threshold = %d", c.Topology.T-1+2*boolInt(c.Topology.T == 1)), 1)
+	}}
+	PeerIDTooLarge = Mutation{"peer id greater than n", func(s string, c *cluster.Cluster, _ int) string {
+		return strings.Replace(s, fmt.Sprintf("party_id = %d\n", c.Topology.N), fmt.Sprintf("party_id = %d\n", c.Topology.N+1), 1)
+	}}
+	SamePorts = Mutation{"service port equal to the party-to-party port", func(s string, c *cluster.Cluster, _ int) string {
+		return strings.Replace(s, fmt.Sprintf("listen_port = %d", c.Profile.P2PPort), fmt.Sprintf("listen_port = %d", c.Profile.APIPort), 1)
+	}}
+	UnbindableAddress = Mutation{"service bound to an address the host lacks", func(s string, _ *cluster.Cluster, _ int) string {
+		return strings.Replace(s, "listen_address = '0.0.0.0'", "listen_address = '10.255.255.1'", 1)
+	}}
+	MissingStoragePath = Mutation{"private storage path missing", func(s string, c *cluster.Cluster, i int) string {
+		return strings.Replace(s, fmt.Sprintf("path = '%s'\nprefix = 'PRIV-p%d'", c.Profile.KeysDir, i), fmt.Sprintf("path = '%s/missing'\nprefix = 'PRIV-p%d'", c.Profile.KeysDir, i), 1)
+	}}
+)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BadConfig writes a mutated config for party i and restarts it: the party
+// exits with the validation error and the engine restarts it again and
+// again (a crash loop). The heal restores the config.
+func BadConfig(i int, m Mutation) Fault {
+	return New(fmt.Sprintf("config of party %d: %s", i, m.Name), Config, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		file := c.ConfigPath(i)
+		heal, err := saved(ctx, c, i, file)
+		if err != nil {
+			return nil, err
+		}
+		orig, _ := c.ReadFile(ctx, file)
+		bad := m.Apply(string(orig), c, i)
+		if bad == string(orig) {
+			return heal, fmt.Errorf("mutation %q changed nothing in the config of party %d", m.Name, i)
+		}
+		if err := c.WriteFile(ctx, file, []byte(bad), 0o600); err != nil {
+			return heal, err
+		}
+		return heal, restart(ctx, c, i)
+	})
+}

@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// RestartsAtLeast holds once party i's container has restarted at least n
+// more times than when the probe was made: a crash loop.
+func RestartsAtLeast(ctx context.Context, c *cluster.Cluster, i, n int) Probe {
+	base := 0
+	if st, err := c.Party(i).State(ctx); err == nil {
+		base = st.RestartCount
+	}
+	return New(fmt.Sprintf("party %d restarted %d times (crash loop)", i, n), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if st.RestartCount-base < n {
+			return fmt.Errorf("%d restarts so far, status %s, exit code %d", st.RestartCount-base, st.Status, st.ExitCode)
+		}
+		return nil
+	})
+}
+
+// CrashLooping holds once party i's container has failed and the engine is
+// restarting it again and again: it is waiting to restart it after an
+// error exit, or has restarted it since the probe was made. (The engine
+// backs off between restarts, up to a minute, like CrashLoopBackOff; the
+// restart count alone can lag that long.)
+func CrashLooping(ctx context.Context, c *cluster.Cluster, i int) Probe {
+	base := 0
+	if st, err := c.Party(i).State(ctx); err == nil {
+		base = st.RestartCount
+	}
+	return New(fmt.Sprintf("party %d crash-looping (restarting after an error exit)", i), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if st.RestartCount > base || (st.Restarting && st.ExitCode != 0) {
+			return nil
+		}
+		return fmt.Errorf("status %s, exit code %d, %d restarts since the fault", st.Status, st.ExitCode, st.RestartCount-base)
+	})
+}
+
+// OOMKilled holds when the engine reports party i killed for memory
+// (OOMKilled, exit 137).
+func OOMKilled(i int) Probe {
+	return New(fmt.Sprintf("party %d OOM-killed (exit 137)", i), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if !st.OOMKilled || st.ExitCode != 137 {
+			return fmt.Errorf("OOMKilled=%v exit code %d, status %s", st.OOMKilled, st.ExitCode, st.Status)
+		}
+		return nil
+	})
+}
+
+// Exited holds when party i's container has exited with code.
+func Exited(i, code int) Probe {
+	return New(fmt.Sprintf("party %d exited with code %d", i, code), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Running || st.Restarting || st.ExitCode != code {
+			return fmt.Errorf("status %s, exit code %d", st.Status, st.ExitCode)
+		}
+		return nil
+	})
+}
+
+// Paused holds when party i's container is frozen.
+func Paused(i int) Probe {
+	return New(fmt.Sprintf("party %d paused", i), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if !st.Paused {
+			return fmt.Errorf("status %s", st.Status)
+		}
+		return nil
+	})
+}
+
+// LogSays holds when party i's container logs (every start included, the
+// "previous container logs" of a crash loop) match pattern.
+func LogSays(i int, pattern string) Probe {
+	re := regexp.MustCompile(pattern)
+	return New(fmt.Sprintf("logs of party %d match /%s/", i, pattern), func(ctx context.Context, c *cluster.Cluster) error {
+		logs, err := c.Party(i).Logs(ctx)
+		if err != nil {
+			return err
+		}
+		if !re.MatchString(logs) {
+			return fmt.Errorf("not in %d bytes of logs", len(logs))
+		}
+		return nil
+	})
+}
+
+// AnyLogSays holds when the logs of any party match pattern.
+func AnyLogSays(pattern string) Probe {
+	re := regexp.MustCompile(pattern)
+	return New(fmt.Sprintf("logs of some party match /%s/", pattern), func(ctx context.Context, c *cluster.Cluster) error {
+		for _, p := range c.Parties() {
+			logs, err := p.Logs(ctx)
+			if err == nil && re.MatchString(logs) {
+				return nil
+			}
+		}
+		return fmt.Errorf("in no party's logs")
+	})
+}

@@ -1,0 +1,147 @@
+package probe
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/status"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// Await polls p every 250 ms until it holds or within passes, and then
+// returns what p last saw.
+func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Probe) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for {
+		err := p.Check(ctx, c)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: not within %s: %w", p.Name(), within, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func decryptVia(ctx context.Context, c *cluster.Cluster, i int, timeout time.Duration) (uint64, uint64, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	want := binary.BigEndian.Uint64(b[:])
+	ct, err := c.Key.Encrypt(rand.Reader, want)
+	if err != nil {
+		return 0, want, err
+	}
+	cl, err := c.Client(i)
+	if err != nil {
+		return 0, want, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	d, err := cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
+	if err != nil {
+		return 0, want, err
+	}
+	return d.Value, want, nil
+}
+
+// Decrypts holds when a fresh value decrypts right through each party.
+func Decrypts(parties ...int) Probe {
+	return New(fmt.Sprintf("decrypts right through parties %v", parties), func(ctx context.Context, c *cluster.Cluster) error {
+		errs := make([]error, len(parties))
+		var wg sync.WaitGroup
+		for k, i := range parties {
+			wg.Add(1)
+			go func(k, i int) {
+				defer wg.Done()
+				got, want, err := decryptVia(ctx, c, i, 10*time.Second)
+				switch {
+				case err != nil:
+					errs[k] = fmt.Errorf("party %d: %s", i, status.Convert(err).Message())
+				case got != want:
+					errs[k] = fmt.Errorf("party %d: WRONG value %d, want %d", i, got, want)
+				}
+			}(k, i)
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+}
+
+// DecryptFails holds when a decryption through party i fails with a gRPC
+// code whose name is code (Unavailable, NotFound, ...) and a message
+// containing msg. A wrong value never counts as a failure.
+func DecryptFails(i int, code, msg string) Probe {
+	return New(fmt.Sprintf("decryption through party %d fails %s %q", i, code, msg), func(ctx context.Context, c *cluster.Cluster) error {
+		got, want, err := decryptVia(ctx, c, i, 15*time.Second)
+		if err == nil {
+			if got != want {
+				return fmt.Errorf("WRONG value %d, want %d", got, want)
+			}
+			return errors.New("it succeeded")
+		}
+		st := status.Convert(err)
+		if st.Code().String() != code || !strings.Contains(st.Message(), msg) {
+			return fmt.Errorf("failed %s: %s", st.Code(), st.Message())
+		}
+		return nil
+	})
+}
+
+// StartedSince holds when every listed party's container started after t
+// and is running: they were (re)started.
+func StartedSince(t time.Time, parties ...int) Probe {
+	return New(fmt.Sprintf("parties %v restarted", parties), func(ctx context.Context, c *cluster.Cluster) error {
+		var stale []int
+		for _, i := range parties {
+			st, err := c.Party(i).State(ctx)
+			if err != nil {
+				return err
+			}
+			if !st.Running || st.StartedAt.Before(t) {
+				stale = append(stale, i)
+			}
+		}
+		if len(stale) > 0 {
+			return fmt.Errorf("parties %v were not restarted", stale)
+		}
+		return nil
+	})
+}
+
+// KeeperSays holds when a command run in the keeper (the operator's debug
+// pod) exits with code and its output matches pattern.
+func KeeperSays(name string, code int, pattern string, cmd ...string) Probe {
+	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		res, err := c.KeeperExec(ctx, cmd...)
+		if err != nil {
+			return err
+		}
+		out := res.Output()
+		if res.ExitCode != code {
+			return fmt.Errorf("exit %d, want %d: %s", res.ExitCode, code, firstLines(out, 3))
+		}
+		if !strings.Contains(out, pattern) {
+			return fmt.Errorf("output lacks %q: %s", pattern, firstLines(out, 3))
+		}
+		return nil
+	})
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, " | ")
+}

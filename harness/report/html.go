@@ -1,0 +1,171 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The page is one file a CI artifact viewer can open offline: the template
+// carries its CSS and the timelines are inline SVG, so nothing is fetched.
+//
+//go:embed report.tmpl
+var pageText string
+
+var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"dur":    fmtDuration,
+	"when":   fmtTime,
+	"ints":   joinInts,
+	"pct":    percent,
+	"clip":   func(s string) string { return clip(s, maxInline) },
+	"output": func(s string) string { return clip(s, maxOutput) },
+}).Parse(pageText))
+
+const (
+	// maxOutput bounds each step's output on the page; the JSON has it all.
+	maxOutput = 2000
+	// maxInline bounds an error shown inside a scorecard cell.
+	maxInline = 200
+)
+
+// WriteHTML writes the run as one self-contained HTML page.
+func (r *Run) WriteHTML(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	// Render first so a template error leaves no half-written page behind.
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, newPage(r)); err != nil {
+		return fmt.Errorf("report: render HTML: %w", err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// page is what the template renders: the run plus what is derived from it.
+type page struct {
+	Run            *Run
+	Passed, Failed int
+	Defects        []defectRow
+	Scenarios      []scenarioView
+}
+
+type scenarioView struct {
+	*Scenario
+	ID       string // anchor, from the index: names are free text
+	Timeline template.HTML
+}
+
+// defectRow is one defect of the guide, found by a scenario or by one of
+// its runbook steps.
+type defectRow struct {
+	Scenario, ScenarioID string
+	Step, Guide, Text    string
+	FromStep, Expected   bool
+}
+
+func newPage(r *Run) page {
+	p := page{Run: r}
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		v := scenarioView{Scenario: s, ID: fmt.Sprintf("sc-%d", i), Timeline: timelineSVG(s)}
+		if s.Passed {
+			p.Passed++
+		} else {
+			p.Failed++
+		}
+		p.Defects = append(p.Defects, defectsOf(v)...)
+		p.Scenarios = append(p.Scenarios, v)
+	}
+	return p
+}
+
+func defectsOf(v scenarioView) []defectRow {
+	var rows []defectRow
+	for _, d := range v.Defects {
+		rows = append(rows, defectRow{Scenario: v.Name, ScenarioID: v.ID, Text: d})
+	}
+	for _, st := range v.Steps {
+		if st.Defect {
+			rows = append(rows, defectRow{
+				Scenario: v.Name, ScenarioID: v.ID,
+				Step: st.Name, Guide: st.Guide, Text: st.Error,
+				FromStep: true, Expected: st.Expected,
+			})
+		}
+	}
+	return rows
+}
+
+// fmtDuration formats d for people: "850 ms", "1.23 s", "2 min 05 s".
+func fmtDuration(d time.Duration) string {
+	if d < 0 {
+		// Negating MinInt64 overflows; a nanosecond off does not matter.
+		return "-" + fmtDuration(-max(d, math.MinInt64+1))
+	}
+	switch {
+	case d == 0:
+		return "0 s"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%d ns", d)
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%d min %02d s", d/time.Minute, d%time.Minute/time.Second)
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%d h %02d min", d/time.Hour, d%time.Hour/time.Minute)
+	}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Format("2006-01-02 15:04:05 MST")
+}
+
+func joinInts(xs []int) string {
+	if len(xs) == 0 {
+		return "—"
+	}
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// percent formats a share in [0, 1].
+func percent(share float64) string {
+	return strconv.FormatFloat(share*100, 'f', 1, 64) + " %"
+}
+
+// clip cuts s to at most n bytes on a rune boundary, saying how much it cut.
+func clip(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes in the JSON report)", s[:cut], len(s)-cut)
+}

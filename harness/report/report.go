@@ -1,0 +1,167 @@
+// Package report records what happens during a run — faults, detections,
+// runbook steps, workload operations, party states — and writes it as a
+// scorecard: JSON for machines and one self-contained HTML page with a
+// timeline for people. It never records key material or other secrets.
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Lanes of the timeline besides one per party ("party 3").
+const (
+	LaneFaults   = "faults"
+	LaneProbes   = "probes"
+	LaneRunbook  = "runbook"
+	LaneWorkload = "workload"
+)
+
+// Status of an event.
+const (
+	OK    = "ok"
+	Fail  = "fail"
+	Wrong = "wrong" // a decryption that returned a wrong value
+	Info  = "info"
+	Warn  = "warn"
+)
+
+// Event is one thing on the timeline. At and End are offsets from the start
+// of the scenario; End is zero for an instant.
+type Event struct {
+	At     time.Duration `json:"at_ns"`
+	End    time.Duration `json:"end_ns,omitempty"`
+	Lane   string        `json:"lane"`
+	Label  string        `json:"label"`
+	Status string        `json:"status"`
+	Detail string        `json:"detail,omitempty"`
+}
+
+// Detection is one probe of a scenario and when it first held.
+type Detection struct {
+	Probe string        `json:"probe"`
+	Held  bool          `json:"held"`
+	At    time.Duration `json:"at_ns"` // time to detect, from injection
+	Last  string        `json:"last,omitempty"`
+}
+
+// Step is one runbook step as executed.
+type Step struct {
+	Name     string        `json:"name"`
+	Guide    string        `json:"guide,omitempty"` // where the guide says it
+	Command  string        `json:"command,omitempty"`
+	Took     time.Duration `json:"took_ns"`
+	OK       bool          `json:"ok"`
+	Error    string        `json:"error,omitempty"`
+	Output   string        `json:"output,omitempty"`
+	Defect   bool          `json:"defect"`   // the step is wrong or dangerous as written
+	Expected bool          `json:"expected"` // the scenario expected this defect
+}
+
+// Ops summarises the workload of a scenario.
+type Ops struct {
+	OK, Failed, Wrong                int
+	FaultOK, FaultFailed, FaultWrong int // while the fault was active
+	// Availability is the share of operations that succeeded while the
+	// fault was active, among those the scenario expected to succeed.
+	Availability float64
+}
+
+// Scenario is the scorecard row of one scenario.
+type Scenario struct {
+	Name            string        `json:"name"`
+	Section         string        `json:"section"`
+	Kind            string        `json:"kind"`
+	Fault           string        `json:"fault"`
+	Parties         []int         `json:"parties"`
+	BeyondThreshold bool          `json:"beyond_threshold"`
+	Started         time.Time     `json:"started"`
+	Duration        time.Duration `json:"duration_ns"`
+
+	Detected   bool          `json:"detected"`
+	TTD        time.Duration `json:"ttd_ns"`
+	Detections []Detection   `json:"detections"`
+
+	Runbook   string        `json:"runbook"`
+	Steps     []Step        `json:"steps"`
+	Recovered bool          `json:"recovered"`
+	TTR       time.Duration `json:"ttr_ns"` // from the start of the runbook to steady state
+
+	Ops        Ops    `json:"ops"`
+	DataIntact bool   `json:"data_intact"`
+	FaultLeft  string `json:"fault_left,omitempty"`
+
+	Defects []string `json:"defects"` // defects of the guide found by this scenario
+	Passed  bool     `json:"passed"`
+	Error   string   `json:"error,omitempty"`
+	Events  []Event  `json:"events"`
+}
+
+// Run is a whole run.
+type Run struct {
+	Seed      uint64        `json:"seed"`
+	N         int           `json:"n"`
+	T         int           `json:"t"`
+	Machine   string        `json:"machine"`
+	Started   time.Time     `json:"started"`
+	Duration  time.Duration `json:"duration_ns"`
+	Scenarios []Scenario    `json:"scenarios"`
+}
+
+// Recorder collects the events of one scenario, from several goroutines.
+type Recorder struct {
+	mu     sync.Mutex
+	start  time.Time
+	events []Event
+}
+
+// NewRecorder starts a timeline now.
+func NewRecorder() *Recorder { return &Recorder{start: time.Now()} }
+
+// Start is the origin of the timeline.
+func (r *Recorder) Start() time.Time { return r.start }
+
+// Since is the offset of t on the timeline.
+func (r *Recorder) Since(t time.Time) time.Duration { return t.Sub(r.start) }
+
+// Mark records an instant event now.
+func (r *Recorder) Mark(lane, label, status, detail string) {
+	r.Add(Event{At: time.Since(r.start), Lane: lane, Label: label, Status: status, Detail: detail})
+}
+
+// Span records an event from start to end.
+func (r *Recorder) Span(lane, label, status, detail string, start, end time.Time) {
+	r.Add(Event{At: start.Sub(r.start), End: end.Sub(r.start), Lane: lane, Label: label, Status: status, Detail: detail})
+}
+
+// Add records an event.
+func (r *Recorder) Add(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// Events returns the events in time order.
+func (r *Recorder) Events() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]Event(nil), r.events...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// WriteJSON writes the run as indented JSON.
+func (r *Run) WriteJSON(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

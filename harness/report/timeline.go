@@ -1,0 +1,260 @@
+package report
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Geometry of a timeline, in SVG user units. The width is fixed rather than
+// scaled so the labels stay readable; the page scrolls sideways if needed.
+const (
+	tlLabelW  = 96 // column of lane names
+	tlPlotW   = 1000
+	tlRightW  = 24 // room for the last tick label
+	tlTop     = 4
+	tlLaneH   = 22
+	tlAxisH   = 22
+	tlCharW   = 6.2 // rough width of a label character, to fit bar labels
+	tlDiamond = 5.0
+	tlWrongD  = 7.5 // wrong results must stand out among hundreds of ticks
+)
+
+// fixedLanes follow the party lanes, in this order, even when empty, so
+// every scenario's timeline reads the same way.
+var fixedLanes = []string{LaneFaults, LaneProbes, LaneRunbook, LaneWorkload}
+
+// timeline builds the SVG of one scenario.
+type timeline struct {
+	b     strings.Builder
+	span  time.Duration
+	lanes []string
+	row   map[string]int
+}
+
+// timelineSVG draws the events of s, one lane per party then the fixed
+// lanes. Every user-provided string is escaped here, as the template
+// inserts the result verbatim.
+func timelineSVG(s *Scenario) template.HTML {
+	t := &timeline{span: timelineSpan(s), lanes: timelineLanes(s.Events), row: map[string]int{}}
+	for i, l := range t.lanes {
+		t.row[l] = i
+	}
+	w, h := tlLabelW+tlPlotW+tlRightW, t.lanesBottom()+tlAxisH
+	fmt.Fprintf(&t.b, `<svg class="timeline" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="timeline of %s">`,
+		w, h, w, h, html.EscapeString(s.Name))
+	t.stripes()
+	t.faultShading(s.Events)
+	t.axis()
+	for _, m := range t.marks(s.Events) {
+		t.draw(m)
+	}
+	t.b.WriteString(`</svg>`)
+	return template.HTML(t.b.String())
+}
+
+// timelineSpan is the scenario's duration, stretched to its last event.
+func timelineSpan(s *Scenario) time.Duration {
+	span := s.Duration
+	for _, e := range s.Events {
+		span = max(span, e.At, e.End)
+	}
+	if span <= 0 {
+		return time.Second
+	}
+	return span
+}
+
+// timelineLanes lists party lanes by number ("party 2" before "party 10"),
+// then the fixed lanes, then any other lane so no event is lost.
+func timelineLanes(events []Event) []string {
+	parties := map[string]int{}
+	other := map[string]bool{}
+	for _, e := range events {
+		if n, ok := partyNumber(e.Lane); ok {
+			parties[e.Lane] = n
+		} else if !slices.Contains(fixedLanes, e.Lane) {
+			other[e.Lane] = true
+		}
+	}
+	lanes := slices.SortedFunc(maps.Keys(parties), func(a, b string) int {
+		if parties[a] != parties[b] {
+			return parties[a] - parties[b]
+		}
+		return strings.Compare(a, b)
+	})
+	lanes = append(lanes, fixedLanes...)
+	return append(lanes, slices.Sorted(maps.Keys(other))...)
+}
+
+func partyNumber(lane string) (int, bool) {
+	rest, ok := strings.CutPrefix(lane, "party ")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
+// x maps an offset to the plot, clamped so stray times stay visible.
+func (t *timeline) x(d time.Duration) float64 {
+	d = min(max(d, 0), t.span)
+	return tlLabelW + float64(d)/float64(t.span)*tlPlotW
+}
+
+func (t *timeline) laneY(row int) float64 { return float64(tlTop + row*tlLaneH) }
+
+func (t *timeline) lanesBottom() int { return tlTop + len(t.lanes)*tlLaneH }
+
+// stripes draws alternate lane backgrounds and the lane names.
+func (t *timeline) stripes() {
+	for i, l := range t.lanes {
+		y := t.laneY(i)
+		if i%2 == 0 {
+			fmt.Fprintf(&t.b, `<rect class="stripe" x="0" y="%.0f" width="%d" height="%d"/>`, y, tlLabelW+tlPlotW, tlLaneH)
+		}
+		fmt.Fprintf(&t.b, `<text x="%d" y="%.0f" text-anchor="end">%s</text>`,
+			tlLabelW-8, y+tlLaneH/2+4, html.EscapeString(l))
+	}
+}
+
+// faultShading shades every fault window across all lanes, so what each
+// party, probe and operation did during the fault lines up with it.
+func (t *timeline) faultShading(events []Event) {
+	for _, e := range events {
+		if e.Lane != LaneFaults || e.End <= e.At {
+			continue
+		}
+		x0, x1 := t.x(e.At), t.x(e.End)
+		fmt.Fprintf(&t.b, `<rect class="fault-shade" x="%.1f" y="%d" width="%.1f" height="%d"><title>%s</title></rect>`,
+			x0, tlTop, max(x1-x0, 1), len(t.lanes)*tlLaneH, html.EscapeString("fault active: "+e.Label))
+	}
+}
+
+// axis draws grid lines and tick labels in seconds.
+func (t *timeline) axis() {
+	bottom := t.lanesBottom()
+	fmt.Fprintf(&t.b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, tlLabelW, bottom, tlLabelW+tlPlotW, bottom)
+	step := tickStep(t.span)
+	for d := time.Duration(0); d <= t.span; d += step {
+		x := t.x(d)
+		fmt.Fprintf(&t.b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x, tlTop, x, bottom)
+		fmt.Fprintf(&t.b, `<text x="%.1f" y="%d" text-anchor="middle">%s s</text>`,
+			x, bottom+15, strconv.FormatFloat(d.Seconds(), 'f', -1, 64))
+	}
+}
+
+// tickStep picks a 1-2-5 step giving about eight ticks over span.
+func tickStep(span time.Duration) time.Duration {
+	raw := span.Seconds() / 8
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	return max(time.Duration(math.Round(step*float64(time.Second))), 1)
+}
+
+// mark is an event to draw, standing for more events when instants of the
+// same lane and status fall on the same pixel: that bounds the page size
+// however busy the workload was.
+type mark struct {
+	Event
+	more int
+}
+
+type markKey struct {
+	lane, status string
+	px           int
+}
+
+// marks orders what to draw: spans, then instants, then wrong results on
+// top so they are never hidden under other shapes.
+func (t *timeline) marks(events []Event) []mark {
+	var spans, instants, wrong []mark
+	seen := map[markKey]int{} // index in instants
+	for _, e := range events {
+		switch {
+		case e.End > e.At:
+			spans = append(spans, mark{Event: e})
+		case e.Status == Wrong:
+			wrong = append(wrong, mark{Event: e})
+		default:
+			k := markKey{e.Lane, e.Status, int(t.x(e.At))}
+			if i, ok := seen[k]; ok {
+				instants[i].more++
+				continue
+			}
+			seen[k] = len(instants)
+			instants = append(instants, mark{Event: e})
+		}
+	}
+	return slices.Concat(spans, instants, wrong)
+}
+
+// draw draws one mark in its lane: a bar for a span, a thin tick for a
+// workload operation, a diamond for any other instant.
+func (t *timeline) draw(m mark) {
+	y := t.laneY(t.row[m.Lane])
+	cls := statusClass(m.Status)
+	title := "<title>" + html.EscapeString(m.title()) + "</title>"
+	switch {
+	case m.End > m.At:
+		x0 := t.x(m.At)
+		w := max(t.x(m.End)-x0, 1)
+		fmt.Fprintf(&t.b, `<rect class="%s" x="%.1f" y="%.0f" width="%.1f" height="%d" rx="2">%s</rect>`,
+			cls, x0, y+4, w, tlLaneH-8, title)
+		if lw := float64(len(m.Label))*tlCharW + 8; lw < w {
+			fmt.Fprintf(&t.b, `<text class="bar-label" x="%.1f" y="%.0f">%s</text>`,
+				x0+4, y+tlLaneH/2+4, html.EscapeString(m.Label))
+		}
+	case m.Lane == LaneWorkload && m.Status != Wrong:
+		fmt.Fprintf(&t.b, `<rect class="%s" x="%.1f" y="%.0f" width="1.5" height="%d">%s</rect>`,
+			cls, t.x(m.At)-0.75, y+3, tlLaneH-6, title)
+	default:
+		r := tlDiamond
+		if m.Status == Wrong {
+			r = tlWrongD
+		}
+		x, cy := t.x(m.At), y+tlLaneH/2
+		fmt.Fprintf(&t.b, `<polygon class="%s" points="%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f">%s</polygon>`,
+			cls, x, cy-r, x+r, cy, x, cy+r, x-r, cy, title)
+	}
+}
+
+// statusClass maps a status to a CSS class; statuses are free text, so
+// only known ones get through.
+func statusClass(status string) string {
+	switch status {
+	case OK, Fail, Wrong, Warn, Info:
+		return "s-" + status
+	}
+	return "s-other"
+}
+
+// title is the hover text of a mark: what, how it went, and when.
+func (m mark) title() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s [%s]", m.Label, m.Status)
+	if m.Detail != "" {
+		b.WriteString("\n" + m.Detail)
+	}
+	if m.End > m.At {
+		fmt.Fprintf(&b, "\n%s → %s (%s)", fmtDuration(m.At), fmtDuration(m.End), fmtDuration(m.End-m.At))
+	} else {
+		fmt.Fprintf(&b, "\nat %s", fmtDuration(m.At))
+	}
+	if m.more > 0 {
+		fmt.Fprintf(&b, "\n+%d more %s events here", m.more, m.Status)
+	}
+	return b.String()
+}

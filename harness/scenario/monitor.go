@@ -1,0 +1,103 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/kms/health"
+)
+
+// monitor samples every party's container state and health grade each
+// second and draws them as spans in the party's lane of the timeline.
+type monitor struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type partyState struct {
+	label, status string
+	since         time.Time
+}
+
+func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &monitor{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		cur := make([]partyState, c.Topology.N)
+		flush := func(i int, now time.Time) {
+			if s := cur[i]; s.label != "" {
+				rec.Span(fmt.Sprintf("party %d", i+1), s.label, s.status, "", s.since, now)
+			}
+		}
+		for {
+			states := sample(ctx, c)
+			now := time.Now()
+			for i, s := range states {
+				if s.label != cur[i].label {
+					flush(i, now)
+					s.since = now
+					cur[i] = s
+				}
+			}
+			select {
+			case <-ctx.Done():
+				for i := range cur {
+					flush(i, time.Now())
+				}
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return m
+}
+
+func (m *monitor) stop() {
+	m.cancel()
+	<-m.done
+}
+
+func sample(ctx context.Context, c *cluster.Cluster) []partyState {
+	out := make([]partyState, c.Topology.N)
+	var wg sync.WaitGroup
+	for i := 1; i <= c.Topology.N; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			st, err := c.Party(i).State(ctx)
+			if err != nil {
+				out[i-1] = partyState{label: "unknown", status: report.Info}
+				return
+			}
+			switch {
+			case st.Paused:
+				out[i-1] = partyState{label: "paused", status: report.Fail}
+			case st.Restarting:
+				out[i-1] = partyState{label: fmt.Sprintf("restarting (exit %d)", st.ExitCode), status: report.Fail}
+			case !st.Running:
+				out[i-1] = partyState{label: fmt.Sprintf("%s (exit %d)", st.Status, st.ExitCode), status: report.Fail}
+			default:
+				hctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+				defer cancel()
+				pc, err := c.Health(hctx, i)
+				if err != nil {
+					out[i-1] = partyState{label: "running, health unknown", status: report.Warn}
+					return
+				}
+				word := health.Name(pc.GetStatus())
+				status := report.OK
+				if word != "Optimal" {
+					status = report.Warn
+				}
+				out[i-1] = partyState{label: "running, " + word, status: status}
+			}
+		}(i)
+	}
+	wg.Wait()
+	return out
+}

@@ -1,0 +1,331 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/workload"
+)
+
+// Run runs a scenario on c. The returned error names every reason it
+// failed; the scorecard row is filled either way.
+func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) (res report.Scenario, runErr error) {
+	rec := report.NewRecorder()
+	res = report.Scenario{Name: sc.Name, Section: sc.Section, Started: rec.Start()}
+	var fail failure
+	defer func() {
+		res.Duration = time.Since(res.Started)
+		res.Events = rec.Events()
+		runErr = fail.err()
+		res.Passed = runErr == nil
+		if runErr != nil {
+			res.Error = runErr.Error()
+		}
+	}()
+
+	if rep, err := c.Reset(ctx); err != nil {
+		fail.add("could not return the cluster to its baseline: %w", err)
+		return
+	} else if len(rep.Repaired) > 0 {
+		rec.Mark(report.LaneFaults, "baseline restored", report.Info, rep.String())
+	}
+	plan := sc.Build(&Env{C: c, Rng: rng, N: c.Topology.N, T: c.Topology.T})
+	plan.defaults()
+	res.Fault, res.Kind = describe(plan.Faults)
+	res.Parties, res.BeyondThreshold = fault.Touched(plan.Faults...), plan.BeyondThreshold
+	res.Defects = append(res.Defects, plan.Defects...)
+	if err := fault.CheckBudget(c.Topology.T, plan.BeyondThreshold, plan.Faults...); err != nil {
+		fail.add("%w", err)
+		return
+	}
+	for _, f := range plan.Faults {
+		if a, ok := f.(fault.Applicable); ok {
+			if err := a.Applicable(c.Topology); err != nil {
+				fail.add("%s does not apply to %s: %w", f.Name(), c.Topology, err)
+				return
+			}
+		}
+	}
+	rbs, err := loadRunbooks(o.RunbookDir, plan.Runbooks)
+	if err != nil {
+		fail.add("%w", err)
+		return
+	}
+	res.Runbook = strings.Join(plan.Runbooks, ", ")
+
+	mon := startMonitor(c, rec)
+	defer mon.stop()
+	var w *workload.Workload
+	if !plan.NoWorkload {
+		if w, err = workload.Start(c, rng, workload.Options{Recorder: rec}); err != nil {
+			fail.add("starting the workload: %w", err)
+			return
+		}
+	}
+	var hist *workload.History
+	stopWorkload := func() {
+		if w != nil && hist == nil {
+			hist = w.Stop()
+		}
+	}
+	defer stopWorkload()
+
+	// Inject, registering every heal before anything else can fail.
+	var skipCleanup atomic.Bool
+	var heals []fault.Heal
+	faultStart := time.Now()
+	for _, f := range plan.Faults {
+		h, err := f.Inject(ctx, c)
+		if h != nil {
+			heals = append(heals, h)
+			if o.Cleanup != nil {
+				o.Cleanup(func(ctx context.Context) error {
+					if skipCleanup.Load() {
+						return nil
+					}
+					return h(ctx)
+				})
+			}
+		}
+		if err != nil {
+			fail.add("injecting %s: %w", f.Name(), err)
+			return
+		}
+	}
+	if len(plan.Faults) > 0 {
+		rec.Mark(report.LaneFaults, "inject: "+res.Fault, report.Warn, fmt.Sprintf("parties %v", res.Parties))
+	}
+	var healedAt time.Time
+	healAll := fault.Once(func(ctx context.Context) error {
+		var errs []error
+		for _, h := range heals {
+			if err := h(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		healedAt = time.Now()
+		rec.Mark(report.LaneFaults, "heal: "+res.Fault, report.Info, "")
+		return errors.Join(errs...)
+	})
+	faultWindow := func(end time.Time) {
+		if len(plan.Faults) == 0 {
+			return
+		}
+		rec.Span(report.LaneFaults, res.Fault, report.Warn, fmt.Sprintf("parties %v", res.Parties), faultStart, end)
+	}
+
+	// Detect.
+	dets, detectedAt, ok := detect(ctx, c, plan.Detect, plan.DetectWithin, rec, faultStart)
+	res.Detections, res.Detected = dets, ok
+	res.TTD = detectedAt.Sub(faultStart)
+	if !ok {
+		for _, d := range dets {
+			if !d.Held {
+				fail.add("detection did not happen within %s: %q: last saw: %s", plan.DetectWithin, d.Probe, d.Last)
+			}
+		}
+		healAll(context.WithoutCancel(ctx))
+		faultWindow(time.Now())
+		stopWorkload()
+		checkHistory(&fail, hist, &res, check.Window{}, plan.During)
+		return
+	}
+
+	// Observe the fault with the workload running, then run the runbooks.
+	select {
+	case <-ctx.Done():
+		fail.add("interrupted: %w", ctx.Err())
+		return
+	case <-time.After(plan.Observe):
+	}
+	during := check.Window{From: detectedAt, To: time.Now()}
+	rbStart := time.Now()
+	lastStep := ""
+	for _, rb := range rbs {
+		steps, err := rb.Run(ctx, &runbook.Env{C: c, Party: plan.Target, Heal: healAll, Vars: plan.Vars, Rec: rec})
+		if len(steps) > 0 {
+			lastStep = rb.Name + "/" + steps[len(steps)-1].Name
+		}
+		var stepErr *runbook.StepError
+		var loss *runbook.DataLoss
+		defectStep := ""
+		switch {
+		case errors.As(err, &stepErr):
+			defectStep = stepErr.Step
+		case errors.As(err, &loss):
+			defectStep = loss.Step
+			res.Defects = append(res.Defects, loss.Error())
+		case err != nil:
+			fail.add("runbook %q: %w", rb.Name, err)
+		}
+		for k := range steps {
+			if steps[k].Name == defectStep {
+				steps[k].Defect = true
+				steps[k].Expected = plan.ExpectDefect == rb.Name+"/"+defectStep
+				if loss != nil {
+					steps[k].Error = loss.Error()
+				}
+			}
+		}
+		res.Steps = append(res.Steps, steps...)
+		if defectStep != "" && plan.ExpectDefect != rb.Name+"/"+defectStep {
+			fail.add("runbook step failed: %v", err)
+			break
+		}
+		if defectStep == "" && strings.HasPrefix(plan.ExpectDefect, rb.Name+"/") {
+			fail.add("expected the guide's step %q to fail, and it worked: the scenario's claim is wrong", plan.ExpectDefect)
+		}
+	}
+
+	// Recover.
+	if plan.RecoverByReset {
+		rec.Mark(report.LaneRunbook, "the harness restores the cluster from its offline copy", report.Warn, "the guide's procedure could not")
+		if _, err := c.Reset(ctx); err != nil {
+			fail.add("the harness could not restore the cluster: %w", err)
+		}
+		res.Defects = append(res.Defects, "the cluster did not come back from the guide's procedure: restored by the harness from its offline copy of every vault")
+	}
+	steady := probe.New("steady state (every party Optimal, decrypts right through every party)", check.Steady)
+	if err := probe.Await(ctx, c, plan.RecoverWithin, probe.All(append([]probe.Probe{steady}, plan.Recovered...)...)); err != nil {
+		fail.add("did not recover after the runbooks (last step %q): %w", lastStep, err)
+	} else {
+		res.Recovered = true
+		res.TTR = time.Since(rbStart)
+		rec.Mark(report.LaneProbes, "recovered", report.OK, fmt.Sprintf("time to recover %s", res.TTR.Round(time.Millisecond)))
+	}
+	end := time.Now()
+	if !healedAt.IsZero() {
+		end = healedAt
+	}
+	faultWindow(end)
+	stopWorkload()
+	checkHistory(&fail, hist, &res, during, plan.During)
+
+	if err := check.KeyMaterialIntact(ctx, c); err != nil {
+		fail.add("%w", err)
+	} else {
+		res.DataIntact = true
+	}
+	if err := check.NoFaultLeft(ctx, c); err != nil {
+		res.FaultLeft = err.Error()
+		fail.add("the fault outlived the scenario: %w", err)
+	} else if res.Recovered {
+		skipCleanup.Store(true) // the runbook undid the fault: nothing to heal
+	}
+	return
+}
+
+func (p *Plan) defaults() {
+	if p.DetectWithin == 0 {
+		p.DetectWithin = 45 * time.Second
+	}
+	if p.Observe == 0 {
+		p.Observe = 3 * time.Second
+	}
+	if p.RecoverWithin == 0 {
+		p.RecoverWithin = 120 * time.Second
+	}
+}
+
+func describe(fs []fault.Fault) (string, string) {
+	var names, kinds []string
+	seen := map[string]bool{}
+	for _, f := range fs {
+		names = append(names, f.Name())
+		if !seen[f.Kind()] {
+			seen[f.Kind()] = true
+			kinds = append(kinds, f.Kind())
+		}
+	}
+	return strings.Join(names, " + "), strings.Join(kinds, ",")
+}
+
+// checkHistory fills the ops summary and applies the workload invariants.
+func checkHistory(fail *failure, h *workload.History, res *report.Scenario, w check.Window, e check.Expect) {
+	if h == nil {
+		return
+	}
+	ok, failed, wrong := check.Tally(h, check.Window{From: time.Time{}, To: time.Now().Add(time.Hour)}, nil)
+	res.Ops = report.Ops{OK: ok, Failed: failed, Wrong: wrong}
+	if !w.From.IsZero() {
+		fo, ff, fw := check.Tally(h, w, nil)
+		res.Ops.FaultOK, res.Ops.FaultFailed, res.Ops.FaultWrong = fo, ff, fw
+		lo, lf, _ := check.Tally(h, w, e.Live)
+		if lo+lf > 0 {
+			res.Ops.Availability = float64(lo) / float64(lo+lf)
+		}
+		if err := check.During(h, w, e); err != nil {
+			fail.add("%w", err)
+		}
+	}
+	if err := check.NoWrongDecryption(h); err != nil {
+		fail.add("%w", err)
+	}
+}
+
+// detect polls every probe until each has held once, or within passes.
+func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within time.Duration, rec *report.Recorder, from time.Time) ([]report.Detection, time.Time, bool) {
+	dets := make([]report.Detection, len(ps))
+	for k, p := range ps {
+		dets[k].Probe = p.Name()
+	}
+	deadline := time.Now().Add(within)
+	last := from
+	for {
+		var wg sync.WaitGroup
+		for k, p := range ps {
+			if dets[k].Held {
+				continue
+			}
+			wg.Add(1)
+			go func(k int, p probe.Probe) {
+				defer wg.Done()
+				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				defer cancel()
+				if err := p.Check(pctx, c); err != nil {
+					dets[k].Last = err.Error()
+					return
+				}
+				now := time.Now()
+				dets[k].Held, dets[k].At, dets[k].Last = true, now.Sub(from), ""
+				rec.Mark(report.LaneProbes, "detected: "+p.Name(), report.OK, fmt.Sprintf("after %s", now.Sub(from).Round(time.Millisecond)))
+			}(k, p)
+		}
+		wg.Wait()
+		all := true
+		for _, d := range dets {
+			if !d.Held {
+				all = false
+			} else if at := from.Add(d.At); at.After(last) {
+				last = at
+			}
+		}
+		if all {
+			return dets, last, true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			for _, d := range dets {
+				if !d.Held {
+					rec.Mark(report.LaneProbes, "not detected: "+d.Probe, report.Fail, d.Last)
+				}
+			}
+			return dets, last, false
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

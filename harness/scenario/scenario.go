@@ -1,0 +1,138 @@
+// Package scenario runs one failure mode end to end: baseline, inject,
+// detect (time-to-detect), observe, run the guide's runbooks for real,
+// recover (time-to-recover), and check the invariants — no wrong
+// decryption, availability as t allows, key material intact, no fault left.
+// A scenario is plain data built from the run's seed; Run returns its
+// scorecard row and an error naming what went wrong.
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/runbook"
+)
+
+// Scenario is one failure mode of the guide.
+type Scenario struct {
+	Name    string
+	Section string   // the guide's section, e.g. "Connectivity Issues"
+	Labels  []string // Ginkgo labels besides the section's and the faults' kinds
+	// Build makes the plan from the cluster's topology and the run's seed:
+	// which parties, which links.
+	Build func(e *Env) Plan
+}
+
+// Env is what Build chooses from.
+type Env struct {
+	C   *cluster.Cluster
+	Rng *rand.Rand
+	N   int
+	T   int
+}
+
+// Pick returns k distinct parties chosen at random, ascending.
+func (e *Env) Pick(k int) []int {
+	perm := e.Rng.Perm(e.N)[:k]
+	out := make([]int, k)
+	for i, p := range perm {
+		out[i] = p + 1
+	}
+	sortInts(out)
+	return out
+}
+
+// One returns one party chosen at random.
+func (e *Env) One() int { return e.Pick(1)[0] }
+
+// Others lists every party but the given ones.
+func (e *Env) Others(not ...int) []int {
+	skip := map[int]bool{}
+	for _, p := range not {
+		skip[p] = true
+	}
+	var out []int
+	for i := 1; i <= e.N; i++ {
+		if !skip[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Plan is what a scenario does, concretely.
+type Plan struct {
+	Faults []fault.Fault
+	// BeyondThreshold declares that the faults may take more than t
+	// parties away: the scenario then tests failing closed.
+	BeyondThreshold bool
+
+	Detect       []probe.Probe // every one must hold: the fault is detected
+	DetectWithin time.Duration // 45 s
+
+	Observe time.Duration // the fault stays on after detection, for the workload (3 s)
+	During  check.Expect  // how operations must fare meanwhile
+
+	Target   int      // {{party}} of the runbooks
+	Runbooks []string // runbook files, run in order
+	Vars     map[string]string
+	// ExpectDefect names the step ("runbook/step") that is wrong as the
+	// guide writes it: the scenario expects it to fail or lose data,
+	// reports it, and goes on with the next runbook.
+	ExpectDefect string
+	// Defects are further findings about the guide the scenario makes.
+	Defects []string
+
+	Recovered     []probe.Probe // what must hold besides the steady state
+	RecoverWithin time.Duration // 120 s
+	// RecoverByReset: the runbooks cannot bring the cluster back (the
+	// guide's procedure destroyed it); the harness restores it from its
+	// offline copy, and says so.
+	RecoverByReset bool
+
+	NoWorkload bool
+}
+
+// Options of a run.
+type Options struct {
+	RunbookDir string
+	// Cleanup registers a heal to run when the spec ends, pass or fail
+	// (Ginkgo's DeferCleanup). It is called as soon as a fault is injected.
+	Cleanup func(func(context.Context) error)
+}
+
+// Runbook loads a runbook file from dir.
+func loadRunbooks(dir string, names []string) ([]*runbook.Runbook, error) {
+	var out []*runbook.Runbook
+	for _, n := range names {
+		rb, err := runbook.Load(filepath.Join(dir, n+".yaml"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rb)
+	}
+	return out, nil
+}
+
+func sortInts(xs []int) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+// failure collects the reasons a scenario fails.
+type failure struct{ errs []error }
+
+func (f *failure) add(format string, a ...any) { f.errs = append(f.errs, fmt.Errorf(format, a...)) }
+func (f *failure) err() error                  { return errors.Join(f.errs...) }
+

@@ -1,0 +1,109 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+)
+
+// The sections of the troubleshooting guide, and their labels.
+const (
+	Startup      = "Service Startup Issues"
+	Connectivity = "Connectivity Issues"
+	Performance  = "Performance Issues"
+	Threshold    = "13-Party Threshold Network Issues"
+	StorageSec   = "Storage Backend Issues"
+	KeysSec      = "Key Management Issues"
+	ProcessSec   = "Process faults"
+	Emergency    = "Emergency Procedures"
+)
+
+var sectionLabel = map[string]string{
+	Startup: "startup", Connectivity: "connectivity", Performance: "performance", Threshold: "threshold-network",
+	StorageSec: "storage", KeysSec: "keys", ProcessSec: "process", Emergency: "emergency",
+}
+
+// results collects the scorecard of the run.
+var results struct {
+	mu        sync.Mutex
+	scenarios []report.Scenario
+	started   time.Time
+}
+
+func init() { results.started = time.Now() }
+
+func record(s report.Scenario) {
+	results.mu.Lock()
+	defer results.mu.Unlock()
+	results.scenarios = append(results.scenarios, s)
+}
+
+// spec registers a scenario as a Ginkgo spec, labelled with its section,
+// "scenario" and its own labels (the fault kinds).
+func spec(sc scenario.Scenario) {
+	labels := append([]string{"scenario", sectionLabel[sc.Section]}, sc.Labels...)
+	It(sc.Name, Label(labels...), func(ctx SpecContext) {
+		root, err := localcluster.ModuleRoot()
+		Expect(err).NotTo(HaveOccurred())
+		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
+			RunbookDir: filepath.Join(root, "runbooks"),
+			Cleanup: func(heal func(context.Context) error) {
+				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
+			},
+		})
+		record(res)
+		AddReportEntry("scorecard", oneLine(res))
+		Expect(err).NotTo(HaveOccurred(), "scenario %q", sc.Name)
+	}, SpecTimeout(8*time.Minute))
+}
+
+func oneLine(r report.Scenario) string {
+	return fmt.Sprintf("detected=%v ttd=%s recovered=%v ttr=%s ops=%d/%d/%d data_intact=%v defects=%d",
+		r.Detected, r.TTD.Round(time.Millisecond), r.Recovered, r.TTR.Round(time.Millisecond),
+		r.Ops.OK, r.Ops.Failed, r.Ops.Wrong, r.DataIntact, len(r.Defects))
+}
+
+// WriteReports writes the scorecard of the run as JSON and HTML into dir
+// and returns the paths.
+func WriteReports(dir string) ([]string, error) {
+	results.mu.Lock()
+	defer results.mu.Unlock()
+	s := env.Current()
+	run := &report.Run{
+		Seed: s.Seed, N: s.N, T: s.T, Started: results.started, Duration: time.Since(results.started),
+		Machine:   machine(),
+		Scenarios: append([]report.Scenario(nil), results.scenarios...),
+	}
+	jsonPath, htmlPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html")
+	if err := run.WriteJSON(jsonPath); err != nil {
+		return nil, err
+	}
+	if err := run.WriteHTML(htmlPath); err != nil {
+		return nil, err
+	}
+	return []string{jsonPath, htmlPath}, nil
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"), "%d", &kb)
+		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+	}
+	return fmt.Sprintf("%s: %d cores%s, %s/%s, %s", host, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}

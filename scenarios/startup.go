@@ -1,0 +1,98 @@
+package scenarios
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+
+	"fmt"
+	"regexp"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// Service Startup Issues: CrashLoopBackOff, not ready, port binding.
+// "Check previous container logs if pod is restarting", "Verify pod state
+// and restart count", "Validate ConfigMap", "Check resource limits".
+
+// configCheck is the guide's config validation of party i's file, run
+// where an operator can run it while the party crash-loops: the keeper.
+func configCheck(e *scenario.Env, i int, msg string) probe.Probe {
+	return probe.KeeperSays(fmt.Sprintf("kms-health-check config --file on party %d's config reports [FAIL] %q", i, msg), 1,
+		msg, "kms-health-check", "config", "--file", e.C.ConfigPath(i))
+}
+
+// badConfig is a crash loop on a bad config, fixed by the guide's
+// configuration recovery.
+func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *scenario.Env) string) scenario.Scenario {
+	return scenario.Scenario{
+		Name: name, Section: Startup, Labels: []string{fault.Config},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			msg := logMsg(e)
+			detect := []probe.Probe{
+				probe.CrashLooping(bg, e.C, i),
+				probe.LogSays(i, "ERROR kms_server: .*"+regexp.QuoteMeta(msg)),
+			}
+			if validation {
+				detect = append(detect, configCheck(e, i, msg))
+			}
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.BadConfig(i, m)},
+				Detect: detect,
+				During: check.Expect{Live: e.Others(i)},
+				Target: i, Runbooks: []string{"config-recovery"},
+			}
+		},
+	}
+}
+
+func fixed(msg string) func(*scenario.Env) string { return func(*scenario.Env) string { return msg } }
+
+var _ = Describe(Startup, func() {
+	spec(badConfig("malformed config.toml crash-loops; configuration recovery restores it", fault.MalformedTOML, true, fixed("invalid TOML")))
+	spec(badConfig("an unknown config key is rejected, not ignored", fault.UnknownKey, true, fixed("unknown configuration key(s): threshold.dec_capacty")))
+	spec(badConfig("a threshold that does not match 3t+1 stops the party", fault.WrongThreshold, true, fixed("3*t+1 must be equal to number of parties")))
+	spec(badConfig("a peer id greater than n stops the party", fault.PeerIDTooLarge, true, func(e *scenario.Env) string {
+		return fmt.Sprintf("Peer party ID cannot be greater than the number of parties (%d).", e.N)
+	}))
+	spec(badConfig("the service port equal to the party-to-party port is refused, naming the port", fault.SamePorts, true, func(e *scenario.Env) string {
+		return fmt.Sprintf("Service listen port and threshold listen port must differ, both are %d", e.C.Profile.APIPort)
+	}))
+	spec(badConfig("a port that cannot be bound stops the party, naming address and port", fault.UnbindableAddress, false, func(e *scenario.Env) string {
+		return fmt.Sprintf("failed to bind the gRPC service to 10.255.255.1:%d: bind: cannot assign requested address", e.C.Profile.APIPort)
+	}))
+	spec(badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
+		return "storage path " + e.C.Profile.KeysDir + "/missing of the private vault is not usable: no such file or directory"
+	}))
+
+	spec(scenario.Scenario{
+		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.MemoryLimit(i, 8<<20)},
+				Detect: []probe.Probe{probe.OOMKilled(i), probe.CrashLooping(bg, e.C, i)},
+				During: check.Expect{Live: e.Others(i)},
+				Target: i, Runbooks: []string{"raise-memory-limit"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a storage path the party cannot write stops it; fixing permissions recovers it", Section: Startup, Labels: []string{fault.Storage},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Chmod(i, fmt.Sprintf("PRIV-p%d", i), "500", false, true)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(bg, e.C, i),
+					probe.LogSays(i, fmt.Sprintf("storage path %s/PRIV-p%d of the private vault is not usable: cannot write to .*: permission denied", e.C.Profile.KeysDir, i)),
+				},
+				During: check.Expect{Live: e.Others(i)},
+				Target: i, Runbooks: []string{"fix-permissions"},
+			}
+		},
+	})
+})
