@@ -1,0 +1,78 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// Connectivity Issues: connection refused, timeouts, intermittent
+// connectivity, DNS.
+
+var _ = Describe(Connectivity, func() {
+	spec(scenario.Scenario{
+		Name: "a refused client link is reported as [FAIL] Cannot connect, fast", Section: Connectivity, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ClientRefused(i)},
+				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*connection refused`, 3*time.Second)},
+				During: check.Expect{Live: e.Others(i), Down: []int{i}},
+				Target: i, Runbooks: []string{"client-link-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a silently hanging client link is reported as a timeout within the tool's own bound", Section: Connectivity, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ClientHang(i)},
+				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*Timeout after 5s`, 12*time.Second)},
+				During: check.Expect{Live: e.Others(i), Down: []int{i}},
+				Target: i, Runbooks: []string{"client-link-recovery"},
+			}
+		},
+	})
+
+	intermittent := func(name string, f func(j int) fault.Fault) scenario.Scenario {
+		return scenario.Scenario{
+			Name: name, Section: Connectivity, Labels: []string{fault.Network},
+			Build: func(e *scenario.Env) scenario.Plan {
+				j := e.One()
+				errors := map[string]string{"peer": fmt.Sprint(j)}
+				return scenario.Plan{
+					Faults: []fault.Fault{f(j)},
+					Detect: []probe.Probe{probe.Rising(bg, e.C, e.Others(j), "kms_peer_errors_total", errors)},
+					During: check.Expect{Live: e.Others(j), MinLive: 0.8},
+					Target: j, Runbooks: []string{"peer-network-recovery"},
+					Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, 6*time.Second)},
+				}
+			},
+		}
+	}
+	spec(intermittent("intermittent connection resets raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.Resets(j, 0.5) }))
+	spec(intermittent("connections cut after a few kilobytes raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.LimitData(j, 16<<10) }))
+
+	spec(scenario.Scenario{
+		Name: "a peer name that no longer resolves is named by the health check; the check by IP works", Section: Connectivity, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := e.Pick(2)
+			i, j := p[0], p[1]
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.DNSLoss(i, j)},
+				Detect: []probe.Probe{probe.HealthCheckSays(i, fmt.Sprintf(`\[FAIL\] Party %d @ kms-peer-%d:\d+\n\s+Error: .*lookup kms-peer-%d.*no such host`, j, j, j))},
+				During: check.Expect{Live: e.Others()},
+				Target: i, Runbooks: []string{"dns-recovery"},
+				Vars: map[string]string{"peer": fmt.Sprint(j), "peer_ip_port": e.C.PeerProxyAddr(i, j)},
+			}
+		},
+	})
+})

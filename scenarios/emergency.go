@@ -1,0 +1,53 @@
+package scenarios
+
+import (
+	"strconv"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// Emergency Procedures and Data Recovery: the guide's own procedures,
+// executed as written (adapted only in names), and judged.
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+var _ = Describe(Emergency, func() {
+	spec(scenario.Scenario{
+		Name: "graceful restart as written brings the party back with nothing lost", Section: Emergency, Labels: []string{"procedure"},
+		Build: func(e *scenario.Env) scenario.Plan {
+			return scenario.Plan{Target: e.One(), Runbooks: []string{"graceful-restart"}}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "force restart as written brings the party back with nothing lost", Section: Emergency, Labels: []string{"procedure"},
+		Build: func(e *scenario.Env) scenario.Plan {
+			return scenario.Plan{Target: e.One(), Runbooks: []string{"force-restart"}}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "coordinated restart as written restarts 4 parties of the cluster; every party must be named", Section: Emergency, Labels: []string{"procedure"},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := scenario.Plan{Target: 1, Runbooks: []string{"coordinated-restart-as-written", "coordinated-restart"}}
+			if e.N > 4 {
+				p.ExpectDefect = "coordinated-restart-as-written/Start all peers simultaneously"
+			}
+			return p
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "full system recovery as written destroys every party's key material", Section: Emergency, Labels: []string{"procedure"},
+		Build: func(e *scenario.Env) scenario.Plan {
+			return scenario.Plan{
+				Target: 1, Runbooks: []string{"full-system-recovery-as-written"},
+				ExpectDefect:   "full-system-recovery-as-written/docker-compose down --volumes (volumes)",
+				RecoverByReset: true,
+				NoWorkload:     true,
+			}
+		},
+	})
+})

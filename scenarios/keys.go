@@ -1,0 +1,129 @@
+package scenarios
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+	"github.com/kmschaos/kmschaos/kms/material"
+)
+
+// Key Management Issues: key validation errors, cryptographic failures.
+
+var _ = Describe(KeysSec, func() {
+	spec(scenario.Scenario{
+		Name: "a corrupt but loadable key share: peers reject its shares, name it, and still decrypt right", Section: KeysSec, Labels: []string{fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			invalid := map[string]string{"party": strconv.Itoa(k), "reason": "proof"}
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.CorruptShare(k)},
+				Detect: []probe.Probe{
+					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)),
+					probe.MetricAbove(e.Others(k), "kms_invalid_shares_received_total", invalid, 0),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"key-recovery"},
+				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, 5*time.Second)},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a key share with a broken digest stops the party, naming the object; restoring from backup recovers", Section: KeysSec, Labels: []string{fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Flip(k, fault.KeyShare)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(bg, e.C, k),
+					probe.LogSays(k, "reading failed for FheKeyInfo with id "+e.C.Key.KeyID),
+				},
+				During: check.Expect{Live: e.Others(k)},
+				Target: k, Runbooks: []string{"key-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "public material that does not match the shares: decryptions refused, never wrong", Section: KeysSec, Labels: []string{fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ForgePublic(k)},
+				Detect: []probe.Probe{
+					probe.DecryptFails(k, "FailedPrecondition", "does not match the key share"),
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PUB-p%d/%s/%s: mismatch`, k, material.PublicKey, e.C.Key.KeyID)),
+				},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target: k, Runbooks: []string{"public-material-recovery"},
+				Defects: []string{"Key Management Issues, Resolution Steps 1 \"Regenerate corrupted or missing keys\": in a threshold cluster this deals a new key, and every value encrypted under the old one is lost; restore the material from backup or, for public material, from a healthy peer"},
+			}
+		},
+	})
+
+	// The guide's own key diagnostics, run as written.
+	It("runs the guide's key inventory diagnostics as written", Label("scenario", "keys", "diagnostics"), func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		res := report.Scenario{Name: "the guide's key inventory diagnostics, as written", Section: KeysSec, Kind: "diagnostics", Started: time.Now(), Detected: true, Recovered: true, DataIntact: true}
+		step := func(name, guide string, run func() (string, error)) bool {
+			start := time.Now()
+			out, err := run()
+			s := report.Step{Name: name, Guide: guide, Took: time.Since(start), OK: err == nil, Output: out}
+			if err != nil {
+				s.Error, s.Defect, s.Expected = err.Error(), true, true
+			}
+			res.Steps = append(res.Steps, s)
+			return err == nil
+		}
+		root, err := localcluster.ModuleRoot()
+		Expect(err).NotTo(HaveOccurred())
+		grpcurl := func(method string) (string, error) {
+			cmd := exec.CommandContext(ctx, "go", "tool", "grpcurl", "-plaintext", "-max-time", "10", c.Party(1).Endpoint(), method)
+			cmd.Dir = root
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return string(out), fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+			}
+			return string(out), nil
+		}
+		inventory := step("List available keys", `kms-health-check live --endpoint localhost:<GRPC_PORT> | grep -A 10 "KEY MATERIAL"`, func() (string, error) {
+			r, err := probe.Live(ctx, c, 1)
+			if err == nil && !strings.Contains(r.Text, "[KEY MATERIAL]:\n  [OK] FHE Keys: 1") {
+				err = fmt.Errorf("no key listed")
+			}
+			return r.Text, err
+		})
+		asWritten := step("Test basic operations", "grpcurl -plaintext localhost:<GRPC_PORT> kms.v1.CoreService/GetOperatorPublicKey", func() (string, error) {
+			return grpcurl("kms.v1.CoreService/GetOperatorPublicKey")
+		})
+		corrected := step("Test basic operations with the service's real name", "grpcurl -plaintext localhost:<GRPC_PORT> kms_service.v1.CoreServiceEndpoint/GetOperatorPublicKey", func() (string, error) {
+			return grpcurl("kms_service.v1.CoreServiceEndpoint/GetOperatorPublicKey")
+		})
+		if !asWritten {
+			res.Defects = append(res.Defects, "Key Management Issues, Diagnostic Steps 3: the service is kms_service.v1.CoreServiceEndpoint, not kms.v1.CoreService; the grpcurl command as written fails")
+		}
+		res.Duration, res.Passed = time.Since(res.Started), inventory && !asWritten && corrected
+		if !res.Passed {
+			res.Error = "the diagnostics did not behave as recorded: see the steps"
+		}
+		record(res)
+		Expect(inventory).To(BeTrue(), "the health check's key inventory")
+		Expect(corrected).To(BeTrue(), "grpcurl with the real service name")
+		Expect(asWritten).To(BeFalse(), "grpcurl with the guide's service name was expected to fail")
+	})
+})

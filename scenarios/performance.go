@@ -1,0 +1,86 @@
+package scenarios
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// Performance Issues: slow responses, high CPU, request timeouts.
+
+// objective is the decryption latency a healthy cluster stays under on
+// these machines (a decryption costs about 30 ms of CPU over 13 parties).
+const objective = 250 * time.Millisecond
+
+var _ = Describe(Performance, func() {
+	spec(scenario.Scenario{
+		Name: "latency and jitter on one party's links break the latency objective and show per peer", Section: Performance, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			o := e.Others(k)[0]
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Latency([]int{k}, 300*time.Millisecond, 50*time.Millisecond)},
+				Detect: []probe.Probe{
+					probe.PeerLatency(o, k, 250*time.Millisecond, 3*time.Second),
+					probe.PeerLatency(k, o, 250*time.Millisecond, 3*time.Second),
+					decryptSlower(k, objective),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"network-optimisation"},
+				Recovered: []probe.Probe{decryptFaster(k, objective)},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "latency on t parties: the health check names every slow party", Section: Performance, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			slow := e.Pick(e.T)
+			o := e.Others(slow...)[0]
+			var detect []probe.Probe
+			for _, s := range slow {
+				detect = append(detect, probe.PeerLatency(o, s, 150*time.Millisecond, 3*time.Second))
+			}
+			detect = append(detect, probe.PeerLatency(o, e.Others(append(slow, o)...)[0], 0, 100*time.Millisecond))
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Latency(slow, 200*time.Millisecond, 20*time.Millisecond)},
+				Detect: detect,
+				During: check.Expect{Live: e.Others()},
+				Target: o, Runbooks: []string{"network-optimisation"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a bandwidth cap times out large requests while small ones pass", Section: Performance, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Bandwidth(i, 2)},
+				Detect: []probe.Probe{bandwidthStarved(i)},
+				During: check.Expect{Live: e.Others()},
+				Target: i, Runbooks: []string{"network-optimisation"},
+				Recovered: []probe.Probe{largeRequestsPass(i)},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a CPU-starved party is slow to coordinate; scaling its CPU back recovers it", Section: Performance, Labels: []string{fault.Resources},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.CPUQuota(k, 0.02)},
+				Detect: []probe.Probe{decryptSlower(k, objective)},
+				During: check.Expect{Live: e.Others(k)},
+				Target: k, Runbooks: []string{"scale-resources"},
+				Recovered: []probe.Probe{decryptFaster(k, objective)},
+			}
+		},
+	})
+})

@@ -1,0 +1,164 @@
+package scenarios
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/material"
+)
+
+// 13-Party Threshold Network Issues: fewer than t+1 parties reachable,
+// session synchronisation, PRSS set-up.
+
+var _ = Describe(Threshold, func() {
+	spec(scenario.Scenario{
+		Name: "a partition n-t | t: the majority stays Healthy and right, the minority fails cleanly", Section: Threshold, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			minority := e.Pick(e.T)
+			majority := e.Others(minority...)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Partition(majority, minority)},
+				Detect: []probe.Probe{probe.HealthStatus(majority[0], "Healthy"), probe.HealthStatus(minority[0], "Unhealthy")},
+				During: check.Expect{Live: majority, Down: minority},
+				Target: majority[0], Runbooks: []string{"peer-network-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a partition where every side is smaller than t+1: every party Unhealthy, every operation fails closed", Section: Threshold, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			perm := e.Pick(e.N)
+			var groups [][]int
+			for len(perm) > 0 {
+				k := min(e.T, len(perm))
+				groups = append(groups, perm[:k])
+				perm = perm[k:]
+			}
+			return scenario.Plan{
+				Faults:          []fault.Fault{fault.Partition(groups...)},
+				BeyondThreshold: true,
+				Detect:          []probe.Probe{probe.HealthStatus(groups[0][0], "Unhealthy"), probe.HealthStatus(groups[len(groups)-1][0], "Unhealthy")},
+				During:          check.Expect{Down: e.Others()},
+				Target:          groups[0][0], Runbooks: []string{"peer-network-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a one-way partition: the cut-off party sees nobody, everyone sees it", Section: Threshold, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			a := e.One()
+			rest := e.Others(a)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.OneWay([]int{a}, rest)},
+				Detect: []probe.Probe{probe.PeerUnreachable(a, rest[0], "connection refused"), probe.PeerReachable(rest[0], a), probe.HealthStatus(a, "Unhealthy")},
+				During: check.Expect{Live: rest, Down: []int{a}},
+				Target: a, Runbooks: []string{"peer-network-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a non-transitive partition: a and b lose each other, c still sees both", Section: Threshold, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := e.Pick(3)
+			a, b, c := p[0], p[1], p[2]
+			return scenario.Plan{
+				Faults:          []fault.Fault{fault.Cut([2]int{a, b})},
+				BeyondThreshold: e.T < 2, // two parties touched, though the cluster keeps t+1 everywhere
+				Detect: []probe.Probe{probe.PeerUnreachable(a, b, "connection refused"), probe.PeerUnreachable(b, a, "connection refused"),
+					probe.PeerReachable(c, a), probe.PeerReachable(c, b)},
+				During: check.Expect{Live: e.Others()},
+				Target: a, Runbooks: []string{"peer-network-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a flapping link: the health check sees the peer come and go", Section: Threshold, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := e.Pick(2)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Flapping(p[0], p[1], 1500*time.Millisecond)},
+				Detect: []probe.Probe{flaps(p[0], p[1], 15*time.Second)},
+				During: check.Expect{Live: e.Others(), MinLive: 0.8},
+				Target: p[0], Runbooks: []string{"peer-network-recovery"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "missing PRSS: the party warns and answers NotFound; the guide's re-initialisation fails as written, a full one recovers", Section: Threshold, Labels: []string{fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Remove(k, fault.PRSSEpochData)},
+				Detect: []probe.Probe{
+					probe.LogSays(k, "WARN kms_server: No epoch data found in storage"),
+					probe.HealthCheckSays(k, `\[FAIL\] No PRSS epoch data found`),
+					probe.DecryptFails(k, "NotFound", "Epoch "+material.DefaultEpochID+" not found"),
+				},
+				During:       check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target:       k,
+				Runbooks:     []string{"prss-reinit-as-written", "prss-reinit"},
+				ExpectDefect: "prss-reinit-as-written/kms-init as written",
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "corrupt PRSS data: the party refuses to start and crash-loops; removing it and re-initialising recovers", Section: Threshold, Labels: []string{fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Flip(k, fault.PRSSEpochData)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(bg, e.C, k),
+					probe.LogSays(k, "reading failed for EpochData with id "+material.DefaultEpochID),
+				},
+				During: check.Expect{Live: e.Others(k)},
+				Target: k, Runbooks: []string{"prss-remove-bad-epoch", "prss-reinit"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "silently wrong PRSS: the peers catch the party at run time and name it", Section: Threshold, Labels: []string{fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			invalid := map[string]string{"party": strconv.Itoa(k), "reason": "prss"}
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ScramblePRSS(k)},
+				Detect: []probe.Probe{
+					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: PRSS share inconsistent with the other parties'[^\n]* party="?%d\b`, k)),
+					probe.MetricAbove(e.Others(k), "kms_invalid_shares_received_total", invalid, 0),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"prss-reinit"},
+				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, 5*time.Second)},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "kms-init while a party is unreachable exits non-zero naming the party", Section: Threshold, Labels: []string{fault.Network, fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults:       []fault.Fault{fault.Isolate(k)},
+				Detect:       []probe.Probe{initFailsNaming(k)},
+				DetectWithin: 90 * time.Second,
+				During:       check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target:       k, Runbooks: []string{"kms-init-after-heal"},
+			}
+		},
+	})
+})
