@@ -24,7 +24,7 @@ import (
 
 var _ = Describe(KeysSec, func() {
 	spec(scenario.Scenario{
-		Name: "a corrupt but loadable key share: peers reject its shares, name it, and still decrypt right", Section: KeysSec, Labels: []string{fault.Keys},
+		Name: "a corrupt but loadable key share: peers reject its shares and name it, the party refuses to coordinate, nothing is wrong", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
 			invalid := map[string]string{"party": strconv.Itoa(k), "reason": "proof"}
@@ -64,7 +64,7 @@ var _ = Describe(KeysSec, func() {
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ForgePublic(k)},
 				Detect: []probe.Probe{
-					probe.DecryptFails(k, "FailedPrecondition", "does not match the key share"),
+					probe.DecryptFails(k, "FailedPrecondition", "does not match the public material"),
 					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PUB-p%d/%s/%s: mismatch`, k, material.PublicKey, e.C.Key.KeyID)),
 				},
 				During: check.Expect{Live: e.Others(k), Down: []int{k}},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -215,6 +216,8 @@ func reseal(path, typ string, mutate func([]byte) ([]byte, error)) error {
 	return writeKeepMode(path, out)
 }
 
+// writeKeepMode replaces a file atomically, keeping its mode and owner:
+// the party must still be able to read what a fault rewrote.
 func writeKeepMode(path string, b []byte) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -222,6 +225,11 @@ func writeKeepMode(path string, b []byte) error {
 	}
 	if err := storage.WriteFileAtomic(path, b); err != nil {
 		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(path, int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
 	}
 	return os.Chmod(path, fi.Mode().Perm())
 }

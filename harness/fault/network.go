@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -218,7 +219,9 @@ func Resets(i int, fraction float32) Fault {
 				ls = append(ls, c.Link(k, i))
 			}
 		}
-		return toxic(ls, cluster.Toxic{Name: "reset_peer", Type: "reset_peer", Stream: "upstream", Toxicity: fraction, Attributes: map[string]any{"timeout": 100}})
+		// A connection hit is reset 1.5 s after it opens: long enough for
+		// calls to be under way on it, so the resets reach the callers.
+		return toxic(ls, cluster.Toxic{Name: "reset_peer", Type: "reset_peer", Stream: "upstream", Toxicity: fraction, Attributes: map[string]any{"timeout": 1500}})
 	})
 }
 
@@ -269,8 +272,9 @@ func Flapping(i, j int, period time.Duration) Fault {
 }
 
 // DNSLoss removes the name of peer j from party i's /etc/hosts, as a
-// deleted DNS record would, and bounces the link so the party has to look
-// the name up again.
+// deleted DNS record would, and cuts the link until the party fails to
+// look the name up (the Go resolver reads /etc/hosts again only every
+// 5 s): its connection to j is then down for want of the name alone.
 func DNSLoss(i, j int) Fault {
 	host := "kms-peer-" + strconv.Itoa(j)
 	return New(fmt.Sprintf("name %s does not resolve on party %d", host, i), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
@@ -294,6 +298,35 @@ func DNSLoss(i, j int) Fault {
 		if err := link.Disable(); err != nil {
 			return heal, err
 		}
-		return heal, link.Enable()
+		waitErr := awaitPeerError(ctx, c, i, j, "no such host", 30*time.Second)
+		if err := link.Enable(); err != nil {
+			return heal, err
+		}
+		return heal, waitErr
 	})
+}
+
+// awaitPeerError polls party i's health status until its error for peer j
+// contains substr.
+func awaitPeerError(ctx context.Context, c *cluster.Cluster, i, j int, substr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	last := ""
+	for time.Now().Before(deadline) {
+		if pc, err := c.Health(ctx, i); err == nil {
+			for _, p := range pc.GetPeers() {
+				if int(p.GetPeerId()) == j {
+					last = p.GetError()
+					if strings.Contains(last, substr) {
+						return nil
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("party %d never failed to resolve peer %d within %s (last error %q)", i, j, within, last)
 }

@@ -292,7 +292,9 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 			wg.Add(1)
 			go func(k int, p probe.Probe) {
 				defer wg.Done()
-				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				// A probe may take long (kms-init waits for its set-up):
+				// it is bounded by the detection deadline, not less.
+				pctx, cancel := context.WithDeadline(ctx, deadline.Add(5*time.Second))
 				defer cancel()
 				if err := p.Check(pctx, c); err != nil {
 					dets[k].Last = err.Error()

@@ -161,7 +161,7 @@ func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
 		awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
 		_, err := c.Decrypt(ctx, 1, ct)
 		g.Expect(status.Code(err)).To(Equal(codes.FailedPrecondition))
-		g.Expect(status.Convert(err).Message()).To(ContainSubstring("does not match the key share of party 1"))
+		g.Expect(status.Convert(err).Message()).To(ContainSubstring("the key share of party 1 does not match the public material"))
 		report, _ := healthCheck(c, "live", "--endpoint", c.Endpoint(1))
 		g.Expect(report).To(ContainSubstring("[FAIL] PUB-p1/PublicKey/" + keyID + ": mismatch"))
 		g.Expect(c.Decrypt(ctx, 2, ct)).To(Equal(uint64(4242)))

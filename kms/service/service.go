@@ -203,8 +203,11 @@ func (s *Service) loadKeys() error {
 		default:
 			k.share = share
 			if err := pub.CheckShare(share); err != nil {
-				k.coordinate = fmt.Errorf("public material for key %s does not match the key share of party %d: restore %s", id, s.me, s.vaults.Public.Object(material.PublicKey, id))
-				s.log.Error("Public material does not match the private key share", "key_id", id, "error", err.Error())
+				// Either object may be the wrong one; this party cannot tell
+				// which, so it refuses to coordinate and names both.
+				k.coordinate = fmt.Errorf("the key share of party %d does not match the public material of key %s: %s or %s is wrong; restore it from backup or from a peer",
+					s.me, id, s.vaults.Private.Object(material.FheKeyInfo, id), s.vaults.Public.Object(material.PublicKey, id))
+				s.log.Error("Key share and public material do not match: this party will not coordinate decryptions with the key", "key_id", id, "error", err.Error())
 			}
 		}
 		if pub.N != s.n || pub.T != s.t {

@@ -1,0 +1,83 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// The harness itself: a scenario must turn red, naming the reason, when a
+// detection does not happen or a runbook does not recover. These run the
+// real runner on the real cluster; they stay out of the scorecard.
+
+func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
+	_, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
+		RunbookDir: runbookDir,
+		Cleanup: func(heal func(context.Context) error) {
+			DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
+		},
+	})
+	return err
+}
+
+var _ = Describe("The scenario runner", Label("meta"), func() {
+	It("turns a scenario red, naming the probe, when the detection does not happen", func(ctx SpecContext) {
+		sc := scenario.Scenario{Name: "meta: undetected", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k := e.One()
+				return scenario.Plan{
+					// A party killed, but the scenario looks for a sign that
+					// never comes: the party reporting Unhealthy is not how
+					// the others see one dead peer.
+					Faults:       []fault.Fault{fault.Kill(k)},
+					Detect:       []probe.Probe{probe.HealthStatus(e.Others(k)[0], "Unhealthy")},
+					DetectWithin: 8 * time.Second,
+					Target:       k,
+				}
+			}}
+		err := runMeta(ctx, sc, "")
+		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within 8s: "health check of party \d+ reports Unhealthy": last saw: status "(Healthy|Optimal)"`)))
+	})
+
+	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "look-only.yaml"), []byte(`name: look-only
+steps:
+  - name: Look at the storage, fix nothing
+    exec:
+      in: keeper
+      command: [kms-admin, ls, /vaults]
+`), 0o644)).To(Succeed())
+		sc := scenario.Scenario{Name: "meta: unrecovered", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k := e.One()
+				return scenario.Plan{
+					Faults:        []fault.Fault{fault.Kill(k)},
+					Detect:        []probe.Probe{probe.Exited(k, 137)},
+					Target:        k,
+					Runbooks:      []string{"look-only"},
+					RecoverWithin: 10 * time.Second,
+				}
+			}}
+		err := runMeta(ctx, sc, dir)
+		Expect(err).To(MatchError(ContainSubstring(`did not recover after the runbooks (last step "look-only/Look at the storage, fix nothing")`)))
+		Expect(err).To(MatchError(ContainSubstring("the fault outlived the scenario")))
+	})
+
+	It("refuses a fault beyond t that the scenario does not declare", func(ctx SpecContext) {
+		sc := scenario.Scenario{Name: "meta: over budget", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				return scenario.Plan{Faults: []fault.Fault{fault.Kill(e.Pick(e.T + 1)...)}}
+			}}
+		Expect(runMeta(ctx, sc, "")).To(MatchError(ContainSubstring("fault budget exceeded")))
+	})
+})
