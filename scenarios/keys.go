@@ -33,8 +33,9 @@ var _ = Describe(KeysSec, func() {
 				Detect: []probe.Probe{
 					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)),
 					probe.MetricAbove(e.Others(k), "kms_invalid_shares_received_total", invalid, 0),
+					probe.DecryptFails(k, "FailedPrecondition", "does not match the public material"),
 				},
-				During: check.Expect{Live: e.Others()},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
 				Target: k, Runbooks: []string{"key-recovery"},
 				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, 5*time.Second)},
 			}
