@@ -135,4 +135,3 @@ type failure struct{ errs []error }
 
 func (f *failure) add(format string, a ...any) { f.errs = append(f.errs, fmt.Errorf(format, a...)) }
 func (f *failure) err() error                  { return errors.Join(f.errs...) }
-
