@@ -3,10 +3,13 @@ package kmschaos_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/harness/env"
@@ -27,6 +30,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	AddReportEntry("seed", s.Seed)
 	Expect(env.Start(ctx, s, func(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) })).To(Succeed())
 }, NodeTimeout(10*time.Minute))
+
+// JUnit for CI and Ginkgo's JSON, beside the scorecard.
+var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
+	dir := env.Current().ReportDir
+	if dir == "" {
+		dir = "reports"
+	}
+	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+	Expect(reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml"))).To(Succeed())
+	Expect(reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo.json"))).To(Succeed())
+})
 
 var _ = AfterSuite(func(ctx SpecContext) {
 	paths, err := scenarios.WriteReports(env.Current().ReportDir)

@@ -87,14 +87,18 @@ func WriteReports(dir string) ([]string, error) {
 		Machine:   machine(),
 		Scenarios: append([]report.Scenario(nil), results.scenarios...),
 	}
-	jsonPath, htmlPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html")
+	jsonPath, htmlPath, textPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html"), filepath.Join(dir, "scorecard.txt")
 	if err := run.WriteJSON(jsonPath); err != nil {
 		return nil, err
 	}
 	if err := run.WriteHTML(htmlPath); err != nil {
 		return nil, err
 	}
-	return []string{jsonPath, htmlPath}, nil
+	if err := run.WriteTextFile(textPath); err != nil {
+		return nil, err
+	}
+	run.WriteText(os.Stdout)
+	return []string{textPath, jsonPath, htmlPath}, nil
 }
 
 func machine() string {

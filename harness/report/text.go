@@ -1,0 +1,82 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText writes the scorecard as a plain table, for CI logs.
+func (r *Run) WriteText(w io.Writer) error {
+	passed := 0
+	for _, s := range r.Scenarios {
+		if s.Passed {
+			passed++
+		}
+	}
+	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed in %s (%s)\n\n",
+		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.Machine)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESULT\tSECTION\tSCENARIO\tTTD\tTTR\tOPS ok/failed/wrong\tDATA\tDEFECTS")
+	for _, s := range r.Scenarios {
+		res := "PASS"
+		if !s.Passed {
+			res = "FAIL"
+		}
+		ttd, ttr := "-", "-"
+		if s.Detected && len(s.Detections) > 0 {
+			ttd = fmtDuration(s.TTD)
+		}
+		if s.Recovered {
+			ttr = fmtDuration(s.TTR)
+		}
+		data := "intact"
+		if !s.DataIntact {
+			data = "CHANGED"
+		}
+		defects := len(s.Defects)
+		for _, st := range s.Steps {
+			if st.Defect {
+				defects++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\n", res, s.Section, clip(s.Name, 70), ttd, ttr, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, data, defects)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var found []string
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			if st.Defect {
+				found = append(found, fmt.Sprintf("- %s: step %q (%s): %s", s.Name, st.Name, st.Guide, clip(st.Error, 300)))
+			}
+		}
+		for _, d := range s.Defects {
+			found = append(found, fmt.Sprintf("- %s: %s", s.Name, clip(d, 300)))
+		}
+	}
+	if len(found) > 0 {
+		fmt.Fprintf(w, "\nDefects of the guide found:\n%s\n", strings.Join(found, "\n"))
+	}
+	return nil
+}
+
+// WriteTextFile writes the text scorecard to path.
+func (r *Run) WriteTextFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteText(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
