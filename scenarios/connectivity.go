@@ -59,7 +59,7 @@ var _ = Describe(Connectivity, func() {
 		}
 	}
 	spec(intermittent("intermittent connection resets raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.Resets(j, 0.7) }))
-	spec(intermittent("connections cut after a few kilobytes raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.LimitData(j, 16<<10) }))
+	spec(intermittent("connections cut after a few kilobytes raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.LimitData(j, 2<<10) }))
 
 	spec(scenario.Scenario{
 		Name: "a peer name that no longer resolves is named by the health check; the check by IP works", Section: Connectivity, Labels: []string{fault.Network},

@@ -136,10 +136,13 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 				fail.add("detection did not happen within %s: %q: last saw: %s", plan.DetectWithin, d.Probe, d.Last)
 			}
 		}
-		healAll(context.WithoutCancel(ctx))
+		if err := healAll(context.WithoutCancel(ctx)); err != nil {
+			fail.add("healing %s: %w", res.Fault, err)
+		}
 		faultWindow(time.Now())
 		stopWorkload()
 		checkHistory(&fail, hist, &res, check.Window{}, plan.During)
+		auditKeys(ctx, c, &fail, &res) // a report must not say CHANGED where nothing was checked
 		return
 	}
 
@@ -213,11 +216,7 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	stopWorkload()
 	checkHistory(&fail, hist, &res, during, plan.During)
 
-	if err := check.KeyMaterialIntact(ctx, c); err != nil {
-		fail.add("%w", err)
-	} else {
-		res.DataIntact = true
-	}
+	auditKeys(ctx, c, &fail, &res)
 	if err := check.NoFaultLeft(ctx, c); err != nil {
 		res.FaultLeft = err.Error()
 		fail.add("the fault outlived the scenario: %w", err)
@@ -329,5 +328,14 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 		case <-ctx.Done():
 		case <-time.After(250 * time.Millisecond):
 		}
+	}
+}
+
+// auditKeys compares every party's key material with the baseline.
+func auditKeys(ctx context.Context, c *cluster.Cluster, fail *failure, res *report.Scenario) {
+	if err := check.KeyMaterialIntact(ctx, c); err != nil {
+		fail.add("%w", err)
+	} else {
+		res.DataIntact = true
 	}
 }

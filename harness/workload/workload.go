@@ -1,5 +1,5 @@
-// Package workload keeps a stream of threshold decryptions running against
-// the cluster during a scenario, through every party in turn, and records
+// Package workload keeps streams of threshold decryptions running against
+// the cluster during a scenario, through every party, and records
 // each one in a history: when it ran, through which party, and whether it
 // returned the right value, failed, or — the one thing that must never
 // happen — returned a wrong value.
@@ -46,8 +46,11 @@ type History struct {
 
 // Options shape the workload.
 type Options struct {
-	Workers  int           // concurrent clients (2)
-	Pause    time.Duration // between two operations of a worker (150 ms)
+	// Workers are concurrent clients (one per party). Each serves a fixed
+	// set of coordinators, so a party that hangs stalls only its own
+	// stream and the rest of the cluster keeps being exercised.
+	Workers  int
+	Pause    time.Duration // between two operations of a worker (75 ms × n: about 13 ops/s in all)
 	Timeout  time.Duration // bound of one operation (8 s)
 	Values   int           // distinct ciphertexts (16)
 	Recorder *report.Recorder
@@ -69,11 +72,11 @@ type Workload struct {
 
 // Start encrypts a pool of values drawn from rng and starts the workers.
 func Start(c *cluster.Cluster, rng *rand.Rand, o Options) (*Workload, error) {
-	if o.Workers == 0 {
-		o.Workers = 2
+	if o.Workers <= 0 || o.Workers > c.Topology.N {
+		o.Workers = c.Topology.N
 	}
 	if o.Pause == 0 {
-		o.Pause = 150 * time.Millisecond
+		o.Pause = 75 * time.Millisecond * time.Duration(c.Topology.N)
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 8 * time.Second
@@ -115,9 +118,20 @@ func (w *Workload) client(i int) (*kmsclient.Client, error) {
 
 func (w *Workload) worker(ctx context.Context, k int, rng *rand.Rand) {
 	defer w.wg.Done()
-	n := w.c.Topology.N
-	for seq := k; ctx.Err() == nil; seq += w.o.Workers {
-		party := 1 + seq%n
+	// Worker k coordinates through parties k+1, k+1+Workers, ... in turn;
+	// a random first pause keeps the workers out of lockstep.
+	var parties []int
+	for p := k + 1; p <= w.c.Topology.N; p += w.o.Workers {
+		parties = append(parties, p)
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Duration(rng.Int64N(int64(w.o.Pause)))):
+	}
+	for i := 0; ctx.Err() == nil; i++ {
+		seq := k + i*w.o.Workers
+		party := parties[i%len(parties)]
 		idx := rng.IntN(len(w.cts))
 		op := w.decrypt(ctx, seq, party, idx)
 		if ctx.Err() != nil && op.Outcome == Failed {
