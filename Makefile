@@ -18,11 +18,15 @@ setup: ## install what is missing (Docker engine, modules) and start the engine
 demo: setup ## bring up a 13-party cluster, prove it works, keep it until Ctrl-C
 	$(GO) run ./cmd/kmschaos up
 
-test: setup ## every test: units, the loopback cluster, the scenario suite (n=13)
-	$(GO) test $(TEST_FLAGS) ./...
+# The scorecard is printed whether the run passed or not (go test hides a
+# passing package's output).
+SCORECARD = status=$$?; [ -f reports/scorecard.txt ] && cat reports/scorecard.txt; exit $$status
+
+test: setup ## every test: units, the loopback cluster, the scenario catalog (n=13)
+	rm -f reports/scorecard.txt; $(GO) test $(TEST_FLAGS) ./...; $(SCORECARD)
 
 test-quick: setup ## the same with a 4-party cluster
-	KMSCHAOS_N=4 KMSCHAOS_T=1 $(GO) test $(TEST_FLAGS) ./...
+	rm -f reports/scorecard.txt; KMSCHAOS_N=4 KMSCHAOS_T=1 $(GO) test $(TEST_FLAGS) ./...; $(SCORECARD)
 
 bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/
