@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -316,24 +315,14 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 
 func (c *Cluster) startParties(ctx context.Context) error {
 	c.parties = make([]*Party, c.Topology.N)
-	errs := make([]error, c.Topology.N)
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			req := c.partyRequest(i)
-			ctr, err := testcontainers.GenericContainer(ctx, req)
-			if ctr != nil {
-				c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, ctr: ctr}
-			}
-			if err != nil {
-				errs[i-1] = fmt.Errorf("party %d: %w", i, err)
-			}
-		}(i)
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return c.EachParty(func(i int) error {
+		req := c.partyRequest(i)
+		ctr, err := testcontainers.GenericContainer(ctx, req)
+		if ctr != nil {
+			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, ctr: ctr}
+		}
+		return err
+	})
 }
 
 // BaselineResources are the resources every party starts with.
@@ -392,23 +381,13 @@ func (c *Cluster) AwaitOptimal(ctx context.Context) error {
 
 // CheckOptimal fails unless every party reports Optimal right now.
 func (c *Cluster) CheckOptimal(ctx context.Context) error {
-	errs := make([]error, c.Topology.N)
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			s, err := c.Health(ctx, i)
-			if err == nil && s.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
-				err = fmt.Errorf("reaches %d of %d nodes", s.GetNodesReachable(), c.Topology.N)
-			}
-			if err != nil {
-				errs[i-1] = fmt.Errorf("party %d: %w", i, err)
-			}
-		}(i)
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return c.EachParty(func(i int) error {
+		s, err := c.Health(ctx, i)
+		if err == nil && s.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
+			err = fmt.Errorf("reaches %d of %d nodes", s.GetNodesReachable(), c.Topology.N)
+		}
+		return err
+	})
 }
 
 // Health asks party i for its health through its client link.

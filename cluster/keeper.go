@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -231,28 +229,22 @@ func transient(p string) bool {
 // data of every party is copied out of the keeper, and the manifest of all
 // volumes becomes the baseline Reset restores.
 func (c *Cluster) captureGolden(ctx context.Context) error {
-	errs := make([]error, c.Topology.N)
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			dir := fmt.Sprintf("PRIV-p%d/%s", i, material.EpochData)
-			res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "cat", path.Join(KeeperPath(i, keysVolume), dir, material.DefaultEpochID))...)
-			if err == nil && res.ExitCode != 0 {
-				err = fmt.Errorf("reading the epoch data of party %d: %s", i, res.Stderr)
-			}
-			if err == nil {
-				local := filepath.Join(c.goldenDir, filepath.FromSlash(dir))
-				if err = os.MkdirAll(local, 0o700); err == nil {
-					err = os.WriteFile(filepath.Join(local, material.DefaultEpochID), []byte(res.Stdout), 0o600)
-				}
-			}
-			errs[i-1] = err
-		}(i)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := c.EachParty(func(i int) error {
+		dir := fmt.Sprintf("PRIV-p%d/%s", i, material.EpochData)
+		res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "cat", path.Join(KeeperPath(i, keysVolume), dir, material.DefaultEpochID))...)
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("reading its epoch data: %s", res.Stderr)
+		}
+		local := filepath.Join(c.goldenDir, filepath.FromSlash(dir))
+		if err := os.MkdirAll(local, 0o700); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(local, material.DefaultEpochID), []byte(res.Stdout), 0o600)
+	})
+	if err != nil {
 		return err
 	}
 	m, err := c.manifests(ctx)

@@ -24,6 +24,15 @@ func (t Topology) Validate() error {
 
 func (t Topology) String() string { return fmt.Sprintf("n=%d t=%d", t.N, t.T) }
 
+// Parties lists the party ids, 1 to n.
+func (t Topology) Parties() []int {
+	ps := make([]int, t.N)
+	for k := range ps {
+		ps[k] = k + 1
+	}
+	return ps
+}
+
 // Options configure a cluster.
 type Options struct {
 	Topology Topology

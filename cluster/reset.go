@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,18 +51,11 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 		rep.Repaired[i] = append(rep.Repaired[i], what)
 		mu.Unlock()
 	}
-	errs := make([]error, c.Topology.N)
-	var wg sync.WaitGroup
-	for _, p := range c.parties {
-		wg.Add(1)
-		go func(p *Party) {
-			defer wg.Done()
-			drift := !slices.Equal(current[p.ID], c.golden[p.ID])
-			errs[p.ID-1] = c.resetParty(ctx, p, drift, note)
-		}(p)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = c.EachParty(func(i int) error {
+		drift := !slices.Equal(current[i], c.golden[i])
+		return c.resetParty(ctx, c.parties[i-1], drift, note)
+	})
+	if err != nil {
 		return rep, err
 	}
 	if err := c.AwaitOptimal(ctx); err != nil {
@@ -179,7 +171,7 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 	if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
 		note(p.ID, "resources")
 		if err := p.Update(ctx, c.BaselineResources()); err != nil {
-			return fmt.Errorf("party %d: restoring resources: %w", p.ID, err)
+			return fmt.Errorf("restoring resources: %w", err)
 		}
 	}
 	restart := false
@@ -199,15 +191,15 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 	}
 	if drift || restart || !st.Running || st.Restarting {
 		if err := p.Stop(ctx, 5*time.Second); err != nil {
-			return fmt.Errorf("party %d: stopping: %w", p.ID, err)
+			return fmt.Errorf("stopping: %w", err)
 		}
 		if drift {
 			if err := c.restoreStorage(ctx, p.ID); err != nil {
-				return fmt.Errorf("party %d: restoring storage: %w", p.ID, err)
+				return fmt.Errorf("restoring storage: %w", err)
 			}
 		}
 		if err := p.Start(ctx); err != nil {
-			return fmt.Errorf("party %d: starting: %w", p.ID, err)
+			return fmt.Errorf("starting: %w", err)
 		}
 	}
 	return nil

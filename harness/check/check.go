@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -148,26 +147,16 @@ func NoFaultLeft(ctx context.Context, c *cluster.Cluster) error {
 // Steady fails unless every party reports Optimal and a fresh value
 // decrypts right through every party.
 func Steady(ctx context.Context, c *cluster.Cluster) error {
-	errs := make([]error, c.Topology.N)
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i-1] = steadyParty(ctx, c, i)
-		}(i)
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return c.EachParty(func(i int) error { return steadyParty(ctx, c, i) })
 }
 
 func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
 	pc, err := c.Health(ctx, i)
 	if err != nil {
-		return fmt.Errorf("party %d: health: %w", i, err)
+		return fmt.Errorf("health: %w", err)
 	}
 	if pc.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
-		return fmt.Errorf("party %d reaches %d of %d nodes", i, pc.GetNodesReachable(), c.Topology.N)
+		return fmt.Errorf("reaches %d of %d nodes", pc.GetNodesReachable(), c.Topology.N)
 	}
 	var b [8]byte
 	rand.Read(b[:])
@@ -185,10 +174,10 @@ func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
 	defer cancel()
 	d, err := cl.PublicDecrypt(dctx, ct, "", 20*time.Millisecond)
 	if err != nil {
-		return fmt.Errorf("party %d: decrypt: %w", i, err)
+		return fmt.Errorf("decrypt: %w", err)
 	}
 	if d.Value != want {
-		return fmt.Errorf("party %d: WRONG decryption %d, want %d", i, d.Value, want)
+		return fmt.Errorf("WRONG decryption %d, want %d", d.Value, want)
 	}
 	return nil
 }

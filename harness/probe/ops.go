@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -58,23 +57,16 @@ func decryptVia(ctx context.Context, c *cluster.Cluster, i int, timeout time.Dur
 // Decrypts holds when a fresh value decrypts right through each party.
 func Decrypts(parties ...int) Probe {
 	return New(fmt.Sprintf("decrypts right through parties %v", parties), func(ctx context.Context, c *cluster.Cluster) error {
-		errs := make([]error, len(parties))
-		var wg sync.WaitGroup
-		for k, i := range parties {
-			wg.Add(1)
-			go func(k, i int) {
-				defer wg.Done()
-				got, want, err := decryptVia(ctx, c, i, 10*time.Second)
-				switch {
-				case err != nil:
-					errs[k] = fmt.Errorf("party %d: %s", i, status.Convert(err).Message())
-				case got != want:
-					errs[k] = fmt.Errorf("party %d: WRONG value %d, want %d", i, got, want)
-				}
-			}(k, i)
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+		return cluster.Parallel(parties, func(i int) error {
+			got, want, err := decryptVia(ctx, c, i, 10*time.Second)
+			switch {
+			case err != nil:
+				return errors.New(status.Convert(err).Message())
+			case got != want:
+				return fmt.Errorf("WRONG value %d, want %d", got, want)
+			}
+			return nil
+		})
 	})
 }
 

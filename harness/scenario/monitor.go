@@ -3,7 +3,6 @@ package scenario
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -64,40 +63,35 @@ func (m *monitor) stop() {
 
 func sample(ctx context.Context, c *cluster.Cluster) []partyState {
 	out := make([]partyState, c.Topology.N)
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			st, err := c.Party(i).State(ctx)
-			if err != nil {
-				out[i-1] = partyState{label: "unknown", status: report.Info}
-				return
-			}
-			switch {
-			case st.Paused:
-				out[i-1] = partyState{label: "paused", status: report.Fail}
-			case st.Restarting:
-				out[i-1] = partyState{label: fmt.Sprintf("restarting (exit %d)", st.ExitCode), status: report.Fail}
-			case !st.Running:
-				out[i-1] = partyState{label: fmt.Sprintf("%s (exit %d)", st.Status, st.ExitCode), status: report.Fail}
-			default:
-				hctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-				defer cancel()
-				pc, err := c.Health(hctx, i)
-				if err != nil {
-					out[i-1] = partyState{label: "running, health unknown", status: report.Warn}
-					return
-				}
-				word := health.Name(pc.GetStatus())
-				status := report.OK
-				if word != "Optimal" {
-					status = report.Warn
-				}
-				out[i-1] = partyState{label: "running, " + word, status: status}
-			}
-		}(i)
-	}
-	wg.Wait()
+	_ = c.EachParty(func(i int) error { // a state that cannot be read is shown as unknown
+		out[i-1] = sampleParty(ctx, c, i)
+		return nil
+	})
 	return out
+}
+
+func sampleParty(ctx context.Context, c *cluster.Cluster, i int) partyState {
+	st, err := c.Party(i).State(ctx)
+	if err != nil {
+		return partyState{label: "unknown", status: report.Info}
+	}
+	switch {
+	case st.Paused:
+		return partyState{label: "paused", status: report.Fail}
+	case st.Restarting:
+		return partyState{label: fmt.Sprintf("restarting (exit %d)", st.ExitCode), status: report.Fail}
+	case !st.Running:
+		return partyState{label: fmt.Sprintf("%s (exit %d)", st.Status, st.ExitCode), status: report.Fail}
+	}
+	hctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	pc, err := c.Health(hctx, i)
+	if err != nil {
+		return partyState{label: "running, health unknown", status: report.Warn}
+	}
+	word := health.Name(pc.GetStatus())
+	if word != "Optimal" {
+		return partyState{label: "running, " + word, status: report.Warn}
+	}
+	return partyState{label: "running, " + word, status: report.OK}
 }
