@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -83,8 +84,30 @@ type SweepOptions struct {
 
 // Sweep removes the containers, networks and volumes a killed run left
 // behind: those whose owner process is gone, or all with All.
+//
+// A container the daemon was still creating for a killed client appears
+// after the listing and holds its volumes and network: a pass that finds
+// something in use is repeated, a few times.
 func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepReport, error) {
-	var rep SweepReport
+	var total SweepReport
+	for pass := 1; ; pass++ {
+		rep, inUse, err := sweepOnce(ctx, dc, o)
+		total.Containers += rep.Containers
+		total.Networks += rep.Networks
+		total.Volumes += rep.Volumes
+		total.Images += rep.Images
+		if !inUse || pass == 5 {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, errors.Join(err, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep SweepReport, inUse bool, err error) {
 	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	if o.Run != "" {
 		f = f.Add("label", LabelRun+"="+o.Run)
@@ -95,7 +118,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 	var errs []error
 	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return rep, err
+		return rep, false, err
 	}
 	// Containers in parallel: each removal waits for a stop.
 	var mu sync.Mutex
@@ -120,7 +143,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 	wg.Wait()
 	ns, err := dc.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return rep, err
+		return rep, false, err
 	}
 	for _, n := range ns.Items {
 		if !stale(n.Labels) {
@@ -134,7 +157,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 	}
 	vs, err := dc.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 	if err != nil {
-		return rep, err
+		return rep, false, err
 	}
 	for _, v := range vs.Items {
 		if !stale(v.Labels) {
@@ -153,7 +176,10 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 			errs = append(errs, err)
 		}
 	}
-	return rep, errors.Join(errs...)
+	for _, e := range errs {
+		inUse = inUse || cerrdefs.IsConflict(e) || strings.Contains(e.Error(), "active endpoints")
+	}
+	return rep, inUse, errors.Join(errs...)
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
