@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -93,9 +94,15 @@ var _ = Describe(KeysSec, func() {
 		}
 		root, err := localcluster.ModuleRoot()
 		Expect(err).NotTo(HaveOccurred())
+		// Built first, so that the step's output is grpcurl's alone, not
+		// the go command's module downloads.
+		bin := filepath.Join(GinkgoT().TempDir(), "grpcurl")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/fullstorydev/grpcurl/cmd/grpcurl")
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "building the pinned grpcurl: %s", out)
 		grpcurl := func(method string) (string, error) {
-			cmd := exec.CommandContext(ctx, "go", "tool", "grpcurl", "-plaintext", "-max-time", "10", c.Party(1).Endpoint(), method)
-			cmd.Dir = root
+			cmd := exec.CommandContext(ctx, bin, "-plaintext", "-max-time", "10", c.Party(1).Endpoint(), method)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				return string(out), fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
