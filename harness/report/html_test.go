@@ -215,14 +215,14 @@ func TestClip(t *testing.T) {
 func TestWriteTextListsScenariosAndDefects(t *testing.T) {
 	r := &Run{Seed: 7, N: 4, T: 1, Scenarios: []Scenario{
 		{Name: "a", Section: "S", Passed: true, Detected: true, Detections: []Detection{{Probe: "p", Held: true}}, Recovered: true, DataIntact: true},
-		{Name: "b", Section: "S", Steps: []Step{{Name: "chmod", Defect: true, Error: "permission denied"}}},
+		{Name: "b", Section: "S", Steps: []Step{{Name: "chmod", Defect: true, Error: "permission denied"}}, Error: "did not recover after the runbooks"},
 	}}
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"1 of 2 scenarios passed", "PASS", "FAIL", "CHANGED", `step "chmod"`, "permission denied"} {
+	for _, want := range []string{"1 of 2 scenarios passed", "PASS", "FAIL", "CHANGED", `step "chmod"`, "permission denied", "Failed:\n- b: did not recover after the runbooks"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text scorecard lacks %q:\n%s", want, out)
 		}

@@ -20,7 +20,8 @@ func (r *Run) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed in %s (%s)\n\n",
 		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESULT\tSECTION\tSCENARIO\tTTD\tTTR\tOPS ok/failed/wrong\tDATA\tDEFECTS")
+	// The scenario's name comes last, whole: it is the claim the row proves.
+	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
 	for _, s := range r.Scenarios {
 		res := "PASS"
 		if !s.Passed {
@@ -30,7 +31,7 @@ func (r *Run) WriteText(w io.Writer) error {
 		if s.Detected && len(s.Detections) > 0 {
 			ttd = fmtDuration(s.TTD)
 		}
-		if s.Recovered {
+		if s.Recovered && s.TTR > 0 {
 			ttr = fmtDuration(s.TTR)
 		}
 		data := "intact"
@@ -43,7 +44,7 @@ func (r *Run) WriteText(w io.Writer) error {
 				defects++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\n", res, s.Section, clip(s.Name, 70), ttd, ttr, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, data, defects)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, data, defects, s.Section, s.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -61,6 +62,15 @@ func (r *Run) WriteText(w io.Writer) error {
 	}
 	if len(found) > 0 {
 		fmt.Fprintf(w, "\nDefects of the guide found:\n%s\n", strings.Join(found, "\n"))
+	}
+	var failed []string
+	for _, s := range r.Scenarios {
+		if !s.Passed {
+			failed = append(failed, fmt.Sprintf("- %s: %s", s.Name, clip(s.Error, 600)))
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "\nFailed:\n%s\n", strings.Join(failed, "\n"))
 	}
 	return nil
 }
