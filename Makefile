@@ -31,6 +31,7 @@ test-quick: setup ## the same with a 4-party cluster
 bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
+	$(GO) run ./cmd/kmschaos sweep --images
 
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images

@@ -41,7 +41,7 @@ func lifecycle(b *testing.B, topo Topology, cold bool) {
 			b.Fatal(err)
 		}
 	}
-	c, err := Start(ctx, WithTopology(topo.N, topo.T))
+	c, err := Start(ctx, WithTopology(topo.N, topo.T), WithKeptImages())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func BenchmarkProxyHop(b *testing.B) {
 		return lat[len(lat)/2]
 	}
 	for b.Loop() {
-		direct, err := Start(ctx, WithDirectLinks())
+		direct, err := Start(ctx, WithDirectLinks(), WithKeptImages())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func BenchmarkProxyHop(b *testing.B) {
 		}
 		d := p50(direct, ep)
 		direct.Terminate(ctx)
-		mesh, err := Start(ctx)
+		mesh, err := Start(ctx, WithKeptImages())
 		if err != nil {
 			b.Fatal(err)
 		}

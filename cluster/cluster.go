@@ -447,7 +447,8 @@ func (c *Cluster) ToxiproxyIP() string { return c.toxiIP }
 // Docker is the engine client the cluster uses.
 func (c *Cluster) Docker() client.APIClient { return c.dc }
 
-// Terminate removes every container, volume and network of the cluster.
+// Terminate removes every container, volume and network of the cluster,
+// and its images unless they are kept (WithKeptImages) or in use.
 func (c *Cluster) Terminate(ctx context.Context) error {
 	var errs []error
 	if c.dc == nil {
@@ -455,6 +456,14 @@ func (c *Cluster) Terminate(ctx context.Context) error {
 	}
 	if _, err := Sweep(ctx, c.dc, SweepOptions{Run: c.RunID}); err != nil {
 		errs = append(errs, err)
+	}
+	// Images handed in with WithImages belong to the caller.
+	if !c.opts.KeepImages && c.opts.Images == nil {
+		for _, ref := range []string{c.Images.Party, c.Images.Toxiproxy} {
+			if err := removeImage(ctx, c.dc, ref); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if c.goldenDir != "" {
 		os.RemoveAll(c.goldenDir)

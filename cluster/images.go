@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
@@ -122,6 +123,19 @@ func imageExists(ctx context.Context, dc client.APIClient, ref string) (bool, er
 		return false, err
 	}
 	return len(res.Items) > 0, nil
+}
+
+// removeImage removes one image by reference; one that is gone already or
+// that a container still uses is not an error.
+func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	_, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		return err
+	}
+	return nil
 }
 
 // removeImages removes the harness's images of repo (all repos when empty)

@@ -25,14 +25,14 @@ func progress(start time.Time) func(string) {
 
 func upCmd() *cobra.Command {
 	var n, t int
-	var detach bool
+	var detach, keep bool
 	c := &cobra.Command{
-		Use:   "up [--parties 13 --threshold 4] [--detach]",
+		Use:   "up [--parties 13 --threshold 4] [--detach] [--keep-images]",
 		Short: "Bring up a cluster and keep it until Ctrl-C",
 		Long: `up builds the images if needed, brings up a cluster, checks that every party
 reports Optimal and that a value decrypts right, prints how to reach it, and
-keeps it until Ctrl-C, when it removes every container, network and volume it
-made. With --detach it returns and leaves the cluster running: remove it with
+keeps it until Ctrl-C, when it removes every container, network, volume and
+image it made (--keep-images keeps the images for the next run). With --detach it returns and leaves the cluster running: remove it with
 'kmschaos down --run <id>'. A cluster left by a killed 'up' is swept by the
 next run, or by 'kmschaos sweep'.`,
 		Example: `  kmschaos up
@@ -45,6 +45,9 @@ next run, or by 'kmschaos sweep'.`,
 			opts := []cluster.Option{cluster.WithTopology(n, t), cluster.WithProgress(progress(start))}
 			if detach {
 				opts = append(opts, cluster.WithDetached())
+			}
+			if keep {
+				opts = append(opts, cluster.WithKeptImages())
 			}
 			c, err := cluster.Start(ctx, opts...)
 			if err != nil {
@@ -69,6 +72,7 @@ next run, or by 'kmschaos sweep'.`,
 	c.Flags().IntVar(&n, "parties", 13, "number of parties n (n = 3t+1)")
 	c.Flags().IntVar(&t, "threshold", 4, "threshold t")
 	c.Flags().BoolVar(&detach, "detach", false, "return and leave the cluster running")
+	c.Flags().BoolVar(&keep, "keep-images", false, "keep the images on the engine when the cluster is removed")
 	return c
 }
 
@@ -117,8 +121,9 @@ func dockerClient(ctx context.Context) (client.APIClient, error) {
 
 func downCmd() *cobra.Command {
 	var run string
+	var keep bool
 	c := &cobra.Command{
-		Use:   "down --run <id>",
+		Use:   "down --run <id> [--keep-images]",
 		Short: "Remove a cluster left running by 'up --detach'",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,12 +134,13 @@ func downCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := cluster.Sweep(cmd.Context(), dc, cluster.SweepOptions{Run: run})
+			rep, err := cluster.Sweep(cmd.Context(), dc, cluster.SweepOptions{Run: run, Images: !keep})
 			fmt.Printf("removed %s\n", rep)
 			return err
 		},
 	}
 	c.Flags().StringVar(&run, "run", "", "run id of the cluster")
+	c.Flags().BoolVar(&keep, "keep-images", false, "keep the images (those another cluster uses are always kept)")
 	return c
 }
 
