@@ -32,7 +32,8 @@ func upCmd() *cobra.Command {
 		Long: `up builds the images if needed, brings up a cluster, checks that every party
 reports Optimal and that a value decrypts right, prints how to reach it, and
 keeps it until Ctrl-C, when it removes every container, network, volume and
-image it made (--keep-images keeps the images for the next run). With --detach it returns and leaves the cluster running: remove it with
+image it made (--keep-images keeps the images for the next run). With
+--detach it returns and leaves the cluster running: remove it with
 'kmschaos down --run <id>'. A cluster left by a killed 'up' is swept by the
 next run, or by 'kmschaos sweep'.`,
 		Example: `  kmschaos up
