@@ -134,27 +134,36 @@ func (r ResetReport) Clean() bool { return len(r.Repaired) == 0 && len(r.Mesh) =
 
 // firstDifference names the first manifest entry that differs.
 func firstDifference(want, got []string) string {
-	set := map[string]bool{}
-	for _, l := range got {
-		set[l] = true
+	if l, ok := firstMissing(want, got); ok {
+		return "changed or missing " + lastField(l)
 	}
-	for _, l := range want {
-		if !set[l] {
-			f := strings.Fields(l)
-			return "changed or missing " + f[len(f)-1]
-		}
-	}
-	wantSet := map[string]bool{}
-	for _, l := range want {
-		wantSet[l] = true
-	}
-	for _, l := range got {
-		if !wantSet[l] {
-			f := strings.Fields(l)
-			return "unexpected " + f[len(f)-1]
-		}
+	if l, ok := firstMissing(got, want); ok {
+		return "unexpected " + lastField(l)
 	}
 	return "order"
+}
+
+// firstMissing returns the first line of from that is not in in.
+func firstMissing(from, in []string) (string, bool) {
+	set := make(map[string]bool, len(in))
+	for _, l := range in {
+		set[l] = true
+	}
+	for _, l := range from {
+		if !set[l] {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// lastField is the path of a manifest line.
+func lastField(l string) string {
+	f := strings.Fields(l)
+	if len(f) == 0 {
+		return l
+	}
+	return f[len(f)-1]
 }
 
 func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note func(int, string)) error {
