@@ -64,11 +64,16 @@ type Step struct {
 
 // Ops summarises the workload of a scenario.
 type Ops struct {
-	OK, Failed, Wrong                int
-	FaultOK, FaultFailed, FaultWrong int // while the fault was active
+	OK     int `json:"ok"`
+	Failed int `json:"failed"`
+	Wrong  int `json:"wrong"`
+	// While the fault was active.
+	FaultOK     int `json:"fault_ok"`
+	FaultFailed int `json:"fault_failed"`
+	FaultWrong  int `json:"fault_wrong"`
 	// Availability is the share of operations that succeeded while the
 	// fault was active, among those the scenario expected to succeed.
-	Availability float64
+	Availability float64 `json:"availability"`
 }
 
 // Scenario is the scorecard row of one scenario.
