@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -118,9 +119,23 @@ func (p *Party) Resume(ctx context.Context) error {
 
 // Update changes the container's resources (docker update): memory limit,
 // CPU quota. Zero fields are left as they are.
+//
+// A container the engine is restarting (after an OOM kill, say) has a
+// stopped task that refuses updates for a moment ("cannot update a stopped
+// container"): the update is retried for up to 30 s, as an operator would.
 func (p *Party) Update(ctx context.Context, r container.Resources) error {
-	_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})
-	return err
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})
+		if err == nil || !strings.Contains(err.Error(), "cannot update a stopped container") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // CopyIn writes a file into the container (also when it is stopped).
