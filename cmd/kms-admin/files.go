@@ -361,11 +361,17 @@ func manifestCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, root := range args {
 				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if errors.Is(err, fs.ErrNotExist) {
+						return nil // removed while walking: the party's transient files
+					}
 					if err != nil {
 						fmt.Printf("error - - - - %s %v\n", p, err)
 						return nil
 					}
 					fi, err := os.Lstat(p)
+					if errors.Is(err, fs.ErrNotExist) {
+						return nil
+					}
 					if err != nil {
 						return err
 					}
