@@ -33,26 +33,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 // JUnit for CI and Ginkgo's JSON, beside the scorecard.
 var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
-	dir := reportDir()
+	dir := env.ReportDir()
 	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
 	Expect(reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml"))).To(Succeed())
 	Expect(reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo.json"))).To(Succeed())
 })
 
 var _ = AfterSuite(func(ctx SpecContext) {
-	paths, err := scenarios.WriteReports(reportDir())
+	paths, err := scenarios.WriteReports(env.ReportDir())
 	if err == nil {
 		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
 	}
 	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
 	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(3*time.Minute))
-
-// reportDir is where the run's reports go, also when the suite failed
-// before reading its settings.
-func reportDir() string {
-	if dir := env.Current().ReportDir; dir != "" {
-		return dir
-	}
-	return "reports"
-}

@@ -7,7 +7,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -22,18 +21,13 @@ import (
 // pings are bounded by 3 s and a health check by 10 s.
 const detect = 20 * time.Second
 
-// eachParty runs fn for every party in parallel.
+// eachParty runs fn for every party in parallel; fn asserts with Gomega.
 func eachParty(c *cluster.Cluster, fn func(i int)) {
-	var wg sync.WaitGroup
-	for i := 1; i <= c.Topology.N; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer GinkgoRecover()
-			defer wg.Done()
-			fn(i)
-		}(i)
-	}
-	wg.Wait()
+	_ = c.EachParty(func(i int) error {
+		defer GinkgoRecover()
+		fn(i)
+		return nil
+	})
 }
 
 // holds polls p until it holds, reporting what it last saw.

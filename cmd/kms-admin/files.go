@@ -361,7 +361,7 @@ func manifestCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, root := range args {
 				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-					if errors.Is(err, fs.ErrNotExist) {
+					if errors.Is(err, fs.ErrNotExist) && p != root {
 						return nil // removed while walking: the party's transient files
 					}
 					if err != nil {

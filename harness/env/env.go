@@ -27,7 +27,7 @@ type Settings struct {
 
 // FromEnvironment reads the settings, with defaults.
 func FromEnvironment() (Settings, error) {
-	s := Settings{N: 13, T: 4, ReportDir: "reports", Seed: rand.Uint64() % 1_000_000_000}
+	s := Settings{N: 13, T: 4, ReportDir: DefaultReportDir, Seed: rand.Uint64() % 1_000_000_000}
 	for name, dst := range map[string]*int{"KMSCHAOS_N": &s.N, "KMSCHAOS_T": &s.T} {
 		if v := os.Getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -101,6 +101,18 @@ func Current() Settings {
 	mu.Lock()
 	defer mu.Unlock()
 	return settings
+}
+
+// DefaultReportDir is where reports go without KMSCHAOS_REPORT_DIR.
+const DefaultReportDir = "reports"
+
+// ReportDir is the run's report directory, also before Start (a suite that
+// failed early still writes its reports there).
+func ReportDir() string {
+	if dir := Current().ReportDir; dir != "" {
+		return dir
+	}
+	return DefaultReportDir
 }
 
 // Stop removes the shared cluster.
