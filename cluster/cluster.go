@@ -36,6 +36,8 @@ type Cluster struct {
 	Images   Images
 	Key      *tss.PublicKey // the cluster's threshold key
 	Timings  Timings        // how long bring-up took, step by step
+	// Witness holds every wrong decryption anything saw on this cluster.
+	Witness Witness
 
 	opts      Options
 	owner     string // the owner label: this process, or detachedOwner
@@ -337,12 +339,17 @@ func (c *Cluster) BaselineResources() container.Resources {
 // Recreate creates party i's container anew from the cluster's definition
 // (docker-compose up -d after rm), removing the old one if it is still
 // there. It does not wait for the party to be ready.
-func (c *Cluster) Recreate(ctx context.Context, i int) error {
+func (c *Cluster) Recreate(ctx context.Context, i int) error { return c.recreate(ctx, i, nil) }
+
+func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
 	if err := c.parties[i-1].Remove(ctx); err != nil {
 		return err
 	}
 	req := c.partyRequest(i)
 	req.WaitingFor = nil
+	if len(args) > 0 {
+		req.Cmd = append([]string{"--config-file", c.Profile.ConfigFile}, args...)
+	}
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if err != nil {
 		return fmt.Errorf("recreating party %d: %w", i, err)
@@ -469,4 +476,11 @@ func (c *Cluster) Terminate(ctx context.Context) error {
 		os.RemoveAll(c.goldenDir)
 	}
 	return errors.Join(errs...)
+}
+
+// RecreateWith creates party i's container anew like Recreate, with extra
+// arguments for kms-server after the baseline's (the meta-specs' lying
+// coordinator). Recreate returns it to the baseline.
+func (c *Cluster) RecreateWith(ctx context.Context, i int, args ...string) error {
+	return c.recreate(ctx, i, args)
 }

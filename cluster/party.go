@@ -156,7 +156,19 @@ func (p *Party) CopyOut(ctx context.Context, path string) ([]byte, error) {
 // Logs returns the container's output, every start of it included (the
 // "previous container logs" of a crash loop).
 func (p *Party) Logs(ctx context.Context) (string, error) {
-	res, err := p.c.dc.ContainerLogs(ctx, p.ContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	return p.LogsSince(ctx, time.Time{})
+}
+
+// LogsSince returns what the container wrote at or after t (every start
+// of the container included), so that a detection reads only what its
+// fault caused, not a line an earlier scenario left. The zero time means
+// the whole history.
+func (p *Party) LogsSince(ctx context.Context, t time.Time) (string, error) {
+	o := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true}
+	if !t.IsZero() {
+		o.Since = fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) // the engine's form: seconds.nanoseconds
+	}
+	res, err := p.c.dc.ContainerLogs(ctx, p.ContainerID(), o)
 	if err != nil {
 		return "", err
 	}

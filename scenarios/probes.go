@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
 )
 
@@ -43,43 +45,55 @@ func clientCheck(i, code int, pattern string, bound time.Duration) probe.Probe {
 }
 
 // decryptTime is the median time of three decryptions through party i. A
-// decryption still running after limit counts as taking limit: a starved
-// party may need longer than any probe should wait, and that is the answer.
-func decryptTime(ctx context.Context, c *cluster.Cluster, i int, limit time.Duration) (time.Duration, error) {
-	cl, err := c.Client(i)
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
+// decryption still running after limit counts as taking limit — a starved
+// party may need longer than any probe should wait — but only while the
+// party still answers its API: a party that answers nothing hangs, and a
+// hung party is not a slow one.
+func decryptTime(ctx context.Context, c *cluster.Cluster, i int, limit time.Duration, by string) (time.Duration, error) {
 	var ds []time.Duration
 	for range 3 {
-		ct, _ := c.Key.Encrypt(rand.Reader, 99)
-		start := time.Now()
-		dctx, cancel := context.WithTimeout(ctx, limit)
-		d, err := cl.PublicDecryptSync(dctx, ct, "")
-		cancel()
+		r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: by, Mode: oracle.Sync, Timeout: limit})
 		switch {
 		case ctx.Err() != nil:
 			return 0, ctx.Err()
 		case status.Code(err) == codes.DeadlineExceeded:
+			if aerr := answers(ctx, c, i); aerr != nil {
+				return 0, fmt.Errorf("no decryption within %s and the party does not answer its API (%v): it hangs, it is not slow", limit, aerr)
+			}
 			ds = append(ds, limit)
 			continue
+		case oracle.IsWrong(err):
+			return 0, err
 		case err != nil:
 			return 0, errors.New(status.Convert(err).Message())
-		case d.Value != 99:
-			return 0, fmt.Errorf("WRONG value %d", d.Value)
 		}
-		ds = append(ds, time.Since(start))
+		ds = append(ds, r.Took)
 	}
 	sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
 	return ds[1], nil
 }
 
+// answers tells whether party i answers the standard gRPC health check on
+// its client link within 5 s: the cheapest call it serves, with no peer
+// involved.
+func answers(ctx context.Context, c *cluster.Cluster, i int) error {
+	cl, err := c.Client(i)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(cl.Conn()).Check(hctx, &healthpb.HealthCheckRequest{})
+	return err
+}
+
 // decryptSlower holds when decryptions through party i take more than d:
 // the latency objective is broken.
 func decryptSlower(i int, d time.Duration) probe.Probe {
-	return probe.New(fmt.Sprintf("decryptions through party %d slower than %s", i, d), func(ctx context.Context, c *cluster.Cluster) error {
-		t, err := decryptTime(ctx, c, i, 8*d)
+	name := fmt.Sprintf("decryptions through party %d slower than %s", i, d)
+	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		t, err := decryptTime(ctx, c, i, 8*d, "probe: "+name)
 		if err != nil {
 			return err
 		}
@@ -93,8 +107,9 @@ func decryptSlower(i int, d time.Duration) probe.Probe {
 // decryptFaster holds when decryptions through party i take less than d:
 // back under the objective.
 func decryptFaster(i int, d time.Duration) probe.Probe {
-	return probe.New(fmt.Sprintf("decryptions through party %d faster than %s", i, d), func(ctx context.Context, c *cluster.Cluster) error {
-		t, err := decryptTime(ctx, c, i, 15*time.Second)
+	name := fmt.Sprintf("decryptions through party %d faster than %s", i, d)
+	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		t, err := decryptTime(ctx, c, i, 15*time.Second, "probe: "+name)
 		if err != nil {
 			return err
 		}
@@ -105,42 +120,33 @@ func decryptFaster(i int, d time.Duration) probe.Probe {
 	})
 }
 
-// request decrypts n ciphertexts through party i in one request within
+// request decrypts n fresh values through party i in one request within
 // timeout.
-func request(ctx context.Context, c *cluster.Cluster, i, n int, timeout time.Duration) error {
-	var cts [][]byte
-	for range n {
-		ct, _ := c.Key.Encrypt(rand.Reader, 7)
-		cts = append(cts, ct)
-	}
-	cl, err := c.Client(i)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	vs, err := cl.PublicDecryptMany(rctx, cts)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		if v != 7 {
-			return fmt.Errorf("WRONG value %d", v)
-		}
-	}
-	return nil
+func request(ctx context.Context, c *cluster.Cluster, i, n int, timeout time.Duration, by string) error {
+	_, err := oracle.DecryptMany(ctx, c, oracle.Request{Party: i, By: by, Timeout: timeout}, n)
+	return err
 }
 
 // bandwidthStarved holds when a large request through party i times out
-// while a small one passes.
+// while a small one passes. Only a timeout counts: a large request refused
+// for another reason is not the bandwidth cap.
 func bandwidthStarved(i int) probe.Probe {
-	return probe.New(fmt.Sprintf("large requests through party %d time out, small ones pass", i), func(ctx context.Context, c *cluster.Cluster) error {
-		if err := request(ctx, c, i, 1, 4*time.Second); err != nil {
+	name := fmt.Sprintf("large requests through party %d time out, small ones pass", i)
+	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		if err := request(ctx, c, i, 1, 4*time.Second, "probe: "+name); err != nil {
+			if oracle.IsWrong(err) {
+				return err
+			}
 			return fmt.Errorf("a small request failed: %s", status.Convert(err).Message())
 		}
-		if err := request(ctx, c, i, 128, 4*time.Second); err == nil {
+		err := request(ctx, c, i, 128, 4*time.Second, "probe: "+name)
+		switch {
+		case err == nil:
 			return errors.New("a large request passed")
+		case oracle.IsWrong(err):
+			return err
+		case status.Code(err) != codes.DeadlineExceeded:
+			return fmt.Errorf("a large request failed, but not by timing out: %s: %s", status.Code(err), status.Convert(err).Message())
 		}
 		return nil
 	})
@@ -149,7 +155,7 @@ func bandwidthStarved(i int) probe.Probe {
 // largeRequestsPass holds when a large request passes again.
 func largeRequestsPass(i int) probe.Probe {
 	return probe.New(fmt.Sprintf("large requests through party %d pass", i), func(ctx context.Context, c *cluster.Cluster) error {
-		return request(ctx, c, i, 128, 4*time.Second)
+		return request(ctx, c, i, 128, 4*time.Second, fmt.Sprintf("probe: large requests through party %d pass", i))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
 )
 
@@ -57,14 +58,9 @@ var _ = Describe("Steady state", Label("steady-state"), func() {
 		rng := env.Rand(CurrentSpecReport().FullText())
 		eachParty(c, func(i int) {
 			value := rng.Uint64()
-			ct, err := c.Key.Encrypt(env.CryptoRand(), value)
-			Expect(err).NotTo(HaveOccurred())
-			cl, err := c.Client(i)
-			Expect(err).NotTo(HaveOccurred())
-			defer cl.Close()
-			d, err := cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
+			r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "the steady-state spec", Value: &value})
 			Expect(err).NotTo(HaveOccurred(), "through party %d", i)
-			Expect(d.Value).To(Equal(value), "through party %d", i)
+			Expect(r.Value).To(Equal(value), "through party %d", i)
 		})
 	})
 })

@@ -17,6 +17,7 @@ import (
 
 func main() {
 	var configFile, level string
+	var lie bool
 	cmd := &cobra.Command{
 		Use:   "kms-server --config-file <path>",
 		Short: "Run one party of a simulated threshold KMS cluster",
@@ -50,7 +51,11 @@ Generate keys and configs with kms-gen-keys, then set up PRSS with kms-init.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			if err := server.Run(ctx, cfg, log); err != nil {
+			var opts []server.Option
+			if lie {
+				opts = append(opts, server.WithTestOnlyLie())
+			}
+			if err := server.Run(ctx, cfg, log, opts...); err != nil {
 				log.Error("KMS server failed to start: " + err.Error())
 				return err
 			}
@@ -59,6 +64,7 @@ Generate keys and configs with kms-gen-keys, then set up PRSS with kms-init.`,
 	}
 	cmd.Flags().StringVar(&configFile, "config-file", "", "path of the party's config.toml (required)")
 	cmd.Flags().StringVar(&level, "log-level", envOr("KMS_LOG_LEVEL", "info"), "debug, info, warn or error (env KMS_LOG_LEVEL)")
+	cmd.Flags().BoolVar(&lie, "test-only-lie", false, "TEST ONLY, never in production: as coordinator, return every plaintext plus one\n(kmschaos's meta-specs prove with it that a wrong value turns a scenario red)")
 	cmd.MarkFlagRequired("config-file")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

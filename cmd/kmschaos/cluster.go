@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
 func progress(start time.Time) func(string) {
@@ -80,24 +80,14 @@ next run, or by 'kmschaos sweep'.`,
 // demo proves the cluster works and tells the user how to reach it.
 func demo(ctx context.Context, c *cluster.Cluster) error {
 	value := uint64(time.Now().UnixNano() % 1_000_000)
-	ct, err := c.Key.Encrypt(rand.Reader, value)
-	if err != nil {
-		return err
+	r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: 1, By: "kmschaos up", Value: &value, Timeout: 30 * time.Second})
+	if oracle.IsWrong(err) {
+		return fmt.Errorf("the cluster is WRONG, do not use it: %w", err)
 	}
-	cl, err := c.Client(1)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	d, err := cl.PublicDecrypt(dctx, ct, "", 20*time.Millisecond)
 	if err != nil {
 		return fmt.Errorf("demo decryption: %w", err)
 	}
-	if d.Value != value {
-		return fmt.Errorf("demo decryption gave %d, want %d", d.Value, value)
-	}
+	d := r.Decryption
 	p := c.Party(1)
 	fmt.Printf(`
 Cluster %s: %d parties, threshold %d, every party Optimal.

@@ -7,8 +7,6 @@ package check
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/workload"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -158,26 +157,11 @@ func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
 	if pc.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
 		return fmt.Errorf("reaches %d of %d nodes", pc.GetNodesReachable(), c.Topology.N)
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	want := binary.BigEndian.Uint64(b[:])
-	ct, err := c.Key.Encrypt(rand.Reader, want)
-	if err != nil {
-		return err
-	}
-	cl, err := c.Client(i)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	d, err := cl.PublicDecrypt(dctx, ct, "", 20*time.Millisecond)
-	if err != nil {
+	if _, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "the steady-state check"}); err != nil {
+		if oracle.IsWrong(err) {
+			return err
+		}
 		return fmt.Errorf("decrypt: %w", err)
-	}
-	if d.Value != want {
-		return fmt.Errorf("WRONG decryption %d, want %d", d.Value, want)
 	}
 	return nil
 }

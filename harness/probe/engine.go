@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -93,31 +94,43 @@ func Paused(i int) Probe {
 }
 
 // LogSays holds when party i's container logs (every start included, the
-// "previous container logs" of a crash loop) match pattern.
+// "previous container logs" of a crash loop) match pattern. Only lines
+// written since the fault's injection count (WithInjectedAt), or since the
+// probe was made where no injection time is known.
 func LogSays(i int, pattern string) Probe {
 	re := regexp.MustCompile(pattern)
+	made := time.Now()
 	return New(fmt.Sprintf("logs of party %d match /%s/", i, pattern), func(ctx context.Context, c *cluster.Cluster) error {
-		logs, err := c.Party(i).Logs(ctx)
+		logs, err := c.Party(i).LogsSince(ctx, since(ctx, made))
 		if err != nil {
 			return err
 		}
 		if !re.MatchString(logs) {
-			return fmt.Errorf("not in %d bytes of logs", len(logs))
+			return fmt.Errorf("not in the %d bytes logged since the fault", len(logs))
 		}
 		return nil
 	})
 }
 
-// AnyLogSays holds when the logs of any party match pattern.
+// AnyLogSays holds when the logs of any party, since the fault, match
+// pattern.
 func AnyLogSays(pattern string) Probe {
 	re := regexp.MustCompile(pattern)
+	made := time.Now()
 	return New(fmt.Sprintf("logs of some party match /%s/", pattern), func(ctx context.Context, c *cluster.Cluster) error {
 		for _, p := range c.Parties() {
-			logs, err := p.Logs(ctx)
+			logs, err := p.LogsSince(ctx, since(ctx, made))
 			if err == nil && re.MatchString(logs) {
 				return nil
 			}
 		}
-		return fmt.Errorf("in no party's logs")
+		return fmt.Errorf("in no party's logs since the fault")
 	})
+}
+
+func since(ctx context.Context, made time.Time) time.Time {
+	if t := InjectedAt(ctx); !t.IsZero() {
+		return t
+	}
+	return made
 }

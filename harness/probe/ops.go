@@ -2,8 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,10 +10,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
 // Await polls p every 250 ms until it holds or within passes, and then
-// returns what p last saw.
+// returns what p last saw. A wrong decryption ends the wait at once: it is
+// a verdict, not a condition that may yet change.
 func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Probe) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
@@ -23,6 +23,9 @@ func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Prob
 		err := p.Check(ctx, c)
 		if err == nil {
 			return nil
+		}
+		if oracle.IsWrong(err) {
+			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -32,40 +35,16 @@ func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Prob
 	}
 }
 
-func decryptVia(ctx context.Context, c *cluster.Cluster, i int, timeout time.Duration) (uint64, uint64, error) {
-	var b [8]byte
-	rand.Read(b[:])
-	want := binary.BigEndian.Uint64(b[:])
-	ct, err := c.Key.Encrypt(rand.Reader, want)
-	if err != nil {
-		return 0, want, err
-	}
-	cl, err := c.Client(i)
-	if err != nil {
-		return 0, want, err
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	d, err := cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
-	if err != nil {
-		return 0, want, err
-	}
-	return d.Value, want, nil
-}
-
 // Decrypts holds when a fresh value decrypts right through each party.
 func Decrypts(parties ...int) Probe {
-	return New(fmt.Sprintf("decrypts right through parties %v", parties), func(ctx context.Context, c *cluster.Cluster) error {
+	name := fmt.Sprintf("decrypts right through parties %v", parties)
+	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
 		return cluster.Parallel(parties, func(i int) error {
-			got, want, err := decryptVia(ctx, c, i, 10*time.Second)
-			switch {
-			case err != nil:
+			_, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "probe: " + name})
+			if err != nil && !oracle.IsWrong(err) {
 				return errors.New(status.Convert(err).Message())
-			case got != want:
-				return fmt.Errorf("WRONG value %d, want %d", got, want)
 			}
-			return nil
+			return err
 		})
 	})
 }
@@ -74,13 +53,14 @@ func Decrypts(parties ...int) Probe {
 // code whose name is code (Unavailable, NotFound, ...) and a message
 // containing msg. A wrong value never counts as a failure.
 func DecryptFails(i int, code, msg string) Probe {
-	return New(fmt.Sprintf("decryption through party %d fails %s %q", i, code, msg), func(ctx context.Context, c *cluster.Cluster) error {
-		got, want, err := decryptVia(ctx, c, i, 15*time.Second)
-		if err == nil {
-			if got != want {
-				return fmt.Errorf("WRONG value %d, want %d", got, want)
-			}
+	name := fmt.Sprintf("decryption through party %d fails %s %q", i, code, msg)
+	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		_, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "probe: " + name, Timeout: 15 * time.Second})
+		switch {
+		case err == nil:
 			return errors.New("it succeeded")
+		case oracle.IsWrong(err):
+			return err
 		}
 		st := status.Convert(err)
 		if st.Code().String() != code || !strings.Contains(st.Message(), msg) {

@@ -8,6 +8,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -57,4 +58,19 @@ func Not(p Probe) Probe {
 		}
 		return nil
 	})
+}
+
+type injectedAtKey struct{}
+
+// WithInjectedAt tells the probes checked with ctx when the scenario's
+// fault was injected: detections that read history (logs) read only what
+// came after it, never a line an earlier scenario left.
+func WithInjectedAt(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, injectedAtKey{}, t)
+}
+
+// InjectedAt is the injection time WithInjectedAt set, or the zero time.
+func InjectedAt(ctx context.Context) time.Time {
+	t, _ := ctx.Value(injectedAtKey{}).(time.Time)
+	return t
 }

@@ -228,3 +228,33 @@ func TestWriteTextListsScenariosAndDefects(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTextSaysWhoRecoveredAndLostKeys(t *testing.T) {
+	r := &Run{Seed: 7, N: 4, T: 1, Scenarios: []Scenario{
+		{Name: "by the guide", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByGuide, DataIntact: true, Keys: KeysIntact},
+		{Name: "restored", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByReset, DataIntact: true, Keys: KeysLost},
+		{Name: "healed", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByHarness, DataIntact: true},
+	}}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"RECOVERED BY", "reset", "lost", "Recovered by: 1 by the guide as written, 1 by the harness undoing its own fault (TTR measures the harness), 1 by a reset by the harness"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text scorecard lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasSuffix(line, "restored") && !strings.Contains(line, " lost ") {
+			t.Errorf("keys restored by the harness after a loss must read lost: %q", line)
+		}
+	}
+	var h strings.Builder
+	if err := pageTmpl.Execute(&h, newPage(r)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.String(), `title="the harness, not the guide, brought the cluster back`) {
+		t.Errorf("HTML does not flag a recovery by the harness")
+	}
+}

@@ -59,8 +59,27 @@ type Step struct {
 	Error    string        `json:"error,omitempty"`
 	Output   string        `json:"output,omitempty"`
 	Defect   bool          `json:"defect"`   // the step is wrong or dangerous as written
-	Expected bool          `json:"expected"` // the scenario expected this defect
+	Expected bool          `json:"expected"` // the scenario expected this defect, failing the way it expected
+	// UndoesFault: the step only undid the harness's own injected fault
+	// (a heal, or a command that removes what the harness planted): a
+	// recovery that needed it was the harness's, not the guide's.
+	UndoesFault bool `json:"undoes_fault,omitempty"`
 }
+
+// Who recovered the cluster after a fault (Scenario.RecoveredBy).
+const (
+	ByGuide    = "guide"    // the guide's procedures as written
+	ByRepaired = "repaired" // a runbook that repairs what the guide gets wrong
+	ByHarness  = "harness"  // a step that only undid the harness's own fault
+	ByReset    = "reset"    // the harness reset the cluster from its offline copy
+)
+
+// What became of the key material (Scenario.Keys).
+const (
+	KeysIntact  = "intact"  // byte-identical to the baseline throughout
+	KeysLost    = "lost"    // a step destroyed some, whatever restored them later
+	KeysChanged = "CHANGED" // differs from the baseline at the end
+)
 
 // Ops summarises the workload of a scenario.
 type Ops struct {
@@ -95,10 +114,18 @@ type Scenario struct {
 	Steps     []Step        `json:"steps"`
 	Recovered bool          `json:"recovered"`
 	TTR       time.Duration `json:"ttr_ns"` // from the start of the runbook to steady state
+	// RecoveredBy says who brought the cluster back: ByGuide, ByRepaired,
+	// ByHarness or ByReset; empty where it did not come back.
+	RecoveredBy string `json:"recovered_by,omitempty"`
 
 	Ops        Ops    `json:"ops"`
-	DataIntact bool   `json:"data_intact"`
-	FaultLeft  string `json:"fault_left,omitempty"`
+	DataIntact bool   `json:"data_intact"` // key material byte-identical at the end
+	Keys       string `json:"keys"`        // KeysIntact, KeysLost or KeysChanged
+	// Wrongs are the wrong decryptions anything saw during the scenario
+	// (workload, probe, runbook check, steady-state check), each naming
+	// the party, the value sent and the value returned.
+	Wrongs    []string `json:"wrongs,omitempty"`
+	FaultLeft string   `json:"fault_left,omitempty"`
 
 	Defects []string `json:"defects"` // defects of the guide found by this scenario
 	Passed  bool     `json:"passed"`

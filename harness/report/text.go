@@ -21,7 +21,7 @@ func (r *Run) WriteText(w io.Writer) error {
 		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
-	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
+	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tRECOVERED BY\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
 	for _, s := range r.Scenarios {
 		res := "PASS"
 		if !s.Passed {
@@ -34,9 +34,9 @@ func (r *Run) WriteText(w io.Writer) error {
 		if s.Recovered && s.TTR > 0 {
 			ttr = fmtDuration(s.TTR)
 		}
-		data := "intact"
-		if !s.DataIntact {
-			data = "CHANGED"
+		by := s.RecoveredBy
+		if by == "" {
+			by = "-"
 		}
 		defects := len(s.Defects)
 		for _, st := range s.Steps {
@@ -44,7 +44,7 @@ func (r *Run) WriteText(w io.Writer) error {
 				defects++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, data, defects, s.Section, s.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, by, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, s.KeysWord(), defects, s.Section, s.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -62,6 +62,9 @@ func (r *Run) WriteText(w io.Writer) error {
 	}
 	if len(found) > 0 {
 		fmt.Fprintf(w, "\nDefects of the guide found:\n%s\n", strings.Join(found, "\n"))
+	}
+	if line := r.RecoveredBySummary(); line != "" {
+		fmt.Fprintf(w, "\nRecovered by: %s\n", line)
 	}
 	var failed []string
 	for _, s := range r.Scenarios {
@@ -89,4 +92,35 @@ func (r *Run) WriteTextFile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// KeysWord is what the KEYS column says: lost wins over a later restore.
+func (s Scenario) KeysWord() string {
+	switch {
+	case s.Keys != "":
+		return s.Keys
+	case s.DataIntact:
+		return KeysIntact
+	}
+	return KeysChanged
+}
+
+// RecoveredBySummary counts the scenarios by who recovered the cluster.
+func (r *Run) RecoveredBySummary() string {
+	counts := map[string]int{}
+	for _, s := range r.Scenarios {
+		if s.RecoveredBy != "" {
+			counts[s.RecoveredBy]++
+		}
+	}
+	var parts []string
+	for _, by := range []struct{ key, words string }{
+		{ByGuide, "the guide as written"}, {ByRepaired, "a repaired runbook"},
+		{ByHarness, "the harness undoing its own fault (TTR measures the harness)"}, {ByReset, "a reset by the harness"},
+	} {
+		if n := counts[by.key]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d by %s", n, by.words))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -18,12 +18,22 @@ import (
 
 // Runbook is one procedure.
 type Runbook struct {
-	Name        string `yaml:"name"`
-	Guide       string `yaml:"guide"` // where the guide gives it
+	Name  string `yaml:"name"`
+	Guide string `yaml:"guide"` // where the guide gives it
+	// Origin says whose procedure this is: OriginGuide, OriginRepaired or
+	// OriginHarness; the scorecard's "recovered by" is read from it.
+	Origin      string `yaml:"origin"`
 	Description string `yaml:"description"`
 	Steps       []Step `yaml:"steps"`
 	Source      string `yaml:"-"` // file it was read from
 }
+
+// Origins of a runbook.
+const (
+	OriginGuide    = "guide"    // the guide's procedure, as written
+	OriginRepaired = "repaired" // our repair of a procedure the guide gets wrong
+	OriginHarness  = "harness"  // only undoes the harness's own fault
+)
 
 // Step is one action and what must hold after it. Exactly one of Exec,
 // Engine, Heal and Wait, or none when the step only checks.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
@@ -26,6 +28,17 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	res = report.Scenario{Name: sc.Name, Section: sc.Section, Started: rec.Start()}
 	var fail failure
 	defer func() {
+		// Every wrong value anything saw — probe, runbook check, steady
+		// state — turns the scenario red; the workload's own are judged
+		// with its history (checkHistory).
+		for _, w := range c.Witness.Since(res.Started) {
+			res.Wrongs = append(res.Wrongs, w.String())
+			rec.Mark(report.LaneWorkload, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String())
+			if w.By != workload.By {
+				res.Ops.Wrong++
+				fail.add("WRONG decryption: %s", w)
+			}
+		}
 		res.Duration = time.Since(res.Started)
 		res.Events = rec.Events()
 		runErr = fail.err()
@@ -126,7 +139,8 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		rec.Span(report.LaneFaults, res.Fault, report.Warn, fmt.Sprintf("parties %v", res.Parties), faultStart, end)
 	}
 
-	// Detect.
+	// Detect, reading only what was written since the injection.
+	ctx = probe.WithInjectedAt(ctx, faultStart)
 	dets, detectedAt, ok := detect(ctx, c, plan.Detect, plan.DetectWithin, rec, faultStart)
 	res.Detections, res.Detected = dets, ok
 	res.TTD = detectedAt.Sub(faultStart)
@@ -156,44 +170,45 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	during := check.Window{From: detectedAt, To: time.Now()}
 	rbStart := time.Now()
 	lastStep := ""
+	var undone bool // a step undid the harness's own fault
+	var origins []string
 	for _, rb := range rbs {
 		steps, err := rb.Run(ctx, &runbook.Env{C: c, Party: plan.Target, Heal: healAll, Vars: plan.Vars, Rec: rec})
 		if len(steps) > 0 {
 			lastStep = rb.Name + "/" + steps[len(steps)-1].Name
 		}
-		var stepErr *runbook.StepError
-		var loss *runbook.DataLoss
-		defectStep := ""
-		switch {
-		case errors.As(err, &stepErr):
-			defectStep = stepErr.Step
-		case errors.As(err, &loss):
-			defectStep = loss.Step
-			res.Defects = append(res.Defects, loss.Error())
-		case err != nil:
-			fail.add("runbook %q: %w", rb.Name, err)
+		j := judgeDefect(plan.ExpectDefect, rb.Name, err)
+		if j.Loss != nil {
+			res.Keys = report.KeysLost
+			res.Defects = append(res.Defects, j.Loss.Error())
 		}
 		for k := range steps {
-			if steps[k].Name == defectStep {
-				steps[k].Defect = true
-				steps[k].Expected = plan.ExpectDefect == rb.Name+"/"+defectStep
-				if loss != nil {
-					steps[k].Error = loss.Error()
+			if steps[k].Name == j.Step {
+				steps[k].Defect, steps[k].Expected = true, j.Expected
+				if j.Loss != nil {
+					steps[k].Error = j.Loss.Error()
 				}
 			}
+			undone = undone || (steps[k].OK && steps[k].UndoesFault)
 		}
 		res.Steps = append(res.Steps, steps...)
-		if defectStep != "" && plan.ExpectDefect != rb.Name+"/"+defectStep {
-			fail.add("runbook step failed: %v", err)
-			break
-		}
-		if defectStep == "" && strings.HasPrefix(plan.ExpectDefect, rb.Name+"/") {
-			fail.add("expected the guide's step %q to fail, and it worked: the scenario's claim is wrong", plan.ExpectDefect)
+		origins = append(origins, rb.Origin)
+		if j.Problem != nil {
+			fail.add("%w", j.Problem)
+			if j.Step != "" && !j.Expected {
+				break
+			}
 		}
 	}
 
 	// Recover.
 	if plan.RecoverByReset {
+		// What the guide's procedure left is judged before the harness
+		// repairs it: keys destroyed stay "lost" in the report.
+		if err := check.KeyMaterialIntact(ctx, c); err != nil {
+			res.Keys = report.KeysLost
+			res.Defects = append(res.Defects, "the guide's procedure destroyed key material: "+err.Error())
+		}
 		rec.Mark(report.LaneRunbook, "the harness restores the cluster from its offline copy", report.Warn, "the guide's procedure could not")
 		if _, err := c.Reset(ctx); err != nil {
 			fail.add("the harness could not restore the cluster: %w", err)
@@ -206,6 +221,7 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	} else {
 		res.Recovered = true
 		res.TTR = time.Since(rbStart)
+		res.RecoveredBy = recoveredBy(plan.RecoverByReset, undone, origins)
 		rec.Mark(report.LaneProbes, "recovered", report.OK, fmt.Sprintf("time to recover %s", res.TTR.Round(time.Millisecond)))
 	}
 	end := time.Now()
@@ -224,6 +240,25 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		skipCleanup.Store(true) // the runbook undid the fault: nothing to heal
 	}
 	return
+}
+
+// recoveredBy names who brought the cluster back: the harness's reset, a
+// step that only undid the harness's own fault, a runbook that repairs
+// the guide, or the guide as written.
+func recoveredBy(reset, undone bool, origins []string) string {
+	switch {
+	case reset:
+		return report.ByReset
+	case undone:
+		return report.ByHarness
+	case slices.Contains(origins, runbook.OriginRepaired):
+		return report.ByRepaired
+	case slices.Contains(origins, runbook.OriginHarness):
+		return report.ByHarness
+	case len(origins) == 0:
+		return ""
+	}
+	return report.ByGuide
 }
 
 func (p *Plan) defaults() {
@@ -282,6 +317,7 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 	}
 	deadline := time.Now().Add(within)
 	last := from
+	var wrong atomic.Bool // a probe saw a wrong value: a verdict, stop polling
 	for {
 		var wg sync.WaitGroup
 		for k, p := range ps {
@@ -297,6 +333,9 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 				defer cancel()
 				if err := p.Check(pctx, c); err != nil {
 					dets[k].Last = err.Error()
+					if oracle.IsWrong(err) {
+						wrong.Store(true)
+					}
 					return
 				}
 				now := time.Now()
@@ -316,7 +355,7 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 		if all {
 			return dets, last, true
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) || ctx.Err() != nil || wrong.Load() {
 			for _, d := range dets {
 				if !d.Held {
 					rec.Mark(report.LaneProbes, "not detected: "+d.Probe, report.Fail, d.Last)
@@ -334,8 +373,12 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 // auditKeys compares every party's key material with the baseline.
 func auditKeys(ctx context.Context, c *cluster.Cluster, fail *failure, res *report.Scenario) {
 	if err := check.KeyMaterialIntact(ctx, c); err != nil {
+		res.Keys = report.KeysChanged
 		fail.add("%w", err)
-	} else {
-		res.DataIntact = true
+		return
+	}
+	res.DataIntact = true
+	if res.Keys == "" {
+		res.Keys = report.KeysIntact
 	}
 }

@@ -84,10 +84,11 @@ type Plan struct {
 	Target   int      // {{party}} of the runbooks
 	Runbooks []string // runbook files, run in order
 	Vars     map[string]string
-	// ExpectDefect names the step ("runbook/step") that is wrong as the
-	// guide writes it: the scenario expects it to fail or lose data,
-	// reports it, and goes on with the next runbook.
-	ExpectDefect string
+	// ExpectDefect is the step ("runbook/step") that is wrong as the guide
+	// writes it, and the reason it fails: the scenario expects it to fail
+	// or lose data that way, reports it, and goes on with the next
+	// runbook. The same step failing for another reason turns it red.
+	ExpectDefect Defect
 	// Defects are further findings about the guide the scenario makes.
 	Defects []string
 

@@ -7,6 +7,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 )
@@ -26,6 +28,9 @@ const (
 	Failed = "failed"
 	Wrong  = "wrong"
 )
+
+// By is how the workload signs what it sees on the cluster's Witness.
+const By = "the workload"
 
 // Op is one decryption.
 type Op struct {
@@ -150,22 +155,19 @@ func (w *Workload) decrypt(ctx context.Context, seq, party, idx int) Op {
 	op := Op{Seq: seq, Party: party, Want: w.values[idx], Start: time.Now()}
 	cl, err := w.client(party)
 	if err == nil {
-		octx, cancel := context.WithTimeout(ctx, w.o.Timeout)
-		var d *kmsclient.Decryption
-		d, err = cl.PublicDecrypt(octx, w.cts[idx], "", 20*time.Millisecond)
-		cancel()
-		if err == nil {
-			op.Got = d.Value
-		}
+		var r oracle.Result
+		r, err = oracle.DecryptWith(ctx, w.c, cl, oracle.Request{Party: party, By: By, Timeout: w.o.Timeout}, op.Want, w.cts[idx])
+		op.Got = r.Value
 	}
 	op.End = time.Now()
+	var wrong *oracle.WrongError
 	switch {
+	case errors.As(err, &wrong):
+		op.Outcome, op.Got = Wrong, wrong.Got
+		op.Err = fmt.Sprintf("decrypted %d, the ciphertext holds %d", op.Got, op.Want)
 	case err != nil:
 		st := status.Convert(err)
 		op.Outcome, op.Code, op.Err = Failed, st.Code().String(), st.Message()
-	case op.Got != op.Want:
-		op.Outcome = Wrong
-		op.Err = fmt.Sprintf("decrypted %d, the ciphertext holds %d", op.Got, op.Want)
 	default:
 		op.Outcome = OK
 	}

@@ -34,13 +34,28 @@ const DrainTimeout = 8 * time.Second
 // MonitorInterval is how often peer reachability and storage metrics are refreshed.
 const MonitorInterval = 5 * time.Second
 
+// Option changes how Run serves.
+type Option func(*settings)
+
+type settings struct{ lie bool }
+
+// WithTestOnlyLie makes the party a lying coordinator (service.Options.LieForTests).
+func WithTestOnlyLie() Option { return func(s *settings) { s.lie = true } }
+
 // Run serves until ctx is cancelled (SIGTERM), then drains and returns nil.
 // Errors before serving (storage, binding) are returned at once.
-func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) error {
+	var o settings
+	for _, f := range opts {
+		f(&o)
+	}
 	log.Info("Starting threshold KMS server...")
 	log.Info(fmt.Sprintf("Parameters: using threshold t=%d, knowing n=%d parties in total (myself included)", cfg.T(), cfg.N()), "party_id", cfg.Threshold.MyID)
 	m := metrics.New(cfg.Threshold.MyID)
-	svc, err := service.New(service.Options{Config: cfg, Log: log, Metrics: m})
+	if o.lie {
+		log.Warn("TEST ONLY: --test-only-lie is set: as coordinator this party returns every plaintext plus one")
+	}
+	svc, err := service.New(service.Options{Config: cfg, Log: log, Metrics: m, LieForTests: o.lie})
 	if err != nil {
 		return err
 	}

@@ -149,6 +149,9 @@ func (s *Service) decrypt(ctx context.Context, req *kmsv1.PublicDecryptionReques
 			s.log.Error("Decryption failed closed", "session", shareReq.SessionId, "error", err.Error())
 			return nil, status.Errorf(codes.InvalidArgument, "ciphertext %d: %v", ci, err)
 		}
+		if s.lie {
+			v++ // Options.LieForTests: a coordinator that lies, for the harness's own tests
+		}
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], v)
 		payload.Plaintexts = append(payload.Plaintexts, &kmsv1.TypedPlaintext{Bytes: b[:], FheType: req.Ciphertexts[ci].GetFheType()})

@@ -59,6 +59,8 @@ type Service struct {
 	inbox    *prssInbox
 	sessions chan struct{}
 
+	lie bool // Options.LieForTests
+
 	draining atomic.Bool
 	inflight sync.WaitGroup
 
@@ -80,6 +82,11 @@ type Options struct {
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Rand    io.Reader // crypto/rand when nil
+	// LieForTests makes the party, as coordinator, return every plaintext
+	// plus one, correctly signed: the harness's meta-specs use it to prove
+	// that a wrong value is caught wherever it is seen. Test only: set by
+	// kms-server --test-only-lie, never by any config file.
+	LieForTests bool
 }
 
 // New loads the party's storage. It refuses to start, with an error naming
@@ -88,7 +95,7 @@ type Options struct {
 func New(o Options) (*Service, error) {
 	c := o.Config
 	s := &Service{
-		cfg: c, log: o.Log, metrics: o.Metrics, rand: o.Rand,
+		cfg: c, log: o.Log, metrics: o.Metrics, rand: o.Rand, lie: o.LieForTests,
 		me: c.Threshold.MyID, n: c.N(), t: c.T(),
 		networkTimeout: time.Duration(c.Threshold.CoreToCoreNet.NetworkTimeout) * time.Second,
 		grace:          time.Duration(c.Threshold.CoreToCoreNet.StragglerGraceMs) * time.Millisecond,

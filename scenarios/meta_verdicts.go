@@ -1,0 +1,190 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/material"
+)
+
+// Verdicts that must be able to fail: each spec breaks the cluster (or
+// the guide) in one way the catalog's checks exist for, and proves the
+// runner turns red for that reason and no other.
+
+// lyingCoordinator recreates party k as a coordinator that returns every
+// plaintext plus one (kms-server --test-only-lie); healing recreates it
+// from the baseline.
+func lyingCoordinator(k int) fault.Fault {
+	return fault.New(fmt.Sprintf("party %d lies as coordinator (test only)", k), fault.Process, []int{k},
+		func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
+			heal := func(ctx context.Context) error {
+				if err := c.Recreate(ctx, k); err != nil {
+					return err
+				}
+				return awaitOptimal(ctx, c)
+			}
+			if err := c.RecreateWith(ctx, k, "--test-only-lie"); err != nil {
+				return heal, err
+			}
+			return heal, awaitOptimal(ctx, c)
+		})
+}
+
+func awaitOptimal(ctx context.Context, c *cluster.Cluster) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return c.AwaitOptimal(ctx)
+}
+
+// lies is the detection of the lying coordinator: its own warning.
+func lies(k int) probe.Probe { return probe.LogSays(k, "TEST ONLY: --test-only-lie is set") }
+
+// writeRunbook writes a runbook file into dir.
+func writeRunbook(dir, name, body string) {
+	Expect(os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(body), 0o644)).To(Succeed())
+}
+
+var _ = Describe("Verdicts that can fail", Label("meta"), func() {
+	healOnly := func(dir string) {
+		writeRunbook(dir, "heal-only", `name: heal-only
+origin: harness
+steps:
+  - name: Undo the harness's fault
+    heal: true
+`)
+	}
+
+	It("turns red when the workload sees a wrong value, naming party, value sent and value returned", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		healOnly(dir)
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the workload", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
+					Target: k, Runbooks: []string{"heal-only"}}
+			}}, dir)
+		Expect(err).To(MatchError(MatchRegexp(`\d+ WRONG decryption\(s\): op \d+ via party %d at [0-9:.]+: decrypted (\d+), the ciphertext holds \d+`, k)))
+	})
+
+	It("turns red when a probe sees a wrong value", func(ctx SpecContext) {
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a probe", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{probe.Decrypts(k)},
+					DetectWithin: 20 * time.Second, NoWorkload: true, Target: k}
+			}}, "")
+		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by probe: decrypts right through parties \[%d\]`, k, k)))
+	})
+
+	It("turns red when a runbook's check sees a wrong value", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		writeRunbook(dir, "check-decrypts", `name: check-decrypts
+origin: repaired
+steps:
+  - name: The party decrypts right
+    expect: {decrypt: "{{party}}", within: 20s}
+`)
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a runbook check", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
+					NoWorkload: true, Target: k, Runbooks: []string{"check-decrypts"}}
+			}}, dir)
+		Expect(err).To(MatchError(ContainSubstring(`runbook step failed`)))
+		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+`, k)))
+	})
+
+	It("turns red when the steady-state check sees a wrong value", func(ctx SpecContext) {
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the steady-state check", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
+					NoWorkload: true, Target: k, RecoverWithin: 20 * time.Second}
+			}}, "")
+		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by the steady-state check`, k)))
+	})
+
+	It("does not let a log line written before the fault satisfy a detection", func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		k := 1 + env.Rand(CurrentSpecReport().FullText()).IntN(c.Topology.N)
+		const line = "Starting threshold KMS server"
+		// The party's whole history has the line (from its start): the
+		// old, unbounded read of the logs would have passed.
+		Expect(c.Party(k).Logs(ctx)).To(ContainSubstring(line))
+		nothing := fault.New(fmt.Sprintf("nothing at all done to party %d", k), fault.Process, []int{k},
+			func(context.Context, *cluster.Cluster) (fault.Heal, error) { return nil, nil })
+		err = runMeta(ctx, scenario.Scenario{Name: "meta: a stale log line", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				return scenario.Plan{Faults: []fault.Fault{nothing}, Detect: []probe.Probe{probe.LogSays(k, line)},
+					DetectWithin: 3 * time.Second, NoWorkload: true, Target: k}
+			}}, "")
+		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within 3s: "logs of party %d match /%s/": last saw: not in the \d+ bytes logged since the fault`, k, line)))
+	})
+
+	It("turns red when a PRSS object is left changed", func(ctx SpecContext) {
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a PRSS epoch left corrupt", Section: Threshold,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				file := path.Join(cluster.VolumePath(k, "keys"), fmt.Sprintf("PRIV-p%d", k), material.EpochData, material.DefaultEpochID)
+				// The running party keeps its epoch in memory: it stays
+				// Optimal and right, and only the audit can see the file.
+				corrupt := fault.New(fmt.Sprintf("default epoch of party %d flipped on disk, never healed", k), fault.PRSS, []int{k},
+					func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
+						res, err := c.KeeperExec(ctx, "kms-admin", "flip", file)
+						if err == nil && res.ExitCode != 0 {
+							err = fmt.Errorf("kms-admin flip: %s", res.Output())
+						}
+						return nil, err
+					})
+				return scenario.Plan{Faults: []fault.Fault{corrupt}, NoWorkload: true, Target: k}
+			}}, "")
+		Expect(err).To(MatchError(MatchRegexp(`the fault outlived the scenario: .*party %d: .*EpochData`, k)))
+	})
+
+	It("turns red when the expected defect's step fails for another reason", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		writeRunbook(dir, "fails-otherwise", `name: fails-otherwise
+origin: guide
+steps:
+  - name: The guide's step
+    exec: {in: keeper, command: [kms-admin, cat, /no/such/file]}
+`)
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a defect failing for another reason", Section: Emergency,
+			Build: func(e *scenario.Env) scenario.Plan {
+				return scenario.Plan{Target: 1, Runbooks: []string{"fails-otherwise"}, NoWorkload: true,
+					ExpectDefect: scenario.Defect{Step: "fails-otherwise/The guide's step", Reason: `permission denied`}}
+			}}, dir)
+		Expect(err).To(MatchError(MatchRegexp(`the guide's step "fails-otherwise/The guide's step" failed, but not as the scenario expects \(/permission denied/\): exit status \d+`)))
+	})
+
+	It("does not count a hung party as a slow one", func(ctx SpecContext) {
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a paused party is not CPU-starved", Section: Performance,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{fault.Pause(k)}, Detect: []probe.Probe{decryptSlower(k, objective)},
+					DetectWithin: 10 * time.Second, NoWorkload: true, Target: k}
+			}}, "")
+		Expect(err).To(MatchError(ContainSubstring("the party does not answer its API")))
+		Expect(err).To(MatchError(ContainSubstring("it hangs, it is not slow")))
+	})
+})
