@@ -179,8 +179,7 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		}
 		j := judgeDefect(plan.ExpectDefect, rb.Name, err)
 		if j.Loss != nil {
-			res.Keys = report.KeysLost
-			res.Defects = append(res.Defects, j.Loss.Error())
+			res.Keys = report.KeysLost // the step that lost them carries the defect
 		}
 		for k := range steps {
 			if steps[k].Name == j.Step {
@@ -207,7 +206,9 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		// repairs it: keys destroyed stay "lost" in the report.
 		if err := check.KeyMaterialIntact(ctx, c); err != nil {
 			res.Keys = report.KeysLost
-			res.Defects = append(res.Defects, "the guide's procedure destroyed key material: "+err.Error())
+			if len(res.Steps) == 0 || !slices.ContainsFunc(res.Steps, func(s report.Step) bool { return s.Defect }) {
+				res.Defects = append(res.Defects, "the guide's procedure destroyed key material: "+err.Error())
+			}
 		}
 		rec.Mark(report.LaneRunbook, "the harness restores the cluster from its offline copy", report.Warn, "the guide's procedure could not")
 		if _, err := c.Reset(ctx); err != nil {
