@@ -60,6 +60,11 @@ type Step struct {
 	Output   string        `json:"output,omitempty"`
 	Defect   bool          `json:"defect"`   // the step is wrong or dangerous as written
 	Expected bool          `json:"expected"` // the scenario expected this defect
+	// UndoesFault: the step undid the harness's own fault instead of doing
+	// what the guide says. ChecksNothing: a declared diagnostic whose
+	// result judges nothing.
+	UndoesFault   bool `json:"undoes_fault,omitempty"`
+	ChecksNothing bool `json:"checks_nothing,omitempty"`
 }
 
 // Ops summarises the workload of a scenario.

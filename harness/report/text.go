@@ -63,6 +63,17 @@ func (r *Run) WriteText(w io.Writer) error {
 	if len(found) > 0 {
 		fmt.Fprintf(w, "\nDefects of the guide found:\n%s\n", strings.Join(found, "\n"))
 	}
+	var notes []string
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			if st.ChecksNothing {
+				notes = append(notes, fmt.Sprintf("- %s: step %q checks nothing (a diagnostic)", s.Name, st.Name))
+			}
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nNotes:\n%s\n", strings.Join(notes, "\n"))
+	}
 	var failed []string
 	for _, s := range r.Scenarios {
 		if !s.Passed {
