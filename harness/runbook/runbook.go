@@ -150,7 +150,7 @@ func Parse(name string, raw []byte) (*Runbook, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty runbook", name)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %s", name, atSteps(raw, err))
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
@@ -161,6 +161,41 @@ func Parse(name string, raw []byte) (*Runbook, error) {
 		return nil, err
 	}
 	return &rb, nil
+}
+
+var lineRef = regexp.MustCompile(`line (\d+): `)
+
+// atSteps names the step of each line a decoding error points at, so that
+// a type error reads like a validation error: line 9: step 2 "Stop": ...
+func atSteps(raw []byte, err error) string {
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return err.Error()
+	}
+	var steps []*yaml.Node
+	doc := root.Content[0].Content
+	for k := 0; k+1 < len(doc); k += 2 {
+		if doc[k].Value == "steps" && doc[k+1].Kind == yaml.SequenceNode {
+			steps = doc[k+1].Content
+		}
+	}
+	return lineRef.ReplaceAllStringFunc(err.Error(), func(ref string) string {
+		line, _ := strconv.Atoi(lineRef.FindStringSubmatch(ref)[1])
+		for k := len(steps) - 1; k >= 0; k-- {
+			if steps[k].Line <= line {
+				name := ""
+				if steps[k].Kind == yaml.MappingNode {
+					for j := 0; j+1 < len(steps[k].Content); j += 2 {
+						if steps[k].Content[j].Value == "name" {
+							name = steps[k].Content[j+1].Value
+						}
+					}
+				}
+				return fmt.Sprintf("%sstep %d %q: ", ref, k+1, name)
+			}
+		}
+		return ref
+	})
 }
 
 // Problem is one thing wrong with a runbook.

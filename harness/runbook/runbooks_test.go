@@ -125,8 +125,13 @@ func TestValidationNamesFileStepAndField(t *testing.T) {
 			`runbooks/x.yaml: step 4 "Optimal": expect.exit: exit and any_exit judge a command`},
 		{"step without action or check", bad("    expect: {optimal: true, decrypt: \"1-2,4\", within: 30s}\n", ""),
 			`runbooks/x.yaml: step 4 "Optimal": step: does nothing and checks nothing`},
-		{"bad duration", bad("timeout: 5s", "timeout: soon"), `runbooks/x.yaml: line 9: "soon" is not a duration`},
-		{"unknown key", bad("origin: repaired", "origin: repaired\nstep: []"), `runbooks/x.yaml: yaml: unmarshal errors:`},
+		{"bad duration", bad("timeout: 5s", "timeout: soon"),
+			`runbooks/x.yaml: line 9: step 2 "Restart the party": "soon" is not a duration`},
+		{"unknown key", bad("origin: repaired", "origin: repaired\nstep: []"), "runbooks/x.yaml: yaml: unmarshal errors:\n  line 3: field step not found"},
+		{"unknown key in a step", bad("    exec: {in: keeper,", "    exce: 1\n    exec: {in: keeper,"),
+			"runbooks/x.yaml: yaml: unmarshal errors:\n  line 6: step 1 \"Look\": field exce not found"},
+		{"wrong type", bad("engine: {action: update", "engine: {action: [update]"),
+			"line 11: step 3 \"Grow\": cannot unmarshal !!seq into string"},
 		{"two documents", good + "---\nname: y\n", `runbooks/x.yaml: one runbook per file`},
 		{"empty file", "", `runbooks/x.yaml: empty runbook`},
 	}
@@ -254,5 +259,17 @@ func TestDescribeComparesWithTheBaseline(t *testing.T) {
 	}
 	if got := compare(8<<20, 0, "none"); got != "below the baseline (none)" {
 		t.Errorf("a limit where the baseline has none: %s", got)
+	}
+}
+
+// The table of built-in variables is the documentation: every entry says
+// what it means and shows an example, and no name is there twice.
+func TestBuiltinsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Builtins {
+		if seen[v.Name] || !identifier.MatchString(v.Name) || v.Meaning == "" || v.Example == "" || v.value == nil {
+			t.Errorf("built-in %q: duplicate, badly named or undocumented", v.Name)
+		}
+		seen[v.Name] = true
 	}
 }
