@@ -33,6 +33,9 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
 	$(GO) run ./cmd/kmschaos sweep --images
 
+fuzz: ## fuzz the parsers, 30 s each
+	$(GO) test -run '^$$' -fuzz FuzzRunbook -fuzztime 30s ./harness/runbook/
+
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images
 

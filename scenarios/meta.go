@@ -51,6 +51,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
 		Expect(os.WriteFile(filepath.Join(dir, "look-only.yaml"), []byte(`name: look-only
+origin: repaired
 steps:
   - name: Look at the storage, fix nothing
     exec:

@@ -24,15 +24,16 @@ runbooks recover the cluster with nothing lost or wrong.
   ls       list the clusters and leftovers on this engine
   sweep    remove what killed runs left behind
   images   build (or reuse) the party and toxiproxy images
+  runbook  check runbook files without a cluster (exit 2 if one is invalid)
 
 The scenario catalog runs as the repository's test suite: see 'make test'
 and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd())
+	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+		os.Exit(exitStatus(err))
 	}
 }

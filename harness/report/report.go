@@ -60,10 +60,11 @@ type Step struct {
 	Output   string        `json:"output,omitempty"`
 	Defect   bool          `json:"defect"`   // the step is wrong or dangerous as written
 	Expected bool          `json:"expected"` // the scenario expected this defect, failing the way it expected
-	// UndoesFault: the step only undid the harness's own injected fault
-	// (a heal, or a command that removes what the harness planted): a
-	// recovery that needed it was the harness's, not the guide's.
-	UndoesFault bool `json:"undoes_fault,omitempty"`
+	// UndoesFault: the step undid the harness's own fault instead of doing
+	// what the guide says. ChecksNothing: a declared diagnostic whose
+	// result judges nothing.
+	UndoesFault   bool `json:"undoes_fault,omitempty"`
+	ChecksNothing bool `json:"checks_nothing,omitempty"`
 }
 
 // Who recovered the cluster after a fault (Scenario.RecoveredBy).

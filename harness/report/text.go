@@ -66,6 +66,17 @@ func (r *Run) WriteText(w io.Writer) error {
 	if line := r.RecoveredBySummary(); line != "" {
 		fmt.Fprintf(w, "\nRecovered by: %s\n", line)
 	}
+	var notes []string
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			if st.ChecksNothing {
+				notes = append(notes, fmt.Sprintf("- %s: step %q checks nothing (a diagnostic)", s.Name, st.Name))
+			}
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nNotes:\n%s\n", strings.Join(notes, "\n"))
+	}
 	var failed []string
 	for _, s := range r.Scenarios {
 		if !s.Passed {

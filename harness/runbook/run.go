@@ -2,13 +2,10 @@ package runbook
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +15,6 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
-	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Env is what a runbook runs against.
@@ -50,50 +46,6 @@ type DataLoss struct {
 
 func (e *DataLoss) Error() string {
 	return fmt.Sprintf("runbook %q lost key material at step %q: %s", e.Runbook, e.Step, strings.Join(e.Objects, ", "))
-}
-
-// vars are the variables of a run: one value each, except addresses.
-func (e *Env) vars() map[string][]string {
-	c, i := e.C, e.Party
-	p := c.Profile
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	v := map[string][]string{
-		"party":           {strconv.Itoa(i)},
-		"n":               {strconv.Itoa(c.Topology.N)},
-		"t":               {strconv.Itoa(c.Topology.T)},
-		"toxiproxy_ip":    {c.ToxiproxyIP()},
-		"cpus":            {strconv.FormatFloat(float64(c.BaselineResources().NanoCPUs)/1e9, 'f', -1, 64)},
-		"client_endpoint": {c.ClientProxyAddr(i)},
-		"uid":             {p.UID()},
-		"key_id":          {c.Key.KeyID},
-		"epoch_id":        {material.DefaultEpochID},
-		"fresh_epoch":     {hex.EncodeToString(fresh)},
-		"endpoint":        {fmt.Sprintf("localhost:%d", p.APIPort)},
-		"config":          {c.ConfigPath(i)},
-		"backup_config":   {c.BackupConfigPath(i)},
-		"keys":            {cluster.VolumePath(i, "keys")},
-		"backup_volume":   {cluster.VolumePath(i, "backup")},
-		"priv":            {path.Join(cluster.VolumePath(i, "keys"), fmt.Sprintf("PRIV-p%d", i))},
-		"pub":             {path.Join(cluster.VolumePath(i, "keys"), fmt.Sprintf("PUB-p%d", i))},
-		"backup":          {path.Join(cluster.VolumePath(i, "backup"), fmt.Sprintf("BACKUP-p%d", i))},
-		"p_keys":          {p.KeysDir},
-		"p_priv":          {path.Join(p.KeysDir, fmt.Sprintf("PRIV-p%d", i))},
-		"p_pub":           {path.Join(p.KeysDir, fmt.Sprintf("PUB-p%d", i))},
-		"p_backup":        {path.Join(p.BackupDir, fmt.Sprintf("BACKUP-p%d", i))},
-		"p_config":        {p.ConfigFile},
-		"p_backup_config": {path.Join(p.BackupDir, path.Base(p.ConfigFile))},
-	}
-	for j := 1; j <= c.Topology.N; j++ {
-		v["addresses"] = append(v["addresses"], fmt.Sprintf("http://kms-party-%d:%d", j, p.APIPort))
-	}
-	// A healthy peer's public vault, for restoring public material.
-	peer := 1 + i%c.Topology.N
-	v["peer_pub"] = []string{path.Join(cluster.VolumePath(peer, "keys"), fmt.Sprintf("PUB-p%d", peer))}
-	for k, val := range e.Vars {
-		v[k] = []string{val}
-	}
-	return v
 }
 
 var varRef = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
@@ -131,14 +83,25 @@ func expand(args []string, v map[string][]string) ([]string, error) {
 // and returns a *StepError; after every step it compares the key material
 // with the baseline, and returns a *DataLoss if the runbook ends with key
 // objects missing or changed, naming the step where they went.
+//
+// A runbook that does not validate, or whose declared variables the
+// caller does not supply, is an error before any step runs.
 func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
+	if !rb.valid {
+		if err := rb.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if err := rb.CheckVars(e.Vars); err != nil {
+		return nil, err
+	}
 	v := e.vars()
 	var out []report.Step
 	base := e.C.BaselineKeyMaterial()
 	lostAt := map[string]string{} // object -> first step after which it differed
 	for _, s := range rb.Steps {
 		start := time.Now()
-		rs := report.Step{Name: s.Name, Guide: s.Guide}
+		rs := report.Step{Name: s.Name, Guide: s.Guide, UndoesFault: s.UndoesHarnessFault(), ChecksNothing: s.ChecksNothing()}
 		output, cmd, err := rb.step(ctx, e, s, v, start)
 		rs.Command, rs.Output, rs.Took = cmd, output, time.Since(start)
 		if err == nil {
@@ -208,6 +171,11 @@ func (rb *Runbook) step(ctx context.Context, e *Env, s Step, v map[string][]stri
 	switch {
 	case s.Exec != nil:
 		output, command, err = runExec(ctx, e, s, v)
+	case s.Engine != nil && s.Engine.Action == "inspect":
+		output, err = inspect(ctx, e, s.Engine, v)
+		if err == nil {
+			err = judge(s.Expect, output)
+		}
 	case s.Engine != nil:
 		err = runEngine(ctx, e, s.Engine, v)
 	case s.Heal:
@@ -277,59 +245,23 @@ func runExec(ctx context.Context, e *Env, s Step, v map[string][]string) (string
 	if res.ExitCode != want && !x.AnyExit {
 		return out, command, fmt.Errorf("exit status %d, want %d: %s", res.ExitCode, want, lastLine(out))
 	}
-	if x.Output != "" && !regexp.MustCompile(x.Output).MatchString(out) {
-		return out, command, fmt.Errorf("output does not match /%s/: %s", x.Output, lastLine(out))
+	return out, command, judge(x, out)
+}
+
+// judge holds the step's output against its compiled patterns.
+func judge(x Expect, out string) error {
+	if x.output != nil && !x.output.MatchString(out) {
+		return fmt.Errorf("output does not match /%s/: %s", x.Output, lastLine(out))
 	}
-	if x.NotOutput != "" && regexp.MustCompile(x.NotOutput).MatchString(out) {
-		return out, command, fmt.Errorf("output matches /%s/", x.NotOutput)
+	if x.notOutput != nil && x.notOutput.MatchString(out) {
+		return fmt.Errorf("output matches /%s/: %q", x.NotOutput, x.notOutput.FindString(out))
 	}
-	return out, command, nil
+	return nil
 }
 
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-// parties reads a party list: "{{party}}", "all", "1-4", "1,3,5".
-func parties(spec string, n int, v map[string][]string) ([]int, error) {
-	spec, _ = strings.CutSuffix(strings.TrimSpace(spec), " ")
-	if spec == "" {
-		spec = "{{party}}"
-	}
-	expanded, err := expand([]string{spec}, v)
-	if err != nil {
-		return nil, err
-	}
-	spec = expanded[0]
-	if spec == "all" {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i + 1
-		}
-		return out, nil
-	}
-	var out []int
-	for _, part := range strings.Split(spec, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			return nil, fmt.Errorf("bad party list %q", spec)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil {
-				return nil, fmt.Errorf("bad party list %q", spec)
-			}
-		}
-		for i := a; i <= b; i++ {
-			if i < 1 || i > n {
-				return nil, fmt.Errorf("party %d out of 1..%d", i, n)
-			}
-			out = append(out, i)
-		}
-	}
-	return out, nil
 }
 
 func runEngine(ctx context.Context, e *Env, g *Engine, v map[string][]string) error {
@@ -400,16 +332,16 @@ func engineOn(ctx context.Context, e *Env, g *Engine, i int, timeout time.Durati
 	case "update":
 		r := container.Resources{}
 		if g.Memory != "" {
-			b, err := units.RAMInBytes(g.Memory)
-			if err != nil {
+			if err := checkMemory(g.Memory); err != nil {
 				return err
 			}
+			b, _ := units.RAMInBytes(g.Memory)
 			r.Memory, r.MemorySwap = b, b
 		}
 		if g.CPUs != "" {
-			cpus, err := strconv.ParseFloat(g.CPUs, 64)
-			if err != nil || cpus <= 0 {
-				return fmt.Errorf("cpus must be a positive number, got %q", g.CPUs)
+			cpus, err := parseCPUs(g.CPUs)
+			if err != nil {
+				return err
 			}
 			r.NanoCPUs = int64(cpus * 1e9)
 		}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The test binary runs main() itself when asked, so that the tests can run
+// the real command line and see its exit status.
+func TestMain(m *testing.M) {
+	if os.Getenv("KMSCHAOS_TEST_MAIN") == "1" {
+		os.Args = append([]string{"kmschaos"}, strings.Fields(os.Getenv("KMSCHAOS_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func kmschaos(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_MAIN=1", "KMSCHAOS_TEST_ARGS="+strings.Join(args, " "))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+const goodRunbook = `name: good
+origin: guide
+steps:
+  - name: Restart
+    engine: {action: restart}
+`
+
+func TestRunbookCheck(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte(goodRunbook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(goodRunbook, "engine: {action: restart}", "engine: {action: restart, parties: \"4-1\"}", 1)
+	if err := os.WriteFile(bad, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, code := kmschaos(t, "runbook", "check", good)
+	if code != 0 || strings.TrimSpace(out) != good+": OK" {
+		t.Errorf("a valid file: exit %d, output %q", code, out)
+	}
+	out, code = kmschaos(t, "runbook", "check", good, bad)
+	if code != 2 {
+		t.Errorf("an invalid file: exit %d, want 2; output %q", code, out)
+	}
+	for _, want := range []string{good + ": OK\n", bad + `: step 1 "Restart": engine.parties: party list "4-1": range 4-1 is reversed`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, code := kmschaos(t, "runbook", "check", filepath.Join(dir, "missing.yaml")); code != 2 {
+		t.Errorf("a missing file: exit %d, want 2", code)
+	}
+}
+
+// Every shipped runbook passes the command, and vars lists the table.
+func TestRunbookCheckShippedAndVars(t *testing.T) {
+	files, err := filepath.Glob("../../runbooks/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no runbooks")
+	}
+	out, code := kmschaos(t, append([]string{"runbook", "check"}, files...)...)
+	if code != 0 || strings.Count(out, ": OK\n") != len(files) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, code = kmschaos(t, "runbook", "vars")
+	if code != 0 || !strings.Contains(out, "party ") || !strings.Contains(out, "fresh_epoch") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
