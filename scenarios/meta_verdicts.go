@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -187,4 +188,39 @@ steps:
 		Expect(err).To(MatchError(ContainSubstring("the party does not answer its API")))
 		Expect(err).To(MatchError(ContainSubstring("it hangs, it is not slow")))
 	})
+	DescribeTable("refuses a bad runbook before anything is injected",
+		func(ctx SpecContext, body, want string) {
+			dir := GinkgoT().TempDir()
+			writeRunbook(dir, "bad", body)
+			var injected atomic.Bool
+			err := runMeta(ctx, scenario.Scenario{Name: "meta: a bad runbook", Section: ProcessSec,
+				Build: func(e *scenario.Env) scenario.Plan {
+					k := e.One()
+					touch := fault.New(fmt.Sprintf("a fault that only notes it ran, party %d", k), fault.Process, []int{k},
+						func(context.Context, *cluster.Cluster) (fault.Heal, error) { injected.Store(true); return nil, nil })
+					return scenario.Plan{Faults: []fault.Fault{touch}, NoWorkload: true, Target: k, Runbooks: []string{"bad"}}
+				}}, dir)
+			Expect(err).To(MatchError(MatchRegexp(want)))
+			Expect(injected.Load()).To(BeFalse(), "the fault was injected before the runbook was refused")
+		},
+		Entry("a bad regular expression", `name: bad
+origin: repaired
+steps:
+  - name: Look
+    exec: {in: keeper, command: [kms-admin, ls, /vaults]}
+    expect: {output: "([unclosed"}
+`, `bad.yaml: step 1 "Look": expect.output: error parsing regexp`),
+		Entry("an unknown placeholder", `name: bad
+origin: repaired
+steps:
+  - name: Look
+    exec: {in: keeper, command: [kms-admin, ls, "{{no_such_thing}}"]}
+`, `bad.yaml: step 1 "Look": .*no_such_thing`),
+		Entry("an empty party list", `name: bad
+origin: repaired
+steps:
+  - name: Restart nobody
+    engine: {action: restart, parties: 4-1}
+`, `bad.yaml: step 1 "Restart nobody": engine.parties: .*4-1`),
+	)
 })

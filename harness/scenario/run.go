@@ -71,10 +71,18 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 			}
 		}
 	}
+	// Every runbook is loaded, validated and given its variables before
+	// anything is injected: a bad runbook costs no fault.
 	rbs, err := loadRunbooks(o.RunbookDir, plan.Runbooks)
 	if err != nil {
 		fail.add("%w", err)
 		return
+	}
+	for _, rb := range rbs {
+		if err := rb.CheckVars(plan.Vars); err != nil {
+			fail.add("runbook %q: %w", rb.Name, err)
+			return
+		}
 	}
 	res.Runbook = strings.Join(plan.Runbooks, ", ")
 
