@@ -30,7 +30,7 @@ and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd())
+	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), guideCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
