@@ -134,8 +134,19 @@ type Exclusion struct {
 	Line   int    `yaml:"-"`
 }
 
-// UnmarshalYAML decodes an exclusion and remembers its line.
+// UnmarshalYAML decodes an exclusion and remembers its line. Unknown keys
+// are refused here: a decoder's KnownFields does not reach a custom
+// unmarshaler.
 func (e *Exclusion) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i]; k.Value {
+			case "address", "text", "reason":
+			default:
+				return fmt.Errorf("line %d: unknown key %q in an exclusion (address, text, reason)", k.Line, k.Value)
+			}
+		}
+	}
 	type plain Exclusion
 	var p plain
 	if err := n.Decode(&p); err != nil {

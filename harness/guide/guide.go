@@ -66,7 +66,9 @@ type Node struct {
 	// Resolution: a step of a resolution or recovery procedure, which a
 	// runbook must cite (or the exclusions list); diagnostic steps need not.
 	Resolution bool
-	Children   []*Node
+	// Label: a section that is a bold label, not a heading.
+	Label    bool
+	Children []*Node
 }
 
 // Guide is a parsed guide.
@@ -269,7 +271,7 @@ func (p *parser) node(n ast.Node, parent *Node) error {
 		if parent == nil {
 			if l, ok := label(n, p.src); ok {
 				p.label = l
-				return p.add(&Node{Kind: KindSection, Address: p.scope(nil), Title: l, Line: p.lineOf(n.Pos())})
+				return p.add(&Node{Kind: KindSection, Label: true, Address: p.scope(nil), Title: l, Line: p.lineOf(n.Pos())})
 			}
 		}
 	case *ast.List:
