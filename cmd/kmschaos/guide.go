@@ -144,7 +144,7 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 			fmt.Fprintf(stdout, "  removed  %s (was line %d)\n", c.Address, c.Old.Line)
 		}
 	}
-	touches := guide.Touched(changes, rbs)
+	touches := guide.Touched(oldG, changes, rbs)
 	if len(touches) == 0 {
 		fmt.Fprintf(stdout, "\nno runbook in %s cites a changed or removed part\n", o.runbooks)
 		return exitOK
@@ -153,7 +153,12 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 	var names []string
 	seen := map[string]bool{}
 	for _, t := range touches {
-		fmt.Fprintf(stdout, "  %s (%s:%d) step %q cites %s %q (%s)\n", t.Runbook, t.File, t.Citation.Line, t.Step, t.Change.Kind, t.Citation.Address, t.Citation.Text)
+		if t.ByGuideField {
+			fmt.Fprintf(stdout, "  %s (%s) cites nothing yet; its guide: line points at %q, and %q %s\n",
+				t.Runbook, t.File, t.Citation.Address, t.Change.Address, t.Change.Kind)
+		} else {
+			fmt.Fprintf(stdout, "  %s (%s:%d) step %q cites %s %q (%s)\n", t.Runbook, t.File, t.Citation.Line, t.Step, t.Change.Kind, t.Citation.Address, t.Citation.Text)
+		}
 		if !seen[t.Runbook] {
 			seen[t.Runbook] = true
 			names = append(names, t.Runbook)

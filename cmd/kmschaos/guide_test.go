@@ -146,6 +146,25 @@ func TestGuideDiffNamesTheRunbookAndScenarios(t *testing.T) {
 	}
 }
 
+// The shipped runbooks cite nothing yet: diff finds them by their guide: line.
+func TestGuideDiffOnTheShippedRunbooks(t *testing.T) {
+	out, errOut, code := kmschaos(t, "guide", "diff", "fixtures/guide/troubleshooting-guide.md", chmodChangedGuide(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`key-recovery-as-written (runbooks/key-recovery-as-written.yaml) cites nothing yet; its guide: line points at "Emergency Procedures > Data Recovery > 1. Key Material Recovery", and "Emergency Procedures > Data Recovery > 1. Key Material Recovery > block 1 > line 4" changed`,
+		"key-recovery: scenarios/keys.go:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "fix-permissions") {
+		t.Errorf("a runbook the change does not touch is listed:\n%s", out)
+	}
+}
+
 // The scenario lookup finds the catalog's scenarios by runbook name.
 func TestScenariosUsing(t *testing.T) {
 	uses, err := scenariosUsing("../../scenarios", []string{"key-recovery"})

@@ -52,7 +52,11 @@ func (c *Citation) UnmarshalYAML(n *yaml.Node) error {
 
 // RunbookCites is what a runbook cites, step by step.
 type RunbookCites struct {
-	Name  string      `yaml:"name"`
+	Name string `yaml:"name"`
+	// Guide is the runbook's free-text pointer into the guide, which
+	// runbooks had before citations; Touched falls back on it for a
+	// runbook that cites nothing.
+	Guide string      `yaml:"guide"`
 	Steps []StepCites `yaml:"steps"`
 	File  string      `yaml:"-"`
 }

@@ -1,6 +1,10 @@
 package guide
 
-import "sort"
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
 
 // ChangeKind is how a part of the guide changed between two versions.
 type ChangeKind string
@@ -46,11 +50,18 @@ type Touch struct {
 	Runbook, Step, File string
 	Citation            Citation
 	Change              Change
+	// ByGuideField: the runbook cites nothing; its guide: line names the
+	// changed part (Citation.Address is where that line points).
+	ByGuideField bool
 }
 
 // Touched lists the citations of the runbooks that name a changed or
-// removed part of the guide, by runbook name.
-func Touched(changes []Change, runbooks []RunbookCites) []Touch {
+// removed part of the guide, by runbook name. A runbook without citations
+// is matched by its guide: line instead, when that names a part of the old
+// guide (a trailing remark in parentheses is dropped, and the top headings
+// may be left out): it is touched by a change of that part or of anything
+// under it.
+func Touched(old *Guide, changes []Change, runbooks []RunbookCites) []Touch {
 	byAddr := map[string]Change{}
 	for _, c := range changes {
 		if c.Kind != Added {
@@ -59,14 +70,48 @@ func Touched(changes []Change, runbooks []RunbookCites) []Touch {
 	}
 	var out []Touch
 	for _, rb := range runbooks {
+		cites := 0
 		for _, st := range rb.Steps {
 			for _, c := range st.Cites {
+				cites++
 				if ch, ok := byAddr[c.Address]; ok {
 					out = append(out, Touch{Runbook: rb.Name, Step: st.Name, File: rb.File, Citation: c, Change: ch})
 				}
 			}
 		}
+		if cites > 0 || old == nil {
+			continue
+		}
+		addr := pointer(old, rb.Guide)
+		if addr == "" {
+			continue
+		}
+		// Name the deepest change: the command rather than its block.
+		var deepest *Change
+		for i, ch := range changes {
+			if ch.Kind != Added && (ch.Address == addr || strings.HasPrefix(ch.Address, addr+Sep)) &&
+				(deepest == nil || len(ch.Address) > len(deepest.Address)) {
+				deepest = &changes[i]
+			}
+		}
+		if deepest != nil {
+			out = append(out, Touch{Runbook: rb.Name, File: rb.File, Citation: Citation{Address: addr, Text: rb.Guide}, Change: *deepest, ByGuideField: true})
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Runbook < out[j].Runbook })
 	return out
+}
+
+var remark = regexp.MustCompile(`\s*\([^()]*\)\s*$`)
+
+// pointer resolves a runbook's free-text guide: line to an address, or "".
+func pointer(g *Guide, text string) string {
+	text = strings.TrimSpace(remark.ReplaceAllString(text, ""))
+	if text == "" {
+		return ""
+	}
+	if g.Lookup(text) != nil {
+		return text
+	}
+	return suggest(g, text)
 }

@@ -378,9 +378,36 @@ func TestDiffTouchesTheCitingRunbook(t *testing.T) {
 	if !slices.Equal(addrs, want) {
 		t.Fatalf("changes %q, want %q", addrs, want)
 	}
-	touched := Touched(ch, loadTestRunbooks(t, "testdata/runbooks"))
+	touched := Touched(old, ch, loadTestRunbooks(t, "testdata/runbooks"))
 	if len(touched) != 1 || touched[0].Runbook != "key-recovery-as-written" || touched[0].Step != "Files 0600" {
 		t.Errorf("touched %+v", touched)
+	}
+
+	// A runbook that cites nothing yet is matched by its guide: line, with
+	// or without the top headings and a remark; one pointing elsewhere is not.
+	var rbs []RunbookCites
+	for _, doc := range []string{
+		"name: a\nguide: Emergency Procedures > Data Recovery > 1. Key Material Recovery (corrected)\nsteps: [{name: x}]\n",
+		"name: b\nguide: Data Recovery > 1. Key Material Recovery\n",
+		"name: c\nguide: Emergency Procedures > Data Recovery > 2. Configuration Recovery\n",
+		"name: d\nguide: Emergency Procedures > Data Recovery\n",
+		"name: e\nguide: somewhere in the guide\n",
+	} {
+		rb, err := ReadRunbookCites("x.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rbs = append(rbs, rb)
+	}
+	var names []string
+	for _, tc := range Touched(old, ch, rbs) {
+		names = append(names, tc.Runbook)
+		if !tc.ByGuideField || tc.Change.Address != chmodCmd {
+			t.Errorf("%s: %+v, want the chmod line by the guide: field", tc.Runbook, tc)
+		}
+	}
+	if !slices.Equal(names, []string{"a", "b", "d"}) {
+		t.Errorf("touched by their guide: line: %v, want a b d", names)
 	}
 }
 
