@@ -185,11 +185,16 @@ func TestGuideBadInputExits2(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	latin1 := filepath.Join(t.TempDir(), "latin1.md")
+	if err := os.WriteFile(latin1, []byte("# Guide\n\n## Caf\xe9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"not UTF-8", []string{"guide", "check", "--guide", latin1}, latin1 + ":3: not UTF-8: \"## Caf\uFFFD\""},
 		{"unterminated fence", []string{"guide", "check", "--guide", rel("bad/unterminated.md")},
 			"harness/guide/testdata/bad/unterminated.md:5: code block never closed (no closing fence): \"```bash\""},
 		{"empty guide", []string{"guide", "check", "--guide", empty}, empty + ": empty guide"},

@@ -294,7 +294,7 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 		if row.Counted && row.Status == StatusGap {
 			n := row.Node
 			r.Problems = append(r.Problems, Problem{Kind: ProblemGap, File: g.File, Line: n.Line, Address: n.Address, Text: n.Text,
-				Msg: fmt.Sprintf("%s %q, cited by no runbook step, not excluded: %s", n.Kind, n.Address, excerpt(n, 60))})
+				Msg: fmt.Sprintf("%s %q", n.Kind, n.Address)})
 		}
 	}
 	return r

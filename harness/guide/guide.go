@@ -131,6 +131,11 @@ func Parse(file string, src []byte) (*Guide, error) {
 	if len(bytes.TrimSpace(src)) == 0 {
 		return nil, &InputError{File: file, Msg: "empty guide"}
 	}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		p := &parser{src: src}
+		p.lineStarts()
+		return nil, &InputError{File: file, Line: p.lineOf(i), Msg: "a NUL byte: not a text file"}
+	}
 	if !utf8.Valid(src) {
 		off := 0
 		for off < len(src) {
@@ -346,7 +351,13 @@ func (p *parser) step(item ast.Node, num int, parent *Node) error {
 	if parent != nil {
 		parent.Children = append(parent.Children, s)
 	}
-	return p.children(item, s)
+	if err := p.children(item, s); err != nil {
+		return err
+	}
+	for _, c := range s.Children { // a block's closing fence is not in the item's lines
+		s.EndLine = max(s.EndLine, c.EndLine)
+	}
+	return nil
 }
 
 // stepTitle is the first bold text of an item, or its first line.

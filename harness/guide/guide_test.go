@@ -78,7 +78,7 @@ func TestParseFixtureGuide(t *testing.T) {
 		line, endLine int
 		text          string
 	}{
-		{"Emergency Procedures > Data Recovery > 1. Key Material Recovery", KindStep, 339, 344, "Key Material Recovery"},
+		{"Emergency Procedures > Data Recovery > 1. Key Material Recovery", KindStep, 339, 345, "Key Material Recovery"},
 		{keyBlock, KindBlock, 340, 345, "cp -r /backup/keys/* /current/keys/\nchown"},
 		{keyBlock + " > line 2", KindCommand, 342, 342, "cp -r /backup/keys/* /current/keys/"},
 		{chmodCmd, KindCommand, 344, 344, "chmod -R 600 /current/keys/"},
@@ -275,6 +275,7 @@ func TestBadGuides(t *testing.T) {
 	}{
 		{"empty", " \n\n", "empty guide", 0},
 		{"not UTF-8", "# Guide\n\n## A\ncaf\xe9\n", "not UTF-8", 4},
+		{"binary", "# Guide\n\x00\x01", "NUL byte", 2},
 		{"unterminated fence", "# G\n\n## A\n\n1. **Step**\n   ```bash\n   ls\n\n## B\n", "code block never closed", 6},
 		{"duplicate address", "# G\n\n## A\n\n### B\n\n## A\n\n### B\n", "same address (the other is on line 3)", 7},
 	}
