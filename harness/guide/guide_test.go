@@ -349,6 +349,9 @@ func TestBadExclusionsAndCitations(t *testing.T) {
 		{Citation{Address: "Restart > block 1 > line 2", Text: "x", How: HowVerbatim}, ProblemBadAddress, `did you mean "Recovery > Restart > block 1 > line 2"`},
 		// A command must be cited whole: a part of it is drift.
 		{Citation{Address: line2, Text: "docker-compose stop", How: HowVerbatim}, ProblemDrift, "is no longer there"},
+		// A block or a step must contain the cited text.
+		{Citation{Address: "Recovery > Restart > block 1", Text: "docker-compose restart kms-server", How: HowVerbatim}, ProblemDrift, "is no longer there"},
+		{Citation{Address: "Recovery > Resolution Steps > 1. Restart the service", Text: "Reboot the host", How: HowVerbatim}, ProblemDrift, "is no longer there"},
 	} {
 		ps := cite(c.c)
 		found := false
@@ -358,6 +361,40 @@ func TestBadExclusionsAndCitations(t *testing.T) {
 		if !found {
 			t.Errorf("%+v: %v, want %s %q", c.c, ps, c.kind, c.want)
 		}
+	}
+}
+
+// An exclusion whose text left its address is drift, and excludes nothing.
+func TestExclusionDrift(t *testing.T) {
+	g, err := ParseFile("testdata/small-guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := ReadExclusions("x.yaml", []byte("exclusions:\n  - address: Recovery > Restart > block 1\n    text: docker-compose restart\n    reason: r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Check(g, nil, ex)
+	d := problems(r, ProblemDrift)
+	if len(d) != 1 || d[0].File != "x.yaml" || d[0].Line != 2 || !strings.Contains(d[0].Msg, "exclusion of") {
+		t.Errorf("drift %v", d)
+	}
+	for _, row := range r.Rows {
+		if row.Status == StatusExcluded {
+			t.Errorf("%s excluded by a drifted exclusion", row.Node.Address)
+		}
+	}
+	// The same exclusion with the text that is there excludes the block and its lines.
+	ex.Entries[0].Text = "docker-compose start kms-server"
+	r = Check(g, nil, ex)
+	excluded := 0
+	for _, row := range r.Rows {
+		if row.Status == StatusExcluded {
+			excluded++
+		}
+	}
+	if len(problems(r, ProblemDrift)) != 0 || excluded != 3 {
+		t.Errorf("%d rows excluded, problems %v", excluded, r.Problems)
 	}
 }
 
