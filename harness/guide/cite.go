@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,8 +39,12 @@ type Citation struct {
 	Line int `yaml:"-"`
 }
 
-// UnmarshalYAML decodes a citation and remembers its line.
+// UnmarshalYAML decodes a citation and remembers its line. Unknown keys
+// are refused: a misspelt "text" would otherwise cite nothing.
 func (c *Citation) UnmarshalYAML(n *yaml.Node) error {
+	if err := knownKeys(n, "citation", "address", "text", "how", "why"); err != nil {
+		return err
+	}
 	type plain Citation
 	var p plain
 	if err := n.Decode(&p); err != nil {
@@ -142,14 +147,8 @@ type Exclusion struct {
 // are refused here: a decoder's KnownFields does not reach a custom
 // unmarshaler.
 func (e *Exclusion) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			switch k := n.Content[i]; k.Value {
-			case "address", "text", "reason":
-			default:
-				return fmt.Errorf("line %d: unknown key %q in an exclusion (address, text, reason)", k.Line, k.Value)
-			}
-		}
+	if err := knownKeys(n, "exclusion", "address", "text", "reason"); err != nil {
+		return err
 	}
 	type plain Exclusion
 	var p plain
@@ -198,6 +197,20 @@ func ReadExclusions(file string, data []byte) (*Exclusions, error) {
 		}
 	}
 	return ex, errors.Join(errs...)
+}
+
+// knownKeys refuses a mapping key not in keys. A decoder's KnownFields
+// does not reach a custom unmarshaler, so these check for themselves.
+func knownKeys(n *yaml.Node, what string, keys ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(keys, k.Value) {
+			return fmt.Errorf("line %d: unknown key %q in a %s (%s)", k.Line, k.Value, what, strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)

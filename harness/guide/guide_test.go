@@ -312,6 +312,20 @@ func TestBadExclusionsAndCitations(t *testing.T) {
 		t.Errorf("no address: %v", err)
 	}
 
+	for doc, want := range map[string]string{
+		"name: r\nsteps:\n  - name: s\n    cites: [\n":                                    "r.yaml:4: not valid YAML",
+		"name: r\nsteps:\n  - name: s\n    cites:\n      - address: A\n        txt: ls\n": `r.yaml:6: not valid YAML (line 6: unknown key "txt" in a citation`,
+	} {
+		if _, err := ReadRunbookCites("r.yaml", []byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+	// Other keys of a runbook are not the guide's business.
+	rb, err := ReadRunbookCites("r.yaml", []byte("name: r\norigin: guide\nsteps:\n  - name: s\n    exec: {command: [ls]}\n    expect: {exit: 0}\n"))
+	if err != nil || rb.Name != "r" || len(rb.Steps) != 1 || rb.Steps[0].Name != "s" || rb.Steps[0].Line != 4 {
+		t.Errorf("lenient read: %+v, %v", rb, err)
+	}
+
 	g, err := ParseFile("testdata/small-guide.md")
 	if err != nil {
 		t.Fatal(err)
