@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/harness/guide"
+)
+
+// Exit codes of the guide commands.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // drift or a gap
+	exitBadInput = 2 // a guide, a citation or an exclusion the tools refuse
+)
+
+type guideOpts struct {
+	guide, runbooks, exclusions, scenarios string
+}
+
+func guideCmd() *cobra.Command {
+	o := guideOpts{}
+	cmd := &cobra.Command{
+		Use:   "guide",
+		Short: "check that the runbooks cite the troubleshooting guide, and what a change of the guide touches",
+		Long: `The guide as data: every code block, command line and numbered resolution
+step of the troubleshooting guide has an address; runbook steps cite the
+addresses they run or stand for, and fixtures/guide-exclusions.yaml lists
+what can never run on a container cluster, and why.
+
+  check        the coverage table; exit 1 on drift or a gap, 2 on bad input
+  diff OLD NEW the runbooks and scenarios a change of the guide touches`,
+	}
+	cmd.PersistentFlags().StringVar(&o.runbooks, "runbooks", "runbooks", "directory of runbook YAML files")
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "print the coverage table; exit 1 on drift or a gap, 2 on bad input",
+		Args:  cobra.NoArgs,
+		Run: func(c *cobra.Command, _ []string) {
+			os.Exit(runGuideCheck(o, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	check.Flags().StringVar(&o.guide, "guide", "fixtures/guide/troubleshooting-guide.md", "the guide")
+	check.Flags().StringVar(&o.exclusions, "exclusions", "fixtures/guide-exclusions.yaml", "the exclusions file")
+	diff := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "list the runbooks (and the scenarios using them) a change of the guide touches",
+		Args:  cobra.ExactArgs(2),
+		Run: func(c *cobra.Command, args []string) {
+			os.Exit(runGuideDiff(o, args[0], args[1], c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	diff.Flags().StringVar(&o.scenarios, "scenarios", "scenarios", "directory of the scenario catalog's Go files")
+	cmd.AddCommand(check, diff)
+	return cmd
+}
+
+// runGuideCheck is `guide check`; it returns the exit code.
+func runGuideCheck(o guideOpts, stdout, stderr io.Writer) int {
+	g, err := guide.ParseFile(o.guide)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	rbs, err := guide.LoadRunbookDir(o.runbooks)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	var ex *guide.Exclusions
+	if o.exclusions != "" {
+		if ex, err = guide.ReadExclusionsFile(o.exclusions); err != nil {
+			return badInput(stderr, err)
+		}
+	}
+	r := guide.Check(g, rbs, ex)
+	if r.BadInput() {
+		for _, p := range r.Problems {
+			if p.BadInput() {
+				fmt.Fprintln(stderr, p.String())
+			}
+		}
+		return exitBadInput
+	}
+	cites := 0
+	for _, rb := range rbs {
+		for _, s := range rb.Steps {
+			cites += len(s.Cites)
+		}
+	}
+	nex := 0
+	if ex != nil {
+		nex = len(ex.Entries)
+	}
+	fmt.Fprintf(stdout, "guide %s (digest %s): %d runbooks in %s with %d citations, %d exclusions in %s\n",
+		g.File, g.Digest, len(rbs), o.runbooks, cites, nex, o.exclusions)
+	if err := r.WriteTable(stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFailed
+	}
+	if r.Failed() {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// runGuideDiff is `guide diff`; it returns the exit code.
+func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer) int {
+	oldG, err := guide.ParseFile(oldFile)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	newG, err := guide.ParseFile(newFile)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	rbs, err := guide.LoadRunbookDir(o.runbooks)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	changes := guide.Diff(oldG, newG)
+	if len(changes) == 0 {
+		fmt.Fprintf(stdout, "%s and %s do not differ in any part a runbook can cite\n", oldFile, newFile)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "%d parts of the guide changed:\n", len(changes))
+	for _, c := range changes {
+		switch c.Kind {
+		case guide.Changed:
+			fmt.Fprintf(stdout, "  changed  %s (line %d → %d)\n", c.Address, c.Old.Line, c.New.Line)
+			if c.New.Kind == guide.KindCommand {
+				fmt.Fprintf(stdout, "           - %s\n           + %s\n", c.Old.Text, c.New.Text)
+			}
+		case guide.Added:
+			fmt.Fprintf(stdout, "  added    %s (line %d)\n", c.Address, c.New.Line)
+		case guide.Removed:
+			fmt.Fprintf(stdout, "  removed  %s (was line %d)\n", c.Address, c.Old.Line)
+		}
+	}
+	touches := guide.Touched(oldG, changes, rbs)
+	if len(touches) == 0 {
+		fmt.Fprintf(stdout, "\nno runbook in %s cites a changed or removed part\n", o.runbooks)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "\nrunbooks touched:\n")
+	var names []string
+	seen := map[string]bool{}
+	for _, t := range touches {
+		if t.ByGuideField {
+			fmt.Fprintf(stdout, "  %s (%s) cites nothing yet; its guide: line points at %q, and %q %s\n",
+				t.Runbook, t.File, t.Citation.Address, t.Change.Address, t.Change.Kind)
+		} else {
+			fmt.Fprintf(stdout, "  %s (%s:%d) step %q cites %s %q (%s)\n", t.Runbook, t.File, t.Citation.Line, t.Step, t.Change.Kind, t.Citation.Address, t.Citation.Text)
+		}
+		if !seen[t.Runbook] {
+			seen[t.Runbook] = true
+			names = append(names, t.Runbook)
+		}
+	}
+	uses, err := scenariosUsing(o.scenarios, names)
+	if err != nil {
+		fmt.Fprintf(stdout, "\nscenarios: not looked up (%v)\n", err)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "\nscenarios using them:\n")
+	for _, name := range names {
+		if len(uses[name]) == 0 {
+			fmt.Fprintf(stdout, "  %s: none in %s\n", name, o.scenarios)
+		}
+		for _, u := range uses[name] {
+			fmt.Fprintf(stdout, "  %s: %s\n", name, u)
+		}
+	}
+	return exitOK
+}
+
+func badInput(w io.Writer, err error) int {
+	var ie *guide.InputError
+	if !errors.As(err, &ie) && !errors.Is(err, os.ErrNotExist) {
+		// Not the input's fault: still nothing to check.
+		fmt.Fprintln(w, "Error:", err)
+		return exitBadInput
+	}
+	fmt.Fprintln(w, err)
+	return exitBadInput
+}
+
+var scenarioName = regexp.MustCompile(`Name:\s*"((?:[^"\\]|\\.)*)"`)
+
+// scenariosUsing finds, by reading the catalog's Go files, where each
+// runbook name is written as a string literal, and the name of the
+// scenario declared last before it.
+func scenariosUsing(dir string, runbooks []string) (map[string][]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no Go files in %s", dir)
+	}
+	sort.Strings(files)
+	out := map[string][]string{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		last := ""
+		for line := 1; sc.Scan(); line++ {
+			l := sc.Text()
+			if m := scenarioName.FindStringSubmatch(l); m != nil {
+				last = m[1]
+			}
+			for _, rb := range runbooks {
+				if strings.Contains(l, `"`+rb+`"`) {
+					where := fmt.Sprintf("%s:%d", f, line)
+					if last != "" {
+						where += fmt.Sprintf(" %q", last)
+					}
+					out[rb] = append(out[rb], where)
+				}
+			}
+		}
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
