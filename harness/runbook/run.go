@@ -18,6 +18,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
@@ -140,7 +141,7 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		start := time.Now()
 		rs := report.Step{Name: s.Name, Guide: s.Guide}
 		output, cmd, err := rb.step(ctx, e, s, v, start)
-		rs.Command, rs.Output, rs.Took = cmd, output, time.Since(start)
+		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), time.Since(start)
 		if err == nil {
 			if now, kerr := e.C.KeyMaterial(ctx); kerr == nil {
 				for i := 1; i <= e.C.Topology.N; i++ {
