@@ -3,10 +3,13 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // ResetReport says what Reset had to repair, party by party.
@@ -265,4 +268,12 @@ func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// IsEpochObject tells whether a stored path (as in NewObjects) is a PRSS
+// epoch of a private vault: what a runbook's kms-init adds on every party,
+// e.g. rep.Accept(func(_ int, p string) bool { return cluster.IsEpochObject(p) }).
+func IsEpochObject(p string) bool {
+	dir := path.Dir(p)
+	return path.Base(dir) == material.EpochData && strings.HasPrefix(path.Base(path.Dir(dir)), "PRIV-p")
 }

@@ -65,3 +65,18 @@ func TestAcceptDropsOnlyDeclaredNewObjects(t *testing.T) {
 		t.Errorf("accepting every new object leaves %v", all)
 	}
 }
+
+func TestIsEpochObject(t *testing.T) {
+	for p, want := range map[string]bool{
+		epochDir + "/02": true,
+		defaultEpoch:     true,
+		epochDir:         false,
+		shareObj:         false,
+		"/vaults/p1/backup/BACKUP-p1/EpochData/02": false,
+		"/vaults/p1/keys/PUB-p1/EpochData/02":      false,
+	} {
+		if got := IsEpochObject(p); got != want {
+			t.Errorf("IsEpochObject(%s) = %v", p, got)
+		}
+	}
+}
