@@ -243,8 +243,8 @@ func (c *Cluster) generate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Key, err = material.DecodePublicKey(pub); err == nil && (c.Key.N != c.Topology.N || c.Key.T != c.Topology.T) {
-		err = fmt.Errorf("the dealt key is for n=%d t=%d", c.Key.N, c.Key.T)
+	if c.Key, err = material.DecodePublicKey(pub); err == nil && (c.Key.N != c.Topology.N || c.Key.T != c.Topology.T || c.Key.KeyID != keyID) {
+		err = fmt.Errorf("the dealt key %s is for n=%d t=%d", c.Key.KeyID, c.Key.N, c.Key.T)
 	}
 	return err
 }
