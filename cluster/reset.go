@@ -101,6 +101,17 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	if err := c.AwaitOptimal(ctx); err != nil {
 		return rep, err
 	}
+	// The restore is proved, not assumed: every party's storage and config
+	// must now match the baseline line by line (content, mode, owner).
+	after, err := c.manifests(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for i := 1; i <= c.Topology.N; i++ {
+		if changed, added := diffManifest(c.golden[i], after[i]); len(changed)+len(added) > 0 {
+			return rep, fmt.Errorf("party %d differs from its baseline after the restore: changed %v, new %v", i, changed, added)
+		}
+	}
 	rep.Took = time.Since(start)
 	return rep, nil
 }
