@@ -7,11 +7,10 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
-	"os"
+	"path"
 	"strconv"
 	"time"
 
@@ -22,8 +21,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
-	"github.com/kmschaos/kmschaos/kms/keygen"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -49,7 +48,6 @@ type Cluster struct {
 	mesh      *Mesh
 	parties   []*Party
 
-	goldenDir        string
 	golden           Manifest
 	clientEndpoints  []string
 	metricsEndpoints []string
@@ -107,10 +105,6 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	c.Timings.Images = time.Since(step)
 
 	step = time.Now()
-	progress(fmt.Sprintf("run %s: generating keys for %s", c.RunID, o.Topology))
-	if err := c.generate(); err != nil {
-		return c, err
-	}
 	c.network, err = network.New(ctx, network.WithLabels(c.labels("network")))
 	if err != nil {
 		return c, fmt.Errorf("creating the network: %w", err)
@@ -120,6 +114,10 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	}
 	if err := c.startKeeper(ctx); err != nil {
 		return c, err
+	}
+	progress(fmt.Sprintf("run %s: generating keys for %s in the keeper", c.RunID, o.Topology))
+	if err := c.generate(ctx); err != nil {
+		return c, fmt.Errorf("generating keys: %w", err)
 	}
 	if err := c.seed(ctx, c.all()...); err != nil {
 		return c, fmt.Errorf("seeding storage: %w", err)
@@ -173,33 +171,84 @@ func (c *Cluster) all() []int {
 	return out
 }
 
-// generate deals the key and writes the golden storage and configs, with
-// peers reached through their proxy: party i dials peer j at kms-peer-j
-// (the toxiproxy container, by /etc/hosts) on the port of link i->j.
-func (c *Cluster) generate() error {
-	dir, err := os.MkdirTemp("", "kmschaos-golden-")
-	if err != nil {
-		return err
-	}
-	c.goldenDir = dir
+// generate deals the key inside the keeper, with kms-gen-keys of the party
+// image, straight into the golden volume, and lays it out like the
+// parties' volumes. The key shares, signing keys and (later) PRSS keys
+// thus never touch the host: they exist in tmpfs volumes on the engine,
+// which Terminate and Sweep remove with the cluster, and not in a folder
+// a killed run leaves behind. Only the public key comes back.
+//
+// Peers are reached through their proxy: party i dials peer j at
+// kms-peer-j (the toxiproxy container, by /etc/hosts) on the port of link
+// i->j.
+func (c *Cluster) generate(ctx context.Context) error {
 	p := c.Profile
 	peerAddr, peerPort := "kms-peer-{i}", "2{me:02}{i:02}"
 	if c.opts.DirectLinks {
 		peerAddr, peerPort = "kms-party-{i}", strconv.Itoa(p.P2PPort)
 	}
-	res, err := keygen.Generate(rand.Reader, keygen.Options{
-		N: c.Topology.N, T: c.Topology.T, Out: dir,
-		StoragePath: p.KeysDir, BackupPath: p.BackupDir,
-		PeerAddress: peerAddr, PeerPort: peerPort,
-		P2PListenPort: strconv.Itoa(p.P2PPort), ServicePort: strconv.Itoa(p.APIPort),
-		MetricsAddr: "0.0.0.0:" + strconv.Itoa(p.MetricsPort), ListenAddress: "0.0.0.0",
-		NetworkTimeout: c.opts.NetworkTimeout, StragglerGraceMs: c.opts.StragglerGraceMs, SetupTimeout: c.opts.SetupTimeout,
-	})
+	gen := path.Join(goldenRoot, "gen")
+	res, err := c.keeperExec(ctx, append(append([]string{}, p.GenKeys...),
+		"--parties", strconv.Itoa(c.Topology.N), "--threshold", strconv.Itoa(c.Topology.T), "--out", gen,
+		"--storage-path", p.KeysDir, "--backup-path", p.BackupDir,
+		"--peer-address-template", peerAddr, "--peer-port-template", peerPort,
+		"--p2p-port-template", strconv.Itoa(p.P2PPort), "--service-port-template", strconv.Itoa(p.APIPort),
+		"--metrics-address-template", "0.0.0.0:"+strconv.Itoa(p.MetricsPort), "--listen-address", "0.0.0.0",
+		"--network-timeout", strconv.Itoa(c.opts.NetworkTimeout), "--straggler-grace-ms", strconv.Itoa(c.opts.StragglerGraceMs),
+		"--setup-timeout", strconv.Itoa(c.opts.SetupTimeout))...)
 	if err != nil {
 		return err
 	}
-	c.Key = res.Public
-	return nil
+	var keyID string
+	if res.ExitCode == 0 {
+		_, err = fmt.Sscanf(res.Stdout, "Generated key %s", &keyID)
+	}
+	if res.ExitCode != 0 || err != nil {
+		return fmt.Errorf("kms-gen-keys in the keeper: %s", res.Output())
+	}
+	// Lay out the golden copy like the volumes: the config goes to the
+	// config volume and, as the "known good configuration" the guide's
+	// configuration recovery restores, to the backup volume.
+	var pairs, owned, configs []string
+	cfgName := path.Base(p.ConfigFile)
+	for i := 1; i <= c.Topology.N; i++ {
+		cfg := path.Join(gen, fmt.Sprintf("config-p%d.toml", i))
+		pairs = append(pairs,
+			path.Join(gen, fmt.Sprintf("PUB-p%d", i)), path.Join(goldenPath(i, keysVolume), fmt.Sprintf("PUB-p%d", i)),
+			path.Join(gen, fmt.Sprintf("PRIV-p%d", i)), path.Join(goldenPath(i, keysVolume), fmt.Sprintf("PRIV-p%d", i)),
+			path.Join(gen, fmt.Sprintf("BACKUP-p%d", i)), path.Join(goldenPath(i, backupVolume), fmt.Sprintf("BACKUP-p%d", i)),
+			cfg, path.Join(goldenPath(i, configVolume), cfgName),
+			cfg, path.Join(goldenPath(i, backupVolume), cfgName))
+		owned = append(owned, path.Join(goldenRoot, "p"+strconv.Itoa(i)))
+		configs = append(configs, path.Join(goldenPath(i, configVolume), cfgName), path.Join(goldenPath(i, backupVolume), cfgName))
+	}
+	uid := p.UID()
+	for _, step := range []struct {
+		sub  string
+		args []string
+	}{
+		{"mirror", pairs},
+		{"rm", []string{"-r", gen}},
+		{"chown", append([]string{"-R", uid + ":" + uid}, owned...)},
+		{"chmod", append([]string{"700"}, owned...)},
+		{"chmod", append([]string{"600"}, configs...)},
+	} {
+		if err := c.admin(ctx, step.sub, step.args...); err != nil {
+			return err
+		}
+	}
+	raw, err := c.ReadFile(ctx, path.Join(goldenPath(1, keysVolume), "PUB-p1", material.PublicKey, keyID))
+	if err != nil {
+		return fmt.Errorf("reading the public key: %w", err)
+	}
+	pub, err := storage.Open("PUB-p1/"+material.PublicKey+"/"+keyID, material.PublicKey, keyID, raw)
+	if err != nil {
+		return err
+	}
+	if c.Key, err = material.DecodePublicKey(pub); err == nil && (c.Key.N != c.Topology.N || c.Key.T != c.Topology.T || c.Key.KeyID != keyID) {
+		err = fmt.Errorf("the dealt key %s is for n=%d t=%d", c.Key.KeyID, c.Key.N, c.Key.T)
+	}
+	return err
 }
 
 func (c *Cluster) startKeeper(ctx context.Context) error {
@@ -471,9 +520,6 @@ func (c *Cluster) Terminate(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-	}
-	if c.goldenDir != "" {
-		os.RemoveAll(c.goldenDir)
 	}
 	return errors.Join(errs...)
 }

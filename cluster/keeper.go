@@ -1,15 +1,10 @@
 package cluster
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +37,17 @@ func (c *Cluster) volumeName(i int, k volumeKind) string {
 	return fmt.Sprintf("kmschaos-%s-p%d-%s", c.RunID, i, k)
 }
 
+// The golden copy: what Reset restores, kept in a volume only the keeper
+// mounts, laid out like keeperRoot (goldenRoot/p<i>/{keys,backup,config}).
+// The harness process holds only public material and digests of it.
+const goldenRoot = "/golden"
+
+func (c *Cluster) goldenVolumeName() string { return fmt.Sprintf("kmschaos-%s-golden", c.RunID) }
+
+func goldenPath(i int, k volumeKind) string {
+	return path.Join(goldenRoot, "p"+strconv.Itoa(i), string(k))
+}
+
 // KeeperPath is where the keeper sees a party's volume.
 func KeeperPath(i int, k volumeKind) string {
 	return path.Join(keeperRoot, "p"+strconv.Itoa(i), string(k))
@@ -57,9 +63,17 @@ func (c *Cluster) mountPoint(k volumeKind) string {
 	return c.Profile.ConfigDir
 }
 
-// createVolumes makes every party's size-capped tmpfs volumes.
+// createVolumes makes every party's size-capped tmpfs volumes, and the
+// keeper's golden volume (tmpfs too: key material never reaches a disk).
 func (c *Cluster) createVolumes(ctx context.Context, size string) error {
 	uid := c.Profile.UID()
+	_, err := c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{
+		Name: c.goldenVolumeName(), Driver: "local", Labels: c.labels("golden"),
+		DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=256m,uid=0,gid=0,mode=0700"},
+	})
+	if err != nil {
+		return fmt.Errorf("creating volume %s: %w", c.goldenVolumeName(), err)
+	}
 	for i := 1; i <= c.Topology.N; i++ {
 		for _, k := range volumeKinds {
 			sz := size
@@ -87,7 +101,7 @@ func (c *Cluster) partyMounts(i int) []mount.Mount {
 }
 
 func (c *Cluster) keeperMounts() []mount.Mount {
-	var out []mount.Mount
+	out := []mount.Mount{{Type: mount.TypeVolume, Source: c.goldenVolumeName(), Target: goldenRoot}}
 	for i := 1; i <= c.Topology.N; i++ {
 		for _, k := range volumeKinds {
 			out = append(out, mount.Mount{Type: mount.TypeVolume, Source: c.volumeName(i, k), Target: KeeperPath(i, k)})
@@ -96,91 +110,26 @@ func (c *Cluster) keeperMounts() []mount.Mount {
 	return out
 }
 
-// goldenTar packs the generated storage and configs of the given parties
-// into the keeper's layout, owned by the party's user.
-func (c *Cluster) goldenTar(parties ...int) (*bytes.Buffer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(src, dst string) error {
-		return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(src, p)
-			h, err := tar.FileInfoHeader(fi, "")
-			if err != nil {
-				return err
-			}
-			h.Name = path.Join(dst, filepath.ToSlash(rel))
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-			if fi.Mode().IsRegular() {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				_, err = tw.Write(b)
-				return err
-			}
-			return nil
-		})
-	}
-	for _, i := range parties {
-		for _, v := range []struct {
-			src string
-			k   volumeKind
-		}{
-			{fmt.Sprintf("PUB-p%d", i), keysVolume}, {fmt.Sprintf("PRIV-p%d", i), keysVolume}, {fmt.Sprintf("BACKUP-p%d", i), backupVolume},
-		} {
-			if err := add(filepath.Join(c.goldenDir, v.src), strings.TrimPrefix(path.Join(KeeperPath(i, v.k), v.src), "/")); err != nil {
-				return nil, err
-			}
-		}
-		cfg, err := os.ReadFile(filepath.Join(c.goldenDir, fmt.Sprintf("config-p%d.toml", i)))
-		if err != nil {
-			return nil, err
-		}
-		// The config, and a copy of it in the backup volume: the "known
-		// good configuration" the guide's configuration recovery restores.
-		for _, k := range []volumeKind{configVolume, backupVolume} {
-			h := &tar.Header{Name: strings.TrimPrefix(path.Join(KeeperPath(i, k), path.Base(c.Profile.ConfigFile)), "/"),
-				Mode: 0o600, Size: int64(len(cfg)), Typeflag: tar.TypeReg}
-			if err := tw.WriteHeader(h); err != nil {
-				return nil, err
-			}
-			if _, err := tw.Write(cfg); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return &buf, tw.Close()
-}
-
-// seed copies the golden storage of parties into their (empty) volumes and
-// gives it to the party's user (the engine extracts copies as root).
+// seed makes the storage and config of parties byte-identical copies of
+// their golden copy (contents, owners, modes), inside the keeper: at
+// bring-up, and whenever Reset repairs a party. The party must not be
+// running.
 func (c *Cluster) seed(ctx context.Context, parties ...int) error {
-	buf, err := c.goldenTar(parties...)
-	if err != nil {
-		return err
-	}
-	if _, err = c.dc.CopyToContainer(ctx, c.keeper.GetContainerID(), client.CopyToContainerOptions{DestinationPath: "/", Content: buf}); err != nil {
-		return err
-	}
-	uid := c.Profile.UID()
-	cmd := append(append([]string{}, c.Profile.Admin...), "chown", "-R", uid+":"+uid)
+	var pairs []string
 	for _, i := range parties {
 		for _, k := range volumeKinds {
-			cmd = append(cmd, KeeperPath(i, k))
+			pairs = append(pairs, goldenPath(i, k), KeeperPath(i, k))
 		}
 	}
+	return c.admin(ctx, "mirror", pairs...)
+}
+
+// admin runs a kms-admin command in the keeper, as root.
+func (c *Cluster) admin(ctx context.Context, sub string, args ...string) error {
+	cmd := append(append(append([]string{}, c.Profile.Admin...), sub), args...)
 	res, err := c.keeperExec(ctx, cmd...)
 	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("chown: %s", res.Output())
+		err = fmt.Errorf("kms-admin %s: %s", sub, res.Output())
 	}
 	return err
 }
@@ -191,7 +140,14 @@ type Manifest map[int][]string
 
 // manifests reads the manifest of every party's volumes in one exec.
 func (c *Cluster) manifests(ctx context.Context) (Manifest, error) {
-	res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "manifest", keeperRoot)...)
+	return c.manifestOf(ctx, keeperRoot)
+}
+
+// manifestOf reads the manifest of a tree laid out like keeperRoot (the
+// parties' volumes or their golden copy), with paths as under keeperRoot:
+// the two compare line by line.
+func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error) {
+	res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "manifest", root)...)
 	if err != nil {
 		return nil, err
 	}
@@ -201,13 +157,18 @@ func (c *Cluster) manifests(ctx context.Context) (Manifest, error) {
 	out := Manifest{}
 	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 || transient(f[5]) {
+		if len(f) < 6 || transient(f[5]) || !strings.HasPrefix(f[5], root+"/p") {
 			continue
 		}
+		if root != keeperRoot {
+			f[5] = keeperRoot + strings.TrimPrefix(f[5], root)
+			line = strings.Join(f, " ")
+		}
 		rest := strings.TrimPrefix(f[5], keeperRoot+"/p")
-		n, _, _ := strings.Cut(rest, "/")
+		// <root>/p<i> itself is only the keeper's mount parent, in no volume.
+		n, _, inVolume := strings.Cut(rest, "/")
 		i, err := strconv.Atoi(n)
-		if err != nil {
+		if err != nil || !inVolume {
 			continue
 		}
 		out[i] = append(out[i], line)
@@ -225,52 +186,40 @@ func transient(p string) bool {
 	return strings.HasPrefix(base, ".health-probe") || strings.Contains(base, ".tmp-")
 }
 
-// captureGolden completes the golden copy once PRSS is set up: the epoch
-// data of every party is copied out of the keeper, and the manifest of all
-// volumes becomes the baseline Reset restores.
+// captureGolden completes the golden copy once PRSS is set up: every
+// party's epoch data is copied into the golden volume, inside the keeper,
+// and the manifest of all volumes becomes the baseline Reset restores. The
+// golden copy must then match the parties' storage line by line, or Reset
+// would restore something else than the baseline.
 func (c *Cluster) captureGolden(ctx context.Context) error {
-	err := c.EachParty(func(i int) error {
-		dir := fmt.Sprintf("PRIV-p%d/%s", i, material.EpochData)
-		res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "cat", path.Join(KeeperPath(i, keysVolume), dir, material.DefaultEpochID))...)
-		if err != nil {
-			return err
-		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("reading its epoch data: %s", res.Stderr)
-		}
-		local := filepath.Join(c.goldenDir, filepath.FromSlash(dir))
-		if err := os.MkdirAll(local, 0o700); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(local, material.DefaultEpochID), []byte(res.Stdout), 0o600)
-	})
-	if err != nil {
+	var pairs []string
+	for i := 1; i <= c.Topology.N; i++ {
+		dir := path.Join(fmt.Sprintf("PRIV-p%d", i), material.EpochData)
+		pairs = append(pairs, path.Join(KeeperPath(i, keysVolume), dir), path.Join(goldenPath(i, keysVolume), dir))
+	}
+	if err := c.admin(ctx, "mirror", pairs...); err != nil {
 		return err
 	}
 	m, err := c.manifests(ctx)
+	if err != nil {
+		return err
+	}
+	g, err := c.manifestOf(ctx, goldenRoot)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= c.Topology.N; i++ {
+		if changed, added := diffManifest(m[i], g[i]); len(changed)+len(added) > 0 {
+			return fmt.Errorf("the golden copy of party %d differs from its storage: %v %v", i, changed, added)
+		}
+	}
 	c.golden = m
-	return err
+	return nil
 }
 
 // restoreStorage puts a party's golden storage and config back, with the
 // golden ownership and modes. The party must not be running.
 func (c *Cluster) restoreStorage(ctx context.Context, i int) error {
-	var dirs []string
-	for _, k := range volumeKinds {
-		dirs = append(dirs, KeeperPath(i, k))
-	}
-	for _, cmd := range [][]string{
-		append(append(append([]string{}, c.Profile.Admin...), "empty"), dirs...),
-		append(append(append([]string{}, c.Profile.Admin...), "chmod", "700"), dirs...),
-	} {
-		res, err := c.keeperExec(ctx, cmd...)
-		if err != nil {
-			return err
-		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("%v: %s", cmd, res.Stderr)
-		}
-	}
 	return c.seed(ctx, i)
 }
 
@@ -386,3 +335,24 @@ func (c *Cluster) BackupConfigPath(i int) string {
 // VolumePath is where the keeper sees one of party i's volumes: "keys",
 // "backup" or "config".
 func VolumePath(i int, kind string) string { return KeeperPath(i, volumeKind(kind)) }
+
+// StoredFiles lists, per party, the keeper paths of every file of its
+// volumes and of its golden copy (which still holds what a fault may have
+// overwritten): what a secret scan reads, through ReadFile, into memory.
+func (c *Cluster) StoredFiles(ctx context.Context) (map[int][]string, error) {
+	out := map[int][]string{}
+	for _, root := range []string{keeperRoot, goldenRoot} {
+		m, err := c.manifestOf(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		for i, lines := range m {
+			for _, l := range lines {
+				if f := strings.Fields(l); f[0] == "f" {
+					out[i] = append(out[i], root+strings.TrimPrefix(f[5], keeperRoot))
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -69,10 +69,11 @@ func ownerAlive(o string) bool {
 // SweepReport counts what a sweep removed.
 type SweepReport struct {
 	Containers, Networks, Volumes, Images int
+	TempDirs                              int // folders older versions left in os.TempDir()
 }
 
 func (s SweepReport) String() string {
-	return fmt.Sprintf("%d containers, %d networks, %d volumes, %d images", s.Containers, s.Networks, s.Volumes, s.Images)
+	return fmt.Sprintf("%d containers, %d networks, %d volumes, %d images, %d temporary folders", s.Containers, s.Networks, s.Volumes, s.Images, s.TempDirs)
 }
 
 // SweepOptions choose what a sweep removes.
@@ -83,13 +84,19 @@ type SweepOptions struct {
 }
 
 // Sweep removes the containers, networks and volumes a killed run left
-// behind: those whose owner process is gone, or all with All.
+// behind: those whose owner process is gone, or all with All. Unless it is
+// for one run, it also removes the key and build folders older versions
+// left in os.TempDir() (see leftoverPatterns).
 //
 // A container the daemon was still creating for a killed client appears
 // after the listing and holds its volumes and network: a pass that finds
 // something in use is repeated, a few times.
 func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepReport, error) {
 	var total SweepReport
+	var dirErr error
+	if o.Run == "" {
+		total.TempDirs, dirErr = sweepTempDirs(os.TempDir(), tempDirGrace, time.Now())
+	}
 	for pass := 1; ; pass++ {
 		rep, inUse, err := sweepOnce(ctx, dc, o)
 		total.Containers += rep.Containers
@@ -97,11 +104,11 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 		total.Volumes += rep.Volumes
 		total.Images += rep.Images
 		if !inUse || pass == 5 {
-			return total, err
+			return total, errors.Join(dirErr, err)
 		}
 		select {
 		case <-ctx.Done():
-			return total, errors.Join(err, ctx.Err())
+			return total, errors.Join(dirErr, err, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}

@@ -24,6 +24,7 @@ type Profile struct {
 	Init        []string // kms-init
 	Client      []string // kms-client
 	Admin       []string // kms-admin: file and storage toolbox
+	GenKeys     []string // kms-gen-keys: the dealer, run in the keeper
 
 	// Startup is a log line a party prints once it serves its API.
 	Startup string
@@ -35,6 +36,7 @@ var SimulatedParty = Profile{
 	APIPort: 50100, P2PPort: 50001, MetricsPort: 9646,
 	KeysDir: "/app/kms/keys", BackupDir: "/app/kms/backup", ConfigDir: "/app/kms/config", ConfigFile: "/app/kms/config/config.toml",
 	HealthCheck: []string{"kms-health-check"}, Init: []string{"kms-init"}, Client: []string{"kms-client"}, Admin: []string{"kms-admin"},
+	GenKeys: []string{"kms-gen-keys"},
 	Startup: "Starting core service gRPC server",
 }
 

@@ -3,17 +3,26 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // ResetReport says what Reset had to repair, party by party.
 type ResetReport struct {
 	Repaired map[int][]string // party -> what was wrong
 	Mesh     []string         // proxies disabled or with toxics (Audit only)
-	Took     time.Duration
+	// NewObjects are, per party, the paths (as the keeper sees them) of
+	// stored entries the baseline does not have (Audit only). A runbook
+	// that re-initialises PRSS legitimately adds an epoch on every party:
+	// the caller decides, with Accept, which new objects its scenario
+	// declared; every other one is a fault left behind.
+	NewObjects map[int][]string
+	Took       time.Duration
 }
 
 func (r ResetReport) String() string {
@@ -21,12 +30,43 @@ func (r ResetReport) String() string {
 		return "nothing to repair"
 	}
 	parts := append([]string{}, r.Mesh...)
-	for i := 1; i <= 64; i++ {
-		if w, ok := r.Repaired[i]; ok {
-			parts = append(parts, fmt.Sprintf("party %d: %s", i, strings.Join(w, ", ")))
+	for _, i := range partiesOf(r.Repaired, r.NewObjects) {
+		var w []string
+		w = append(w, r.Repaired[i]...)
+		for _, p := range r.NewObjects[i] {
+			w = append(w, "new "+p)
 		}
+		parts = append(parts, fmt.Sprintf("party %d: %s", i, strings.Join(w, ", ")))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func partiesOf(ms ...map[int][]string) []int {
+	var out []int
+	for _, m := range ms {
+		for i := range m {
+			if !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Accept returns the report without the new objects accept says the
+// scenario declared (e.g. the epoch its runbook's kms-init created).
+func (r ResetReport) Accept(accept func(party int, path string) bool) ResetReport {
+	out := r
+	out.NewObjects = map[int][]string{}
+	for i, paths := range r.NewObjects {
+		for _, p := range paths {
+			if !accept(i, p) {
+				out.NewObjects[i] = append(out.NewObjects[i], p)
+			}
+		}
+	}
+	return out
 }
 
 // Reset returns a used cluster to its baseline: no toxic and every link
@@ -61,6 +101,17 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	if err := c.AwaitOptimal(ctx); err != nil {
 		return rep, err
 	}
+	// The restore is proved, not assumed: every party's storage and config
+	// must now match the baseline line by line (content, mode, owner).
+	after, err := c.manifests(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for i := 1; i <= c.Topology.N; i++ {
+		if changed, added := diffManifest(c.golden[i], after[i]); len(changed)+len(added) > 0 {
+			return rep, fmt.Errorf("party %d differs from its baseline after the restore: changed %v, new %v", i, changed, added)
+		}
+	}
 	rep.Took = time.Since(start)
 	return rep, nil
 }
@@ -69,7 +120,7 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 // toxics or disabled links in the mesh, and per party what Reset would fix.
 // An empty report after a scenario proves no fault outlived it.
 func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
-	rep := ResetReport{Repaired: map[int][]string{}}
+	rep := ResetReport{Repaired: map[int][]string{}, NewObjects: map[int][]string{}}
 	proxies, err := c.mesh.Client.Proxies()
 	if err != nil {
 		return rep, fmt.Errorf("reading toxiproxy: %w", err)
@@ -102,10 +153,14 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
 			what = append(what, "resources")
 		}
-		// PRSS epochs are left out: a re-initialisation legitimately
-		// replaces them on every party (Reset still restores them).
-		if want, got := withoutEpochs(c.golden[p.ID]), withoutEpochs(current[p.ID]); !slices.Equal(want, got) {
-			what = append(what, "storage or config: "+firstDifference(want, got))
+		// Every baseline object counts, PRSS epochs included; what is new
+		// is reported apart (see NewObjects).
+		changed, added := diffManifest(c.golden[p.ID], current[p.ID])
+		for _, path := range changed {
+			what = append(what, "storage or config: changed or missing "+path)
+		}
+		if len(added) > 0 {
+			rep.NewObjects[p.ID] = added
 		}
 		if st.Running && !st.Paused && !st.Restarting {
 			if ok, err := c.hostsIntact(ctx, p); err == nil && !ok {
@@ -119,42 +174,39 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	return rep, nil
 }
 
-func withoutEpochs(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		if !strings.Contains(l, "/EpochData") {
-			out = append(out, l)
-		}
+// Clean tells whether an audit found nothing: no fault in the mesh or a
+// party, no baseline object missing or changed, and no new object (drop
+// the declared ones with Accept first).
+func (r ResetReport) Clean() bool {
+	n := 0
+	for _, ps := range r.NewObjects {
+		n += len(ps)
 	}
-	return out
+	return len(r.Repaired) == 0 && len(r.Mesh) == 0 && n == 0
 }
 
-// Clean tells whether an audit found nothing.
-func (r ResetReport) Clean() bool { return len(r.Repaired) == 0 && len(r.Mesh) == 0 }
-
-// firstDifference names the first manifest entry that differs.
-func firstDifference(want, got []string) string {
-	if l, ok := firstMissing(want, got); ok {
-		return "changed or missing " + lastField(l)
+// diffManifest compares a party's manifest with its baseline by path:
+// changed lists the baseline entries missing or different now (content,
+// mode, owner or type), added the entries the baseline does not have.
+func diffManifest(baseline, current []string) (changed, added []string) {
+	now := make(map[string]string, len(current))
+	for _, l := range current {
+		now[lastField(l)] = l
 	}
-	if l, ok := firstMissing(got, want); ok {
-		return "unexpected " + lastField(l)
-	}
-	return "order"
-}
-
-// firstMissing returns the first line of from that is not in in.
-func firstMissing(from, in []string) (string, bool) {
-	set := make(map[string]bool, len(in))
-	for _, l := range in {
-		set[l] = true
-	}
-	for _, l := range from {
-		if !set[l] {
-			return l, true
+	was := make(map[string]bool, len(baseline))
+	for _, l := range baseline {
+		p := lastField(l)
+		was[p] = true
+		if now[p] != l {
+			changed = append(changed, p)
 		}
 	}
-	return "", false
+	for _, l := range current {
+		if p := lastField(l); !was[p] {
+			added = append(added, p)
+		}
+	}
+	return changed, added
 }
 
 // lastField is the path of a manifest line.
@@ -227,4 +279,12 @@ func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// IsEpochObject tells whether a stored path (as in NewObjects) is a PRSS
+// epoch of a private vault: what a runbook's kms-init adds on every party,
+// e.g. rep.Accept(func(_ int, p string) bool { return cluster.IsEpochObject(p) }).
+func IsEpochObject(p string) bool {
+	dir := path.Dir(p)
+	return path.Base(dir) == material.EpochData && strings.HasPrefix(path.Base(path.Dir(dir)), "PRIV-p")
 }

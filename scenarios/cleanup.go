@@ -45,8 +45,15 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		out, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 
+		// The run gets a temp dir of its own: what it leaves there is what
+		// it left on the host, whatever other runs on the machine do.
+		tmp := GinkgoT().TempDir()
+		plantOldLeftover(tmp, "kmschaos-golden-1")
+		runEnv := append(os.Environ(), "TMPDIR="+tmp)
+
 		up := exec.Command(bin, "up", "--parties", "4", "--threshold", "1")
 		up.Dir = root
+		up.Env = runEnv
 		up.Stdout, up.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(up.Start()).To(Succeed())
 		DeferCleanup(func() { up.Process.Kill(); up.Wait() })
@@ -61,13 +68,37 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 			cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 			return len(cs.Items), err
 		}).WithTimeout(3 * time.Minute).WithPolling(50 * time.Millisecond).Should(BeNumerically(">=", 1))
+		By("finding no key folder or build context on the host once keys are dealt")
+		Expect(ourTempEntries(tmp)).To(BeEmpty(), "the run keeps something on the host, or did not sweep what an older version left")
 		Expect(up.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		up.Wait()
 		Expect(leftovers(ctx, dc, owner)).To(BeNumerically(">", 0), "the killed run left something to sweep")
+		Expect(ourTempEntries(tmp)).To(BeEmpty(), "the killed run left a folder on the host")
 
-		By("sweeping, as the next run does at start")
-		_, err = cluster.Sweep(ctx, dc, cluster.SweepOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		By("sweeping with kmschaos sweep, which also removes the key folders older versions left")
+		plantOldLeftover(tmp, "kmschaos-golden-2")
+		plantOldLeftover(tmp, "kmschaos-images-3")
+		sweep := exec.CommandContext(ctx, bin, "sweep")
+		sweep.Dir, sweep.Env = root, runEnv
+		out, err = sweep.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
 		Expect(leftovers(ctx, dc, owner)).To(Equal(0))
+		Expect(ourTempEntries(tmp)).To(BeEmpty())
 	})
 })
+
+// plantOldLeftover makes a key folder as an older version left it, hours
+// ago (a sweep leaves younger ones to the live runs that may own them).
+func plantOldLeftover(dir, name string) {
+	GinkgoHelper()
+	p := filepath.Join(dir, name, "PRIV-p1", "FheKeyInfo")
+	Expect(os.MkdirAll(p, 0o700)).To(Succeed())
+	Expect(os.WriteFile(filepath.Join(p, "planted"), []byte("not a real share"), 0o600)).To(Succeed())
+	old := time.Now().Add(-3 * time.Hour)
+	Expect(os.Chtimes(filepath.Join(dir, name), old, old)).To(Succeed())
+}
+
+// ourTempEntries lists the kmschaos-* entries of a temp dir.
+func ourTempEntries(dir string) ([]string, error) {
+	return filepath.Glob(filepath.Join(dir, "kmschaos-*"))
+}

@@ -230,7 +230,7 @@ directories or only files, like 'find <path> -type d -exec chmod <mode> {} +'.`,
 			<-ch
 			return nil
 		}}
-	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold, manifestCommand(), emptyCommand()}
+	return []*cobra.Command{ls, cat, sha, cp, rm, mkdir, chmod, chown, df, hold, manifestCommand(), emptyCommand(), mirrorCommand()}
 }
 
 func copyOne(src, dst string, dstIsDir, recursive bool) error {

@@ -1,6 +1,6 @@
 // Command kms-admin is the small toolbox of the shell-less party image:
 // what an operator runs inside a container (list, copy, chmod, digest,
-// connectivity) and what fault injection needs (fill a disk, corrupt an
+// connectivity, restore a tree byte for byte) and what fault injection needs (fill a disk, corrupt an
 // object, forge key material, edit /etc/hosts).
 package main
 
@@ -18,7 +18,8 @@ func main() {
 		Long: `kms-admin stands in for the shell tools a FROM scratch image lacks.
 
 Operator commands follow their coreutils namesakes (ls, cat, cp, rm, mkdir,
-chmod, chown, df, sha256sum); dial tests a TCP port like 'nc -z'. Fault
+chmod, chown, df, sha256sum); mirror restores a tree with its owners and
+modes like 'rsync -a --delete'; dial tests a TCP port like 'nc -z'. Fault
 commands change storage the way real incidents do: fill, flip,
 corrupt-share, scramble-prss, forge-public, hosts. hold keeps a container
 alive (the storage keeper) until SIGTERM.`,

@@ -71,6 +71,7 @@ It refuses to overwrite existing key material unless --force is given.`,
 	f.StringVar(&o.ListenAddress, "listen-address", "0.0.0.0", "address the parties bind")
 	f.IntVar(&o.NetworkTimeout, "network-timeout", 10, "party-to-party call timeout in seconds")
 	f.IntVar(&o.StragglerGraceMs, "straggler-grace-ms", 250, "how long a decryption waits for slow peers once t+1 shares are in")
+	f.IntVar(&o.SetupTimeout, "setup-timeout", 300, "PRSS set-up deadline in seconds (max_elapsed_time)")
 	f.IntVar(&o.DecCapacity, "dec-capacity", 1000, "decryption results a party keeps (4 KiB of memory each)")
 	f.BoolVar(&o.Force, "force", false, "overwrite existing key material in --out")
 	cmd.MarkFlagRequired("out")

@@ -143,7 +143,9 @@ func sweepCmd() *cobra.Command {
 		Long: `sweep removes the containers, networks and volumes labelled by kmschaos
 whose creating process is gone (a killed run). --all removes those of live
 runs too; --images also removes the cached images. Only resources labelled
-org.kmschaos are ever touched.`,
+org.kmschaos are ever touched. It also removes the kmschaos-golden-* key
+folders and kmschaos-images-* build contexts older versions left in the
+temp dir, once older than two hours.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dc, err := dockerClient(cmd.Context())

@@ -15,6 +15,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/secrets"
 )
 
 // Env is what a runbook runs against.
@@ -103,7 +104,7 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		start := time.Now()
 		rs := report.Step{Name: s.Name, Guide: s.Guide, UndoesFault: s.UndoesHarnessFault(), ChecksNothing: s.ChecksNothing()}
 		output, cmd, err := rb.step(ctx, e, s, v, start)
-		rs.Command, rs.Output, rs.Took = cmd, output, time.Since(start)
+		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), time.Since(start)
 		if err == nil {
 			if now, kerr := e.C.KeyMaterial(ctx); kerr == nil {
 				for i := 1; i <= e.C.Topology.N; i++ {
@@ -118,7 +119,7 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		rs.OK = err == nil
 		status := report.OK
 		if err != nil {
-			rs.Error = err.Error()
+			rs.Error = secrets.Redact(err.Error())
 			status = report.Fail
 		}
 		if e.Rec != nil {
