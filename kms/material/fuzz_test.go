@@ -98,6 +98,8 @@ func FuzzDecodeEpoch(f *testing.F) {
 	f.Add(epoch)
 	f.Add([]byte(`{"n":4,"t":1,"party":9,"keys":[]}`))
 	f.Add([]byte(`{"n":4,"t":1,"party":1,"keys":[{"set":7,"key":"00"}]}`))
+	f.Add([]byte(`{"n":40,"t":13,"party":1,"keys":[]}`)) // listed C(40,27) key sets: never returned
+	f.Add([]byte(`{"n":64,"t":21,"party":1,"keys":[]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := DecodeEpoch(b)
 		if err != nil {
