@@ -10,7 +10,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 # -p 1: the scenario suite owns the machine's two cores while it runs.
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
 
-.PHONY: setup demo test test-quick bench images clean proto vet
+.PHONY: setup demo test test-quick bench images clean proto vet fuzz
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -49,3 +49,18 @@ proto: ## regenerate the protobuf code (needs protoc: apt-get install protobuf-c
 vet:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))"
+
+# Decoders of untrusted bytes: config files, ciphertexts, peers' shares,
+# stored material. Not part of `make test`: each runs for FUZZTIME.
+FUZZTIME ?= 20s
+FUZZ_FLAGS ?=
+FUZZ_TARGETS = ./kms/config:FuzzParse ./kms/tss:FuzzParseCiphertext ./kms/tss:FuzzVerifyShare \
+	./kms/service:FuzzVerifyReply ./kms/material:FuzzDecodePublicKey ./kms/material:FuzzDecodeKeyShare \
+	./kms/material:FuzzDecodeEpoch
+
+fuzz: ## run every fuzz target for FUZZTIME each (a crash is saved under the package's testdata/fuzz)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZ_FLAGS) $$pkg; \
+	done

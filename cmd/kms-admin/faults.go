@@ -30,6 +30,9 @@ full; at 100 it writes until the disk refuses (ENOSPC). Remove the file to
 free the space: kms-admin rm <dir>/` + fillerName,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !(percent > 0 && percent <= 100) { // NaN fails too
+				return fmt.Errorf("--percent must be greater than 0 and at most 100, got %g", percent)
+			}
 			total, free, err := storage.DiskSpace(args[0])
 			if err != nil {
 				return err

@@ -27,8 +27,15 @@ func fileCommands() []*cobra.Command {
 		Short: "List files with mode, owner and size",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Like coreutils: every path is listed, unreadable entries
+			// below a path are reported inline, and a path that cannot be
+			// accessed at all fails the command once the rest is listed.
+			var missing []error
 			for _, root := range args {
 				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if err != nil && p == root && d == nil {
+						return cannotAccess(root, err)
+					}
 					if err != nil {
 						fmt.Printf("%s: %v\n", p, err)
 						return nil
@@ -41,10 +48,10 @@ func fileCommands() []*cobra.Command {
 					return nil
 				})
 				if err != nil {
-					return err
+					missing = append(missing, err)
 				}
 			}
-			return nil
+			return errors.Join(missing...)
 		},
 	}
 	ls.Flags().BoolVarP(&recursive, "recursive", "R", false, "descend into directories")
@@ -359,8 +366,16 @@ func manifestCommand() *cobra.Command {
 		Short: "Print type, mode, owner, size and digest of every entry below each dir",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var missing []error
 			for _, root := range args {
 				err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					// A root that cannot be accessed fails the command (an
+					// empty manifest would read as "no files" to the key
+					// audit); a party's tree missing below it, or an entry
+					// that cannot be read, is part of the manifest.
+					if err != nil && p == root && d == nil {
+						return cannotAccess(root, err)
+					}
 					if errors.Is(err, fs.ErrNotExist) && p != root {
 						return nil // removed while walking: the party's transient files
 					}
@@ -394,12 +409,22 @@ func manifestCommand() *cobra.Command {
 					return nil
 				})
 				if err != nil {
-					return err
+					missing = append(missing, err)
 				}
 			}
-			return nil
+			return errors.Join(missing...)
 		},
 	}
+}
+
+// cannotAccess is the error for a path named on the command line that does
+// not exist or cannot be looked at.
+func cannotAccess(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("cannot access %s: %w", path, err)
 }
 
 // emptyCommand removes everything inside directories, keeping them: a

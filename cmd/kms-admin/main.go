@@ -12,6 +12,13 @@ import (
 )
 
 func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "kms-admin:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kms-admin <command>",
 		Short: "File, storage and network toolbox for the shell-less KMS party image",
@@ -29,8 +36,5 @@ alive (the storage keeper) until SIGTERM.`,
 	root.AddCommand(fileCommands()...)
 	root.AddCommand(faultCommands()...)
 	root.AddCommand(netCommands()...)
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "kms-admin:", err)
-		os.Exit(1)
-	}
+	return root
 }

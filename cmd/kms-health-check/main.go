@@ -7,13 +7,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/healthcheck"
 )
 
@@ -27,6 +31,11 @@ type healthConfig struct {
 }
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the command with its exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	var format, healthConfigPath string
 	root := &cobra.Command{
 		Use:   "kms-health-check [--format text|json] <config|live|full>",
@@ -45,7 +54,8 @@ overall status and every peer ping is bounded by the party, so a silent peer
 never stalls the report.
 
 Exit status: 0 Optimal or Healthy, 1 Degraded or Unhealthy (or an invalid
-config), 2 when the tool itself fails (bad arguments, unreadable settings).
+config), 2 when the tool itself fails (bad arguments, a malformed endpoint, a
+config file it cannot read, unreadable settings).
 
 Timeouts: connection 5 s and request 10 s by default; set them in a TOML file
 given with --health-config (connection_timeout_secs, request_timeout_secs)
@@ -65,9 +75,9 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 		var err error
 		switch format {
 		case "json":
-			err = healthcheck.RenderJSON(os.Stdout, r)
+			err = healthcheck.RenderJSON(stdout, r)
 		case "text":
-			err = healthcheck.RenderText(os.Stdout, r)
+			err = healthcheck.RenderText(stdout, r)
 		default:
 			return fmt.Errorf("unknown --format %q: use text or json", format)
 		}
@@ -85,6 +95,9 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 			if err := checkFormat(format); err != nil {
 				return err
 			}
+			if err := checkReadable("--file", file); err != nil {
+				return err
+			}
 			r, _ := healthcheck.RunConfig(file)
 			return emit(r)
 		},
@@ -99,6 +112,9 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if err := checkEndpoint(endpoint); err != nil {
 				return err
 			}
 			o, err := options()
@@ -119,6 +135,12 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 			if err := checkFormat(format); err != nil {
 				return err
 			}
+			if err := checkEndpoint(endpoint); err != nil {
+				return err
+			}
+			if err := checkReadable("--config", fullConfig); err != nil {
+				return err
+			}
 			o, err := options()
 			if err != nil {
 				return err
@@ -131,11 +153,42 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 	fullCmd.MarkFlagRequired("config")
 
 	root.AddCommand(configCmd, liveCmd, fullCmd)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(exitToolError)
+		fmt.Fprintln(stderr, "Error:", err)
+		return exitToolError
 	}
-	os.Exit(status)
+	return status
+}
+
+// checkReadable tells a config file the tool cannot read (the tool failed,
+// exit 2) from one it read and found invalid (the party's config is bad,
+// exit 1).
+func checkReadable(flag, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", flag, err)
+	}
+	return f.Close()
+}
+
+// checkEndpoint refuses an endpoint that is not host:port (an http:// or
+// https:// prefix is allowed, as kms-init takes it): dialling it could
+// only report the party unreachable, blaming the party for a typo.
+func checkEndpoint(e string) error {
+	host, port, err := net.SplitHostPort(client.HostPort(e))
+	if err != nil {
+		return fmt.Errorf("--endpoint %q is not host:port: %v", e, err)
+	}
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("--endpoint %q has no valid host", e)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("--endpoint %q: port must be a number from 1 to 65535", e)
+	}
+	return nil
 }
 
 func checkFormat(f string) error {

@@ -16,6 +16,13 @@ import (
 )
 
 func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
 	var (
 		addresses []string
 		epochID   string
@@ -54,6 +61,14 @@ everywhere, or pass a new --epoch-id.`,
 			if !tss.ValidID(epochID) {
 				return fmt.Errorf("--epoch-id must be 64 hex characters, got %q", epochID)
 			}
+			// A zero poll would spin on every party; a zero timeout would
+			// fail before asking anyone.
+			if poll <= 0 {
+				return fmt.Errorf("--poll must be positive, got %s", poll)
+			}
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout must be positive, got %s", timeout)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			fmt.Printf("Initialising PRSS epoch %s on %d parties (timeout %s)\n", epochID, len(addresses), timeout)
@@ -87,8 +102,5 @@ everywhere, or pass a new --epoch-id.`,
 	f.StringVar(&epochID, "epoch-id", material.DefaultEpochID, "id of the epoch to create (64 hex characters)")
 	f.DurationVar(&timeout, "timeout", 120*time.Second, "give up after this long")
 	f.DurationVar(&poll, "poll", time.Second, "how often to poll each party")
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	return cmd
 }

@@ -2,7 +2,7 @@
 // describes, as values over the cluster's handles: one kind, many
 // parameterisations. Inject returns the fault's Heal at once, so the caller
 // can register it for cleanup before anything else can fail; a Heal may be
-// called twice.
+// called again, and retries what failed.
 package fault
 
 import (
@@ -27,7 +27,8 @@ const (
 	Keys      = "keys"
 )
 
-// Heal undoes a fault. Calling it again does nothing.
+// Heal undoes a fault. Calling it again after it succeeded does nothing;
+// after it failed, it tries again.
 type Heal func(ctx context.Context) error
 
 // Fault is one failure to inject.
@@ -35,7 +36,8 @@ type Fault interface {
 	Name() string
 	Kind() string
 	// Parties are the parties the fault takes away from the cluster, for
-	// the fault budget: more than t must be declared by the scenario.
+	// the fault budget: more than t must be declared by the scenario. Every
+	// fault names at least one: CheckBudget refuses a fault that names none.
 	Parties() []int
 	Inject(ctx context.Context, c *cluster.Cluster) (Heal, error)
 }
@@ -70,21 +72,32 @@ func New(name, kind string, parties []int, inject func(ctx context.Context, c *c
 	return &fault{name: name, kind: kind, parties: parties, inject: inject}
 }
 
-// Once makes a heal safe to call twice: the second call returns the first
-// call's error.
+// Once makes a heal safe to call again: only a heal that succeeded is
+// remembered, so a failed one (the engine busy, a link API down) is tried
+// again by the next call, the cleanup's. Concurrent calls heal once: they
+// wait for the call under way and share its success.
 func Once(h Heal) Heal {
-	var once sync.Once
-	var err error
+	var mu sync.Mutex
+	healed := false
 	return func(ctx context.Context) error {
-		once.Do(func() { err = h(ctx) })
-		return err
+		mu.Lock()
+		defer mu.Unlock()
+		if healed {
+			return nil
+		}
+		if err := h(ctx); err != nil {
+			return err
+		}
+		healed = true
+		return nil
 	}
 }
 
-// heals combines heals, undoing in reverse order.
+// heals combines heals, undoing in reverse order. Each is wrapped in Once,
+// so retrying the combination retries only the parts that failed.
 type heals []Heal
 
-func (hs *heals) add(h Heal) { *hs = append(*hs, h) }
+func (hs *heals) add(h Heal) { *hs = append(*hs, Once(h)) }
 
 func (hs heals) all() Heal {
 	return func(ctx context.Context) error {
@@ -117,7 +130,23 @@ func Touched(fs ...Fault) []int {
 // CheckBudget refuses faults that touch more than t parties unless the
 // scenario declared it: beyond t the cluster is expected to fail closed,
 // not to keep working, and a scenario must say which it tests.
+//
+// It also refuses a fault that declares no party at all, declared or not.
+// Every fault of the catalog acts on some party (a link, a container, a
+// volume), so an empty list is an omission, and counting it as zero would
+// let it escape the budget; counting it as every party instead would turn
+// the omission into a misleading "over budget" and a wrong party list in
+// the report. Refusing names the fault to fix.
 func CheckBudget(t int, declared bool, fs ...Fault) error {
+	var undeclared []Fault
+	for _, f := range fs {
+		if len(f.Parties()) == 0 {
+			undeclared = append(undeclared, f)
+		}
+	}
+	if len(undeclared) > 0 {
+		return fmt.Errorf("fault budget cannot be checked: %s declare no parties; every fault must name the parties it touches", names(undeclared))
+	}
 	touched := Touched(fs...)
 	if len(touched) > t && !declared {
 		return fmt.Errorf("fault budget exceeded: %s touch parties %v, more than t=%d, and the scenario does not declare it", names(fs), touched, t)

@@ -49,9 +49,11 @@ func toxic(ls []*cluster.Link, t cluster.Toxic) (Heal, error) {
 }
 
 // LinkRefused disables the proxy of link i->j: party i's connections to j
-// are refused, j's to i are not.
+// are refused, j's to i are not. Like OneWay, it counts the party that
+// loses its peer (i) against the budget; so do the other faults of link
+// i->j.
 func LinkRefused(i, j int) Fault {
-	return New(fmt.Sprintf("link %d->%d refused", i, j), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("link %d->%d refused", i, j), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		return disable(ctx, c, [][2]int{{i, j}})
 	})
 }
@@ -59,7 +61,7 @@ func LinkRefused(i, j int) Fault {
 // LinkHang makes link i->j accept connections and drop every byte: a
 // silent hang (toxiproxy timeout toxic with timeout 0).
 func LinkHang(i, j int) Fault {
-	return New(fmt.Sprintf("link %d->%d hangs silently", i, j), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("link %d->%d hangs silently", i, j), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		return toxic([]*cluster.Link{c.Link(i, j)}, hang("link_hang"))
 	})
 }
@@ -71,7 +73,7 @@ func hang(name string) cluster.Toxic {
 // ClientRefused disables the client link of party i: clients get
 // connection refused, the party itself is fine.
 func ClientRefused(i int) Fault {
-	return New(fmt.Sprintf("client link of party %d refused", i), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("client link of party %d refused", i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		link := c.Party(i).ClientLink()
 		if err := link.Disable(); err != nil {
 			return nil, err
@@ -83,7 +85,7 @@ func ClientRefused(i int) Fault {
 // ClientHang makes the client link of party i accept connections and
 // answer nothing.
 func ClientHang(i int) Fault {
-	return New(fmt.Sprintf("client link of party %d hangs silently", i), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("client link of party %d hangs silently", i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		return toxic([]*cluster.Link{c.Party(i).ClientLink()}, hang("client_hang"))
 	})
 }
@@ -184,7 +186,7 @@ func peerLinksOf(c *cluster.Cluster, parties []int) []*cluster.Link {
 // Latency delays every byte on every link into and out of the given
 // parties by latency ± jitter.
 func Latency(parties []int, latency, jitter time.Duration) Fault {
-	return New(fmt.Sprintf("latency %s ± %s on the links of parties %v", latency, jitter, parties), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("latency %s ± %s on the links of parties %v", latency, jitter, parties), Network, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		return toxic(peerLinksOf(c, parties), cluster.Toxic{Name: "latency", Type: "latency", Stream: "downstream",
 			Attributes: map[string]any{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}})
 	})
@@ -193,7 +195,7 @@ func Latency(parties []int, latency, jitter time.Duration) Fault {
 // Bandwidth caps the client link of party i at kbps kilobytes per second,
 // both ways: small requests pass, large ones time out.
 func Bandwidth(i int, kbps int) Fault {
-	return New(fmt.Sprintf("client link of party %d capped at %d KB/s", i, kbps), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("client link of party %d capped at %d KB/s", i, kbps), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		link := c.Party(i).ClientLink()
 		var hs heals
 		for _, stream := range []string{"upstream", "downstream"} {
@@ -212,7 +214,7 @@ func Bandwidth(i int, kbps int) Fault {
 // Resets resets a fraction of the connections into party i (toxiproxy
 // reset_peer): its peers' calls fail now and then.
 func Resets(i int, fraction float32) Fault {
-	return New(fmt.Sprintf("%.0f%% of connections into party %d reset", 100*fraction, i), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("%.0f%% of connections into party %d reset", 100*fraction, i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		var ls []*cluster.Link
 		for k := 1; k <= c.Topology.N; k++ {
 			if k != i {
@@ -228,7 +230,7 @@ func Resets(i int, fraction float32) Fault {
 // LimitData closes every connection into party i after bytes bytes: long
 // lived connections break over and over.
 func LimitData(i int, bytes int) Fault {
-	return New(fmt.Sprintf("connections into party %d closed after %d bytes", i, bytes), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("connections into party %d closed after %d bytes", i, bytes), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		var ls []*cluster.Link
 		for k := 1; k <= c.Topology.N; k++ {
 			if k != i {
@@ -241,7 +243,7 @@ func LimitData(i int, bytes int) Fault {
 
 // Flapping takes link i->j down and up every period until healed.
 func Flapping(i, j int, period time.Duration) Fault {
-	return New(fmt.Sprintf("link %d->%d flapping every %s", i, j, period), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("link %d->%d flapping every %s", i, j, period), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		link := c.Link(i, j)
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -263,11 +265,12 @@ func Flapping(i, j int, period time.Duration) Fault {
 				}
 			}
 		}()
-		return func(context.Context) error {
-			close(stop)
-			wg.Wait()
-			return link.Enable()
-		}, nil
+		// Two heals, so a retry after a failed Enable does not stop the
+		// flapping twice.
+		var hs heals
+		hs.add(func(context.Context) error { return link.Enable() })
+		hs.add(func(context.Context) error { close(stop); wg.Wait(); return nil })
+		return hs.all(), nil
 	})
 }
 
@@ -277,7 +280,7 @@ func Flapping(i, j int, period time.Duration) Fault {
 // 5 s): its connection to j is then down for want of the name alone.
 func DNSLoss(i, j int) Fault {
 	host := "kms-peer-" + strconv.Itoa(j)
-	return New(fmt.Sprintf("name %s does not resolve on party %d", host, i), Network, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("name %s does not resolve on party %d", host, i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		p := c.Party(i)
 		admin := append([]string{}, c.Profile.Admin...)
 		heal := func(ctx context.Context) error {

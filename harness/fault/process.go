@@ -98,7 +98,7 @@ func MemoryLimit(i int, bytes int64) Fault {
 
 // CPUQuota limits party i to a fraction of one CPU (docker update --cpus).
 func CPUQuota(i int, cpus float64) Fault {
-	return New(fmt.Sprintf("party %d limited to %.2f CPU", i, cpus), Resources, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("party %d limited to %.2f CPU", i, cpus), Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		p := c.Party(i)
 		if err := p.Update(ctx, container.Resources{NanoCPUs: int64(cpus * 1e9)}); err != nil {
 			return nil, err

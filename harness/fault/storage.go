@@ -158,7 +158,7 @@ func Chmod(i int, rel string, mode string, recursive, restartParty bool) Fault {
 
 // DiskFull fills the filesystem of party i's keys volume to percent.
 func DiskFull(i int, percent int) Fault {
-	return New(fmt.Sprintf("keys volume of party %d filled to %d%%", i, percent), Storage, nil, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+	return New(fmt.Sprintf("keys volume of party %d filled to %d%%", i, percent), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		dir := cluster.VolumePath(i, "keys")
 		heal := func(ctx context.Context) error {
 			return admin(context.WithoutCancel(ctx), c, "rm", "-f", path.Join(dir, ".kmschaos-filler"))

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -84,49 +85,86 @@ func MetricAbove(parties []int, name string, labels map[string]string, min float
 	})
 }
 
-// Rising holds when a metric summed over the parties grew since the probe
-// was made: the error counters of an ongoing fault.
-func Rising(ctx context.Context, c *cluster.Cluster, parties []int, name string, labels map[string]string) Probe {
-	sum := func(ctx context.Context) float64 {
-		var total float64
-		for _, i := range parties {
-			if fams, err := Scrape(ctx, c, i); err == nil {
-				total += Sum(fams, name, labels)
-			}
+// scrapeFunc reads one party's metrics: Scrape on a cluster, a fake in
+// tests.
+type scrapeFunc func(ctx context.Context, i int) (map[string]*dto.MetricFamily, error)
+
+func clusterScrape(c *cluster.Cluster) scrapeFunc {
+	return func(ctx context.Context, i int) (map[string]*dto.MetricFamily, error) { return Scrape(ctx, c, i) }
+}
+
+// sumOver sums a metric over the parties. A party that cannot be scraped
+// is an error naming it, never a zero: a counter read as zero before a
+// fault makes any later reading look like a rise, and a party down during
+// a steadiness window would hide its movement.
+func sumOver(ctx context.Context, scrape scrapeFunc, parties []int, name string, labels map[string]string) (float64, error) {
+	var total float64
+	var errs []error
+	for _, i := range parties {
+		fams, err := scrape(ctx, i)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("party %d could not be scraped: %w", i, err))
+			continue
 		}
-		return total
+		total += Sum(fams, name, labels)
 	}
-	base := sum(ctx)
+	return total, errors.Join(errs...)
+}
+
+// Rising holds when a metric summed over the parties grew since the probe
+// was made: the error counters of an ongoing fault. The baseline is read
+// now; if a party cannot be scraped then, the probe never holds and says
+// why.
+func Rising(ctx context.Context, c *cluster.Cluster, parties []int, name string, labels map[string]string) Probe {
+	check := rising(ctx, clusterScrape(c), parties, name, labels)
 	return New(fmt.Sprintf("%s%v rising on parties %v", name, labels, parties), func(ctx context.Context, c *cluster.Cluster) error {
-		if now := sum(ctx); now <= base {
-			return fmt.Errorf("still %g", now)
-		}
-		return nil
+		return check(ctx, clusterScrape(c))
 	})
 }
 
-// Steady holds when a metric summed over the parties did not move during
-// window: an error counter back to zero rate after a heal.
-func Steady(parties []int, name string, labels map[string]string, window time.Duration) Probe {
-	return New(fmt.Sprintf("%s%v steady for %s on parties %v", name, labels, window, parties), func(ctx context.Context, c *cluster.Cluster) error {
-		sum := func() float64 {
-			var total float64
-			for _, i := range parties {
-				if fams, err := Scrape(ctx, c, i); err == nil {
-					total += Sum(fams, name, labels)
-				}
-			}
-			return total
+func rising(ctx context.Context, scrape scrapeFunc, parties []int, name string, labels map[string]string) func(context.Context, scrapeFunc) error {
+	base, baseErr := sumOver(ctx, scrape, parties, name, labels)
+	return func(ctx context.Context, scrape scrapeFunc) error {
+		if baseErr != nil {
+			return fmt.Errorf("no baseline: %w", baseErr)
 		}
-		before := sum()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(window):
+		now, err := sumOver(ctx, scrape, parties, name, labels)
+		if err != nil {
+			return err
 		}
-		if after := sum(); after != before {
-			return fmt.Errorf("moved from %g to %g in %s", before, after, window)
+		if now <= base {
+			return fmt.Errorf("still %g", now)
 		}
 		return nil
+	}
+}
+
+// Steady holds when a metric summed over the parties did not move during
+// window: an error counter back to zero rate after a heal. Every party must
+// be scraped at both ends of the window.
+func Steady(parties []int, name string, labels map[string]string, window time.Duration) Probe {
+	return New(fmt.Sprintf("%s%v steady for %s on parties %v", name, labels, window, parties), func(ctx context.Context, c *cluster.Cluster) error {
+		return steady(ctx, clusterScrape(c), parties, name, labels, window)
 	})
+}
+
+func steady(ctx context.Context, scrape scrapeFunc, parties []int, name string, labels map[string]string, window time.Duration) error {
+	before, err := sumOver(ctx, scrape, parties, name, labels)
+	if err != nil {
+		return fmt.Errorf("at the start of the window: %w", err)
+	}
+	// The window is what the probe measures, not a wait for a condition.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	after, err := sumOver(ctx, scrape, parties, name, labels)
+	if err != nil {
+		return fmt.Errorf("at the end of the window: %w", err)
+	}
+	if after != before {
+		return fmt.Errorf("moved from %g to %g in %s", before, after, window)
+	}
+	return nil
 }

@@ -3,12 +3,14 @@ package localcluster
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/kmschaos/kmschaos/kms/client"
+	"github.com/kmschaos/kmschaos/kms/config"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
@@ -143,23 +147,152 @@ func TestThirteenPartiesOnLoopback(t *testing.T) {
 	g.Expect(c.Decrypt(ctx, 13, ct)).To(Equal(secret))
 }
 
+// A decryption in flight when SIGTERM arrives completes with the right
+// value, a request after the stop began is refused, and the party then
+// exits 0. The session is held in flight by freezing every peer (party 2's
+// own share is one of the t+1 = 2 it needs), so it is provably under way
+// when the stop begins, whatever the machine's speed.
 func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
 	g := NewWithT(t)
 	c := start(t, 4, 1)
-	ct, _ := c.Key.Encrypt(rand.Reader, 7)
-	// A decryption in flight when SIGTERM arrives still completes.
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Decrypt(context.Background(), 2, ct)
-		done <- err
-	}()
+	ctx := context.Background()
+
+	// Party 2 waits for its peers' shares longer than the test needs (the
+	// loopback cluster's 3 s would end the session on its own).
 	code, err := c.Stop(2, 15*time.Second)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(code).To(Equal(0))
-	g.Eventually(done, 10*time.Second).Should(Receive(Or(BeNil(), WithTransform(status.Code, Equal(codes.Unavailable)))))
-	log, _ := os.ReadFile(c.LogFile(2))
-	g.Expect(string(log)).To(ContainSubstring("Received shutdown signal, draining in-flight work"))
-	g.Expect(string(log)).To(ContainSubstring("KMS server stopped"))
+	cfg, err := config.Load(c.Configs[1], []string{})
+	g.Expect(err).NotTo(HaveOccurred())
+	cfg.Threshold.CoreToCoreNet.NetworkTimeout = 60
+	raw, err := cfg.Marshal()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(os.WriteFile(c.Configs[1], raw, 0o644)).To(Succeed())
+	g.Expect(c.Start(2)).To(Succeed())
+	awaitHealth(t, c, 2, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+
+	const secret = uint64(0xD2A1)
+	ct, err := c.Key.Encrypt(rand.Reader, secret)
+	g.Expect(err).NotTo(HaveOccurred())
+	peers := []int{1, 3, 4}
+	frozen := false
+	thaw := func() error {
+		var errs []error
+		if frozen {
+			for _, i := range peers {
+				errs = append(errs, c.sendSignal(i, syscall.SIGCONT))
+			}
+			frozen = false
+		}
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err := thaw(); err != nil {
+			t.Errorf("thawing the peers: %v", err)
+		}
+	}()
+	frozen = true
+	for _, i := range peers {
+		g.Expect(c.sendSignal(i, syscall.SIGSTOP)).To(Succeed())
+	}
+
+	type result struct {
+		value uint64
+		err   error
+	}
+	inFlight := make(chan result, 1)
+	go func() {
+		cl, err := client.Dial(c.Endpoint(2))
+		if err != nil {
+			inFlight <- result{err: err}
+			return
+		}
+		defer cl.Close()
+		d, err := cl.PublicDecryptSync(ctx, ct, "")
+		if err != nil {
+			inFlight <- result{err: err}
+			return
+		}
+		inFlight <- result{value: d.Value}
+	}()
+	g.Eventually(func() (float64, error) { return gauge(c, 2, "kms_active_sessions") }, 10*time.Second, 50*time.Millisecond).
+		Should(Equal(1.0), "the decryption is under way on party 2")
+
+	logBefore, _ := os.ReadFile(c.LogFile(2))
+	type exit struct {
+		code int
+		err  error
+	}
+	stopped := make(chan exit, 1)
+	reaped := false
+	go func() {
+		code, err := c.Stop(2, 30*time.Second)
+		stopped <- exit{code, err}
+	}()
+	// On a failure, let the stop finish (it kills party 2 after its 30 s)
+	// before the cleanup's Kill waits for the same exit.
+	defer func() {
+		if !reaped {
+			<-stopped
+		}
+	}()
+	newLog := func() string {
+		b, _ := os.ReadFile(c.LogFile(2))
+		return string(b[len(logBefore):])
+	}
+	g.Eventually(newLog, 5*time.Second, 20*time.Millisecond).Should(ContainSubstring("Received shutdown signal, draining in-flight work"))
+
+	// The stop has begun: a new request is refused, the old one still runs.
+	refusedCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = c.Decrypt(refusedCtx, 2, ct)
+	g.Expect(status.Code(err)).To(Equal(codes.Unavailable), "a request after the stop began: %v", err)
+	g.Expect(status.Convert(err).Message()).To(Equal("server is shutting down"))
+	g.Expect(inFlight).NotTo(Receive(), "the in-flight decryption ended before its peers answered")
+	g.Expect(stopped).NotTo(Receive(), "party 2 exited with a decryption in flight")
+
+	g.Expect(thaw()).To(Succeed())
+	var got result
+	g.Eventually(inFlight, 10*time.Second).Should(Receive(&got))
+	g.Expect(got.err).NotTo(HaveOccurred(), "the in-flight decryption")
+	g.Expect(got.value).To(Equal(secret))
+	var ex exit
+	g.Eventually(stopped, 20*time.Second).Should(Receive(&ex))
+	reaped = true
+	g.Expect(ex.err).NotTo(HaveOccurred())
+	g.Expect(ex.code).To(Equal(0), "exit status of the drained party")
+	g.Expect(newLog()).To(ContainSubstring("KMS server stopped"))
+	g.Expect(newLog()).NotTo(ContainSubstring("Sessions still running after the drain timeout"))
+}
+
+// sendSignal sends sig to party i without waiting (SIGSTOP, SIGCONT).
+func (c *Cluster) sendSignal(i int, sig syscall.Signal) error {
+	c.mu.Lock()
+	cmd := c.procs[i-1]
+	c.mu.Unlock()
+	if cmd == nil {
+		return fmt.Errorf("party %d is not running", i)
+	}
+	return cmd.Process.Signal(sig)
+}
+
+// gauge reads one unlabelled gauge from party i's /metrics.
+func gauge(c *Cluster, i int, name string) (float64, error) {
+	resp, err := http.Get(c.MetricsURL(i))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	ms := fams[name].GetMetric()
+	if len(ms) != 1 {
+		return 0, fmt.Errorf("%s has %d samples", name, len(ms))
+	}
+	return ms[0].GetGauge().GetValue(), nil
 }
 
 func TestOperatorSurfaces(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"sort"
 
@@ -82,6 +83,12 @@ func NewKeys(epochID string, n, t, party int, keys map[Set][KeyLen]byte) (*Keys,
 	if party < 1 || party > n {
 		return nil, fmt.Errorf("party %d out of range 1..%d", party, n)
 	}
+	// Count before enumerating: a stored file claiming n=40 would make
+	// KeySets list C(40,27) sets and never return (n=64 overflows it). A
+	// count that is merely off falls through, so the missing set is named.
+	if want := heldKeys(n, t); want != uint64(len(keys)) && want > maxEnumeratedKeys {
+		return nil, fmt.Errorf("PRSS data holds %d keys, party %d must hold %d", len(keys), party, want)
+	}
 	k := &Keys{EpochID: epochID, N: n, T: t, Party: party, keys: make(map[Set][KeyLen]byte), coeff: make(map[Set]group.Scalar)}
 	for _, s := range KeySets(n, t) {
 		if !s.Has(party) {
@@ -98,6 +105,25 @@ func NewKeys(epochID string, n, t, party int, keys map[Set][KeyLen]byte) (*Keys,
 		return nil, fmt.Errorf("PRSS data holds %d keys, party %d must hold %d", len(keys), party, len(k.keys))
 	}
 	return k, nil
+}
+
+// maxEnumeratedKeys bounds the key sets NewKeys lists to name a missing
+// one: far above n=13's 495, far below what would stall a party's start.
+const maxEnumeratedKeys = 1 << 16
+
+// heldKeys is how many key sets hold one party: C(n-1, t), the sets of
+// n-t parties that contain it; math.MaxUint64 when that overflows.
+func heldKeys(n, t int) uint64 {
+	c := uint64(1)
+	for i := 1; i <= t; i++ {
+		// c*(n-t-1+i)/i stays an integer at every step: C(n-t-1+i, i).
+		hi, lo := bits.Mul64(c, uint64(n-t-1+i))
+		if hi != 0 {
+			return math.MaxUint64
+		}
+		c = lo / uint64(i)
+	}
+	return c
 }
 
 // holderCoefficient is f_T(i) for T the complement of s: the product over

@@ -3,7 +3,9 @@ package prss
 import (
 	"crypto/rand"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudflare/circl/group"
 
@@ -183,5 +185,49 @@ func BenchmarkShare(b *testing.B) {
 func BenchmarkSetup13(b *testing.B) {
 	for b.Loop() {
 		agree(b, "bench", 13, 4)
+	}
+}
+
+func TestHeldKeys(t *testing.T) {
+	for _, c := range []struct {
+		n, t int
+		want uint64
+	}{{4, 1, 3}, {7, 2, 15}, {13, 4, 495}, {64, 21, 27619435402363035}} {
+		if got := heldKeys(c.n, c.t); got != c.want {
+			t.Fatalf("heldKeys(%d, %d) = %d, want C(%d,%d) = %d", c.n, c.t, got, c.n-1, c.t, c.want)
+		}
+	}
+	// Matches the enumeration where it is cheap.
+	for _, nt := range [][2]int{{4, 1}, {7, 2}, {10, 3}, {13, 4}} {
+		held := 0
+		for _, s := range KeySets(nt[0], nt[1]) {
+			if s.Has(1) {
+				held++
+			}
+		}
+		if uint64(held) != heldKeys(nt[0], nt[1]) {
+			t.Fatalf("n=%d t=%d: %d sets hold party 1, heldKeys says %d", nt[0], nt[1], held, heldKeys(nt[0], nt[1]))
+		}
+	}
+}
+
+// A stored epoch claiming a large cluster is refused at once: listing its
+// key sets would not end (n=64 overflows the enumeration).
+func TestNewKeysRefusesAHugeTopologyWithoutEnumerating(t *testing.T) {
+	for _, nt := range [][2]int{{40, 13}, {64, 21}} {
+		done := make(chan error, 1)
+		go func() { _, err := NewKeys("e", nt[0], nt[1], 1, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "PRSS data holds 0 keys, party 1 must hold") {
+				t.Fatalf("n=%d: %v", nt[0], err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("NewKeys for n=%d still running after 10 s", nt[0])
+		}
+	}
+	// A small cluster missing a key still names the set.
+	if _, err := NewKeys("e", 4, 1, 1, nil); err == nil || !strings.Contains(err.Error(), "is missing") {
+		t.Fatalf("n=4 without keys: %v", err)
 	}
 }

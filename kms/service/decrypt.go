@@ -330,11 +330,11 @@ func (s *Service) verifyReply(pub *tss.PublicKey, cts []*tss.Ciphertext, r share
 	for i, ds := range r.resp.GetShares() {
 		d := tss.G.NewElement()
 		if err := d.UnmarshalBinary(ds.GetShare()); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("decryption share %d of party %d is not a group element: %w", i, r.party, err)
 		}
 		sh := tss.Share{Party: r.party, D: d, Proof: ds.GetProof()}
 		if err := pub.VerifyShare(cts[i].C1, sh); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("decryption share %d of party %d: %w", i, r.party, err)
 		}
 		out[i] = sh
 	}

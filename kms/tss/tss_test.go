@@ -1,8 +1,10 @@
 package tss
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math/bits"
 	"testing"
 
@@ -92,21 +94,61 @@ func TestFlippedShareIsCaughtAndNamed(t *testing.T) {
 	if forged.Party != 7 {
 		t.Fatalf("share names party %d, want 7", forged.Party)
 	}
-	// A flipped byte in the transmitted share is caught too.
+	// A share changed in transit to another valid group element (so it
+	// always decodes) is caught, and still names its party.
 	tampered := shares[2]
-	b, _ := tampered.D.MarshalBinaryCompress()
-	b[0] ^= 0x04
-	d := G.NewElement()
-	if d.UnmarshalBinary(b) == nil {
-		tampered.D = d
-		if err := pk.VerifyShare(ct.C1, tampered); err == nil {
-			t.Fatal("tampered share accepted")
-		}
+	tampered.D = G.NewElement().Add(shares[2].D, G.Generator())
+	if err := pk.VerifyShare(ct.C1, tampered); !errors.Is(err, ErrInvalidShare) {
+		t.Fatalf("tampered share of party %d accepted: %v", tampered.Party, err)
+	}
+	if tampered.Party != 3 {
+		t.Fatalf("tampered share names party %d, want 3", tampered.Party)
+	}
+	// So is a valid share value under another party's proof.
+	swapped := shares[2]
+	swapped.Proof = shares[3].Proof
+	if err := pk.VerifyShare(ct.C1, swapped); !errors.Is(err, ErrInvalidShare) {
+		t.Fatalf("share of party 3 with party 4's proof accepted: %v", err)
 	}
 	// Combining an unproved wrong share fails closed, never a wrong value.
 	sel := append([]Share{forged}, shares[:4]...)
 	if v, err := pk.Combine(ct, sel); !errors.Is(err, ErrDecryptionFailed) {
 		t.Fatalf("combination with a wrong share gave %d, %v", v, err)
+	}
+}
+
+// The transmitted form of a share: bytes that do not encode a group
+// element never become a share, and a proof that does not decode is
+// refused with the reason.
+func TestUndecodableShareIsRejected(t *testing.T) {
+	pk, ks := deal(t, 4, 1)
+	raw, _ := pk.Encrypt(rand.Reader, 42)
+	ct, _ := ParseCiphertext(raw)
+	honest := sharesFor(t, pk, ks, ct)[1]
+	for _, b := range [][]byte{nil, make([]byte, 31), bytes.Repeat([]byte{0xff}, 32)} {
+		if err := G.NewElement().UnmarshalBinary(b); err == nil {
+			t.Fatalf("%x decoded as a group element", b)
+		}
+	}
+	for _, proof := range [][]byte{nil, honest.Proof[:len(honest.Proof)-1], bytes.Repeat([]byte{0xff}, len(honest.Proof))} {
+		bad := honest
+		bad.Proof = proof
+		err := pk.VerifyShare(ct.C1, bad)
+		if !errors.Is(err, ErrInvalidShare) || err.Error() == ErrInvalidShare.Error() {
+			t.Fatalf("undecodable proof of %d bytes: %v, want ErrInvalidShare with the decoding error", len(proof), err)
+		}
+	}
+	missing := honest
+	missing.D = nil
+	if err := pk.VerifyShare(ct.C1, missing); !errors.Is(err, ErrInvalidShare) {
+		t.Fatalf("share without a value: %v", err)
+	}
+	for _, party := range []int{0, -1, 5} {
+		bad := honest
+		bad.Party = party
+		if err := pk.VerifyShare(ct.C1, bad); err == nil || err.Error() != fmt.Sprintf("share from unknown party %d", party) {
+			t.Fatalf("share from party %d: %v", party, err)
+		}
 	}
 }
 

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes kms-admin with args and returns what it printed and the
+// error main would turn into exit status 1.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	out := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		out <- string(b)
+	}()
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetErr(io.Discard)
+	runErr := root.Execute()
+	os.Stdout = stdout
+	w.Close()
+	return <-out, runErr
+}
+
+func TestLsAndManifestFailOnAMissingPath(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "p3")
+	for _, cmd := range [][]string{{"ls", missing}, {"ls", "-R", missing}, {"manifest", missing}} {
+		_, err := run(t, cmd...)
+		if err == nil {
+			t.Fatalf("kms-admin %s succeeded on a missing path", strings.Join(cmd, " "))
+		}
+		if want := "cannot access " + missing + ": no such file or directory"; err.Error() != want {
+			t.Fatalf("kms-admin %s: %q, want %q", strings.Join(cmd, " "), err, want)
+		}
+	}
+	// Every path is still listed before the command fails.
+	out, err := run(t, "ls", missing, dir)
+	if err == nil || !strings.Contains(out, dir) {
+		t.Fatalf("ls of a missing and an existing path: err %v, output %q", err, out)
+	}
+}
+
+func TestManifestOfAnEmptyTreeAndOfAMissingPartyBelowTheRoot(t *testing.T) {
+	root := t.TempDir()
+	out, err := run(t, "manifest", root)
+	if err != nil {
+		t.Fatalf("manifest of an empty tree: %v", err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "d ") || !strings.HasSuffix(lines[0], " "+root) {
+		t.Fatalf("manifest of an empty tree: %q, want the root's line alone", out)
+	}
+
+	// The key audit reads /vaults: a party whose tree is gone is simply
+	// absent from the manifest, which the audit reports as drift.
+	if err := os.MkdirAll(filepath.Join(root, "p1", "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "p1", "keys", "share"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "manifest", root)
+	if err != nil {
+		t.Fatalf("manifest without party 2's tree: %v", err)
+	}
+	if !strings.Contains(out, filepath.Join(root, "p1", "keys", "share")) || strings.Contains(out, "/p2") {
+		t.Fatalf("manifest: %q", out)
+	}
+}
+
+func TestFillRefusesAPercentOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"0", "-5", "100.5", "250", "NaN"} {
+		_, err := run(t, "fill", dir, "--percent", p)
+		if err == nil || !strings.Contains(err.Error(), "--percent must be greater than 0 and at most 100") {
+			t.Fatalf("fill --percent %s: %v", p, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("a refused fill wrote %d files", len(entries))
+	}
+}

@@ -1,0 +1,147 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+func TestOnceRetriesAFailedHealAndKeepsASuccessfulOne(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	h := Once(func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return errors.New("engine busy")
+		}
+		return nil
+	})
+	if err := h(ctx); err == nil || err.Error() != "engine busy" {
+		t.Fatalf("first heal: %v, want the heal's error", err)
+	}
+	if err := h(ctx); err != nil {
+		t.Fatalf("second heal: %v, want the retry to succeed", err)
+	}
+	if err := h(ctx); err != nil {
+		t.Fatalf("third heal: %v", err)
+	}
+	if calls != 2 {
+		t.Fatalf("heal ran %d times, want 2 (once failing, once succeeding, then never again)", calls)
+	}
+}
+
+func TestOnceHealsOnceUnderConcurrentCalls(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	h := Once(func(context.Context) error {
+		calls.Add(1)
+		<-release
+		return nil
+	})
+	const callers = 8
+	errs := make(chan error, callers)
+	var started sync.WaitGroup
+	for range callers {
+		started.Add(1)
+		go func() {
+			started.Done()
+			errs <- h(context.Background())
+		}()
+	}
+	started.Wait()
+	close(release)
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("heal ran %d times under %d concurrent calls, want 1", n, callers)
+	}
+}
+
+func TestCombinedHealsRetryOnlyWhatFailed(t *testing.T) {
+	ctx := context.Background()
+	var first, second int
+	var hs heals
+	hs.add(func(context.Context) error { first++; return nil })
+	hs.add(func(context.Context) error {
+		second++
+		if second == 1 {
+			return errors.New("link API down")
+		}
+		return nil
+	})
+	all := Once(hs.all())
+	if err := all(ctx); err == nil {
+		t.Fatal("combined heal hid the failure of a part")
+	}
+	if err := all(ctx); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if first != 1 || second != 2 {
+		t.Fatalf("parts ran %d and %d times, want 1 (succeeded at once) and 2 (retried)", first, second)
+	}
+}
+
+func noop(context.Context, *cluster.Cluster) (Heal, error) { return nil, nil }
+
+func TestCheckBudgetRefusesAFaultThatDeclaresNoParties(t *testing.T) {
+	const th = 1
+	undeclared := New("mystery toxic", Network, nil, noop)
+	for _, declared := range []bool{false, true} {
+		err := CheckBudget(th, declared, undeclared, Kill(2))
+		if err == nil {
+			t.Fatalf("declared=%v: a fault with no parties plus t=%d parties elsewhere passed the budget", declared, th)
+		}
+		if !strings.Contains(err.Error(), "mystery toxic") || !strings.Contains(err.Error(), "declare no parties") {
+			t.Fatalf("error does not name the undeclared fault: %v", err)
+		}
+	}
+	if err := CheckBudget(th, false, New("empty list", Network, []int{}, noop)); err == nil {
+		t.Fatal("an empty (non-nil) party list passed the budget")
+	}
+}
+
+func TestCheckBudget(t *testing.T) {
+	if err := CheckBudget(1, false); err != nil {
+		t.Fatalf("no fault: %v", err)
+	}
+	if err := CheckBudget(1, false, Kill(2), Pause(2)); err != nil {
+		t.Fatalf("one party twice is within t=1: %v", err)
+	}
+	err := CheckBudget(1, false, Kill(2), LinkRefused(3, 4))
+	if err == nil || !strings.Contains(err.Error(), "[2 3]") {
+		t.Fatalf("two parties with t=1 undeclared: %v, want over budget naming [2 3]", err)
+	}
+	if err := CheckBudget(1, true, Kill(2), LinkRefused(3, 4)); err != nil {
+		t.Fatalf("declared beyond threshold: %v", err)
+	}
+}
+
+// Every constructor of the catalog names the parties it touches, so none
+// can slip past the budget.
+func TestEveryConstructorDeclaresItsParties(t *testing.T) {
+	for _, f := range []Fault{
+		LinkRefused(1, 2), LinkHang(1, 2), ClientRefused(1), ClientHang(1),
+		Partition([]int{1}, []int{2, 3, 4}), OneWay([]int{1}, []int{2, 3}), Cut([2]int{1, 2}), Isolate(1),
+		Latency([]int{1, 2}, time.Millisecond, 0), Bandwidth(1, 2), Resets(1, 0.5), LimitData(1, 1024),
+		Flapping(1, 2, time.Second), DNSLoss(1, 2),
+		Kill(1), Stop(1), Pause(1), MemoryLimit(1, 8<<20), CPUQuota(1, 0.1),
+		Remove(1, KeyShare), Flip(1, KeyShare), CorruptShare(1), ScramblePRSS(1), ForgePublic(1),
+		Chmod(1, "PRIV-p1", "000", false, false), DiskFull(1, 90), BadConfig(1, MalformedTOML),
+	} {
+		if len(f.Parties()) == 0 {
+			t.Errorf("%s declares no parties", f.Name())
+		}
+	}
+	if got := Latency([]int{2, 3}, time.Millisecond, 0).Parties(); len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Errorf("latency on parties [2 3] declares %v", got)
+	}
+}

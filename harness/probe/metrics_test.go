@@ -1,0 +1,165 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+const counter = "kms_peer_errors_total"
+
+var labels = map[string]string{"op": "decrypt_share"}
+
+// fakeParties serves a counter per party; a party with an error set
+// cannot be scraped.
+type fakeParties struct {
+	mu     sync.Mutex
+	values map[int]float64
+	errs   map[int]error
+	calls  int
+}
+
+func (f *fakeParties) set(i int, v float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.values[i] = v
+}
+
+func (f *fakeParties) fail(i int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs[i] = err
+}
+
+func (f *fakeParties) scrape(_ context.Context, i int) (map[string]*dto.MetricFamily, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if err := f.errs[i]; err != nil {
+		return nil, err
+	}
+	text := fmt.Sprintf("# TYPE %[1]s counter\n%[1]s{op=\"decrypt_share\",peer=\"9\"} %[2]g\n%[1]s{op=\"other\",peer=\"9\"} 1000\n", counter, f.values[i])
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(strings.NewReader(text))
+}
+
+func parties(values map[int]float64) *fakeParties {
+	return &fakeParties{values: values, errs: map[int]error{}}
+}
+
+var refused = errors.New("dial tcp 127.0.0.1:9464: connect: connection refused")
+
+func expectNames(t *testing.T, err error, party int) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("probe held although party %d could not be scraped", party)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("party %d could not be scraped", party)) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("error does not name party %d and its scrape error: %v", party, err)
+	}
+}
+
+func TestSteadyHoldsOnlyWhenNothingMoves(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 3, 2: 0, 3: 5})
+	if err := steady(ctx, f.scrape, []int{1, 2, 3}, counter, labels, time.Millisecond); err != nil {
+		t.Fatalf("unchanged counters: %v", err)
+	}
+
+	// A rise during the window: scrape calls 1-3 are the start, so the
+	// counter moves once the start is read.
+	moving := &risingAfter{fakeParties: parties(map[int]float64{1: 3, 2: 0, 3: 5}), after: 3, party: 2}
+	err := steady(ctx, moving.scrape, []int{1, 2, 3}, counter, labels, time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "moved from 8 to 9") {
+		t.Fatalf("a counter that moved: %v", err)
+	}
+}
+
+// risingAfter raises party's counter by one after the first after scrapes.
+type risingAfter struct {
+	*fakeParties
+	after, party int
+}
+
+func (r *risingAfter) scrape(ctx context.Context, i int) (map[string]*dto.MetricFamily, error) {
+	r.mu.Lock()
+	if r.calls == r.after {
+		r.values[r.party]++
+	}
+	r.mu.Unlock()
+	return r.fakeParties.scrape(ctx, i)
+}
+
+func TestSteadyFailsNamingAPartyThatCannotBeScraped(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 0, 2: 0, 3: 0})
+	f.fail(2, refused)
+	expectNames(t, steady(ctx, f.scrape, []int{1, 2, 3}, counter, labels, time.Millisecond), 2)
+
+	// Readable at the start, gone at the end of the window.
+	g := &failingAfter{fakeParties: parties(map[int]float64{1: 0, 2: 0, 3: 0}), after: 3, party: 3}
+	err := steady(ctx, g.scrape, []int{1, 2, 3}, counter, labels, time.Millisecond)
+	expectNames(t, err, 3)
+	if !strings.Contains(err.Error(), "end of the window") {
+		t.Fatalf("error does not say when the scrape failed: %v", err)
+	}
+}
+
+// failingAfter makes party unscrapable after the first after scrapes.
+type failingAfter struct {
+	*fakeParties
+	after, party int
+}
+
+func (f *failingAfter) scrape(ctx context.Context, i int) (map[string]*dto.MetricFamily, error) {
+	f.mu.Lock()
+	if f.calls == f.after {
+		f.errs[f.party] = refused
+	}
+	f.mu.Unlock()
+	return f.fakeParties.scrape(ctx, i)
+}
+
+func TestRisingHoldsOnlyOnARise(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 2, 2: 0})
+	check := rising(ctx, f.scrape, []int{1, 2}, counter, labels)
+	if err := check(ctx, f.scrape); err == nil || err.Error() != "still 2" {
+		t.Fatalf("no rise: %v", err)
+	}
+	f.set(2, 1)
+	if err := check(ctx, f.scrape); err != nil {
+		t.Fatalf("risen from 2 to 3: %v", err)
+	}
+}
+
+func TestRisingFailsWithoutABaseline(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
+	f.fail(2, refused)
+	check := rising(ctx, f.scrape, []int{1, 2, 3}, counter, labels)
+	// Party 2 back: counted as zero, its 7 would look like a rise.
+	f.fail(2, nil)
+	err := check(ctx, f.scrape)
+	expectNames(t, err, 2)
+	if !strings.Contains(err.Error(), "no baseline") {
+		t.Fatalf("error does not say the baseline is missing: %v", err)
+	}
+}
+
+func TestRisingFailsNamingAPartyThatCannotBeScrapedLater(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
+	check := rising(ctx, f.scrape, []int{1, 2, 3}, counter, labels)
+	f.set(1, 100) // a rise elsewhere must not hide the unreadable party
+	f.fail(3, refused)
+	expectNames(t, check(ctx, f.scrape), 3)
+}
