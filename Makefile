@@ -33,9 +33,6 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
 	$(GO) run ./cmd/kmschaos sweep --images
 
-fuzz: ## fuzz the parsers, 30 s each
-	$(GO) test -run '^$$' -fuzz FuzzRunbook -fuzztime 30s ./harness/runbook/
-
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images
 
@@ -56,7 +53,7 @@ FUZZTIME ?= 20s
 FUZZ_FLAGS ?=
 FUZZ_TARGETS = ./kms/config:FuzzParse ./kms/tss:FuzzParseCiphertext ./kms/tss:FuzzVerifyShare \
 	./kms/service:FuzzVerifyReply ./kms/material:FuzzDecodePublicKey ./kms/material:FuzzDecodeKeyShare \
-	./kms/material:FuzzDecodeEpoch
+	./kms/material:FuzzDecodeEpoch ./harness/runbook:FuzzRunbook
 
 fuzz: ## run every fuzz target for FUZZTIME each (a crash is saved under the package's testdata/fuzz)
 	@set -e; for t in $(FUZZ_TARGETS); do \
