@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"path"
+	"slices"
 	"strconv"
 	"time"
 
@@ -344,6 +345,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d", c.RunID, i),
 			Labels:         l,
+			Cmd:            slices.Clone(c.Profile.Command),
 			Networks:       []string{c.network.Name},
 			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
 			ConfigModifier: func(cfg *container.Config) {
@@ -396,9 +398,7 @@ func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
 	}
 	req := c.partyRequest(i)
 	req.WaitingFor = nil
-	if len(args) > 0 {
-		req.Cmd = append([]string{"--config-file", c.Profile.ConfigFile}, args...)
-	}
+	req.Cmd = append(req.Cmd, args...)
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if err != nil {
 		return fmt.Errorf("recreating party %d: %w", i, err)

@@ -192,6 +192,7 @@ type State struct {
 	StartedAt    time.Time
 	Memory       int64 // memory limit in bytes, 0: none
 	NanoCPUs     int64
+	Cmd          []string // the arguments the party was started with
 }
 
 // State inspects the container.
@@ -209,6 +210,9 @@ func (p *Party) State(ctx context.Context) (State, error) {
 	}
 	if hc := in.HostConfig; hc != nil {
 		st.Memory, st.NanoCPUs = hc.Memory, hc.NanoCPUs
+	}
+	if cfg := in.Config; cfg != nil {
+		st.Cmd = cfg.Cmd
 	}
 	return st, nil
 }

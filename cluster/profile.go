@@ -26,6 +26,11 @@ type Profile struct {
 	Admin       []string // kms-admin: file and storage toolbox
 	GenKeys     []string // kms-gen-keys: the dealer, run in the keeper
 
+	// Command is the party's arguments in the baseline (the image's
+	// entrypoint is the server). A party started otherwise — the
+	// meta-specs' lying coordinator — is a fault the audit reports.
+	Command []string
+
 	// Startup is a log line a party prints once it serves its API.
 	Startup string
 }
@@ -37,6 +42,7 @@ var SimulatedParty = Profile{
 	KeysDir: "/app/kms/keys", BackupDir: "/app/kms/backup", ConfigDir: "/app/kms/config", ConfigFile: "/app/kms/config/config.toml",
 	HealthCheck: []string{"kms-health-check"}, Init: []string{"kms-init"}, Client: []string{"kms-client"}, Admin: []string{"kms-admin"},
 	GenKeys: []string{"kms-gen-keys"},
+	Command: []string{"--config-file", "/app/kms/config/config.toml"},
 	Startup: "Starting core service gRPC server",
 }
 

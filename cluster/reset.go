@@ -153,11 +153,14 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
 			what = append(what, "resources")
 		}
+		if !slices.Equal(st.Cmd, c.Profile.Command) {
+			what = append(what, fmt.Sprintf("started with %q", st.Cmd))
+		}
 		// Every baseline object counts, PRSS epochs included; what is new
 		// is reported apart (see NewObjects).
 		changed, added := diffManifest(c.golden[p.ID], current[p.ID])
 		for _, path := range changed {
-			what = append(what, "storage or config: changed or missing "+path)
+			what = append(what, changedPrefix+path)
 		}
 		if len(added) > 0 {
 			rep.NewObjects[p.ID] = added
@@ -172,6 +175,25 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+const changedPrefix = "storage or config: changed or missing "
+
+// AcceptChanged drops the baseline objects, changed or missing, that
+// accept declares expected (the old PRSS epoch of a party a runbook set
+// up anew); every other difference stays a fault left behind.
+func (r ResetReport) AcceptChanged(accept func(party int, path string) bool) ResetReport {
+	out := r
+	out.Repaired = map[int][]string{}
+	for i, what := range r.Repaired {
+		for _, w := range what {
+			if path, ok := strings.CutPrefix(w, changedPrefix); ok && accept(i, path) {
+				continue
+			}
+			out.Repaired[i] = append(out.Repaired[i], w)
+		}
+	}
+	return out
 }
 
 // Clean tells whether an audit found nothing: no fault in the mesh or a
@@ -222,6 +244,15 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 	st, err := p.State(ctx)
 	if err != nil {
 		return err
+	}
+	if !slices.Equal(st.Cmd, c.Profile.Command) {
+		note(p.ID, fmt.Sprintf("started with %q", st.Cmd))
+		if err := c.Recreate(ctx, p.ID); err != nil {
+			return err
+		}
+		if st, err = p.State(ctx); err != nil {
+			return err
+		}
 	}
 	if st.Paused {
 		note(p.ID, "paused")

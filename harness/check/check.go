@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -130,12 +131,28 @@ func dedupe(xs []string) []string {
 	return out
 }
 
-// NoFaultLeft fails if anything differs from the baseline besides what
-// Reset is meant to keep: the proof that no fault outlived its scenario.
-func NoFaultLeft(ctx context.Context, c *cluster.Cluster) error {
+// Declared is what a scenario's runbooks changed on purpose, which the
+// audit therefore accepts.
+type Declared struct {
+	// NewEpoch: a runbook set up a new PRSS epoch on every party
+	// (runbook new_epoch). Its objects are new everywhere, and the old
+	// epoch of the parties the fault touched may be gone or changed.
+	NewEpoch bool
+	Touched  []int
+}
+
+// NoFaultLeft fails if anything differs from the baseline — the mesh, a
+// party's state, resources or arguments, any stored object, PRSS epochs
+// included — besides what the scenario declared: the proof that no fault
+// outlived its scenario.
+func NoFaultLeft(ctx context.Context, c *cluster.Cluster, d Declared) error {
 	rep, err := c.Audit(ctx)
 	if err != nil {
 		return err
+	}
+	if d.NewEpoch {
+		rep = rep.Accept(func(_ int, p string) bool { return cluster.IsEpochObject(p) })
+		rep = rep.AcceptChanged(func(i int, p string) bool { return cluster.IsEpochObject(p) && slices.Contains(d.Touched, i) })
 	}
 	if !rep.Clean() {
 		return fmt.Errorf("left behind: %s", rep)

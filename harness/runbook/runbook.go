@@ -44,6 +44,10 @@ type Runbook struct {
 	// Origin says whose procedure this is: OriginGuide, OriginRepaired or
 	// OriginHarness; the scorecard's "recovered by" is read from it.
 	Origin string `yaml:"origin"`
+	// NewEpoch declares that the runbook sets up a new PRSS epoch on every
+	// party (kms-init with a fresh epoch id): the audit after the scenario
+	// accepts the new epoch, and the old one of the faulted parties gone.
+	NewEpoch bool `yaml:"new_epoch"`
 	// Vars are variables beyond the built-in ones (Builtins) that the
 	// caller must supply (Env.Vars), e.g. targets, observer.
 	Vars   []string `yaml:"vars"`
