@@ -109,7 +109,7 @@ var _ = Describe(Threshold, func() {
 				Reason: `decrypts right through parties \[\d+\].*Epoch [0-9a-f]+ not found`}
 			says := fmt.Sprintf("PRSS re-initialisation as written cannot repair party %d: it is not among kms-threshold-{1..4}, so kms-init exits 0 and leaves it without PRSS", k)
 			if k <= 4 {
-				defect.Reason = `exit status [1-9]\d*, want 0: .*Epoch [0-9a-f]+ already exists`
+				defect.Reason = `(?s)exit status [1-9]\d*, want 0: .*Epoch [0-9a-f]+ already exists`
 				says = fmt.Sprintf("PRSS re-initialisation as written cannot repair party %d: the other parties of kms-threshold-{1..4} already hold the default epoch, so kms-init fails with \"Epoch ... already exists\"", k)
 			}
 			return scenario.Plan{

@@ -14,8 +14,10 @@ import (
 // Docker error, a timeout or another refusal never passes for the
 // guide's defect.
 type Defect struct {
-	Step   string // "runbook/step"
-	Reason string // regular expression the step's failure must match
+	Step string // "runbook/step"
+	// Reason is a regular expression the step's failure must match: its
+	// error, then a newline, then its command's output.
+	Reason string
 }
 
 func (d Defect) zero() bool { return d.Step == "" }
@@ -32,8 +34,8 @@ type judged struct {
 }
 
 // judgeDefect holds how runbook rb ended (err, from Runbook.Run) against
-// the defect the plan expects.
-func judgeDefect(want Defect, rb string, err error) judged {
+// the defect the plan expects; output gives a step's command output.
+func judgeDefect(want Defect, rb string, err error, output func(step string) string) judged {
 	var j judged
 	var stepErr *runbook.StepError
 	var why string
@@ -55,6 +57,9 @@ func judgeDefect(want Defect, rb string, err error) judged {
 		j.Problem = fmt.Errorf("runbook step failed: %w", err)
 		return j
 	}
+	if output != nil {
+		why += "\n" + output(j.Step)
+	}
 	re, rerr := regexp.Compile(want.Reason)
 	switch {
 	case want.Reason == "":
@@ -62,7 +67,7 @@ func judgeDefect(want Defect, rb string, err error) judged {
 	case rerr != nil:
 		j.Problem = fmt.Errorf("the plan's reason for step %q: %w", want.Step, rerr)
 	case !re.MatchString(why):
-		j.Problem = fmt.Errorf("the guide's step %q failed, but not as the scenario expects (/%s/): %s", want.Step, want.Reason, why)
+		j.Problem = fmt.Errorf("the guide's step %q failed, but not as the scenario expects (/%s/): %s", want.Step, want.Reason, strings.TrimSpace(why))
 	default:
 		j.Expected = true
 	}

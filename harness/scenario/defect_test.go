@@ -30,7 +30,7 @@ func TestJudgeDefect(t *testing.T) {
 		{"not a step's failure at all", "prss-reinit-as-written", errors.New("loading: no such file"), false, "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			j := judgeDefect(want, tc.rb, tc.err)
+			j := judgeDefect(want, tc.rb, tc.err, nil)
 			if j.Expected != tc.expected {
 				t.Errorf("expected = %v, want %v", j.Expected, tc.expected)
 			}
@@ -42,7 +42,7 @@ func TestJudgeDefect(t *testing.T) {
 			}
 		})
 	}
-	if j := judgeDefect(Defect{Step: want.Step}, "prss-reinit-as-written", stepErr("kms-init as written", "anything")); j.Expected || j.Problem == nil {
+	if j := judgeDefect(Defect{Step: want.Step}, "prss-reinit-as-written", stepErr("kms-init as written", "anything"), nil); j.Expected || j.Problem == nil {
 		t.Errorf("a defect with no reason matched: %+v", j)
 	}
 }
@@ -63,5 +63,24 @@ func TestRecoveredBy(t *testing.T) {
 		if got := recoveredBy(tc.reset, tc.undone, tc.origins); got != tc.want {
 			t.Errorf("recoveredBy(%v, %v, %v) = %q, want %q", tc.reset, tc.undone, tc.origins, got, tc.want)
 		}
+	}
+}
+
+func TestJudgeDefectReadsTheStepsOutput(t *testing.T) {
+	// kms-init's error quotes its last line; the refusal the defect is
+	// about may stand on any line of its output.
+	want := Defect{Step: "rb/kms-init", Reason: `(?s)exit status 1, want 0.*Epoch \w+ already exists`}
+	err := &runbook.StepError{Runbook: "rb", Step: "kms-init", Err: errors.New("exit status 1, want 0: party 4: no PRSS contribution")}
+	out := func(step string) string {
+		if step != "kms-init" {
+			t.Errorf("asked for the output of %q", step)
+		}
+		return "party 1: Epoch 01 already exists\nparty 4: no PRSS contribution"
+	}
+	if j := judgeDefect(want, "rb", err, out); !j.Expected || j.Problem != nil {
+		t.Errorf("the reason on another line of the output was not matched: %+v", j)
+	}
+	if j := judgeDefect(want, "rb", err, func(string) string { return "party 4: no PRSS contribution" }); j.Expected {
+		t.Errorf("matched an output without the reason")
 	}
 }

@@ -186,7 +186,14 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		if len(steps) > 0 {
 			lastStep = rb.Name + "/" + steps[len(steps)-1].Name
 		}
-		j := judgeDefect(plan.ExpectDefect, rb.Name, err)
+		j := judgeDefect(plan.ExpectDefect, rb.Name, err, func(step string) string {
+			for _, st := range steps {
+				if st.Name == step {
+					return st.Output
+				}
+			}
+			return ""
+		})
 		if j.Loss != nil {
 			res.Keys = report.KeysLost // the step that lost them carries the defect
 		}
