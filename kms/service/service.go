@@ -80,6 +80,8 @@ type Options struct {
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Rand    io.Reader // crypto/rand when nil
+	// PeerAuth authenticates the links to peers (nil: no TLS).
+	PeerAuth *p2p.Auth
 }
 
 // New loads the party's storage. It refuses to start, with an error naming
@@ -121,7 +123,7 @@ func New(o Options) (*Service, error) {
 	for _, p := range c.Threshold.Peers {
 		peers = append(peers, p2p.Peer{ID: p.PartyID, Address: p2p.HostPort(p.Address, p.Port)})
 	}
-	s.peers = p2p.NewPeers(s.me, peers)
+	s.peers = p2p.NewPeers(s.me, peers, o.PeerAuth)
 	return s, nil
 }
 
