@@ -28,6 +28,7 @@ alive (the storage keeper) until SIGTERM.`,
 	root.AddCommand(fileCommands()...)
 	root.AddCommand(faultCommands()...)
 	root.AddCommand(netCommands()...)
+	root.AddCommand(p2pCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "kms-admin:", err)
 		os.Exit(1)
