@@ -29,7 +29,7 @@ signing key, and writes into <dir>, in the real KMS storage layout:
   PRIV-p<i>/FheKeyInfo/<key_id>    party i's key share
   PRIV-p<i>/SigningKey/<id>        party i's signing key
   BACKUP-p<i>/...                  a copy of PRIV-p<i>'s key share and signing key
-  TLS-p<i>/key.pem, cert.pem       party i's peer-link TLS key and certificate
+  PRIV-p<i>/TLS/key.pem, cert.pem  party i's peer-link TLS key and certificate
                                    (self-signed, CN = its mpc_identity)
   config-p<i>.toml                 a ready config for party i, with every
                                    peer's certificate and mpc_identity
@@ -101,7 +101,7 @@ func reissueCmd() *cobra.Command {
 		Use:   "reissue-cert --dir <storage root> --party <i> (--config <config.toml> | --identity <cn>)",
 		Short: "Re-issue one party's TLS certificate for its existing key",
 		Long: `reissue-cert writes a new self-signed certificate for party <i>'s existing
-TLS key (<dir>/TLS-p<i>/key.pem) to <dir>/TLS-p<i>/cert.pem. Peers pin the
+TLS key (<dir>/PRIV-p<i>/TLS/key.pem) to <dir>/PRIV-p<i>/TLS/cert.pem. Peers pin the
 key, so their configs need no change; restart the party to load it.
 
 The CN is the party's mpc_identity: read from --config (the entry of its
@@ -154,7 +154,7 @@ for fault injection).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&dir, "dir", "", "storage root holding TLS-p<i>/ (the party's keys volume) (required)")
+	f.StringVar(&dir, "dir", "", "storage root holding PRIV-p<i>/TLS/ (the party's keys volume) (required)")
 	f.IntVar(&party, "party", 0, "the party's id (required)")
 	f.StringVar(&configFile, "config", "", "the party's config.toml: the CN is its mpc_identity")
 	f.StringVar(&identity, "identity", "", "the CN to issue (overrides --config)")

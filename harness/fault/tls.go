@@ -15,9 +15,9 @@ import (
 const TLS = "tls"
 
 // certPath is where the keeper sees party i's TLS certificate (see
-// kms/keygen: TLS-p<i>/cert.pem in the keys volume).
+// kms/keygen.CertPath: PRIV-p<i>/TLS/cert.pem in the keys volume).
 func certPath(i int) string {
-	return path.Join(cluster.VolumePath(i, "keys"), fmt.Sprintf("TLS-p%d", i), "cert.pem")
+	return path.Join(cluster.VolumePath(i, "keys"), fmt.Sprintf("PRIV-p%d", i), "TLS", "cert.pem")
 }
 
 // reissueCert re-issues party i's certificate in the keeper, as the party's

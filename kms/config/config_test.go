@@ -109,7 +109,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 }
 
 func TestTLSValidation(t *testing.T) {
-	tlsSection := "\n[threshold.tls.manual]\ncert = {path = \"/app/kms/keys/TLS-p3/cert.pem\"}\nkey = {path = \"/app/kms/keys/TLS-p3/key.pem\"}\n"
+	tlsSection := "\n[threshold.tls.manual]\ncert = {path = \"/app/kms/keys/PRIV-p3/TLS/cert.pem\"}\nkey = {path = \"/app/kms/keys/PRIV-p3/TLS/key.pem\"}\n"
 	withCerts := func(s string) string {
 		return strings.ReplaceAll(s, "\nport = 50001\n", "\nport = 50001\ntls_cert = {pem = \"-----BEGIN CERTIFICATE-----\"}\n")
 	}

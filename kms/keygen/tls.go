@@ -16,11 +16,11 @@ import (
 	"time"
 )
 
-// TLS material of party i lives in the keys volume, next to its vaults
-// but outside them (a broken vault must not take the peer links with it):
+// TLS material of party i is key material: it lives in its private vault,
+// and travels with it wherever the vault is copied or restored:
 //
-//	TLS-p<i>/key.pem    the party's private key (0600)
-//	TLS-p<i>/cert.pem   its self-signed certificate, CN = mpc_identity
+//	PRIV-p<i>/TLS/key.pem    the party's private key (0600)
+//	PRIV-p<i>/TLS/cert.pem   its self-signed certificate, CN = mpc_identity
 const (
 	tlsCertFile = "cert.pem"
 	tlsKeyFile  = "key.pem"
@@ -30,7 +30,7 @@ const (
 const DefaultCertValidity = 365 * 24 * time.Hour
 
 // TLSDir is the directory of party i's TLS material under a storage root.
-func TLSDir(root string, i int) string { return filepath.Join(root, fmt.Sprintf("TLS-p%d", i)) }
+func TLSDir(root string, i int) string { return filepath.Join(root, fmt.Sprintf("PRIV-p%d", i), "TLS") }
 
 // CertPath and KeyPath are party i's certificate and key under root.
 func CertPath(root string, i int) string { return filepath.Join(TLSDir(root, i), tlsCertFile) }
