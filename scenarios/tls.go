@@ -69,7 +69,9 @@ var _ = Describe("Peer-link TLS", func() {
 
 	spec(refusedCert("a party with an expired certificate is refused by every peer and named; re-issuing the certificate recovers",
 		fault.ExpiredCert, "expired",
-		func(k int) string { return fmt.Sprintf("certificate has expired: subject kms-party-%d was valid until", k) },
+		func(k int) string {
+			return fmt.Sprintf("certificate has expired: subject kms-party-%d was valid until", k)
+		},
 		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate has expired (\"certificate has expired\" in its peers' logs and health checks) is cut off from every peer, and the guide neither says to watch certificate expiry nor how to renew: re-issue the certificate and restart the party"))
 
 	It("a host on the cluster network that is not a party gets no decryption share, and the party counts the refusals", Label("scenario", "threshold-network", fault.TLS), func(ctx SpecContext) {
