@@ -319,3 +319,10 @@ func IsEpochObject(p string) bool {
 	dir := path.Dir(p)
 	return path.Base(dir) == material.EpochData && strings.HasPrefix(path.Base(path.Dir(dir)), "PRIV-p")
 }
+
+// IsCertificateObject tells whether a stored path is a party's peer-link
+// TLS certificate (PRIV-p<i>/TLS/cert.pem): what re-issuing it replaces.
+// The key beside it is not: a re-issue keeps the pinned key.
+func IsCertificateObject(p string) bool {
+	return path.Base(p) == "cert.pem" && path.Base(path.Dir(p)) == "TLS" && strings.HasPrefix(path.Base(path.Dir(path.Dir(p))), "PRIV-p")
+}

@@ -36,5 +36,6 @@ alive (the storage keeper) until SIGTERM.`,
 	root.AddCommand(fileCommands()...)
 	root.AddCommand(faultCommands()...)
 	root.AddCommand(netCommands()...)
+	root.AddCommand(p2pCommands()...)
 	return root
 }

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/kms/client"
-	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
 func main() {
@@ -76,7 +75,7 @@ func encryptCmd() *cobra.Command {
 }
 
 func decryptCmd() *cobra.Command {
-	var endpoint, ctArg, keyID string
+	var endpoint, ctArg, keyID, pubDir string
 	var timeout time.Duration
 	var sync, verbose, verifySig bool
 	c := &cobra.Command{
@@ -85,8 +84,11 @@ func decryptCmd() *cobra.Command {
 		Long: `public-decrypt asks the party at --endpoint to coordinate a threshold
 decryption and prints the value. By default it uses PublicDecrypt and polls
 GetPublicDecryptionResult, as real clients do; --sync uses the one-call
-variant. With --verify the result's signature is checked against the
-coordinator's verification key.
+variant. With --verify the result is checked against the public material
+in --public (the cluster's PUB-p<i>/ directories, from the dealer): signed by
+the verification key of the party that coordinated it, answering this
+request, with t+1 contributors. The key is never fetched from the party
+being verified. --public alone verifies too.
 
 Exit status: 0 and the value on success; 1 with the gRPC code and message
 otherwise (Unavailable when fewer than t+1 parties could take part).`,
@@ -98,8 +100,20 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 			if err != nil {
 				return err
 			}
-			cl, err := client.Dial(endpoint)
-			if err != nil {
+			if verifySig && pubDir == "" {
+				return errors.New("--verify needs --public <dir>: the public material to verify against (a key fetched from the party being verified proves nothing)")
+			}
+			var cl *client.Client
+			if pubDir != "" {
+				pm, err := client.LoadPublicMaterial(pubDir, keyID)
+				if err != nil {
+					return fmt.Errorf("loading the public material: %w", err)
+				}
+				cl, err = client.DialVerified(endpoint, pm)
+				if err != nil {
+					return err
+				}
+			} else if cl, err = client.Dial(endpoint); err != nil {
 				return err
 			}
 			defer cl.Close()
@@ -111,14 +125,12 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 			} else {
 				d, err = cl.PublicDecrypt(ctx, ct, keyID, 100*time.Millisecond)
 			}
+			if errors.Is(err, client.ErrUnverified) {
+				return fmt.Errorf("decryption result rejected: %w", err)
+			}
 			if err != nil {
 				st := status.Convert(err)
 				return fmt.Errorf("decryption failed: %s: %s", st.Code(), st.Message())
-			}
-			if verifySig {
-				if err := verify(ctx, cl, d.Response); err != nil {
-					return err
-				}
 			}
 			fmt.Println(d.Value)
 			if verbose {
@@ -135,17 +147,10 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	f.BoolVar(&sync, "sync", false, "use the one-call PublicDecryptSync")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print the parties that took part on stderr")
-	f.BoolVar(&verifySig, "verify", false, "check the result's signature with the coordinator's verification key")
+	f.BoolVar(&verifySig, "verify", false, "verify the result against the public material of --public")
+	f.StringVar(&pubDir, "public", "", "storage root holding the cluster's PUB-p<i>/ directories: verify every result against them")
 	c.MarkFlagRequired("ciphertext")
 	return c
-}
-
-func verify(ctx context.Context, cl *client.Client, res *kmsv1.PublicDecryptionResponse) error {
-	k, err := cl.GetOperatorPublicKey(ctx, &kmsv1.Empty{})
-	if err != nil {
-		return fmt.Errorf("fetching the coordinator's verification key: %w", err)
-	}
-	return client.VerifySignature(res, k.GetPublicKey())
 }
 
 func readCiphertext(arg string) ([]byte, error) {

@@ -4,11 +4,14 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/keygen"
 )
 
@@ -26,7 +29,14 @@ signing key, and writes into <dir>, in the real KMS storage layout:
   PRIV-p<i>/FheKeyInfo/<key_id>    party i's key share
   PRIV-p<i>/SigningKey/<id>        party i's signing key
   BACKUP-p<i>/...                  a copy of PRIV-p<i>'s key share and signing key
-  config-p<i>.toml                 a ready config for party i
+  PRIV-p<i>/TLS/key.pem, cert.pem  party i's peer-link TLS key and certificate
+                                   (self-signed, CN = its mpc_identity)
+  config-p<i>.toml                 a ready config for party i, with every
+                                   peer's certificate and mpc_identity
+
+Peer links are mutually authenticated: a party accepts a caller only with
+the pinned key of a party of the cluster and, as CN, that party's
+mpc_identity. 'kms-gen-keys reissue-cert' replaces one party's certificate.
 
 Templates place the parties: {i} is replaced by a peer's id, {me} by the id
 of the party whose config is written, {i:03} pads with zeros. The defaults
@@ -73,9 +83,87 @@ It refuses to overwrite existing key material unless --force is given.`,
 	f.IntVar(&o.StragglerGraceMs, "straggler-grace-ms", 250, "how long a decryption waits for slow peers once t+1 shares are in")
 	f.IntVar(&o.SetupTimeout, "setup-timeout", 300, "PRSS set-up deadline in seconds (max_elapsed_time)")
 	f.IntVar(&o.DecCapacity, "dec-capacity", 1000, "decryption results a party keeps (4 KiB of memory each)")
+	f.StringVar(&o.Identity, "identity-template", "kms-party-{i}", "mpc_identity of party {i}: the CN of its TLS certificate")
+	f.DurationVar(&o.CertValidity, "cert-validity", keygen.DefaultCertValidity, "how long the TLS certificates are valid")
 	f.BoolVar(&o.Force, "force", false, "overwrite existing key material in --out")
 	cmd.MarkFlagRequired("out")
+	cmd.AddCommand(reissueCmd())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
 	}
+}
+
+func reissueCmd() *cobra.Command {
+	var dir, identity, configFile, from, until string
+	var party int
+	var validity time.Duration
+	var expired bool
+	c := &cobra.Command{
+		Use:   "reissue-cert --dir <storage root> --party <i> (--config <config.toml> | --identity <cn>)",
+		Short: "Re-issue one party's TLS certificate for its existing key",
+		Long: `reissue-cert writes a new self-signed certificate for party <i>'s existing
+TLS key (<dir>/PRIV-p<i>/TLS/key.pem) to <dir>/PRIV-p<i>/TLS/cert.pem. Peers pin the
+key, so their configs need no change; restart the party to load it.
+
+The CN is the party's mpc_identity: read from --config (the entry of its
+own party id) or given with --identity. --expired issues a certificate whose
+validity ended yesterday, --valid-from/--valid-until set any window (both
+for fault injection).`,
+		Example: `  # repair: a fresh certificate with the identity the config expects
+  kms-gen-keys reissue-cert --dir /app/kms/keys --party 3 --config /app/kms/config/config.toml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if identity == "" {
+				if configFile == "" {
+					return errors.New("give --config (the party's config, for its mpc_identity) or --identity")
+				}
+				cfg, err := config.Load(configFile, []string{})
+				if err != nil {
+					return err
+				}
+				p, ok := cfg.Peer(party)
+				if !ok {
+					return fmt.Errorf("%s has no peer entry for party %d", configFile, party)
+				}
+				identity = p.Identity()
+			}
+			v := keygen.ValidFor(validity)
+			if expired {
+				now := time.Now()
+				v = keygen.Validity{NotBefore: now.Add(-30 * 24 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+			}
+			for _, t := range []struct {
+				arg string
+				to  *time.Time
+			}{{from, &v.NotBefore}, {until, &v.NotAfter}} {
+				if t.arg == "" {
+					continue
+				}
+				parsed, err := time.Parse(time.RFC3339, t.arg)
+				if err != nil {
+					return fmt.Errorf("validity bound %q: %w", t.arg, err)
+				}
+				*t.to = parsed
+			}
+			if _, err := keygen.Reissue(rand.Reader, dir, party, identity, v); err != nil {
+				return err
+			}
+			fmt.Printf("Re-issued the certificate of party %d: CN %s, valid %s to %s (%s)\n", party, identity,
+				v.NotBefore.UTC().Format(time.RFC3339), v.NotAfter.UTC().Format(time.RFC3339), keygen.CertPath(dir, party))
+			fmt.Println("Next: restart the party so that it loads the certificate.")
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&dir, "dir", "", "storage root holding PRIV-p<i>/TLS/ (the party's keys volume) (required)")
+	f.IntVar(&party, "party", 0, "the party's id (required)")
+	f.StringVar(&configFile, "config", "", "the party's config.toml: the CN is its mpc_identity")
+	f.StringVar(&identity, "identity", "", "the CN to issue (overrides --config)")
+	f.DurationVar(&validity, "validity", keygen.DefaultCertValidity, "validity from now")
+	f.BoolVar(&expired, "expired", false, "issue a certificate that expired yesterday (fault injection)")
+	f.StringVar(&from, "valid-from", "", "start of validity, RFC 3339")
+	f.StringVar(&until, "valid-until", "", "end of validity, RFC 3339")
+	c.MarkFlagRequired("dir")
+	c.MarkFlagRequired("party")
+	return c
 }

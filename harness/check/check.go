@@ -16,6 +16,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/oracle"
+	"github.com/kmschaos/kmschaos/harness/runbook"
 	"github.com/kmschaos/kmschaos/harness/workload"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -134,25 +135,29 @@ func dedupe(xs []string) []string {
 // Declared is what a scenario's runbooks changed on purpose, which the
 // audit therefore accepts.
 type Declared struct {
-	// NewEpoch: a runbook set up a new PRSS epoch on every party
-	// (runbook new_epoch). Its objects are new everywhere, and the old
-	// epoch of the parties the fault touched may be gone or changed.
-	NewEpoch bool
-	Touched  []int
+	// Renews are the key objects a runbook replaced (runbook.RenewsEpoch:
+	// a new PRSS epoch on every party, the faulted parties' old one may be
+	// gone; runbook.RenewsCertificate: the faulted parties' certificate).
+	Renews  []string
+	Touched []int // the parties the fault touched
 }
 
 // NoFaultLeft fails if anything differs from the baseline — the mesh, a
 // party's state, resources or arguments, any stored object, PRSS epochs
-// included — besides what the scenario declared: the proof that no fault
-// outlived its scenario.
+// and certificates included — besides what the scenario declared: the
+// proof that no fault outlived its scenario.
 func NoFaultLeft(ctx context.Context, c *cluster.Cluster, d Declared) error {
 	rep, err := c.Audit(ctx)
 	if err != nil {
 		return err
 	}
-	if d.NewEpoch {
+	touched := func(i int) bool { return slices.Contains(d.Touched, i) }
+	if slices.Contains(d.Renews, runbook.RenewsEpoch) {
 		rep = rep.Accept(func(_ int, p string) bool { return cluster.IsEpochObject(p) })
-		rep = rep.AcceptChanged(func(i int, p string) bool { return cluster.IsEpochObject(p) && slices.Contains(d.Touched, i) })
+		rep = rep.AcceptChanged(func(i int, p string) bool { return cluster.IsEpochObject(p) && touched(i) })
+	}
+	if slices.Contains(d.Renews, runbook.RenewsCertificate) {
+		rep = rep.AcceptChanged(func(i int, p string) bool { return cluster.IsCertificateObject(p) && touched(i) })
 	}
 	if !rep.Clean() {
 		return fmt.Errorf("left behind: %s", rep)

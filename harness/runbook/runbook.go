@@ -44,10 +44,13 @@ type Runbook struct {
 	// Origin says whose procedure this is: OriginGuide, OriginRepaired or
 	// OriginHarness; the scorecard's "recovered by" is read from it.
 	Origin string `yaml:"origin"`
-	// NewEpoch declares that the runbook sets up a new PRSS epoch on every
-	// party (kms-init with a fresh epoch id): the audit after the scenario
-	// accepts the new epoch, and the old one of the faulted parties gone.
-	NewEpoch bool `yaml:"new_epoch"`
+	// Renews declares the key objects the runbook replaces on purpose, so
+	// that the audit after the scenario accepts them and nothing else:
+	// RenewsEpoch (kms-init with a fresh epoch id sets up a new PRSS epoch
+	// on every party; the faulted parties' old one may be gone) and
+	// RenewsCertificate (the faulted parties' peer-link certificate is
+	// re-issued for the same key).
+	Renews []string `yaml:"renews"`
 	// Vars are variables beyond the built-in ones (Builtins) that the
 	// caller must supply (Env.Vars), e.g. targets, observer.
 	Vars   []string `yaml:"vars"`
@@ -56,6 +59,12 @@ type Runbook struct {
 
 	valid bool
 }
+
+// What a runbook may renew (Runbook.Renews).
+const (
+	RenewsEpoch       = "prss-epoch"
+	RenewsCertificate = "tls-certificate"
+)
 
 // Step is one action and what must hold after it. Exactly one of Exec,
 // Engine, Heal and Wait, or none when the step only checks.
@@ -318,6 +327,11 @@ func (v *validator) runbook() {
 	}
 	if strings.HasSuffix(strings.TrimSuffix(filepath.Base(rb.Source), ".yaml"), "-as-written") && rb.Origin != OriginGuide {
 		top("origin", "%q: a runbook as written is the guide's (origin: guide)", rb.Origin)
+	}
+	for k, what := range rb.Renews {
+		if what != RenewsEpoch && what != RenewsCertificate {
+			top(fmt.Sprintf("renews[%d]", k), "%q: must be %s or %s", what, RenewsEpoch, RenewsCertificate)
+		}
 	}
 	for k, name := range rb.Vars {
 		field := fmt.Sprintf("vars[%d]", k)

@@ -178,8 +178,8 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	during := check.Window{From: detectedAt, To: time.Now()}
 	rbStart := time.Now()
 	lastStep := ""
-	var undone bool   // a step undid the harness's own fault
-	var newEpoch bool // a runbook that ran whole set up a new PRSS epoch
+	var undone bool     // a step undid the harness's own fault
+	var renews []string // what the runbooks that ran whole renewed on purpose
 	var origins []string
 	for _, rb := range rbs {
 		steps, err := rb.Run(ctx, &runbook.Env{C: c, Party: plan.Target, Heal: healAll, Vars: plan.Vars, Rec: rec})
@@ -208,7 +208,9 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 		}
 		res.Steps = append(res.Steps, steps...)
 		origins = append(origins, rb.Origin)
-		newEpoch = newEpoch || (rb.NewEpoch && err == nil)
+		if err == nil {
+			renews = append(renews, rb.Renews...)
+		}
 		if j.Problem != nil {
 			fail.add("%w", j.Problem)
 			if j.Step != "" && !j.Expected {
@@ -251,7 +253,7 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	checkHistory(&fail, hist, &res, during, plan.During)
 
 	auditKeys(ctx, c, &fail, &res)
-	if err := check.NoFaultLeft(ctx, c, check.Declared{NewEpoch: newEpoch, Touched: res.Parties}); err != nil {
+	if err := check.NoFaultLeft(ctx, c, check.Declared{Renews: renews, Touched: res.Parties}); err != nil {
 		res.FaultLeft = err.Error()
 		fail.add("the fault outlived the scenario: %w", err)
 	} else if res.Recovered {

@@ -27,6 +27,18 @@ type Client struct {
 	Endpoint string
 	conn     *grpc.ClientConn
 	kmsservicev1.CoreServiceEndpointClient
+	public *PublicMaterial // set by DialVerified: results are verified
+}
+
+// Verifies tells whether this client verifies every decryption result.
+func (c *Client) Verifies() bool { return c.public != nil }
+
+// check verifies a result when the client holds the public material.
+func (c *Client) check(requestID string, res *kmsv1.PublicDecryptionResponse) error {
+	if c.public == nil {
+		return nil
+	}
+	return c.public.Verify(requestID, res)
 }
 
 // HostPort accepts host:port or http://host:port.
@@ -75,6 +87,7 @@ func Retryable(err error) bool {
 type Decryption struct {
 	Value    uint64
 	Response *kmsv1.PublicDecryptionResponse
+	Verified bool // checked against the client's public material
 }
 
 // PublicDecrypt starts a decryption and polls its result every poll until
@@ -94,7 +107,7 @@ func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID str
 	for {
 		res, err := c.GetPublicDecryptionResult(ctx, &kmsv1.RequestId{RequestId: id})
 		if err == nil {
-			return decoded(res)
+			return c.decoded(id, res)
 		}
 		if status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "decryption in progress" {
 			return nil, err
@@ -109,8 +122,9 @@ func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID str
 
 // PublicDecryptSync decrypts with the one-call variant.
 func (c *Client) PublicDecryptSync(ctx context.Context, ciphertext []byte, keyID string) (*Decryption, error) {
+	id := NewRequestID()
 	req := &kmsv1.PublicDecryptionRequest{
-		RequestId:   &kmsv1.RequestId{RequestId: NewRequestID()},
+		RequestId:   &kmsv1.RequestId{RequestId: id},
 		Ciphertexts: []*kmsv1.TypedCiphertext{{Ciphertext: ciphertext, FheType: 5}},
 	}
 	if keyID != "" {
@@ -120,15 +134,18 @@ func (c *Client) PublicDecryptSync(ctx context.Context, ciphertext []byte, keyID
 	if err != nil {
 		return nil, err
 	}
-	return decoded(res)
+	return c.decoded(id, res)
 }
 
-func decoded(res *kmsv1.PublicDecryptionResponse) (*Decryption, error) {
+func (c *Client) decoded(requestID string, res *kmsv1.PublicDecryptionResponse) (*Decryption, error) {
+	if err := c.check(requestID, res); err != nil {
+		return nil, err
+	}
 	pts := res.GetPayload().GetPlaintexts()
 	if len(pts) != 1 || len(pts[0].GetBytes()) != 8 {
 		return nil, fmt.Errorf("unexpected decryption result: %d plaintexts", len(pts))
 	}
-	return &Decryption{Value: binary.BigEndian.Uint64(pts[0].GetBytes()), Response: res}, nil
+	return &Decryption{Value: binary.BigEndian.Uint64(pts[0].GetBytes()), Response: res, Verified: c.public != nil}, nil
 }
 
 // Conn exposes the connection for other services on the same endpoint
@@ -138,12 +155,16 @@ func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 // PublicDecryptMany decrypts several ciphertexts in one request (one-call
 // variant): a large request, for bandwidth tests.
 func (c *Client) PublicDecryptMany(ctx context.Context, ciphertexts [][]byte) ([]uint64, error) {
-	req := &kmsv1.PublicDecryptionRequest{RequestId: &kmsv1.RequestId{RequestId: NewRequestID()}}
+	id := NewRequestID()
+	req := &kmsv1.PublicDecryptionRequest{RequestId: &kmsv1.RequestId{RequestId: id}}
 	for _, ct := range ciphertexts {
 		req.Ciphertexts = append(req.Ciphertexts, &kmsv1.TypedCiphertext{Ciphertext: ct, FheType: 5})
 	}
 	res, err := c.CoreServiceEndpointClient.PublicDecryptSync(ctx, req)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.check(id, res); err != nil {
 		return nil, err
 	}
 	var out []uint64

@@ -63,6 +63,35 @@ type Threshold struct {
 	MinDecCache   int            `toml:"min_dec_cache"`
 	Peers         []Peer         `toml:"peers"`
 	CoreToCoreNet *CoreToCoreNet `toml:"core_to_core_net,omitempty"`
+	// TLS authenticates the party-to-party links; without it any host on
+	// the network can ask a party for its decryption shares.
+	TLS *TLS `toml:"tls,omitempty"`
+}
+
+// TLS selects how the party-to-party links are secured. Only manual
+// certificates exist here (the real KMS also has auto, with attestation).
+type TLS struct {
+	Manual *ManualTLS `toml:"manual"`
+}
+
+// ManualTLS is this party's certificate and private key.
+type ManualTLS struct {
+	Cert *PEMSource `toml:"cert"`
+	Key  *PEMSource `toml:"key"`
+}
+
+// PEMSource is a PEM document given inline or by a file path.
+type PEMSource struct {
+	Path string `toml:"path,omitempty"`
+	PEM  string `toml:"pem,omitempty"`
+}
+
+// Read returns the PEM document.
+func (s *PEMSource) Read() ([]byte, error) {
+	if s.PEM != "" {
+		return []byte(s.PEM), nil
+	}
+	return os.ReadFile(s.Path)
 }
 
 // Peer is one party of the cluster, this one included.
@@ -70,6 +99,20 @@ type Peer struct {
 	PartyID int    `toml:"party_id"`
 	Address string `toml:"address"`
 	Port    int    `toml:"port"`
+	// TLSCert is the peer's certificate, pinned: the peer must present a
+	// certificate with its public key.
+	TLSCert *PEMSource `toml:"tls_cert,omitempty"`
+	// MPCIdentity must equal the CN of the peer's certificate (default:
+	// the peer's address).
+	MPCIdentity string `toml:"mpc_identity,omitempty"`
+}
+
+// Identity is the CN the peer's certificate must carry.
+func (p Peer) Identity() string {
+	if p.MPCIdentity != "" {
+		return p.MPCIdentity
+	}
+	return p.Address
 }
 
 // CoreToCoreNet tunes the party-to-party network. The first keys are the

@@ -107,3 +107,29 @@ func TestEnvironmentOverrides(t *testing.T) {
 		t.Fatalf("override validated: %v", err)
 	}
 }
+
+func TestTLSValidation(t *testing.T) {
+	tlsSection := "\n[threshold.tls.manual]\ncert = {path = \"/app/kms/keys/PRIV-p3/TLS/cert.pem\"}\nkey = {path = \"/app/kms/keys/PRIV-p3/TLS/key.pem\"}\n"
+	withCerts := func(s string) string {
+		return strings.ReplaceAll(s, "\nport = 50001\n", "\nport = 50001\ntls_cert = {pem = \"-----BEGIN CERTIFICATE-----\"}\n")
+	}
+	c, err := Parse([]byte(withCerts(sample(4, 1, 3))+tlsSection), []string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := c.Peer(2); p.Identity() != "kms-party-2" {
+		t.Fatalf("mpc_identity should default to the address, got %q", p.Identity())
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{sample(4, 1, 3) + tlsSection, "Peer 1 has no tls_cert: with TLS every peer's certificate is required"},
+		{withCerts(sample(4, 1, 3)), "Peer 1 has a tls_cert but threshold.tls is not configured"},
+		{withCerts(sample(4, 1, 3)) + "\n[threshold.tls.manual]\ncert = {path = \"a\", pem = \"b\"}\nkey = {path = \"k\"}\n", "threshold.tls.manual.cert must have either a path or a pem, not both"},
+		{withCerts(sample(4, 1, 3)) + "\n[threshold.tls.manual]\ncert = {path = \"a\"}\n", "threshold.tls.manual.key must have a path or a pem"},
+		{withCerts(sample(4, 1, 3)) + "\n[threshold.tls.manual]\ncert = {file = \"a\"}\nkey = {path = \"k\"}\n", "unknown configuration key(s): threshold.tls.manual.cert.file"},
+	} {
+		_, err := Parse([]byte(tc.doc), []string{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}

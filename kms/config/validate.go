@@ -71,6 +71,9 @@ func (c *Config) Validate() error {
 		}
 		seen[p.PartyID] = true
 	}
+	if err := t.validateTLS(); err != nil {
+		return err
+	}
 	if c.Service.ListenPort == t.ListenPort && sameHost(c.Service.ListenAddress, t.ListenAddress) {
 		return fmt.Errorf("Service listen port and threshold listen port must differ, both are %d", t.ListenPort)
 	}
@@ -142,4 +145,44 @@ func (c *Config) Peer(id int) (Peer, bool) {
 		}
 	}
 	return Peer{}, false
+}
+
+func (t *Threshold) validateTLS() error {
+	if t.TLS == nil {
+		for _, p := range t.Peers {
+			if p.TLSCert != nil {
+				return fmt.Errorf("Peer %d has a tls_cert but threshold.tls is not configured", p.PartyID)
+			}
+		}
+		return nil
+	}
+	m := t.TLS.Manual
+	if m == nil {
+		return errors.New("threshold.tls.manual must be configured (the only TLS mode here)")
+	}
+	if err := checkSource("threshold.tls.manual.cert", m.Cert); err != nil {
+		return err
+	}
+	if err := checkSource("threshold.tls.manual.key", m.Key); err != nil {
+		return err
+	}
+	for _, p := range t.Peers {
+		if p.TLSCert == nil {
+			return fmt.Errorf("Peer %d has no tls_cert: with TLS every peer's certificate is required", p.PartyID)
+		}
+		if err := checkSource(fmt.Sprintf("tls_cert of peer %d", p.PartyID), p.TLSCert); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSource(what string, s *PEMSource) error {
+	switch {
+	case s == nil || (s.Path == "" && s.PEM == ""):
+		return fmt.Errorf("%s must have a path or a pem", what)
+	case s.Path != "" && s.PEM != "":
+		return fmt.Errorf("%s must have either a path or a pem, not both", what)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/material"
@@ -44,6 +45,13 @@ type Options struct {
 	DecCapacity      int // default 1000
 	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
 
+	// Identity is party {i}'s mpc_identity, the CN of its TLS certificate
+	// (default "kms-party-{i}").
+	Identity string
+	// CertValidity is how long the issued certificates are valid (default
+	// DefaultCertValidity).
+	CertValidity time.Duration
+
 	Force bool // overwrite existing key material
 }
 
@@ -52,6 +60,9 @@ type Result struct {
 	KeyID   string
 	Configs []string // config path per party, index i-1
 	Public  *tss.PublicKey
+	// VerfKeys are the parties' result-signature verification keys (the
+	// public VerfKey objects): with Public, what a client verifies with.
+	VerfKeys map[int]ed25519.PublicKey
 }
 
 func (o *Options) defaults() error {
@@ -76,6 +87,10 @@ func (o *Options) defaults() error {
 	def(&o.ServicePort, "50100")
 	def(&o.MetricsAddr, "0.0.0.0:9646")
 	def(&o.ListenAddress, "0.0.0.0")
+	def(&o.Identity, "kms-party-{i}")
+	if o.CertValidity == 0 {
+		o.CertValidity = DefaultCertValidity
+	}
 	if o.NetworkTimeout == 0 {
 		o.NetworkTimeout = config.DefaultNetworkTimeout
 	}
@@ -109,7 +124,15 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{KeyID: pk.KeyID, Public: pk}
+	res := &Result{KeyID: pk.KeyID, Public: pk, VerfKeys: map[int]ed25519.PublicKey{}}
+	certs := map[int]string{}
+	for i := 1; i <= o.N; i++ {
+		cert, err := issueTLS(rnd, o.Out, i, Expand(o.Identity, i, i), ValidFor(o.CertValidity))
+		if err != nil {
+			return nil, fmt.Errorf("issuing the TLS certificate of party %d: %w", i, err)
+		}
+		certs[i] = string(cert)
+	}
 	for i := 1; i <= o.N; i++ {
 		v := material.ForParty(o.Out, o.Out, o.Out, i)
 		if err := v.Public.Put(material.PublicKey, pk.KeyID, pubBytes); err != nil {
@@ -123,6 +146,7 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		res.VerfKeys[i] = pub
 		sigID := material.SigningKeyID(pub)
 		sigBytes, _ := material.EncodeSigningKey(i, priv)
 		verfBytes, _ := material.EncodeVerfKey(i, pub)
@@ -137,7 +161,7 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 				return nil, err
 			}
 		}
-		cfg, err := o.Config(i)
+		cfg, err := o.config(i, certs)
 		if err != nil {
 			return nil, err
 		}
@@ -154,8 +178,12 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 	return res, nil
 }
 
-// Config builds the config of party me.
-func (o Options) Config(me int) (*config.Config, error) {
+// Config builds the config of party me without TLS.
+func (o Options) Config(me int) (*config.Config, error) { return o.config(me, nil) }
+
+// config builds the config of party me; with certs (party id -> PEM), its
+// peer links are mutually authenticated with them.
+func (o Options) config(me int, certs map[int]string) (*config.Config, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
@@ -196,7 +224,18 @@ func (o Options) Config(me int) (*config.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.Threshold.Peers = append(c.Threshold.Peers, config.Peer{PartyID: i, Address: Expand(o.PeerAddress, i, me), Port: pp})
+		peer := config.Peer{PartyID: i, Address: Expand(o.PeerAddress, i, me), Port: pp}
+		if certs != nil {
+			peer.MPCIdentity = Expand(o.Identity, i, me)
+			peer.TLSCert = &config.PEMSource{PEM: certs[i]}
+		}
+		c.Threshold.Peers = append(c.Threshold.Peers, peer)
+	}
+	if certs != nil {
+		c.Threshold.TLS = &config.TLS{Manual: &config.ManualTLS{
+			Cert: &config.PEMSource{Path: CertPath(o.StoragePath, me)},
+			Key:  &config.PEMSource{Path: KeyPath(o.StoragePath, me)},
+		}}
 	}
 	return c, c.Validate()
 }

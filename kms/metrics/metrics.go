@@ -25,6 +25,9 @@ type Metrics struct {
 	StorageFree    *prometheus.GaugeVec     // kms_storage_free_bytes{vault}
 	StorageUsed    *prometheus.GaugeVec     // kms_storage_used_ratio{vault}
 	StorageErrors  *prometheus.CounterVec   // kms_storage_errors_total{vault,kind}
+	// Unauthenticated counts party-to-party calls refused because the
+	// caller is not an authenticated party of the cluster.
+	Unauthenticated *prometheus.CounterVec // kms_p2p_unauthenticated_total{reason}
 }
 
 // New registers every metric on a fresh registry.
@@ -59,8 +62,10 @@ func New(party int) *Metrics {
 			Help: "Fraction of the filesystem of each vault in use.", ConstLabels: constLabels}, []string{"vault"}),
 		StorageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_storage_errors_total",
 			Help: "Storage errors, by vault and kind (nospace, permission, corrupt, notfound, io).", ConstLabels: constLabels}, []string{"vault", "kind"}),
+		Unauthenticated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_p2p_unauthenticated_total",
+			Help: "Party-to-party connections or calls refused, by reason (no_certificate, unknown_certificate, identity_mismatch, expired, impersonation, handshake, ...).", ConstLabels: constLabels}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.PeersReachable,
+	for _, c := range []prometheus.Collector{m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.PeersReachable,
 		m.PeerReachable, m.PeerLatency, m.PeerErrors, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
@@ -31,14 +32,16 @@ type Peer struct {
 // Peers holds the connections of one party to all others.
 type Peers struct {
 	me    int
+	auth  *Auth // nil: links without TLS
 	peers map[int]Peer
 	mu    sync.Mutex
 	conns map[int]*grpc.ClientConn
 }
 
-// NewPeers prepares connections to peers (none is dialled yet).
-func NewPeers(me int, peers []Peer) *Peers {
-	p := &Peers{me: me, peers: map[int]Peer{}, conns: map[int]*grpc.ClientConn{}}
+// NewPeers prepares connections to peers (none is dialled yet), mutually
+// authenticated with auth unless it is nil.
+func NewPeers(me int, peers []Peer, auth *Auth) *Peers {
+	p := &Peers{me: me, auth: auth, peers: map[int]Peer{}, conns: map[int]*grpc.ClientConn{}}
 	for _, x := range peers {
 		if x.ID != me {
 			p.peers[x.ID] = x
@@ -63,10 +66,14 @@ func (p *Peers) Endpoint(id int) string { return p.peers[id].Address }
 
 // DialOptions are the client settings of every party-to-party connection:
 // reconnect within a second of a healed fault, and drop a connection whose
-// peer stopped answering keepalives (a hung link), so the next call dials again.
-func DialOptions() []grpc.DialOption {
+// peer stopped answering keepalives (a hung link), so the next call dials
+// again. creds nil: no TLS.
+func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	return []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 3 * time.Second,
@@ -76,13 +83,18 @@ func DialOptions() []grpc.DialOption {
 	}
 }
 
-// ServerOptions match DialOptions on the serving side.
-func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+// ServerOptions match DialOptions on the serving side; with auth, every
+// caller must be a party of the cluster.
+func ServerOptions(auth *Auth) []grpc.ServerOption {
+	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 3 * time.Second}),
 		grpc.MaxRecvMsgSize(64 << 20),
 	}
+	if auth != nil {
+		opts = append(opts, grpc.Creds(auth.ServerCredentials()), grpc.UnaryInterceptor(auth.UnaryInterceptor()))
+	}
+	return opts
 }
 
 func (p *Peers) client(id int) (p2pv1.PeerClient, error) {
@@ -97,7 +109,11 @@ func (p *Peers) client(id int) (p2pv1.PeerClient, error) {
 	}
 	// passthrough: the name is resolved on every dial, so a restored DNS
 	// record is used at the next reconnect, not after a resolver backoff.
-	c, err := grpc.NewClient("passthrough:///"+peer.Address, DialOptions()...)
+	var creds credentials.TransportCredentials
+	if p.auth != nil {
+		creds = p.auth.dialCredentials(id)
+	}
+	c, err := grpc.NewClient("passthrough:///"+peer.Address, DialOptions(creds)...)
 	if err != nil {
 		return nil, err
 	}

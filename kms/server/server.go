@@ -52,10 +52,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	log.Info("Starting threshold KMS server...")
 	log.Info(fmt.Sprintf("Parameters: using threshold t=%d, knowing n=%d parties in total (myself included)", cfg.T(), cfg.N()), "party_id", cfg.Threshold.MyID)
 	m := metrics.New(cfg.Threshold.MyID)
+	auth, err := peerAuth(cfg, m, log)
+	if err != nil {
+		return err
+	}
 	if o.lie {
 		log.Warn("TEST ONLY: --test-only-lie is set: as coordinator this party returns every plaintext plus one")
 	}
-	svc, err := service.New(service.Options{Config: cfg, Log: log, Metrics: m, LieForTests: o.lie})
+	svc, err := service.New(service.Options{Config: cfg, Log: log, Metrics: m, PeerAuth: auth, LieForTests: o.lie})
 	if err != nil {
 		return err
 	}
@@ -86,7 +90,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(api, hs)
 	reflection.Register(api)
-	peer := grpc.NewServer(p2p.ServerOptions()...)
+	peer := grpc.NewServer(p2p.ServerOptions(auth)...)
 	p2pv1.RegisterPeerServer(peer, svc)
 
 	errs := make(chan error, 3)
@@ -134,6 +138,31 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 	log.Info("KMS server stopped")
 	return runErr
+}
+
+// peerAuth loads the party-to-party TLS material and reports every refused
+// certificate: a WARN line and, for callers, kms_p2p_unauthenticated_total.
+func peerAuth(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (*p2p.Auth, error) {
+	auth, err := p2p.AuthFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if auth == nil {
+		log.Warn("Party-to-party TLS is not configured (threshold.tls): peer links are not authenticated")
+		return nil, nil
+	}
+	auth.OnRefused(func(inbound bool, reason, remote string, err error) {
+		if inbound {
+			m.Unauthenticated.WithLabelValues(reason).Inc()
+			log.Warn("Refused party-to-party connection: "+err.Error(), "remote", remote, "reason", reason)
+			return
+		}
+		log.Warn("Refused the certificate of "+remote+": "+err.Error(), "reason", reason)
+	})
+	if err := auth.SelfCheck(); err != nil {
+		log.Warn("This party's own TLS certificate will be refused by its peers: " + err.Error())
+	}
+	return auth, nil
 }
 
 func listen(what, addr string) (net.Listener, error) {

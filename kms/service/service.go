@@ -87,6 +87,8 @@ type Options struct {
 	// that a wrong value is caught wherever it is seen. Test only: set by
 	// kms-server --test-only-lie, never by any config file.
 	LieForTests bool
+	// PeerAuth authenticates the links to peers (nil: no TLS).
+	PeerAuth *p2p.Auth
 }
 
 // New loads the party's storage. It refuses to start, with an error naming
@@ -128,7 +130,7 @@ func New(o Options) (*Service, error) {
 	for _, p := range c.Threshold.Peers {
 		peers = append(peers, p2p.Peer{ID: p.PartyID, Address: p2p.HostPort(p.Address, p.Port)})
 	}
-	s.peers = p2p.NewPeers(s.me, peers)
+	s.peers = p2p.NewPeers(s.me, peers, o.PeerAuth)
 	return s, nil
 }
 

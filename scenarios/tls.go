@@ -1,0 +1,129 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+// Peer-link TLS: parties authenticate each other with pinned certificates
+// whose CN must be the peer's mpc_identity (kms-gen-keys names party i
+// kms-party-<i>). The guide has nothing on it.
+
+const unauthenticated = "kms_p2p_unauthenticated_total"
+
+// refusedCert is a party cut off by a certificate its peers refuse: an
+// observer's health check names it with the error, the observer's log has
+// one WARN line per refused connection, the refusals are counted, and
+// re-issuing the certificate recovers.
+func refusedCert(name string, f func(k int) fault.Fault, reason string, msg func(k int) string, defect string) scenario.Scenario {
+	return scenario.Scenario{
+		Name: name, Section: Threshold, Labels: []string{fault.TLS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			others := e.Others(k)
+			j := others[e.Rng.IntN(len(others))]
+			labels := map[string]string{"reason": reason}
+			return scenario.Plan{
+				Faults: []fault.Fault{f(k)},
+				Detect: []probe.Probe{
+					probe.PeerUnreachable(j, k, msg(k)),
+					probe.LogSays(j, "WARN kms_server: Refused party-to-party connection: "+regexp.QuoteMeta(msg(k))),
+					probe.Rising(bg, e.C, others, unauthenticated, labels),
+				},
+				// Every peer refuses party k's certificate and k cannot
+				// verify theirs: k coordinates nothing, the others need
+				// only t+1 of themselves.
+				During: check.Expect{Live: others, Down: []int{k}},
+				Target: k, Runbooks: []string{"cert-reissue"},
+				Recovered: []probe.Probe{
+					probe.PeerReachable(j, k),
+					probe.Steady(others, unauthenticated, labels, 5*time.Second),
+				},
+				Defects: []string{defect},
+			}
+		},
+	}
+}
+
+var _ = Describe("Peer-link TLS", func() {
+	spec(refusedCert("a party whose certificate CN is not its mpc_identity is refused by every peer and named; re-issuing the certificate recovers",
+		fault.WrongCertIdentity, "identity_mismatch",
+		func(k int) string {
+			return fmt.Sprintf("Certificate subject %s does not match mpc_identity kms-party-%d", fault.WrongIdentity(k), k)
+		},
+		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate subject is not its mpc_identity (\"Certificate subject <x> does not match mpc_identity <y>\" in its peers' logs and health checks) is cut off from every peer, and the guide has no diagnostic or runbook for it: re-issue the certificate with the right CN and restart the party"))
+
+	spec(refusedCert("a party with an expired certificate is refused by every peer and named; re-issuing the certificate recovers",
+		fault.ExpiredCert, "expired",
+		func(k int) string {
+			return fmt.Sprintf("certificate has expired: subject kms-party-%d was valid until", k)
+		},
+		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate has expired (\"certificate has expired\" in its peers' logs and health checks) is cut off from every peer, and the guide neither says to watch certificate expiry nor how to renew: re-issue the certificate and restart the party"))
+
+	It("a host on the cluster network that is not a party gets no decryption share, and the party counts the refusals", Label("scenario", "threshold-network", fault.TLS), func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		rng := env.Rand("non-party p2p caller")
+		k := 1 + rng.IntN(c.Topology.N)
+		impersonated := 1 + (k % c.Topology.N) // another party's identity, claimed with a self-made certificate
+		res := report.Scenario{Name: "a non-party on the cluster network asks for decryption shares", Section: Threshold, Kind: "diagnostics",
+			Fault: fmt.Sprintf("the keeper calls party %d's DecryptShare as a non-party", k), Parties: []int{k}, Started: time.Now(), DataIntact: true}
+		defer func() { res.Duration = time.Since(res.Started); record(res) }()
+
+		reasons := []string{"handshake", "no_certificate", "unknown_certificate"}
+		before := refusals(ctx, c, k, reasons)
+		// The keeper is on the cluster network and is no party: it dials the
+		// party's own party-to-party port, not through the mesh.
+		out, err := c.KeeperExec(ctx, "kms-admin", "p2p-intrude", fmt.Sprintf("kms-party-%d:%d", k, c.Profile.P2PPort),
+			"--identity", "kms-party-"+strconv.Itoa(impersonated))
+		Expect(err).NotTo(HaveOccurred())
+		res.Steps = append(res.Steps, report.Step{Name: "kms-admin p2p-intrude from the keeper", OK: out.ExitCode == 0, Output: out.Output()})
+		Expect(out.ExitCode).To(Equal(0), "a non-party was served: %s", out.Output())
+		for _, a := range []string{"plaintext: refused", "TLS without a certificate: refused", "TLS with a self-made certificate (CN kms-party-" + strconv.Itoa(impersonated) + "): refused"} {
+			Expect(out.Output()).To(ContainSubstring(a))
+		}
+		res.Detected = true
+		// Each attempt is one refusal of its kind, counted by the party.
+		Eventually(func() map[string]float64 {
+			now := refusals(ctx, c, k, reasons)
+			for _, r := range reasons {
+				now[r] -= before[r]
+			}
+			return now
+		}).WithContext(ctx).WithTimeout(10*time.Second).Should(SatisfyAll(
+			HaveKeyWithValue("handshake", BeNumerically(">=", 1)),
+			HaveKeyWithValue("no_certificate", BeNumerically(">=", 1)),
+			HaveKeyWithValue("unknown_certificate", BeNumerically(">=", 1)),
+		), "party %d's %s", k, unauthenticated)
+		Expect(probe.LogSays(k, `WARN kms_server: Refused party-to-party connection: certificate of subject kms-party-`+strconv.Itoa(impersonated)+` is not the certificate of any party of the cluster`).Check(ctx, c)).To(Succeed())
+		// The refusals took nothing from the cluster.
+		Expect(c.CheckOptimal(ctx)).To(Succeed())
+		res.Recovered, res.Passed = true, true
+	})
+})
+
+// refusals reads party k's kms_p2p_unauthenticated_total by reason.
+func refusals(ctx context.Context, c *cluster.Cluster, k int, reasons []string) map[string]float64 {
+	out := map[string]float64{}
+	fams, err := probe.Scrape(ctx, c, k)
+	Expect(err).NotTo(HaveOccurred())
+	for _, r := range reasons {
+		out[r] = probe.Sum(fams, unauthenticated, map[string]string{"reason": r})
+	}
+	return out
+}
