@@ -35,7 +35,8 @@ type Cluster struct {
 	RunID    string
 	Images   Images
 	Key      *tss.PublicKey // the cluster's threshold key
-	Timings  Timings        // how long bring-up took, step by step
+	public   *kmsclient.PublicMaterial
+	Timings  Timings // how long bring-up took, step by step
 	// Witness holds every wrong decryption anything saw on this cluster.
 	Witness Witness
 
@@ -249,7 +250,15 @@ func (c *Cluster) generate(ctx context.Context) error {
 	if c.Key, err = material.DecodePublicKey(pub); err == nil && (c.Key.N != c.Topology.N || c.Key.T != c.Topology.T || c.Key.KeyID != keyID) {
 		err = fmt.Errorf("the dealt key %s is for n=%d t=%d", c.Key.KeyID, c.Key.N, c.Key.T)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	verf, err := c.loadVerfKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the verification keys: %w", err)
+	}
+	c.public = &kmsclient.PublicMaterial{Key: c.Key, VerfKeys: verf}
+	return nil
 }
 
 func (c *Cluster) startKeeper(ctx context.Context) error {
@@ -466,8 +475,11 @@ func (c *Cluster) Health(ctx context.Context, i int) (*kmsv1.PeersFromContext, e
 }
 
 // Client dials party i's API through its client link.
+// Every result it returns is verified against the cluster's public
+// material: signed by the coordinator's verification key, for this
+// request, with t+1 contributors.
 func (c *Cluster) Client(i int) (*kmsclient.Client, error) {
-	return kmsclient.Dial(c.clientEndpoints[i-1])
+	return kmsclient.DialVerified(c.clientEndpoints[i-1], c.public)
 }
 
 // ClientProxyAddr is party i's client link as seen on the cluster network
