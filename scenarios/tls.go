@@ -86,7 +86,7 @@ var _ = Describe("Peer-link TLS", func() {
 		defer func() { res.Duration = time.Since(res.Started); record(res) }()
 
 		reasons := []string{"handshake", "no_certificate", "unknown_certificate"}
-		before := refusals(ctx, c, k, reasons)
+		before, since := refusals(ctx, c, k, reasons), time.Now()
 		// The keeper is on the cluster network and is no party: it dials the
 		// party's own party-to-party port, not through the mesh.
 		out, err := c.KeeperExec(ctx, "kms-admin", "p2p-intrude", fmt.Sprintf("kms-party-%d:%d", k, c.Profile.P2PPort),
@@ -110,7 +110,7 @@ var _ = Describe("Peer-link TLS", func() {
 			HaveKeyWithValue("no_certificate", BeNumerically(">=", 1)),
 			HaveKeyWithValue("unknown_certificate", BeNumerically(">=", 1)),
 		), "party %d's %s", k, unauthenticated)
-		Expect(probe.LogSays(k, `WARN kms_server: Refused party-to-party connection: certificate of subject kms-party-`+strconv.Itoa(impersonated)+` is not the certificate of any party of the cluster`).Check(ctx, c)).To(Succeed())
+		Expect(probe.LogSays(k, `WARN kms_server: Refused party-to-party connection: certificate of subject kms-party-`+strconv.Itoa(impersonated)+` is not the certificate of any party of the cluster`).Check(probe.WithInjectedAt(ctx, since), c)).To(Succeed())
 		// The refusals took nothing from the cluster.
 		Expect(c.CheckOptimal(ctx)).To(Succeed())
 		res.Recovered, res.Passed = true, true
