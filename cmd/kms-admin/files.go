@@ -436,14 +436,8 @@ func emptyCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, dir := range args {
-				entries, err := os.ReadDir(dir)
-				if err != nil {
+				if err := emptyDir(dir); err != nil {
 					return err
-				}
-				for _, e := range entries {
-					if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
