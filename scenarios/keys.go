@@ -17,6 +17,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
@@ -85,7 +86,7 @@ var _ = Describe(KeysSec, func() {
 		step := func(name, guide string, run func() (string, error)) bool {
 			start := time.Now()
 			out, err := run()
-			s := report.Step{Name: name, Guide: guide, Took: time.Since(start), OK: err == nil, Output: out}
+			s := report.Step{Name: name, Guide: guide, Took: time.Since(start), OK: err == nil, Output: secrets.Redact(out)}
 			if err != nil {
 				s.Error, s.Defect, s.Expected = err.Error(), true, true
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/harness/secrets"
 )
 
 // Peer-link TLS: parties authenticate each other with pinned certificates
@@ -92,7 +93,7 @@ var _ = Describe("Peer-link TLS", func() {
 		out, err := c.KeeperExec(ctx, "kms-admin", "p2p-intrude", fmt.Sprintf("kms-party-%d:%d", k, c.Profile.P2PPort),
 			"--identity", "kms-party-"+strconv.Itoa(impersonated))
 		Expect(err).NotTo(HaveOccurred())
-		res.Steps = append(res.Steps, report.Step{Name: "kms-admin p2p-intrude from the keeper", OK: out.ExitCode == 0, Output: out.Output()})
+		res.Steps = append(res.Steps, report.Step{Name: "kms-admin p2p-intrude from the keeper", OK: out.ExitCode == 0, Output: secrets.Redact(out.Output())})
 		Expect(out.ExitCode).To(Equal(0), "a non-party was served: %s", out.Output())
 		for _, a := range []string{"plaintext: refused", "TLS without a certificate: refused", "TLS with a self-made certificate (CN kms-party-" + strconv.Itoa(impersonated) + "): refused"} {
 			Expect(out.Output()).To(ContainSubstring(a))
