@@ -114,9 +114,11 @@ func writeCert(rnd io.Reader, root string, i int, key crypto.Signer, identity st
 		return nil, err
 	}
 	out := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	// Write beside and rename: a party restarting meanwhile never reads half a certificate.
+	// Write beside and rename: a party restarting meanwhile never reads
+	// half a certificate. 0600 like every file of the private vault, so
+	// that the operators' "every key file 600" repairs leave it as dealt.
 	tmp := CertPath(root, i) + ".tmp-reissue"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
 		return nil, err
 	}
 	return out, os.Rename(tmp, CertPath(root, i))
