@@ -153,6 +153,13 @@ func TestThirteenPartiesOnLoopback(t *testing.T) {
 // own share is one of the t+1 = 2 it needs), so it is provably under way
 // when the stop begins, whatever the machine's speed.
 func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
+	t.Run("one-call decryption", func(t *testing.T) { testGracefulStop(t, false) })
+	// The real clients' way: start, then poll for the result, which must
+	// still be served after the decryption ends during the drain.
+	t.Run("started, then polled", func(t *testing.T) { testGracefulStop(t, true) })
+}
+
+func testGracefulStop(t *testing.T, poll bool) {
 	g := NewWithT(t)
 	c := start(t, 4, 1)
 	ctx := context.Background()
@@ -208,7 +215,12 @@ func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
 			return
 		}
 		defer cl.Close()
-		d, err := cl.PublicDecryptSync(ctx, ct, "")
+		var d *client.Decryption
+		if poll {
+			d, err = cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
+		} else {
+			d, err = cl.PublicDecryptSync(ctx, ct, "")
+		}
 		if err != nil {
 			inFlight <- result{err: err}
 			return

@@ -54,6 +54,7 @@ func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.Requ
 	if !j.finished() {
 		return nil, status.Error(codes.Unavailable, "decryption in progress")
 	}
+	j.taken()
 	return j.res, j.err
 }
 
@@ -74,6 +75,7 @@ func (s *Service) PublicDecryptSync(ctx context.Context, req *kmsv1.PublicDecryp
 	defer s.inflight.Done()
 	res, err := s.decrypt(ctx, req)
 	j.finish(res, err)
+	j.taken() // its caller has it: nothing to keep the party up for
 	return res, err
 }
 

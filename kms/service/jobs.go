@@ -8,7 +8,13 @@ type job[T any] struct {
 	done chan struct{}
 	res  T
 	err  error
+
+	collected chan struct{} // closed once a client has read the result
+	collect   sync.Once
 }
+
+// taken marks the finished result as read by a client.
+func (j *job[T]) taken() { j.collect.Do(func() { close(j.collected) }) }
 
 func (j *job[T]) finish(res T, err error) {
 	j.res, j.err = res, err
@@ -45,7 +51,7 @@ func (t *jobTable[T]) add(id string, replace func(*job[T]) bool) (*job[T], bool)
 	if old, ok := t.jobs[id]; ok && (replace == nil || !replace(old)) {
 		return old, false
 	}
-	j := &job[T]{done: make(chan struct{})}
+	j := &job[T]{done: make(chan struct{}), collected: make(chan struct{})}
 	if _, ok := t.jobs[id]; !ok {
 		t.order = append(t.order, id)
 	}
@@ -66,4 +72,17 @@ func (t *jobTable[T]) get(id string) (*job[T], bool) {
 	defer t.mu.Unlock()
 	j, ok := t.jobs[id]
 	return j, ok
+}
+
+// unfinished lists the jobs still running.
+func (t *jobTable[T]) unfinished() []*job[T] {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*job[T]
+	for _, j := range t.jobs {
+		if !j.finished() {
+			out = append(out, j)
+		}
+	}
+	return out
 }

@@ -312,17 +312,28 @@ func (s *Service) Ready() error {
 }
 
 // Drain stops accepting new work and waits, up to timeout, for the
-// sessions in progress.
+// sessions in progress and, for the asynchronous decryptions among them,
+// for their clients to read the result: a client polling
+// GetPublicDecryptionResult must not find the party gone with its answer.
 func (s *Service) Drain(timeout time.Duration) bool {
 	s.draining.Store(true)
+	pending := s.jobs.unfinished()
+	deadline := time.After(timeout)
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
-		return true
-	case <-time.After(timeout):
+	case <-deadline:
 		return false
 	}
+	for _, j := range pending {
+		select {
+		case <-j.collected:
+		case <-deadline:
+			return false
+		}
+	}
+	return true
 }
 
 // Close releases the peer connections.
