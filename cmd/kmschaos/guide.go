@@ -35,7 +35,8 @@ func guideCmd() *cobra.Command {
 		Long: `The guide as data: every code block, command line and numbered resolution
 step of the troubleshooting guide has an address; runbook steps cite the
 addresses they run or stand for, and fixtures/guide-exclusions.yaml lists
-what can never run on a container cluster, and why.
+what no runbook runs, and why (it can never run on a container cluster, or
+no runbook runs it yet).
 
   check        the coverage table; exit 1 on drift or a gap, 2 on bad input
   diff OLD NEW the runbooks and scenarios a change of the guide touches`,

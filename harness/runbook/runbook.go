@@ -23,6 +23,8 @@ import (
 
 	"github.com/docker/go-units"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kmschaos/kmschaos/harness/guide"
 )
 
 // Origins of a runbook: who wrote the procedure that recovers the cluster.
@@ -88,6 +90,9 @@ type Step struct {
 	// and is reported as checking nothing.
 	Diagnostic bool   `yaml:"diagnostic"`
 	Expect     Expect `yaml:"expect"`
+	// Cites are the parts of the guide the step executes or stands for;
+	// `kmschaos guide check` matches them against the guide (drift, gaps).
+	Cites []guide.Citation `yaml:"cites"`
 }
 
 // Exec runs a command in a container.
@@ -399,6 +404,30 @@ func (v *validator) step(no int, s *Step) {
 		v.fail("step", "two actions: give one of exec, engine, heal, wait")
 	}
 	v.expect(s, actions)
+	for k, c := range s.Cites {
+		v.cite(fmt.Sprintf("cites[%d]", k), c)
+	}
+}
+
+// cite checks what a citation must say without the guide at hand; its
+// address and text are matched against the guide by guide.Check.
+func (v *validator) cite(field string, c guide.Citation) {
+	if strings.TrimSpace(c.Address) == "" {
+		v.fail(field+".address", "missing: the address of the step, block or command line cited")
+	}
+	if strings.TrimSpace(c.Text) == "" {
+		v.fail(field+".text", "missing: the text cited (a command's exact text, or a part of a block or step)")
+	}
+	switch c.How {
+	case guide.HowVerbatim, guide.HowMapped, guide.HowSubstitute:
+	case "":
+		v.fail(field+".how", "missing: verbatim, mapped or substitute")
+	default:
+		v.fail(field+".how", "%q: must be verbatim, mapped or substitute", c.How)
+	}
+	if (c.How == guide.HowMapped || c.How == guide.HowSubstitute) && strings.TrimSpace(c.Why) == "" {
+		v.fail(field+".why", "missing: a %s citation says what stands for what", c.How)
+	}
 }
 
 func (v *validator) exec(x *Exec) {

@@ -52,6 +52,8 @@ steps:
     engine: {action: restart, parties: "{{targets}}", timeout: 5s}
   - name: Grow
     engine: {action: update, memory: 256m, cpus: "{{cpus}}"}
+    cites:
+      - {address: "Performance Issues > Optimization Steps > 1. Scale resources", text: Scale resources, how: mapped, why: engine update}
   - name: Optimal
     expect: {optimal: true, decrypt: "1-2,4", within: 30s}
 `
@@ -132,6 +134,18 @@ func TestValidationNamesFileStepAndField(t *testing.T) {
 			"runbooks/x.yaml: yaml: unmarshal errors:\n  line 6: step 1 \"Look\": field exce not found"},
 		{"wrong type", bad("engine: {action: update", "engine: {action: [update]"),
 			"line 11: step 3 \"Grow\": cannot unmarshal !!seq into string"},
+		{"unknown how", bad("how: mapped", "how: copied"),
+			`runbooks/x.yaml: step 3 "Grow": cites[0].how: "copied": must be verbatim, mapped or substitute`},
+		{"citation without text", bad("text: Scale resources, ", ""),
+			`runbooks/x.yaml: step 3 "Grow": cites[0].text: missing`},
+		{"citation without address", bad(`address: "Performance Issues > Optimization Steps > 1. Scale resources", `, ""),
+			`runbooks/x.yaml: step 3 "Grow": cites[0].address: missing`},
+		{"mapped without why", bad(", why: engine update", ""),
+			`runbooks/x.yaml: step 3 "Grow": cites[0].why: missing: a mapped citation says what stands for what`},
+		{"substitute without why", bad("how: mapped, why: engine update", "how: substitute"),
+			`runbooks/x.yaml: step 3 "Grow": cites[0].why: missing: a substitute citation says what stands for what`},
+		{"unknown key in a citation", bad("how: mapped,", "how: mapped, txet: x,"),
+			`runbooks/x.yaml: line 13: step 3 "Grow": unknown key "txet" in a citation`},
 		{"two documents", good + "---\nname: y\n", `runbooks/x.yaml: one runbook per file`},
 		{"empty file", "", `runbooks/x.yaml: empty runbook`},
 	}
