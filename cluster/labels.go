@@ -137,10 +137,10 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()
-			_, err := dc.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			err := removeContainer(ctx, dc, id, true)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil && !isNotFound(err) {
+			if err != nil {
 				errs = append(errs, err)
 				return
 			}

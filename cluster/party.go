@@ -252,9 +252,5 @@ func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
 // Remove deletes the container (docker rm -f); its volumes stay. Recreate
 // it with Cluster.Recreate.
 func (p *Party) Remove(ctx context.Context) error {
-	_, err := p.c.dc.ContainerRemove(ctx, p.ContainerID(), client.ContainerRemoveOptions{Force: true})
-	if isNotFound(err) {
-		return nil
-	}
-	return err
+	return removeContainer(ctx, p.c.dc, p.ContainerID(), false)
 }
