@@ -14,26 +14,38 @@ import (
 )
 
 // Await polls p every 250 ms until it holds or within passes, and then
-// returns what p last saw. A wrong decryption ends the wait at once: it is
-// a verdict, not a condition that may yet change.
+// returns what p last saw. within bounds when attempts start, not how long
+// one may take: an attempt started in time runs to its answer (bounded by
+// attemptGrace more), so a slow engine call is never cut mid-flight and
+// mistaken for the condition's answer. A wrong decryption ends the wait at
+// once: it is a verdict, not a condition that may yet change.
 func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Probe) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
+	deadline := time.Now().Add(within)
+	actx, cancel := context.WithDeadline(ctx, deadline.Add(attemptGrace))
 	defer cancel()
 	for {
-		err := p.Check(ctx, c)
-		if err == nil {
+		err := p.Check(actx, c)
+		switch {
+		case err == nil:
 			return nil
-		}
-		if oracle.IsWrong(err) {
+		case oracle.IsWrong(err):
 			return fmt.Errorf("%s: %w", p.Name(), err)
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s: interrupted: %w", p.Name(), err)
+		case !time.Now().Before(deadline):
+			return fmt.Errorf("%s: not within %s: %w", p.Name(), within, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: not within %s: %w", p.Name(), within, err)
-		case <-time.After(250 * time.Millisecond):
+			return fmt.Errorf("%s: interrupted: %w", p.Name(), err)
+		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
 		}
 	}
 }
+
+// attemptGrace is how long an attempt Await started in time may run past
+// its bound.
+const attemptGrace = 30 * time.Second
 
 // Decrypts holds when a fresh value decrypts right through each party.
 func Decrypts(parties ...int) Probe {
