@@ -56,9 +56,14 @@ func decryptTime(ctx context.Context, c *cluster.Cluster, i int, limit time.Dura
 		switch {
 		case ctx.Err() != nil:
 			return 0, ctx.Err()
-		case status.Code(err) == codes.DeadlineExceeded:
+		case status.Code(err) == codes.DeadlineExceeded || status.Code(err) == codes.Unavailable:
+			// A call to a frozen party ends either way: past its deadline,
+			// or with the connection never getting the server's preface.
 			if aerr := answers(ctx, c, i); aerr != nil {
 				return 0, fmt.Errorf("no decryption within %s and the party does not answer its API (%v): it hangs, it is not slow", limit, aerr)
+			}
+			if status.Code(err) == codes.Unavailable {
+				return 0, errors.New(status.Convert(err).Message())
 			}
 			ds = append(ds, limit)
 			continue
