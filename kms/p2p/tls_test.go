@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -118,16 +120,8 @@ func ping(t *testing.T, s *server, as int, cert tls.Certificate, pinned []Pinned
 
 func awaitRefusal(t *testing.T, s *server, want string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, r := range s.refusals() {
-			if strings.Contains(r, want) {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no refusal %q; refusals: %q", want, s.refusals())
+	gomega.NewWithT(t).Eventually(s.refusals).WithTimeout(5*time.Second).WithPolling(10*time.Millisecond).
+		Should(gomega.ContainElement(gomega.ContainSubstring(want)), "no refusal %q", want)
 }
 
 func TestGoodPeerAccepted(t *testing.T) {
