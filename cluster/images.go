@@ -24,6 +24,7 @@ import (
 const (
 	PartyRepo     = "kmschaos/party"
 	ToxiproxyRepo = "kmschaos/toxiproxy"
+	ToolboxRepo   = "kmschaos/toolbox"
 	// ToxiproxyPackage is built into the toxiproxy image; its version is the
 	// one go.mod pins (v2.12.0).
 	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
@@ -32,6 +33,9 @@ const (
 // Images names the images a cluster runs.
 type Images struct {
 	Party, Toxiproxy string
+	// Toolbox is the operator's shell the guide's blocks run in
+	// (docker/Dockerfile.toolbox, cluster.OpenToolbox).
+	Toolbox string
 }
 
 // BuildImages compiles the party's binaries and toxiproxy, and builds the
@@ -50,11 +54,15 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	defer os.RemoveAll(work)
 	party := filepath.Join(work, "party")
 	proxy := filepath.Join(work, "toxiproxy")
-	progress("compiling the party binaries and toxiproxy")
+	toolbox := filepath.Join(work, "toolbox")
+	progress("compiling the party binaries, toxiproxy and grpcurl")
 	if err := localcluster.Build(ctx, party); err != nil {
 		return Images{}, err
 	}
 	if err := goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage); err != nil {
+		return Images{}, err
+	}
+	if err := toolboxContext(ctx, root, party, toolbox); err != nil {
 		return Images{}, err
 	}
 	var out Images
@@ -64,6 +72,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	}{
 		{party, "Dockerfile.party", PartyRepo, &out.Party},
 		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, &out.Toxiproxy},
+		{toolbox, "Dockerfile.toolbox", ToolboxRepo, &out.Toolbox},
 	} {
 		if err := copyFile(filepath.Join(root, "docker", b.dockerfile), filepath.Join(b.dir, "Dockerfile")); err != nil {
 			return Images{}, err
