@@ -25,16 +25,16 @@ type Status string
 
 // Statuses, from good to bad.
 const (
-	Ran         Status = "ran"          // exit 0, no error output
-	Failed      Status = "failed"       // non-zero exit status or an error printed
-	Option      Status = "bad option"   // the tool lacks an option the guide uses
-	Absent      Status = "tool absent"  // command not found in the toolbox
-	Privileges  Status = "privileges"   // the kernel refused: a capability the container lacks
-	Terminal    Status = "needs a tty"  // an interactive command without a terminal
-	Interrupted Status = "interrupted"  // still running at the block's limit (a follow/stream command)
-	NotReached  Status = "not reached"  // the block ended before this line (an exit, a kill)
-	NotRun      Status = "not run"      // the block was refused
-	UnsafeHere  Status = "unsafe"       // never run on a shared host
+	Ran         Status = "ran"         // exit 0, no error output
+	Failed      Status = "failed"      // non-zero exit status or an error printed
+	Option      Status = "bad option"  // the tool lacks an option the guide uses
+	Absent      Status = "tool absent" // command not found in the toolbox
+	Privileges  Status = "privileges"  // the kernel refused: a capability the container lacks
+	Terminal    Status = "needs a tty" // an interactive command without a terminal
+	Interrupted Status = "interrupted" // still running at the block's limit (a follow/stream command)
+	NotReached  Status = "not reached" // the block ended before this line (an exit, a kill)
+	NotRun      Status = "not run"     // the block was refused
+	UnsafeHere  Status = "unsafe"      // never run on a shared host
 )
 
 // Line is the outcome of one command of the guide.
