@@ -35,8 +35,12 @@ func (c *Cluster) PartyName(i int) string { return fmt.Sprintf("kmschaos-%s-p%d"
 // PartyHost is the name party i's API answers to on the cluster's network.
 func (c *Cluster) PartyHost(i int) string { return partyAlias(i) }
 
-// OpenToolbox starts a toolbox on party i's host. Close removes it.
-func (c *Cluster) OpenToolbox(ctx context.Context, i int) (*Toolbox, error) {
+// OpenToolbox starts a toolbox on party i's host. With join, it shares
+// the party's namespaces while the party runs; without, it has its own on
+// the cluster's network (a block that stops the party must not run inside
+// its process namespace: the party's exit would kill the block). Close
+// removes it.
+func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, error) {
 	if i < 1 || i > c.Topology.N {
 		return nil, fmt.Errorf("no party %d (1..%d)", i, c.Topology.N)
 	}
@@ -47,7 +51,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int) (*Toolbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	joined := st.Running && !st.Restarting && !st.Paused
+	joined := join && st.Running && !st.Restarting && !st.Paused
 	sock := engineSocket()
 	l := c.labels("toolbox")
 	l["org.kmschaos.party"] = strconv.Itoa(i)

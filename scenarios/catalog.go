@@ -40,6 +40,7 @@ var sectionLabel = map[string]string{
 var results struct {
 	mu        sync.Mutex
 	scenarios []report.Scenario
+	guide     []report.GuideBlock
 	started   time.Time
 }
 
@@ -86,6 +87,9 @@ func WriteReports(dir string) ([]string, error) {
 		Seed: s.Seed, N: s.N, T: s.T, Started: results.started, Duration: time.Since(results.started),
 		Machine:   machine(),
 		Scenarios: append([]report.Scenario(nil), results.scenarios...),
+	}
+	if len(results.guide) > 0 {
+		run.Guide = &report.Guide{Blocks: append([]report.GuideBlock(nil), results.guide...)}
 	}
 	jsonPath, htmlPath, textPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html"), filepath.Join(dir, "scorecard.txt")
 	if err := run.WriteJSON(jsonPath); err != nil {

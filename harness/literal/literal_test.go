@@ -127,7 +127,7 @@ func TestEachCommandIsJudgedOnItsOwnLine(t *testing.T) {
 func TestACommandStillRunningAtTheLimitIsInterrupted(t *testing.T) {
 	g := parse(t, "# G\n\n## S\n\n```bash\necho start\nsleep 30\necho never\n```\n")
 	o := run(t, g, "S > block 1", 2*time.Second)
-	if got := o.Signature(); got != "interrupted; L6 ran; L7 interrupted; L8 not reached" {
+	if got := o.Signature(); got != "interrupted; 1 ran; 2 interrupted; 3 not reached" {
 		t.Errorf("signature %q", got)
 	}
 }

@@ -60,7 +60,10 @@ type Command struct {
 	Name     string `yaml:"name"`
 	Why      string `yaml:"why"`
 	Function string `yaml:"function"`
-	Line     int    `yaml:"-"`
+	// OwnNamespaces: a block using the command stops parties, so it runs
+	// in a toolbox with its own namespaces, not inside the party's.
+	OwnNamespaces bool `yaml:"own_namespaces"`
+	Line          int  `yaml:"-"`
 }
 
 // Unsafe is text that never runs on a shared host.
@@ -125,7 +128,7 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 				fields, dst = []string{"guide", "cluster", "why"}, &m.Paths[len(m.Paths)-1]
 			case "commands":
 				m.Commands = append(m.Commands, Command{Line: item.Line})
-				fields, dst = []string{"name", "why", "function"}, &m.Commands[len(m.Commands)-1]
+				fields, dst = []string{"name", "why", "function", "own_namespaces"}, &m.Commands[len(m.Commands)-1]
 			case "unsafe":
 				m.Unsafe = append(m.Unsafe, Unsafe{Line: item.Line})
 				fields, dst = []string{"text", "why"}, &m.Unsafe[len(m.Unsafe)-1]

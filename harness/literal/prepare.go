@@ -31,6 +31,9 @@ type Script struct {
 	Body    string
 	Mapped  []Use
 	Unsafe  *Unsafe
+	// OwnNamespaces: run it in a toolbox that does not share the party's
+	// namespaces (the block stops parties).
+	OwnNamespaces bool
 }
 
 // Mapped tells whether the mapping touched guide line l.
@@ -134,6 +137,7 @@ func Prepare(g *guide.Guide, b *guide.Node, m *Mapping, vars map[string]string) 
 				return nil, err
 			}
 			s.Mapped = append(s.Mapped, Use{gl, "command", c.Name, "a shell function (" + m.File + ")", c.Why})
+			s.OwnNamespaces = s.OwnNamespaces || c.OwnNamespaces
 			if !funcs[c.Name] {
 				funcs[c.Name] = true
 				prelude = append(prelude, strings.TrimRight(fn, "\n"))

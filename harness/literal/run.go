@@ -63,11 +63,12 @@ type Outcome struct {
 }
 
 // Signature is the outcome in one stable line, for expectations: the
-// block's status and each command's, without output or timing.
+// block's status and each command's by its rank in the block, without
+// output, timing or guide line (an edit elsewhere in the guide moves lines).
 func (o *Outcome) Signature() string {
 	parts := []string{string(o.Status)}
-	for _, l := range o.Lines {
-		s := fmt.Sprintf("L%d %s", l.Line, l.Status)
+	for i, l := range o.Lines {
+		s := fmt.Sprintf("%d %s", i+1, l.Status)
 		if l.Tool != "" {
 			s += "(" + l.Tool + ")"
 		}
@@ -131,7 +132,11 @@ func Run(ctx context.Context, sh Shell, g *guide.Guide, s *Script, m *Mapping, o
 	}
 	secs := strconv.Itoa(int((o.Limit + time.Second - 1) / time.Second))
 	start := time.Now()
-	res, err := sh.Exec(ctx, "env", "BASH_ENV="+preludePath, "timeout", "-s", "KILL", secs, "bash", blockPath)
+	// The shell's own limit ends the block; this one ends an exec the
+	// engine never finishes (a process namespace torn down under it).
+	ectx, cancel := context.WithTimeout(ctx, o.Limit+30*time.Second)
+	defer cancel()
+	res, err := sh.Exec(ectx, "env", "BASH_ENV="+preludePath, "timeout", "-s", "KILL", secs, "bash", blockPath)
 	if err != nil {
 		return nil, err
 	}

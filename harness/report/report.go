@@ -143,6 +143,7 @@ type Run struct {
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Scenario    `json:"scenarios"`
+	Guide     *Guide        `json:"guide,omitempty"`
 }
 
 // Recorder collects the events of one scenario, from several goroutines.
