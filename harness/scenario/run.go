@@ -28,21 +28,41 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 	r := newRunner(ctx, c, sc, rng, o)
 	// The workload and the monitor stop even if a phase panics.
 	defer r.stopBackground()
-	ph := &r.res.Phases
-	switch {
-	case !timed(&ph.Reset, r.reset), !timed(&ph.Inject, r.inject):
-	case !timed(&ph.Detect, r.detect):
-		// Not detected: heal, then judge what can be judged.
-		timed(&ph.Recover, r.healUndetected)
-		timed(&ph.Audit, r.auditUndetected)
-	case !timed(&ph.Observe, r.observe):
-	default:
-		timed(&ph.Runbook, r.runbooks)
-		timed(&ph.Recover, r.recover)
-		timed(&ph.Audit, r.audit)
-	}
+	sequence(&r.res.Phases, r)
 	r.finish()
 	return r.res, r.err
+}
+
+// phases are the steps of a run, in the order sequence calls them; each
+// says whether the run goes on.
+type phases interface {
+	reset() bool
+	inject() bool
+	detect() bool
+	healUndetected() bool
+	auditUndetected() bool
+	observe() bool
+	runbooks() bool
+	recover() bool
+	audit() bool
+}
+
+// sequence runs the phases in order, timing each into ph. A fault that is
+// not detected is healed and what can be judged is; a run that stops
+// before detection or during the observation (interrupted) leaves the
+// heals to the spec's cleanup.
+func sequence(ph *report.Phases, p phases) {
+	switch {
+	case !timed(&ph.Reset, p.reset), !timed(&ph.Inject, p.inject):
+	case !timed(&ph.Detect, p.detect):
+		timed(&ph.Recover, p.healUndetected)
+		timed(&ph.Audit, p.auditUndetected)
+	case !timed(&ph.Observe, p.observe):
+	default:
+		timed(&ph.Runbook, p.runbooks)
+		timed(&ph.Recover, p.recover)
+		timed(&ph.Audit, p.audit)
+	}
 }
 
 // timed runs one phase and adds the time it took to d; the phase says
