@@ -26,13 +26,14 @@ runbooks recover the cluster with nothing lost or wrong.
   images   build (or reuse) the party and toxiproxy images
   runbook  check runbook files without a cluster (exit 2 if one is invalid)
   guide    how the runbooks cover the operators' guide; what a guide change touches
+  soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
 
 The scenario catalog runs as the repository's test suite: see 'make test'
 and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd())
+	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(), soakReportCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(exitStatus(err))
