@@ -32,9 +32,16 @@ and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd())
+	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
+		scenariosCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd())
+	// A mistyped flag is bad input like any other: exit 2.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(exitStatus(err))
+		code := exitStatus(err)
+		if isBadInput(err) {
+			code = 2
+		}
+		os.Exit(code)
 	}
 }
