@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
 // inputError is an error in what the user asked for (an unknown name, a
@@ -20,5 +21,6 @@ func badInputf(format string, args ...any) error { return inputError{fmt.Sprintf
 func isBadInput(err error) bool {
 	var b inputError
 	var a *cluster.AttachError
-	return errors.As(err, &b) || errors.As(err, &a)
+	var m *manual.InputError
+	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m)
 }

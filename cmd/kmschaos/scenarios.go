@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -80,8 +81,12 @@ does: && || ! ( ), a label alone, /regexp/ for a pattern.`,
 	return c
 }
 
-// oneLineError is an error's message on one line (Ginkgo's label-filter
-// errors span several, with a caret under the offending character).
+// oneLineError is an error's message on one line, without the colours
+// and the documentation link Ginkgo's label-filter errors carry.
 func oneLineError(err error) string {
+	var ge types.GinkgoError
+	if errors.As(err, &ge) {
+		return strings.Join(strings.Fields(ge.Heading+": "+ge.Message), " ")
+	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
