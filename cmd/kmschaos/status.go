@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -19,16 +18,14 @@ import (
 
 // statusReport is what 'kmschaos status' shows, and its JSON.
 type statusReport struct {
-	Run        string         `json:"run"`
-	N          int            `json:"n"`
-	T          int            `json:"t"`
-	Parties    []partyStatus  `json:"parties"`
-	Links      []linkStatus   `json:"links"` // only the links that differ from the baseline
-	Faults     []faultStatus  `json:"faults"`
-	BudgetLeft int            `json:"budget_left"` // parties more faults may touch before going beyond t
-	Took       time.Duration  `json:"took_ns"`
-	errs       map[int]string // per party, what could not be read
-	mu         sync.Mutex
+	Run        string        `json:"run"`
+	N          int           `json:"n"`
+	T          int           `json:"t"`
+	Parties    []partyStatus `json:"parties"`
+	Links      []linkStatus  `json:"links"` // only the links that differ from the baseline
+	Faults     []faultStatus `json:"faults"`
+	BudgetLeft int           `json:"budget_left"` // parties more faults may touch before going beyond t
+	TookS      float64       `json:"took_s"`      // how long reading the status took
 }
 
 type partyStatus struct {
@@ -53,8 +50,10 @@ type linkStatus struct {
 
 type faultStatus struct {
 	manual.Record
-	Age       time.Duration `json:"age_ns"`
-	ExpiresIn time.Duration `json:"expires_in_ns,omitempty"`
+	Age       time.Duration `json:"-"`
+	ExpiresIn time.Duration `json:"-"`
+	AgeS      float64       `json:"age_s"`
+	ExpiresS  *float64      `json:"expires_in_s"` // null: until healed
 }
 
 func statusCmd() *cobra.Command {
@@ -131,13 +130,16 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 	}
 	for _, r := range active {
 		f := faultStatus{Record: r, Age: now.Sub(r.InjectedAt)}
+		f.AgeS = f.Age.Seconds()
 		if !r.ExpiresAt.IsZero() {
 			f.ExpiresIn = r.ExpiresAt.Sub(now)
+			left := f.ExpiresIn.Seconds()
+			f.ExpiresS = &left
 		}
 		s.Faults = append(s.Faults, f)
 	}
 	s.BudgetLeft = manual.Budget(c.Topology, active)
-	s.Took = time.Since(start)
+	s.TookS = time.Since(start).Seconds()
 	return s, nil
 }
 
