@@ -43,9 +43,12 @@ type Args struct {
 	Params map[string]string // every parameter of the kind, defaults filled in
 }
 
-func (a Args) duration(name string) time.Duration { d, _ := time.ParseDuration(a.Params[name]); return d }
-func (a Args) float(name string) float64        { f, _ := strconv.ParseFloat(a.Params[name], 64); return f }
-func (a Args) int(name string) int              { n, _ := strconv.Atoi(a.Params[name]); return n }
+func (a Args) duration(name string) time.Duration {
+	d, _ := time.ParseDuration(a.Params[name])
+	return d
+}
+func (a Args) float(name string) float64 { f, _ := strconv.ParseFloat(a.Params[name], 64); return f }
+func (a Args) int(name string) int       { n, _ := strconv.Atoi(a.Params[name]); return n }
 
 // KindSpec is one row of the table.
 type KindSpec struct {
