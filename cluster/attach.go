@@ -117,7 +117,11 @@ func pickRun(running []string, want string) (string, error) {
 	case 1:
 		return running[0], nil
 	}
-	return "", &AttachError{fmt.Sprintf("%d clusters, pass --run: %s", len(running), strings.Join(running, ", "))}
+	count := strconv.Itoa(len(running))
+	if len(running) == 2 {
+		count = "two"
+	}
+	return "", &AttachError{fmt.Sprintf("%s clusters, pass --run: %s are running", count, strings.Join(running, ", "))}
 }
 
 // Attach returns a handle on a cluster another process started (kmschaos

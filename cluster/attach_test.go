@@ -22,7 +22,8 @@ func TestPickRun(t *testing.T) {
 	}{
 		{nil, "", "", "no cluster to attach to"},
 		{[]string{"aa"}, "", "aa", ""},
-		{[]string{"aa", "bb"}, "", "", "2 clusters, pass --run: aa, bb"},
+		{[]string{"aa", "bb"}, "", "", "two clusters, pass --run: aa, bb are running"},
+		{[]string{"aa", "bb", "cc"}, "", "", "3 clusters, pass --run: aa, bb, cc are running"},
 		{[]string{"aa", "bb"}, "bb", "bb", ""},
 		{[]string{"aa"}, "cc", "", "no cluster to attach to: run cc is not running (running: aa)"},
 		{nil, "cc", "", "no cluster to attach to: run cc is not running"},
