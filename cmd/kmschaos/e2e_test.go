@@ -136,6 +136,15 @@ func TestEndToEndByHand(t *testing.T) {
 	g.Expect(st.Links).To(ContainElement(SatisfyAll(
 		HaveField("Link", "p1-p3"), HaveField("Enabled", true), HaveField("Toxics", ConsistOf(id+" (timeout upstream)")))))
 
+	// --watch streams one JSON object per line, each showing the fault.
+	watch := exec.Command(bin, "status", "--run", run, "--output", "json", "--watch", "1s")
+	ws, err := gexec.Start(watch, nil, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	for range 2 {
+		g.Eventually(ws.Out).WithTimeout(time.Minute).Should(gbytes.Say(`\{"run":"` + run + `".*"faults":\[\{"id":"` + regexp.QuoteMeta(id) + `".*\n`))
+	}
+	g.Eventually(ws.Kill()).WithTimeout(10 * time.Second).Should(gexec.Exit())
+
 	// Bad input: exit 2, one line, nothing injected.
 	for _, c := range []struct {
 		args []string

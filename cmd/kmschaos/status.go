@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -59,8 +60,9 @@ type faultStatus struct {
 func statusCmd() *cobra.Command {
 	var run string
 	var out output
+	var watch time.Duration
 	c := &cobra.Command{
-		Use:   "status [--run ID] [--output json]",
+		Use:   "status [--run ID] [--output json] [--watch 2s]",
 		Short: "Show a running cluster: parties, health, links, faults, budget",
 		Long: `status shows, for the cluster (--run, or the only one running):
   per party   the container's state and restart count (OOM kills too), and
@@ -72,9 +74,13 @@ func statusCmd() *cobra.Command {
               the fault's id)
   faults      the faults injected by hand and not healed, with their age
               and when they expire
-  budget      how many more parties faults may touch before going beyond t`,
+  budget      how many more parties faults may touch before going beyond t
+
+With --watch it shows the status again at that interval until Ctrl-C (with
+--output json, one JSON object per line).`,
 		Example: `  kmschaos status
-  kmschaos status --run 5e1f0a2b --output json`,
+  kmschaos status --run 5e1f0a2b --output json
+  kmschaos status --watch 2s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -85,16 +91,46 @@ func statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := readStatus(ctx, c, time.Now())
-			if err != nil {
-				return err
+			w := cmd.OutOrStdout()
+			for {
+				s, err := readStatus(ctx, c, time.Now())
+				if err != nil {
+					return err
+				}
+				switch {
+				case out.json() && watch > 0:
+					// One object per line, for a script reading a stream.
+					b, err := json.Marshal(s)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(w, "%s\n", b)
+				case out.json():
+					return writeJSON(w, s)
+				default:
+					if watch > 0 {
+						fmt.Fprintf(w, "\033[H\033[2J%s (every %s, Ctrl-C to stop)\n", time.Now().Format(time.TimeOnly), watch)
+					}
+					if err := s.write(w); err != nil {
+						return err
+					}
+				}
+				if watch <= 0 {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(watch):
+				}
+				// Faults whose --for ran out meanwhile are healed here too.
+				if _, err := manual.Expire(ctx, c, time.Now()); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "healing overdue faults:", err)
+				}
 			}
-			if out.json() {
-				return writeJSON(cmd.OutOrStdout(), s)
-			}
-			return s.write(cmd.OutOrStdout())
 		},
 	}
+	c.Flags().DurationVar(&watch, "watch", 0, "show the status again at this interval (e.g. 2s) until Ctrl-C")
 	runFlag(c, &run)
 	outputFlag(c, &out)
 	return c
