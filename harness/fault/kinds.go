@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,7 +75,7 @@ func (k KindSpec) Undo(ctx context.Context, c *cluster.Cluster, a Args, tag stri
 }
 
 // Kinds is the table, in the order `kmschaos faults` lists it.
-func Kinds() []KindSpec { return kinds }
+func Kinds() []KindSpec { return slices.Clone(kinds) }
 
 // LookupKind finds a kind by name.
 func LookupKind(name string) (KindSpec, bool) {
