@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,13 +9,8 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/report"
-	"github.com/kmschaos/kmschaos/harness/scenario"
-	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
 // The sections of the troubleshooting guide; their labels are in labels.go.
@@ -45,30 +39,6 @@ func record(s report.Scenario) {
 	results.mu.Lock()
 	defer results.mu.Unlock()
 	results.scenarios = append(results.scenarios, s)
-}
-
-// spec registers a scenario as a Ginkgo spec, labelled with its section,
-// "scenario" and its own labels (the fault kinds).
-func spec(sc scenario.Scenario) {
-	labels, err := labelsOf(sc)
-	if err != nil {
-		// While the catalog is built: the suite stops here, naming the
-		// scenario, instead of running it under a label nothing selects.
-		panic(err)
-	}
-	It(sc.Name, Label(labels...), func(ctx SpecContext) {
-		root, err := localcluster.ModuleRoot()
-		Expect(err).NotTo(HaveOccurred())
-		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
-			RunbookDir: filepath.Join(root, "runbooks"),
-			Cleanup: func(heal func(context.Context) error) {
-				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
-			},
-		})
-		record(res)
-		AddReportEntry("scorecard", oneLine(res))
-		Expect(err).NotTo(HaveOccurred(), "scenario %q", sc.Name)
-	}, SpecTimeout(8*time.Minute))
 }
 
 func oneLine(r report.Scenario) string {

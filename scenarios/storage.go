@@ -3,8 +3,6 @@ package scenarios
 import (
 	"fmt"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -14,7 +12,7 @@ import (
 
 // Storage Backend Issues: key material not found, access errors, backups.
 
-var _ = Describe(StorageSec, func() {
+var _ = section(StorageSec, func() {
 	spec(scenario.Scenario{
 		Name: "a missing key share is named by the health check; the guide's key recovery breaks access as written, a safe one restores it", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {

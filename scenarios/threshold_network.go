@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -17,7 +15,7 @@ import (
 // 13-Party Threshold Network Issues: fewer than t+1 parties reachable,
 // session synchronisation, PRSS set-up.
 
-var _ = Describe(Threshold, func() {
+var _ = section(Threshold, func() {
 	spec(scenario.Scenario{
 		Name: "a partition n-t | t: the majority stays Healthy and right, the minority fails cleanly", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
