@@ -51,7 +51,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	if err != nil {
 		return nil, err
 	}
-	joined := join && st.Running && !st.Restarting && !st.Paused
+	joined := join && st.Running && !st.Restarting // a paused party's namespaces are there, frozen
 	sock := engineSocket()
 	l := c.labels("toolbox")
 	l["org.kmschaos.party"] = strconv.Itoa(i)

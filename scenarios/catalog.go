@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/guide"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
 // The sections of the troubleshooting guide; their labels are in labels.go.
@@ -60,6 +62,7 @@ func WriteReports(dir string) ([]string, error) {
 	}
 	if len(results.guide) > 0 {
 		run.Guide = &report.Guide{Blocks: append([]report.GuideBlock(nil), results.guide...)}
+		run.Guide.File, run.Guide.Digest, run.Guide.Coverage = guideCoverage()
 	}
 	jsonPath, htmlPath, textPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html"), filepath.Join(dir, "scorecard.txt")
 	if err := run.WriteJSON(jsonPath); err != nil {
@@ -73,6 +76,29 @@ func WriteReports(dir string) ([]string, error) {
 	}
 	run.WriteText(os.Stdout)
 	return []string{textPath, jsonPath, htmlPath}, nil
+}
+
+// guideCoverage is how the shipped runbooks cover the project's guide
+// (what `kmschaos guide check` prints), for the scorecard's guide section.
+func guideCoverage() (file, digest, summary string) {
+	root, err := localcluster.ModuleRoot()
+	if err != nil {
+		return "", "", err.Error()
+	}
+	file = filepath.Join("fixtures", "guide", "troubleshooting-guide.md")
+	g, err := guide.ParseFile(filepath.Join(root, file))
+	if err != nil {
+		return file, "", err.Error()
+	}
+	rbs, err := guide.LoadRunbookDir(filepath.Join(root, "runbooks"))
+	if err != nil {
+		return file, g.Digest, err.Error()
+	}
+	ex, err := guide.ReadExclusionsFile(filepath.Join(root, "fixtures", "guide-exclusions.yaml"))
+	if err != nil {
+		return file, g.Digest, err.Error()
+	}
+	return file, g.Digest, guide.Check(g, rbs, ex).Summary().String()
 }
 
 func machine() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -101,4 +102,33 @@ func (o *Outcome) Report(under string) report.GuideBlock {
 		b.Commands = append(b.Commands, c)
 	}
 	return b
+}
+
+// ReadArchives reads, into memory, every member of the tar.gz archives a
+// block left in the working directory (auto-diagnose.sh's), keyed
+// "archive/member". They never reach the host's disk: the harness judges
+// them (secrets.Set.Check) and keeps nothing.
+func ReadArchives(ctx context.Context, sh Shell, pattern string) (map[string][]byte, error) {
+	ls, err := sh.Exec(ctx, "find", WorkDir, "-maxdepth", "1", "-name", pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, a := range strings.Fields(ls.Stdout) {
+		list, err := sh.Exec(ctx, "tar", "-tzf", a)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range strings.Fields(list.Stdout) {
+			if strings.HasSuffix(m, "/") {
+				continue
+			}
+			r, err := sh.Exec(ctx, "tar", "-xzOf", a, m)
+			if err != nil {
+				return nil, err
+			}
+			out[path.Base(a)+"/"+m] = []byte(r.Stdout)
+		}
+	}
+	return out, nil
 }

@@ -108,7 +108,7 @@ func TestEachCommandIsJudgedOnItsOwnLine(t *testing.T) {
 			t.Errorf("command %q: %s, want %s (stderr %q)", o.Lines[i].Text, o.Lines[i].Status, w, o.Lines[i].Stderr)
 		}
 	}
-	if l := o.Lines[2]; l.Tool != "nosuchtool" || l.Why != "not in the toolbox" {
+	if l := o.Lines[2]; l.Tool != "nosuchtool" || l.Why != "nosuchtool: not in the toolbox" {
 		t.Errorf("absent tool: %q %q", l.Tool, l.Why)
 	}
 	if o.Status != Failed {

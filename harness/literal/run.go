@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,7 +58,10 @@ type Outcome struct {
 	Status  Status
 	Exit    int
 	Lines   []Line
-	Stdout  string // bounded, redacted
+	Stdout  string // bounded, redacted: what a report shows
+	// Raw is the whole stdout, redacted but not bounded, for judging in
+	// memory (does it show the fault?); never written anywhere.
+	Raw string
 	Took    time.Duration
 	Why     string // unsafe or refused: the reason
 }
@@ -142,7 +146,8 @@ func Run(ctx context.Context, sh Shell, g *guide.Guide, s *Script, m *Mapping, o
 	}
 	out.Took = time.Since(start)
 	out.Exit = res.ExitCode
-	out.Stdout = bound(o.Redact(res.Stdout), o.MaxOutput)
+	out.Raw = o.Redact(res.Stdout)
+	out.Stdout = bound(out.Raw, o.MaxOutput)
 	tr := parseTrace(o.Redact(res.Stderr))
 	for _, c := range cmds {
 		judge(&c, tr, s.Block.Line, m)
@@ -257,8 +262,19 @@ func judge(c *Line, t *trace, fence int, m *Mapping) {
 	case !started:
 		c.Status = NotReached
 	case notFound.MatchString(all):
-		c.Status, c.Tool = Absent, notFound.FindStringSubmatch(all)[1]
-		c.Why = m.ToolWhy(c.Tool)
+		c.Status = Absent
+		var tools, whys []string
+		for _, f := range notFound.FindAllStringSubmatch(all, -1) {
+			if !slices.Contains(tools, f[1]) {
+				tools = append(tools, f[1])
+				if w := m.ToolWhy(f[1]); w != "" {
+					whys = append(whys, f[1]+": "+w)
+				} else {
+					whys = append(whys, f[1]+": (the mapping table does not say why)")
+				}
+			}
+		}
+		c.Tool, c.Why = strings.Join(tools, ","), strings.Join(whys, "; ")
 	case noTTY.MatchString(all):
 		c.Status, c.Why = Terminal, firstMatch(errs, noTTY)
 	case notAllowed.MatchString(all):

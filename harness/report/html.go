@@ -122,6 +122,9 @@ func newPage(r *Run) page {
 		p.Defects = append(p.Defects, defectsOf(v)...)
 		p.Scenarios = append(p.Scenarios, v)
 	}
+	for _, d := range r.Guide.GuideDefects() {
+		p.Defects = append(p.Defects, defectRow{Scenario: "the guide, as written", ScenarioID: "guide", Text: d})
+	}
 	return p
 }
 

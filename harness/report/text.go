@@ -58,6 +58,9 @@ func (r *Run) WriteText(w io.Writer) error {
 	if line := r.PhaseSummary(); line != "" {
 		fmt.Fprintf(w, "\nTime by phase: %s\n", line)
 	}
+	if err := r.Guide.WriteText(w); err != nil {
+		return err
+	}
 	var found []string
 	for _, s := range r.Scenarios {
 		for _, st := range s.Steps {
@@ -68,6 +71,9 @@ func (r *Run) WriteText(w io.Writer) error {
 		for _, d := range s.Defects {
 			found = append(found, fmt.Sprintf("- %s: %s", s.Name, clip(d, 300)))
 		}
+	}
+	for _, d := range r.Guide.GuideDefects() {
+		found = append(found, "- the guide, as written: "+d)
 	}
 	if len(found) > 0 {
 		fmt.Fprintf(w, "\nDefects of the guide found:\n%s\n", strings.Join(found, "\n"))

@@ -211,3 +211,10 @@ func Redact(out string) string {
 	mu.Unlock()
 	return s.Redact(out)
 }
+
+// Active is the set given to Use, nil before.
+func Active() *Set {
+	mu.Lock()
+	defer mu.Unlock()
+	return active
+}
