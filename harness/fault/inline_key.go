@@ -10,7 +10,7 @@ import (
 )
 
 // InlineTLSKey rewrites party i's config with its TLS private key inline
-// ([threshold.tls.manual.key] pem = '''…''' instead of path = …), a form
+// (a multi-line pem string under [threshold.tls.manual.key] instead of its path), a form
 // the config accepts and operators use to ship one file. It is not a
 // failure of the party, which is not restarted: it is the ground on which
 // a diagnostic that copies config.toml shows whether it leaks. The heal

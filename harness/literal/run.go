@@ -61,9 +61,9 @@ type Outcome struct {
 	Stdout  string // bounded, redacted: what a report shows
 	// Raw is the whole stdout, redacted but not bounded, for judging in
 	// memory (does it show the fault?); never written anywhere.
-	Raw string
-	Took    time.Duration
-	Why     string // unsafe or refused: the reason
+	Raw  string
+	Took time.Duration
+	Why  string // unsafe or refused: the reason
 }
 
 // Signature is the outcome in one stable line, for expectations: the

@@ -38,8 +38,8 @@ type GuideBlock struct {
 	Defect  bool   `json:"defect,omitempty"` // the verdict is a defect of the guide
 	// After is what the block left behind, as the harness's audit found
 	// it, and whether the harness reset the cluster after it.
-	After string `json:"after,omitempty"`
-	Output  string `json:"output,omitempty"` // stdout, bounded and redacted
+	After  string `json:"after,omitempty"`
+	Output string `json:"output,omitempty"` // stdout, bounded and redacted
 }
 
 // GuideCommand is one command of a block.
