@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/harness/guide"
+	"github.com/kmschaos/kmschaos/harness/literal"
 )
 
 // Exit codes of the guide commands.
@@ -24,7 +25,7 @@ const (
 )
 
 type guideOpts struct {
-	guide, runbooks, exclusions, scenarios string
+	guide, runbooks, exclusions, scenarios, mapping string
 }
 
 func guideCmd() *cobra.Command {
@@ -39,7 +40,9 @@ what no runbook runs, and why (it can never run on a container cluster, or
 no runbook runs it yet).
 
   check        the coverage table; exit 1 on drift or a gap, 2 on bad input
-  diff OLD NEW the runbooks and scenarios a change of the guide touches`,
+  diff OLD NEW the runbooks and scenarios a change of the guide touches
+  run          run the guide's shell blocks as written on a party's host of a
+               running cluster, through the mapping table (fixtures/guide/mapping.yaml)`,
 	}
 	cmd.PersistentFlags().StringVar(&o.runbooks, "runbooks", "runbooks", "directory of runbook YAML files")
 	check := &cobra.Command{
@@ -52,6 +55,7 @@ no runbook runs it yet).
 	}
 	check.Flags().StringVar(&o.guide, "guide", "fixtures/guide/troubleshooting-guide.md", "the guide")
 	check.Flags().StringVar(&o.exclusions, "exclusions", "fixtures/guide-exclusions.yaml", "the exclusions file")
+	check.Flags().StringVar(&o.mapping, "mapping", "fixtures/guide/mapping.yaml", "the mapping table the guide's blocks run through as written ('' to skip)")
 	diff := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "list the runbooks (and the scenarios using them) a change of the guide touches",
@@ -61,7 +65,7 @@ no runbook runs it yet).
 		},
 	}
 	diff.Flags().StringVar(&o.scenarios, "scenarios", "scenarios", "directory of the scenario catalog's Go files")
-	cmd.AddCommand(check, diff)
+	cmd.AddCommand(check, diff, guideRunCmd())
 	return cmd
 }
 
@@ -102,6 +106,21 @@ func runGuideCheck(o guideOpts, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "guide %s (digest %s): %d runbooks in %s with %d citations, %d exclusions in %s\n",
 		g.File, g.Digest, len(rbs), o.runbooks, cites, nex, o.exclusions)
+	if o.mapping != "" {
+		m, err := literal.LoadMapping(o.mapping)
+		if err != nil {
+			return badInput(stderr, err)
+		}
+		p := literal.PlanGuide(g, m)
+		fmt.Fprintf(stdout, "As written (kmschaos guide run, the catalog's guide-literal specs, through %s): %s\n", o.mapping, p)
+		fmt.Fprintln(stdout)
+		for _, err := range p.Refused {
+			fmt.Fprintln(stderr, err)
+		}
+		if len(p.Refused) > 0 {
+			return exitBadInput
+		}
+	}
 	if err := r.WriteTable(stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailed

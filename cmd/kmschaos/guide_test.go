@@ -210,3 +210,27 @@ func TestGuideBadInputExits2(t *testing.T) {
 		}
 	}
 }
+
+func TestGuideRunRefusesBadInputBeforeTouchingACluster(t *testing.T) {
+	dir := t.TempDir()
+	badMap := filepath.Join(dir, "mapping.yaml")
+	if err := os.WriteFile(badMap, []byte("names:\n  - guide: x\n    cluster: '{{bogus}}'\n    why: y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"unknown variable in the mapping": {[]string{"guide", "run", "--mapping", badMap}, badMap + ":2: unknown variable {{bogus}}"},
+		"no such block":                   {[]string{"guide", "run", "--block", "Advanced Diagnostics > Memory Analysis > block 9"}, `no code block at "Advanced Diagnostics > Memory Analysis > block 9"`},
+		"no mapping file":                 {[]string{"guide", "run", "--mapping", filepath.Join(dir, "none.yaml")}, "no such file"},
+		"a guide that is not there":       {[]string{"guide", "run", "--guide", filepath.Join(dir, "none.md")}, "no such file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, stderr, code := kmschaos(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}

@@ -191,3 +191,14 @@ func TestTheShippedMappingLoadsAndCoversTheGuide(t *testing.T) {
 		}
 	}
 }
+
+func TestThePlanCountsHowEachCommandRuns(t *testing.T) {
+	g := parse(t, "# G\n\n## S\n\n```bash\necho <PORT>\nls\n```\n\n## U\n\n```bash\nrm -rf /\n```\n\n## R\n\n```bash\nkill <pid>\n```\n")
+	p := PlanGuide(g, mapping(t))
+	if p.Blocks != 3 || p.Commands != 3 || p.Verbatim != 1 || p.Mapped != 1 || p.Unsafe != 1 || len(p.Refused) != 1 {
+		t.Errorf("plan %+v", p)
+	}
+	if got := p.String(); !strings.Contains(got, "67% run verbatim or mapped") {
+		t.Errorf("%s", got)
+	}
+}
