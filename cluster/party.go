@@ -222,7 +222,12 @@ func (p *Party) State(ctx context.Context) (State, error) {
 func (p *Party) Endpoint() string { return p.c.clientEndpoints[p.ID-1] }
 
 // MetricsURL is the party's /metrics through the mesh.
-func (p *Party) MetricsURL() string { return "http://" + p.c.metricsEndpoints[p.ID-1] + "/metrics" }
+func (p *Party) MetricsURL() string { return p.HTTPURL("/metrics") }
+
+// HTTPURL is a path of the party's HTTP endpoint (:9646: /metrics, /live,
+// /ready, /health) through the mesh, the way a scraper or a kubelet's
+// probe reaches it.
+func (p *Party) HTTPURL(path string) string { return "http://" + p.c.metricsEndpoints[p.ID-1] + path }
 
 // ClientLink is the proxy between clients and the party's API.
 func (p *Party) ClientLink() *Link { return p.c.mesh.proxy(clientProxyName(p.ID)) }

@@ -10,6 +10,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Service Startup Issues: CrashLoopBackOff, not ready, port binding.
@@ -66,6 +67,39 @@ var _ = Describe(Startup, func() {
 	spec(badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
 		return "storage path " + e.C.Profile.KeysDir + "/missing of the private vault is not usable: no such file or directory"
 	}))
+
+	// "StatefulSet not ready" (Symptoms). The party's readiness endpoint
+	// is what a StatefulSet's readiness probe reads; the guide's
+	// diagnostic is "Verify health endpoints are accessible"
+	// (Connectivity Issues > Diagnostic Steps > 1. Network Connectivity).
+	// /ready answers 503 when the party cannot take part in threshold
+	// operations (no key loaded, no PRSS epoch, shutting down); /live
+	// answers while the process serves. The guide's start-up resolution
+	// steps (Helm values, resource limits, PVC, node capacity) hold
+	// nothing that makes a party ready; the procedure that does is
+	// elsewhere in the guide, PRSS Re-initialization.
+	spec(scenario.Scenario{
+		Name: "a party without PRSS is live but not ready: /ready and /health answer 503 naming it, /live stays ok; PRSS re-initialisation makes it ready", Section: Startup, Labels: []string{fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Remove(k, fault.PRSSEpochData)},
+				Detect: []probe.Probe{
+					probe.Endpoint(k, "/ready", 503, `^not ready: no PRSS epoch data: run kms-init$`),
+					probe.Endpoint(k, "/health", 503, `"live":true,"ready":false,"reason":"no PRSS epoch data: run kms-init"`),
+					probe.Endpoint(k, "/live", 200, `^ok$`),
+					probe.DecryptFails(k, "NotFound", "Epoch "+material.DefaultEpochID+" not found"),
+				},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target: k, Runbooks: []string{"prss-reinit"},
+				Recovered: []probe.Probe{
+					probe.Endpoint(k, "/ready", 200, `^ready$`),
+					probe.Endpoint(k, "/health", 200, `"live":true,"ready":true`),
+				},
+				Defects: []string{`the guide lists "StatefulSet not ready" among the Service Startup Issues but none of that section's resolution steps (Helm values, resource limits, PVC and storage class, node capacity) makes a party ready: the party's /ready says "no PRSS epoch data: run kms-init", and the procedure is under another section (Emergency Procedures > Threshold Cluster Recovery > 2. PRSS Re-initialization), which as written names four parties`},
+			}
+		},
+	})
 
 	spec(scenario.Scenario{
 		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 
 	. "github.com/onsi/ginkgo/v2"
 
@@ -75,6 +76,39 @@ var _ = Describe(StorageSec, func() {
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"disk-free"},
+			}
+		},
+	})
+})
+
+// "Backup/restore failures" (Symptoms): the backup vault itself is bad
+// when it is needed. The guide's Key Material Recovery copies
+// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")
+// without checking what it copies, and nothing in the guide says what to
+// do when the backup is not usable.
+var _ = Describe(StorageSec, func() {
+	spec(scenario.Scenario{
+		Name: "a lost key share with a corrupt backup: the health check warns of the backup, the guide's restore copies corrupt material, the party refuses it and nothing wrong is decrypted", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
+			return scenario.Plan{
+				// The backup goes bad first, unnoticed; then the share is lost.
+				Faults: []fault.Fault{fault.FlipBackup(k, fault.BackupKeyShare), fault.Remove(k, fault.KeyShare)},
+				Detect: []probe.Probe{
+					// "Test storage connectivity using kms-health-check tool",
+					// "Validate file integrity and accessibility".
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[WARN\] BACKUP-p%d/%s: backup\s+backup copy unusable: `, k, share)),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"key-recovery-from-backup"},
+				// The restore is the step after which the party's share is
+				// not the share it was: the corrupt copy is in its vault.
+				ExpectDefect: scenario.Defect{Step: "key-recovery-from-backup/Restore from backup",
+					Reason: fmt.Sprintf(`lost key material at step "Restore from backup": .*PRIV-p%d/%s`, k, regexp.QuoteMeta(share))},
+				Defects:        []string{fmt.Sprintf("the guide gives no procedure for a backup that is itself unusable: Key Material Recovery copies /backup/keys without validating it (though kms-health-check already warned that BACKUP-p%d's copy of the key share is unusable), the party then refuses the restored share, and nothing in the guide restores a key share without its backup (the harness restored it from its offline copy)", k)},
+				RecoverByReset: true,
 			}
 		},
 	})
