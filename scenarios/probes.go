@@ -266,3 +266,24 @@ func neverRestarted(ctx context.Context, c *cluster.Cluster, i int) probe.Probe 
 		return nil
 	})
 }
+
+// portListening holds when `kms-admin ss` (the guide's `ss -tuln | grep
+// 50100`) run in party i's network namespace lists port as listening on
+// every interface. It runs where an operator's debug container would
+// (Party.NetExec): the party's own container may be crash-looping.
+func portListening(i, port int) probe.Probe {
+	want := fmt.Sprintf("LISTEN  0.0.0.0:%d\n", port)
+	return probe.New(fmt.Sprintf("ss in party %d's network namespace lists port %d listening", i, port), func(ctx context.Context, c *cluster.Cluster) error {
+		res, err := c.Party(i).NetExec(ctx, append(append([]string{}, c.Profile.Admin...), "ss")...)
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("ss exited %d: %s", res.ExitCode, lastLines(res.Output(), 2))
+		}
+		if !strings.Contains(res.Stdout, want) {
+			return fmt.Errorf("port %d not listening: %s", port, lastLines(res.Stdout, 4))
+		}
+		return nil
+	})
+}

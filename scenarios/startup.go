@@ -64,6 +64,29 @@ var _ = Describe(Startup, func() {
 	spec(badConfig("a port that cannot be bound stops the party, naming address and port", fault.UnbindableAddress, false, func(e *scenario.Env) string {
 		return fmt.Sprintf("failed to bind the gRPC service to 10.255.255.1:%d: bind: cannot assign requested address", e.C.Profile.APIPort)
 	}))
+	// "Port binding errors" (Symptoms), the variant no config check can
+	// catch: the port is free in the config and taken on the host.
+	spec(scenario.Scenario{
+		Name: "a port another process holds stops the party, naming the port; the port listed by ss, freeing it recovers", Section: Startup, Labels: []string{fault.Process},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			port := e.C.Profile.APIPort
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.PortHeld(i, port)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(bg, e.C, i),
+					// "Check previous container logs if pod is restarting"
+					probe.LogSays(i, fmt.Sprintf(`ERROR kms_server: .*failed to bind the gRPC service to 0\.0\.0\.0:%d: bind: address already in use`, port)),
+					// Network Analysis: "ss -tuln | grep 50100"
+					portListening(i, port),
+				},
+				During: check.Expect{Live: e.Others(i), Down: []int{i}},
+				Target: i, Runbooks: []string{"free-port"},
+				Defects: []string{fmt.Sprintf(`the guide lists "Port binding errors" among the Service Startup Issues and gives no procedure for them: its resolution steps are about Helm values, resource limits, PVCs and node capacity; its Network Analysis commands (netstat -an | grep %[1]d, ss -tuln | grep %[1]d) show that port %[1]d is taken but not by which process (neither asks for -p)`, port)},
+			}
+		},
+	})
+
 	spec(badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
 		return "storage path " + e.C.Profile.KeysDir + "/missing of the private vault is not usable: no such file or directory"
 	}))

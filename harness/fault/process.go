@@ -132,3 +132,16 @@ func MemoryPressure(i int, ratio float64) Fault {
 		return heal, p.Update(ctx, container.Resources{Memory: limit, MemorySwap: limit})
 	})
 }
+
+// PortHeld has another process own a port party i binds at start (its API
+// port, say) and restarts the party: every start fails naming the port,
+// and the engine restarts it again and again. The holder owns the party's
+// network namespace, as a pod's sandbox does (cluster.HoldPort). The heal
+// stops the holder, freeing the port, and recreates the party as the
+// baseline has it.
+func PortHeld(i, port int) Fault {
+	return New(fmt.Sprintf("port %d of party %d held by another process", port, i), Process, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		release, err := c.HoldPort(ctx, i, port)
+		return func(ctx context.Context) error { return release(context.WithoutCancel(ctx)) }, err
+	})
+}
