@@ -81,8 +81,8 @@ var _ = Describe(Performance, func() {
 			k := e.One()
 			alive := neverRestarted(bg, e.C, k)
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.MemoryPressure(k, 0.75)},
-				Detect: []probe.Probe{memoryPressure(k, 0.6), alive},
+				Faults: []fault.Fault{fault.MemoryPressure(k, 0.85)},
+				Detect: []probe.Probe{memoryPressure(k, 0.7), alive},
 				// The party keeps coordinating under the pressure.
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"raise-memory-limit"},

@@ -240,11 +240,16 @@ func memoryPressure(i int, ratio float64) probe.Probe {
 		if err != nil {
 			return err
 		}
-		if limit == 0 || float64(used) < ratio*float64(limit) {
-			return fmt.Errorf("%.1f MiB of %.1f MiB (%.0f%%)", float64(used)/(1<<20), float64(limit)/(1<<20), 100*float64(used)/float64(max(limit, 1)))
-		}
-		return nil
+		return underPressure(used, limit, ratio)
 	})
+}
+
+// underPressure judges docker stats' MEM USAGE / LIMIT against ratio.
+func underPressure(used, limit uint64, ratio float64) error {
+	if limit == 0 || float64(used) < ratio*float64(limit) {
+		return fmt.Errorf("%.1f MiB of %.1f MiB (%.0f%%)", float64(used)/(1<<20), float64(limit)/(1<<20), 100*float64(used)/float64(max(limit, 1)))
+	}
+	return nil
 }
 
 // neverRestarted holds while party i runs in the container it ran in when
@@ -260,11 +265,17 @@ func neverRestarted(ctx context.Context, c *cluster.Cluster, i int) probe.Probe 
 		if err != nil {
 			return err
 		}
-		if st.OOMKilled || !st.Running || st.RestartCount != base.RestartCount || !st.StartedAt.Equal(base.StartedAt) {
-			return fmt.Errorf("status %s, OOMKilled=%v, exit code %d, %d restarts since the fault", st.Status, st.OOMKilled, st.ExitCode, st.RestartCount-base.RestartCount)
-		}
-		return nil
+		return sameRun(base, st)
 	})
+}
+
+// sameRun tells whether a container's state is still the run base saw:
+// running, never OOM-killed, not restarted since.
+func sameRun(base, st cluster.State) error {
+	if st.OOMKilled || !st.Running || st.RestartCount != base.RestartCount || !st.StartedAt.Equal(base.StartedAt) {
+		return fmt.Errorf("status %s, OOMKilled=%v, exit code %d, %d restarts since the fault", st.Status, st.OOMKilled, st.ExitCode, st.RestartCount-base.RestartCount)
+	}
+	return nil
 }
 
 // portListening holds when `kms-admin ss` (the guide's `ss -tuln | grep
@@ -272,7 +283,6 @@ func neverRestarted(ctx context.Context, c *cluster.Cluster, i int) probe.Probe 
 // every interface. It runs where an operator's debug container would
 // (Party.NetExec): the party's own container may be crash-looping.
 func portListening(i, port int) probe.Probe {
-	want := fmt.Sprintf("LISTEN  0.0.0.0:%d\n", port)
 	return probe.New(fmt.Sprintf("ss in party %d's network namespace lists port %d listening", i, port), func(ctx context.Context, c *cluster.Cluster) error {
 		res, err := c.Party(i).NetExec(ctx, append(append([]string{}, c.Profile.Admin...), "ss")...)
 		if err != nil {
@@ -281,9 +291,17 @@ func portListening(i, port int) probe.Probe {
 		if res.ExitCode != 0 {
 			return fmt.Errorf("ss exited %d: %s", res.ExitCode, lastLines(res.Output(), 2))
 		}
-		if !strings.Contains(res.Stdout, want) {
-			return fmt.Errorf("port %d not listening: %s", port, lastLines(res.Stdout, 4))
-		}
-		return nil
+		return listensOnEvery(res.Stdout, port)
 	})
+}
+
+// listensOnEvery tells whether ss's listing has port listening on every
+// interface. Go listens on 0.0.0.0 as a dual-stack socket: ss shows
+// [::]:port.
+func listensOnEvery(ss string, port int) error {
+	want := regexp.MustCompile(fmt.Sprintf(`(?m)^LISTEN  (0\.0\.0\.0|\[::\]):%d$`, port))
+	if !want.MatchString(ss) {
+		return fmt.Errorf("port %d not listening on every interface: %s", port, lastLines(ss, 4))
+	}
+	return nil
 }

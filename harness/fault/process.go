@@ -112,7 +112,7 @@ func CPUQuota(i int, cpus float64) Fault {
 // MemoryPressure lowers party i's memory limit, without a restart, so that
 // what it uses now is about ratio of it (docker update --memory): the
 // party keeps running under pressure, short of an OOM kill. The limit
-// keeps at least 8 MiB above what the party uses, room for a request's
+// keeps at least 4 MiB above what the party uses, room for a request's
 // allocations. The heal restores the baseline limit.
 func MemoryPressure(i int, ratio float64) Fault {
 	return New(fmt.Sprintf("party %d's memory limit lowered near its working set (about %.0f%% used)", i, 100*ratio), Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
@@ -125,7 +125,7 @@ func MemoryPressure(i int, ratio float64) Fault {
 		if err != nil {
 			return nil, err
 		}
-		limit := max(int64(float64(used)/ratio), int64(used)+8<<20)
+		limit := max(int64(float64(used)/ratio), int64(used)+4<<20)
 		if base := c.BaselineResources().Memory; base > 0 && limit >= base {
 			return nil, fmt.Errorf("party %d uses %d MiB: a limit of %d MiB is not below the baseline %d MiB", i, used>>20, limit>>20, base>>20)
 		}
