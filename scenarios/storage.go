@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -110,6 +111,30 @@ var _ = Describe(StorageSec, func() {
 					Reason: fmt.Sprintf(`lost key material at step "Restore from backup": .*PRIV-p%d/%s.*\(then step "The party starts with the restored key" failed: .*decrypts right through parties \[%d\]`, k, regexp.QuoteMeta(share), k)},
 				Defects:        []string{fmt.Sprintf("the guide gives no procedure for a backup that is itself unusable: Key Material Recovery copies /backup/keys without validating it (though kms-health-check already warned that BACKUP-p%d's copy of the key share is unusable), the party then refuses the restored share, and nothing in the guide restores a key share without its backup (the harness restored it from its offline copy)", k)},
 				RecoverByReset: true,
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a lost key share with a backup vault the party cannot read: the guide's restore runs as root and works; the backup stays unreadable until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ChmodBackup(k, "000"), fault.Remove(k, fault.KeyShare)},
+				Detect: []probe.Probe{
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
+					probe.HealthCheckSays(k, `\[FAIL\] backup vault .*permission denied`),
+					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: Backup vault \S+/BACKUP-p%d is not usable: .*permission denied`, k)),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k,
+				// The restore, then the guide's "Fix file permissions and
+				// ownership" applied to the backup volume as well.
+				Runbooks:  []string{"key-recovery", "fix-permissions"},
+				Vars:      map[string]string{"keys": cluster.VolumePath(k, "backup")},
+				Recovered: []probe.Probe{probe.HealthCheckSays(k, `\[OK\] backup vault \S+: read/write OK`)},
+				Defects:  []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays unreadable to the party (kms-health-check keeps failing its backup vault) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
 	})

@@ -246,3 +246,15 @@ func FlipBackup(i int, o Object) Fault {
 		return heal, admin(ctx, c, "flip", file)
 	})
 }
+
+// ChmodBackup sets the mode of party i's backup vault (BACKUP-p<i>, the
+// guide's /backup/keys) and leaves the party running: nothing reads the
+// backup until a restore, or a health check, does. The heal gives the
+// directory its baseline mode back (0700).
+func ChmodBackup(i int, mode string) Fault {
+	return New(fmt.Sprintf("chmod %s of party %d's backup vault", mode, i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		dir := path.Join(cluster.VolumePath(i, "backup"), fmt.Sprintf("BACKUP-p%d", i))
+		heal := func(ctx context.Context) error { return admin(context.WithoutCancel(ctx), c, "chmod", "700", dir) }
+		return heal, admin(ctx, c, "chmod", mode, dir)
+	})
+}
