@@ -10,7 +10,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 # -p 1: the scenario suite owns the machine's two cores while it runs.
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
 
-.PHONY: setup demo test test-quick bench images clean proto vet fuzz
+.PHONY: setup demo test test-quick soak bench images clean proto vet fuzz
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -27,6 +27,15 @@ test: setup ## every test: units, the loopback cluster, the scenario catalog (n=
 
 test-quick: setup ## the same with a 4-party cluster
 	rm -f reports/scorecard.txt; KMSCHAOS_N=4 KMSCHAOS_T=1 $(GO) test $(TEST_FLAGS) ./...; $(SCORECARD)
+
+# The flake rate, measured: the catalog RUNS times with fresh seeds, then
+# reports/soak.md and soak.json. FOCUS (a Ginkgo focus) or LABELS (a label
+# filter) runs a part of it, e.g. make soak RUNS=2 FOCUS='full disk|hanging'.
+RUNS ?= 3
+FOCUS ?=
+LABELS ?=
+soak: setup ## the scenario catalog RUNS times (3), fresh seeds: flake rate, TTD/TTR spread in reports/soak.md
+	RUNS='$(RUNS)' FOCUS='$(FOCUS)' LABELS='$(LABELS)' GO='$(GO)' ./scripts/soak.sh
 
 bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/

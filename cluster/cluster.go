@@ -23,7 +23,6 @@ import (
 
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/material"
-	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -43,7 +42,8 @@ type Cluster struct {
 	opts      Options
 	owner     string // the owner label: this process, or detachedOwner
 	dc        *testcontainers.DockerClient
-	network   *testcontainers.DockerNetwork
+	network   *testcontainers.DockerNetwork // nil on an attached handle
+	netName   string
 	keeper    testcontainers.Container
 	toxiproxy testcontainers.Container
 	toxiIP    string
@@ -111,6 +111,7 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	if err != nil {
 		return c, fmt.Errorf("creating the network: %w", err)
 	}
+	c.netName = c.network.Name
 	if err := c.createVolumes(ctx, o.StorageSize); err != nil {
 		return c, err
 	}
@@ -158,6 +159,9 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	}
 	if err := c.captureGolden(ctx); err != nil {
 		return c, fmt.Errorf("recording the baseline: %w", err)
+	}
+	if err := c.saveState(ctx); err != nil {
+		return c, fmt.Errorf("recording the cluster's state in the keeper: %w", err)
 	}
 	c.Timings.Optimal = time.Since(step)
 	c.Timings.Total = time.Since(start)
@@ -239,25 +243,12 @@ func (c *Cluster) generate(ctx context.Context) error {
 			return err
 		}
 	}
-	raw, err := c.ReadFile(ctx, path.Join(goldenPath(1, keysVolume), "PUB-p1", material.PublicKey, keyID))
-	if err != nil {
-		return fmt.Errorf("reading the public key: %w", err)
-	}
-	pub, err := storage.Open("PUB-p1/"+material.PublicKey+"/"+keyID, material.PublicKey, keyID, raw)
-	if err != nil {
+	if err := c.loadPublic(ctx, keyID); err != nil {
 		return err
 	}
-	if c.Key, err = material.DecodePublicKey(pub); err == nil && (c.Key.N != c.Topology.N || c.Key.T != c.Topology.T || c.Key.KeyID != keyID) {
-		err = fmt.Errorf("the dealt key %s is for n=%d t=%d", c.Key.KeyID, c.Key.N, c.Key.T)
+	if c.Key.N != c.Topology.N || c.Key.T != c.Topology.T || c.Key.KeyID != keyID {
+		return fmt.Errorf("the dealt key %s is for n=%d t=%d", c.Key.KeyID, c.Key.N, c.Key.T)
 	}
-	if err != nil {
-		return err
-	}
-	verf, err := c.loadVerfKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the verification keys: %w", err)
-	}
-	c.public = &kmsclient.PublicMaterial{Key: c.Key, VerfKeys: verf}
 	return nil
 }
 
@@ -267,7 +258,7 @@ func (c *Cluster) startKeeper(ctx context.Context) error {
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
 			Labels:     c.labels("keeper"),
-			Networks:   []string{c.network.Name},
+			Networks:   []string{c.netName},
 			Entrypoint: append(append([]string{}, c.Profile.Admin...), "hold"),
 			Cmd:        []string{},
 			ConfigModifier: func(cfg *container.Config) {
@@ -294,8 +285,8 @@ func (c *Cluster) startToxiproxy(ctx context.Context) error {
 			Image: c.Images.Toxiproxy, Name: fmt.Sprintf("kmschaos-%s-toxiproxy", c.RunID),
 			Labels:         c.labels("toxiproxy"),
 			ExposedPorts:   ports,
-			Networks:       []string{c.network.Name},
-			NetworkAliases: map[string][]string{c.network.Name: {"toxiproxy"}},
+			Networks:       []string{c.netName},
+			NetworkAliases: map[string][]string{c.netName: {"toxiproxy"}},
 			WaitingFor:     wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(30 * time.Second),
 		},
 		Started: true,
@@ -355,8 +346,8 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d", c.RunID, i),
 			Labels:         l,
 			Cmd:            slices.Clone(c.Profile.Command),
-			Networks:       []string{c.network.Name},
-			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
+			Networks:       []string{c.netName},
+			NetworkAliases: map[string][]string{c.netName: {partyAlias(i)}},
 			ConfigModifier: func(cfg *container.Config) {
 				cfg.User = c.Profile.User
 				cfg.Hostname = partyAlias(i)
@@ -507,7 +498,7 @@ func (c *Cluster) Link(i, j int) *Link { return c.mesh.proxy(peerProxyName(i, j)
 func (c *Cluster) Mesh() *Mesh { return c.mesh }
 
 // NetworkName is the cluster's private network.
-func (c *Cluster) NetworkName() string { return c.network.Name }
+func (c *Cluster) NetworkName() string { return c.netName }
 
 // ToxiproxyIP is the address of the toxiproxy container on the network.
 func (c *Cluster) ToxiproxyIP() string { return c.toxiIP }
@@ -527,7 +518,7 @@ func (c *Cluster) Terminate(ctx context.Context) error {
 	}
 	// Images handed in with WithImages belong to the caller.
 	if !c.opts.KeepImages && c.opts.Images == nil {
-		for _, ref := range []string{c.Images.Party, c.Images.Toxiproxy} {
+		for _, ref := range []string{c.Images.Party, c.Images.Toxiproxy, c.Images.Toolbox} {
 			if err := removeImage(ctx, c.dc, ref); err != nil {
 				errs = append(errs, err)
 			}

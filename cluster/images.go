@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -24,6 +25,7 @@ import (
 const (
 	PartyRepo     = "kmschaos/party"
 	ToxiproxyRepo = "kmschaos/toxiproxy"
+	ToolboxRepo   = "kmschaos/toolbox"
 	// ToxiproxyPackage is built into the toxiproxy image; its version is the
 	// one go.mod pins (v2.12.0).
 	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
@@ -32,6 +34,9 @@ const (
 // Images names the images a cluster runs.
 type Images struct {
 	Party, Toxiproxy string
+	// Toolbox is the operator's shell the guide's blocks run in
+	// (docker/Dockerfile.toolbox, cluster.OpenToolbox).
+	Toolbox string
 }
 
 // BuildImages compiles the party's binaries and toxiproxy, and builds the
@@ -50,11 +55,15 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	defer os.RemoveAll(work)
 	party := filepath.Join(work, "party")
 	proxy := filepath.Join(work, "toxiproxy")
-	progress("compiling the party binaries and toxiproxy")
+	toolbox := filepath.Join(work, "toolbox")
+	progress("compiling the party binaries, toxiproxy and grpcurl")
 	if err := localcluster.Build(ctx, party); err != nil {
 		return Images{}, err
 	}
 	if err := goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage); err != nil {
+		return Images{}, err
+	}
+	if err := toolboxContext(ctx, root, party, toolbox); err != nil {
 		return Images{}, err
 	}
 	var out Images
@@ -64,6 +73,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	}{
 		{party, "Dockerfile.party", PartyRepo, &out.Party},
 		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, &out.Toxiproxy},
+		{toolbox, "Dockerfile.toolbox", ToolboxRepo, &out.Toolbox},
 	} {
 		if err := copyFile(filepath.Join(root, "docker", b.dockerfile), filepath.Join(b.dir, "Dockerfile")); err != nil {
 			return Images{}, err
@@ -84,7 +94,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 		if err := buildImage(ctx, b.dir, b.repo, tag); err != nil {
 			return Images{}, fmt.Errorf("building %s: %w", ref, err)
 		}
-		if _, err := removeImages(ctx, dc, b.repo, ref); err != nil {
+		if _, err := removeStaleImages(ctx, dc, b.repo, ref); err != nil {
 			progress("could not remove older images of " + b.repo + ": " + err.Error())
 		}
 	}
@@ -136,6 +146,37 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 		return err
 	}
 	return nil
+}
+
+// staleAfter is how old another image of a repository must be before a
+// build removes it: a younger one may belong to a run on this engine that
+// built it a moment ago and has not started its containers yet (an image
+// in use by a container is never removed, but one between build and start
+// is not yet in use).
+const staleAfter = 30 * time.Minute
+
+// removeStaleImages removes the harness's images of repo older than
+// staleAfter, except keep.
+func removeStaleImages(ctx context.Context, dc client.APIClient, repo string, keep ...string) (int, error) {
+	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, img := range res.Items {
+		if time.Since(time.Unix(img.Created, 0)) < staleAfter {
+			continue
+		}
+		for _, ref := range img.RepoTags {
+			if !strings.HasPrefix(ref, repo+":") || contains(keep, ref) {
+				continue
+			}
+			if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // removeImages removes the harness's images of repo (all repos when empty)

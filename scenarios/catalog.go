@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,16 +9,11 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/report"
-	"github.com/kmschaos/kmschaos/harness/scenario"
-	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
-// The sections of the troubleshooting guide, and their labels.
+// The sections of the troubleshooting guide; their labels are in labels.go.
 const (
 	Startup      = "Service Startup Issues"
 	Connectivity = "Connectivity Issues"
@@ -31,15 +25,11 @@ const (
 	Emergency    = "Emergency Procedures"
 )
 
-var sectionLabel = map[string]string{
-	Startup: "startup", Connectivity: "connectivity", Performance: "performance", Threshold: "threshold-network",
-	StorageSec: "storage", KeysSec: "keys", ProcessSec: "process", Emergency: "emergency",
-}
-
 // results collects the scorecard of the run.
 var results struct {
 	mu        sync.Mutex
 	scenarios []report.Scenario
+	guide     []report.GuideBlock
 	started   time.Time
 }
 
@@ -49,25 +39,6 @@ func record(s report.Scenario) {
 	results.mu.Lock()
 	defer results.mu.Unlock()
 	results.scenarios = append(results.scenarios, s)
-}
-
-// spec registers a scenario as a Ginkgo spec, labelled with its section,
-// "scenario" and its own labels (the fault kinds).
-func spec(sc scenario.Scenario) {
-	labels := append([]string{"scenario", sectionLabel[sc.Section]}, sc.Labels...)
-	It(sc.Name, Label(labels...), func(ctx SpecContext) {
-		root, err := localcluster.ModuleRoot()
-		Expect(err).NotTo(HaveOccurred())
-		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
-			RunbookDir: filepath.Join(root, "runbooks"),
-			Cleanup: func(heal func(context.Context) error) {
-				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
-			},
-		})
-		record(res)
-		AddReportEntry("scorecard", oneLine(res))
-		Expect(err).NotTo(HaveOccurred(), "scenario %q", sc.Name)
-	}, SpecTimeout(8*time.Minute))
 }
 
 func oneLine(r report.Scenario) string {
@@ -86,6 +57,9 @@ func WriteReports(dir string) ([]string, error) {
 		Seed: s.Seed, N: s.N, T: s.T, Started: results.started, Duration: time.Since(results.started),
 		Machine:   machine(),
 		Scenarios: append([]report.Scenario(nil), results.scenarios...),
+	}
+	if len(results.guide) > 0 {
+		run.Guide = &report.Guide{Blocks: append([]report.GuideBlock(nil), results.guide...)}
 	}
 	jsonPath, htmlPath, textPath := filepath.Join(dir, "scorecard.json"), filepath.Join(dir, "report.html"), filepath.Join(dir, "scorecard.txt")
 	if err := run.WriteJSON(jsonPath); err != nil {

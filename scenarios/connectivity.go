@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -15,7 +13,7 @@ import (
 // Connectivity Issues: connection refused, timeouts, intermittent
 // connectivity, DNS.
 
-var _ = Describe(Connectivity, func() {
+var _ = section(Connectivity, func() {
 	spec(scenario.Scenario{
 		Name: "a refused client link is reported as [FAIL] Cannot connect, fast", Section: Connectivity, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {

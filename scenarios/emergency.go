@@ -3,8 +3,6 @@ package scenarios
 import (
 	"strconv"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/scenario"
 )
 
@@ -13,7 +11,7 @@ import (
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-var _ = Describe(Emergency, func() {
+var _ = section(Emergency, func() {
 	spec(scenario.Scenario{
 		Name: "graceful restart as written brings the party back with nothing lost", Section: Emergency, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {

@@ -24,7 +24,7 @@ import (
 
 // Key Management Issues: key validation errors, cryptographic failures.
 
-var _ = Describe(KeysSec, func() {
+var _ = section(KeysSec, func() {
 	spec(scenario.Scenario{
 		Name: "a corrupt but loadable key share: peers reject its shares and name it, the party refuses to coordinate, nothing is wrong", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
@@ -77,6 +77,11 @@ var _ = Describe(KeysSec, func() {
 		},
 	})
 
+})
+
+// Not a scenario of the catalog: the guide's diagnostics, judged step by
+// step, with no fault.
+var _ = Describe(KeysSec, func() {
 	// The guide's own key diagnostics, run as written.
 	It("runs the guide's key inventory diagnostics as written", Label("scenario", "keys", "diagnostics"), func(ctx SpecContext) {
 		c := env.Cluster()

@@ -3,8 +3,6 @@ package scenarios
 import (
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -17,7 +15,7 @@ import (
 // these machines (a decryption costs about 30 ms of CPU over 13 parties).
 const objective = 250 * time.Millisecond
 
-var _ = Describe(Performance, func() {
+var _ = section(Performance, func() {
 	spec(scenario.Scenario{
 		Name: "latency and jitter on one party's links break the latency objective and show per peer", Section: Performance, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {

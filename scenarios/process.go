@@ -3,8 +3,6 @@ package scenarios
 import (
 	"strings"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -21,7 +19,7 @@ func list(ps []int) string {
 	return strings.Join(s, ",")
 }
 
-var _ = Describe(ProcessSec, func() {
+var _ = section(ProcessSec, func() {
 	spec(scenario.Scenario{
 		Name: "t parties killed: the cluster stays correct and live; starting them recovers", Section: ProcessSec, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {

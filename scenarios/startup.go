@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	. "github.com/onsi/ginkgo/v2"
-
 	"fmt"
 	"regexp"
 
@@ -51,7 +49,7 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 
 func fixed(msg string) func(*scenario.Env) string { return func(*scenario.Env) string { return msg } }
 
-var _ = Describe(Startup, func() {
+var _ = section(Startup, func() {
 	spec(badConfig("malformed config.toml crash-loops; configuration recovery restores it", fault.MalformedTOML, true, fixed("invalid TOML")))
 	spec(badConfig("an unknown config key is rejected, not ignored", fault.UnknownKey, true, fixed("unknown configuration key(s): threshold.dec_capacty")))
 	spec(badConfig("a threshold that does not match 3t+1 stops the party", fault.WrongThreshold, true, fixed("3*t+1 must be equal to number of parties")))

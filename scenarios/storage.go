@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
@@ -16,7 +14,7 @@ import (
 
 // Storage Backend Issues: key material not found, access errors, backups.
 
-var _ = Describe(StorageSec, func() {
+var _ = section(StorageSec, func() {
 	spec(scenario.Scenario{
 		Name: "a missing key share is named by the health check; the guide's key recovery breaks access as written, a safe one restores it", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
@@ -80,14 +78,12 @@ var _ = Describe(StorageSec, func() {
 			}
 		},
 	})
-})
 
-// "Backup/restore failures" (Symptoms): the backup vault itself is bad
-// when it is needed. The guide's Key Material Recovery copies
-// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")
-// without checking what it copies, and nothing in the guide says what to
-// do when the backup is not usable.
-var _ = Describe(StorageSec, func() {
+	// "Backup/restore failures" (Symptoms): the backup vault itself is bad
+	// when it is needed. The guide's Key Material Recovery copies
+	// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")
+	// without checking what it copies, and nothing in the guide says what to
+	// do when the backup is not usable.
 	spec(scenario.Scenario{
 		Name: "a lost key share with a corrupt backup: the health check warns of the backup, the guide's restore copies corrupt material, the party refuses it and nothing wrong is decrypted", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {

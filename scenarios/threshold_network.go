@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -17,7 +15,7 @@ import (
 // 13-Party Threshold Network Issues: fewer than t+1 parties reachable,
 // session synchronisation, PRSS set-up.
 
-var _ = Describe(Threshold, func() {
+var _ = section(Threshold, func() {
 	spec(scenario.Scenario{
 		Name: "a partition n-t | t: the majority stays Healthy and right, the minority fails cleanly", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
@@ -175,15 +173,13 @@ var _ = Describe(Threshold, func() {
 			}
 		},
 	})
-})
 
-// The guide's own threshold, at its boundary: "Your party needs
-// connectivity to at least 4 other parties for t=4 threshold operations"
-// and the symptom "Peer connectivity failures (< 5 parties reachable)".
-// With exactly t+1 parties left (5 of 13, 2 of 4) decryption must still
-// work; one fewer must fail closed, which "all but t parties killed"
-// (process.go) proves.
-var _ = Describe(Threshold, func() {
+	// The guide's own threshold, at its boundary: "Your party needs
+	// connectivity to at least 4 other parties for t=4 threshold operations"
+	// and the symptom "Peer connectivity failures (< 5 parties reachable)".
+	// With exactly t+1 parties left (5 of 13, 2 of 4) decryption must still
+	// work; one fewer must fail closed, which "all but t parties killed"
+	// (process.go) proves.
 	spec(scenario.Scenario{
 		Name: "exactly t+1 parties reachable (the guide's threshold): every one still decrypts right, though the health check grades it Unhealthy", Section: Threshold, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {

@@ -36,6 +36,13 @@ if ! docker info >/dev/null 2>&1; then
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { say "the Docker engine did not start; see /var/log/dockerd.log"; exit 1; }
 fi
+# The operator's toolbox image (docker/Dockerfile.toolbox) carries Debian's
+# static shells: the guide's blocks run through a real bash and busybox.
+if [ ! -x /bin/busybox ] || [ ! -x /bin/bash-static ]; then
+  say "installing busybox-static and bash-static (the operator's toolbox image)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq busybox-static bash-static >/dev/null
+fi
 say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) is running"
 
 # The pinned modules (go.mod), tools included (ginkgo, grpcurl, protoc plugins).

@@ -33,8 +33,11 @@ func upCmd() *cobra.Command {
 reports Optimal and that a value decrypts right, prints how to reach it, and
 keeps it until Ctrl-C, when it removes every container, network, volume and
 image it made (--keep-images keeps the images for the next run). With
---detach it returns and leaves the cluster running: remove it with
-'kmschaos down --run <id>'. A cluster left by a killed 'up' is swept by the
+--detach it returns and leaves the cluster running, printing its run id
+on the last line: 'kmschaos status', 'inject' and 'heal' attach to it (by
+--run <id>, or as the only cluster running), and 'kmschaos down --run <id>'
+removes it. The cluster keeps its baseline in itself, so any process can
+reset and audit it. A cluster left by a killed 'up' is swept by the
 next run, or by 'kmschaos sweep'.`,
 		Example: `  kmschaos up
   kmschaos up --parties 4 --threshold 1 --detach`,
@@ -59,7 +62,9 @@ next run, or by 'kmschaos sweep'.`,
 				return err
 			}
 			if detach {
-				fmt.Printf("\nDetached. Remove it with: kmschaos down --run %s\n", c.RunID)
+				// The last line is the run id alone, for scripts:
+				// run=$(kmschaos up --detach | tail -1).
+				fmt.Printf("\nDetached: the cluster keeps running, and any kmschaos attaches to it with --run %s\n(status, inject, heal). Remove it with: kmschaos down --run %s\n%s\n", c.RunID, c.RunID, c.RunID)
 				return nil
 			}
 			fmt.Println("\nThe cluster runs until Ctrl-C.")

@@ -19,22 +19,36 @@ through toxiproxy, breaks it the ways the troubleshooting guide says it
 breaks, and checks that the guide's diagnostics detect each fault and its
 runbooks recover the cluster with nothing lost or wrong.
 
-  up       bring up a cluster and keep it until Ctrl-C (or --detach)
-  down     remove a detached cluster
-  ls       list the clusters and leftovers on this engine
-  sweep    remove what killed runs left behind
-  images   build (or reuse) the party and toxiproxy images
-  runbook  check runbook files without a cluster (exit 2 if one is invalid)
-  guide    how the runbooks cover the operators' guide; what a guide change touches
+  up         bring up a cluster and keep it until Ctrl-C (or --detach)
+  down       remove a detached cluster
+  status     a running cluster: parties, health, links, faults, budget
+  inject     inject one fault by hand (kinds: 'kmschaos faults')
+  heal       undo a fault by hand, or everything (--all)
+  faults     the fault kinds inject takes, with their parameters
+  scenarios  the scenario catalog, with labels (--label EXPR)
+  ls         list the clusters and leftovers on this engine
+  sweep      remove what killed runs left behind
+  images     build (or reuse) the party and toxiproxy images
+  runbook    check runbook files without a cluster (exit 2 if one is invalid)
+  guide      how the runbooks cover the operators' guide; what a guide change touches
+  soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
 
-The scenario catalog runs as the repository's test suite: see 'make test'
-and the README.`,
+status, inject and heal attach to a running cluster: the one --run names,
+or the only one running. The scenario catalog runs as the repository's
+test suite: see 'make test' and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd())
+	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
+		scenariosCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
+	// A mistyped flag is bad input like any other: exit 2.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(exitStatus(err))
+		code := exitStatus(err)
+		if isBadInput(err) {
+			code = 2
+		}
+		os.Exit(code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/soak"
 )
 
 // invalidRunbooks is check's verdict when some file is invalid: the
@@ -19,7 +20,8 @@ func (n invalidRunbooks) Error() string { return fmt.Sprintf("%d of the runbooks
 // exitStatus is the process's exit status for an error of a command.
 func exitStatus(err error) int {
 	var bad invalidRunbooks
-	if errors.As(err, &bad) {
+	var input *soak.InputError
+	if errors.As(err, &bad) || errors.As(err, &input) {
 		return 2
 	}
 	return 1

@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,5 +144,72 @@ func TestEveryConstructorDeclaresItsParties(t *testing.T) {
 	}
 	if got := Latency([]int{2, 3}, time.Millisecond, 0).Parties(); len(got) != 2 || got[0] != 2 || got[1] != 3 {
 		t.Errorf("latency on parties [2 3] declares %v", got)
+	}
+}
+
+func TestKindsTable(t *testing.T) {
+	topo := cluster.Topology{N: 4, T: 1}
+	seen := map[string]bool{}
+	for _, k := range Kinds() {
+		if seen[k.Name] || k.build == nil || k.undo == nil || k.Summary == "" || (k.Target != AtParty && k.Target != AtLink) {
+			t.Errorf("kind %q: duplicate or incomplete row", k.Name)
+		}
+		seen[k.Name] = true
+		party, link := 2, [2]int{}
+		if k.Target == AtLink {
+			party, link = 0, [2]int{1, 3}
+		}
+		a, err := k.Check(topo, party, link, nil)
+		if err != nil {
+			t.Errorf("kind %s with its defaults: %v", k.Name, err)
+			continue
+		}
+		for _, p := range k.Params {
+			if a.Params[p.Name] != p.Default || p.valid(p.Default) != nil {
+				t.Errorf("kind %s: default %s=%q not filled in or invalid", k.Name, p.Name, p.Default)
+			}
+		}
+		f := k.Build(a, "hand-x")
+		if want := []int{2}; k.Target == AtLink {
+			want = []int{1}
+			if !slices.Equal(f.Parties(), want) {
+				t.Errorf("kind %s on link 1-3 touches %v, want %v", k.Name, f.Parties(), want)
+			}
+		} else if !slices.Equal(f.Parties(), want) {
+			t.Errorf("kind %s on party 2 touches %v, want %v", k.Name, f.Parties(), want)
+		}
+	}
+}
+
+func TestKindsRefuseBadInput(t *testing.T) {
+	topo := cluster.Topology{N: 4, T: 1}
+	lat, _ := LookupKind("latency")
+	hang, _ := LookupKind("link-hang")
+	cases := []struct {
+		k     KindSpec
+		party int
+		link  [2]int
+		p     map[string]string
+		want  string
+	}{
+		{lat, 5, [2]int{}, nil, "party 5 is out of range: the cluster has parties 1 to 4"},
+		{lat, 0, [2]int{}, nil, "latency needs --party N (1 to 4)"},
+		{lat, 0, [2]int{1, 2}, nil, "latency is aimed at a party: use --party N, not --link"},
+		{lat, 1, [2]int{}, map[string]string{"latncy": "1s"}, `latency has no parameter "latncy" (it takes: latency, jitter)`},
+		{lat, 1, [2]int{}, map[string]string{"latency": "fast"}, "--param latency=fast: not a duration like 300ms"},
+		{hang, 0, [2]int{2, 2}, nil, "--link 2-2 is a link to itself"},
+		{hang, 0, [2]int{1, 9}, nil, "--link 1-9: party 9 is out of range"},
+		{hang, 3, [2]int{}, nil, "link-hang is aimed at a link: use --link I-J, not --party"},
+	}
+	for _, c := range cases {
+		_, err := c.k.Check(topo, c.party, c.link, c.p)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s party=%d link=%v params=%v: %v, want %q", c.k.Name, c.party, c.link, c.p, err, c.want)
+		}
+	}
+	for typo, want := range map[string]string{"latncy": "latency", "kil": "kill", "link-refuse": "link-refused", "paus": "pause"} {
+		if got := Closest(typo); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", typo, got, want)
+		}
 	}
 }

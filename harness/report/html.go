@@ -55,12 +55,45 @@ type page struct {
 	Passed, Failed int
 	Defects        []defectRow
 	Scenarios      []scenarioView
+	PhaseSummary   string // the run's time by phase
 }
 
 type scenarioView struct {
 	*Scenario
 	ID       string // anchor, from the index: names are free text
 	Timeline template.HTML
+	// PhaseBar is the scenario's time as a bar of its phases, the
+	// longest scenario of the run filling phaseBarWidth: slow scenarios
+	// and where their time goes stand out down the column.
+	PhaseBar    []phaseSegment
+	Overhead    time.Duration
+	HasOverhead bool
+}
+
+// phaseSegment is one phase in a scenario's bar.
+type phaseSegment struct {
+	Name  string
+	Took  time.Duration
+	Width string // CSS pixels
+}
+
+// phaseBarWidth is the width of the longest scenario's bar, in pixels.
+const phaseBarWidth = 160
+
+// phaseBar draws p as segments, longest the width of a bar of longest.
+func phaseBar(p Phases, longest time.Duration) []phaseSegment {
+	if p == (Phases{}) || longest <= 0 {
+		return nil
+	}
+	var segs []phaseSegment
+	for _, ph := range p.List() {
+		if ph.Took <= 0 {
+			continue
+		}
+		w := float64(phaseBarWidth) * ph.Took.Seconds() / longest.Seconds()
+		segs = append(segs, phaseSegment{Name: ph.Name, Took: ph.Took, Width: strconv.FormatFloat(w, 'f', 1, 64)})
+	}
+	return segs
 }
 
 // defectRow is one defect of the guide, found by a scenario or by one of
@@ -72,10 +105,15 @@ type defectRow struct {
 }
 
 func newPage(r *Run) page {
-	p := page{Run: r}
+	p := page{Run: r, PhaseSummary: r.PhaseSummary()}
+	var longest time.Duration
+	for _, s := range r.Scenarios {
+		longest = max(longest, s.Phases.Total())
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		v := scenarioView{Scenario: s, ID: fmt.Sprintf("sc-%d", i), Timeline: timelineSVG(s)}
+		v := scenarioView{Scenario: s, ID: fmt.Sprintf("sc-%d", i), Timeline: timelineSVG(s), PhaseBar: phaseBar(s.Phases, longest)}
+		v.Overhead, v.HasOverhead = s.Overhead()
 		if s.Passed {
 			p.Passed++
 		} else {

@@ -106,6 +106,8 @@ type Scenario struct {
 	BeyondThreshold bool          `json:"beyond_threshold"`
 	Started         time.Time     `json:"started"`
 	Duration        time.Duration `json:"duration_ns"`
+	// Phases is where Duration went; zero for a row a spec wrote by hand.
+	Phases Phases `json:"phases"`
 
 	Detected   bool          `json:"detected"`
 	TTD        time.Duration `json:"ttd_ns"`
@@ -134,6 +136,60 @@ type Scenario struct {
 	Events  []Event  `json:"events"`
 }
 
+// Phases is the time a scenario spent in each phase of its run. A phase
+// the scenario never reached took zero.
+type Phases struct {
+	Reset   time.Duration `json:"reset_ns"`   // the cluster back to its baseline, the plan built, runbooks loaded
+	Inject  time.Duration `json:"inject_ns"`  // monitor and workload started, faults injected
+	Detect  time.Duration `json:"detect_ns"`  // the diagnostics until each held (TTD)
+	Observe time.Duration `json:"observe_ns"` // the fault left on after detection, the workload running
+	Runbook time.Duration `json:"runbook_ns"` // the runbooks' steps (the start of TTR)
+	Recover time.Duration `json:"recover_ns"` // until the steady state (the rest of TTR); healing an undetected fault
+	Audit   time.Duration `json:"audit_ns"`   // workload judged, key material compared, faults left looked for
+}
+
+// Phase is one phase's name and time, for tables and charts.
+type Phase struct {
+	Name string
+	Took time.Duration
+}
+
+// List returns the phases in the order they run.
+func (p Phases) List() []Phase {
+	return []Phase{
+		{"reset", p.Reset}, {"inject", p.Inject}, {"detect", p.Detect}, {"observe", p.Observe},
+		{"runbook", p.Runbook}, {"recover", p.Recover}, {"audit", p.Audit},
+	}
+}
+
+// Plus adds q to p, phase by phase.
+func (p Phases) Plus(q Phases) Phases {
+	return Phases{
+		Reset: p.Reset + q.Reset, Inject: p.Inject + q.Inject, Detect: p.Detect + q.Detect,
+		Observe: p.Observe + q.Observe, Runbook: p.Runbook + q.Runbook, Recover: p.Recover + q.Recover, Audit: p.Audit + q.Audit,
+	}
+}
+
+// Total is the sum of the phases.
+func (p Phases) Total() time.Duration {
+	var t time.Duration
+	for _, ph := range p.List() {
+		t += ph.Took
+	}
+	return t
+}
+
+// Overhead is the time of a scenario that is neither detecting nor
+// recovering: the harness's own reset, injection, observation window and
+// audits (Duration minus the detect, runbook and recover phases). It is
+// false for a row without phases.
+func (s Scenario) Overhead() (time.Duration, bool) {
+	if s.Phases == (Phases{}) {
+		return 0, false
+	}
+	return s.Duration - s.Phases.Detect - s.Phases.Runbook - s.Phases.Recover, true
+}
+
 // Run is a whole run.
 type Run struct {
 	Seed      uint64        `json:"seed"`
@@ -143,6 +199,7 @@ type Run struct {
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Scenario    `json:"scenarios"`
+	Guide     *Guide        `json:"guide,omitempty"`
 }
 
 // Recorder collects the events of one scenario, from several goroutines.

@@ -21,7 +21,9 @@ func (r *Run) WriteText(w io.Writer) error {
 		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
-	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tRECOVERED BY\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
+	// OVERHEAD is the harness's own time: the scenario's duration minus
+	// detecting and recovering (reset, injection, observation, audits).
+	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tOVERHEAD\tRECOVERED BY\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
 	for _, s := range r.Scenarios {
 		res := "PASS"
 		if !s.Passed {
@@ -34,6 +36,10 @@ func (r *Run) WriteText(w io.Writer) error {
 		if s.Recovered && s.TTR > 0 {
 			ttr = fmtDuration(s.TTR)
 		}
+		overhead := "-"
+		if o, ok := s.Overhead(); ok {
+			overhead = fmtDuration(o)
+		}
 		by := s.RecoveredBy
 		if by == "" {
 			by = "-"
@@ -44,10 +50,13 @@ func (r *Run) WriteText(w io.Writer) error {
 				defects++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, by, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, s.KeysWord(), defects, s.Section, s.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, overhead, by, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, s.KeysWord(), defects, s.Section, s.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if line := r.PhaseSummary(); line != "" {
+		fmt.Fprintf(w, "\nTime by phase: %s\n", line)
 	}
 	var found []string
 	for _, s := range r.Scenarios {
@@ -132,6 +141,25 @@ func (r *Run) RecoveredBySummary() string {
 		if n := counts[by.key]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d by %s", n, by.words))
 		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PhaseSummary sums each phase over the run's scenarios, with its share
+// of their total: where the run's time went. It is empty when no
+// scenario has phases.
+func (r *Run) PhaseSummary() string {
+	var sum Phases
+	for _, s := range r.Scenarios {
+		sum = sum.Plus(s.Phases)
+	}
+	total := sum.Total()
+	if total == 0 {
+		return ""
+	}
+	var parts []string
+	for _, ph := range sum.List() {
+		parts = append(parts, fmt.Sprintf("%s %s (%.0f%%)", ph.Name, fmtDuration(ph.Took), 100*ph.Took.Seconds()/total.Seconds()))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -22,98 +22,169 @@ import (
 )
 
 // Run runs a scenario on c. The returned error names every reason it
-// failed; the scorecard row is filled either way.
-func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) (res report.Scenario, runErr error) {
-	rec := report.NewRecorder()
-	res = report.Scenario{Name: sc.Name, Section: sc.Section, Started: rec.Start()}
-	var fail failure
-	defer func() {
-		// Every wrong value anything saw — probe, runbook check, steady
-		// state — turns the scenario red; the workload's own are judged
-		// with its history (checkHistory).
-		for _, w := range c.Witness.Since(res.Started) {
-			res.Wrongs = append(res.Wrongs, w.String())
-			rec.Mark(report.LaneWorkload, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String())
-			if w.By != workload.By {
-				res.Ops.Wrong++
-				fail.add("WRONG decryption: %s", w)
-			}
-		}
-		res.Duration = time.Since(res.Started)
-		res.Events = rec.Events()
-		runErr = fail.err()
-		res.Passed = runErr == nil
-		if runErr != nil {
-			res.Error = runErr.Error()
-		}
-	}()
+// failed; the scorecard row is filled either way, with the time each
+// phase took.
+func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) (report.Scenario, error) {
+	r := newRunner(ctx, c, sc, rng, o)
+	// The workload and the monitor stop even if a phase panics.
+	defer r.stopBackground()
+	sequence(&r.res.Phases, r)
+	r.finish()
+	return r.res, r.err
+}
 
-	if rep, err := c.Reset(ctx); err != nil {
-		fail.add("could not return the cluster to its baseline: %w", err)
-		return
-	} else if len(rep.Repaired) > 0 {
-		rec.Mark(report.LaneFaults, "baseline restored", report.Info, rep.String())
+// phases are the steps of a run, in the order sequence calls them; each
+// says whether the run goes on.
+type phases interface {
+	reset() bool
+	inject() bool
+	detect() bool
+	healUndetected() bool
+	auditUndetected() bool
+	observe() bool
+	runbooks() bool
+	recover() bool
+	audit() bool
+}
+
+// sequence runs the phases in order, timing each into ph. A fault that is
+// not detected is healed and what can be judged is; a run that stops
+// before detection or during the observation (interrupted) leaves the
+// heals to the spec's cleanup.
+func sequence(ph *report.Phases, p phases) {
+	switch {
+	case !timed(&ph.Reset, p.reset), !timed(&ph.Inject, p.inject):
+	case !timed(&ph.Detect, p.detect):
+		timed(&ph.Recover, p.healUndetected)
+		timed(&ph.Audit, p.auditUndetected)
+	case !timed(&ph.Observe, p.observe):
+	default:
+		timed(&ph.Runbook, p.runbooks)
+		timed(&ph.Recover, p.recover)
+		timed(&ph.Audit, p.audit)
 	}
-	plan := sc.Build(&Env{C: c, Rng: rng, N: c.Topology.N, T: c.Topology.T})
+}
+
+// timed runs one phase and adds the time it took to d; the phase says
+// whether the scenario goes on.
+func timed(d *time.Duration, phase func() bool) bool {
+	start := time.Now()
+	defer func() { *d += time.Since(start) }()
+	return phase()
+}
+
+// runner is one scenario's run, phase by phase: reset, inject, detect,
+// observe, runbook, recover, audit. Each phase is a method that returns
+// whether the next one runs; what a phase learns for the later ones is
+// kept here.
+type runner struct {
+	ctx context.Context // carries the injection time once the faults are in
+	c   *cluster.Cluster
+	sc  Scenario
+	rng *rand.Rand
+	o   Options
+
+	rec  *report.Recorder
+	res  report.Scenario
+	fail failure
+	err  error // what finish made of fail
+
+	plan Plan
+	rbs  []*runbook.Runbook
+
+	mon  *monitor
+	w    *workload.Workload
+	hist *workload.History
+
+	skipCleanup atomic.Bool // the runbook undid the fault: the registered heals need not run
+	heals       []fault.Heal
+	healAll     func(context.Context) error
+	healedAt    time.Time
+	faultStart  time.Time
+	detectedAt  time.Time
+
+	during   check.Window // from detection to the end of the observation
+	rbStart  time.Time
+	lastStep string
+	undone   bool     // a step undid the harness's own fault
+	renews   []string // what the runbooks that ran whole renewed on purpose
+	origins  []string
+}
+
+func newRunner(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) *runner {
+	rec := report.NewRecorder()
+	return &runner{
+		ctx: ctx, c: c, sc: sc, rng: rng, o: o, rec: rec,
+		res: report.Scenario{Name: sc.Name, Section: sc.Section, Started: rec.Start()},
+	}
+}
+
+// reset returns the cluster to its baseline, builds the plan from the
+// seed and loads every runbook: a bad plan or runbook costs no fault.
+func (r *runner) reset() bool {
+	if rep, err := r.c.Reset(r.ctx); err != nil {
+		r.fail.add("could not return the cluster to its baseline: %w", err)
+		return false
+	} else if len(rep.Repaired) > 0 {
+		r.rec.Mark(report.LaneFaults, "baseline restored", report.Info, rep.String())
+	}
+	c, res := r.c, &r.res
+	r.plan = r.sc.Build(&Env{C: c, Rng: r.rng, N: c.Topology.N, T: c.Topology.T})
+	plan := &r.plan
 	plan.defaults()
 	res.Fault, res.Kind = describe(plan.Faults)
 	res.Parties, res.BeyondThreshold = fault.Touched(plan.Faults...), plan.BeyondThreshold
 	res.Defects = append(res.Defects, plan.Defects...)
 	if err := fault.CheckBudget(c.Topology.T, plan.BeyondThreshold, plan.Faults...); err != nil {
-		fail.add("%w", err)
-		return
+		r.fail.add("%w", err)
+		return false
 	}
 	for _, f := range plan.Faults {
 		if a, ok := f.(fault.Applicable); ok {
 			if err := a.Applicable(c.Topology); err != nil {
-				fail.add("%s does not apply to %s: %w", f.Name(), c.Topology, err)
-				return
+				r.fail.add("%s does not apply to %s: %w", f.Name(), c.Topology, err)
+				return false
 			}
 		}
 	}
 	// Every runbook is loaded, validated and given its variables before
-	// anything is injected: a bad runbook costs no fault.
-	rbs, err := loadRunbooks(o.RunbookDir, plan.Runbooks)
+	// anything is injected.
+	rbs, err := loadRunbooks(r.o.RunbookDir, plan.Runbooks)
 	if err != nil {
-		fail.add("%w", err)
-		return
+		r.fail.add("%w", err)
+		return false
 	}
 	for _, rb := range rbs {
 		if err := rb.CheckVars(plan.Vars); err != nil {
-			fail.add("runbook %q: %w", rb.Name, err)
-			return
+			r.fail.add("runbook %q: %w", rb.Name, err)
+			return false
 		}
 	}
+	r.rbs = rbs
 	res.Runbook = strings.Join(plan.Runbooks, ", ")
+	return true
+}
 
-	mon := startMonitor(c, rec)
-	defer mon.stop()
-	var w *workload.Workload
-	if !plan.NoWorkload {
-		if w, err = workload.Start(c, rng, workload.Options{Recorder: rec}); err != nil {
-			fail.add("starting the workload: %w", err)
-			return
+// inject starts the monitor and the workload, then injects the faults,
+// registering every heal before anything else can fail.
+func (r *runner) inject() bool {
+	r.mon = startMonitor(r.c, r.rec)
+	if !r.plan.NoWorkload {
+		w, err := workload.Start(r.c, r.rng, workload.Options{Recorder: r.rec})
+		if err != nil {
+			r.fail.add("starting the workload: %w", err)
+			return false
 		}
+		r.w = w
 	}
-	var hist *workload.History
-	stopWorkload := func() {
-		if w != nil && hist == nil {
-			hist = w.Stop()
-		}
-	}
-	defer stopWorkload()
-
-	// Inject, registering every heal before anything else can fail.
-	var skipCleanup atomic.Bool
-	var heals []fault.Heal
-	faultStart := time.Now()
-	for _, f := range plan.Faults {
-		h, err := f.Inject(ctx, c)
+	r.faultStart = time.Now()
+	for _, f := range r.plan.Faults {
+		h, err := f.Inject(r.ctx, r.c)
 		if h != nil {
-			heals = append(heals, h)
-			if o.Cleanup != nil {
-				o.Cleanup(func(ctx context.Context) error {
-					if skipCleanup.Load() {
+			r.heals = append(r.heals, h)
+			if r.o.Cleanup != nil {
+				r.o.Cleanup(func(ctx context.Context) error {
+					if r.skipCleanup.Load() {
 						return nil
 					}
 					return h(ctx)
@@ -121,72 +192,87 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 			}
 		}
 		if err != nil {
-			fail.add("injecting %s: %w", f.Name(), err)
-			return
+			r.fail.add("injecting %s: %w", f.Name(), err)
+			return false
 		}
 	}
-	if len(plan.Faults) > 0 {
-		rec.Mark(report.LaneFaults, "inject: "+res.Fault, report.Warn, fmt.Sprintf("parties %v", res.Parties))
+	if len(r.plan.Faults) > 0 {
+		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
 	}
-	var healedAt time.Time
-	healAll := fault.Once(func(ctx context.Context) error {
+	r.healAll = fault.Once(func(ctx context.Context) error {
 		var errs []error
-		for _, h := range heals {
+		for _, h := range r.heals {
 			if err := h(ctx); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		healedAt = time.Now()
-		rec.Mark(report.LaneFaults, "heal: "+res.Fault, report.Info, "")
+		r.healedAt = time.Now()
+		r.rec.Mark(report.LaneFaults, "heal: "+r.res.Fault, report.Info, "")
 		return errors.Join(errs...)
 	})
-	faultWindow := func(end time.Time) {
-		if len(plan.Faults) == 0 {
-			return
-		}
-		rec.Span(report.LaneFaults, res.Fault, report.Warn, fmt.Sprintf("parties %v", res.Parties), faultStart, end)
-	}
+	return true
+}
 
-	// Detect, reading only what was written since the injection.
-	ctx = probe.WithInjectedAt(ctx, faultStart)
-	dets, detectedAt, ok := detect(ctx, c, plan.Detect, plan.DetectWithin, rec, faultStart)
-	res.Detections, res.Detected = dets, ok
-	res.TTD = detectedAt.Sub(faultStart)
+// detect runs the guide's diagnostics until every one holds, reading
+// only what was written since the injection.
+func (r *runner) detect() bool {
+	r.ctx = probe.WithInjectedAt(r.ctx, r.faultStart)
+	dets, detectedAt, ok := detect(r.ctx, r.c, r.plan.Detect, r.plan.DetectWithin, r.rec, r.faultStart)
+	r.res.Detections, r.res.Detected = dets, ok
+	r.detectedAt = detectedAt
+	r.res.TTD = detectedAt.Sub(r.faultStart)
 	if !ok {
 		for _, d := range dets {
 			if !d.Held {
-				fail.add("detection did not happen within %s: %q: last saw: %s", plan.DetectWithin, d.Probe, d.Last)
+				r.fail.add("detection did not happen within %s: %q: last saw: %s", r.plan.DetectWithin, d.Probe, d.Last)
 			}
 		}
-		if err := healAll(context.WithoutCancel(ctx)); err != nil {
-			fail.add("healing %s: %w", res.Fault, err)
-		}
-		faultWindow(time.Now())
-		stopWorkload()
-		checkHistory(&fail, hist, &res, check.Window{}, plan.During)
-		auditKeys(ctx, c, &fail, &res) // a report must not say CHANGED where nothing was checked
-		return
 	}
+	return ok
+}
 
-	// Observe the fault with the workload running, then run the runbooks.
-	select {
-	case <-ctx.Done():
-		fail.add("interrupted: %w", ctx.Err())
-		return
-	case <-time.After(plan.Observe):
+// healUndetected removes a fault the diagnostics did not detect.
+func (r *runner) healUndetected() bool {
+	if err := r.healAll(context.WithoutCancel(r.ctx)); err != nil {
+		r.fail.add("healing %s: %w", r.res.Fault, err)
 	}
-	during := check.Window{From: detectedAt, To: time.Now()}
-	rbStart := time.Now()
-	lastStep := ""
-	var undone bool     // a step undid the harness's own fault
-	var renews []string // what the runbooks that ran whole renewed on purpose
-	var origins []string
-	for _, rb := range rbs {
-		steps, err := rb.Run(ctx, &runbook.Env{C: c, Party: plan.Target, Heal: healAll, Vars: plan.Vars, Rec: rec})
+	return true
+}
+
+// auditUndetected judges the workload and the key material after a
+// fault that was not detected: a report must not say CHANGED where
+// nothing was checked.
+func (r *runner) auditUndetected() bool {
+	r.faultWindow(time.Now())
+	r.stopWorkload()
+	checkHistory(&r.fail, r.hist, &r.res, check.Window{}, r.plan.During)
+	auditKeys(r.ctx, r.c, &r.fail, &r.res)
+	return true
+}
+
+// observe leaves the fault on after its detection, the workload running.
+func (r *runner) observe() bool {
+	select {
+	case <-r.ctx.Done():
+		r.fail.add("interrupted: %w", r.ctx.Err())
+		return false
+	case <-time.After(r.plan.Observe):
+	}
+	r.during = check.Window{From: r.detectedAt, To: time.Now()}
+	return true
+}
+
+// runbooks runs the plan's runbooks for real, in order, each judged
+// against the defect the plan expects (judgeDefect).
+func (r *runner) runbooks() bool {
+	r.rbStart = time.Now()
+	res := &r.res
+	for _, rb := range r.rbs {
+		steps, err := rb.Run(r.ctx, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec})
 		if len(steps) > 0 {
-			lastStep = rb.Name + "/" + steps[len(steps)-1].Name
+			r.lastStep = rb.Name + "/" + steps[len(steps)-1].Name
 		}
-		j := judgeDefect(plan.ExpectDefect, rb.Name, err, func(step string) string {
+		j := judgeDefect(r.plan.ExpectDefect, rb.Name, err, func(step string) string {
 			for _, st := range steps {
 				if st.Name == step {
 					return st.Output
@@ -204,23 +290,29 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 					steps[k].Error = j.Loss.Error()
 				}
 			}
-			undone = undone || (steps[k].OK && steps[k].UndoesFault)
+			r.undone = r.undone || (steps[k].OK && steps[k].UndoesFault)
 		}
 		res.Steps = append(res.Steps, steps...)
-		origins = append(origins, rb.Origin)
+		r.origins = append(r.origins, rb.Origin)
 		if err == nil {
-			renews = append(renews, rb.Renews...)
+			r.renews = append(r.renews, rb.Renews...)
 		}
 		if j.Problem != nil {
-			fail.add("%w", j.Problem)
+			r.fail.add("%w", j.Problem)
 			if j.Step != "" && !j.Expected {
 				break
 			}
 		}
 	}
+	return true
+}
 
-	// Recover.
-	if plan.RecoverByReset {
+// recover waits for the steady state after the runbooks (the end of
+// time-to-recover), after restoring the cluster where the plan says the
+// guide's procedure cannot.
+func (r *runner) recover() bool {
+	ctx, c, res := r.ctx, r.c, &r.res
+	if r.plan.RecoverByReset {
 		// What the guide's procedure left is judged before the harness
 		// repairs it: keys destroyed stay "lost" in the report.
 		if err := check.KeyMaterialIntact(ctx, c); err != nil {
@@ -229,37 +321,95 @@ func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o
 				res.Defects = append(res.Defects, "the guide's procedure destroyed key material: "+err.Error())
 			}
 		}
-		rec.Mark(report.LaneRunbook, "the harness restores the cluster from its offline copy", report.Warn, "the guide's procedure could not")
+		r.rec.Mark(report.LaneRunbook, "the harness restores the cluster from its offline copy", report.Warn, "the guide's procedure could not")
 		if _, err := c.Reset(ctx); err != nil {
-			fail.add("the harness could not restore the cluster: %w", err)
+			r.fail.add("the harness could not restore the cluster: %w", err)
 		}
 		res.Defects = append(res.Defects, "the cluster did not come back from the guide's procedure: restored by the harness from its offline copy of every vault")
 	}
 	steady := probe.New("steady state (every party Optimal, decrypts right through every party)", check.Steady)
-	if err := probe.Await(ctx, c, plan.RecoverWithin, probe.All(append([]probe.Probe{steady}, plan.Recovered...)...)); err != nil {
-		fail.add("did not recover after the runbooks (last step %q): %w", lastStep, err)
+	if err := probe.Await(ctx, c, r.plan.RecoverWithin, probe.All(append([]probe.Probe{steady}, r.plan.Recovered...)...)); err != nil {
+		r.fail.add("did not recover after the runbooks (last step %q): %w", r.lastStep, err)
 	} else {
 		res.Recovered = true
-		res.TTR = time.Since(rbStart)
-		res.RecoveredBy = recoveredBy(plan.RecoverByReset, undone, origins)
-		rec.Mark(report.LaneProbes, "recovered", report.OK, fmt.Sprintf("time to recover %s", res.TTR.Round(time.Millisecond)))
+		res.TTR = time.Since(r.rbStart)
+		res.RecoveredBy = recoveredBy(r.plan.RecoverByReset, r.undone, r.origins)
+		r.rec.Mark(report.LaneProbes, "recovered", report.OK, fmt.Sprintf("time to recover %s", res.TTR.Round(time.Millisecond)))
 	}
-	end := time.Now()
-	if !healedAt.IsZero() {
-		end = healedAt
-	}
-	faultWindow(end)
-	stopWorkload()
-	checkHistory(&fail, hist, &res, during, plan.During)
+	return true
+}
 
-	auditKeys(ctx, c, &fail, &res)
-	if err := check.NoFaultLeft(ctx, c, check.Declared{Renews: renews, Touched: res.Parties}); err != nil {
-		res.FaultLeft = err.Error()
-		fail.add("the fault outlived the scenario: %w", err)
-	} else if res.Recovered {
-		skipCleanup.Store(true) // the runbook undid the fault: nothing to heal
+// audit stops the workload and checks the invariants: operations during
+// the fault, no wrong decryption, key material as the baseline, no
+// fault left.
+func (r *runner) audit() bool {
+	end := time.Now()
+	if !r.healedAt.IsZero() {
+		end = r.healedAt
 	}
-	return
+	r.faultWindow(end)
+	r.stopWorkload()
+	checkHistory(&r.fail, r.hist, &r.res, r.during, r.plan.During)
+
+	auditKeys(r.ctx, r.c, &r.fail, &r.res)
+	if err := check.NoFaultLeft(r.ctx, r.c, check.Declared{Renews: r.renews, Touched: r.res.Parties}); err != nil {
+		r.res.FaultLeft = err.Error()
+		r.fail.add("the fault outlived the scenario: %w", err)
+	} else if r.res.Recovered {
+		r.skipCleanup.Store(true) // the runbook undid the fault: nothing to heal
+	}
+	return true
+}
+
+// finish fills the row whichever phase the run stopped at. Every wrong
+// value anything saw — probe, runbook check, steady state — turns the
+// scenario red; the workload's own are judged with its history
+// (checkHistory). Its time counts as the audit's.
+func (r *runner) finish() {
+	start := time.Now()
+	r.stopBackground()
+	res := &r.res
+	for _, w := range r.c.Witness.Since(res.Started) {
+		res.Wrongs = append(res.Wrongs, w.String())
+		r.rec.Mark(report.LaneWorkload, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String())
+		if w.By != workload.By {
+			res.Ops.Wrong++
+			r.fail.add("WRONG decryption: %s", w)
+		}
+	}
+	res.Phases.Audit += time.Since(start)
+	res.Duration = time.Since(res.Started)
+	res.Events = r.rec.Events()
+	r.err = r.fail.err()
+	res.Passed = r.err == nil
+	if r.err != nil {
+		res.Error = r.err.Error()
+	}
+}
+
+// faultWindow draws the fault's span on the timeline, up to end.
+func (r *runner) faultWindow(end time.Time) {
+	if len(r.plan.Faults) == 0 {
+		return
+	}
+	r.rec.Span(report.LaneFaults, r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties), r.faultStart, end)
+}
+
+// stopWorkload stops the workload once and keeps its history.
+func (r *runner) stopWorkload() {
+	if r.w != nil && r.hist == nil {
+		r.hist = r.w.Stop()
+	}
+}
+
+// stopBackground stops the workload, then the monitor (which draws its
+// last spans); it may be called more than once.
+func (r *runner) stopBackground() {
+	r.stopWorkload()
+	if r.mon != nil {
+		r.mon.stop()
+		r.mon = nil
+	}
 }
 
 // recoveredBy names who brought the cluster back: the harness's reset, a

@@ -1,0 +1,177 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+func TestPickRun(t *testing.T) {
+	cases := []struct {
+		running []string
+		want    string
+		got     string
+		err     string
+	}{
+		{nil, "", "", "no cluster to attach to"},
+		{[]string{"aa"}, "", "aa", ""},
+		{[]string{"aa", "bb"}, "", "", "two clusters, pass --run: aa, bb are running"},
+		{[]string{"aa", "bb", "cc"}, "", "", "3 clusters, pass --run: aa, bb, cc are running"},
+		{[]string{"aa", "bb"}, "bb", "bb", ""},
+		{[]string{"aa"}, "cc", "", "no cluster to attach to: run cc is not running (running: aa)"},
+		{nil, "cc", "", "no cluster to attach to: run cc is not running"},
+	}
+	for _, c := range cases {
+		got, err := pickRun(c.running, c.want)
+		if c.err == "" {
+			if err != nil || got != c.got {
+				t.Errorf("pickRun(%v, %q) = %q, %v; want %q", c.running, c.want, got, err, c.got)
+			}
+			continue
+		}
+		var ae *AttachError
+		if err == nil || !errors.As(err, &ae) || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("pickRun(%v, %q) = %q, %v; want an AttachError saying %q", c.running, c.want, got, err, c.err)
+		}
+	}
+}
+
+// dockerOrSkip skips a test that needs the container engine when there is
+// none (or with -short), so that `go test ./...` runs it wherever it can.
+func dockerOrSkip(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the container engine; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dc, err := DockerClient(ctx)
+	if err == nil {
+		_, err = dc.Ping(ctx, client.PingOptions{})
+	}
+	if err != nil {
+		t.Skipf("no container engine: %v", err)
+	}
+}
+
+// TestAttachResetsAndAuditsFromAnotherHandle starts a cluster in one
+// handle and attaches a second one to it by run id, as a second process
+// would: the second handle has the same baseline, sees the faults done
+// through it in its audits (the red case), and its Reset returns the
+// cluster to the baseline (the green one).
+func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
+	dockerOrSkip(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	a, err := Start(ctx, WithTopology(4, 1), WithDetached())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := a.Terminate(tctx); err != nil {
+			t.Errorf("terminate: %v", err)
+		}
+	})
+
+	if _, err := Attach(ctx, "00000000"); err == nil || !strings.Contains(err.Error(), "run 00000000 is not running") {
+		t.Fatalf("attaching to a run that does not exist: %v", err)
+	}
+	b, err := Attach(ctx, a.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Topology != a.Topology || b.Key.KeyID != a.Key.KeyID || b.NetworkName() != a.NetworkName() || b.ToxiproxyIP() != a.ToxiproxyIP() || b.owner != a.owner {
+		t.Fatalf("attached handle differs: %v %s %s %s %s, want %v %s %s %s %s", b.Topology, b.Key.KeyID, b.NetworkName(), b.ToxiproxyIP(), b.owner,
+			a.Topology, a.Key.KeyID, a.NetworkName(), a.ToxiproxyIP(), a.owner)
+	}
+	if !maps.EqualFunc(a.golden, b.golden, slices.Equal) || len(b.golden) != 4 {
+		t.Fatalf("the attached baseline differs from the one recorded at bring-up")
+	}
+	for i := 1; i <= 4; i++ {
+		if b.Party(i).Endpoint() != a.Party(i).Endpoint() || b.Party(i).ContainerID() != a.Party(i).ContainerID() {
+			t.Fatalf("party %d: attached to %s at %s, want %s at %s", i, b.Party(i).ContainerID(), b.Party(i).Endpoint(), a.Party(i).ContainerID(), a.Party(i).Endpoint())
+		}
+	}
+	// The attached handle verifies results with the cluster's public
+	// material, read back from the golden copy.
+	ct, err := b.Key.Encrypt(rand.Reader, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := b.Client(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cl.PublicDecryptSync(ctx, ct, "")
+	cl.Close()
+	if err != nil || d.Value != 4242 {
+		t.Fatalf("decryption through the attached handle: %v, %+v", err, d)
+	}
+
+	// Faults through the attached handle: one party killed, a toxic on a
+	// link, a key share overwritten.
+	if err := b.Party(2).Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Link(1, 3).AddToxic(Toxic{Type: "latency", Attributes: map[string]any{"latency": 100}}); err != nil {
+		t.Fatal(err)
+	}
+	share := b.KeyObject(3, "PRIV", "FheKeyInfo", b.Key.KeyID)
+	if err := b.admin(ctx, "flip", share); err != nil {
+		t.Fatal(err)
+	}
+	km, err := b.KeyMaterial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := km.Diff(b.BaselineKeyMaterial(), 3); len(diff) != 1 || diff[0] != share {
+		t.Fatalf("the key audit from the attached handle missed the flipped share: %v", diff)
+	}
+	audit, err := b.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := audit.String()
+	for _, want := range []string{"p1-p3 has toxic latency_downstream", "party 2: not running", "party 3: storage or config: changed or missing " + share} {
+		if !strings.Contains(s, want) {
+			t.Errorf("audit from the attached handle: %q does not say %q", s, want)
+		}
+	}
+
+	// A third handle, as a later process: Reset repairs all of it.
+	c, err := Attach(ctx, a.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.Reset(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Repaired[2]) == 0 || len(rep.Repaired[3]) == 0 {
+		t.Errorf("Reset repaired %v; want parties 2 and 3", rep)
+	}
+	audit, err = c.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !audit.Clean() {
+		t.Errorf("after Reset from an attached handle the audit still finds: %s", audit)
+	}
+	if km, err = c.KeyMaterial(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		if diff := km.Diff(a.BaselineKeyMaterial(), i); len(diff) > 0 {
+			t.Errorf("party %d key material differs from the bring-up baseline after Reset: %v", i, diff)
+		}
+	}
+}

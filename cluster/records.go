@@ -1,0 +1,92 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Records are small named documents a cluster keeps about itself in the
+// keeper (StateDir, on the golden volume's tmpfs): what a later process
+// must find — the faults injected by hand, say — kept with the cluster,
+// gone with it, never on the host's disk. They hold no secret.
+
+var recordName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
+
+func recordPath(name string) (string, error) {
+	if !recordName.MatchString(name) || name == path.Base(statePath) {
+		return "", fmt.Errorf("bad record name %q", name)
+	}
+	return path.Join(stateDir, name), nil
+}
+
+// PutRecord writes (or replaces) a record.
+func (c *Cluster) PutRecord(ctx context.Context, name string, data []byte) error {
+	p, err := recordPath(name)
+	if err != nil {
+		return err
+	}
+	return c.keeper.CopyToContainer(ctx, data, p, 0o600)
+}
+
+// DeleteRecord removes a record; a missing one is not an error.
+func (c *Cluster) DeleteRecord(ctx context.Context, name string) error {
+	p, err := recordPath(name)
+	if err != nil {
+		return err
+	}
+	return c.admin(ctx, "rm", "-f", p)
+}
+
+// Records returns every record whose name starts with prefix, by name.
+func (c *Cluster) Records(ctx context.Context, prefix string) (map[string][]byte, error) {
+	ls, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "ls", stateDir)...)
+	if err != nil {
+		return nil, err
+	}
+	if ls.ExitCode != 0 {
+		return nil, fmt.Errorf("listing the cluster's records: %s", ls.Output())
+	}
+	out := map[string][]byte{}
+	for _, line := range strings.Split(strings.TrimSpace(ls.Stdout), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "d") {
+			continue
+		}
+		name := path.Base(f[len(f)-1])
+		if !strings.HasPrefix(name, prefix) || name == path.Base(statePath) || !recordName.MatchString(name) {
+			continue
+		}
+		// One read per record: records are few (the faults active now).
+		b, err := c.ReadFile(ctx, path.Join(stateDir, name))
+		if err != nil {
+			if isNotFound(err) {
+				continue // removed since the listing (healed meanwhile)
+			}
+			return nil, err
+		}
+		out[name] = b
+	}
+	return out, nil
+}
+
+// RestoreParty puts party i's storage and config back to the baseline
+// from the golden copy, byte for byte, and starts it again: how a fault
+// of storage, keys, PRSS or config is undone by a process that did not
+// inject it (and so holds no copy of what the fault overwrote).
+func (c *Cluster) RestoreParty(ctx context.Context, i int) error {
+	if i < 1 || i > c.Topology.N {
+		return fmt.Errorf("no party %d in %s", i, c.Topology)
+	}
+	p := c.parties[i-1]
+	if err := p.Stop(ctx, 5*time.Second); err != nil {
+		return fmt.Errorf("stopping party %d: %w", i, err)
+	}
+	if err := c.restoreStorage(ctx, i); err != nil {
+		return fmt.Errorf("restoring party %d's storage: %w", i, err)
+	}
+	return p.Start(ctx)
+}

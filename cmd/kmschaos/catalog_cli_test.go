@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/scenarios"
+)
+
+// cli runs this test binary as kmschaos with args as given (spaces in an
+// argument kept), and returns stdout, stderr and the exit status.
+func cli(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_AS_MAIN=1")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out.String(), errb.String(), exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+type scenarioRow struct {
+	Name    string   `json:"name"`
+	Section string   `json:"section"`
+	Labels  []string `json:"labels"`
+}
+
+func TestScenariosListsTheCatalogFilteredByLabel(t *testing.T) {
+	out, _, code := cli(t, "scenarios", "--output", "json")
+	var all []scenarioRow
+	if code != 0 || json.Unmarshal([]byte(out), &all) != nil {
+		t.Fatalf("scenarios --output json: exit %d\n%s", code, out)
+	}
+	if len(all) != len(scenarios.Catalog()) {
+		t.Errorf("listed %d scenarios, the catalog has %d", len(all), len(scenarios.Catalog()))
+	}
+	out, _, code = cli(t, "scenarios", "--label", "threshold-network && !prss", "--output", "json")
+	var some []scenarioRow
+	if code != 0 || json.Unmarshal([]byte(out), &some) != nil {
+		t.Fatalf("scenarios --label: exit %d\n%s", code, out)
+	}
+	if len(some) == 0 || len(some) >= len(all) {
+		t.Fatalf("the filter kept %d of %d scenarios", len(some), len(all))
+	}
+	for _, r := range some {
+		has := func(l string) bool {
+			for _, x := range r.Labels {
+				if x == l {
+					return true
+				}
+			}
+			return false
+		}
+		if !has("threshold-network") || has("prss") {
+			t.Errorf("%q with labels %v passed 'threshold-network && !prss'", r.Name, r.Labels)
+		}
+	}
+	out, _, code = cli(t, "scenarios", "--label", "connectivity")
+	if code != 0 || !strings.HasPrefix(out, "Connectivity Issues\n  a refused client link") || !strings.Contains(out, "[scenario, connectivity, network]") {
+		t.Errorf("scenarios --label connectivity: exit %d\n%s", code, out)
+	}
+	_, errOut, code := cli(t, "scenarios", "--label", "connectivity &&")
+	if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, `--label "connectivity &&": Syntax Error Parsing Label Filter`) || strings.Contains(errOut, "\x1b[") {
+		t.Errorf("a bad label filter: exit %d, stderr %q; want exit 2 and one plain line", code, errOut)
+	}
+	if _, errOut, code := cli(t, "scenarios", "--output", "yaml"); code != 2 || !strings.Contains(errOut, `--output "yaml": use text or json`) {
+		t.Errorf("--output yaml: exit %d, %q", code, errOut)
+	}
+}
+
+func TestFaultsListsTheTable(t *testing.T) {
+	out, _, code := cli(t, "faults", "--output", "json")
+	var kinds []fault.KindSpec
+	if code != 0 || json.Unmarshal([]byte(out), &kinds) != nil || len(kinds) != len(fault.Kinds()) {
+		t.Fatalf("faults --output json: exit %d, %d kinds\n%s", code, len(kinds), out)
+	}
+	out, _, code = cli(t, "faults")
+	if code != 0 || !strings.Contains(out, "latency         network    --party N   latency=300ms jitter=50ms") {
+		t.Errorf("faults: exit %d\n%s", code, out)
+	}
+}
+
+// What needs no cluster is refused before looking for one.
+func TestInjectAndHealRefuseBadInputWithoutACluster(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"inject", "partition-all", "--party", "1"}, `unknown fault kind "partition-all"`},
+		{[]string{"inject", "link-hang", "--link", "3-3"}, "--link 3-3 is a link to itself"},
+		{[]string{"inject", "link-hang", "--link", "3"}, `--link "3": write I-J`},
+		{[]string{"inject", "latency", "--party", "1", "--param", "latency"}, `--param "latency": write name=value`},
+		{[]string{"heal"}, "give the id of a fault to heal"},
+		{[]string{"heal", "x", "--all"}, "not both"},
+		{[]string{"inject", "kill", "--partyy", "1"}, "unknown flag: --partyy"},
+	} {
+		_, errOut, code := cli(t, c.args...)
+		if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, c.says) {
+			t.Errorf("kmschaos %v: exit %d, stderr %q; want exit 2 and one line saying %q", c.args, code, errOut, c.says)
+		}
+	}
+}

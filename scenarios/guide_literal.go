@@ -1,0 +1,94 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/guide"
+	"github.com/kmschaos/kmschaos/harness/literal"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/secrets"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+)
+
+// The guide's shell blocks, run as written through bash on a party's host
+// (harness/literal, fixtures/guide/mapping.yaml).
+
+// GuideLiteral is the Ginkgo label of the specs that run the guide's text.
+const GuideLiteral = "guide-literal"
+
+// literalRunner loads the project's guide and mapping table for c.
+func literalRunner() (*literal.Runner, *literal.Expected) {
+	root, err := localcluster.ModuleRoot()
+	Expect(err).NotTo(HaveOccurred())
+	g, err := guide.ParseFile(filepath.Join(root, "fixtures", "guide", "troubleshooting-guide.md"))
+	Expect(err).NotTo(HaveOccurred())
+	m, err := literal.LoadMapping(filepath.Join(root, "fixtures", "guide", "mapping.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	exp, err := literal.LoadExpected(filepath.Join(root, "fixtures", "guide", "literal-expected.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	return &literal.Runner{C: env.Cluster(), Guide: g, Mapping: m,
+		Options: literal.Options{Limit: literal.DefaultLimit, Redact: secrets.Redact}}, exp
+}
+
+var _ = Describe("The guide, as written", Label(GuideLiteral), func() {
+	It("runs every shell block of the guide on a party's host, and each does what it did before", Label("diagnostics", "procedure"), func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		r, exp := literalRunner()
+		k := env.Rand("the guide, as written").IntN(c.Topology.N) + 1
+		update := os.Getenv("KMSCHAOS_UPDATE_EXPECTED") != ""
+		var changed []string
+		for _, b := range literal.ShellBlocks(r.Guide) {
+			By(b.Address)
+			o, err := r.Block(ctx, k, b.Address)
+			Expect(err).NotTo(HaveOccurred(), b.Address)
+			rb := o.Report("healthy")
+			want, known := exp.For(b.Address, c.Topology.N)
+			switch {
+			case update:
+				exp.Set(b.Address, c.Topology.N, rb.Signature)
+			case !known:
+				rb.Expected = "(nothing recorded)"
+				changed = append(changed, fmt.Sprintf("%s: nothing recorded for n=%d; it did: %s", b.Address, c.Topology.N, rb.Signature))
+			case want != rb.Signature:
+				rb.Expected = want
+				changed = append(changed, fmt.Sprintf("%s (guide line %d):\n    expected %s\n    did      %s", b.Address, b.Line, want, rb.Signature))
+			}
+			for _, cmd := range rb.Commands {
+				if cmd.Status == string(literal.Absent) && cmd.Why == "" {
+					changed = append(changed, fmt.Sprintf("%s: %q is absent from the toolbox and the mapping table does not say why", b.Address, cmd.Tool))
+				}
+			}
+			recordGuide(rb)
+			// The harness undoes what a block did (a restart, the key
+			// recovery's chmod, kms-init's epoch), so that each block runs
+			// on a healthy cluster.
+			if rep, err := c.Audit(ctx); err != nil || !rep.Clean() || check.Steady(ctx, c) != nil {
+				_, err := c.Reset(ctx)
+				Expect(err).NotTo(HaveOccurred(), "resetting after %s", b.Address)
+			}
+		}
+		if update {
+			Expect(exp.Write()).To(Succeed())
+		}
+		Expect(check.Steady(ctx, c)).To(Succeed())
+		Expect(changed).To(BeEmpty(), "the guide's blocks did not do what %s records:\n%s", exp.File, strings.Join(changed, "\n"))
+	}, SpecTimeout(10*time.Minute))
+})
+
+// recordGuide adds a block's outcome to the run's guide section.
+func recordGuide(b report.GuideBlock) {
+	results.mu.Lock()
+	defer results.mu.Unlock()
+	results.guide = append(results.guide, b)
+}

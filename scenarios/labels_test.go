@@ -1,0 +1,46 @@
+package scenarios
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+)
+
+func TestLabelsOf(t *testing.T) {
+	got, err := labelsOf(scenario.Scenario{Name: "x", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys}})
+	if err != nil || !slices.Equal(got, []string{"scenario", "storage", "storage", "keys"}) {
+		t.Errorf("labelsOf = %q, %v", got, err)
+	}
+	for _, tc := range []struct {
+		sc   scenario.Scenario
+		want string
+	}{
+		// Before labels were checked, this one ran under the label "".
+		{scenario.Scenario{Name: "x", Section: "Storage backend issues"}, `section "Storage backend issues" is not a section of the guide`},
+		{scenario.Scenario{Name: "x", Section: Connectivity, Labels: []string{"netwrok"}}, `label "netwrok" is not registered`},
+		{scenario.Scenario{Name: "x", Section: Connectivity, Labels: []string{""}}, `label "" is not registered`},
+	} {
+		if _, err := labelsOf(tc.sc); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("labelsOf(%+v) = %v, want an error containing %q", tc.sc, err, tc.want)
+		}
+	}
+}
+
+// Every section has a label and no two share one: a filter on a section
+// selects exactly its scenarios.
+func TestSectionLabelsAreDistinct(t *testing.T) {
+	seen := map[string]string{}
+	for _, s := range []string{Startup, Connectivity, Performance, Threshold, StorageSec, KeysSec, ProcessSec, Emergency} {
+		l, ok := sectionLabel[s]
+		if !ok || l == "" {
+			t.Errorf("section %q has no label", s)
+		}
+		if other, dup := seen[l]; dup {
+			t.Errorf("sections %q and %q share the label %q", s, other, l)
+		}
+		seen[l] = s
+	}
+}
