@@ -80,7 +80,9 @@ var _ = section(Performance, func() {
 			alive := neverRestarted(bg, e.C, k)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.MemoryPressure(k, 0.85)},
-				Detect: []probe.Probe{memoryPressure(k, 0.7), alive},
+				// The kernel reclaims page cache under the limit, so what docker
+				// stats shows settles below the 85% the limit was set for.
+				Detect: []probe.Probe{memoryPressure(k, 0.6), alive},
 				// The party keeps coordinating under the pressure.
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"raise-memory-limit"},
