@@ -27,6 +27,9 @@ type Party struct {
 
 	mu  sync.Mutex
 	ctr testcontainers.Container // replaced by Cluster.Recreate
+	// holder owns the party's network namespace while HoldPort holds one
+	// of its ports; nil otherwise.
+	holder testcontainers.Container
 }
 
 func (p *Party) container() testcontainers.Container {
@@ -67,6 +70,20 @@ func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
 // ExecAs runs a command as another user ("0:0" for root).
 func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
 	return execIn(ctx, p.container(), user, cmd)
+}
+
+// NetExec runs a command as the party's user in the party's network
+// namespace: in its container, or, while another container owns the
+// namespace (HoldPort), in that one — what an operator's debug container
+// (kubectl debug, nsenter -n) gives when the party itself crash-loops.
+func (p *Party) NetExec(ctx context.Context, cmd ...string) (ExecResult, error) {
+	p.mu.Lock()
+	ctr := p.holder
+	p.mu.Unlock()
+	if ctr == nil {
+		return p.Exec(ctx, cmd...)
+	}
+	return execIn(ctx, ctr, p.c.Profile.User, cmd)
 }
 
 // HealthCheck runs kms-health-check inside the party's container.
@@ -193,6 +210,9 @@ type State struct {
 	Memory       int64 // memory limit in bytes, 0: none
 	NanoCPUs     int64
 	Cmd          []string // the arguments the party was started with
+	// SharesNetworkOf is the container whose network namespace the party
+	// runs in (HoldPort), "" when it has its own on the cluster network.
+	SharesNetworkOf string
 }
 
 // State inspects the container.
@@ -210,6 +230,9 @@ func (p *Party) State(ctx context.Context) (State, error) {
 	}
 	if hc := in.HostConfig; hc != nil {
 		st.Memory, st.NanoCPUs = hc.Memory, hc.NanoCPUs
+		if m := container.NetworkMode(hc.NetworkMode); m.IsContainer() {
+			st.SharesNetworkOf = m.ConnectedContainer()
+		}
 	}
 	if cfg := in.Config; cfg != nil {
 		st.Cmd = cfg.Cmd
@@ -222,7 +245,12 @@ func (p *Party) State(ctx context.Context) (State, error) {
 func (p *Party) Endpoint() string { return p.c.clientEndpoints[p.ID-1] }
 
 // MetricsURL is the party's /metrics through the mesh.
-func (p *Party) MetricsURL() string { return "http://" + p.c.metricsEndpoints[p.ID-1] + "/metrics" }
+func (p *Party) MetricsURL() string { return p.HTTPURL("/metrics") }
+
+// HTTPURL is a path of the party's HTTP endpoint (:9646: /metrics, /live,
+// /ready, /health) through the mesh, the way a scraper or a kubelet's
+// probe reaches it.
+func (p *Party) HTTPURL(path string) string { return "http://" + p.c.metricsEndpoints[p.ID-1] + path }
 
 // ClientLink is the proxy between clients and the party's API.
 func (p *Party) ClientLink() *Link { return p.c.mesh.proxy(clientProxyName(p.ID)) }

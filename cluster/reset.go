@@ -156,6 +156,9 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		if !slices.Equal(st.Cmd, c.Profile.Command) {
 			what = append(what, fmt.Sprintf("started with %q", st.Cmd))
 		}
+		if st.SharesNetworkOf != "" {
+			what = append(what, "in the network namespace of "+st.SharesNetworkOf)
+		}
 		// Every baseline object counts, PRSS epochs included; what is new
 		// is reported apart (see NewObjects).
 		changed, added := diffManifest(c.golden[p.ID], current[p.ID])
@@ -245,8 +248,20 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(st.Cmd, c.Profile.Command) {
-		note(p.ID, fmt.Sprintf("started with %q", st.Cmd))
+	if st.SharesNetworkOf != "" {
+		// HoldPort's holder owns the party's namespace and its alias.
+		note(p.ID, "in the network namespace of "+st.SharesNetworkOf)
+		if err := removeContainer(ctx, c.dc, st.SharesNetworkOf, false); err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.holder = nil
+		p.mu.Unlock()
+	}
+	if !slices.Equal(st.Cmd, c.Profile.Command) || st.SharesNetworkOf != "" {
+		if !slices.Equal(st.Cmd, c.Profile.Command) {
+			note(p.ID, fmt.Sprintf("started with %q", st.Cmd))
+		}
 		if err := c.Recreate(ctx, p.ID); err != nil {
 			return err
 		}

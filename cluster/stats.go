@@ -25,23 +25,12 @@ func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, e
 		wg.Add(1)
 		go func(id, name string) {
 			defer wg.Done()
-			st, err := c.dc.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+			used, _, err := c.containerMemory(ctx, id)
 			if err == nil {
-				defer st.Body.Close()
-				var s container.StatsResponse
-				if err = json.NewDecoder(st.Body).Decode(&s); err == nil {
-					used := s.MemoryStats.Usage
-					for _, k := range []string{"total_inactive_file", "inactive_file"} {
-						if v, ok := s.MemoryStats.Stats[k]; ok && v < used {
-							used -= v
-							break
-						}
-					}
-					mu.Lock()
-					out[name] = used
-					total += used
-					mu.Unlock()
-				}
+				mu.Lock()
+				out[name] = used
+				total += used
+				mu.Unlock()
 			}
 			if err != nil {
 				mu.Lock()
@@ -54,4 +43,33 @@ func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, e
 	}
 	wg.Wait()
 	return out, total, firstErr
+}
+
+// containerMemory is what one container uses, as `docker stats` counts it
+// (usage less inactive page cache), and its limit as the kernel applies
+// it (the host's memory when the container has none).
+func (c *Cluster) containerMemory(ctx context.Context, id string) (used, limit uint64, err error) {
+	st, err := c.dc.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(st.Body).Decode(&s); err != nil {
+		return 0, 0, err
+	}
+	used = s.MemoryStats.Usage
+	for _, k := range []string{"total_inactive_file", "inactive_file"} {
+		if v, ok := s.MemoryStats.Stats[k]; ok && v < used {
+			used -= v
+			break
+		}
+	}
+	return used, s.MemoryStats.Limit, nil
+}
+
+// MemoryOf is party i's memory use and limit as `docker stats` shows them
+// (MEM USAGE / LIMIT; MEM % is their ratio).
+func (c *Cluster) MemoryOf(ctx context.Context, i int) (used, limit uint64, err error) {
+	return c.containerMemory(ctx, c.Party(i).ContainerID())
 }

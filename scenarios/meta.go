@@ -74,6 +74,39 @@ steps:
 		Expect(err).To(MatchError(ContainSubstring("the fault outlived the scenario")))
 	})
 
+	// A port holder owns the party's network namespace: a party left there
+	// looks running between its crashes, and its container's command is the
+	// baseline's. The audit must still count it, and Reset undo it.
+	It("counts a party left in a port holder's namespace as a fault left, and Reset undoes it", func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		k := env.Rand("meta: port holder").IntN(c.Topology.N) + 1
+		heal, err := fault.PortHeld(k, c.Profile.APIPort).Inject(ctx, c)
+		reset := false
+		DeferCleanup(func(ctx SpecContext) error {
+			if reset {
+				return nil
+			}
+			return heal(ctx)
+		}, NodeTimeout(2*time.Minute))
+		Expect(err).NotTo(HaveOccurred())
+
+		rep, err := c.Audit(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Repaired[k]).To(ContainElement(HavePrefix("in the network namespace of ")), "audit: %s", rep)
+		rep, err = c.Reset(ctx)
+		reset = err == nil
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Repaired[k]).To(ContainElement(HavePrefix("in the network namespace of ")))
+		rep, err = c.Audit(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Clean()).To(BeTrue(), "after Reset: %s", rep)
+		st, err := c.Party(k).State(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(st.SharesNetworkOf).To(BeEmpty())
+	})
+
 	It("refuses a fault beyond t that the scenario does not declare", func(ctx SpecContext) {
 		sc := scenario.Scenario{Name: "meta: over budget", Section: ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {

@@ -68,6 +68,29 @@ var _ = section(Performance, func() {
 		},
 	})
 
+	// "High CPU/memory usage" (Symptoms), short of an OOM kill: the limit
+	// is lowered near what the party uses, while it runs. The guide's
+	// diagnostics: "Monitor real-time resource usage (CPU, memory, disk
+	// I/O)" and, at start-up, "Check resource limits and requests"; its
+	// docker stats line is read from the engine (MEM USAGE / LIMIT).
+	spec(scenario.Scenario{
+		Name: "memory pressure below the limit: docker stats shows the party near its limit, it keeps serving right and is never OOM-killed; raising the limit recovers it", Section: Performance, Labels: []string{fault.Resources},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			alive := neverRestarted(bg, e.C, k)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.MemoryPressure(k, 0.85)},
+				// The kernel reclaims page cache under the limit, so what docker
+				// stats shows settles below the 85% the limit was set for.
+				Detect: []probe.Probe{memoryPressure(k, 0.6), alive},
+				// The party keeps coordinating under the pressure.
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"raise-memory-limit"},
+				Recovered: []probe.Probe{alive},
+			}
+		},
+	})
+
 	spec(scenario.Scenario{
 		Name: "a CPU-starved party is slow to coordinate; scaling its CPU back recovers it", Section: Performance, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {

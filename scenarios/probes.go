@@ -229,3 +229,79 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// memoryPressure holds when party i uses at least ratio of its memory
+// limit, as `docker stats` shows it (MEM USAGE / LIMIT, MEM %): the
+// guide's "Check resource limits and requests" and "Monitor real-time
+// resource usage", read from the engine.
+func memoryPressure(i int, ratio float64) probe.Probe {
+	return probe.New(fmt.Sprintf("party %d uses at least %.0f%% of its memory limit (docker stats MEM %%)", i, 100*ratio), func(ctx context.Context, c *cluster.Cluster) error {
+		used, limit, err := c.MemoryOf(ctx, i)
+		if err != nil {
+			return err
+		}
+		return underPressure(used, limit, ratio)
+	})
+}
+
+// underPressure judges docker stats' MEM USAGE / LIMIT against ratio.
+func underPressure(used, limit uint64, ratio float64) error {
+	if limit == 0 || float64(used) < ratio*float64(limit) {
+		return fmt.Errorf("%.1f MiB of %.1f MiB (%.0f%%)", float64(used)/(1<<20), float64(limit)/(1<<20), 100*float64(used)/float64(max(limit, 1)))
+	}
+	return nil
+}
+
+// neverRestarted holds while party i runs in the container it ran in when
+// the probe was made: not OOM-killed, not restarted. Made when the plan is
+// built, it catches a kill at any time during the scenario.
+func neverRestarted(ctx context.Context, c *cluster.Cluster, i int) probe.Probe {
+	base, baseErr := c.Party(i).State(ctx)
+	return probe.New(fmt.Sprintf("party %d never OOM-killed nor restarted", i), func(ctx context.Context, c *cluster.Cluster) error {
+		if baseErr != nil {
+			return fmt.Errorf("no baseline: %w", baseErr)
+		}
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		return sameRun(base, st)
+	})
+}
+
+// sameRun tells whether a container's state is still the run base saw:
+// running, never OOM-killed, not restarted since.
+func sameRun(base, st cluster.State) error {
+	if st.OOMKilled || !st.Running || st.RestartCount != base.RestartCount || !st.StartedAt.Equal(base.StartedAt) {
+		return fmt.Errorf("status %s, OOMKilled=%v, exit code %d, %d restarts since the fault", st.Status, st.OOMKilled, st.ExitCode, st.RestartCount-base.RestartCount)
+	}
+	return nil
+}
+
+// portListening holds when `kms-admin ss` (the guide's `ss -tuln | grep
+// 50100`) run in party i's network namespace lists port as listening on
+// every interface. It runs where an operator's debug container would
+// (Party.NetExec): the party's own container may be crash-looping.
+func portListening(i, port int) probe.Probe {
+	return probe.New(fmt.Sprintf("ss in party %d's network namespace lists port %d listening", i, port), func(ctx context.Context, c *cluster.Cluster) error {
+		res, err := c.Party(i).NetExec(ctx, append(append([]string{}, c.Profile.Admin...), "ss")...)
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("ss exited %d: %s", res.ExitCode, lastLines(res.Output(), 2))
+		}
+		return listensOnEvery(res.Stdout, port)
+	})
+}
+
+// listensOnEvery tells whether ss's listing has port listening on every
+// interface. Go listens on 0.0.0.0 as a dual-stack socket: ss shows
+// [::]:port.
+func listensOnEvery(ss string, port int) error {
+	want := regexp.MustCompile(fmt.Sprintf(`(?m)^LISTEN  (0\.0\.0\.0|\[::\]):%d$`, port))
+	if !want.MatchString(ss) {
+		return fmt.Errorf("port %d not listening on every interface: %s", port, lastLines(ss, 4))
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Service Startup Issues: CrashLoopBackOff, not ready, port binding.
@@ -61,9 +62,65 @@ var _ = section(Startup, func() {
 	spec(badConfig("a port that cannot be bound stops the party, naming address and port", fault.UnbindableAddress, false, func(e *scenario.Env) string {
 		return fmt.Sprintf("failed to bind the gRPC service to 10.255.255.1:%d: bind: cannot assign requested address", e.C.Profile.APIPort)
 	}))
+	// "Port binding errors" (Symptoms), the variant no config check can
+	// catch: the port is free in the config and taken on the host.
+	spec(scenario.Scenario{
+		Name: "a port another process holds stops the party, naming the port; the port listed by ss, freeing it recovers", Section: Startup, Labels: []string{fault.Process},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			port := e.C.Profile.APIPort
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.PortHeld(i, port)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(bg, e.C, i),
+					// "Check previous container logs if pod is restarting"
+					probe.LogSays(i, fmt.Sprintf(`ERROR kms_server: .*failed to bind the gRPC service to 0\.0\.0\.0:%d: bind: address already in use`, port)),
+					// Network Analysis: "ss -tuln | grep 50100"
+					portListening(i, port),
+				},
+				During: check.Expect{Live: e.Others(i), Down: []int{i}},
+				Target: i, Runbooks: []string{"free-port"},
+				Defects: []string{fmt.Sprintf(`the guide lists "Port binding errors" among the Service Startup Issues and gives no procedure for them: its resolution steps are about Helm values, resource limits, PVCs and node capacity; its Network Analysis commands (netstat -an | grep %[1]d, ss -tuln | grep %[1]d) show that port %[1]d is taken but not by which process (neither asks for -p)`, port)},
+			}
+		},
+	})
+
 	spec(badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
 		return "storage path " + e.C.Profile.KeysDir + "/missing of the private vault is not usable: no such file or directory"
 	}))
+
+	// "StatefulSet not ready" (Symptoms). The party's readiness endpoint
+	// is what a StatefulSet's readiness probe reads; the guide's
+	// diagnostic is "Verify health endpoints are accessible"
+	// (Connectivity Issues > Diagnostic Steps > 1. Network Connectivity).
+	// /ready answers 503 when the party cannot take part in threshold
+	// operations (no key loaded, no PRSS epoch, shutting down); /live
+	// answers while the process serves. The guide's start-up resolution
+	// steps (Helm values, resource limits, PVC, node capacity) hold
+	// nothing that makes a party ready; the procedure that does is
+	// elsewhere in the guide, PRSS Re-initialization.
+	spec(scenario.Scenario{
+		Name: "a party without PRSS is live but not ready: /ready and /health answer 503 naming it, /live stays ok; PRSS re-initialisation makes it ready", Section: Startup, Labels: []string{fault.PRSS},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Remove(k, fault.PRSSEpochData)},
+				Detect: []probe.Probe{
+					probe.Endpoint(k, "/ready", 503, `^not ready: no PRSS epoch data: run kms-init$`),
+					probe.Endpoint(k, "/health", 503, `"live":true,"ready":false,"reason":"no PRSS epoch data: run kms-init"`),
+					probe.Endpoint(k, "/live", 200, `^ok$`),
+					probe.DecryptFails(k, "NotFound", "Epoch "+material.DefaultEpochID+" not found"),
+				},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target: k, Runbooks: []string{"prss-reinit"},
+				Recovered: []probe.Probe{
+					probe.Endpoint(k, "/ready", 200, `^ready$`),
+					probe.Endpoint(k, "/health", 200, `"live":true,"ready":true`),
+				},
+				Defects: []string{`the guide lists "StatefulSet not ready" among the Service Startup Issues but none of that section's resolution steps (Helm values, resource limits, PVC and storage class, node capacity) makes a party ready: the party's /ready says "no PRSS epoch data: run kms-init", and the procedure is under another section (Emergency Procedures > Threshold Cluster Recovery > 2. PRSS Re-initialization), which as written names four parties`},
+			}
+		},
+	})
 
 	spec(scenario.Scenario{
 		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},

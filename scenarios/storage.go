@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -73,6 +75,62 @@ var _ = section(StorageSec, func() {
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"disk-free"},
+			}
+		},
+	})
+
+	// "Backup/restore failures" (Symptoms): the backup vault itself is bad
+	// when it is needed. The guide's Key Material Recovery copies
+	// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")
+	// without checking what it copies, and nothing in the guide says what to
+	// do when the backup is not usable.
+	spec(scenario.Scenario{
+		Name: "a lost key share with a corrupt backup: the health check warns of the backup, the guide's restore copies corrupt material, the party refuses it and nothing wrong is decrypted", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
+			return scenario.Plan{
+				// The backup goes bad first, unnoticed; then the share is lost.
+				Faults: []fault.Fault{fault.FlipBackup(k, fault.BackupKeyShare), fault.Remove(k, fault.KeyShare)},
+				Detect: []probe.Probe{
+					// "Test storage connectivity using kms-health-check tool",
+					// "Validate file integrity and accessibility".
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[WARN\] BACKUP-p%d/%s: backup\s+backup copy unusable: `, k, share)),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k, Runbooks: []string{"key-recovery-from-backup"},
+				// The restore is the step after which the party's share is
+				// not the share it was (the corrupt copy is in its vault),
+				// and the party, restarted on it, never decrypts again.
+				ExpectDefect: scenario.Defect{Step: "key-recovery-from-backup/Restore from backup",
+					Reason: fmt.Sprintf(`lost key material at step "Restore from backup": .*PRIV-p%d/%s.*\(then step "The party starts with the restored key" failed: .*decrypts right through parties \[%d\]`, k, regexp.QuoteMeta(share), k)},
+				Defects:        []string{fmt.Sprintf("the guide gives no procedure for a backup that is itself unusable: Key Material Recovery copies /backup/keys without validating it (though kms-health-check already warned that BACKUP-p%d's copy of the key share is unusable), the party then refuses the restored share, and nothing in the guide restores a key share without its backup (the harness restored it from its offline copy)", k)},
+				RecoverByReset: true,
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
+		Name: "a lost key share with a backup vault the party cannot read: the guide's restore runs as root and works; the backup stays unreadable until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.ChmodBackup(k, "000"), fault.Remove(k, fault.KeyShare)},
+				Detect: []probe.Probe{
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
+					probe.HealthCheckSays(k, `\[FAIL\] backup vault .*permission denied`),
+					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: Backup vault \S+/BACKUP-p%d is not usable: .*permission denied`, k)),
+				},
+				During: check.Expect{Live: e.Others()},
+				Target: k,
+				// The restore, then the guide's "Fix file permissions and
+				// ownership" applied to the backup volume as well.
+				Runbooks:  []string{"key-recovery", "fix-permissions"},
+				Vars:      map[string]string{"keys": cluster.VolumePath(k, "backup")},
+				Recovered: []probe.Probe{probe.HealthCheckSays(k, `\[OK\] backup vault \S+: read/write OK`)},
+				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays unreadable to the party (kms-health-check keeps failing its backup vault) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
 	})

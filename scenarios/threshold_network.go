@@ -173,4 +173,32 @@ var _ = section(Threshold, func() {
 			}
 		},
 	})
+
+	// The guide's own threshold, at its boundary: "Your party needs
+	// connectivity to at least 4 other parties for t=4 threshold operations"
+	// and the symptom "Peer connectivity failures (< 5 parties reachable)".
+	// With exactly t+1 parties left (5 of 13, 2 of 4) decryption must still
+	// work; one fewer must fail closed, which "all but t parties killed"
+	// (process.go) proves.
+	spec(scenario.Scenario{
+		Name: "exactly t+1 parties reachable (the guide's threshold): every one still decrypts right, though the health check grades it Unhealthy", Section: Threshold, Labels: []string{fault.Process},
+		Build: func(e *scenario.Env) scenario.Plan {
+			alive := e.Pick(e.T + 1)
+			dead := e.Others(alive...)
+			return scenario.Plan{
+				Faults:          []fault.Fault{fault.Kill(dead...)},
+				BeyondThreshold: true, // n-(t+1) = 2t parties away, more than t
+				Detect: []probe.Probe{
+					probe.Exited(dead[0], 137),
+					// "Check your party's connectivity to others using kms-health-check"
+					probe.HealthStatus(alive[0], "Unhealthy"),
+					probe.HealthCheckSays(alive[0], fmt.Sprintf(`%d of %d peers reachable`, e.T, e.N-1)),
+					probe.Decrypts(alive...),
+				},
+				During: check.Expect{Live: alive, Down: dead},
+				Target: alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
+				Defects: []string{fmt.Sprintf("at exactly t+1 = %d parties reachable the cluster still decrypts, as the guide's threshold says (symptom only below it: \"< 5 parties reachable\"), but kms-health-check grades every party Unhealthy and exits 1: an operator alerting on the tool's status pages for a cluster that still serves, and the guide does not say which to believe", e.T+1)},
+			}
+		},
+	})
 })

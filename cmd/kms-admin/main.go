@@ -26,7 +26,8 @@ func newRoot() *cobra.Command {
 
 Operator commands follow their coreutils namesakes (ls, cat, cp, rm, mkdir,
 chmod, chown, df, sha256sum); mirror restores a tree with its owners and
-modes like 'rsync -a --delete'; dial tests a TCP port like 'nc -z'. Fault
+modes like 'rsync -a --delete'; dial tests a TCP port like 'nc -z', ss
+lists the listening ones like 'ss -tln', listen holds one like 'nc -lk'. Fault
 commands change storage the way real incidents do: fill, flip,
 corrupt-share, scramble-prss, forge-public, hosts. hold keeps a container
 alive (the storage keeper) until SIGTERM.`,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +90,47 @@ func TestFillRefusesAPercentOutOfRange(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {
 		t.Fatalf("a refused fill wrote %d files", len(entries))
+	}
+}
+
+func TestSsListsOnlyListeningSockets(t *testing.T) {
+	dir := t.TempDir()
+	tcp := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:C3B4 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:C396 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 2 1 0000000000000000 100 0 0 10 0
+   2: 0200000A:C3B4 0300000A:D431 01 00000000:00000000 00:00000000 00000000 10001        0 3 1 0000000000000000 20 4 30 10 -1
+`
+	tcp6 := `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:25D2 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 4 1 0000000000000000 100 0 0 10 0
+`
+	if err := os.WriteFile(filepath.Join(dir, "tcp"), []byte(tcp), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tcp6"), []byte(tcp6), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "ss", "--proc", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"LISTEN  0.0.0.0:50100", "LISTEN  127.0.0.1:50070", "LISTEN  [::]:9682"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ss lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "10.0.0.2") {
+		t.Errorf("ss lists an established connection:\n%s", out)
+	}
+}
+
+func TestListenRefusesAPortAlreadyHeld(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = run(t, "listen", l.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "cannot hold "+l.Addr().String()) || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("listen on a held port: %v", err)
 	}
 }

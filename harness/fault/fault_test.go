@@ -134,9 +134,9 @@ func TestEveryConstructorDeclaresItsParties(t *testing.T) {
 		Partition([]int{1}, []int{2, 3, 4}), OneWay([]int{1}, []int{2, 3}), Cut([2]int{1, 2}), Isolate(1),
 		Latency([]int{1, 2}, time.Millisecond, 0), Bandwidth(1, 2), Resets(1, 0.5), LimitData(1, 1024),
 		Flapping(1, 2, time.Second), DNSLoss(1, 2),
-		Kill(1), Stop(1), Pause(1), MemoryLimit(1, 8<<20), CPUQuota(1, 0.1),
+		Kill(1), Stop(1), Pause(1), MemoryLimit(1, 8<<20), CPUQuota(1, 0.1), MemoryPressure(1, 0.75),
 		Remove(1, KeyShare), Flip(1, KeyShare), CorruptShare(1), ScramblePRSS(1), ForgePublic(1),
-		Chmod(1, "PRIV-p1", "000", false, false), DiskFull(1, 90), BadConfig(1, MalformedTOML),
+		Chmod(1, "PRIV-p1", "000", false, false), DiskFull(1, 90), BadConfig(1, MalformedTOML), FlipBackup(1, BackupKeyShare), PortHeld(1, 50100), ChmodBackup(1, "000"),
 	} {
 		if len(f.Parties()) == 0 {
 			t.Errorf("%s declares no parties", f.Name())

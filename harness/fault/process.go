@@ -108,3 +108,40 @@ func CPUQuota(i int, cpus float64) Fault {
 		}, nil
 	})
 }
+
+// MemoryPressure lowers party i's memory limit, without a restart, so that
+// what it uses now is about ratio of it (docker update --memory): the
+// party keeps running under pressure, short of an OOM kill. The limit
+// keeps at least 4 MiB above what the party uses, room for a request's
+// allocations. The heal restores the baseline limit.
+func MemoryPressure(i int, ratio float64) Fault {
+	return New(fmt.Sprintf("party %d's memory limit lowered near its working set (about %.0f%% used)", i, 100*ratio), Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		p := c.Party(i)
+		heal := func(ctx context.Context) error {
+			base := c.BaselineResources()
+			return p.Update(context.WithoutCancel(ctx), container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap})
+		}
+		used, _, err := c.MemoryOf(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		limit := max(int64(float64(used)/ratio), int64(used)+4<<20)
+		if base := c.BaselineResources().Memory; base > 0 && limit >= base {
+			return nil, fmt.Errorf("party %d uses %d MiB: a limit of %d MiB is not below the baseline %d MiB", i, used>>20, limit>>20, base>>20)
+		}
+		return heal, p.Update(ctx, container.Resources{Memory: limit, MemorySwap: limit})
+	})
+}
+
+// PortHeld has another process own a port party i binds at start (its API
+// port, say) and restarts the party: every start fails naming the port,
+// and the engine restarts it again and again. The holder owns the party's
+// network namespace, as a pod's sandbox does (cluster.HoldPort). The heal
+// stops the holder, freeing the port, and recreates the party as the
+// baseline has it.
+func PortHeld(i, port int) Fault {
+	return New(fmt.Sprintf("port %d of party %d held by another process", port, i), Process, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		release, err := c.HoldPort(ctx, i, port)
+		return func(ctx context.Context) error { return release(context.WithoutCancel(ctx)) }, err
+	})
+}

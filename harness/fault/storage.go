@@ -224,3 +224,37 @@ func BadConfig(i int, m Mutation) Fault {
 		return heal, restart(ctx, c, i)
 	})
 }
+
+// BackupKeyShare is the backup vault's copy of a party's key share: what
+// the guide's Key Material Recovery copies back from /backup/keys.
+var BackupKeyShare = Object{Vault: "BACKUP", Type: material.FheKeyInfo}
+
+// FlipBackup flips a byte of the backup copy of one of party i's objects,
+// breaking its digest, and leaves the party running: nothing reads the
+// backup vault until an operator restores from it. The heal writes the
+// original bytes back (no restart: the party never loaded them).
+func FlipBackup(i int, o Object) Fault {
+	return New(fmt.Sprintf("backup copy %s of party %d corrupted (byte flipped, digest broken)", o, i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		file := o.resolve(c, i)
+		orig, err := c.ReadFile(ctx, file)
+		if err != nil {
+			return nil, fmt.Errorf("saving %s: %w", file, err)
+		}
+		heal := func(ctx context.Context) error {
+			return c.WriteFile(context.WithoutCancel(ctx), file, orig, 0o600)
+		}
+		return heal, admin(ctx, c, "flip", file)
+	})
+}
+
+// ChmodBackup sets the mode of party i's backup vault (BACKUP-p<i>, the
+// guide's /backup/keys) and leaves the party running: nothing reads the
+// backup until a restore, or a health check, does. The heal gives the
+// directory its baseline mode back (0700).
+func ChmodBackup(i int, mode string) Fault {
+	return New(fmt.Sprintf("chmod %s of party %d's backup vault", mode, i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		dir := path.Join(cluster.VolumePath(i, "backup"), fmt.Sprintf("BACKUP-p%d", i))
+		heal := func(ctx context.Context) error { return admin(context.WithoutCancel(ctx), c, "chmod", "700", dir) }
+		return heal, admin(ctx, c, "chmod", mode, dir)
+	})
+}

@@ -159,6 +159,12 @@ func (s *Service) openStorage() error {
 			return fmt.Errorf("storage path %s of the %s vault is not writable: %w", v.Dir(), v.Name, unwrapPathErr(err))
 		}
 		swept, err := v.Sweep()
+		if err != nil && v == s.vaults.Backup {
+			// A broken backup is reported, not fatal (below): the party
+			// needs it only for a restore.
+			s.log.Warn(fmt.Sprintf("Backup vault %s is not usable: %v", v.Dir(), unwrapPathErr(err)))
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("storage path %s of the %s vault: sweeping temp files: %w", v.Dir(), v.Name, unwrapPathErr(err))
 		}

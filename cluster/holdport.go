@@ -1,0 +1,97 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// HoldPort makes another process own a port party i binds at start, the
+// way a leftover process or a sidecar in the same pod would. A container
+// cannot outlive its own network namespace across a restart, so the
+// holder owns the namespace, as a pod's sandbox does: a holder container
+// takes party i's place on the cluster network (its alias, hostname and
+// /etc/hosts) and runs `kms-admin listen` on the port, and party i is
+// recreated inside the holder's namespace. Every start of the party then
+// finds the port taken.
+//
+// The returned release removes the holder, freeing the port, and
+// recreates party i as the baseline has it, on the cluster network. It
+// is returned even when HoldPort fails half-way, and undoes what was done.
+func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(context.Context) error, err error) {
+	p := c.Party(i)
+	var holder testcontainers.Container
+	release = func(ctx context.Context) error {
+		var errs []error
+		if holder != nil {
+			if err := removeContainer(ctx, c.dc, holder.GetContainerID(), false); err != nil {
+				errs = append(errs, fmt.Errorf("removing the holder of port %d: %w", port, err))
+			} else {
+				p.mu.Lock()
+				p.holder = nil
+				p.mu.Unlock()
+			}
+		}
+		// Recreate removes the party's container first, wherever it runs.
+		if err := c.Recreate(ctx, i); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	// The party leaves the network first: its alias goes to the holder.
+	if err := p.Remove(ctx); err != nil {
+		return release, err
+	}
+	addr := "0.0.0.0:" + strconv.Itoa(port)
+	holder, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d-holder", c.RunID, i),
+			Labels:         c.labels("port-holder"),
+			Networks:       []string{c.network.Name},
+			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
+			Entrypoint:     append(append([]string{}, c.Profile.Admin...), "listen", addr),
+			Cmd:            []string{},
+			ConfigModifier: func(cfg *container.Config) {
+				cfg.User = c.Profile.User
+				cfg.Hostname = partyAlias(i)
+			},
+			HostConfigModifier: func(h *container.HostConfig) { h.ExtraHosts = c.extraHosts() },
+			WaitingFor:         wait.ForLog("listening on " + addr).WithStartupTimeout(30 * time.Second),
+		},
+		Started: true,
+	})
+	if err != nil {
+		return release, fmt.Errorf("starting a holder of port %d for party %d: %w", port, i, err)
+	}
+	p.mu.Lock()
+	p.holder = holder
+	p.mu.Unlock()
+	req := c.partyRequest(i)
+	req.WaitingFor = nil
+	req.Networks, req.NetworkAliases = nil, nil
+	req.ConfigModifier = func(cfg *container.Config) { cfg.User = c.Profile.User }
+	hostConfig := req.HostConfigModifier
+	req.HostConfigModifier = func(h *container.HostConfig) {
+		hostConfig(h)
+		h.ExtraHosts = nil // the holder's /etc/hosts is the namespace's
+		h.NetworkMode = container.NetworkMode("container:" + holder.GetContainerID())
+	}
+	req.EndpointSettingsModifier = func(m map[string]*network.EndpointSettings) { clear(m) }
+	ctr, err := testcontainers.GenericContainer(ctx, req)
+	if ctr != nil {
+		p.mu.Lock()
+		p.ctr = ctr
+		p.mu.Unlock()
+	}
+	if err != nil {
+		return release, fmt.Errorf("recreating party %d behind the holder of port %d: %w", i, port, err)
+	}
+	return release, nil
+}
