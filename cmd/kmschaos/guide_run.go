@@ -19,10 +19,10 @@ import (
 
 type guideRunOpts struct {
 	guide, mapping, run string
-	party              int
-	blocks             []string
-	limit              time.Duration
-	output             bool
+	party               int
+	blocks              []string
+	limit               time.Duration
+	output              bool
 }
 
 func guideRunCmd() *cobra.Command {
