@@ -61,6 +61,16 @@ var monitoringFaults = []underFault{
 		why: "it reads `df /`, the container's root file system, not the volume the keys are on",
 	},
 	{
+		name:  "the party's memory near its limit",
+		fault: func(k int) fault.Fault { return fault.MemoryPressure(k, 0.85) },
+		// docker stats' table: the party's container id, then MEM % of
+		// 60% or more (the kernel frees page cache under a new limit).
+		evidence: func(c *cluster.Cluster, k int) *regexp.Regexp {
+			return regexp.MustCompile(`(?m)^` + c.Party(k).ContainerID()[:12] + `\s.*\s([6-9]\d|100)(\.\d+)?%\s*$`)
+		},
+		why: "`free` in a container reports the host's memory, not the party's limit",
+	},
+	{
 		name:  "the party paused (frozen)",
 		fault: func(k int) fault.Fault { return fault.Pause(k) },
 		evidence: func(c *cluster.Cluster, _ int) *regexp.Regexp {
