@@ -10,7 +10,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 # -p 1: the scenario suite owns the machine's two cores while it runs.
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
 
-.PHONY: setup demo test test-quick soak bench images clean proto vet fuzz
+.PHONY: setup demo test test-quick soak bench images clean proto vet fuzz findings
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -41,6 +41,9 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
 	$(GO) run ./cmd/kmschaos sweep --images
+
+findings: ## rewrite the README's "What the catalog found in the guide" from the last run's reports/scorecard.json
+	$(GO) run ./cmd/kmschaos guide findings --readme README.md
 
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images

@@ -42,7 +42,8 @@ no runbook runs it yet).
   check        the coverage table; exit 1 on drift or a gap, 2 on bad input
   diff OLD NEW the runbooks and scenarios a change of the guide touches
   run          run the guide's shell blocks as written on a party's host of a
-               running cluster, through the mapping table (fixtures/guide/mapping.yaml)`,
+               running cluster, through the mapping table (fixtures/guide/mapping.yaml)
+  findings     the defects of the guide a run found, as the README's list`,
 	}
 	cmd.PersistentFlags().StringVar(&o.runbooks, "runbooks", "runbooks", "directory of runbook YAML files")
 	check := &cobra.Command{
@@ -65,7 +66,7 @@ no runbook runs it yet).
 		},
 	}
 	diff.Flags().StringVar(&o.scenarios, "scenarios", "scenarios", "directory of the scenario catalog's Go files")
-	cmd.AddCommand(check, diff, guideRunCmd())
+	cmd.AddCommand(check, diff, guideRunCmd(), guideFindingsCmd())
 	return cmd
 }
 

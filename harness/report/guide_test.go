@@ -61,3 +61,31 @@ func TestTheHTMLShowsTheGuideSection(t *testing.T) {
 		}
 	}
 }
+
+func TestFindingsAreGeneratedIntoTheMarkers(t *testing.T) {
+	r := guideRun()
+	r.Scenarios = []Scenario{{Name: "key recovery", Steps: []Step{{Name: "chmod -R 600 as written", Guide: "Data Recovery", Defect: true, Error: "party 3: permission denied\nmore"}},
+		Defects: []string{"Resolution step 1 regenerates keys: <all> lost"}}}
+	md := r.FindingsMarkdown()
+	for _, want := range []string{
+		`* *key recovery*: step "chmod -R 600 as written" (Data Recovery): party 3: permission denied` + "\n",
+		"* *key recovery*: Resolution step 1 regenerates keys: &lt;all> lost\n",
+		"* *the guide, as written*: Monitoring Integration > Custom Health Checks > block 1 (line 385), under the key volume 90% full: misses the fault",
+		"4 findings",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("findings lack %q:\n%s", want, md)
+		}
+	}
+	doc := []byte("# R\n\n### What the catalog found\n\n" + FindingsBegin + "\nold\n" + FindingsEnd + "\n\n## Next\n")
+	got, err := ReplaceFindings(doc, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "## Next") || strings.Contains(string(got), "old\n") || !strings.Contains(string(got), "permission denied") {
+		t.Errorf("replaced:\n%s", got)
+	}
+	if _, err := ReplaceFindings([]byte("# no markers\n"), md); err == nil {
+		t.Error("a document without markers was accepted")
+	}
+}
