@@ -40,6 +40,7 @@ soak: setup ## the scenario catalog RUNS times (3), fresh seeds: flake rate, TTD
 bench: setup ## benchmarks of the party, the crypto and the container cluster
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x ./cluster/
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 200x ./kms/...
+	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem ./harness/guide/ ./harness/literal/
 	$(GO) run ./cmd/kmschaos sweep --images
 
 findings: ## rewrite the README's "What the catalog found in the guide" from the last run's reports/scorecard.json

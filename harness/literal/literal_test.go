@@ -202,3 +202,21 @@ func TestThePlanCountsHowEachCommandRuns(t *testing.T) {
 		t.Errorf("%s", got)
 	}
 }
+
+// BenchmarkPlanGuide: parsing the guide and the mapping table and preparing
+// every block, what `guide check` adds, without a cluster.
+func BenchmarkPlanGuide(b *testing.B) {
+	for b.Loop() {
+		g, err := guide.ParseFile("../../fixtures/guide/troubleshooting-guide.md")
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := LoadMapping("../../fixtures/guide/mapping.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p := PlanGuide(g, m); p.Commands == 0 {
+			b.Fatal("no commands")
+		}
+	}
+}
