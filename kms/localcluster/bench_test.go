@@ -10,12 +10,23 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kmschaos/kmschaos/internal/benchsize"
 )
 
-// benchCluster starts a 13-party loopback cluster for a benchmark.
-func benchCluster(b *testing.B) *Cluster {
+// benchSizes are the sizes BENCH_N selects (default 4 7 10 13 16).
+func benchSizes(b *testing.B) []benchsize.Size {
+	sizes, err := benchsize.Sizes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sizes
+}
+
+// benchCluster starts a loopback cluster of sz parties for a benchmark.
+func benchCluster(b *testing.B, sz benchsize.Size) *Cluster {
 	b.Helper()
-	c, err := New(b.TempDir(), binDir, 13, 4)
+	c, err := New(b.TempDir(), binDir, sz.N, sz.T)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,11 +47,17 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[int(float64(len(d)-1)*p)]
 }
 
-// BenchmarkDecrypt13 is one threshold decryption end to end, client to
-// result, on 13 parties on loopback, one at a time (latency) and with 8
-// concurrent clients (throughput).
-func BenchmarkDecrypt13(b *testing.B) {
-	c := benchCluster(b)
+// BenchmarkDecrypt is one threshold decryption end to end, client to
+// result, on n parties on loopback, one at a time (latency) and with 8
+// concurrent clients (throughput): the cost without containers or mesh.
+func BenchmarkDecrypt(b *testing.B) {
+	for _, sz := range benchSizes(b) {
+		b.Run(sz.Name(), func(b *testing.B) { benchDecrypt(b, sz) })
+	}
+}
+
+func benchDecrypt(b *testing.B, sz benchsize.Size) {
+	c := benchCluster(b, sz)
 	ct, _ := c.Key.Encrypt(rand.Reader, 1)
 	ctx := context.Background()
 	b.Run("sequential", func(b *testing.B) {
@@ -48,7 +65,7 @@ func BenchmarkDecrypt13(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			start := time.Now()
-			if v, err := c.Decrypt(ctx, i%13+1, ct); err != nil || v != 1 {
+			if v, err := c.Decrypt(ctx, i%sz.N+1, ct); err != nil || v != 1 {
 				b.Fatalf("decrypt: %d, %v", v, err)
 			}
 			lat = append(lat, time.Since(start))
@@ -64,7 +81,7 @@ func BenchmarkDecrypt13(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := int(n.Add(1))
-				if v, err := c.Decrypt(ctx, i%13+1, ct); err != nil || v != 1 {
+				if v, err := c.Decrypt(ctx, i%sz.N+1, ct); err != nil || v != 1 {
 					b.Errorf("decrypt: %d, %v", v, err)
 					return
 				}
@@ -73,7 +90,7 @@ func BenchmarkDecrypt13(b *testing.B) {
 		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "decryptions/s")
 		// Peak resident memory of the busiest party after both runs.
 		var peak int64
-		for i := 1; i <= 13; i++ {
+		for i := 1; i <= sz.N; i++ {
 			if p, err := c.PeakRSS(i); err == nil && p > peak {
 				peak = p
 			}
@@ -82,9 +99,15 @@ func BenchmarkDecrypt13(b *testing.B) {
 	})
 }
 
-// BenchmarkPRSSSetup13 is kms-init of a fresh epoch on 13 running parties.
-func BenchmarkPRSSSetup13(b *testing.B) {
-	c := benchCluster(b)
+// BenchmarkPRSSSetup is kms-init of a fresh epoch on n running parties.
+func BenchmarkPRSSSetup(b *testing.B) {
+	for _, sz := range benchSizes(b) {
+		b.Run(sz.Name(), func(b *testing.B) { benchPRSSSetup(b, sz) })
+	}
+}
+
+func benchPRSSSetup(b *testing.B, sz benchsize.Size) {
+	c := benchCluster(b, sz)
 	n := 0
 	for b.Loop() {
 		n++

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudflare/circl/group"
 
+	"github.com/kmschaos/kmschaos/internal/benchsize"
 	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
@@ -175,17 +176,39 @@ func TestSetupNeedsEveryParty(t *testing.T) {
 	}
 }
 
+// The PRSS cost as the cluster grows (BENCH_N selects the sizes): Share is
+// what every party computes for every decryption, one PRF per key it holds,
+// C(n-1, t); Setup is the whole in-memory agreement on C(n, t) keys, every
+// party's side of it on one core.
 func BenchmarkShare(b *testing.B) {
-	k := agree(b, "bench", 13, 4)[0]
-	for b.Loop() {
-		k.Share([]byte("0123456789abcdef0123456789abcdef"))
+	for _, sz := range benchSizes(b) {
+		b.Run(sz.Name(), func(b *testing.B) {
+			k := agree(b, "bench", sz.N, sz.T)[0]
+			for b.Loop() {
+				k.Share([]byte("0123456789abcdef0123456789abcdef"))
+			}
+			b.ReportMetric(float64(k.Len()), "keys-held")
+		})
 	}
 }
 
-func BenchmarkSetup13(b *testing.B) {
-	for b.Loop() {
-		agree(b, "bench", 13, 4)
+func BenchmarkSetup(b *testing.B) {
+	for _, sz := range benchSizes(b) {
+		b.Run(sz.Name(), func(b *testing.B) {
+			for b.Loop() {
+				agree(b, "bench", sz.N, sz.T)
+			}
+			b.ReportMetric(float64(len(KeySets(sz.N, sz.T))), "keys")
+		})
 	}
+}
+
+func benchSizes(b *testing.B) []benchsize.Size {
+	sizes, err := benchsize.Sizes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sizes
 }
 
 func TestHeldKeys(t *testing.T) {
