@@ -2,8 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/harness/secrets"
-	"github.com/kmschaos/kmschaos/kms/localcluster"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
@@ -98,22 +95,20 @@ var _ = Describe(KeysSec, func() {
 			res.Steps = append(res.Steps, s)
 			return err == nil
 		}
-		root, err := localcluster.ModuleRoot()
+		// The pinned grpcurl, on party 1's host: the operator's toolbox
+		// shares the party's network, so localhost:<GRPC_PORT> is the party.
+		tb, err := c.OpenToolbox(ctx, 1, true)
 		Expect(err).NotTo(HaveOccurred())
-		// Built first, so that the step's output is grpcurl's alone, not
-		// the go command's module downloads.
-		bin := filepath.Join(GinkgoT().TempDir(), "grpcurl")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/fullstorydev/grpcurl/cmd/grpcurl")
-		build.Dir = root
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building the pinned grpcurl: %s", out)
+		DeferCleanup(func(ctx SpecContext) error { return tb.Close(ctx) })
 		grpcurl := func(method string) (string, error) {
-			cmd := exec.CommandContext(ctx, bin, "-plaintext", "-max-time", "10", c.Party(1).Endpoint(), method)
-			out, err := cmd.CombinedOutput()
+			r, err := tb.Exec(ctx, "grpcurl", "-plaintext", "-max-time", "10", fmt.Sprintf("localhost:%d", c.Profile.APIPort), method)
 			if err != nil {
-				return string(out), fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+				return "", err
 			}
-			return string(out), nil
+			if r.ExitCode != 0 {
+				return r.Output(), fmt.Errorf("exit %d: %s", r.ExitCode, strings.TrimSpace(r.Output()))
+			}
+			return r.Output(), nil
 		}
 		inventory := step("List available keys", `kms-health-check live --endpoint localhost:<GRPC_PORT> | grep -A 10 "KEY MATERIAL"`, func() (string, error) {
 			r, err := probe.Live(ctx, c, 1)
