@@ -36,7 +36,7 @@ func literalRunner() (*literal.Runner, *literal.Expected) {
 	exp, err := literal.LoadExpected(filepath.Join(root, "fixtures", "guide", "literal-expected.yaml"))
 	Expect(err).NotTo(HaveOccurred())
 	return &literal.Runner{C: env.Cluster(), Guide: g, Mapping: m,
-		Options: literal.Options{Limit: literal.DefaultLimit, Redact: secrets.Redact}}, exp
+		Options: literal.Options{Limit: literal.DefaultLimit, Redact: secrets.Mask}}, exp
 }
 
 var _ = Describe("The guide, as written", Label(GuideLiteral), func() {

@@ -113,7 +113,7 @@ func runGuideRun(ctx context.Context, o guideRunOpts, stdout, stderr io.Writer) 
 	if err != nil {
 		return 0, fmt.Errorf("reading the cluster's secrets to redact output: %w", err)
 	}
-	r := &literal.Runner{C: c, Guide: g, Mapping: m, Options: literal.Options{Limit: o.limit, Redact: set.Redact}}
+	r := &literal.Runner{C: c, Guide: g, Mapping: m, Options: literal.Options{Limit: o.limit, Redact: set.Mask}}
 	code := 0
 	for _, b := range blocks {
 		fmt.Fprintf(stderr, "running %s (line %d) on party %d's host…\n", b.Address, b.Line, o.party)

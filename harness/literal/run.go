@@ -86,8 +86,8 @@ type Options struct {
 	// Limit bounds the block (default 20 s); a command still running then
 	// is killed and reported interrupted.
 	Limit time.Duration
-	// Redact masks secrets in captured output (secrets.Redact); nil keeps
-	// it as is.
+	// Redact masks secrets in captured output (secrets.Mask: it must not
+	// bound it, Run bounds what a report keeps); nil keeps it as is.
 	Redact func(string) string
 	// MaxOutput bounds the stdout kept (default 4 KiB).
 	MaxOutput int

@@ -174,14 +174,21 @@ const Redacted = "[REDACTED]"
 // Redact masks every form of every secret of s in out, then bounds it to
 // MaxOutput bytes (keeping the end, where a failing command says why).
 func (s *Set) Redact(out string) string {
+	out = s.Mask(out)
+	if len(out) > MaxOutput {
+		cut := len(out) - MaxOutput
+		out = fmt.Sprintf("[%d bytes cut]\n", cut) + out[cut:]
+	}
+	return out
+}
+
+// Mask masks every form of every secret of s in out, whatever its length:
+// for output judged in memory before it is bounded for a report.
+func (s *Set) Mask(out string) string {
 	if s != nil && len(s.forms) > 0 && s.hasAny(out) {
 		for _, f := range s.forms {
 			out = strings.ReplaceAll(out, f, Redacted)
 		}
-	}
-	if len(out) > MaxOutput {
-		cut := len(out) - MaxOutput
-		out = fmt.Sprintf("[%d bytes cut]\n", cut) + out[cut:]
 	}
 	return out
 }
@@ -218,3 +225,6 @@ func Active() *Set {
 	defer mu.Unlock()
 	return active
 }
+
+// Mask masks the secrets of the set given to Use, without bounding out.
+func Mask(out string) string { return Active().Mask(out) }
