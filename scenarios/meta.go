@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -13,11 +12,20 @@ import (
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
 // The harness itself: a scenario must turn red, naming the reason, when a
 // detection does not happen or a runbook does not recover. These run the
 // real runner on the real cluster; they stay out of the scorecard.
+
+// metaRunbooks is the folder of the meta-specs' runbooks
+// (fixtures/runbooks/meta): runbooks that are wrong on purpose.
+func metaRunbooks() string {
+	root, err := localcluster.ModuleRoot()
+	Expect(err).NotTo(HaveOccurred())
+	return filepath.Join(root, "fixtures", "runbooks", "meta")
+}
 
 func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
 	_, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
@@ -49,15 +57,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 	})
 
 	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
-		dir := GinkgoT().TempDir()
-		Expect(os.WriteFile(filepath.Join(dir, "look-only.yaml"), []byte(`name: look-only
-origin: repaired
-steps:
-  - name: Look at the storage, fix nothing
-    exec:
-      in: keeper
-      command: [kms-admin, ls, /vaults]
-`), 0o644)).To(Succeed())
+		dir := metaRunbooks()
 		sc := scenario.Scenario{Name: "meta: unrecovered", Section: ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k := e.One()

@@ -58,18 +58,8 @@ func writeRunbook(dir, name, body string) {
 }
 
 var _ = Describe("Verdicts that can fail", Label("meta"), func() {
-	healOnly := func(dir string) {
-		writeRunbook(dir, "heal-only", `name: heal-only
-origin: harness
-steps:
-  - name: Undo the harness's fault
-    heal: true
-`)
-	}
-
 	It("turns red when the workload sees a wrong value, naming party, value sent and value returned", func(ctx SpecContext) {
-		dir := GinkgoT().TempDir()
-		healOnly(dir)
+		dir := metaRunbooks()
 		var k int
 		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the workload", Section: ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
@@ -92,13 +82,7 @@ steps:
 	})
 
 	It("turns red when a runbook's check sees a wrong value", func(ctx SpecContext) {
-		dir := GinkgoT().TempDir()
-		writeRunbook(dir, "check-decrypts", `name: check-decrypts
-origin: repaired
-steps:
-  - name: The party decrypts right
-    expect: {decrypt: "{{party}}", within: 20s}
-`)
+		dir := metaRunbooks()
 		var k int
 		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a runbook check", Section: ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
@@ -162,13 +146,7 @@ steps:
 	})
 
 	It("turns red when the expected defect's step fails for another reason", func(ctx SpecContext) {
-		dir := GinkgoT().TempDir()
-		writeRunbook(dir, "fails-otherwise", `name: fails-otherwise
-origin: guide
-steps:
-  - name: The guide's step
-    exec: {in: keeper, command: [kms-admin, cat, /no/such/file]}
-`)
+		dir := metaRunbooks()
 		err := runMeta(ctx, scenario.Scenario{Name: "meta: a defect failing for another reason", Section: Emergency,
 			Build: func(e *scenario.Env) scenario.Plan {
 				return scenario.Plan{Target: 1, Runbooks: []string{"fails-otherwise"}, NoWorkload: true,
