@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,6 +133,16 @@ func runGuideCheck(o guideOpts, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// enclosingBlock is the code block n is or is in, nil if none.
+func enclosingBlock(n *guide.Node) *guide.Node {
+	for ; n != nil; n = n.Parent {
+		if n.Kind == guide.KindBlock {
+			return n
+		}
+	}
+	return nil
+}
+
 // runGuideDiff is `guide diff`; it returns the exit code.
 func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer) int {
 	oldG, err := guide.ParseFile(oldFile)
@@ -163,6 +174,23 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 			fmt.Fprintf(stdout, "  added    %s (line %d)\n", c.Address, c.New.Line)
 		case guide.Removed:
 			fmt.Fprintf(stdout, "  removed  %s (was line %d)\n", c.Address, c.Old.Line)
+		}
+	}
+	// A change inside a shell block also changes what the guide-literal
+	// specs run as written (and what fixtures/guide/literal-expected.yaml
+	// records of it).
+	var blocks []string
+	for _, c := range changes {
+		for _, n := range []*guide.Node{c.Old, c.New} {
+			if b := enclosingBlock(n); b != nil && !slices.Contains(blocks, b.Address) {
+				blocks = append(blocks, b.Address)
+			}
+		}
+	}
+	if len(blocks) > 0 {
+		fmt.Fprintf(stdout, "\nshell blocks changed, run as written by the specs labelled guide-literal (go test . -ginkgo.label-filter=guide-literal):\n")
+		for _, b := range blocks {
+			fmt.Fprintf(stdout, "  %s\n", b)
 		}
 	}
 	touches := guide.Touched(oldG, changes, rbs)
