@@ -118,6 +118,18 @@ func TestEndToEndByHand(t *testing.T) {
 		g.Expect(p.Health).To(Equal("Optimal"), "party %d", p.Party)
 		g.Expect(p.HealthExit).To(HaveValue(Equal(0)))
 	}
+
+	// The guide's blocks, as written, on party 2's host of the attached
+	// cluster: one that runs, one whose tools the toolbox lacks (exit 1).
+	gr := kmschaos(2*time.Minute, 1, "guide", "run", "--run", run, "--party", "2", "--output",
+		"--block", "Issue Classification & Resolution > Key Management Issues > Diagnostic Steps > 2. Key Validation > block 1",
+		"--block", "Advanced Diagnostics > Process Analysis > block 1")
+	out := string(gr.Out.Contents())
+	g.Expect(out).To(MatchRegexp(`2\. Key Validation > block 1 \(line \d+\), party 2: ran`))
+	g.Expect(out).To(MatchRegexp(`ran\s+\d+\s+ls -la keys/\*/`))
+	g.Expect(out).To(ContainSubstring("keys/PRIV-p2/"), "ls -la keys/*/ lists the party's own vaults")
+	g.Expect(out).To(MatchRegexp(`tool absent\s+\d+\s+pstree -p \$\(pgrep kms\)\s+pgrep: procps is not in busybox-static`))
+	kmschaos(time.Minute, 2, "guide", "run", "--run", run, "--party", "9")
 	g.Expect(st.Faults).To(BeEmpty())
 	g.Expect(st.BudgetLeft).To(Equal(1))
 
