@@ -52,6 +52,15 @@ type Path struct {
 	Cluster string `yaml:"cluster"`
 	Why     string `yaml:"why"`
 	Line    int    `yaml:"-"`
+	re      *regexp.Regexp
+}
+
+// in tells whether a line of code names the path as a whole word.
+func (p *Path) in(code string) bool {
+	if p.re == nil {
+		p.re = regexp.MustCompile(`(^|[\s"'=(])` + regexp.QuoteMeta(p.Guide) + `($|[\s"'/;)|*])`)
+	}
+	return p.re.MatchString(code)
 }
 
 // Command defines a command of a deployment the cluster is not, as a shell
@@ -64,6 +73,15 @@ type Command struct {
 	// in a toolbox with its own namespaces, not inside the party's.
 	OwnNamespaces bool `yaml:"own_namespaces"`
 	Line          int  `yaml:"-"`
+	re            *regexp.Regexp
+}
+
+// in tells whether a line of code calls the command.
+func (c *Command) in(code string) bool {
+	if c.re == nil {
+		c.re = regexp.MustCompile(`(^|[\s;&|("])` + regexp.QuoteMeta(c.Name) + `(\s|$)`)
+	}
+	return c.re.MatchString(code)
 }
 
 // Unsafe is text that never runs on a shared host.
@@ -171,11 +189,16 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		}
 		checkVars(n.Line, n.Cluster)
 	}
-	for _, p := range m.Paths {
+	for i := range m.Paths {
+		p := &m.Paths[i]
 		if p.Guide == "" || p.Cluster == "" || p.Why == "" {
 			bad(p.Line, "a path needs guide, cluster and why")
 		}
 		checkVars(p.Line, p.Cluster)
+		p.in("") // compile its pattern now: Prepare may run concurrently
+	}
+	for i := range m.Commands {
+		m.Commands[i].in("")
 	}
 	for _, c := range m.Commands {
 		if c.Name == "" || c.Why == "" || !strings.Contains(c.Function, c.Name+"()") {

@@ -110,8 +110,9 @@ func Prepare(g *guide.Guide, b *guide.Node, m *Mapping, vars map[string]string) 
 				line = n.re.ReplaceAllString(line, val)
 			}
 		}
-		for _, p := range m.Paths {
-			if !pathIn(code, p.Guide) {
+		for i := range m.Paths {
+			p := &m.Paths[i]
+			if !p.in(code) {
 				continue
 			}
 			val, err := expand(p.Cluster)
@@ -128,8 +129,9 @@ func Prepare(g *guide.Guide, b *guide.Node, m *Mapping, vars map[string]string) 
 				prelude = append(prelude, fmt.Sprintf("mkdir -p %s && ln -sfn %s %s", shellQuote(path.Dir(at)), shellQuote(val), shellQuote(at)))
 			}
 		}
-		for _, c := range m.Commands {
-			if !commandIn(code, c.Name) {
+		for i := range m.Commands {
+			c := &m.Commands[i]
+			if !c.in(code) {
 				continue
 			}
 			fn, err := expand(c.Function)
@@ -164,14 +166,6 @@ func codeOf(l string) string {
 		return l[:i]
 	}
 	return l
-}
-
-func pathIn(code, p string) bool {
-	return regexp.MustCompile(`(^|[\s"'=(])` + regexp.QuoteMeta(p) + `($|[\s"'/;)|*])`).MatchString(code)
-}
-
-func commandIn(code, name string) bool {
-	return regexp.MustCompile(`(^|[\s;&|("])` + regexp.QuoteMeta(name) + `(\s|$)`).MatchString(code)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
