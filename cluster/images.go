@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -41,7 +40,10 @@ type Images struct {
 
 // BuildImages compiles the party's binaries and toxiproxy, and builds the
 // two images FROM scratch, unless images with the same content exist.
-// Older images of the same repositories are removed.
+// Older images are not removed here: another run on the same engine may
+// be about to start containers of one (a build removed the image a
+// concurrent run had just checked for); a run removes its own images when
+// it ends (Terminate), and `kmschaos sweep --images` the rest.
 func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)) (Images, error) {
 	ensureEnv()
 	root, err := localcluster.ModuleRoot()
@@ -94,9 +96,6 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 		if err := buildImage(ctx, b.dir, b.repo, tag); err != nil {
 			return Images{}, fmt.Errorf("building %s: %w", ref, err)
 		}
-		if _, err := removeStaleImages(ctx, dc, b.repo, ref); err != nil {
-			progress("could not remove older images of " + b.repo + ": " + err.Error())
-		}
 	}
 	return out, nil
 }
@@ -146,37 +145,6 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 		return err
 	}
 	return nil
-}
-
-// staleAfter is how old another image of a repository must be before a
-// build removes it: a younger one may belong to a run on this engine that
-// built it a moment ago and has not started its containers yet (an image
-// in use by a container is never removed, but one between build and start
-// is not yet in use).
-const staleAfter = 30 * time.Minute
-
-// removeStaleImages removes the harness's images of repo older than
-// staleAfter, except keep.
-func removeStaleImages(ctx context.Context, dc client.APIClient, repo string, keep ...string) (int, error) {
-	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, img := range res.Items {
-		if time.Since(time.Unix(img.Created, 0)) < staleAfter {
-			continue
-		}
-		for _, ref := range img.RepoTags {
-			if !strings.HasPrefix(ref, repo+":") || contains(keep, ref) {
-				continue
-			}
-			if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
-				n++
-			}
-		}
-	}
-	return n, nil
 }
 
 // removeImages removes the harness's images of repo (all repos when empty)

@@ -125,7 +125,7 @@ func TestEndToEndByHand(t *testing.T) {
 		"--block", "Issue Classification & Resolution > Key Management Issues > Diagnostic Steps > 2. Key Validation > block 1",
 		"--block", "Advanced Diagnostics > Process Analysis > block 1")
 	out := string(gr.Out.Contents())
-	g.Expect(out).To(MatchRegexp(`2\. Key Validation > block 1 \(line \d+\), party 2: ran`))
+	g.Expect(out).To(MatchRegexp(`2\. Key Validation > block 1 \(line \d+\), party 2: ran`), "stderr:\n%s", gr.Err.Contents())
 	g.Expect(out).To(MatchRegexp(`ran\s+\d+\s+ls -la keys/\*/`))
 	g.Expect(out).To(ContainSubstring("keys/PRIV-p2/"), "ls -la keys/*/ lists the party's own vaults")
 	g.Expect(out).To(MatchRegexp(`tool absent\s+\d+\s+pstree -p \$\(pgrep kms\)\s+pgrep: procps is not in busybox-static`))
