@@ -219,9 +219,9 @@ func firstName(names []string) string {
 	return names[0]
 }
 
-// attachMesh finds toxiproxy's published ports and its address on the
-// cluster network, as startToxiproxy recorded them.
-func (c *Cluster) attachMesh(ctx context.Context) error {
+// meshEndpoints finds toxiproxy's published ports: its control API, and
+// every party's client and metrics links as the harness reaches them.
+func (c *Cluster) meshEndpoints(ctx context.Context) error {
 	host, err := c.toxiproxy.Host(ctx)
 	if err != nil {
 		return err
@@ -238,6 +238,7 @@ func (c *Cluster) attachMesh(ctx context.Context) error {
 		return err
 	}
 	c.mesh = newMesh(ctl)
+	c.clientEndpoints, c.metricsEndpoints = nil, nil
 	for i := 1; i <= c.Topology.N; i++ {
 		ce, err := mapped(clientProxyPort(i))
 		if err != nil {
@@ -249,6 +250,15 @@ func (c *Cluster) attachMesh(ctx context.Context) error {
 		}
 		c.clientEndpoints = append(c.clientEndpoints, ce)
 		c.metricsEndpoints = append(c.metricsEndpoints, me)
+	}
+	return nil
+}
+
+// attachMesh finds toxiproxy's published ports and its address on the
+// cluster network, as startToxiproxy recorded them.
+func (c *Cluster) attachMesh(ctx context.Context) error {
+	if err := c.meshEndpoints(ctx); err != nil {
+		return err
 	}
 	ins, err := c.dc.ContainerInspect(ctx, c.toxiproxy.GetContainerID(), client.ContainerInspectOptions{})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
 
 func TestPickRun(t *testing.T) {
@@ -43,31 +43,13 @@ func TestPickRun(t *testing.T) {
 	}
 }
 
-// dockerOrSkip skips a test that needs the container engine when there is
-// none (or with -short), so that `go test ./...` runs it wherever it can.
-func dockerOrSkip(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the container engine; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	dc, err := DockerClient(ctx)
-	if err == nil {
-		_, err = dc.Ping(ctx, client.PingOptions{})
-	}
-	if err != nil {
-		t.Skipf("no container engine: %v", err)
-	}
-}
-
 // TestAttachResetsAndAuditsFromAnotherHandle starts a cluster in one
 // handle and attaches a second one to it by run id, as a second process
 // would: the second handle has the same baseline, sees the faults done
 // through it in its audits (the red case), and its Reset returns the
 // cluster to the baseline (the green one).
 func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
-	dockerOrSkip(t)
+	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	a, err := Start(ctx, WithTopology(4, 1), WithDetached())

@@ -294,33 +294,8 @@ func (c *Cluster) startToxiproxy(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting toxiproxy: %w", err)
 	}
-	host, err := c.toxiproxy.Host(ctx)
-	if err != nil {
+	if err := c.meshEndpoints(ctx); err != nil {
 		return err
-	}
-	mapped := func(port int) (string, error) {
-		p, err := c.toxiproxy.MappedPort(ctx, strconv.Itoa(port)+"/tcp")
-		if err != nil {
-			return "", err
-		}
-		return net.JoinHostPort(host, p.Port()), nil
-	}
-	ctl, err := mapped(toxiproxyControlPort())
-	if err != nil {
-		return err
-	}
-	c.mesh = newMesh(ctl)
-	for i := 1; i <= c.Topology.N; i++ {
-		ce, err := mapped(clientProxyPort(i))
-		if err != nil {
-			return err
-		}
-		me, err := mapped(metricsProxyPort(i))
-		if err != nil {
-			return err
-		}
-		c.clientEndpoints = append(c.clientEndpoints, ce)
-		c.metricsEndpoints = append(c.metricsEndpoints, me)
 	}
 	if c.toxiIP, err = c.toxiproxy.ContainerIP(ctx); err != nil {
 		return err

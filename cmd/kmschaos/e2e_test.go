@@ -15,26 +15,9 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/internal/dockertest"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
-
-// dockerOrSkip skips a test that needs the container engine when there is
-// none (or with -short), so that `go test ./...` runs it wherever it can.
-func dockerOrSkip(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the container engine; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	dc, err := cluster.DockerClient(ctx)
-	if err == nil {
-		_, err = dc.Ping(ctx, client.PingOptions{})
-	}
-	if err != nil {
-		t.Skipf("no container engine: %v", err)
-	}
-}
 
 // statusJSON is the part of 'status --output json' the test reads.
 type statusJSON struct {
@@ -64,7 +47,7 @@ type statusJSON struct {
 // then nothing of the run is left on the engine. The cluster is removed
 // whether the test passes or fails.
 func TestEndToEndByHand(t *testing.T) {
-	dockerOrSkip(t)
+	dockertest.Require(t)
 	g := NewWithT(t)
 	root, err := localcluster.ModuleRoot()
 	g.Expect(err).NotTo(HaveOccurred())

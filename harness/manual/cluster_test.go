@@ -5,29 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
-
-// dockerOrSkip skips a test that needs the container engine when there is
-// none (or with -short), so that `go test ./...` runs it wherever it can.
-func dockerOrSkip(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the container engine; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	dc, err := cluster.DockerClient(ctx)
-	if err == nil {
-		_, err = dc.Ping(ctx, client.PingOptions{})
-	}
-	if err != nil {
-		t.Skipf("no container engine: %v", err)
-	}
-}
 
 // TestEveryKindIsUndoneByAnotherProcess injects every kind of the table
 // through one handle on an n=4 cluster and heals it by id through another,
@@ -35,7 +16,7 @@ func dockerOrSkip(t *testing.T) {
 // (red) before the heal and nothing after it (green), every party Optimal.
 // The undo of each kind thus works from the cluster alone.
 func TestEveryKindIsUndoneByAnotherProcess(t *testing.T) {
-	dockerOrSkip(t)
+	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	c, err := cluster.Start(ctx, cluster.WithTopology(4, 1))
