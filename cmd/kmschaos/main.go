@@ -29,7 +29,7 @@ runbooks recover the cluster with nothing lost or wrong.
   ls         list the clusters and leftovers on this engine
   sweep      remove what killed runs left behind
   images     build (or reuse) the party and toxiproxy images
-  runbook    check runbook files without a cluster (exit 2 if one is invalid)
+  runbook    run a runbook file against the cluster; check files; list variables
   guide      how the runbooks cover the operators' guide; what a guide change touches
   soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
 
