@@ -50,7 +50,7 @@ type Cluster struct {
 	mesh      *Mesh
 	parties   []*Party
 
-	golden           Manifest
+	golden Manifest
 	// baseline holds the parties whose resources a runbook changed on
 	// purpose (SetBaseline): their new baseline, kept in the cluster's state.
 	baseline         map[int]Resources
