@@ -24,10 +24,7 @@ func exitStatus(err error) int {
 	if errors.As(err, &bad) || errors.As(err, &input) {
 		return 2
 	}
-	var failed runbookFailed
-	if errors.As(err, &failed) {
-		return 1
-	}
+
 	return 1
 }
 

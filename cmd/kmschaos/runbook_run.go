@@ -18,6 +18,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/secrets"
 )
 
 // runbookFailed is a runbook that ran and did not pass: what failed is
@@ -110,6 +111,12 @@ func parseVars(vars []string) (map[string]string, error) {
 // runbookFailed (exit 1), every reason printed.
 func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, party int, vars map[string]string, within time.Duration, w io.Writer) error {
 	start := time.Now()
+	// A step's output may show a secret (a cat of a vault): masked.
+	set, err := secrets.Collect(ctx, c)
+	if err != nil {
+		return fmt.Errorf("reading the cluster's secrets (to mask them in the output): %w", err)
+	}
+	secrets.Use(set)
 	fmt.Fprintf(w, "runbook %s on party %d of cluster %s (%s)\n", rb.Name, party, c.RunID, rb.Source)
 	n := 0
 	env := &runbook.Env{C: c, Party: party, Vars: vars, Rec: report.NewRecorder(),

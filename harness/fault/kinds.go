@@ -343,10 +343,21 @@ var kinds = []KindSpec{
 
 // Closest is the kind name nearest to a mistyped one, for "did you mean".
 func Closest(name string) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Name
+	}
+	return Nearest(name, names)
+}
+
+// Nearest is the candidate nearest to name by edit distance (the first of
+// equals): the "did you mean" of a mistyped name, a kind's or a
+// scenario's.
+func Nearest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
-	for _, k := range kinds {
-		if d := editDistance(name, k.Name); d < bestD {
-			best, bestD = k.Name, d
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
 		}
 	}
 	return best
