@@ -27,6 +27,7 @@ runbooks recover the cluster with nothing lost or wrong.
   faults     the fault kinds inject takes, with their parameters
   scenarios  the scenario catalog, with labels (--label EXPR)
   run        run catalog scenarios against the running cluster, with reports
+  gameday    a timed game day: hidden faults, scored diagnoses, a report
   ls         list the clusters and leftovers on this engine
   sweep      remove what killed runs left behind
   images     build (or reuse) the party and toxiproxy images
@@ -41,7 +42,7 @@ test suite: see 'make test' and the README.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
 	// A mistyped flag is bad input like any other: exit 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
 	if err := root.Execute(); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
@@ -146,7 +147,22 @@ func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, pa
 	steady := probe.New("steady", check.Steady)
 	verdict("steady state: every party Optimal, decrypts right through every party", probe.Await(ctx, c, within, steady))
 	verdict("key material as the baseline", check.KeyMaterialIntact(ctx, c))
-	verdict("nothing left different from the baseline", check.NoFaultLeft(ctx, c, check.Declared{Renews: rb.Renews, Touched: []int{party}}))
+	gd, _ := gameday.Load(ctx, c)
+	left := check.NoFaultLeft(ctx, c, check.Declared{Renews: rb.Renews, Touched: []int{party}})
+	if left != nil && gd.Running() {
+		// What differs would tell the players the game day's other faults.
+		left = errors.New("the cluster still differs from its baseline (what is hidden while a game day runs)")
+	}
+	verdict("nothing left different from the baseline", left)
+	if gd.Running() {
+		n := gameday.Note{At: time.Now(), Took: time.Since(start), Runbook: rb.Name, Party: party, Passed: len(fails) == 0}
+		if len(fails) > 0 {
+			n.Detail = fails[0]
+		}
+		if _, err := gameday.AddNote(ctx, c, n); err != nil {
+			fmt.Fprintf(w, "warning: the game day did not record this runbook: %v\n", err)
+		}
+	}
 	if len(fails) > 0 {
 		fmt.Fprintf(w, "FAIL runbook %s in %s:\n", rb.Name, time.Since(start).Round(100*time.Millisecond))
 		for _, f := range fails {
