@@ -248,7 +248,8 @@ func gamedayStatusCmd() *cobra.Command {
 				NextInS   float64 `json:"next_in_s,omitempty"`
 				Diagnoses int     `json:"diagnoses"`
 				Runner    bool    `json:"runner_alive"`
-			}{s.ID, s.Run, stateWord(s), now.Sub(s.Started).Seconds(), len(s.Faults), injected, next.Seconds(), len(diags), s.Alive(now)}
+				PID       int     `json:"runner_pid"` // the background process, on the host that started the game day
+			}{s.ID, s.Run, stateWord(s), now.Sub(s.Started).Seconds(), len(s.Faults), injected, next.Seconds(), len(diags), s.Running() && s.Alive(now), s.PID}
 			if !s.Running() {
 				st.ElapsedS = s.Ended.Sub(s.Started).Seconds()
 			}
