@@ -43,7 +43,9 @@ type gamedayStatusJSON struct {
 // the recovery the players'. In the second nobody acts: the harness heals
 // the fault at --limit and the report says "not recovered". After each,
 // the background process is gone and the cluster is at its baseline; at
-// the end nothing of the run is left on the engine.
+// the end nothing of the run is left on the engine. In the second the
+// background process is killed mid-game and a later 'gameday status'
+// continues the game day with a new one.
 func TestScriptedGameDay(t *testing.T) {
 	dockerOrSkip(t)
 	g := NewWithT(t)
@@ -185,6 +187,18 @@ func TestScriptedGameDay(t *testing.T) {
 	dir2 := t.TempDir()
 	gd = time.Now()
 	kmschaos(time.Minute, 0, "gameday", "start", "--seed", "12", "--faults", "1", "--every", "1s", "--limit", "8s", "--kinds", "kill", "--report", dir2, "--run", run)
+	// The background process is killed once the fault is in: the game day
+	// lives in the cluster, and the next 'gameday status' starts a new
+	// process that continues it (and heals the fault, overdue by then).
+	g.Eventually(gdStatus).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(HaveField("Injected", 1))
+	first := gdStatus().PID
+	g.Expect(syscall.Kill(first, syscall.SIGKILL)).To(Succeed())
+	runnerGone(first)
+	g.Eventually(func() string {
+		s := kmschaos(time.Minute, 0, "gameday", "status", "--run", run)
+		return string(s.Err.Contents())
+	}).WithTimeout(60 * time.Second).WithPolling(2 * time.Second).Should(ContainSubstring("background process had stopped"))
+	g.Eventually(gdStatus).WithTimeout(30*time.Second).WithPolling(time.Second).Should(HaveField("PID", Not(Equal(first))), "no new background process took over")
 	g.Eventually(func(g Gomega) {
 		g.Expect(reveal(g)).To(ConsistOf(HaveField("RecoveredBy", "harness")))
 	}).WithTimeout(45 * time.Second).WithPolling(time.Second).Should(Succeed())
@@ -196,6 +210,7 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(report).To(ContainSubstring("NOT diagnosed right"))
 	g.Expect(report).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness [0-9.]+s after the injection`))
 	g.Expect(report).To(ContainSubstring("runbooks the players ran (0)"))
+	g.Expect(report).To(ContainSubstring("a runner died"))
 	g.Expect(report).To(ContainSubstring("left on the cluster after the game day: nothing"))
 	runnerGone(pid)
 	baseline()
