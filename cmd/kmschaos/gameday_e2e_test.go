@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,11 @@ func TestScriptedGameDay(t *testing.T) {
 		cmd.Dir = root
 		s, err := gexec.Start(cmd, nil, nil)
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), "kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+		// The description is a func: the output as it is when it fails,
+		// not as it was when the command started.
+		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
+			return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+		})
 		return s
 	}
 	up := kmschaos(6*time.Minute, 0, "up", "--parties", "4", "--threshold", "1", "--detach")
