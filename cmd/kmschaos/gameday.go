@@ -106,8 +106,8 @@ func gamedayStartCmd() *cobra.Command {
 				return fmt.Errorf("starting the game day's background process: %w", err)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "game day %s started on cluster %s: %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
-				s.ID, c.RunID, len(s.Faults), s.Every, s.Every, s.Limit)
+			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
+				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
 			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", sealed)
 			fmt.Fprintf(w, "background process log: %s\n", logPath)
 			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
@@ -136,7 +136,8 @@ func startRunner(run string, s *gameday.State) (string, error) {
 		return "", err
 	}
 	logPath := filepath.Join(s.Dir, "gameday-"+s.ID+".log")
-	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// The facilitator's: it tells when faults came.
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return "", err
 	}

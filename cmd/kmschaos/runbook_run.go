@@ -70,6 +70,12 @@ touch the party.`,
 			if err != nil {
 				return err
 			}
+			// A --var the runbook cannot use is a typo, not a no-op.
+			for name := range supplied {
+				if !slices.Contains(rb.Vars, name) && !slices.ContainsFunc(runbook.Builtins, func(v runbook.Var) bool { return v.Name == name }) {
+					return badInputf("--var %s: %s neither declares it under vars: nor has it built in ('kmschaos runbook vars')", name, args[0])
+				}
+			}
 			if party < 1 {
 				return badInputf("--party N: the party the runbook is about (1 to n)")
 			}

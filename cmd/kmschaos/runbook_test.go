@@ -95,6 +95,7 @@ func TestRunbookRunBadInput(t *testing.T) {
 		{[]string{"runbook", "run", "../../runbooks/unpause.yaml"}, "--party N"},
 		{[]string{"runbook", "run", "../../runbooks/unpause.yaml", "--party", "1", "--var", "targets"}, `--var "targets": write name=value`},
 		{[]string{"runbook", "run", bad, "--party", "1"}, `unknown variable {{kyes}}`},
+		{[]string{"runbook", "run", "../../runbooks/unpause.yaml", "--party", "1", "--var", "target=3"}, `--var target: ../../runbooks/unpause.yaml neither declares it`},
 	} {
 		out, errOut, code := cli(t, c.args...)
 		if code != 2 || !strings.Contains(out+errOut, c.says) {
