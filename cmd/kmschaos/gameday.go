@@ -375,6 +375,7 @@ func gamedayRevealCmd() *cobra.Command {
 // gamedayEndCmd is end, or abort: heal everything at once and stop.
 func gamedayEndCmd(abort bool) *cobra.Command {
 	var run string
+	var out output
 	use, short := "end", "End the game day: heal what is left, write and print the report"
 	if abort {
 		use, short = "abort", "Abort the game day: heal everything at once (the cluster back to its baseline)"
@@ -384,6 +385,9 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			start := time.Now()
 			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
@@ -416,12 +420,21 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if out.json() {
+				b, err := gameday.JSON(s, diags, notes)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(append(b, '\n'))
+				return err
+			}
 			gameday.WriteText(cmd.OutOrStdout(), s, diags, notes)
 			base := filepath.Join(s.Dir, "gameday-"+s.ID)
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s.txt, %s.json, %s.html\n", base, base, base)
 			return nil
 		},
 	}
+	outputFlag(c, &out)
 	runFlag(c, &run)
 	return c
 }

@@ -221,6 +221,17 @@ func summary(results []FaultResult, s *State) string {
 	return strings.Join(why, "; ")
 }
 
+// JSON is the report for scripts: the state (the truth included), each
+// fault's results, the diagnoses and the players' runbooks.
+func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
+	return json.MarshalIndent(struct {
+		*State
+		Results   []FaultResult `json:"results"`
+		Diagnoses []Diagnosis   `json:"diagnoses"`
+		Notes     []Note        `json:"notes"`
+	}{s, Results(s, diags), diags, notes}, "", "  ")
+}
+
 // WriteReports writes gameday-ID.txt, .json and .html into the state's
 // directory.
 func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Event) error {
@@ -236,12 +247,7 @@ func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []re
 	if err := f.Close(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(struct {
-		*State
-		Results   []FaultResult `json:"results"`
-		Diagnoses []Diagnosis   `json:"diagnoses"`
-		Notes     []Note        `json:"notes"`
-	}{s, Results(s, diags), diags, notes}, "", "  ")
+	b, err := JSON(s, diags, notes)
 	if err != nil {
 		return err
 	}
