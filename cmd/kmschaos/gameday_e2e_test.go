@@ -158,6 +158,7 @@ func TestScriptedGameDay(t *testing.T) {
 		g.Expect(st.Faults).To(BeEmpty(), "status lists a hidden fault as a fault by hand")
 	}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
 	t.Logf("game day 1: party %d down %s after start", down, time.Since(gd).Round(time.Millisecond))
+	g.Expect(kmschaos(time.Minute, 0, "status", "--run", run).Out).To(gbytes.Say(`Links: not shown while game day \w+ runs`))
 	bad := kmschaos(time.Minute, 2, "gameday", "diagnose", "--party", "9", "--kind", "kill", "--run", run)
 	g.Expect(bad.Err).To(gbytes.Say(`--party 9 is out of range: the cluster has parties 1 to 4`))
 	bad = kmschaos(time.Minute, 2, "gameday", "diagnose", "--party", "1", "--kind", "kil", "--run", run)
