@@ -57,6 +57,8 @@ type state struct {
 	KeepImages       bool
 	DirectLinks      bool
 	Detached         bool
+	// Baseline: parties whose resources a runbook changed on purpose.
+	Baseline map[int]Resources `json:",omitempty"`
 }
 
 const stateVersion = 1
@@ -67,6 +69,7 @@ func (c *Cluster) saveState(ctx context.Context) error {
 		KeyID: c.Key.KeyID, StorageSize: c.opts.StorageSize, MemoryLimit: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs,
 		NetworkTimeout: c.opts.NetworkTimeout, StragglerGraceMs: c.opts.StragglerGraceMs, SetupTimeout: c.opts.SetupTimeout,
 		KeepImages: c.opts.KeepImages, DirectLinks: c.opts.DirectLinks, Detached: c.opts.Detached,
+		Baseline: c.baseline,
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -172,7 +175,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 	if s.Version != stateVersion {
 		return nil, fmt.Errorf("run %s was started by another kmschaos version (state version %d, want %d)", runID, s.Version, stateVersion)
 	}
-	c.Topology, c.Profile, c.Images = s.Topology, s.Profile, s.Images
+	c.Topology, c.Profile, c.Images, c.baseline = s.Topology, s.Profile, s.Images, s.Baseline
 	c.opts = Options{Topology: s.Topology, Profile: s.Profile, StorageSize: s.StorageSize, MemoryLimit: s.MemoryLimit, NanoCPUs: s.NanoCPUs,
 		NetworkTimeout: s.NetworkTimeout, StragglerGraceMs: s.StragglerGraceMs, SetupTimeout: s.SetupTimeout,
 		KeepImages: s.KeepImages, DirectLinks: s.DirectLinks, Detached: s.Detached}

@@ -50,7 +50,10 @@ type Cluster struct {
 	mesh      *Mesh
 	parties   []*Party
 
-	golden           Manifest
+	golden Manifest
+	// baseline holds the parties whose resources a runbook changed on
+	// purpose (SetBaseline): their new baseline, kept in the cluster's state.
+	baseline         map[int]Resources
 	clientEndpoints  []string
 	metricsEndpoints []string
 }
@@ -333,7 +336,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 				// A party that exits with an error is restarted, like a pod:
 				// a bad config crash-loops with a climbing restart count.
 				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
-				h.Resources = c.BaselineResources()
+				h.Resources = c.BaselineOf(i)
 			},
 			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(60 * time.Second),
 		},
@@ -355,11 +358,46 @@ func (c *Cluster) startParties(ctx context.Context) error {
 
 // BaselineResources are the resources every party starts with.
 func (c *Cluster) BaselineResources() container.Resources {
-	r := container.Resources{Memory: c.opts.MemoryLimit, MemorySwap: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}
-	if r.Memory == 0 {
-		r.MemorySwap = 0
+	return Resources{Memory: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}.engine()
+}
+
+// Resources are a party's baseline limits: memory in bytes and CPUs in
+// billionths (0: no limit).
+type Resources struct {
+	Memory   int64 `json:"memory"`
+	NanoCPUs int64 `json:"nano_cpus"`
+}
+
+func (r Resources) engine() container.Resources {
+	out := container.Resources{Memory: r.Memory, MemorySwap: r.Memory, NanoCPUs: r.NanoCPUs}
+	if out.Memory == 0 {
+		out.MemorySwap = 0
 	}
-	return r
+	return out
+}
+
+// BaselineOf is party i's baseline resources: what it started with, or
+// what a runbook declared as its new baseline (SetBaseline).
+func (c *Cluster) BaselineOf(i int) container.Resources {
+	if r, ok := c.baseline[i]; ok {
+		return r.engine()
+	}
+	return c.BaselineResources()
+}
+
+// SetBaseline makes r party i's baseline resources from now on, for this
+// handle and every process that attaches later: a runbook that raises a
+// limit on purpose (and says so) leaves no fault behind, and Reset and the
+// audit hold the party to the new limit.
+func (c *Cluster) SetBaseline(ctx context.Context, i int, r Resources) error {
+	if i < 1 || i > c.Topology.N {
+		return fmt.Errorf("no party %d in %s", i, c.Topology)
+	}
+	if c.baseline == nil {
+		c.baseline = map[int]Resources{}
+	}
+	c.baseline[i] = r
+	return c.saveState(ctx)
 }
 
 // Recreate creates party i's container anew from the cluster's definition

@@ -32,6 +32,22 @@ func (c *Cluster) PutRecord(ctx context.Context, name string, data []byte) error
 	return c.keeper.CopyToContainer(ctx, data, p, 0o600)
 }
 
+// Record reads one record; ok is false if there is none.
+func (c *Cluster) Record(ctx context.Context, name string) (data []byte, ok bool, err error) {
+	p, err := recordPath(name)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := c.ReadFile(ctx, p)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
 // DeleteRecord removes a record; a missing one is not an error.
 func (c *Cluster) DeleteRecord(ctx context.Context, name string) error {
 	p, err := recordPath(name)

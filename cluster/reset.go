@@ -150,7 +150,7 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		if !st.Running || st.Restarting {
 			what = append(what, "not running ("+st.Status+")")
 		}
-		if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
+		if base := c.BaselineOf(p.ID); st.Memory != base.Memory || st.NanoCPUs != base.NanoCPUs {
 			what = append(what, "resources")
 		}
 		if !slices.Equal(st.Cmd, c.Profile.Command) {
@@ -275,9 +275,9 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 			return err
 		}
 	}
-	if st.Memory != c.opts.MemoryLimit || st.NanoCPUs != c.opts.NanoCPUs {
+	if base := c.BaselineOf(p.ID); st.Memory != base.Memory || st.NanoCPUs != base.NanoCPUs {
 		note(p.ID, "resources")
-		if err := p.Update(ctx, c.BaselineResources()); err != nil {
+		if err := p.Update(ctx, base); err != nil {
 			return fmt.Errorf("restoring resources: %w", err)
 		}
 	}

@@ -112,3 +112,25 @@ func TestInjectAndHealRefuseBadInputWithoutACluster(t *testing.T) {
 		}
 	}
 }
+
+// run refuses, before looking for a cluster, what selects no scenario:
+// an unknown name (suggesting the closest), a label filter that selects
+// nothing or does not parse, both or neither.
+func TestRunRefusesBadSelection(t *testing.T) {
+	name := scenarios.Catalog()[0].Name
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"run", name + "x"}, `unknown scenario "` + name + `x": did you mean "` + name + `"?`},
+		{[]string{"run"}, "give scenario names or --label"},
+		{[]string{"run", name, "--label", "process"}, "not both"},
+		{[]string{"run", "--label", "no-such-label"}, "selects no scenario"},
+		{[]string{"run", "--label", "(process"}, `--label "(process"`},
+	} {
+		_, errOut, code := cli(t, c.args...)
+		if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, c.says) {
+			t.Errorf("kmschaos %v: exit %d, stderr %q; want exit 2 and one line saying %q", c.args, code, errOut, c.says)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -61,7 +62,11 @@ func TestEndToEndByHand(t *testing.T) {
 		cmd.Dir = root // up builds the images from the module
 		s, err := gexec.Start(cmd, nil, nil)
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), "kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+		// The description is a func: the output as it is when it fails,
+		// not as it was when the command started.
+		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
+			return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+		})
 		return s
 	}
 

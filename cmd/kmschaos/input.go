@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
@@ -22,5 +23,6 @@ func isBadInput(err error) bool {
 	var b inputError
 	var a *cluster.AttachError
 	var m *manual.InputError
-	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m)
+	var g *gameday.InputError
+	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m) || errors.As(err, &g)
 }

@@ -26,21 +26,23 @@ runbooks recover the cluster with nothing lost or wrong.
   heal       undo a fault by hand, or everything (--all)
   faults     the fault kinds inject takes, with their parameters
   scenarios  the scenario catalog, with labels (--label EXPR)
+  run        run catalog scenarios against the running cluster, with reports
+  gameday    a timed game day: hidden faults, scored diagnoses, a report
   ls         list the clusters and leftovers on this engine
   sweep      remove what killed runs left behind
   images     build (or reuse) the party and toxiproxy images
-  runbook    check runbook files without a cluster (exit 2 if one is invalid)
+  runbook    run a runbook file against the cluster; check files; list variables
   guide      how the runbooks cover the operators' guide; what a guide change touches
   soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
 
-status, inject and heal attach to a running cluster: the one --run names,
+status, inject, heal, run and runbook run attach to a running cluster: the one --run names,
 or the only one running. The scenario catalog runs as the repository's
 test suite: see 'make test' and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
 	// A mistyped flag is bad input like any other: exit 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
 	if err := root.Execute(); err != nil {

@@ -24,13 +24,14 @@ func exitStatus(err error) int {
 	if errors.As(err, &bad) || errors.As(err, &input) {
 		return 2
 	}
+
 	return 1
 }
 
 func runbookCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "runbook",
-		Short: "Check runbook files, list the variables they may use",
+		Short: "Run a runbook file against the cluster, check runbook files, list the variables they may use",
 	}
 	check := &cobra.Command{
 		Use:   "check FILE...",
@@ -60,8 +61,10 @@ the file, the step and the field, and exits 2 if any file is invalid.`,
 	vars := &cobra.Command{
 		Use:   "vars",
 		Short: "List the built-in variables a runbook may write as {{name}}",
-		Long: `vars lists the variables every runbook may use. A runbook that needs more
-declares them under vars:, and the scenario that runs it supplies them.`,
+		Long: `vars lists the variables every runbook may use (built in: from the cluster
+and the party), then those the shipped runbooks declare under vars:, which
+the caller supplies (a scenario, or 'runbook run --var name=value'). Any of
+them may be overridden with --var.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -69,9 +72,14 @@ declares them under vars:, and the scenario that runs it supplies them.`,
 			for _, v := range runbook.Builtins {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, v.Meaning, v.Example)
 			}
+			fmt.Fprintln(tw, "\t\t")
+			fmt.Fprintln(tw, "DECLARED (--var)\tMEANING\tEXAMPLE")
+			for _, v := range runbook.Conventional {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, v.Meaning, v.Example)
+			}
 			return tw.Flush()
 		},
 	}
-	c.AddCommand(check, vars)
+	c.AddCommand(runbookRunCmd(), check, vars)
 	return c
 }

@@ -77,3 +77,35 @@ func TestRunbookCheckShippedAndVars(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// runbook run refuses what it can judge without a cluster — a missing
+// --party, a --var without =, an invalid file — with exit 2 before it
+// looks for a cluster; vars lists the declared variables with the
+// built-in ones, so a copied runbook's {{targets}} is documented.
+func TestRunbookRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\norigin: repaired\nsteps:\n  - name: s\n    exec: {command: [ls, \"{{kyes}}\"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"runbook", "run", "../../runbooks/unpause.yaml"}, "--party N"},
+		{[]string{"runbook", "run", "../../runbooks/unpause.yaml", "--party", "1", "--var", "targets"}, `--var "targets": write name=value`},
+		{[]string{"runbook", "run", bad, "--party", "1"}, `unknown variable {{kyes}}`},
+		{[]string{"runbook", "run", "../../runbooks/unpause.yaml", "--party", "1", "--var", "target=3"}, `--var target: ../../runbooks/unpause.yaml neither declares it`},
+	} {
+		out, errOut, code := cli(t, c.args...)
+		if code != 2 || !strings.Contains(out+errOut, c.says) {
+			t.Errorf("kmschaos %v: exit %d, %q %q; want exit 2 saying %q", c.args, code, out, errOut, c.says)
+		}
+	}
+	out, _, code := cli(t, "runbook", "vars")
+	for _, v := range []string{"targets", "observer", "peer_ip_port", "party_addr", "memory"} {
+		if code != 0 || !strings.Contains(out, "\n"+v+" ") {
+			t.Errorf("runbook vars does not list %s (exit %d)", v, code)
+		}
+	}
+}

@@ -13,17 +13,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
 	"github.com/kmschaos/kmschaos/harness/probe"
 )
 
 // statusReport is what 'kmschaos status' shows, and its JSON.
 type statusReport struct {
-	Run        string        `json:"run"`
-	N          int           `json:"n"`
-	T          int           `json:"t"`
-	Parties    []partyStatus `json:"parties"`
-	Links      []linkStatus  `json:"links"` // only the links that differ from the baseline
+	Run     string        `json:"run"`
+	N       int           `json:"n"`
+	T       int           `json:"t"`
+	Parties []partyStatus `json:"parties"`
+	Links   []linkStatus  `json:"links"` // only the links that differ from the baseline
+	// GameDay: a game day runs, and the links are not shown: the mesh
+	// would tell the players where its hidden faults are.
+	GameDay    string        `json:"gameday,omitempty"`
 	Faults     []faultStatus `json:"faults"`
 	BudgetLeft int           `json:"budget_left"` // parties more faults may touch before going beyond t
 	TookS      float64       `json:"took_s"`      // how long reading the status took
@@ -160,6 +164,11 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 		s.Links = append(s.Links, l)
 	}
 	sort.Slice(s.Links, func(i, j int) bool { return s.Links[i].Link < s.Links[j].Link })
+	if gd, err := gameday.Load(ctx, c); err != nil {
+		return nil, err
+	} else if gd.Running() {
+		s.GameDay, s.Links = gd.ID, []linkStatus{}
+	}
 	active, err := manual.Active(ctx, c)
 	if err != nil {
 		return nil, err
@@ -231,7 +240,9 @@ func (s *statusReport) write(w io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	if len(s.Links) == 0 {
+	if s.GameDay != "" {
+		fmt.Fprintf(w, "Links: not shown while game day %s runs (the mesh is no operator's view; 'kmschaos gameday reveal' tells the truth)\n", s.GameDay)
+	} else if len(s.Links) == 0 {
 		fmt.Fprintln(w, "Links: every link enabled, no toxic")
 	} else {
 		fmt.Fprintln(w, "Links not at their baseline:")

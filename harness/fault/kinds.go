@@ -309,14 +309,14 @@ var kinds = []KindSpec{
 		Params: []Param{{"cpus", "float", "0.02", "CPUs the party may use"}},
 		build:  func(a Args, _ string) Fault { return CPUQuota(a.Party, a.float("cpus")) },
 		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
-			return c.Party(a.Party).Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineResources().NanoCPUs})
+			return c.Party(a.Party).Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineOf(a.Party).NanoCPUs})
 		}},
 	{Name: "memory", Family: Resources, Target: AtParty, Summary: "party N is restarted under a memory limit too small for it: OOM-killed (exit 137) again and again",
 		Params: []Param{{"mib", "int", "8", "the memory limit, MiB"}},
 		build:  func(a Args, _ string) Fault { return MemoryLimit(a.Party, int64(a.int("mib"))<<20) },
 		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
 			ctx = context.WithoutCancel(ctx)
-			base := c.BaselineResources()
+			base := c.BaselineOf(a.Party)
 			p := c.Party(a.Party)
 			if err := p.Update(ctx, container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap}); err != nil {
 				return err
@@ -343,10 +343,21 @@ var kinds = []KindSpec{
 
 // Closest is the kind name nearest to a mistyped one, for "did you mean".
 func Closest(name string) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Name
+	}
+	return Nearest(name, names)
+}
+
+// Nearest is the candidate nearest to name by edit distance (the first of
+// equals): the "did you mean" of a mistyped name, a kind's or a
+// scenario's.
+func Nearest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
-	for _, k := range kinds {
-		if d := editDistance(name, k.Name); d < bestD {
-			best, bestD = k.Name, d
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
 		}
 	}
 	return best

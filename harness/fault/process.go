@@ -80,7 +80,7 @@ func MemoryLimit(i int, bytes int64) Fault {
 		p := c.Party(i)
 		heal := func(ctx context.Context) error {
 			ctx = context.WithoutCancel(ctx)
-			base := c.BaselineResources()
+			base := c.BaselineOf(i)
 			if err := p.Update(ctx, container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap}); err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func CPUQuota(i int, cpus float64) Fault {
 			return nil, err
 		}
 		return func(ctx context.Context) error {
-			return p.Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineResources().NanoCPUs})
+			return p.Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineOf(i).NanoCPUs})
 		}, nil
 	})
 }

@@ -19,6 +19,9 @@ const (
 	LaneProbes   = "probes"
 	LaneRunbook  = "runbook"
 	LaneWorkload = "workload"
+	// LanePlayers holds what people did during a game day: their
+	// diagnoses and the runbooks they ran.
+	LanePlayers = "players"
 )
 
 // Status of an event.

@@ -20,9 +20,9 @@ func inspect(ctx context.Context, e *Env, g *Engine, v map[string][]string) (str
 	if err != nil {
 		return "", err
 	}
-	base := e.C.BaselineResources()
 	var b strings.Builder
 	for _, i := range ids {
+		base := e.C.BaselineOf(i)
 		st, err := e.C.Party(i).State(ctx)
 		if err != nil {
 			return b.String(), fmt.Errorf("inspecting party %d: %w", i, err)

@@ -25,6 +25,9 @@ type Env struct {
 	Heal  func(ctx context.Context) error // heals the injected fault (heal steps)
 	Vars  map[string]string               // more variables, or overrides
 	Rec   *report.Recorder
+	// OnStep, if set, is told each step as soon as it has run: what a
+	// person watching the runbook sees.
+	OnStep func(report.Step)
 }
 
 // StepError is a runbook step that did not do what it must.
@@ -100,6 +103,7 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 	var out []report.Step
 	base := e.C.BaselineKeyMaterial()
 	lostAt := map[string]string{} // object -> first step after which it differed
+	set := map[string][]int{}     // resource declared a new baseline -> parties a step updated
 	for _, s := range rb.Steps {
 		start := time.Now()
 		rs := report.Step{Name: s.Name, Guide: s.Guide, UndoesFault: s.UndoesHarnessFault(), ChecksNothing: s.ChecksNothing()}
@@ -126,6 +130,17 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 			e.Rec.Span(report.LaneRunbook, rb.Name+": "+s.Name, status, cmd+"\n"+rs.Error, start, time.Now())
 		}
 		out = append(out, rs)
+		if e.OnStep != nil {
+			e.OnStep(rs)
+		}
+		if err == nil {
+			for _, what := range rb.Baseline {
+				if s.sets(what) {
+					ids, _ := parties(s.Engine.Parties, e.C.Topology.N, v)
+					set[what] = append(set[what], ids...)
+				}
+			}
+		}
 		if err != nil {
 			// Key material lost earlier explains a failure better than
 			// the failure itself does.
@@ -139,7 +154,42 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 	if loss := rb.loss(ctx, e, base, lostAt); loss != nil {
 		return out, loss
 	}
-	return out, nil
+	return out, rb.newBaseline(ctx, e, set)
+}
+
+// newBaseline makes the limits the runbook's update steps set, on the
+// parties they set them, those parties' baseline: what the runbook
+// declared (Baseline) and nothing else.
+func (rb *Runbook) newBaseline(ctx context.Context, e *Env, set map[string][]int) error {
+	byParty := map[int][]string{}
+	for what, ids := range set {
+		for _, i := range ids {
+			byParty[i] = append(byParty[i], what)
+		}
+	}
+	for i, whats := range byParty {
+		st, err := e.C.Party(i).State(ctx)
+		if err != nil {
+			return fmt.Errorf("runbook %q: reading party %d's new limits: %w", rb.Name, i, err)
+		}
+		base := e.C.BaselineOf(i)
+		r := cluster.Resources{Memory: base.Memory, NanoCPUs: base.NanoCPUs}
+		for _, what := range whats {
+			switch what {
+			case BaselineMemory:
+				r.Memory = st.Memory
+			case BaselineCPUs:
+				r.NanoCPUs = st.NanoCPUs
+			}
+		}
+		if err := e.C.SetBaseline(ctx, i, r); err != nil {
+			return fmt.Errorf("runbook %q: keeping party %d's new baseline: %w", rb.Name, i, err)
+		}
+		if e.Rec != nil {
+			e.Rec.Mark(report.LaneRunbook, fmt.Sprintf("party %d: new baseline %s", i, strings.Join(whats, ", ")), report.Info, "declared by runbook "+rb.Name)
+		}
+	}
+	return nil
 }
 
 // loss names the first step after which key objects went missing or

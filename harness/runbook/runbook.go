@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,12 @@ type Runbook struct {
 	// RenewsCertificate (the faulted parties' peer-link certificate is
 	// re-issued for the same key).
 	Renews []string `yaml:"renews"`
+	// Baseline declares the resources the runbook changes on purpose
+	// (BaselineMemory, BaselineCPUs): once it has run whole, the limits its
+	// engine update steps set become the new baseline of the parties they
+	// changed, so the audit holds them to the new value instead of
+	// reporting a fault left behind.
+	Baseline []string `yaml:"baseline"`
 	// Vars are variables beyond the built-in ones (Builtins) that the
 	// caller must supply (Env.Vars), e.g. targets, observer.
 	Vars   []string `yaml:"vars"`
@@ -61,6 +68,12 @@ type Runbook struct {
 
 	valid bool
 }
+
+// What a runbook may declare as a new baseline (Runbook.Baseline).
+const (
+	BaselineMemory = "memory"
+	BaselineCPUs   = "cpus"
+)
 
 // What a runbook may renew (Runbook.Renews).
 const (
@@ -338,6 +351,15 @@ func (v *validator) runbook() {
 			top(fmt.Sprintf("renews[%d]", k), "%q: must be %s or %s", what, RenewsEpoch, RenewsCertificate)
 		}
 	}
+	for k, what := range rb.Baseline {
+		field := fmt.Sprintf("baseline[%d]", k)
+		switch {
+		case what != BaselineMemory && what != BaselineCPUs:
+			top(field, "%q: must be %s or %s", what, BaselineMemory, BaselineCPUs)
+		case !slices.ContainsFunc(rb.Steps, func(s Step) bool { return s.sets(what) }):
+			top(field, "%s is declared a new baseline but no engine update step sets it", what)
+		}
+	}
 	for k, name := range rb.Vars {
 		field := fmt.Sprintf("vars[%d]", k)
 		switch {
@@ -597,6 +619,15 @@ func (v *validator) expect(s *Step, actions int) {
 	case s.Diagnostic && !checksNothing:
 		v.fail("diagnostic", "a diagnostic reads without judging (an exec with any_exit, or an engine inspect, and no expectations); this step does more")
 	}
+}
+
+// sets tells whether the step is an engine update of the resource
+// (BaselineMemory or BaselineCPUs).
+func (s Step) sets(what string) bool {
+	if s.Engine == nil || s.Engine.Action != "update" {
+		return false
+	}
+	return what == BaselineMemory && s.Engine.Memory != "" || what == BaselineCPUs && s.Engine.CPUs != ""
 }
 
 // ChecksNothing tells whether the step is a declared diagnostic that

@@ -146,6 +146,10 @@ func TestValidationNamesFileStepAndField(t *testing.T) {
 			`runbooks/x.yaml: step 3 "Grow": cites[0].why: missing: a substitute citation says what stands for what`},
 		{"unknown key in a citation", bad("how: mapped,", "how: mapped, txet: x,"),
 			`runbooks/x.yaml: line 13: step 3 "Grow": unknown key "txet" in a citation`},
+		{"unknown baseline resource", bad("origin: repaired\n", "origin: repaired\nbaseline: [disk]\n"),
+			`runbooks/x.yaml: baseline[0]: "disk": must be memory or cpus`},
+		{"baseline nothing sets", strings.Replace(bad("origin: repaired\n", "origin: repaired\nbaseline: [memory]\n"), "memory: 256m, ", "", 1),
+			`runbooks/x.yaml: baseline[0]: memory is declared a new baseline but no engine update step sets it`},
 		{"two documents", good + "---\nname: y\n", `runbooks/x.yaml: one runbook per file`},
 		{"empty file", "", `runbooks/x.yaml: empty runbook`},
 	}
@@ -278,6 +282,27 @@ func TestDescribeComparesWithTheBaseline(t *testing.T) {
 
 // The table of built-in variables is the documentation: every entry says
 // what it means and shows an example, and no name is there twice.
+// A runbook that declares memory and cpus as its new baseline, each set
+// by an update step, is valid (the red case: baseline nothing sets).
+func TestBaselineDeclared(t *testing.T) {
+	doc := strings.Replace(good, "origin: repaired\n", "origin: repaired\nbaseline: [memory, cpus]\n", 1)
+	rb, err := Parse("runbooks/x.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rb.Baseline, []string{BaselineMemory, BaselineCPUs}) {
+		t.Errorf("baseline %v", rb.Baseline)
+	}
+}
+
+func TestMemSize(t *testing.T) {
+	for b, want := range map[int64]string{256 << 20: "256m", 0: "0", 1000: "1000"} {
+		if got := memSize(b); got != want {
+			t.Errorf("memSize(%d) = %q, want %q", b, got, want)
+		}
+	}
+}
+
 func TestBuiltinsTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, v := range Builtins {

@@ -34,7 +34,19 @@ var Builtins = []Var{
 		func(e *Env) []string { return []string{e.C.ToxiproxyIP()} }},
 	{"cpus", "the CPUs every party starts with (for engine update)", "2",
 		func(e *Env) []string {
-			return []string{strconv.FormatFloat(float64(e.C.BaselineResources().NanoCPUs)/1e9, 'f', -1, 64)}
+			return []string{strconv.FormatFloat(float64(e.C.BaselineOf(e.Party).NanoCPUs)/1e9, 'f', -1, 64)}
+		}},
+	{"memory", "the party's baseline memory limit (for engine update; none: 0)", "256m",
+		func(e *Env) []string { return []string{memSize(e.C.BaselineOf(e.Party).Memory)} }},
+	{"party_addr", "the party's API as host:port on the cluster network (what the keeper and the other parties dial)", "kms-party-3:50100",
+		func(e *Env) []string { return []string{partyAddr(e.C, e.Party)} }},
+	{"party_addrs", "every party's API as host:port, one argument each", "kms-party-1:50100 … kms-party-13:50100",
+		func(e *Env) []string {
+			var out []string
+			for j := 1; j <= e.C.Topology.N; j++ {
+				out = append(out, partyAddr(e.C, j))
+			}
+			return out
 		}},
 	{"client_endpoint", "the party's API through its client link in the mesh, as the keeper dials it", "toxiproxy:<client link port of party 3>",
 		func(e *Env) []string { return []string{e.C.ClientProxyAddr(e.Party)} }},
@@ -99,6 +111,44 @@ var Builtins = []Var{
 			}
 			return out
 		}},
+}
+
+func partyAddr(c *cluster.Cluster, i int) string {
+	return fmt.Sprintf("kms-party-%d:%d", i, c.Profile.APIPort)
+}
+
+// memSize writes a byte count as engine update takes it: whole MiB as
+// "256m", else bytes.
+func memSize(b int64) string {
+	if b > 0 && b%(1<<20) == 0 {
+		return strconv.FormatInt(b>>20, 10) + "m"
+	}
+	return strconv.FormatInt(b, 10)
+}
+
+// Conventional are the variables the shipped runbooks declare under vars:
+// (not built in: the caller supplies them, a scenario or --var), with
+// their meaning; DeriveVars fills those it can from the others.
+var Conventional = []Var{
+	{Name: "targets", Meaning: "the parties the procedure acts on, as a party list", Example: "2,3"},
+	{Name: "observer", Meaning: "a healthy party whose health check names the peers that time out", Example: "1"},
+	{Name: "peer", Meaning: "the peer whose link or name the procedure repairs", Example: "4"},
+	{Name: "peer_ip_port", Meaning: "the address the party dials for {{peer}}, by IP (derived from peer when not given)", Example: "172.18.0.2:20304"},
+}
+
+// DeriveVars adds to vars the conventional variables that follow from the
+// others and the cluster: peer_ip_port from peer. It returns a new map.
+func DeriveVars(c *cluster.Cluster, party int, vars map[string]string) map[string]string {
+	out := make(map[string]string, len(vars)+1)
+	for k, v := range vars {
+		out[k] = v
+	}
+	if _, ok := out["peer_ip_port"]; !ok {
+		if j, err := strconv.Atoi(out["peer"]); err == nil && j >= 1 && j <= c.Topology.N && j != party {
+			out["peer_ip_port"] = c.PeerProxyAddr(party, j)
+		}
+	}
+	return out
 }
 
 func vault(kind string, i int) string { return fmt.Sprintf("%s-p%d", kind, i) }

@@ -188,6 +188,14 @@ func (w *Workload) record(op Op) {
 	}
 }
 
+// Snapshot is the history so far, the workload still running: what a
+// long game day tallies as it goes.
+func (w *Workload) Snapshot() *History {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return &History{Ops: append([]Op(nil), w.ops...)}
+}
+
 // Stop ends the workload and returns its history.
 func (w *Workload) Stop() *History {
 	w.cancel()

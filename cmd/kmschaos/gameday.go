@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/gameday"
+	"github.com/kmschaos/kmschaos/harness/manual"
+)
+
+func gamedayCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "gameday",
+		Short: "A timed game day: hidden faults, diagnoses scored against the truth, a report",
+		Long: `A game day breaks the running cluster in ways the players are not told and
+scores how they find and fix it.
+
+The facilitator starts it ('gameday start'): K faults are drawn from the
+fault kinds table ('kmschaos faults') within the fault budget (t parties)
+from the seed, and injected one every --every while a background workload
+decrypts through every party and the key material is compared with the
+baseline. The truth goes into a sealed file only its owner can read
+('gameday reveal' prints it), and into the cluster's own records.
+
+The players see what an operator sees — 'kmschaos status', the guide's
+commands on the live cluster — and say what they found with 'gameday
+diagnose --party N --kind KIND', scored against the truth (right party,
+right kind) with its time. They repair with the guide's procedures, e.g.
+'kmschaos runbook run'. The harness watches for the recovery (the fault's
+trace gone from the audit, every party Optimal, right decryptions, key
+material intact) and records its time; a fault still on --limit after its
+injection is healed by the harness and reported "not recovered".
+
+'gameday end' heals what is left, writes the report — per fault: time to
+the first right diagnosis, wrong diagnoses, time to recovery and who
+recovered it, operations ok/failed/wrong; key material; what is left —
+as text, JSON and an HTML timeline with the players' own lane. 'gameday
+abort' heals everything at once.
+
+'start' leaves a background kmschaos ('gameday run', its log beside the
+report) that injects, watches and heals. Everything lives with the
+cluster: a shell that is killed loses nothing, and 'gameday status' from a
+new one continues (and restarts the background process if it died).`,
+	}
+	c.AddCommand(gamedayStartCmd(), gamedayRunCmd(), gamedayStatusCmd(), gamedayDiagnoseCmd(), gamedayRevealCmd(),
+		gamedayEndCmd(false), gamedayEndCmd(true))
+	return c
+}
+
+func gamedayStartCmd() *cobra.Command {
+	var run, dir, kinds string
+	var o gameday.Options
+	c := &cobra.Command{
+		Use:   "start --seed S [--faults K] [--every D] [--limit D] [--kinds K1,K2] [--report DIR]",
+		Short: "Draw the hidden faults and start the game day",
+		Example: `  kmschaos gameday start --seed 42 --faults 3 --every 5m --limit 20m
+  kmschaos gameday start --seed 7 --faults 1 --every 30s --limit 10m --kinds kill,pause,latency`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("seed") {
+				o.Seed = rand.Uint64() % 1_000_000_000
+			}
+			if kinds != "" {
+				o.Kinds = strings.Split(kinds, ",")
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			o.Dir = abs
+			ctx := cmd.Context()
+			c, err := attach(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if active, err := manual.Active(ctx, c); err != nil {
+				return err
+			} else if len(active) > 0 {
+				return badInputf("%d fault(s) injected by hand are active: heal them first ('kmschaos heal --all'), a game day needs the whole budget", len(active))
+			}
+			s, err := gameday.Begin(ctx, c, o, time.Now())
+			if err != nil {
+				return err
+			}
+			sealed, err := gameday.Seal(s)
+			if err != nil {
+				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
+				return fmt.Errorf("writing the sealed file: %w", err)
+			}
+			logPath, err := startRunner(c.RunID, s)
+			if err != nil {
+				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
+				return fmt.Errorf("starting the game day's background process: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
+				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
+			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", sealed)
+			fmt.Fprintf(w, "background process log: %s\n", logPath)
+			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
+			fmt.Fprintf(w, "facilitator: kmschaos gameday status | reveal | end | abort\n")
+			return nil
+		},
+	}
+	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of the draw (default: random)")
+	c.Flags().IntVar(&o.Faults, "faults", 1, "how many hidden faults")
+	c.Flags().DurationVar(&o.Every, "every", 2*time.Minute, "time before the first fault and between two faults")
+	c.Flags().DurationVar(&o.Limit, "limit", 15*time.Minute, "after this long the harness heals a fault the players have not recovered")
+	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind)")
+	c.Flags().StringVar(&dir, "report", "reports/gameday", "directory of the sealed file, the log and the report")
+	runFlag(c, &run)
+	return c
+}
+
+// startRunner starts the game day's background process, detached, its
+// output appended to a log beside the report.
+func startRunner(run string, s *gameday.State) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return "", err
+	}
+	logPath := filepath.Join(s.Dir, "gameday-"+s.ID+".log")
+	// The facilitator's: it tells when faults came.
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer log.Close()
+	cmd := exec.Command(exe, "gameday", "run", "--run", run)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return logPath, err
+	}
+	return logPath, cmd.Process.Release()
+}
+
+// ensureRunner starts a new background process for a running game day
+// whose process died (no heartbeat): what a new shell does after a crash.
+func ensureRunner(ctx context.Context, c *cluster.Cluster, s *gameday.State, w io.Writer) {
+	if !s.Running() || s.Alive(time.Now()) {
+		return
+	}
+	if _, err := startRunner(c.RunID, s); err != nil {
+		fmt.Fprintf(w, "warning: the game day's background process is gone and could not be restarted: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "the game day's background process had stopped (last seen %s ago): started a new one\n", time.Since(s.Heartbeat).Round(time.Second))
+}
+
+func gamedayRunCmd() *cobra.Command {
+	var run string
+	c := &cobra.Command{
+		Use:    "run --run ID",
+		Short:  "The game day's background process ('start' starts it)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if run == "" {
+				return badInputf("--run: the cluster of the game day")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			c, err := cluster.Attach(ctx, run)
+			if err != nil {
+				return err
+			}
+			r := &gameday.Runner{C: c, Log: cmd.OutOrStdout()}
+			return r.Run(ctx)
+		},
+	}
+	runFlag(c, &run)
+	return c
+}
+
+// loadGameday attaches and reads the game day; none is bad input.
+func loadGameday(ctx context.Context, run string, stderr io.Writer) (*cluster.Cluster, *gameday.State, error) {
+	c, err := attach(ctx, run, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := gameday.Load(ctx, c)
+	if err != nil {
+		return c, nil, err
+	}
+	if s == nil {
+		return c, nil, badInputf("no game day on cluster %s: start one with 'kmschaos gameday start'", c.RunID)
+	}
+	return c, s, nil
+}
+
+func gamedayStatusCmd() *cobra.Command {
+	var run string
+	var out output
+	c := &cobra.Command{
+		Use:   "status [--output json]",
+		Short: "Where the game day stands, without telling the truth",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ensureRunner(ctx, c, s, cmd.ErrOrStderr())
+			diags, err := gameday.Diagnoses(ctx, c)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			injected, on := 0, 0
+			var next time.Duration = -1
+			for _, f := range s.Faults {
+				if !f.InjectedAt.IsZero() {
+					injected++
+				} else if next < 0 {
+					next = max(0, s.Started.Add(f.At).Sub(now))
+				}
+				if f.Active(now) {
+					on++
+				}
+			}
+			st := struct {
+				ID        string  `json:"id"`
+				Run       string  `json:"run"`
+				State     string  `json:"state"`
+				ElapsedS  float64 `json:"elapsed_s"`
+				Faults    int     `json:"faults"`
+				Injected  int     `json:"injected"`
+				NextInS   float64 `json:"next_in_s,omitempty"`
+				Diagnoses int     `json:"diagnoses"`
+				Runner    bool    `json:"runner_alive"`
+				PID       int     `json:"runner_pid"` // the background process, on the host that started the game day
+			}{s.ID, s.Run, stateWord(s), now.Sub(s.Started).Seconds(), len(s.Faults), injected, next.Seconds(), len(diags), s.Running() && s.Alive(now), s.PID}
+			if !s.Running() {
+				st.ElapsedS = s.Ended.Sub(s.Started).Seconds()
+			}
+			if out.json() {
+				return writeJSON(cmd.OutOrStdout(), st)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "game day %s on cluster %s: %s, %s since the start\n", s.ID, s.Run, st.State, time.Duration(st.ElapsedS*float64(time.Second)).Round(time.Second))
+			fmt.Fprintf(w, "hidden faults: %d of %d injected", injected, len(s.Faults))
+			if next >= 0 && s.Running() {
+				fmt.Fprintf(w, ", the next in %s", next.Round(time.Second))
+			}
+			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", len(diags))
+			if !s.Running() {
+				fmt.Fprintf(w, "report: %s\n", filepath.Join(s.Dir, "gameday-"+s.ID+".txt"))
+			}
+			return nil
+		},
+	}
+	outputFlag(c, &out)
+	runFlag(c, &run)
+	return c
+}
+
+func stateWord(s *gameday.State) string {
+	switch {
+	case s.Aborted:
+		return "aborted"
+	case !s.Ended.IsZero():
+		return "ended"
+	}
+	return "running"
+}
+
+func gamedayDiagnoseCmd() *cobra.Command {
+	var run, kind string
+	var party int
+	c := &cobra.Command{
+		Use:   `diagnose --party N --kind KIND ["what you saw"]`,
+		Short: "Record a player's diagnosis, with its time (scored at the end)",
+		Long: `diagnose records what a player found: the party (for a link, either end)
+and the fault kind ('kmschaos faults' lists them), with free text. It is
+scored against the hidden truth — right party and right kind — with the
+time since the fault's injection; the verdict is in the report at the end,
+not told now.`,
+		Example: `  kmschaos gameday diagnose --party 3 --kind kill "party 3 exited 137, restarts 0"`,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if party < 1 || kind == "" {
+				return badInputf("give --party N and --kind KIND ('kmschaos faults' lists the kinds)")
+			}
+			text := ""
+			if len(args) == 1 {
+				text = args[0]
+			}
+			ctx := cmd.Context()
+			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			d, err := gameday.Diagnose(ctx, c, party, kind, text, time.Now())
+			if err != nil {
+				return err
+			}
+			ensureRunner(ctx, c, s, cmd.ErrOrStderr())
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded at +%s: party %d, %s (scored against the truth at the end)\n",
+				d.At.Sub(s.Started).Round(100*time.Millisecond), d.Party, d.Kind)
+			return nil
+		},
+	}
+	c.Flags().IntVarP(&party, "party", "p", 0, "the party at fault (for a link, either end)")
+	c.Flags().StringVarP(&kind, "kind", "k", "", "the fault kind (see 'kmschaos faults')")
+	runFlag(c, &run)
+	return c
+}
+
+func gamedayRevealCmd() *cobra.Command {
+	var run string
+	var out output
+	c := &cobra.Command{
+		Use:   "reveal [--output json]",
+		Short: "Print the hidden truth (for the facilitator)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			_, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if out.json() {
+				return writeJSON(cmd.OutOrStdout(), s.Faults)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "game day %s (seed %d): %d hidden fault(s)\n", s.ID, s.Seed, len(s.Faults))
+			for i, f := range s.Faults {
+				when := fmt.Sprintf("due at +%s", f.At)
+				if !f.InjectedAt.IsZero() {
+					when = fmt.Sprintf("injected at +%s", f.InjectedAt.Sub(s.Started).Round(time.Millisecond))
+				}
+				how := "on"
+				switch {
+				case f.InjectedAt.IsZero():
+					how = "not injected yet"
+				case f.RecoveredBy == gameday.ByPlayers:
+					how = fmt.Sprintf("recovered by the players after %s", f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
+				case f.RecoveredBy == gameday.ByHarness:
+					how = fmt.Sprintf("healed by the harness after %s", f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
+				}
+				fmt.Fprintf(w, "  %d. %s on %s: %s; %s; %s\n", i+1, f.Kind, f.Target(), f.Name, when, how)
+			}
+			return nil
+		},
+	}
+	outputFlag(c, &out)
+	runFlag(c, &run)
+	return c
+}
+
+// gamedayEndCmd is end, or abort: heal everything at once and stop.
+func gamedayEndCmd(abort bool) *cobra.Command {
+	var run string
+	var out output
+	use, short := "end", "End the game day: heal what is left, write and print the report"
+	if abort {
+		use, short = "abort", "Abort the game day: heal everything at once (the cluster back to its baseline)"
+	}
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			start := time.Now()
+			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if s.Running() {
+				if err := gameday.RequestStop(ctx, c, abort, time.Now()); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] asked the background process to %s the game day\n", time.Since(start).Seconds(), use)
+				if s, err = awaitEnd(ctx, c, s); err != nil {
+					return err
+				}
+				if s.Running() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] the background process is gone: ending the game day from here\n", time.Since(start).Seconds())
+					if err := gameday.Finish(ctx, c, abort, io.Discard); err != nil {
+						return err
+					}
+					if s, err = gameday.Load(ctx, c); err != nil {
+						return err
+					}
+				}
+			}
+			diags, err := gameday.Diagnoses(ctx, c)
+			if err != nil {
+				return err
+			}
+			notes, err := gameday.Notes(ctx, c)
+			if err != nil {
+				return err
+			}
+			if out.json() {
+				b, err := gameday.JSON(s, diags, notes)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(append(b, '\n'))
+				return err
+			}
+			gameday.WriteText(cmd.OutOrStdout(), s, diags, notes)
+			base := filepath.Join(s.Dir, "gameday-"+s.ID)
+			fmt.Fprintf(cmd.OutOrStdout(), "report: %s.txt, %s.json, %s.html\n", base, base, base)
+			return nil
+		},
+	}
+	outputFlag(c, &out)
+	runFlag(c, &run)
+	return c
+}
+
+// awaitEnd waits for the background process to end the game day, as long
+// as it is alive.
+func awaitEnd(ctx context.Context, c *cluster.Cluster, s *gameday.State) (*gameday.State, error) {
+	for s.Running() && s.Alive(time.Now()) {
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		n, err := gameday.Load(ctx, c)
+		if err != nil {
+			return s, err
+		}
+		if n == nil {
+			return s, errors.New("the game day's record is gone")
+		}
+		s = n
+	}
+	return s, nil
+}

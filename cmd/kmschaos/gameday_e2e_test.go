@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+)
+
+// revealJSON is the part of 'gameday reveal --output json' the test reads.
+type revealJSON []struct {
+	Kind        string    `json:"kind"`
+	Party       int       `json:"party"`
+	InjectedAt  time.Time `json:"injected_at"`
+	RecoveredBy string    `json:"recovered_by"`
+}
+
+type gamedayStatusJSON struct {
+	State    string `json:"state"`
+	Injected int    `json:"injected"`
+	PID      int    `json:"runner_pid"`
+}
+
+// TestScriptedGameDay plays two game days on an n=4 cluster, every
+// command a new kmschaos process as people would type them. In the first
+// a scripted player reads 'kmschaos status' as an operator would, sees
+// the party that is down, diagnoses it and runs the repaired coordinated
+// restart with 'runbook run': the report scores the diagnosis right and
+// the recovery the players'. In the second nobody acts: the harness heals
+// the fault at --limit and the report says "not recovered". After each,
+// the background process is gone and the cluster is at its baseline; at
+// the end nothing of the run is left on the engine. In the second the
+// background process is killed mid-game and a later 'gameday status'
+// continues the game day with a new one.
+func TestScriptedGameDay(t *testing.T) {
+	dockerOrSkip(t)
+	g := NewWithT(t)
+	root, err := localcluster.ModuleRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	bin, err := gexec.Build("github.com/kmschaos/kmschaos/cmd/kmschaos")
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(gexec.CleanupBuildArtifacts)
+	start := time.Now()
+
+	kmschaos := func(timeout time.Duration, code int, args ...string) *gexec.Session {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = root
+		s, err := gexec.Start(cmd, nil, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		// The description is a func: the output as it is when it fails,
+		// not as it was when the command started.
+		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
+			return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+		})
+		return s
+	}
+	up := kmschaos(6*time.Minute, 0, "up", "--parties", "4", "--threshold", "1", "--detach")
+	lines := strings.Split(strings.TrimSpace(string(up.Out.Contents())), "\n")
+	run := lines[len(lines)-1]
+	g.Expect(run).To(MatchRegexp(`^[0-9a-f]{8}$`))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		// Whatever happened: no game day process may outlive the test.
+		exec.Command(bin, "gameday", "abort", "--run", run).Run()
+		out, err := exec.Command(bin, "down", "--run", run).CombinedOutput()
+		if err != nil {
+			t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
+			if dc, derr := cluster.DockerClient(ctx); derr == nil {
+				cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run})
+			}
+		}
+		if left := leftovers(ctx, t, run); left != "" {
+			t.Errorf("after down, run %s left %s", run, left)
+		}
+	})
+	t.Logf("cluster %s up in %s", run, time.Since(start).Round(time.Second))
+	dir := t.TempDir()
+
+	reveal := func(g Gomega) revealJSON {
+		out, err := exec.Command(bin, "gameday", "reveal", "--output", "json", "--run", run).Output()
+		g.Expect(err).NotTo(HaveOccurred())
+		var r revealJSON
+		g.Expect(json.Unmarshal(out, &r)).To(Succeed())
+		return r
+	}
+	gdStatus := func() gamedayStatusJSON {
+		s := kmschaos(time.Minute, 0, "gameday", "status", "--output", "json", "--run", run)
+		var st gamedayStatusJSON
+		g.Expect(json.Unmarshal(s.Out.Contents(), &st)).To(Succeed(), "%s", s.Out.Contents())
+		return st
+	}
+	// The background process ends with its game day.
+	runnerGone := func(pid int) {
+		g.Expect(pid).To(BeNumerically(">", 0))
+		g.Eventually(func() error { return syscall.Kill(pid, 0) }).WithTimeout(30*time.Second).Should(MatchError(syscall.ESRCH), "gameday run (pid %d) outlived its game day", pid)
+	}
+	baseline := func() {
+		g.Eventually(func(g Gomega) {
+			out, err := exec.Command(bin, "status", "--run", run, "--output", "json").Output()
+			g.Expect(err).NotTo(HaveOccurred())
+			var st statusJSON
+			g.Expect(json.Unmarshal(out, &st)).To(Succeed())
+			g.Expect(st.Faults).To(BeEmpty())
+			g.Expect(st.Links).To(BeEmpty())
+			for _, p := range st.Parties {
+				g.Expect(p.State).To(Equal("running"), "party %d", p.Party)
+				g.Expect(p.Health).To(Equal("Optimal"), "party %d", p.Party)
+			}
+		}).WithTimeout(90 * time.Second).WithPolling(2 * time.Second).Should(Succeed())
+	}
+
+	// Game day 1: a player who finds the fault and repairs it.
+	gd := time.Now()
+	s := kmschaos(time.Minute, 0, "gameday", "start", "--seed", "11", "--faults", "1", "--every", "1s", "--limit", "60s", "--kinds", "kill", "--report", dir, "--run", run)
+	g.Expect(s.Out).To(gbytes.Say(`the truth \(facilitator only, mode 0600\): (\S+)\n`))
+	sealed := regexpFind(`the truth \(facilitator only, mode 0600\): (\S+)`, string(s.Out.Contents()))
+	fi, err := os.Stat(sealed)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
+	g.Expect(filepath.Dir(sealed)).To(Equal(dir))
+	// A second game day on the same cluster is refused, in one line.
+	again := kmschaos(time.Minute, 2, "gameday", "start", "--seed", "1", "--run", run)
+	g.Expect(strings.TrimSpace(string(again.Err.Contents()))).To(MatchRegexp(`^Error: a game day is already running on cluster ` + run + `[^\n]*$`))
+
+	// The player looks as an operator does: which party is not running?
+	var down, alive int
+	g.Eventually(func(g Gomega) {
+		out, err := exec.Command(bin, "status", "--run", run, "--output", "json").Output()
+		g.Expect(err).NotTo(HaveOccurred())
+		var st statusJSON
+		g.Expect(json.Unmarshal(out, &st)).To(Succeed())
+		down, alive = 0, 0
+		for _, p := range st.Parties {
+			if p.State != "running" {
+				down = p.Party
+			} else {
+				alive = p.Party
+			}
+		}
+		g.Expect(down).NotTo(BeZero())
+		g.Expect(st.Faults).To(BeEmpty(), "status lists a hidden fault as a fault by hand")
+	}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
+	t.Logf("game day 1: party %d down %s after start", down, time.Since(gd).Round(time.Millisecond))
+	g.Expect(kmschaos(time.Minute, 0, "status", "--run", run).Out).To(gbytes.Say(`Links: not shown while game day \w+ runs`))
+	bad := kmschaos(time.Minute, 2, "gameday", "diagnose", "--party", "9", "--kind", "kill", "--run", run)
+	g.Expect(bad.Err).To(gbytes.Say(`--party 9 is out of range: the cluster has parties 1 to 4`))
+	bad = kmschaos(time.Minute, 2, "gameday", "diagnose", "--party", "1", "--kind", "kil", "--run", run)
+	g.Expect(bad.Err).To(gbytes.Say(`unknown fault kind "kil": did you mean "kill"\?`))
+	wrong := kmschaos(time.Minute, 0, "gameday", "diagnose", "--party", strconvI(alive), "--kind", "pause", "a first guess", "--run", run)
+	g.Expect(wrong.Out).To(gbytes.Say(`recorded at \+`))
+	kmschaos(time.Minute, 0, "gameday", "diagnose", "--party", strconvI(down), "--kind", "kill", "the party exited, 137", "--run", run)
+	rb := kmschaos(3*time.Minute, 0, "runbook", "run", "runbooks/coordinated-restart.yaml", "--party", strconvI(alive), "--run", run)
+	g.Expect(rb.Out).To(gbytes.Say(`PASS runbook coordinated-restart`))
+	g.Eventually(func(g Gomega) {
+		g.Expect(reveal(g)).To(ConsistOf(HaveField("RecoveredBy", "players")))
+	}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
+	pid := gdStatus().PID
+	end := kmschaos(3*time.Minute, 0, "gameday", "end", "--run", run)
+	report := string(end.Out.Contents())
+	t.Logf("game day 1 report:\n%s", report)
+	g.Expect(report).To(ContainSubstring("(kill on party " + strconvI(down) + ")"))
+	g.Expect(report).To(MatchRegexp(`diagnosed\s+right, [0-9.]+m?s after the injection`))
+	g.Expect(report).To(MatchRegexp(`wrong diagnoses 1\n`))
+	g.Expect(report).To(MatchRegexp(`recovered\s+by the players, [0-9.m]+s after the injection`))
+	g.Expect(report).To(ContainSubstring("coordinated-restart on party " + strconvI(alive) + ": PASS"))
+	g.Expect(report).To(ContainSubstring("key material: intact"))
+	g.Expect(report).To(ContainSubstring("left on the cluster after the game day: nothing"))
+	g.Expect(report).To(MatchRegexp(`ops in all: [1-9]\d* ok / \d+ failed / 0 wrong`))
+	html, err := os.ReadFile(filepath.Join(dir, "gameday-"+regexpFind(`game day (\w+) on cluster`, report)+".html"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(html)).To(ContainSubstring(">players<"))
+	runnerGone(pid)
+	baseline()
+
+	// Game day 2: nobody acts. The harness heals at the limit.
+	dir2 := t.TempDir()
+	gd = time.Now()
+	kmschaos(time.Minute, 0, "gameday", "start", "--seed", "12", "--faults", "1", "--every", "1s", "--limit", "8s", "--kinds", "kill", "--report", dir2, "--run", run)
+	// The background process is killed once the fault is in: the game day
+	// lives in the cluster, and the next 'gameday status' starts a new
+	// process that continues it (and heals the fault, overdue by then).
+	g.Eventually(gdStatus).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(HaveField("Injected", 1))
+	first := gdStatus().PID
+	g.Expect(syscall.Kill(first, syscall.SIGKILL)).To(Succeed())
+	runnerGone(first)
+	g.Eventually(func() string {
+		s := kmschaos(time.Minute, 0, "gameday", "status", "--run", run)
+		return string(s.Err.Contents())
+	}).WithTimeout(60 * time.Second).WithPolling(2 * time.Second).Should(ContainSubstring("background process had stopped"))
+	g.Eventually(gdStatus).WithTimeout(30*time.Second).WithPolling(time.Second).Should(HaveField("PID", Not(Equal(first))), "no new background process took over")
+	g.Eventually(func(g Gomega) {
+		g.Expect(reveal(g)).To(ConsistOf(HaveField("RecoveredBy", "harness")))
+	}).WithTimeout(45 * time.Second).WithPolling(time.Second).Should(Succeed())
+	t.Logf("game day 2: healed by the harness %s after start", time.Since(gd).Round(time.Millisecond))
+	pid = gdStatus().PID
+	end = kmschaos(3*time.Minute, 0, "gameday", "end", "--run", run)
+	report = string(end.Out.Contents())
+	t.Logf("game day 2 report:\n%s", report)
+	g.Expect(report).To(ContainSubstring("NOT diagnosed right"))
+	g.Expect(report).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness [0-9.]+s after the injection`))
+	g.Expect(report).To(ContainSubstring("runbooks the players ran (0)"))
+	g.Expect(report).To(ContainSubstring("a runner died"))
+	g.Expect(report).To(ContainSubstring("left on the cluster after the game day: nothing"))
+	runnerGone(pid)
+	baseline()
+	g.Expect(gdStatus().State).To(Equal("ended"))
+	t.Logf("both game days in %s", time.Since(start).Round(time.Second))
+}
+
+func strconvI(i int) string { return strconv.Itoa(i) }
+
+// regexpFind is the first group of re in s, "" if none.
+func regexpFind(re, s string) string {
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/scenario"
+	"github.com/kmschaos/kmschaos/harness/secrets"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
+	"github.com/kmschaos/kmschaos/scenarios"
+)
+
+// scenariosFailed is a run in which some scenario did not pass: exit 1.
+type scenariosFailed struct{ failed, of int }
+
+func (e scenariosFailed) Error() string {
+	return fmt.Sprintf("%d of %d scenarios failed", e.failed, e.of)
+}
+
+func runCmd() *cobra.Command {
+	var run, label, reportDir, runbooks string
+	var seed uint64
+	c := &cobra.Command{
+		Use:   "run (--label EXPR | NAME...) [--seed S] [--report DIR] [--run ID]",
+		Short: "Run catalog scenarios against the running cluster and write the reports",
+		Long: `run runs scenarios of the catalog ('kmschaos scenarios') against the cluster
+(--run, or the only one running) with the same runner as the test suite:
+each returns the cluster to its baseline, injects its faults, waits for the
+guide's diagnostics to detect them, runs its runbooks for real, waits for
+the recovery and audits the invariants (no wrong decryption, availability
+as t allows, key material intact, no fault left).
+
+Name the scenarios, or select them with --label (Ginkgo's label-filter
+syntax, as 'kmschaos scenarios --label' takes it). The seed makes the
+scenarios' choices (parties, links) — the same seed gives the same
+choices as 'go test' with KMSCHAOS_SEED. The reports are those of the
+suite: scorecard.txt, scorecard.json and report.html in --report.
+
+Each scenario is printed as it ends. Exit 0 if every scenario passed, 1 if
+one did not, 2 for bad input (an unknown name — the closest is suggested —
+a bad label filter, no cluster).`,
+		Example: `  kmschaos run --label connectivity
+  kmschaos run "kill one party" --seed 42 --report reports/kill
+  kmschaos run --label 'process && !emergency' --run 5e1f0a2b`,
+		RunE: func(cmd *cobra.Command, names []string) error {
+			entries, err := selectScenarios(names, label)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("seed") {
+				seed = rand.Uint64() % 1_000_000_000
+			}
+			if runbooks == "" {
+				root, err := localcluster.ModuleRoot()
+				if err != nil {
+					return badInputf("no --runbooks and no kmschaos module here to find runbooks/ in: run from the repository, or pass --runbooks DIR")
+				}
+				runbooks = filepath.Join(root, "runbooks")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			c, err := attach(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if reportDir == "" {
+				reportDir = filepath.Join("reports", "run-"+c.RunID+"-"+time.Now().UTC().Format("20060102T150405"))
+			}
+			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().StringVarP(&label, "label", "l", "", "Ginkgo label filter selecting the scenarios, e.g. 'connectivity && !dns'")
+	c.Flags().Uint64Var(&seed, "seed", 0, "seed of the scenarios' choices (default: random, printed)")
+	c.Flags().StringVar(&reportDir, "report", "", "directory of the reports (default reports/run-<run id>-<time>)")
+	c.Flags().StringVar(&runbooks, "runbooks", "", "directory of the runbook files (default: runbooks/ of the repository)")
+	runFlag(c, &run)
+	return c
+}
+
+// selectScenarios picks the catalog entries named, or those the label
+// filter selects; an unknown name is bad input naming the closest.
+func selectScenarios(names []string, label string) ([]scenarios.CatalogEntry, error) {
+	all := scenarios.Catalog()
+	switch {
+	case label != "" && len(names) > 0:
+		return nil, badInputf("give scenario names or --label, not both")
+	case label == "" && len(names) == 0:
+		return nil, badInputf("give scenario names or --label EXPR ('kmschaos scenarios' lists them)")
+	}
+	if label != "" {
+		f, err := types.ParseLabelFilter(label)
+		if err != nil {
+			return nil, badInputf("--label %q: %s", label, oneLineError(err))
+		}
+		var out []scenarios.CatalogEntry
+		for _, e := range all {
+			if f(e.Labels) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil, badInputf("--label %q selects no scenario ('kmschaos scenarios' lists them with their labels)", label)
+		}
+		return out, nil
+	}
+	byName := map[string]scenarios.CatalogEntry{}
+	var known []string
+	for _, e := range all {
+		byName[e.Name] = e
+		known = append(known, e.Name)
+	}
+	var out []scenarios.CatalogEntry
+	for _, n := range names {
+		e, ok := byName[n]
+		if !ok {
+			return nil, badInputf("unknown scenario %q: did you mean %q? ('kmschaos scenarios' lists them)", n, fault.Nearest(n, known))
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// runScenarios runs the entries one after the other with the suite's
+// runner, heals what each registered once it ends (as the suite's
+// DeferCleanup does), and writes the suite's reports.
+func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, w io.Writer) error {
+	start := time.Now()
+	// The cluster's secrets, in memory only: masked in every captured
+	// output, and searched for in the reports at the end.
+	set, err := secrets.Collect(ctx, c)
+	if err != nil {
+		return fmt.Errorf("reading the cluster's secrets (to keep them out of the reports): %w", err)
+	}
+	secrets.Use(set)
+	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
+	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Started: start, Machine: machine()}
+	failed := 0
+	for k, e := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(w, "[%7.1fs] %d/%d %s ...\n", time.Since(start).Seconds(), k+1, len(entries), e.Name)
+		var heals []func(context.Context) error
+		row, err := scenario.Run(ctx, c, e.Scenario, env.RandFor(seed, e.Name), scenario.Options{
+			RunbookDir: runbooks,
+			Cleanup:    func(h func(context.Context) error) { heals = append(heals, h) },
+		})
+		// The heals run last registered first, as Ginkgo's cleanups do.
+		for i := len(heals) - 1; i >= 0; i-- {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			if herr := heals[i](hctx); herr != nil {
+				err = errors.Join(err, fmt.Errorf("healing after the scenario: %w", herr))
+			}
+			cancel()
+		}
+		res.Scenarios = append(res.Scenarios, row)
+		verdict := "PASS"
+		if err != nil {
+			verdict = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(w, "[%7.1fs] %s %s: detected %v (TTD %s), recovered %v (TTR %s, by %s), ops %d/%d/%d, keys %s\n",
+			time.Since(start).Seconds(), verdict, e.Name, row.Detected, row.TTD.Round(time.Millisecond),
+			row.Recovered, row.TTR.Round(time.Millisecond), orDash(row.RecoveredBy), row.Ops.OK, row.Ops.Failed, row.Ops.Wrong, row.KeysWord())
+		if err != nil {
+			for _, line := range strings.Split(secrets.Redact(err.Error()), "\n") {
+				fmt.Fprintf(w, "           %s\n", line)
+			}
+		}
+	}
+	res.Duration = time.Since(start)
+	if err := writeRunReports(res, dir, set); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html)\n", dir)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted after %d of %d scenarios: %w", len(res.Scenarios), len(entries), ctx.Err())
+	}
+	if failed > 0 {
+		return scenariosFailed{failed, len(entries)}
+	}
+	fmt.Fprintf(w, "all %d scenarios passed in %s\n", len(entries), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// writeRunReports writes the suite's three reports and proves none holds
+// a secret of the cluster.
+func writeRunReports(r *report.Run, dir string, set *secrets.Set) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := r.WriteJSON(filepath.Join(dir, "scorecard.json")); err != nil {
+		return err
+	}
+	if err := r.WriteHTML(filepath.Join(dir, "report.html")); err != nil {
+		return err
+	}
+	if err := r.WriteTextFile(filepath.Join(dir, "scorecard.txt")); err != nil {
+		return err
+	}
+	return secrets.Scan(dir, set)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// machine describes the host, as the suite's reports do.
+func machine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s: %d cores, %s/%s, %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}

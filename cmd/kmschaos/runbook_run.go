@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/check"
+	"github.com/kmschaos/kmschaos/harness/gameday"
+	"github.com/kmschaos/kmschaos/harness/manual"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/secrets"
+)
+
+// runbookFailed is a runbook that ran and did not pass: what failed is
+// printed already; the exit status is 1.
+type runbookFailed struct{ name string }
+
+func (e runbookFailed) Error() string { return fmt.Sprintf("runbook %q did not pass", e.name) }
+
+func runbookRunCmd() *cobra.Command {
+	var run string
+	var party int
+	var vars []string
+	var within time.Duration
+	c := &cobra.Command{
+		Use:   "run FILE.yaml --party N [--var name=value]... [--run ID]",
+		Short: "Run a runbook file against the running cluster, judged as in a scenario",
+		Long: `run runs one runbook file for real against the cluster (--run, or the only one
+running), about party N ({{party}}), and judges it as a scenario judges its
+runbooks: every step must do what its expect says; then the cluster must be
+steady (every party Optimal, a fresh value decrypting right through every
+party) within --within, every party's key material as the baseline, and
+nothing left different from the baseline (the mesh, each party's state,
+limits and stored objects) besides what the runbook declares it renews or
+sets as a new baseline.
+
+It prints each step as it ends, with its outcome and the time it took, and
+exits 0 if every step and check passed, 1 if one did not.
+
+Variables: the built-in ones ('kmschaos runbook vars') come from the
+cluster and --party; --var overrides them or supplies those the runbook
+declares under vars: (peer_ip_port follows from peer). A runbook that is
+invalid, a party out of range, or a declared variable without a value
+exits 2 before any step runs.
+
+A heal step undoes the faults injected by hand ('kmschaos inject') that
+touch the party.`,
+		Example: `  kmschaos runbook run runbooks/graceful-restart.yaml --party 2
+  kmschaos runbook run runbooks/start-parties.yaml --party 1 --var targets=3,4
+  kmschaos runbook run runbooks/dns-recovery.yaml --party 1 --var peer=3`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rb, err := runbook.Load(args[0])
+			if err != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), err)
+				return invalidRunbooks(1)
+			}
+			supplied, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			// A --var the runbook cannot use is a typo, not a no-op.
+			for name := range supplied {
+				if !slices.Contains(rb.Vars, name) && !slices.ContainsFunc(runbook.Builtins, func(v runbook.Var) bool { return v.Name == name }) {
+					return badInputf("--var %s: %s neither declares it under vars: nor has it built in ('kmschaos runbook vars')", name, args[0])
+				}
+			}
+			if party < 1 {
+				return badInputf("--party N: the party the runbook is about (1 to n)")
+			}
+			ctx := cmd.Context()
+			c, err := attach(ctx, run, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if party > c.Topology.N {
+				return badInputf("--party %d: out of range, the cluster has parties 1 to %d", party, c.Topology.N)
+			}
+			supplied = runbook.DeriveVars(c, party, supplied)
+			if err := rb.CheckVars(supplied); err != nil {
+				return badInputf("%s: %v (give them with --var name=value; 'kmschaos runbook vars' says what they mean)", args[0], err)
+			}
+			return runRunbook(ctx, c, rb, party, supplied, within, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().IntVarP(&party, "party", "p", 0, "the party the runbook is about: {{party}} (1 to n)")
+	c.Flags().StringArrayVar(&vars, "var", nil, "a variable, name=value: one the runbook declares, or an override of a built-in one")
+	c.Flags().DurationVar(&within, "within", 90*time.Second, "how long the cluster may take to be steady after the last step")
+	runFlag(c, &run)
+	return c
+}
+
+// parseVars reads --var name=value.
+func parseVars(vars []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range vars {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, badInputf("--var %q: write name=value", v)
+		}
+		out[strings.TrimSpace(k)] = val
+	}
+	return out, nil
+}
+
+// runRunbook runs rb and judges it; a runbook that did not pass is a
+// runbookFailed (exit 1), every reason printed.
+func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, party int, vars map[string]string, within time.Duration, w io.Writer) error {
+	start := time.Now()
+	// A step's output may show a secret (a cat of a vault): masked.
+	set, err := secrets.Collect(ctx, c)
+	if err != nil {
+		return fmt.Errorf("reading the cluster's secrets (to mask them in the output): %w", err)
+	}
+	secrets.Use(set)
+	fmt.Fprintf(w, "runbook %s on party %d of cluster %s (%s)\n", rb.Name, party, c.RunID, rb.Source)
+	n := 0
+	env := &runbook.Env{C: c, Party: party, Vars: vars, Rec: report.NewRecorder(),
+		Heal: func(ctx context.Context) error { return healParty(ctx, c, party) },
+		OnStep: func(s report.Step) {
+			n++
+			fmt.Fprintf(w, "  %2d. %-4s %-50s %6s  %s\n", n, okFail(s.OK), s.Name, s.Took.Round(100*time.Millisecond), s.Command)
+			if s.Error != "" {
+				fmt.Fprintf(w, "      %s\n", s.Error)
+			}
+		}}
+	var fails []string
+	if _, err := rb.Run(ctx, env); err != nil {
+		var loss *runbook.DataLoss
+		if errors.As(err, &loss) {
+			fails = append(fails, "key material lost: "+err.Error())
+		} else {
+			fails = append(fails, err.Error())
+		}
+	}
+	verdict := func(name string, err error) {
+		if err != nil {
+			fails = append(fails, name+": "+err.Error())
+		}
+		fmt.Fprintf(w, "  check %-4s %s (%s)\n", okFail(err == nil), name, time.Since(start).Round(100*time.Millisecond))
+	}
+	steady := probe.New("steady", check.Steady)
+	verdict("steady state: every party Optimal, decrypts right through every party", probe.Await(ctx, c, within, steady))
+	verdict("key material as the baseline", check.KeyMaterialIntact(ctx, c))
+	gd, _ := gameday.Load(ctx, c)
+	left := check.NoFaultLeft(ctx, c, check.Declared{Renews: rb.Renews, Touched: []int{party}})
+	if left != nil && gd.Running() {
+		// What differs would tell the players the game day's other faults.
+		left = errors.New("the cluster still differs from its baseline (what is hidden while a game day runs)")
+	}
+	verdict("nothing left different from the baseline", left)
+	if gd.Running() {
+		n := gameday.Note{At: time.Now(), Took: time.Since(start), Runbook: rb.Name, Party: party, Passed: len(fails) == 0}
+		if len(fails) > 0 {
+			n.Detail = fails[0]
+		}
+		if _, err := gameday.AddNote(ctx, c, n); err != nil {
+			fmt.Fprintf(w, "warning: the game day did not record this runbook: %v\n", err)
+		}
+	}
+	if len(fails) > 0 {
+		fmt.Fprintf(w, "FAIL runbook %s in %s:\n", rb.Name, time.Since(start).Round(100*time.Millisecond))
+		for _, f := range fails {
+			fmt.Fprintf(w, "  - %s\n", f)
+		}
+		return runbookFailed{rb.Name}
+	}
+	fmt.Fprintf(w, "PASS runbook %s in %s\n", rb.Name, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+func okFail(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAIL"
+}
+
+// healParty is a runbook's heal step from the command line: it undoes the
+// faults injected by hand that touch the party.
+func healParty(ctx context.Context, c *cluster.Cluster, party int) error {
+	active, err := manual.Active(ctx, c)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, r := range active {
+		if slices.Contains(r.Parties, party) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("no fault injected by hand touches party %d", party)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, err := manual.Heal(ctx, c, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

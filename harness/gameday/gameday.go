@@ -1,0 +1,425 @@
+// Package gameday runs a game day: hidden faults drawn from the fault
+// kinds table within the fault budget, injected on a schedule while a
+// workload runs, people diagnosing them with what an operator sees, and a
+// report scoring their diagnoses and recoveries against the truth.
+//
+// Everything lives with the cluster, as records in its keeper: the game
+// day's state (the truth, the schedule, what happened), each diagnosis,
+// each runbook the players ran, a request to stop. One long-lived process
+// (Runner) injects, watches and heals; any other process — a new shell
+// after the first was killed — reads and adds records, and starts a new
+// runner if the old one died.
+package gameday
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/report"
+)
+
+// Record names in the cluster's keeper.
+const (
+	stateRecord = "gameday"
+	diagPrefix  = "gameday-diag-"
+	notePrefix  = "gameday-note-"
+	stopRecord  = "gameday-stop"
+)
+
+// Who recovered a fault.
+const (
+	ByPlayers = "players"
+	ByHarness = "harness" // at the limit, or at the end: not recovered
+)
+
+// State is a game day as the cluster keeps it. It holds the truth, and no
+// secret.
+type State struct {
+	ID      string        `json:"id"`
+	Run     string        `json:"run"`
+	Seed    uint64        `json:"seed"`
+	Started time.Time     `json:"started"`
+	Every   time.Duration `json:"every_ns"`
+	Limit   time.Duration `json:"limit_ns"`
+	Dir     string        `json:"dir"` // the facilitator's report directory, on the host that started it
+	Faults  []Fault       `json:"faults"`
+	// Events are the faults, probes and invariant lanes of the timeline,
+	// offsets from Started (the workload's are the runner's alone).
+	Events []report.Event `json:"events"`
+	Ops    report.Ops     `json:"ops"`
+	Wrongs []string       `json:"wrongs,omitempty"`
+	Keys   string         `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
+
+	PID       int       `json:"pid,omitempty"` // the runner's, on the facilitator's host
+	Heartbeat time.Time `json:"heartbeat,omitzero"`
+	Ended     time.Time `json:"ended,omitzero"`
+	Aborted   bool      `json:"aborted,omitempty"`
+	Left      string    `json:"left,omitempty"` // what the final audit found different from the baseline
+	// WorkloadLost: the runner that ran the workload died; its
+	// operations are counted only up to its last heartbeat.
+	WorkloadLost bool `json:"workload_lost,omitempty"`
+}
+
+// Fault is one hidden fault: what it is, when it was to come and what
+// became of it.
+type Fault struct {
+	Kind    string            `json:"kind"`
+	Party   int               `json:"party,omitempty"`
+	Link    [2]int            `json:"link,omitzero"`
+	Params  map[string]string `json:"params,omitempty"`
+	Name    string            `json:"name"`
+	Parties []int             `json:"parties"`
+	Tag     string            `json:"tag"` // names its toxics: opaque, so the mesh does not tell the kind
+	At      time.Duration     `json:"at_ns"`
+
+	InjectedAt  time.Time  `json:"injected_at,omitzero"`
+	InjectError string     `json:"inject_error,omitempty"`
+	RecoveredAt time.Time  `json:"recovered_at,omitzero"`
+	RecoveredBy string     `json:"recovered_by,omitempty"`
+	HealError   string     `json:"heal_error,omitempty"`
+	Ops         report.Ops `json:"ops"`
+}
+
+// Target is the fault's target as the command line writes it.
+func (f Fault) Target() string {
+	if f.Link != [2]int{} {
+		return fmt.Sprintf("link %d-%d", f.Link[0], f.Link[1])
+	}
+	return fmt.Sprintf("party %d", f.Party)
+}
+
+// Active tells whether the fault is on the cluster at t.
+func (f Fault) Active(t time.Time) bool {
+	return !f.InjectedAt.IsZero() && !t.Before(f.InjectedAt) && (f.RecoveredAt.IsZero() || t.Before(f.RecoveredAt))
+}
+
+// Touches tells whether a diagnosis naming party p names this fault: a
+// party fault's party, either end of a link.
+func (f Fault) Touches(p int) bool {
+	if f.Link != [2]int{} {
+		return f.Link[0] == p || f.Link[1] == p
+	}
+	return f.Party == p
+}
+
+func (f Fault) args() fault.Args { return fault.Args{Party: f.Party, Link: f.Link, Params: f.Params} }
+
+// Running tells whether the state is of a game day not ended.
+func (s *State) Running() bool { return s != nil && s.Ended.IsZero() }
+
+// Diagnosis is what a player said, scored against the truth when said.
+type Diagnosis struct {
+	At    time.Time `json:"at"`
+	Party int       `json:"party"`
+	Kind  string    `json:"kind"`
+	Text  string    `json:"text,omitempty"`
+	Right bool      `json:"right"`
+	Fault int       `json:"fault"` // index of the fault it names right; -1
+}
+
+// Note is a runbook the players ran during the game day.
+type Note struct {
+	At      time.Time     `json:"at"`
+	Took    time.Duration `json:"took_ns"`
+	Runbook string        `json:"runbook"`
+	Party   int           `json:"party"`
+	Passed  bool          `json:"passed"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// InputError is a request the facilitator or a player must change:
+// nothing was done.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputf(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+
+// Options of a new game day.
+type Options struct {
+	Seed   uint64
+	Faults int           // how many hidden faults
+	Every  time.Duration // between two injections; the first comes after one
+	Limit  time.Duration // after which the harness heals a fault the players did not
+	Kinds  []string      // the kinds to draw from (default: every kind)
+	Dir    string
+}
+
+// Plan draws the hidden faults from the seed: kinds from the table (or
+// opts.Kinds), targets within the fault budget — every fault touches only
+// parties of t drawn at random, so all of them together never take more
+// than t parties away.
+func Plan(topo cluster.Topology, o Options) ([]Fault, error) {
+	if o.Faults < 1 {
+		return nil, inputf("--faults %d: a game day has at least one fault", o.Faults)
+	}
+	if o.Every <= 0 || o.Limit <= 0 {
+		return nil, inputf("--every and --limit must be positive")
+	}
+	var kinds []fault.KindSpec
+	if len(o.Kinds) == 0 {
+		kinds = fault.Kinds()
+	}
+	for _, name := range o.Kinds {
+		k, ok := fault.LookupKind(name)
+		if !ok {
+			return nil, inputf("--kinds: unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", name, fault.Closest(name))
+		}
+		kinds = append(kinds, k)
+	}
+	if topo.T < 1 {
+		return nil, inputf("the cluster's threshold is %d: no fault fits in its budget", topo.T)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("gameday"))
+	rng := mrand.New(mrand.NewPCG(o.Seed, h.Sum64()))
+	budget := rng.Perm(topo.N)[:topo.T]
+	for i := range budget {
+		budget[i]++
+	}
+	slices.Sort(budget)
+	id := newID()
+	var out []Fault
+	for k := 0; k < o.Faults; k++ {
+		spec := kinds[rng.IntN(len(kinds))]
+		party, link := budget[rng.IntN(len(budget))], [2]int{}
+		if spec.Target == fault.AtLink {
+			other := 1 + rng.IntN(topo.N-1)
+			if other >= party {
+				other++
+			}
+			link, party = [2]int{party, other}, 0
+		}
+		a, err := spec.Check(topo, party, link, nil)
+		if err != nil {
+			return nil, fmt.Errorf("drawing %s: %w", spec.Name, err)
+		}
+		tag := fmt.Sprintf("gd-%s-%d", id, k+1)
+		f := spec.Build(a, tag)
+		if t := fault.Touched(f); !subset(t, budget) {
+			// A kind whose fault reaches beyond its target (none today):
+			// drawn again rather than over the budget.
+			k--
+			continue
+		}
+		params := a.Params
+		if len(params) == 0 {
+			params = nil
+		}
+		out = append(out, Fault{Kind: spec.Name, Party: a.Party, Link: a.Link, Params: params, Name: f.Name(),
+			Parties: f.Parties(), Tag: tag, At: time.Duration(k+1) * o.Every})
+	}
+	return out, nil
+}
+
+func subset(xs, of []int) bool {
+	for _, x := range xs {
+		if !slices.Contains(of, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Load reads the game day the cluster keeps, nil if it has none.
+func Load(ctx context.Context, c *cluster.Cluster) (*State, error) {
+	b, ok, err := c.Record(ctx, stateRecord)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("reading the game day's record: %w", err)
+	}
+	return &s, nil
+}
+
+// Save writes the state to the cluster.
+func Save(ctx context.Context, c *cluster.Cluster, s *State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return c.PutRecord(ctx, stateRecord, b)
+}
+
+// Begin records a new game day in the cluster, refusing if one is running.
+func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*State, error) {
+	old, err := Load(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if old.Running() {
+		return nil, inputf("a game day is already running on cluster %s (%s, started %s): 'kmschaos gameday end' or 'abort' it first",
+			c.RunID, old.ID, old.Started.Local().Format(time.TimeOnly))
+	}
+	faults, err := Plan(c.Topology, o)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Seed: o.Seed, Started: now.UTC(), Every: o.Every, Limit: o.Limit,
+		Dir: o.Dir, Faults: faults, Heartbeat: now.UTC()}
+	// Old diagnoses, notes and a stop request belong to the game day before.
+	if err := clearRecords(ctx, c); err != nil {
+		return nil, err
+	}
+	return s, Save(ctx, c, s)
+}
+
+func clearRecords(ctx context.Context, c *cluster.Cluster) error {
+	for _, prefix := range []string{diagPrefix, notePrefix} {
+		recs, err := c.Records(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		for name := range recs {
+			if err := c.DeleteRecord(ctx, name); err != nil {
+				return err
+			}
+		}
+	}
+	return c.DeleteRecord(ctx, stopRecord)
+}
+
+// Diagnose records a player's diagnosis, scored against the truth now.
+// It returns the diagnosis; the verdict is for the report, not the player.
+func Diagnose(ctx context.Context, c *cluster.Cluster, party int, kind, text string, now time.Time) (Diagnosis, error) {
+	if _, ok := fault.LookupKind(kind); !ok {
+		return Diagnosis{}, inputf("unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", kind, fault.Closest(kind))
+	}
+	if party < 1 || party > c.Topology.N {
+		return Diagnosis{}, inputf("--party %d is out of range: the cluster has parties 1 to %d", party, c.Topology.N)
+	}
+	s, err := Load(ctx, c)
+	if err != nil {
+		return Diagnosis{}, err
+	}
+	if !s.Running() {
+		return Diagnosis{}, inputf("no game day is running on cluster %s", c.RunID)
+	}
+	d := Score(s, party, kind, now)
+	d.Text = text
+	b, err := json.Marshal(d)
+	if err != nil {
+		return d, err
+	}
+	return d, c.PutRecord(ctx, fmt.Sprintf("%s%d", diagPrefix, now.UnixNano()), b)
+}
+
+// Score holds a diagnosis against the faults on the cluster at now: right
+// if one of them is of that kind and touches that party (a fault still
+// active is preferred to one recovered already).
+func Score(s *State, party int, kind string, now time.Time) Diagnosis {
+	d := Diagnosis{At: now.UTC(), Party: party, Kind: kind, Fault: -1}
+	for pass := 0; pass < 2 && d.Fault < 0; pass++ {
+		for i, f := range s.Faults {
+			if f.InjectedAt.IsZero() || now.Before(f.InjectedAt) || f.Kind != kind || !f.Touches(party) {
+				continue
+			}
+			if pass == 0 && !f.Active(now) {
+				continue
+			}
+			d.Right, d.Fault = true, i
+			break
+		}
+	}
+	return d
+}
+
+// AddNote records a runbook the players ran, if a game day is running;
+// it says whether one was.
+func AddNote(ctx context.Context, c *cluster.Cluster, n Note) (bool, error) {
+	s, err := Load(ctx, c)
+	if err != nil || !s.Running() {
+		return false, err
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return true, err
+	}
+	return true, c.PutRecord(ctx, fmt.Sprintf("%s%d", notePrefix, n.At.UnixNano()), b)
+}
+
+// Diagnoses lists the diagnoses recorded, oldest first.
+func Diagnoses(ctx context.Context, c *cluster.Cluster) ([]Diagnosis, error) {
+	var out []Diagnosis
+	err := readAll(ctx, c, diagPrefix, func(b []byte) error {
+		var d Diagnosis
+		err := json.Unmarshal(b, &d)
+		out = append(out, d)
+		return err
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, err
+}
+
+// Notes lists the runbooks the players ran, oldest first.
+func Notes(ctx context.Context, c *cluster.Cluster) ([]Note, error) {
+	var out []Note
+	err := readAll(ctx, c, notePrefix, func(b []byte) error {
+		var n Note
+		err := json.Unmarshal(b, &n)
+		out = append(out, n)
+		return err
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, err
+}
+
+func readAll(ctx context.Context, c *cluster.Cluster, prefix string, each func([]byte) error) error {
+	recs, err := c.Records(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for name, b := range recs {
+		if err := each(b); err != nil {
+			return fmt.Errorf("reading the cluster's record %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Stop asks the runner to end the game day (abort: heal everything at
+// once and score nothing more).
+type Stop struct {
+	At    time.Time `json:"at"`
+	Abort bool      `json:"abort"`
+}
+
+// RequestStop records a stop request for the runner.
+func RequestStop(ctx context.Context, c *cluster.Cluster, abort bool, now time.Time) error {
+	b, _ := json.Marshal(Stop{At: now.UTC(), Abort: abort})
+	return c.PutRecord(ctx, stopRecord, b)
+}
+
+func stopRequested(ctx context.Context, c *cluster.Cluster) (*Stop, error) {
+	b, ok, err := c.Record(ctx, stopRecord)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var s Stop
+	return &s, json.Unmarshal(b, &s)
+}
+
+// Alive tells whether the runner has shown signs of life lately.
+func (s *State) Alive(now time.Time) bool { return now.Sub(s.Heartbeat) < staleAfter }
+
+// staleAfter: a runner silent that long is dead (it beats every tick).
+const staleAfter = 20 * time.Second

@@ -1,0 +1,227 @@
+package gameday
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/report"
+)
+
+var topo13 = cluster.Topology{N: 13, T: 4}
+
+// Every draw stays within the budget (t parties in all), the same seed
+// draws the same faults, and the schedule is one fault per --every.
+func TestPlanWithinBudgetAndSeeded(t *testing.T) {
+	for seed := uint64(0); seed < 200; seed++ {
+		o := Options{Seed: seed, Faults: 6, Every: time.Minute, Limit: time.Hour}
+		fs, err := Plan(topo13, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var touched []int
+		for k, f := range fs {
+			touched = append(touched, f.Parties...)
+			if f.At != time.Duration(k+1)*time.Minute {
+				t.Errorf("seed %d: fault %d due at %s", seed, k+1, f.At)
+			}
+			if strings.Contains(f.Tag, f.Kind) {
+				t.Errorf("seed %d: tag %q tells the kind", seed, f.Tag)
+			}
+		}
+		slices.Sort(touched)
+		if n := len(slices.Compact(touched)); n > topo13.T {
+			t.Fatalf("seed %d: the faults touch %d parties, over t=%d: %+v", seed, n, topo13.T, fs)
+		}
+		again, _ := Plan(topo13, o)
+		for k := range fs {
+			if fs[k].Kind != again[k].Kind || fs[k].Target() != again[k].Target() {
+				t.Fatalf("seed %d: drew %s on %s, then %s on %s", seed, fs[k].Kind, fs[k].Target(), again[k].Kind, again[k].Target())
+			}
+		}
+	}
+}
+
+func TestPlanKindsAndBadInput(t *testing.T) {
+	fs, err := Plan(cluster.Topology{N: 4, T: 1}, Options{Seed: 1, Faults: 3, Every: time.Second, Limit: time.Minute, Kinds: []string{"kill", "link-hang"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Kind != "kill" && f.Kind != "link-hang" {
+			t.Errorf("drew %s outside --kinds", f.Kind)
+		}
+	}
+	for _, o := range []Options{
+		{Faults: 0, Every: time.Second, Limit: time.Second},
+		{Faults: 1, Every: 0, Limit: time.Second},
+		{Faults: 1, Every: time.Second, Limit: time.Second, Kinds: []string{"kil"}},
+	} {
+		var in *InputError
+		if _, err := Plan(topo13, o); !errors.As(err, &in) {
+			t.Errorf("%+v: %v, want an input error", o, err)
+		}
+	}
+	if _, err := Plan(topo13, Options{Faults: 1, Every: time.Second, Limit: time.Second, Kinds: []string{"kil"}}); !strings.Contains(err.Error(), `did you mean "kill"`) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+func game(start time.Time) *State {
+	return &State{Started: start, Faults: []Fault{
+		{Kind: "kill", Party: 2, Parties: []int{2}, Tag: "gd-x-1", InjectedAt: start.Add(10 * time.Second)},
+		{Kind: "link-hang", Link: [2]int{3, 1}, Parties: []int{3}, Tag: "gd-x-2", InjectedAt: start.Add(time.Minute)},
+	}}
+}
+
+// A diagnosis is right for the right party and kind of a fault injected
+// by then; the wrong party, the wrong kind, or a fault not injected yet
+// is wrong.
+func TestScore(t *testing.T) {
+	start := time.Now()
+	s := game(start)
+	for _, c := range []struct {
+		party int
+		kind  string
+		at    time.Duration
+		right bool
+		fault int
+	}{
+		{2, "kill", 20 * time.Second, true, 0},
+		{3, "kill", 20 * time.Second, false, -1},      // wrong party
+		{2, "stop", 20 * time.Second, false, -1},      // wrong kind
+		{2, "kill", 5 * time.Second, false, -1},       // before the injection
+		{1, "link-hang", 30 * time.Second, false, -1}, // not injected yet
+		{1, "link-hang", 70 * time.Second, true, 1},   // either end of the link
+		{3, "link-hang", 70 * time.Second, true, 1},   //
+		{4, "link-hang", 70 * time.Second, false, -1}, // not on the link
+	} {
+		d := Score(s, c.party, c.kind, start.Add(c.at))
+		if d.Right != c.right || d.Fault != c.fault {
+			t.Errorf("party %d %s at +%s: right %v fault %d, want %v %d", c.party, c.kind, c.at, d.Right, d.Fault, c.right, c.fault)
+		}
+	}
+}
+
+// The report's numbers per fault: first right diagnosis, wrong ones while
+// it was on, time to recovery and by whom.
+func TestResultsAndText(t *testing.T) {
+	start := time.Now().Add(-5 * time.Minute)
+	s := game(start)
+	s.Faults[0].RecoveredAt, s.Faults[0].RecoveredBy = start.Add(50*time.Second), ByPlayers
+	s.Faults[1].RecoveredAt, s.Faults[1].RecoveredBy = start.Add(3*time.Minute), ByHarness
+	s.Ended, s.Keys = start.Add(4*time.Minute), report.KeysIntact
+	diags := []Diagnosis{
+		{At: start.Add(15 * time.Second), Party: 1, Kind: "pause", Fault: -1},
+		Score(s, 2, "kill", start.Add(30*time.Second)),
+		Score(s, 2, "kill", start.Add(40*time.Second)),
+		{At: start.Add(90 * time.Second), Party: 4, Kind: "isolate", Fault: -1},
+	}
+	rs := Results(s, diags)
+	if !rs[0].Diagnosed || rs[0].FirstRight != 20*time.Second || rs[0].Wrong != 1 || !rs[0].Recovered || rs[0].TTR != 40*time.Second {
+		t.Errorf("fault 1: %+v", rs[0])
+	}
+	if rs[1].Diagnosed || rs[1].Wrong != 1 || rs[1].Recovered || rs[1].TTR != 2*time.Minute {
+		t.Errorf("fault 2: %+v", rs[1])
+	}
+	var b bytes.Buffer
+	WriteText(&b, s, diags, nil)
+	for _, want := range []string{
+		"diagnosed       right, 20s after the injection",
+		"recovered       by the players, 40s after the injection",
+		"NOT diagnosed right",
+		"recovered       NOT RECOVERED: healed by the harness 2m0s after the injection",
+		"left on the cluster after the game day: nothing",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	run := Run(s, diags, nil, nil)
+	if run.Scenarios[0].Passed {
+		t.Error("a game day with a fault the players did not recover passed")
+	}
+	players := 0
+	for _, e := range run.Scenarios[0].Events {
+		if e.Lane == report.LanePlayers {
+			players++
+		}
+	}
+	if players != len(diags) {
+		t.Errorf("%d events in the players' lane, want %d", players, len(diags))
+	}
+}
+
+// A fault is present while the audit shows anything of it: its party's
+// state, a toxic named by its tag, a disabled link of its party; gone
+// when the audit shows nothing of it (another party's trouble is not
+// its own).
+func TestPresent(t *testing.T) {
+	kill := Fault{Kind: "kill", Party: 2, Parties: []int{2}, Tag: "gd-a-1"}
+	hang := Fault{Kind: "link-hang", Link: [2]int{3, 1}, Parties: []int{3}, Tag: "gd-a-2"}
+	refused := Fault{Kind: "link-refused", Link: [2]int{3, 1}, Parties: []int{3}, Tag: "gd-a-3"}
+	clean := cluster.ResetReport{}
+	for _, c := range []struct {
+		rep  cluster.ResetReport
+		f    Fault
+		want bool
+	}{
+		{clean, kill, false},
+		{cluster.ResetReport{Repaired: map[int][]string{2: {"not running (exited)"}}}, kill, true},
+		{cluster.ResetReport{Repaired: map[int][]string{4: {"paused"}}}, kill, false},
+		{cluster.ResetReport{Mesh: []string{"p3-p1 has toxic gd-a-2 (timeout)"}}, hang, true},
+		{cluster.ResetReport{Mesh: []string{"p3-p1 has toxic gd-a-9 (timeout)"}}, hang, false},
+		{cluster.ResetReport{Mesh: []string{"p3-p1 disabled"}}, refused, true},
+		{cluster.ResetReport{Mesh: []string{"p2-p4 disabled"}}, refused, false},
+		{cluster.ResetReport{Mesh: []string{"client-p2 disabled"}}, kill, true},
+	} {
+		if got := Present(c.rep, c.f); got != c.want {
+			t.Errorf("%s with %s: present %v, want %v", c.f.Kind, c.rep, got, c.want)
+		}
+	}
+}
+
+// The sealed file is its owner's alone from its creation, holds the
+// truth, and is never overwritten.
+func TestSeal(t *testing.T) {
+	s := game(time.Now())
+	s.ID, s.Dir = "abc123", t.TempDir()
+	p, err := Seal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("sealed file %s: %v, mode %v", p, err, st.Mode())
+	}
+	b, _ := os.ReadFile(p)
+	if !strings.Contains(string(b), `"kind": "kill"`) || !strings.Contains(string(b), `"target": "link 3-1"`) {
+		t.Errorf("the sealed file does not tell the truth:\n%s", b)
+	}
+	if _, err := Seal(s); err == nil {
+		t.Error("a second Seal overwrote the sealed file")
+	}
+}
+
+// Every kind of the table can be drawn: a kind a game day could never
+// draw would be a gap in the exercise.
+func TestEveryKindDrawable(t *testing.T) {
+	seen := map[string]bool{}
+	for seed := uint64(0); seed < 400 && len(seen) < len(fault.Kinds()); seed++ {
+		fs, _ := Plan(cluster.Topology{N: 4, T: 1}, Options{Seed: seed, Faults: 3, Every: time.Second, Limit: time.Second})
+		for _, f := range fs {
+			seen[f.Kind] = true
+		}
+	}
+	for _, k := range fault.Kinds() {
+		if !seen[k.Name] {
+			t.Errorf("kind %s never drawn in 400 seeds", k.Name)
+		}
+	}
+}

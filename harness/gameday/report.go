@@ -1,0 +1,311 @@
+package gameday
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kmschaos/kmschaos/harness/report"
+)
+
+// FaultResult is one fault's line of the report.
+type FaultResult struct {
+	Fault
+	// FirstRight is the time from the injection to the first right
+	// diagnosis; zero if nobody diagnosed it.
+	FirstRight time.Duration `json:"first_right_ns"`
+	Diagnosed  bool          `json:"diagnosed"`
+	Wrong      int           `json:"wrong_diagnoses"` // wrong diagnoses while it was on
+	TTR        time.Duration `json:"ttr_ns"`          // injection to recovery (or the harness's heal)
+	Recovered  bool          `json:"recovered"`       // by the players
+}
+
+// Results scores each fault against the diagnoses.
+func Results(s *State, diags []Diagnosis) []FaultResult {
+	out := make([]FaultResult, len(s.Faults))
+	for i, f := range s.Faults {
+		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers}
+		if !f.RecoveredAt.IsZero() && !f.InjectedAt.IsZero() {
+			r.TTR = f.RecoveredAt.Sub(f.InjectedAt)
+		}
+		for _, d := range diags {
+			switch {
+			case d.Right && d.Fault == i && !r.Diagnosed:
+				r.Diagnosed, r.FirstRight = true, d.At.Sub(f.InjectedAt)
+			case !d.Right && f.Active(d.At):
+				r.Wrong++
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// WriteText writes the game day's report for people.
+func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
+	state := "running"
+	switch {
+	case s.Aborted:
+		state = "aborted"
+	case !s.Ended.IsZero():
+		state = "ended"
+	}
+	end := s.Ended
+	if end.IsZero() {
+		end = time.Now()
+	}
+	fmt.Fprintf(w, "kmschaos game day %s on cluster %s: %s, seed %d, %d hidden faults every %s, limit %s, %s\n",
+		s.ID, s.Run, state, s.Seed, len(s.Faults), s.Every, s.Limit, end.Sub(s.Started).Round(time.Second))
+	if first := firstInjected(s); !first.IsZero() {
+		fmt.Fprintf(w, "first fault injected %s after 'gameday start'\n", first.Sub(s.Started).Round(time.Millisecond))
+	}
+	fmt.Fprintln(w)
+	for i, r := range Results(s, diags) {
+		fmt.Fprintf(w, "fault %d: %s (%s on %s)\n", i+1, r.Name, r.Kind, r.Target())
+		if r.InjectedAt.IsZero() {
+			fmt.Fprintf(w, "  not injected: the game day ended first\n\n")
+			continue
+		}
+		fmt.Fprintf(w, "  injected        +%s\n", r.InjectedAt.Sub(s.Started).Round(time.Millisecond))
+		if r.InjectError != "" {
+			fmt.Fprintf(w, "  did not inject  %s\n\n", r.InjectError)
+			continue
+		}
+		if r.Diagnosed {
+			fmt.Fprintf(w, "  diagnosed       right, %s after the injection\n", r.FirstRight.Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(w, "  diagnosed       NOT diagnosed right\n")
+		}
+		fmt.Fprintf(w, "  wrong diagnoses %d\n", r.Wrong)
+		switch {
+		case r.Recovered:
+			fmt.Fprintf(w, "  recovered       by the players, %s after the injection\n", r.TTR.Round(time.Millisecond))
+		case !r.RecoveredAt.IsZero():
+			fmt.Fprintf(w, "  recovered       NOT RECOVERED: healed by the harness %s after the injection\n", r.TTR.Round(time.Millisecond))
+		default:
+			fmt.Fprintf(w, "  recovered       not yet (on for %s)\n", time.Since(r.InjectedAt).Round(time.Second))
+		}
+		if r.HealError != "" {
+			fmt.Fprintf(w, "  heal error      %s\n", r.HealError)
+		}
+		fmt.Fprintf(w, "  ops             %d ok / %d failed / %d wrong while it was on\n\n", r.Ops.OK, r.Ops.Failed, r.Ops.Wrong)
+	}
+	fmt.Fprintf(w, "diagnoses (%d):\n", len(diags))
+	for _, d := range diags {
+		verdict := "wrong"
+		if d.Right {
+			verdict = fmt.Sprintf("right (fault %d)", d.Fault+1)
+		}
+		fmt.Fprintf(w, "  +%-9s party %d, %s: %s%s\n", d.At.Sub(s.Started).Round(100*time.Millisecond), d.Party, d.Kind, verdict, quoted(d.Text))
+	}
+	fmt.Fprintf(w, "runbooks the players ran (%d):\n", len(notes))
+	for _, n := range notes {
+		fmt.Fprintf(w, "  +%-9s %s on party %d: %s (%s)%s\n", n.At.Sub(s.Started).Round(100*time.Millisecond), n.Runbook, n.Party, passFail(n.Passed), n.Took.Round(100*time.Millisecond), quoted(n.Detail))
+	}
+	fmt.Fprintf(w, "\nops in all: %d ok / %d failed / %d wrong", s.Ops.OK, s.Ops.Failed, s.Ops.Wrong)
+	if s.WorkloadLost {
+		fmt.Fprint(w, " (a runner died: its operations after its last heartbeat are not counted)")
+	}
+	fmt.Fprintln(w)
+	for _, wr := range s.Wrongs {
+		fmt.Fprintf(w, "  WRONG: %s\n", wr)
+	}
+	fmt.Fprintf(w, "key material: %s\n", orUnchecked(s.Keys))
+	if !s.Ended.IsZero() {
+		fmt.Fprintf(w, "left on the cluster after the game day: %s\n", orNothing(s.Left))
+	}
+}
+
+func firstInjected(s *State) time.Time {
+	var first time.Time
+	for _, f := range s.Faults {
+		if !f.InjectedAt.IsZero() && (first.IsZero() || f.InjectedAt.Before(first)) {
+			first = f.InjectedAt
+		}
+	}
+	return first
+}
+
+func quoted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return fmt.Sprintf(" — %q", s)
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func orUnchecked(s string) string {
+	if s == "" {
+		return "not checked yet"
+	}
+	return s
+}
+
+// Run is the game day as the suite's report writer takes it: one row
+// whose timeline has the faults, the probes, the workload and the
+// players' own lane (diagnoses, runbooks).
+func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Event) *report.Run {
+	end := s.Ended
+	if end.IsZero() {
+		end = time.Now()
+	}
+	results := Results(s, diags)
+	row := report.Scenario{Name: "game day " + s.ID, Section: "Game day", Kind: "hidden", Started: s.Started, Duration: end.Sub(s.Started),
+		Ops: s.Ops, Wrongs: s.Wrongs, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact, FaultLeft: s.Left}
+	var names, kinds []string
+	recovered := true
+	for _, r := range results {
+		names = append(names, r.Name)
+		kinds = append(kinds, r.Kind)
+		recovered = recovered && r.Recovered
+		if r.Diagnosed && (!row.Detected || r.FirstRight < row.TTD) {
+			row.Detected, row.TTD = true, r.FirstRight
+		}
+		row.TTR = max(row.TTR, r.TTR)
+		row.Parties = append(row.Parties, r.Parties...)
+	}
+	row.Fault, row.Kind = strings.Join(names, " + "), strings.Join(kinds, ",")
+	row.Recovered = recovered
+	if recovered {
+		row.RecoveredBy = "players"
+	}
+	row.Passed = recovered && s.Left == "" && s.Keys == report.KeysIntact && s.Ops.Wrong == 0
+	if !row.Passed {
+		row.Error = summary(results, s)
+	}
+	row.Events = append(append([]report.Event(nil), s.Events...), workloadEvents...)
+	for _, d := range diags {
+		status, label := report.Fail, fmt.Sprintf("diagnosis: party %d %s (wrong)", d.Party, d.Kind)
+		if d.Right {
+			status, label = report.OK, fmt.Sprintf("diagnosis: party %d %s (right, fault %d)", d.Party, d.Kind, d.Fault+1)
+		}
+		row.Events = append(row.Events, report.Event{At: d.At.Sub(s.Started), Lane: report.LanePlayers, Label: label, Status: status, Detail: d.Text})
+	}
+	for _, n := range notes {
+		status := report.OK
+		if !n.Passed {
+			status = report.Fail
+		}
+		row.Events = append(row.Events, report.Event{At: n.At.Sub(s.Started) - n.Took, End: n.At.Sub(s.Started), Lane: report.LanePlayers,
+			Label: fmt.Sprintf("runbook %s on party %d: %s", n.Runbook, n.Party, passFail(n.Passed)), Status: status, Detail: n.Detail})
+	}
+	return &report.Run{Seed: s.Seed, Started: s.Started, Duration: end.Sub(s.Started), Scenarios: []report.Scenario{row}}
+}
+
+func summary(results []FaultResult, s *State) string {
+	var why []string
+	for i, r := range results {
+		if !r.Recovered {
+			why = append(why, fmt.Sprintf("fault %d not recovered by the players", i+1))
+		}
+	}
+	if s.Left != "" {
+		why = append(why, s.Left)
+	}
+	if s.Keys == report.KeysChanged {
+		why = append(why, "key material differs from the baseline")
+	}
+	if s.Ops.Wrong > 0 {
+		why = append(why, fmt.Sprintf("%d WRONG decryptions", s.Ops.Wrong))
+	}
+	return strings.Join(why, "; ")
+}
+
+// JSON is the report for scripts: the state (the truth included), each
+// fault's results, the diagnoses and the players' runbooks.
+func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
+	return json.MarshalIndent(struct {
+		*State
+		Results   []FaultResult `json:"results"`
+		Diagnoses []Diagnosis   `json:"diagnoses"`
+		Notes     []Note        `json:"notes"`
+	}{s, Results(s, diags), diags, notes}, "", "  ")
+}
+
+// WriteReports writes gameday-ID.txt, .json and .html into the state's
+// directory.
+func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Event) error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(s.Dir, "gameday-"+s.ID)
+	f, err := os.Create(base + ".txt")
+	if err != nil {
+		return err
+	}
+	WriteText(f, s, diags, notes)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	b, err := JSON(s, diags, notes)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".json", b, 0o644); err != nil {
+		return err
+	}
+	return Run(s, diags, notes, workloadEvents).WriteHTML(base + ".html")
+}
+
+// Truth is the sealed file's content: what the facilitator may read and
+// the players may not.
+type Truth struct {
+	ID      string        `json:"id"`
+	Run     string        `json:"run"`
+	Seed    uint64        `json:"seed"`
+	Started time.Time     `json:"started"`
+	Every   time.Duration `json:"every_ns"`
+	Limit   time.Duration `json:"limit_ns"`
+	Faults  []TruthFault  `json:"faults"`
+}
+
+// TruthFault is one hidden fault as the sealed file tells it.
+type TruthFault struct {
+	Kind   string            `json:"kind"`
+	Target string            `json:"target"`
+	Params map[string]string `json:"params,omitempty"`
+	Name   string            `json:"name"`
+	At     string            `json:"at"` // after the start
+}
+
+// TruthOf is the truth of a game day.
+func TruthOf(s *State) Truth {
+	t := Truth{ID: s.ID, Run: s.Run, Seed: s.Seed, Started: s.Started, Every: s.Every, Limit: s.Limit}
+	for _, f := range s.Faults {
+		t.Faults = append(t.Faults, TruthFault{Kind: f.Kind, Target: f.Target(), Params: f.Params, Name: f.Name, At: f.At.String()})
+	}
+	return t
+}
+
+// SealedPath is where the sealed file of a game day goes.
+func SealedPath(dir, id string) string { return filepath.Join(dir, "gameday-"+id+".sealed.json") }
+
+// Seal writes the truth to its file, readable by its owner only. The
+// file is created with those permissions (never wider, not even for a
+// moment) and must not exist already.
+func Seal(s *State) (string, error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return "", err
+	}
+	p := SealedPath(s.Dir, s.ID)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return p, err
+	}
+	b, _ := json.MarshalIndent(TruthOf(s), "", "  ")
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return p, err
+	}
+	return p, f.Close()
+}
