@@ -19,6 +19,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/internal/dockertest"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -48,7 +49,7 @@ type gamedayStatusJSON struct {
 // background process is killed mid-game and a later 'gameday status'
 // continues the game day with a new one.
 func TestScriptedGameDay(t *testing.T) {
-	dockerOrSkip(t)
+	dockertest.Require(t)
 	g := NewWithT(t)
 	root, err := localcluster.ModuleRoot()
 	g.Expect(err).NotTo(HaveOccurred())

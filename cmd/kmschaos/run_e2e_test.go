@@ -16,6 +16,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/internal/dockertest"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -27,7 +28,7 @@ import (
 // declares the new baseline, and once declared the audit of a later
 // process holds the party to the new limit.
 func TestRunAndRunbookRun(t *testing.T) {
-	dockerOrSkip(t)
+	dockertest.Require(t)
 	g := NewWithT(t)
 	root, err := localcluster.ModuleRoot()
 	g.Expect(err).NotTo(HaveOccurred())
