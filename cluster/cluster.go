@@ -255,11 +255,22 @@ func (c *Cluster) generate(ctx context.Context) error {
 	return nil
 }
 
+// keeperImage is the toolbox: the keeper is the operator's debug pod, and
+// a container that lives as long as the cluster keeps the toolbox image in
+// use, so that no other run's clean-up removes it between two of the
+// guide's blocks. Images handed in without one fall back to the party's.
+func (c *Cluster) keeperImage() string {
+	if c.Images.Toolbox != "" {
+		return c.Images.Toolbox
+	}
+	return c.Images.Party
+}
+
 func (c *Cluster) startKeeper(ctx context.Context) error {
 	var err error
 	c.keeper, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
+			Image: c.keeperImage(), Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
 			Labels:     c.labels("keeper"),
 			Networks:   []string{c.netName},
 			Entrypoint: append(append([]string{}, c.Profile.Admin...), "hold"),

@@ -20,8 +20,9 @@ var toolboxStatics = map[string]string{
 }
 
 // partyToolsInToolbox are the party's commands an operator has on the
-// party's host.
-var partyToolsInToolbox = []string{"kms-health-check", "kms-init", "kms-admin", "kms-client"}
+// party's host; kms-gen-keys too, since the keeper (the dealer) runs on
+// this image.
+var partyToolsInToolbox = []string{"kms-health-check", "kms-init", "kms-admin", "kms-client", "kms-gen-keys"}
 
 // toolboxContext lays out the toolbox image's root file system under
 // dir/rootfs, with its Dockerfile's context around it.
