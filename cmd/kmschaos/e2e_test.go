@@ -109,7 +109,7 @@ func TestEndToEndByHand(t *testing.T) {
 
 	// The guide's blocks, as written, on party 2's host of the attached
 	// cluster: one that runs, one whose tools the toolbox lacks (exit 1).
-	gr := kmschaos(2*time.Minute, 1, "guide", "run", "--run", run, "--party", "2", "--output",
+	gr := kmschaos(2*time.Minute, 1, "guide", "run", "--run", run, "--party", "2", "--show-output",
 		"--block", "Issue Classification & Resolution > Key Management Issues > Diagnostic Steps > 2. Key Validation > block 1",
 		"--block", "Advanced Diagnostics > Process Analysis > block 1")
 	out := string(gr.Out.Contents())

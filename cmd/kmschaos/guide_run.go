@@ -50,7 +50,7 @@ Exit status: 0 when every command ran, 1 when one did not, 2 on bad input.
 
 Examples:
   kmschaos guide run --party 3
-  kmschaos guide run --party 3 --block "Advanced Diagnostics > Memory Analysis > block 1" --output`,
+  kmschaos guide run --party 3 --block "Advanced Diagnostics > Memory Analysis > block 1" --show-output`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			code, err := runGuideRun(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr())
@@ -68,7 +68,7 @@ Examples:
 	cmd.Flags().IntVar(&o.party, "party", 1, "the party whose host the blocks run on")
 	cmd.Flags().StringArrayVar(&o.blocks, "block", nil, "a block's address (repeatable; default: every shell block)")
 	cmd.Flags().DurationVar(&o.limit, "limit", literal.DefaultLimit, "how long a block may run (docker events streams until stopped)")
-	cmd.Flags().BoolVar(&o.output, "output", false, "print each block's standard output")
+	cmd.Flags().BoolVar(&o.output, "show-output", false, "print each block's standard output")
 	runFlag(cmd, &o.run)
 	return cmd
 }
