@@ -90,12 +90,13 @@ func (g *Guide) GuideDefects() []string {
 	return out
 }
 
-// Tally counts the commands of the blocks run on a healthy party by
-// status, and how many of them the mapping table touched.
+// Tally counts the commands of the guide's survey (its blocks run on a
+// healthy party, unjudged; a judged run repeats a block) by status, and
+// how many of them the mapping table touched.
 func (g *Guide) Tally() (byStatus map[string]int, commands, mapped int) {
 	byStatus = map[string]int{}
 	for _, b := range g.Blocks {
-		if b.Under != "healthy" {
+		if b.Under != "healthy" || b.Verdict != "" {
 			continue
 		}
 		for _, c := range b.Commands {

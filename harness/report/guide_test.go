@@ -18,6 +18,9 @@ func guideRun() *Run {
 		{Address: "Monitoring Integration > Custom Health Checks > block 1", Line: 385, Party: 2, Under: "the key volume 90% full", Status: "ran",
 			Commands: []GuideCommand{{Line: 386, Text: "(the whole script)", Status: "ran"}},
 			Verdict:  "misses the fault (exit 0): it reads df /", Defect: true},
+		// A judged run of a block on a healthy party repeats it: not counted twice.
+		{Address: "Monitoring Integration > Custom Health Checks > block 1", Line: 385, Party: 2, Under: "healthy", Status: "ran",
+			Commands: []GuideCommand{{Line: 386, Text: "(the whole script)", Status: "ran"}}, Verdict: "quiet on a healthy party (exit 0)"},
 	}}}
 }
 
