@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kmschaos/kmschaos/harness/report"
 )
 
 // The tests run the real command line, main() included, by running this
@@ -232,5 +235,26 @@ func TestGuideRunRefusesBadInputBeforeTouchingACluster(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// The README's findings come from a full n=13 run (make findings), between
+// the generator's markers: a hand edit there loses its provenance line.
+func TestTheReadmeFindingsAreGenerated(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, report.FindingsBegin), strings.Index(s, report.FindingsEnd)
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the findings markers")
+	}
+	body := s[i+len(report.FindingsBegin) : j]
+	if !regexp.MustCompile(`(?m)^From a run of the catalog at n=13, t=4 \(seed \d+, .*\): \d+ findings\.$`).MatchString(body) {
+		t.Errorf("the README's findings do not say which n=13 run they come from:\n%s", body)
+	}
+	if strings.Count(body, "\n* *") == 0 {
+		t.Error("the README's findings are empty")
 	}
 }

@@ -81,8 +81,15 @@ func (r *Run) FindingsMarkdown() string {
 }
 
 // mdEscape keeps a finding's text (a <placeholder>, an error) from
-// opening an HTML tag in the rendered README.
-func mdEscape(s string) string { return strings.ReplaceAll(s, "<", "&lt;") }
+// opening an HTML tag in the rendered README; inside a code span, where
+// an entity would show as written, the text is left alone.
+func mdEscape(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 { // even parts are outside code spans
+		parts[i] = strings.ReplaceAll(parts[i], "<", "&lt;")
+	}
+	return strings.Join(parts, "`")
+}
 
 // ReplaceFindings puts the findings between the markers of doc.
 func ReplaceFindings(doc []byte, findings string) ([]byte, error) {

@@ -68,13 +68,14 @@ func TestTheHTMLShowsTheGuideSection(t *testing.T) {
 func TestFindingsAreGeneratedIntoTheMarkers(t *testing.T) {
 	r := guideRun()
 	r.Scenarios = []Scenario{{Name: "key recovery", Steps: []Step{{Name: "chmod -R 600 as written", Guide: "Data Recovery", Defect: true, Error: "party 3: permission denied\nmore"}},
-		Defects: []string{"Resolution step 1 regenerates keys: <all> lost"}}}
+		Defects: []string{"Resolution step 1 regenerates keys: <all> lost", "`kill <pid>` is not mapped"}}}
 	md := r.FindingsMarkdown()
 	for _, want := range []string{
 		`* *key recovery*: step "chmod -R 600 as written" (Data Recovery): party 3: permission denied` + "\n",
 		"* *key recovery*: Resolution step 1 regenerates keys: &lt;all> lost\n",
 		"* *the guide, as written*: Monitoring Integration > Custom Health Checks > block 1 (line 385), under the key volume 90% full: misses the fault",
-		"4 findings",
+		"* *key recovery*: `kill <pid>` is not mapped\n",
+		"5 findings",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("findings lack %q:\n%s", want, md)
