@@ -74,6 +74,19 @@ func Tally(h *workload.History, w Window, parties []int) (ok, failed, wrong int)
 	return
 }
 
+// Observed tells whether the window holds what During judges: an
+// operation through the Live coordinators that started and ended inside
+// it (the Down ones are judged on what succeeded, so none is needed).
+// Under a fault that slows every operation, a fixed window can close
+// before any has ended; the observation goes on until one has.
+func Observed(h *workload.History, w Window, e Expect) bool {
+	if h == nil || len(e.Live) == 0 {
+		return true
+	}
+	ok, failed, _ := Tally(h, w, e.Live)
+	return ok+failed > 0
+}
+
 // During checks the expectations on the operations inside the window.
 func During(h *workload.History, w Window, e Expect) error {
 	var errs []error

@@ -78,3 +78,23 @@ func TestNoWrongDecryptionNamesTheOperation(t *testing.T) {
 		t.Fatalf("NoWrongDecryption on a clean history = %v", err)
 	}
 }
+
+// A window that closed before any operation through the live parties ended
+// has nothing for During to judge: the observation must go on.
+func TestObservedWaitsForAnOperationThroughTheLiveParties(t *testing.T) {
+	h := &workload.History{Ops: []workload.Op{
+		op(1, 0, 5*time.Second, workload.OK),             // started before the fault
+		op(2, 2*time.Second, 9*time.Second, workload.OK), // still running when the 3 s window closes
+		op(3, 2*time.Second, 3*time.Second, workload.OK), // a Down party's
+	}}
+	e := Expect{Live: []int{1, 2}, Down: []int{3}}
+	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(4 * time.Second)}, e) {
+		t.Error("observed, with no operation through parties 1-2 run whole inside the window")
+	}
+	if !Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(9 * time.Second)}, e) {
+		t.Error("not observed, with party 2's operation run whole inside the window")
+	}
+	if !Observed(nil, Window{}, e) || !Observed(h, Window{}, Expect{Down: []int{3}}) {
+		t.Error("no workload, or no live party to judge, needs no operation")
+	}
+}

@@ -252,15 +252,36 @@ func (r *runner) auditUndetected() bool {
 
 // observe leaves the fault on after its detection, the workload running.
 func (r *runner) observe() bool {
-	select {
-	case <-r.ctx.Done():
-		r.fail.add("interrupted: %w", r.ctx.Err())
-		return false
-	case <-time.After(r.plan.Observe):
+	// At least Observe; then until an operation through the parties that
+	// must stay live has run whole under the fault (a fault that slows
+	// every decryption past the window left During nothing to judge), at
+	// most observeMore longer: During then says none ran.
+	minEnd := time.Now().Add(r.plan.Observe)
+	maxEnd := minEnd.Add(observeMore)
+	tick := time.NewTicker(observePoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			r.fail.add("interrupted: %w", r.ctx.Err())
+			return false
+		case now := <-tick.C:
+			if now.Before(minEnd) {
+				continue
+			}
+			r.during = check.Window{From: r.detectedAt, To: now}
+			if r.w == nil || now.After(maxEnd) || check.Observed(r.w.Snapshot(), r.during, r.plan.During) {
+				return true
+			}
+		}
 	}
-	r.during = check.Window{From: r.detectedAt, To: time.Now()}
-	return true
 }
+
+// How the observation waits for an operation to have run under the fault.
+const (
+	observePoll = 100 * time.Millisecond
+	observeMore = 30 * time.Second
+)
 
 // runbooks runs the plan's runbooks for real, in order, each judged
 // against the defect the plan expects (judgeDefect).
