@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -56,7 +57,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	l := c.labels("toolbox")
 	l["org.kmschaos.party"] = strconv.Itoa(i)
 	req := testcontainers.ContainerRequest{
-		Image:  c.Images.Toolbox,
+		Image:  c.toolboxImage(ctx),
 		Name:   fmt.Sprintf("kmschaos-%s-toolbox-p%d-%s", c.RunID, i, newRunID()),
 		Labels: l,
 		HostConfigModifier: func(h *container.HostConfig) {
@@ -78,6 +79,20 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 		return nil, fmt.Errorf("starting the toolbox of party %d: %w", i, err)
 	}
 	return &Toolbox{c: c, Party: i, Joined: joined, ctr: ctr}, nil
+}
+
+// toolboxImage is the toolbox image by the id the keeper runs: a tag can
+// be removed by another run's clean-up (the same content built by a
+// parallel run shares it), an image a running container uses cannot.
+func (c *Cluster) toolboxImage(ctx context.Context) string {
+	if c.keeper == nil || c.keeperImage() != c.Images.Toolbox {
+		return c.Images.Toolbox
+	}
+	in, err := c.dc.ContainerInspect(ctx, c.keeper.GetContainerID(), client.ContainerInspectOptions{})
+	if err != nil || in.Container.Image == "" {
+		return c.Images.Toolbox
+	}
+	return in.Container.Image
 }
 
 // engineSocket is the engine's Unix socket on this host.
