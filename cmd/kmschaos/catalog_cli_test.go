@@ -2,34 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/scenarios"
 )
-
-// cli runs this test binary as kmschaos with args as given (spaces in an
-// argument kept), and returns stdout, stderr and the exit status.
-func cli(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_AS_MAIN=1")
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return out.String(), errb.String(), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), 0
-}
 
 type scenarioRow struct {
 	Name    string   `json:"name"`

@@ -50,47 +50,9 @@ type statusJSON struct {
 func TestEndToEndByHand(t *testing.T) {
 	dockertest.Require(t)
 	g := NewWithT(t)
-	root, err := localcluster.ModuleRoot()
-	g.Expect(err).NotTo(HaveOccurred())
-	bin, err := gexec.Build("github.com/kmschaos/kmschaos/cmd/kmschaos")
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(gexec.CleanupBuildArtifacts)
-
-	kmschaos := func(timeout time.Duration, code int, args ...string) *gexec.Session {
-		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = root // up builds the images from the module
-		s, err := gexec.Start(cmd, nil, nil)
-		g.Expect(err).NotTo(HaveOccurred())
-		// The description is a func: the output as it is when it fails,
-		// not as it was when the command started.
-		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
-			return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
-		})
-		return s
-	}
-
-	up := kmschaos(6*time.Minute, 0, "up", "--parties", "4", "--threshold", "1", "--detach")
-	lines := strings.Split(strings.TrimSpace(string(up.Out.Contents())), "\n")
-	run := lines[len(lines)-1]
-	g.Expect(run).To(MatchRegexp(`^[0-9a-f]{8}$`), "up --detach prints the run id last:\n%s", up.Out.Contents())
-	t.Cleanup(func() {
-		// Pass or fail: down, then prove nothing of the run is left.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.Command(bin, "down", "--run", run)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
-			dc, derr := cluster.DockerClient(ctx)
-			if derr == nil {
-				cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run})
-			}
-		}
-		if left := leftovers(ctx, t, run); left != "" {
-			t.Errorf("after down, run %s left %s", run, left)
-		}
-	})
+	kc := buildBinary(t, g)
+	bin, kmschaos := kc.bin, kc.run
+	run := kc.upDetached()
 
 	status := func() statusJSON {
 		s := kmschaos(time.Minute, 0, "status", "--run", run, "--output", "json")
@@ -242,4 +204,67 @@ func leftovers(ctx context.Context, t *testing.T, run string) string {
 		strings.TrimSpace(strings.Repeat("network ", len(ns.Items))),
 		strings.TrimSpace(strings.Repeat("volume ", len(vs.Items))),
 	}, " ")
+}
+
+// binary is the built kmschaos, run as a user would: each command a new
+// process, in the module (up builds the images from it).
+type binary struct {
+	t         *testing.T
+	g         Gomega
+	bin, root string
+}
+
+func buildBinary(t *testing.T, g Gomega) *binary {
+	t.Helper()
+	root, err := localcluster.ModuleRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	bin, err := gexec.Build("github.com/kmschaos/kmschaos/cmd/kmschaos")
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(gexec.CleanupBuildArtifacts)
+	return &binary{t: t, g: g, bin: bin, root: root}
+}
+
+// run runs one command and awaits its exit with code.
+func (c *binary) run(timeout time.Duration, code int, args ...string) *gexec.Session {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Dir = c.root
+	s, err := gexec.Start(cmd, nil, nil)
+	c.g.Expect(err).NotTo(HaveOccurred())
+	// The description is a func: the output as it is when it fails, not
+	// as it was when the command started.
+	c.g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
+		return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
+	})
+	return s
+}
+
+// upDetached brings up an n=4 cluster with 'up --detach' and returns its
+// run id. Pass or fail, the test ends with the commands of before (each
+// with --run appended; their failure is ignored), then 'down', then the
+// proof that nothing of the run is left on the engine.
+func (c *binary) upDetached(before ...[]string) string {
+	c.t.Helper()
+	up := c.run(6*time.Minute, 0, "up", "--parties", "4", "--threshold", "1", "--detach")
+	lines := strings.Split(strings.TrimSpace(string(up.Out.Contents())), "\n")
+	run := lines[len(lines)-1]
+	c.g.Expect(run).To(MatchRegexp(`^[0-9a-f]{8}$`), "up --detach prints the run id last:\n%s", up.Out.Contents())
+	c.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		for _, args := range before {
+			exec.Command(c.bin, append(args, "--run", run)...).Run()
+		}
+		out, err := exec.Command(c.bin, "down", "--run", run).CombinedOutput()
+		if err != nil {
+			c.t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
+			if dc, derr := cluster.DockerClient(ctx); derr == nil {
+				cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run})
+			}
+		}
+		if left := leftovers(ctx, c.t, run); left != "" {
+			c.t.Errorf("after down, run %s left %s", run, left)
+		}
+	})
+	return run
 }

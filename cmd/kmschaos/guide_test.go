@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,29 +13,6 @@ import (
 // The tests run the real command line, main() included, by running this
 // test binary again as kmschaos: the exit codes are the process's own.
 const td = "../../harness/guide/testdata"
-
-// kmschaos runs the command from the repository root, as a user does.
-func kmschaos(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_AS_MAIN=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
 
 // rel makes a testdata path relative to the repository root.
 func rel(p string) string { return filepath.Join("harness/guide/testdata", p) }

@@ -1,23 +1,61 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
-	"strings"
+	"os/exec"
 	"testing"
 )
 
 // TestMain lets the tests run this binary as kmschaos itself, so exit
-// codes are the real ones: KMSCHAOS_TEST_AS_MAIN=1 takes the arguments as
-// given, KMSCHAOS_TEST_MAIN=1 takes them from KMSCHAOS_TEST_ARGS.
+// codes are the real ones: with KMSCHAOS_TEST_AS_MAIN=1 it is main.
 func TestMain(m *testing.M) {
-	switch {
-	case os.Getenv("KMSCHAOS_TEST_MAIN") == "1":
-		os.Args = append([]string{"kmschaos"}, strings.Fields(os.Getenv("KMSCHAOS_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
-	case os.Getenv("KMSCHAOS_TEST_AS_MAIN") == "1":
+	if os.Getenv("KMSCHAOS_TEST_AS_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// runMain runs kmschaos with args in dir ("" for the package's own).
+func runMain(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_AS_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// kmschaos runs the command from the repository root, as a user does.
+func kmschaos(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runMain(t, "../..", args...)
+}
+
+// cli runs the command in this package's directory (paths are ../../…).
+func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runMain(t, "", args...)
+}
+
+// cliOut is cli with stdout and stderr together.
+func cliOut(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, errOut, code := cli(t, args...)
+	return out + errOut, code
 }

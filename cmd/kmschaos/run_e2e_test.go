@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,11 +10,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
 
-	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
-	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
 // TestRunAndRunbookRun drives 'run' and 'runbook run' against an n=4
@@ -30,41 +24,9 @@ import (
 func TestRunAndRunbookRun(t *testing.T) {
 	dockertest.Require(t)
 	g := NewWithT(t)
-	root, err := localcluster.ModuleRoot()
-	g.Expect(err).NotTo(HaveOccurred())
-	bin, err := gexec.Build("github.com/kmschaos/kmschaos/cmd/kmschaos")
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(gexec.CleanupBuildArtifacts)
-	kmschaos := func(timeout time.Duration, code int, args ...string) *gexec.Session {
-		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = root
-		s, err := gexec.Start(cmd, nil, nil)
-		g.Expect(err).NotTo(HaveOccurred())
-		// The description is a func: the output as it is when it fails,
-		// not as it was when the command started.
-		g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
-			return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
-		})
-		return s
-	}
-	up := kmschaos(6*time.Minute, 0, "up", "--parties", "4", "--threshold", "1", "--detach")
-	lines := strings.Split(strings.TrimSpace(string(up.Out.Contents())), "\n")
-	run := lines[len(lines)-1]
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		out, err := exec.Command(bin, "down", "--run", run).CombinedOutput()
-		if err != nil {
-			t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
-			if dc, derr := cluster.DockerClient(ctx); derr == nil {
-				cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run})
-			}
-		}
-		if left := leftovers(ctx, t, run); left != "" {
-			t.Errorf("after down, run %s left %s", run, left)
-		}
-	})
+	kc := buildBinary(t, g)
+	kmschaos := kc.run
+	run := kc.upDetached()
 
 	// The catalog's connectivity scenarios, with the suite's reports.
 	dir := t.TempDir()

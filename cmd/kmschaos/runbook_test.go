@@ -1,30 +1,11 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// The test binary runs main() itself when asked, so that the tests can run
-// the real command line and see its exit status.
-func runbookCLI(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KMSCHAOS_TEST_MAIN=1", "KMSCHAOS_TEST_ARGS="+strings.Join(args, " "))
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return string(out), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
-}
 
 const goodRunbook = `name: good
 origin: guide
@@ -44,11 +25,11 @@ func TestRunbookCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, code := runbookCLI(t, "runbook", "check", good)
+	out, code := cliOut(t, "runbook", "check", good)
 	if code != 0 || strings.TrimSpace(out) != good+": OK" {
 		t.Errorf("a valid file: exit %d, output %q", code, out)
 	}
-	out, code = runbookCLI(t, "runbook", "check", good, bad)
+	out, code = cliOut(t, "runbook", "check", good, bad)
 	if code != 2 {
 		t.Errorf("an invalid file: exit %d, want 2; output %q", code, out)
 	}
@@ -57,7 +38,7 @@ func TestRunbookCheck(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if _, code := runbookCLI(t, "runbook", "check", filepath.Join(dir, "missing.yaml")); code != 2 {
+	if _, code := cliOut(t, "runbook", "check", filepath.Join(dir, "missing.yaml")); code != 2 {
 		t.Errorf("a missing file: exit %d, want 2", code)
 	}
 }
@@ -68,11 +49,11 @@ func TestRunbookCheckShippedAndVars(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatal("no runbooks")
 	}
-	out, code := runbookCLI(t, append([]string{"runbook", "check"}, files...)...)
+	out, code := cliOut(t, append([]string{"runbook", "check"}, files...)...)
 	if code != 0 || strings.Count(out, ": OK\n") != len(files) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
-	out, code = runbookCLI(t, "runbook", "vars")
+	out, code = cliOut(t, "runbook", "vars")
 	if code != 0 || !strings.Contains(out, "party ") || !strings.Contains(out, "fresh_epoch") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}

@@ -21,11 +21,11 @@ func TestSoakReport(t *testing.T) {
 		return args
 	}
 
-	got, code := runbookCLI(t, run("soak/run-1")...)
+	got, code := cliOut(t, run("soak/run-1")...)
 	if code != 0 || !strings.Contains(got, "Flake rate 0/2 (0 %)") {
 		t.Errorf("one green run: exit %d, output %q", code, got)
 	}
-	got, code = runbookCLI(t, run("soak/run-1", "soak/run-2", "soak/run-3")...)
+	got, code = cliOut(t, run("soak/run-1", "soak/run-2", "soak/run-3")...)
 	if code != 1 || !strings.Contains(got, "2 of 3 runs had a red") {
 		t.Errorf("a soak with reds: exit %d, output %q", code, got)
 	}
@@ -36,7 +36,7 @@ func TestSoakReport(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "soak.json")); err != nil {
 		t.Error(err)
 	}
-	got, code = runbookCLI(t, run("soak/run-1", "bad/syntax")...)
+	got, code = cliOut(t, run("soak/run-1", "bad/syntax")...)
 	if code != 2 || !strings.Contains(got, filepath.Join("bad", "syntax", "scorecard.json")+":5:") {
 		t.Errorf("a broken scorecard: exit %d, output %q", code, got)
 	}
