@@ -359,41 +359,30 @@ func AddNote(ctx context.Context, c *cluster.Cluster, n Note) (bool, error) {
 
 // Diagnoses lists the diagnoses recorded, oldest first.
 func Diagnoses(ctx context.Context, c *cluster.Cluster) ([]Diagnosis, error) {
-	var out []Diagnosis
-	err := readAll(ctx, c, diagPrefix, func(b []byte) error {
-		var d Diagnosis
-		err := json.Unmarshal(b, &d)
-		out = append(out, d)
-		return err
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, err
+	return readRecords(ctx, c, diagPrefix, func(d Diagnosis) time.Time { return d.At })
 }
 
 // Notes lists the runbooks the players ran, oldest first.
 func Notes(ctx context.Context, c *cluster.Cluster) ([]Note, error) {
-	var out []Note
-	err := readAll(ctx, c, notePrefix, func(b []byte) error {
-		var n Note
-		err := json.Unmarshal(b, &n)
-		out = append(out, n)
-		return err
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, err
+	return readRecords(ctx, c, notePrefix, func(n Note) time.Time { return n.At })
 }
 
-func readAll(ctx context.Context, c *cluster.Cluster, prefix string, each func([]byte) error) error {
+// readRecords decodes every record named prefix*, oldest first by at.
+func readRecords[T any](ctx context.Context, c *cluster.Cluster, prefix string, at func(T) time.Time) ([]T, error) {
 	recs, err := c.Records(ctx, prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []T
 	for name, b := range recs {
-		if err := each(b); err != nil {
-			return fmt.Errorf("reading the cluster's record %s: %w", name, err)
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return out, fmt.Errorf("reading the cluster's record %s: %w", name, err)
 		}
+		out = append(out, v)
 	}
-	return nil
+	sort.Slice(out, func(i, j int) bool { return at(out[i]).Before(at(out[j])) })
+	return out, nil
 }
 
 // Stop asks the runner to end the game day (abort: heal everything at
