@@ -36,7 +36,7 @@ func BenchmarkCluster(b *testing.B) {
 	if os.Getenv("BENCH_COLD") == "1" {
 		b.Run("images=cold", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := removeImages(ctx, dc, ""); err != nil {
+				if _, err := removeImages(ctx, dc); err != nil {
 					b.Fatal(err)
 				}
 				start := time.Now()

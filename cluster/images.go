@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -147,9 +146,9 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 	return nil
 }
 
-// removeImages removes the harness's images of repo (all repos when empty)
-// except keep; images in use by a container stay.
-func removeImages(ctx context.Context, dc client.APIClient, repo string, keep ...string) (int, error) {
+// removeImages removes every image of the harness; images in use by a
+// container stay.
+func removeImages(ctx context.Context, dc client.APIClient) (int, error) {
 	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
 	if err != nil {
 		return 0, err
@@ -157,9 +156,6 @@ func removeImages(ctx context.Context, dc client.APIClient, repo string, keep ..
 	n := 0
 	for _, img := range res.Items {
 		for _, ref := range img.RepoTags {
-			if (repo != "" && !strings.HasPrefix(ref, repo+":")) || contains(keep, ref) {
-				continue
-			}
 			if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
 				n++
 			}
@@ -204,13 +200,4 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

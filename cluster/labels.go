@@ -177,7 +177,7 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 		rep.Volumes++
 	}
 	if o.Images {
-		n, err := removeImages(ctx, dc, "")
+		n, err := removeImages(ctx, dc)
 		rep.Images += n
 		if err != nil {
 			errs = append(errs, err)

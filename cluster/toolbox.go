@@ -23,11 +23,7 @@ import (
 type Toolbox struct {
 	c     *Cluster
 	Party int
-	// Joined tells whether the toolbox shares the party's namespaces (the
-	// party was running when it opened); otherwise it has its own, on the
-	// cluster's network.
-	Joined bool
-	ctr    testcontainers.Container
+	ctr   testcontainers.Container
 }
 
 // PartyName is the container name of party i, what `docker` commands take.
@@ -78,7 +74,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 		}
 		return nil, fmt.Errorf("starting the toolbox of party %d: %w", i, err)
 	}
-	return &Toolbox{c: c, Party: i, Joined: joined, ctr: ctr}, nil
+	return &Toolbox{c: c, Party: i, ctr: ctr}, nil
 }
 
 // toolboxImage is the toolbox image by the id the keeper runs: a tag can

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,6 @@ const (
 	Terminal    Status = "needs a tty" // an interactive command without a terminal
 	Interrupted Status = "interrupted" // still running at the block's limit (a follow/stream command)
 	NotReached  Status = "not reached" // the block ended before this line (an exit, a kill)
-	NotRun      Status = "not run"     // the block was refused
 	UnsafeHere  Status = "unsafe"      // never run on a shared host
 )
 
@@ -301,7 +299,7 @@ func firstMatch(lines []string, re *regexp.Regexp) string {
 }
 
 // severity orders statuses for a block's summary: the worst line wins.
-var severity = map[Status]int{Ran: 0, NotReached: 1, Interrupted: 2, Option: 3, Absent: 4, Terminal: 5, Privileges: 6, Failed: 7, NotRun: 8, UnsafeHere: 9}
+var severity = map[Status]int{Ran: 0, NotReached: 1, Interrupted: 2, Option: 3, Absent: 4, Terminal: 5, Privileges: 6, Failed: 7, UnsafeHere: 8}
 
 func worst(lines []Line) Status {
 	st := Ran
@@ -311,27 +309,6 @@ func worst(lines []Line) Status {
 		}
 	}
 	return st
-}
-
-// Counts tallies lines by status.
-func Counts(outs []*Outcome) map[Status]int {
-	c := map[Status]int{}
-	for _, o := range outs {
-		for _, l := range o.Lines {
-			c[l.Status]++
-		}
-	}
-	return c
-}
-
-// SortedStatuses lists statuses from good to bad.
-func SortedStatuses() []Status {
-	var out []Status
-	for s := range severity {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return severity[out[i]] < severity[out[j]] })
-	return out
 }
 
 func bound(s string, n int) string {
