@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -39,16 +40,20 @@ type Cluster struct {
 	// Witness holds every wrong decryption anything saw on this cluster.
 	Witness Witness
 
-	opts      Options
-	owner     string // the owner label: this process, or detachedOwner
-	dc        *testcontainers.DockerClient
-	network   *testcontainers.DockerNetwork // nil on an attached handle
-	netName   string
-	keeper    testcontainers.Container
-	toxiproxy testcontainers.Container
-	toxiIP    string
-	mesh      *Mesh
-	parties   []*Party
+	opts  Options
+	owner string // the owner label: this process, or detachedOwner
+	// toolboxID is the id of the image the keeper runs, looked up once
+	// (toolboxImage).
+	toolboxID   string
+	toolboxOnce sync.Once
+	dc          *testcontainers.DockerClient
+	network     *testcontainers.DockerNetwork // nil on an attached handle
+	netName     string
+	keeper      testcontainers.Container
+	toxiproxy   testcontainers.Container
+	toxiIP      string
+	mesh        *Mesh
+	parties     []*Party
 
 	golden Manifest
 	// baseline holds the parties whose resources a runbook changed on

@@ -77,18 +77,24 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	return &Toolbox{c: c, Party: i, ctr: ctr}, nil
 }
 
-// toolboxImage is the toolbox image by the id the keeper runs: a tag can
-// be removed by another run's clean-up (the same content built by a
-// parallel run shares it), an image a running container uses cannot.
+// toolboxImage is the toolbox image by the id the keeper runs, looked up
+// once: a tag can be removed by another run's clean-up (the same content
+// built by a parallel run shares it), an image a running container uses
+// cannot.
 func (c *Cluster) toolboxImage(ctx context.Context) string {
-	if c.keeper == nil || c.keeperImage() != c.Images.Toolbox {
-		return c.Images.Toolbox
+	c.toolboxOnce.Do(func() {
+		if c.keeper == nil || c.keeperImage() != c.Images.Toolbox {
+			return
+		}
+		in, err := c.dc.ContainerInspect(ctx, c.keeper.GetContainerID(), client.ContainerInspectOptions{})
+		if err == nil {
+			c.toolboxID = in.Container.Image
+		}
+	})
+	if c.toolboxID != "" {
+		return c.toolboxID
 	}
-	in, err := c.dc.ContainerInspect(ctx, c.keeper.GetContainerID(), client.ContainerInspectOptions{})
-	if err != nil || in.Container.Image == "" {
-		return c.Images.Toolbox
-	}
-	return in.Container.Image
+	return c.Images.Toolbox
 }
 
 // engineSocket is the engine's Unix socket on this host.
