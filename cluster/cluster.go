@@ -337,7 +337,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 	l["org.kmschaos.party"] = strconv.Itoa(i)
 	return testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d", c.RunID, i),
+			Image: c.Images.Party, Name: c.PartyName(i),
 			Labels:         l,
 			Cmd:            slices.Clone(c.Profile.Command),
 			Networks:       []string{c.netName},

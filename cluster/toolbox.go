@@ -27,7 +27,11 @@ type Toolbox struct {
 }
 
 // PartyName is the container name of party i, what `docker` commands take.
-func (c *Cluster) PartyName(i int) string { return fmt.Sprintf("kmschaos-%s-p%d", c.RunID, i) }
+func (c *Cluster) PartyName(i int) string { return c.PartyNamePrefix() + strconv.Itoa(i) }
+
+// PartyNamePrefix is what every party's container name starts with,
+// followed by its number.
+func (c *Cluster) PartyNamePrefix() string { return "kmschaos-" + c.RunID + "-p" }
 
 // PartyHost is the name party i's API answers to on the cluster's network.
 func (c *Cluster) PartyHost(i int) string { return partyAlias(i) }

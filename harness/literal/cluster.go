@@ -21,7 +21,7 @@ func PartyVars(c *cluster.Cluster, i int) map[string]string {
 	return map[string]string{
 		"party": strconv.Itoa(i), "n": strconv.Itoa(n), "t": strconv.Itoa(c.Topology.T),
 		"api_port": strconv.Itoa(p.APIPort), "p2p_port": strconv.Itoa(p.P2PPort), "metrics_port": strconv.Itoa(p.MetricsPort),
-		"container": c.PartyName(i), "container_prefix": c.PartyName(i)[:len(c.PartyName(i))-len(strconv.Itoa(i))],
+		"container": c.PartyName(i), "container_prefix": c.PartyNamePrefix(),
 		"host": c.PartyHost(i), "peer_host": c.PartyHost(i%n + 1), "uid": p.UID(),
 		"priv":          path.Join(p.KeysDir, fmt.Sprintf("PRIV-p%d", i)),
 		"pub":           path.Join(p.KeysDir, fmt.Sprintf("PUB-p%d", i)),
