@@ -155,12 +155,13 @@ func printOutcome(w io.Writer, o *literal.Outcome, output bool) {
 	}
 }
 
+// clipLine is s on one line (oneLine), at most n runes.
 func clipLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n-1] + "…"
+	r := []rune(oneLine(s))
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
 	}
-	return s
+	return string(r)
 }
 
 // inputErr makes a guide or mapping error exit 2, keeping its file:line.
