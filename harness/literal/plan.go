@@ -9,10 +9,17 @@ import (
 // Plan is how the guide's commands will run as written, known without a
 // cluster: verbatim, mapped (the table touched them), or never (unsafe).
 type Plan struct {
-	Blocks, Commands           int
-	Verbatim, Mapped, Unsafe   int
-	Refused                    []error // blocks with a <placeholder> the table does not map
-	VerbatimOrMappedPercentage float64
+	Blocks, Commands         int
+	Verbatim, Mapped, Unsafe int
+	Refused                  []error // blocks with a <placeholder> the table does not map
+}
+
+// RunShare is the percentage of commands that run verbatim or mapped.
+func (p Plan) RunShare() float64 {
+	if p.Commands == 0 {
+		return 0
+	}
+	return 100 * float64(p.Verbatim+p.Mapped) / float64(p.Commands)
 }
 
 // PlanGuide prepares every shell block of g with stand-in values for the
@@ -42,13 +49,10 @@ func PlanGuide(g *guide.Guide, m *Mapping) Plan {
 			}
 		}
 	}
-	if p.Commands > 0 {
-		p.VerbatimOrMappedPercentage = 100 * float64(p.Verbatim+p.Mapped) / float64(p.Commands)
-	}
 	return p
 }
 
 func (p Plan) String() string {
 	return fmt.Sprintf("%d shell blocks, %d commands: %d verbatim, %d mapped, %d unsafe (never run), %d blocks refused; %.0f%% run verbatim or mapped",
-		p.Blocks, p.Commands, p.Verbatim, p.Mapped, p.Unsafe, len(p.Refused), p.VerbatimOrMappedPercentage)
+		p.Blocks, p.Commands, p.Verbatim, p.Mapped, p.Unsafe, len(p.Refused), p.RunShare())
 }
