@@ -547,11 +547,7 @@ func (c *Cluster) Terminate(ctx context.Context) error {
 	}
 	// Images handed in with WithImages belong to the caller.
 	if !c.opts.KeepImages && c.opts.Images == nil {
-		for _, ref := range []string{c.Images.Party, c.Images.Toxiproxy, c.Images.Toolbox} {
-			if err := removeImage(ctx, c.dc, ref); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, RemoveImages(ctx, c.dc, c.Images))
 	}
 	return errors.Join(errs...)
 }

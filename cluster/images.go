@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,6 +145,17 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 		return err
 	}
 	return nil
+}
+
+// RemoveImages removes the images of im that no container uses: what the
+// process that built images for others (WithImages) does once they all
+// ended.
+func RemoveImages(ctx context.Context, dc client.APIClient, im Images) error {
+	var errs []error
+	for _, ref := range []string{im.Party, im.Toxiproxy, im.Toolbox} {
+		errs = append(errs, removeImage(ctx, dc, ref))
+	}
+	return errors.Join(errs...)
 }
 
 // removeImages removes every image of the harness; images in use by a

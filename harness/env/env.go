@@ -66,19 +66,20 @@ var (
 	settings Settings
 )
 
-// Start brings up the shared cluster.
-func Start(ctx context.Context, s Settings, progress func(string)) error {
+// Start brings up the shared cluster; opts come after the settings' own
+// (the suite's parallel processes hand in the images built once).
+func Start(ctx context.Context, s Settings, progress func(string), opts ...cluster.Option) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if shared != nil {
 		return nil
 	}
 	settings = s
-	opts := []cluster.Option{cluster.WithTopology(s.N, s.T), cluster.WithProgress(progress)}
+	all := []cluster.Option{cluster.WithTopology(s.N, s.T), cluster.WithProgress(progress)}
 	if s.KeepImages {
-		opts = append(opts, cluster.WithKeptImages())
+		all = append(all, cluster.WithKeptImages())
 	}
-	c, err := cluster.Start(ctx, opts...)
+	c, err := cluster.Start(ctx, append(all, opts...)...)
 	if err != nil {
 		return err
 	}
