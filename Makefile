@@ -7,8 +7,13 @@ GO ?= go
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 
-# -p 1: the scenario suite owns the machine's two cores while it runs.
+# -p 1: one package at a time; the scenario suite (the root package)
+# runs after the others through scripts/suite.sh, on KMSCHAOS_PROCS
+# clusters at once (2), which share the machine's two cores.
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
+export KMSCHAOS_PROCS ?= 2
+MODULE = github.com/kmschaos/kmschaos
+UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
 .PHONY: setup demo test test-quick soak bench images clean proto vet fuzz findings
 
@@ -18,15 +23,20 @@ setup: ## install what is missing (Docker engine, modules) and start the engine
 demo: setup ## bring up a 13-party cluster, prove it works, keep it until Ctrl-C
 	$(GO) run ./cmd/kmschaos up
 
-# The scorecard is printed whether the run passed or not (go test hides a
-# passing package's output).
-SCORECARD = status=$$?; [ -f reports/scorecard.txt ] && cat reports/scorecard.txt; exit $$status
+# Every package but the root with go test, then the scenario suite; the
+# scorecard is printed last whether the run passed or not, and the first
+# red of the two decides the exit status.
+TESTS = rm -f reports/scorecard.txt; $(GO) test $(TEST_FLAGS) $(UNITS); units=$$?; \
+	GO='$(GO)' ./scripts/suite.sh; suite=$$?; \
+	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; [ $$units = 0 ] || exit $$units; exit $$suite
 
-test: setup ## every test: units, the loopback cluster, the scenario catalog (n=13)
-	rm -f reports/scorecard.txt; $(GO) test $(TEST_FLAGS) ./...; $(SCORECARD)
+test: setup ## every test: units, the loopback cluster, the scenario catalog (n=13, 2 clusters at once)
+	$(TESTS)
 
-test-quick: setup ## the same with a 4-party cluster
-	rm -f reports/scorecard.txt; KMSCHAOS_N=4 KMSCHAOS_T=1 $(GO) test $(TEST_FLAGS) ./...; $(SCORECARD)
+test-quick: export KMSCHAOS_N = 4
+test-quick: export KMSCHAOS_T = 1
+test-quick: setup ## the same with 4-party clusters
+	$(TESTS)
 
 # The flake rate, measured: the catalog RUNS times with fresh seeds, then
 # reports/soak.md and soak.json. FOCUS (a Ginkgo focus) or LABELS (a label

@@ -2,9 +2,11 @@ package kmschaos_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,24 +14,53 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/scenarios"
 )
 
-// TestKmschaos runs every scenario against one shared cluster
-// (KMSCHAOS_N/KMSCHAOS_T parties, 13/4 by default).
+// TestKmschaos runs every scenario against a shared cluster
+// (KMSCHAOS_N/KMSCHAOS_T parties, 13/4 by default). Run with Ginkgo's
+// parallel processes (make test does), each process brings up a cluster
+// of its own and takes the next scenario when it is free; the first
+// process builds the images once and writes the one scorecard.
 func TestKmschaos(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "kmschaos")
 }
 
-var _ = BeforeSuite(func(ctx SpecContext) {
+// shared is what the first process hands every process before any
+// cluster starts: one seed for the whole run, the images built once.
+type shared struct {
+	Seed   uint64         `json:"seed"`
+	Images cluster.Images `json:"images"`
+}
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := env.FromEnvironment()
 	Expect(err).NotTo(HaveOccurred())
-	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d (set KMSCHAOS_SEED=%d to replay)\n", s.N, s.T, s.Seed, s.Seed)
+	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
+		s.N, s.T, s.Seed, processes(), s.Seed)
+	Expect(scenarios.ClearParts(s.ReportDir)).To(Succeed())
+	dc, err := cluster.DockerClient(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	images, err := cluster.BuildImages(ctx, dc, progress)
+	Expect(err).NotTo(HaveOccurred())
+	builtImages = images
+	b, err := json.Marshal(shared{Seed: s.Seed, Images: images})
+	Expect(err).NotTo(HaveOccurred())
+	return b
+}, func(ctx SpecContext, b []byte) {
+	var sh shared
+	Expect(json.Unmarshal(b, &sh)).To(Succeed())
+	s, err := env.FromEnvironment()
+	Expect(err).NotTo(HaveOccurred())
+	s.Seed = sh.Seed
 	AddReportEntry("seed", s.Seed)
-	Expect(env.Start(ctx, s, func(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) })).To(Succeed())
+	// The images are the first process's: it removes them when every
+	// process has ended, not the first cluster to stop.
+	Expect(env.Start(ctx, s, progress, cluster.WithImages(sh.Images))).To(Succeed())
 	// The cluster's secrets, in memory only: redacted from captured
 	// output from now on, and searched for in every report at the end.
 	set, err := secrets.Collect(ctx, env.Cluster())
@@ -39,12 +70,28 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	clusterSecrets = set
 }, NodeTimeout(10*time.Minute))
 
-// clusterSecrets are the secrets of the shared cluster, kept in memory for
-// the reports written after the cluster is gone (junit.xml, ginkgo.json).
+func progress(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) }
+
+// clusterSecrets are the secrets of this process's cluster, kept in
+// memory for the reports written after the cluster is gone.
 var clusterSecrets *secrets.Set
 
+// Every spec's report is searched for this process's secrets by this
+// process: the first process, which writes junit.xml, knows only its own
+// cluster's.
+var _ = ReportAfterEach(func(r SpecReport) {
+	if clusterSecrets == nil {
+		return
+	}
+	text := []string{r.CapturedGinkgoWriterOutput, r.CapturedStdOutErr, r.Failure.Message, r.Failure.Location.FullStackTrace}
+	for _, e := range r.ReportEntries {
+		text = append(text, e.StringRepresentation())
+	}
+	Expect(clusterSecrets.Check("the report of "+r.FullText(), []byte(strings.Join(text, "\n")))).To(Succeed())
+})
+
 // JUnit for CI and Ginkgo's JSON, beside the scorecard; then no report
-// may hold a secret of the cluster.
+// may hold a secret of the (first process's) cluster.
 var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
 	dir := env.ReportDir()
 	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
@@ -55,33 +102,64 @@ var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
 	}
 })
 
-var _ = AfterSuite(func(ctx SpecContext) {
-	paths, err := scenarios.WriteReports(env.ReportDir())
-	if err == nil {
-		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
-	}
-	// Before the cluster stops: its storage now (epochs a runbook made
-	// included) and its parties' logs are only readable while it runs.
+var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
+	// Every process: its part of the scorecard, checked for its secrets;
+	// then its cluster's logs and storage, while it still runs.
+	var check func(string, []byte) error = func(string, []byte) error { return nil }
 	var leak error
 	if clusterSecrets != nil {
-		leak = scanForSecrets(ctx, env.ReportDir())
+		leak = scanPartyLogs(ctx)
+		check = clusterSecrets.Check
 	}
+	err := scenarios.WritePart(env.ReportDir(), GinkgoParallelProcess(), check)
 	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(leak).NotTo(HaveOccurred())
+}, func(ctx SpecContext) {
+	// The first process, once every process has ended: one scorecard.
+	paths, err := scenarios.WriteReports(env.ReportDir(), processes())
+	if err == nil {
+		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
+	}
+	var scan error
+	if clusterSecrets != nil {
+		scan = secrets.Scan(env.ReportDir(), clusterSecrets)
+	}
+	var rm error
+	if c := env.Current(); !c.KeepImages {
+		rm = removeImages(ctx)
+	}
+	Expect(err).NotTo(HaveOccurred())
+	Expect(scan).NotTo(HaveOccurred())
+	Expect(rm).NotTo(HaveOccurred())
 }, NodeTimeout(3*time.Minute))
 
-// scanForSecrets searches the report directory and every party's logs
-// for any secret the cluster held at the start or holds now.
-func scanForSecrets(ctx context.Context, dir string) error {
+// builtImages are the images the first process built for every process.
+var builtImages cluster.Images
+
+// removeImages removes the images the first process built for the run.
+func removeImages(ctx context.Context) error {
+	dc, err := cluster.DockerClient(ctx)
+	if err != nil {
+		return err
+	}
+	return cluster.RemoveImages(ctx, dc, builtImages)
+}
+
+// scanPartyLogs searches the parties' logs for any secret the cluster
+// held at the start or holds now (epochs a runbook made included).
+func scanPartyLogs(ctx context.Context) error {
 	c := env.Cluster()
 	now, err := secrets.Collect(ctx, c)
 	if err != nil {
 		return fmt.Errorf("collecting the cluster's secrets: %w", err)
 	}
 	clusterSecrets = secrets.Merge(clusterSecrets, now)
-	if err := secrets.Scan(dir, clusterSecrets); err != nil {
-		return err
-	}
 	return secrets.ScanPartyLogs(ctx, c, clusterSecrets)
+}
+
+// processes is how many Ginkgo processes share the run.
+func processes() int {
+	c, _ := GinkgoConfiguration()
+	return c.ParallelTotal
 }

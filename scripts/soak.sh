@@ -8,7 +8,8 @@
 #   RUNS    how many runs (3)
 #   FOCUS   a Ginkgo focus regexp, LABELS a Ginkgo label filter: a part of
 #           the catalog (make soak RUNS=2 FOCUS='full disk|hanging')
-#   KMSCHAOS_N / KMSCHAOS_T, KMSCHAOS_REPORT_DIR (reports): as for make test
+#   KMSCHAOS_N / KMSCHAOS_T, KMSCHAOS_PROCS, KMSCHAOS_REPORT_DIR (reports):
+#           as for make test
 #
 # Exits 1 if any run had a red; the report is written either way.
 set -uo pipefail
@@ -24,8 +25,8 @@ rm -rf "$soakdir"
 mkdir -p "$soakdir"
 
 args=()
-[ -n "${FOCUS:-}" ] && args+=("-ginkgo.focus=$FOCUS")
-[ -n "${LABELS:-}" ] && args+=("-ginkgo.label-filter=$LABELS")
+[ -n "${FOCUS:-}" ] && args+=("--focus=$FOCUS")
+[ -n "${LABELS:-}" ] && args+=("--label-filter=$LABELS")
 
 # The images are built once and kept between runs; the last run removes
 # them unless the caller keeps them.
@@ -43,16 +44,16 @@ for i in $(seq 1 "$runs"); do
   echo "soak: run $i of $runs, KMSCHAOS_SEED=$seed, reports in $dir"
   start=$(date +%s)
   KMSCHAOS_SEED=$seed KMSCHAOS_REPORT_DIR=$dir KMSCHAOS_KEEP_IMAGES=$keep \
-    $GO test -p 1 -count=1 -timeout 80m . "${args[@]}" >"$dir/go-test.log" 2>&1
+    GO=$GO ./scripts/suite.sh "${args[@]}" >"$dir/suite.log" 2>&1
   status=$?
   echo "$status" >"$dir/exit-status"
   if [ -f "$dir/scorecard.txt" ]; then
     head -n 1 "$dir/scorecard.txt"
   else
     echo "soak: run $i left no scorecard (exit $status); the end of its log:"
-    tail -n 20 "$dir/go-test.log"
+    tail -n 20 "$dir/suite.log"
   fi
-  echo "soak: run $i took $(( $(date +%s) - start )) s, go test exit $status"
+  echo "soak: run $i took $(( $(date +%s) - start )) s, exit $status"
   dirs+=("$dir")
 done
 

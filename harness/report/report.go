@@ -195,10 +195,13 @@ func (s Scenario) Overhead() (time.Duration, bool) {
 
 // Run is a whole run.
 type Run struct {
-	Seed      uint64        `json:"seed"`
-	N         int           `json:"n"`
-	T         int           `json:"t"`
-	Machine   string        `json:"machine"`
+	Seed    uint64 `json:"seed"`
+	N       int    `json:"n"`
+	T       int    `json:"t"`
+	Machine string `json:"machine"`
+	// Processes is how many clusters ran the scenarios at once (Ginkgo's
+	// parallel processes, one cluster each); 0 or 1: one.
+	Processes int           `json:"processes,omitempty"`
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Scenario    `json:"scenarios"`

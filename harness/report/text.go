@@ -17,8 +17,8 @@ func (r *Run) WriteText(w io.Writer) error {
 			passed++
 		}
 	}
-	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed in %s (%s)\n\n",
-		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.Machine)
+	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed in %s%s (%s)\n\n",
+		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.clusters(), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
 	// OVERHEAD is the harness's own time: the scenario's duration minus
@@ -168,4 +168,12 @@ func (r *Run) PhaseSummary() string {
 		parts = append(parts, fmt.Sprintf("%s %s (%.0f%%)", ph.Name, fmtDuration(ph.Took), 100*ph.Took.Seconds()/total.Seconds()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// clusters says how many clusters shared the run, if more than one.
+func (r *Run) clusters() string {
+	if r.Processes < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" on %d clusters at once", r.Processes)
 }
