@@ -36,7 +36,7 @@ func leftovers(ctx context.Context, dc client.APIClient, owner string) (int, err
 }
 
 var _ = Describe("Cleaning up", Label("cleanup"), func() {
-	It("sweeps everything a bring-up killed half-way left behind", func(ctx SpecContext) {
+	It("sweeps everything a bring-up killed half-way left behind", priority(true), func(ctx SpecContext) {
 		root, err := localcluster.ModuleRoot()
 		Expect(err).NotTo(HaveOccurred())
 		bin := filepath.Join(GinkgoT().TempDir(), "kmschaos")

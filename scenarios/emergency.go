@@ -27,7 +27,7 @@ var _ = section(Emergency, func() {
 	})
 
 	spec(scenario.Scenario{
-		Name: "coordinated restart as written restarts 4 parties of the cluster; every party must be named", Section: Emergency, Labels: []string{"procedure"},
+		Name: "coordinated restart as written restarts 4 parties of the cluster; every party must be named", Section: Emergency, Long: true, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := scenario.Plan{Target: 1, Runbooks: []string{"coordinated-restart-as-written", "coordinated-restart"}}
 			if e.N > 4 {
@@ -39,7 +39,7 @@ var _ = section(Emergency, func() {
 	})
 
 	spec(scenario.Scenario{
-		Name: "full system recovery as written destroys every party's key material", Section: Emergency, Labels: []string{"procedure"},
+		Name: "full system recovery as written destroys every party's key material", Section: Emergency, Long: true, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			return scenario.Plan{
 				Target: 1, Runbooks: []string{"full-system-recovery-as-written"},

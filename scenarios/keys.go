@@ -80,7 +80,7 @@ var _ = section(KeysSec, func() {
 // step, with no fault.
 var _ = Describe(KeysSec, func() {
 	// The guide's own key diagnostics, run as written.
-	It("runs the guide's key inventory diagnostics as written", Label("scenario", "keys", "diagnostics"), func(ctx SpecContext) {
+	It("runs the guide's key inventory diagnostics as written", Label("scenario", "keys", "diagnostics"), priority(true), func(ctx SpecContext) {
 		c := env.Cluster()
 		_, err := c.Reset(ctx)
 		Expect(err).NotTo(HaveOccurred())

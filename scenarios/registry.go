@@ -99,13 +99,21 @@ func Catalog() []CatalogEntry {
 	return slices.Clone(catalog)
 }
 
+// priority schedules long specs first on the suite's parallel clusters.
+func priority(long bool) SpecPriority {
+	if long {
+		return SpecPriority(1)
+	}
+	return SpecPriority(0)
+}
+
 // SectionLabel is the Ginkgo label of a guide section.
 func SectionLabel(section string) string { return sectionLabel[section] }
 
 // register makes a catalog entry a Ginkgo It against the shared cluster.
 func register(e CatalogEntry) {
 	sc := e.Scenario
-	It(sc.Name, Label(e.Labels...), func(ctx SpecContext) {
+	It(sc.Name, Label(e.Labels...), priority(sc.Long), func(ctx SpecContext) {
 		root, err := localcluster.ModuleRoot()
 		Expect(err).NotTo(HaveOccurred())
 		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{

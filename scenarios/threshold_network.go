@@ -94,7 +94,7 @@ var _ = section(Threshold, func() {
 	})
 
 	spec(scenario.Scenario{
-		Name: "missing PRSS: the party warns and answers NotFound; the guide's re-initialisation fails as written, a full one recovers", Section: Threshold, Labels: []string{fault.PRSS},
+		Name: "missing PRSS: the party warns and answers NotFound; the guide's re-initialisation fails as written, a full one recovers", Section: Threshold, Long: true, Labels: []string{fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
 			// The guide's kms-init names kms-threshold-{1..4} and the
@@ -161,7 +161,7 @@ var _ = section(Threshold, func() {
 	})
 
 	spec(scenario.Scenario{
-		Name: "kms-init while a party is unreachable exits non-zero naming the party", Section: Threshold, Labels: []string{fault.Network, fault.PRSS},
+		Name: "kms-init while a party is unreachable exits non-zero naming the party", Section: Threshold, Long: true, Labels: []string{fault.Network, fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
 			return scenario.Plan{

@@ -26,6 +26,10 @@ type Scenario struct {
 	Name    string
 	Section string   // the guide's section, e.g. "Connectivity Issues"
 	Labels  []string // Ginkgo labels besides the section's and the faults' kinds
+	// Long marks a scenario that takes several times the usual: when
+	// clusters run in parallel it starts first, so that no cluster is
+	// left running it alone at the end.
+	Long bool
 	// Build makes the plan from the cluster's topology and the run's seed:
 	// which parties, which links.
 	Build func(e *Env) Plan
