@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -98,7 +97,7 @@ var _ = Describe("The guide, as written", Label(GuideLiteral), func() {
 		}
 		Expect(check.Steady(ctx, c)).To(Succeed())
 		Expect(changed).To(BeEmpty(), "the guide's blocks did not do what %s records:\n%s", exp.File, strings.Join(changed, "\n"))
-	}, SpecTimeout(10*time.Minute))
+	}, SpecTimeout(timings.Guide.LiteralSpec))
 })
 
 // recordGuide adds a block's outcome to the run's guide section.
