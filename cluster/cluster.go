@@ -22,6 +22,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/kmschaos/kmschaos/fixtures"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/tss"
@@ -99,7 +100,7 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	defer func() {
 		if err != nil {
 			progress("bring-up failed, removing what was created: " + err.Error())
-			tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			tctx, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Cluster.FailedBringupTeardown)
 			c.Terminate(tctx)
 			cancel()
 			c = nil
@@ -306,7 +307,7 @@ func (c *Cluster) startToxiproxy(ctx context.Context) error {
 			ExposedPorts:   ports,
 			Networks:       []string{c.netName},
 			NetworkAliases: map[string][]string{c.netName: {"toxiproxy"}},
-			WaitingFor:     wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(30 * time.Second),
+			WaitingFor:     wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(fixtures.Intervals.Cluster.ToxiproxyStart),
 		},
 		Started: true,
 	})
@@ -354,7 +355,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
 				h.Resources = c.BaselineOf(i)
 			},
-			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(60 * time.Second),
+			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(fixtures.Intervals.Cluster.PartyStart),
 		},
 		Started: true,
 	}
@@ -441,7 +442,7 @@ func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
 
 // InitPRSS runs kms-init from the keeper over every party's API.
 func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, error) {
-	cmd := append(append([]string{}, c.Profile.Init...), "--epoch-id", epochID, "--timeout", strconv.Itoa(c.opts.SetupTimeout+10)+"s", "--addresses")
+	cmd := append(append([]string{}, c.Profile.Init...), "--epoch-id", epochID, "--timeout", strconv.Itoa(c.opts.SetupTimeout+int(fixtures.Intervals.Cluster.Party.InitMargin/time.Second))+"s", "--addresses")
 	for i := 1; i <= c.Topology.N; i++ {
 		cmd = append(cmd, fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort))
 	}
@@ -459,7 +460,7 @@ func (c *Cluster) AwaitOptimal(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("cluster not Optimal: %w", last)
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(fixtures.Intervals.Cluster.OptimalPoll):
 		}
 	}
 }
@@ -482,7 +483,7 @@ func (c *Cluster) Health(ctx context.Context, i int) (*kmsv1.PeersFromContext, e
 		return nil, err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Cluster.HealthCall)
 	defer cancel()
 	hs, err := cl.GetHealthStatus(ctx, &kmsv1.Empty{})
 	if err != nil {

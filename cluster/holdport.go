@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // HoldPort makes another process own a port party i binds at start, the
@@ -63,7 +64,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 				cfg.Hostname = partyAlias(i)
 			},
 			HostConfigModifier: func(h *container.HostConfig) { h.ExtraHosts = c.extraHosts() },
-			WaitingFor:         wait.ForLog("listening on " + addr).WithStartupTimeout(30 * time.Second),
+			WaitingFor:         wait.ForLog("listening on " + addr).WithStartupTimeout(fixtures.Intervals.Cluster.PortHolderStart),
 		},
 		Started: true,
 	})

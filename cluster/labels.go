@@ -15,6 +15,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Labels on everything the harness creates. The owner label lets a later
@@ -109,7 +111,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 		select {
 		case <-ctx.Done():
 			return total, errors.Join(dirErr, err, ctx.Err())
-		case <-time.After(time.Second):
+		case <-time.After(fixtures.Intervals.Cluster.SweepRetryPoll):
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
@@ -67,11 +68,13 @@ type Option func(*Options)
 
 // DefaultOptions are the n=13, t=4 cluster of the troubleshooting guide.
 func DefaultOptions() Options {
+	iv := fixtures.Intervals.Cluster
 	return Options{
 		Topology: Topology{N: 13, T: 4}, Profile: SimulatedParty,
 		StorageSize: "8m", MemoryLimit: 256 << 20, NanoCPUs: int64(runtime.NumCPU()) * 1e9,
-		NetworkTimeout: 2, StragglerGraceMs: 200, SetupTimeout: 20,
-		ReadyTimeout: 3 * time.Minute,
+		NetworkTimeout: int(iv.Party.NetworkTimeout / time.Second), StragglerGraceMs: int(iv.Party.StragglerGrace / time.Millisecond),
+		SetupTimeout: int(iv.Party.SetupTimeout / time.Second),
+		ReadyTimeout: iv.Ready,
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Party is the handle of one party's container.
@@ -141,7 +143,7 @@ func (p *Party) Resume(ctx context.Context) error {
 // stopped task that refuses updates for a moment ("cannot update a stopped
 // container"): the update is retried for up to 30 s, as an operator would.
 func (p *Party) Update(ctx context.Context, r container.Resources) error {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(fixtures.Intervals.Cluster.UpdateRetry)
 	for {
 		_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})
 		if err == nil || !strings.Contains(err.Error(), "cannot update a stopped container") || time.Now().After(deadline) {
@@ -150,7 +152,7 @@ func (p *Party) Update(ctx context.Context, r container.Resources) error {
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(fixtures.Intervals.Cluster.UpdateRetryPoll):
 		}
 	}
 }

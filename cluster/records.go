@@ -6,7 +6,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"time"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Records are small named documents a cluster keeps about itself in the
@@ -98,7 +99,7 @@ func (c *Cluster) RestoreParty(ctx context.Context, i int) error {
 		return fmt.Errorf("no party %d in %s", i, c.Topology)
 	}
 	p := c.parties[i-1]
-	if err := p.Stop(ctx, 5*time.Second); err != nil {
+	if err := p.Stop(ctx, fixtures.Intervals.Cluster.RestoreStop); err != nil {
 		return fmt.Errorf("stopping party %d: %w", i, err)
 	}
 	if err := c.restoreStorage(ctx, i); err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
@@ -297,7 +298,7 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 		note(p.ID, "not running ("+st.Status+")")
 	}
 	if drift || restart || !st.Running || st.Restarting {
-		if err := p.Stop(ctx, 5*time.Second); err != nil {
+		if err := p.Stop(ctx, fixtures.Intervals.Cluster.RestoreStop); err != nil {
 			return fmt.Errorf("stopping: %w", err)
 		}
 		if drift {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Older versions dealt the keys into os.TempDir()/kmschaos-golden-* (every
@@ -18,7 +20,7 @@ var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*"}
 // tempDirGrace keeps a folder a live run of an older version may still be
 // using (a golden copy lives as long as its cluster, at most a test run's
 // 80 minute timeout); only the name and the age tell a leftover here.
-const tempDirGrace = 2 * time.Hour
+var tempDirGrace = fixtures.Intervals.Cluster.TempDirGrace
 
 // sweepTempDirs removes the leftover folders of older versions in dir
 // older than grace, and returns how many it removed.

@@ -67,7 +67,7 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 			f := client.Filters{}.Add("label", cluster.LabelOwner+"="+owner).Add("label", cluster.LabelRole+"=party")
 			cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 			return len(cs.Items), err
-		}).WithTimeout(3 * time.Minute).WithPolling(50 * time.Millisecond).Should(BeNumerically(">=", 1))
+		}).WithTimeout(timings.Cleanup.PartiesWithin).WithPolling(timings.Cleanup.PartiesPoll).Should(BeNumerically(">=", 1))
 		By("finding no key folder or build context on the host once keys are dealt")
 		Expect(ourTempEntries(tmp)).To(BeEmpty(), "the run keeps something on the host, or did not sweep what an older version left")
 		Expect(up.Process.Signal(syscall.SIGKILL)).To(Succeed())
@@ -94,7 +94,7 @@ func plantOldLeftover(dir, name string) {
 	p := filepath.Join(dir, name, "PRIV-p1", "FheKeyInfo")
 	Expect(os.MkdirAll(p, 0o700)).To(Succeed())
 	Expect(os.WriteFile(filepath.Join(p, "planted"), []byte("not a real share"), 0o600)).To(Succeed())
-	old := time.Now().Add(-3 * time.Hour)
+	old := time.Now().Add(-timings.Cleanup.PlantedAge)
 	Expect(os.Chtimes(filepath.Join(dir, name), old, old)).To(Succeed())
 }
 

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
@@ -20,7 +19,7 @@ var _ = section(Connectivity, func() {
 			i := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ClientRefused(i)},
-				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*connection refused`, 3*time.Second)},
+				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*connection refused`, timings.Connectivity.RefusedCheck)},
 				During: check.Expect{Live: e.Others(i), Down: []int{i}},
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}
@@ -33,7 +32,7 @@ var _ = section(Connectivity, func() {
 			i := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ClientHang(i)},
-				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*Timeout after 5s`, 12*time.Second)},
+				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*Timeout after 5s`, timings.Connectivity.HangCheck)},
 				During: check.Expect{Live: e.Others(i), Down: []int{i}},
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}
@@ -51,7 +50,7 @@ var _ = section(Connectivity, func() {
 					Detect: []probe.Probe{probe.Rising(bg, e.C, e.Others(j), "kms_peer_errors_total", errors)},
 					During: check.Expect{Live: e.Others(j), MinLive: 0.8},
 					Target: j, Runbooks: []string{"peer-network-recovery"},
-					Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, 6*time.Second)},
+					Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, timings.Connectivity.PeerErrorsSteady)},
 				}
 			},
 		}

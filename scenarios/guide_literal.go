@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -50,7 +49,7 @@ var _ = Describe("The guide, as written", Label(GuideLiteral, "diagnostics", "pr
 	for _, b := range blocks {
 		It(fmt.Sprintf("runs %s (guide line %d) on a party's host, and it does what it did before", b.Address, b.Line), func(ctx SpecContext) {
 			surveyBlock(ctx, b.Address)
-		}, SpecTimeout(3*time.Minute))
+		}, SpecTimeout(timings.Guide.BlockSpec))
 	}
 })
 

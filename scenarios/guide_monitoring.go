@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -94,7 +93,7 @@ var _ = Describe("The guide's monitoring, as written", Label(GuideLiteral), func
 		_, err := c.Reset(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		r, _ := literalRunner()
-		r.Options.Limit = 10 * time.Second // docker events streams until stopped
+		r.Options.Limit = timings.Guide.MonitoringLimit // docker events streams until stopped
 		k := env.Rand("the guide's monitoring").IntN(c.Topology.N) + 1
 		var wrong []string
 
@@ -154,7 +153,7 @@ var _ = Describe("The guide's monitoring, as written", Label(GuideLiteral), func
 			Expect(err).NotTo(HaveOccurred())
 		}
 		Expect(wrong).To(BeEmpty(), "the guide's monitoring did not behave as expected:\n%s", strings.Join(wrong, "\n"))
-	}, SpecTimeout(10*time.Minute))
+	}, SpecTimeout(timings.Guide.MonitoringSpec))
 
 	It("collects the guide's diagnostics archive and finds the party's TLS private key in it when the config carries it", Label("diagnostics", "secrets"), func(ctx SpecContext) {
 		c := env.Cluster()
@@ -214,7 +213,7 @@ var _ = Describe("The guide's monitoring, as written", Label(GuideLiteral), func
 		// The guide as written leaks; the day it is fixed this turns red.
 		Expect(leaks).NotTo(BeEmpty(), "auto-diagnose.sh no longer leaks an inline key: the guide was fixed, update this expectation")
 		Expect(strings.Join(leaks, "\n")).To(ContainSubstring("config.toml.backup"))
-	}, SpecTimeout(5*time.Minute))
+	}, SpecTimeout(timings.Guide.DiagnoseSpec))
 })
 
 func sortedKeys[V any](m map[string]V) []string {

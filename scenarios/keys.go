@@ -36,7 +36,7 @@ var _ = section(KeysSec, func() {
 				},
 				During: check.Expect{Live: e.Others(k), Down: []int{k}},
 				Target: k, Runbooks: []string{"key-recovery"},
-				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, 5*time.Second)},
+				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, timings.Keys.InvalidSharesSteady)},
 			}
 		},
 	})

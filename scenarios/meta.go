@@ -3,7 +3,7 @@ package scenarios
 import (
 	"context"
 	"path/filepath"
-	"time"
+	"regexp"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -31,7 +31,7 @@ func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
 	_, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
 		RunbookDir: runbookDir,
 		Cleanup: func(heal func(context.Context) error) {
-			DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
+			DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 		},
 	})
 	return err
@@ -48,12 +48,12 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 					// the others see one dead peer.
 					Faults:       []fault.Fault{fault.Kill(k)},
 					Detect:       []probe.Probe{probe.HealthStatus(e.Others(k)[0], "Unhealthy")},
-					DetectWithin: 8 * time.Second,
+					DetectWithin: timings.Meta.UndetectedWithin,
 					Target:       k,
 				}
 			}}
 		err := runMeta(ctx, sc, "")
-		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within 8s: "health check of party \d+ reports Unhealthy": last saw: status "(Healthy|Optimal)"`)))
+		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within ` + regexp.QuoteMeta(timings.Meta.UndetectedWithin.String()) + `: "health check of party \d+ reports Unhealthy": last saw: status "(Healthy|Optimal)"`)))
 	})
 
 	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
@@ -66,7 +66,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 					Detect:        []probe.Probe{probe.Exited(k, 137)},
 					Target:        k,
 					Runbooks:      []string{"look-only"},
-					RecoverWithin: 10 * time.Second,
+					RecoverWithin: timings.Meta.UnrecoveredWithin,
 				}
 			}}
 		err := runMeta(ctx, sc, dir)
@@ -89,7 +89,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 				return nil
 			}
 			return heal(ctx)
-		}, NodeTimeout(2*time.Minute))
+		}, NodeTimeout(timings.Heal))
 		Expect(err).NotTo(HaveOccurred())
 
 		rep, err := c.Audit(ctx)

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sync/atomic"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -44,7 +44,7 @@ func lyingCoordinator(k int) fault.Fault {
 }
 
 func awaitOptimal(ctx context.Context, c *cluster.Cluster) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, timings.Meta.Optimal)
 	defer cancel()
 	return c.AwaitOptimal(ctx)
 }
@@ -76,7 +76,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{probe.Decrypts(k)},
-					DetectWithin: 20 * time.Second, NoWorkload: true, Target: k}
+					DetectWithin: timings.Meta.WrongValueWithin, NoWorkload: true, Target: k}
 			}}, "")
 		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by probe: decrypts right through parties \[%d\]`, k, k)))
 	})
@@ -100,7 +100,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
-					NoWorkload: true, Target: k, RecoverWithin: 20 * time.Second}
+					NoWorkload: true, Target: k, RecoverWithin: timings.Meta.LiesRecoverWithin}
 			}}, "")
 		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by the steady-state check`, k)))
 	})
@@ -119,9 +119,9 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 		err = runMeta(ctx, scenario.Scenario{Name: "meta: a stale log line", Section: ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				return scenario.Plan{Faults: []fault.Fault{nothing}, Detect: []probe.Probe{probe.LogSays(k, line)},
-					DetectWithin: 3 * time.Second, NoWorkload: true, Target: k}
+					DetectWithin: timings.Meta.StaleLogWithin, NoWorkload: true, Target: k}
 			}}, "")
-		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within 3s: "logs of party %d match /%s/": last saw: not in the \d+ bytes logged since the fault`, k, line)))
+		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within %s: "logs of party %d match /%s/": last saw: not in the \d+ bytes logged since the fault`, regexp.QuoteMeta(timings.Meta.StaleLogWithin.String()), k, line)))
 	})
 
 	It("turns red when a PRSS object is left changed", func(ctx SpecContext) {
@@ -161,7 +161,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{fault.Pause(k)}, Detect: []probe.Probe{decryptSlower(k, objective)},
-					DetectWithin: 10 * time.Second, NoWorkload: true, Target: k}
+					DetectWithin: timings.Meta.PausedWithin, NoWorkload: true, Target: k}
 			}}, "")
 		Expect(err).To(MatchError(ContainSubstring("the party does not answer its API")))
 		Expect(err).To(MatchError(ContainSubstring("it hangs, it is not slow")))

@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"time"
-
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -13,7 +11,7 @@ import (
 
 // objective is the decryption latency a healthy cluster stays under on
 // these machines (a decryption costs about 30 ms of CPU over 13 parties).
-const objective = 250 * time.Millisecond
+var objective = timings.Performance.Objective
 
 var _ = section(Performance, func() {
 	spec(scenario.Scenario{
@@ -22,10 +20,10 @@ var _ = section(Performance, func() {
 			k := e.One()
 			o := e.Others(k)[0]
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.Latency([]int{k}, 300*time.Millisecond, 50*time.Millisecond)},
+				Faults: []fault.Fault{fault.Latency([]int{k}, timings.Performance.PartyLatency, timings.Performance.PartyJitter)},
 				Detect: []probe.Probe{
-					probe.PeerLatency(o, k, 250*time.Millisecond, 3*time.Second),
-					probe.PeerLatency(k, o, 250*time.Millisecond, 3*time.Second),
+					probe.PeerLatency(o, k, timings.Performance.PartySlowPing, timings.Performance.PingMax),
+					probe.PeerLatency(k, o, timings.Performance.PartySlowPing, timings.Performance.PingMax),
 					decryptSlower(k, objective),
 				},
 				During: check.Expect{Live: e.Others()},
@@ -42,11 +40,11 @@ var _ = section(Performance, func() {
 			o := e.Others(slow...)[0]
 			var detect []probe.Probe
 			for _, s := range slow {
-				detect = append(detect, probe.PeerLatency(o, s, 150*time.Millisecond, 3*time.Second))
+				detect = append(detect, probe.PeerLatency(o, s, timings.Performance.TSlowPing, timings.Performance.PingMax))
 			}
-			detect = append(detect, probe.PeerLatency(o, e.Others(append(slow, o)...)[0], 0, 100*time.Millisecond))
+			detect = append(detect, probe.PeerLatency(o, e.Others(append(slow, o)...)[0], 0, timings.Performance.FastPing))
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.Latency(slow, 200*time.Millisecond, 20*time.Millisecond)},
+				Faults: []fault.Fault{fault.Latency(slow, timings.Performance.TLatency, timings.Performance.TJitter)},
 				Detect: detect,
 				During: check.Expect{Live: e.Others()},
 				Target: o, Runbooks: []string{"network-optimisation"},

@@ -87,7 +87,7 @@ func answers(ctx context.Context, c *cluster.Cluster, i int) error {
 		return err
 	}
 	defer cl.Close()
-	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	hctx, cancel := context.WithTimeout(ctx, timings.Probes.AnswersCall)
 	defer cancel()
 	_, err = healthpb.NewHealthClient(cl.Conn()).Check(hctx, &healthpb.HealthCheckRequest{})
 	return err
@@ -114,7 +114,7 @@ func decryptSlower(i int, d time.Duration) probe.Probe {
 func decryptFaster(i int, d time.Duration) probe.Probe {
 	name := fmt.Sprintf("decryptions through party %d faster than %s", i, d)
 	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
-		t, err := decryptTime(ctx, c, i, 15*time.Second, "probe: "+name)
+		t, err := decryptTime(ctx, c, i, timings.Probes.DecryptFasterLimit, "probe: "+name)
 		if err != nil {
 			return err
 		}
@@ -138,13 +138,13 @@ func request(ctx context.Context, c *cluster.Cluster, i, n int, timeout time.Dur
 func bandwidthStarved(i int) probe.Probe {
 	name := fmt.Sprintf("large requests through party %d time out, small ones pass", i)
 	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
-		if err := request(ctx, c, i, 1, 4*time.Second, "probe: "+name); err != nil {
+		if err := request(ctx, c, i, 1, timings.Probes.Request, "probe: "+name); err != nil {
 			if oracle.IsWrong(err) {
 				return err
 			}
 			return fmt.Errorf("a small request failed: %s", status.Convert(err).Message())
 		}
-		err := request(ctx, c, i, 128, 4*time.Second, "probe: "+name)
+		err := request(ctx, c, i, 128, timings.Probes.Request, "probe: "+name)
 		switch {
 		case err == nil:
 			return errors.New("a large request passed")
@@ -160,7 +160,7 @@ func bandwidthStarved(i int) probe.Probe {
 // largeRequestsPass holds when a large request passes again.
 func largeRequestsPass(i int) probe.Probe {
 	return probe.New(fmt.Sprintf("large requests through party %d pass", i), func(ctx context.Context, c *cluster.Cluster) error {
-		return request(ctx, c, i, 128, 4*time.Second, fmt.Sprintf("probe: large requests through party %d pass", i))
+		return request(ctx, c, i, 128, timings.Probes.Request, fmt.Sprintf("probe: large requests through party %d pass", i))
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -119,11 +118,11 @@ func register(e CatalogEntry) {
 		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
 			RunbookDir: filepath.Join(root, "runbooks"),
 			Cleanup: func(heal func(context.Context) error) {
-				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(2*time.Minute))
+				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 			},
 		})
 		record(res)
 		AddReportEntry("scorecard", oneLine(res))
 		Expect(err).NotTo(HaveOccurred(), "scenario %q", sc.Name)
-	}, SpecTimeout(8*time.Minute))
+	}, SpecTimeout(timings.Spec))
 }

@@ -7,7 +7,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -20,7 +19,7 @@ import (
 
 // detect is how long a detection may take before a spec fails: health
 // pings are bounded by 3 s and a health check by 10 s.
-const detect = 20 * time.Second
+var detect = timings.SteadyState.Detect
 
 // eachParty runs fn for every party in parallel; fn asserts with Gomega.
 func eachParty(c *cluster.Cluster, fn func(i int)) {
@@ -97,12 +96,12 @@ var _ = Describe("The link mesh", Label("mesh"), func() {
 		link := c.Link(i, j)
 		Expect(link.AddToxic(cluster.Toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 200}})).To(Succeed())
 		DeferCleanup(func() error { return link.RemoveToxic("latency") })
-		Eventually(holds(ctx, c, probe.PeerLatency(i, j, 200*time.Millisecond, time.Second))).WithTimeout(detect).Should(Succeed())
+		Eventually(holds(ctx, c, probe.PeerLatency(i, j, timings.SteadyState.LinkLatency, timings.SteadyState.LinkLatencyMax))).WithTimeout(detect).Should(Succeed())
 		k := 1 + (j % c.Topology.N)
 		if k == i {
 			k = 1 + (k % c.Topology.N)
 		}
-		Expect(probe.PeerLatency(i, k, 0, 150*time.Millisecond).Check(ctx, c)).To(Succeed(), "other links stay fast")
-		Expect(probe.PeerLatency(j, i, 0, 150*time.Millisecond).Check(ctx, c)).To(Succeed(), "the reverse link stays fast")
+		Expect(probe.PeerLatency(i, k, 0, timings.SteadyState.FastLink).Check(ctx, c)).To(Succeed(), "other links stay fast")
+		Expect(probe.PeerLatency(j, i, 0, timings.SteadyState.FastLink).Check(ctx, c)).To(Succeed(), "the reverse link stays fast")
 	})
 })

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
@@ -85,8 +84,8 @@ var _ = section(Threshold, func() {
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := e.Pick(2)
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.Flapping(p[0], p[1], 1500*time.Millisecond)},
-				Detect: []probe.Probe{flaps(p[0], p[1], 15*time.Second)},
+				Faults: []fault.Fault{fault.Flapping(p[0], p[1], timings.Threshold.FlapPeriod)},
+				Detect: []probe.Probe{flaps(p[0], p[1], timings.Threshold.FlapWindow)},
 				During: check.Expect{Live: e.Others(), MinLive: 0.8},
 				Target: p[0], Runbooks: []string{"peer-network-recovery"},
 			}
@@ -155,7 +154,7 @@ var _ = section(Threshold, func() {
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"prss-reinit"},
-				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, 5*time.Second)},
+				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, timings.Threshold.InvalidSharesSteady)},
 			}
 		},
 	})
@@ -167,7 +166,7 @@ var _ = section(Threshold, func() {
 			return scenario.Plan{
 				Faults:       []fault.Fault{fault.Isolate(k)},
 				Detect:       []probe.Probe{initFailsNaming(k)},
-				DetectWithin: 90 * time.Second,
+				DetectWithin: timings.Threshold.InitFailsWithin,
 				During:       check.Expect{Live: e.Others(k), Down: []int{k}},
 				Target:       k, Runbooks: []string{"kms-init-after-heal"},
 			}

@@ -52,7 +52,7 @@ func refusedCert(name string, f func(k int) fault.Fault, reason string, msg func
 				Target: k, Runbooks: []string{"cert-reissue"},
 				Recovered: []probe.Probe{
 					probe.PeerReachable(j, k),
-					probe.Steady(others, unauthenticated, labels, 5*time.Second),
+					probe.Steady(others, unauthenticated, labels, timings.TLS.UnauthenticatedSteady),
 				},
 				Defects: []string{defect},
 			}
@@ -110,7 +110,7 @@ var _ = Describe("Peer-link TLS", func() {
 				now[r] -= before[r]
 			}
 			return now
-		}).WithContext(ctx).WithTimeout(10*time.Second).Should(SatisfyAll(
+		}).WithContext(ctx).WithTimeout(timings.TLS.RefusalsCountedWithin).Should(SatisfyAll(
 			HaveKeyWithValue("handshake", BeNumerically(">=", 1)),
 			HaveKeyWithValue("no_certificate", BeNumerically(">=", 1)),
 			HaveKeyWithValue("unknown_certificate", BeNumerically(">=", 1)),

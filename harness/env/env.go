@@ -10,9 +10,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Settings of a run, read from KMSCHAOS_* variables.
@@ -123,7 +123,7 @@ func Stop(ctx context.Context) error {
 	if shared == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Env.Teardown)
 	defer cancel()
 	err := shared.Terminate(ctx)
 	shared = nil

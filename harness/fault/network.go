@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // links lists the directed peer links from any party of from to any of to.
@@ -301,7 +302,7 @@ func DNSLoss(i, j int) Fault {
 		if err := link.Disable(); err != nil {
 			return heal, err
 		}
-		waitErr := awaitPeerError(ctx, c, i, j, "no such host", 30*time.Second)
+		waitErr := awaitPeerError(ctx, c, i, j, "no such host", fixtures.Intervals.Fault.DNSErrorWithin)
 		if err := link.Enable(); err != nil {
 			return heal, err
 		}
@@ -328,7 +329,7 @@ func awaitPeerError(ctx context.Context, c *cluster.Cluster, i, j int, substr st
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(fixtures.Intervals.Fault.DNSErrorPoll):
 		}
 	}
 	return fmt.Errorf("party %d never failed to resolve peer %d within %s (last error %q)", i, j, within, last)

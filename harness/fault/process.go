@@ -3,11 +3,11 @@ package fault
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // ensureRunning starts a party that is not running (a killed or stopped
@@ -52,7 +52,7 @@ func Kill(parties ...int) Fault {
 // Stop stops the parties gracefully (SIGTERM, docker stop).
 func Stop(parties ...int) Fault {
 	return New(fmt.Sprintf("graceful stop (SIGTERM) of parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Stop(ctx, 10*time.Second) },
+		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Stop(ctx, fixtures.Intervals.Fault.StopGrace) },
 			func(p *cluster.Party) error { return ensureRunning(context.WithoutCancel(ctx), p) })
 	})
 }
@@ -86,7 +86,7 @@ func MemoryLimit(i int, bytes int64) Fault {
 			}
 			return ensureRunning(ctx, p)
 		}
-		if err := p.Stop(ctx, 10*time.Second); err != nil {
+		if err := p.Stop(ctx, fixtures.Intervals.Fault.StopGrace); err != nil {
 			return heal, err
 		}
 		if err := p.Update(ctx, container.Resources{Memory: bytes, MemorySwap: bytes}); err != nil {

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
@@ -22,7 +22,7 @@ func admin(ctx context.Context, c *cluster.Cluster, args ...string) error {
 
 // restart restarts a party so it reads its storage and config again.
 func restart(ctx context.Context, c *cluster.Cluster, i int) error {
-	return c.Party(i).Restart(ctx, 5*time.Second)
+	return c.Party(i).Restart(ctx, fixtures.Intervals.Fault.RestartGrace)
 }
 
 // saved remembers a file's bytes and writes them back on heal, then

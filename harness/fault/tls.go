@@ -6,9 +6,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // TLS is the kind of the peer-link certificate faults.
@@ -45,7 +45,7 @@ func reissueCert(name string, i int, flags func(c *cluster.Cluster) []string) Fa
 		if err != nil {
 			return heal, err
 		}
-		return heal, c.Party(i).Restart(ctx, 5*time.Second)
+		return heal, c.Party(i).Restart(ctx, fixtures.Intervals.Fault.RestartGrace)
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/report"
 )
@@ -411,4 +412,4 @@ func stopRequested(ctx context.Context, c *cluster.Cluster) (*Stop, error) {
 func (s *State) Alive(now time.Time) bool { return now.Sub(s.Heartbeat) < staleAfter }
 
 // staleAfter: a runner silent that long is dead (it beats every tick).
-const staleAfter = 20 * time.Second
+var staleAfter = fixtures.Intervals.GameDay.StaleAfter

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/report"
@@ -21,7 +22,7 @@ import (
 )
 
 // Tick is how often the runner looks at the cluster.
-const Tick = time.Second
+var Tick = fixtures.Intervals.GameDay.Tick
 
 // keysEvery: the key material is compared with the baseline every so
 // many ticks (it reads every party's storage).

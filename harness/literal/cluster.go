@@ -6,9 +6,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/guide"
 	"github.com/kmschaos/kmschaos/harness/report"
 )
@@ -88,7 +88,7 @@ func ShellBlocks(g *guide.Guide) []*guide.Node {
 }
 
 // DefaultLimit bounds a block that does not end by itself.
-const DefaultLimit = 20 * time.Second
+var DefaultLimit = fixtures.Intervals.Literal.Limit
 
 // Report is the outcome as the scorecard shows it.
 func (o *Outcome) Report(under string) report.GuideBlock {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/guide"
 )
 
@@ -104,7 +105,7 @@ trap 'printf "\n` + marker + ` %s %s\n" "$?" "$LINENO" >&2' DEBUG`
 // Run runs a prepared block in sh and reports each of its commands.
 func Run(ctx context.Context, sh Shell, g *guide.Guide, s *Script, m *Mapping, o Options) (*Outcome, error) {
 	if o.Limit <= 0 {
-		o.Limit = 20 * time.Second
+		o.Limit = DefaultLimit
 	}
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = 4096
@@ -136,7 +137,7 @@ func Run(ctx context.Context, sh Shell, g *guide.Guide, s *Script, m *Mapping, o
 	start := time.Now()
 	// The shell's own limit ends the block; this one ends an exec the
 	// engine never finishes (a process namespace torn down under it).
-	ectx, cancel := context.WithTimeout(ctx, o.Limit+30*time.Second)
+	ectx, cancel := context.WithTimeout(ctx, o.Limit+fixtures.Intervals.Literal.ExecGrace)
 	defer cancel()
 	res, err := sh.Exec(ectx, "env", "BASH_ENV="+preludePath, "timeout", "-s", "KILL", secs, "bash", blockPath)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 )
 
@@ -80,7 +81,7 @@ func DecryptWith(ctx context.Context, c *cluster.Cluster, cl *kmsclient.Client, 
 	if r.Mode == Sync {
 		d, err = cl.PublicDecryptSync(ctx, ct, "")
 	} else {
-		d, err = cl.PublicDecrypt(ctx, ct, "", 20*time.Millisecond)
+		d, err = cl.PublicDecrypt(ctx, ct, "", fixtures.Intervals.Oracle.ResultPoll)
 	}
 	took := time.Since(start)
 	if err != nil {
@@ -157,7 +158,7 @@ func fresh(v *uint64) uint64 {
 
 func timeout(d time.Duration) time.Duration {
 	if d <= 0 {
-		return 10 * time.Second
+		return fixtures.Intervals.Oracle.Call
 	}
 	return d
 }

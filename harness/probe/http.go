@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Endpoint holds when party i's HTTP endpoint path (/live, /ready,
@@ -28,7 +28,7 @@ func Endpoint(i int, path string, code int, pattern string) Probe {
 
 // checkEndpoint GETs url within 5 s and judges its status and body.
 func checkEndpoint(ctx context.Context, url string, code int, re *regexp.Regexp) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Probe.HTTPGet)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

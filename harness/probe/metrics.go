@@ -12,11 +12,12 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Scrape reads party i's /metrics (through its metrics proxy).
 func Scrape(ctx context.Context, c *cluster.Cluster, i int) (map[string]*dto.MetricFamily, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Probe.MetricsScrape)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Party(i).MetricsURL(), nil)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
@@ -38,14 +39,14 @@ func Await(ctx context.Context, c *cluster.Cluster, within time.Duration, p Prob
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: interrupted: %w", p.Name(), err)
-		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
+		case <-time.After(min(fixtures.Intervals.Probe.AwaitPoll, time.Until(deadline))):
 		}
 	}
 }
 
 // attemptGrace is how long an attempt Await started in time may run past
 // its bound.
-const attemptGrace = 30 * time.Second
+var attemptGrace = fixtures.Intervals.Probe.AttemptGrace
 
 // Decrypts holds when a fresh value decrypts right through each party.
 func Decrypts(parties ...int) Probe {
@@ -67,7 +68,7 @@ func Decrypts(parties ...int) Probe {
 func DecryptFails(i int, code, msg string) Probe {
 	name := fmt.Sprintf("decryption through party %d fails %s %q", i, code, msg)
 	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
-		_, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "probe: " + name, Timeout: 15 * time.Second})
+		_, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "probe: " + name, Timeout: fixtures.Intervals.Probe.DecryptFailsCall})
 		switch {
 		case err == nil:
 			return errors.New("it succeeded")

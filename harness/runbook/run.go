@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
@@ -322,7 +323,7 @@ func runEngine(ctx context.Context, e *Env, g *Engine, v map[string][]string) er
 	}
 	timeout := time.Duration(g.Timeout)
 	if timeout == 0 {
-		timeout = 10 * time.Second
+		timeout = fixtures.Intervals.Runbook.EngineTimeout
 	}
 	values, err := expand([]string{g.Memory, g.CPUs}, v)
 	if err != nil {
@@ -438,7 +439,7 @@ func poll(ctx context.Context, e *Env, x Expect, v map[string][]string, since ti
 	}
 	within := time.Duration(x.Within)
 	if within == 0 {
-		within = 90 * time.Second
+		within = fixtures.Intervals.Runbook.ExpectWithin
 	}
 	return probe.Await(ctx, e.C, within, probe.All(probes...))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/kms/health"
 )
@@ -49,7 +50,7 @@ func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
 					flush(i, time.Now())
 				}
 				return
-			case <-time.After(time.Second):
+			case <-time.After(fixtures.Intervals.Scenario.MonitorPoll):
 			}
 		}
 	}()
@@ -83,7 +84,7 @@ func sampleParty(ctx context.Context, c *cluster.Cluster, i int) partyState {
 	case !st.Running:
 		return partyState{label: fmt.Sprintf("%s (exit %d)", st.Status, st.ExitCode), status: report.Fail}
 	}
-	hctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	hctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Scenario.MonitorHealthCall)
 	defer cancel()
 	pc, err := c.Health(hctx, i)
 	if err != nil {

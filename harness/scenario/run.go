@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/oracle"
@@ -278,9 +279,9 @@ func (r *runner) observe() bool {
 }
 
 // How the observation waits for an operation to have run under the fault.
-const (
-	observePoll = 100 * time.Millisecond
-	observeMore = 30 * time.Second
+var (
+	observePoll = fixtures.Intervals.Scenario.ObservePoll
+	observeMore = fixtures.Intervals.Scenario.ObserveMore
 )
 
 // runbooks runs the plan's runbooks for real, in order, each judged
@@ -454,13 +455,13 @@ func recoveredBy(reset, undone bool, origins []string) string {
 
 func (p *Plan) defaults() {
 	if p.DetectWithin == 0 {
-		p.DetectWithin = 45 * time.Second
+		p.DetectWithin = fixtures.Intervals.Scenario.DetectWithin
 	}
 	if p.Observe == 0 {
-		p.Observe = 3 * time.Second
+		p.Observe = fixtures.Intervals.Scenario.Observe
 	}
 	if p.RecoverWithin == 0 {
-		p.RecoverWithin = 120 * time.Second
+		p.RecoverWithin = fixtures.Intervals.Scenario.RecoverWithin
 	}
 }
 
@@ -520,7 +521,7 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 				defer wg.Done()
 				// A probe may take long (kms-init waits for its set-up):
 				// it is bounded by the detection deadline, not less.
-				pctx, cancel := context.WithDeadline(ctx, deadline.Add(5*time.Second))
+				pctx, cancel := context.WithDeadline(ctx, deadline.Add(fixtures.Intervals.Scenario.DetectAttemptGrace))
 				defer cancel()
 				if err := p.Check(pctx, c); err != nil {
 					dets[k].Last = err.Error()
@@ -556,7 +557,7 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(fixtures.Intervals.Scenario.DetectPoll):
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
@@ -81,10 +82,10 @@ func Start(c *cluster.Cluster, rng *rand.Rand, o Options) (*Workload, error) {
 		o.Workers = c.Topology.N
 	}
 	if o.Pause == 0 {
-		o.Pause = 75 * time.Millisecond * time.Duration(c.Topology.N)
+		o.Pause = fixtures.Intervals.Workload.PausePerParty * time.Duration(c.Topology.N)
 	}
 	if o.Timeout == 0 {
-		o.Timeout = 8 * time.Second
+		o.Timeout = fixtures.Intervals.Workload.OpTimeout
 	}
 	if o.Values == 0 {
 		o.Values = 16
