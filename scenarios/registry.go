@@ -98,6 +98,12 @@ func Catalog() []CatalogEntry {
 	return slices.Clone(catalog)
 }
 
+// processes is how many of the suite's clusters run at once.
+func processes() int {
+	cfg, _ := GinkgoConfiguration()
+	return max(cfg.ParallelTotal, 1)
+}
+
 // priority schedules long specs first on the suite's parallel clusters.
 func priority(long bool) SpecPriority {
 	if long {
@@ -117,6 +123,9 @@ func register(e CatalogEntry) {
 		Expect(err).NotTo(HaveOccurred())
 		res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
 			RunbookDir: filepath.Join(root, "runbooks"),
+			// The suite's parallel clusters share one machine's workload
+			// budget: with two, each decrypts half as often.
+			WorkloadShare: processes(),
 			Cleanup: func(heal func(context.Context) error) {
 				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 			},

@@ -171,7 +171,7 @@ func (r *runner) reset() bool {
 func (r *runner) inject() bool {
 	r.mon = startMonitor(r.c, r.rec)
 	if !r.plan.NoWorkload {
-		w, err := workload.Start(r.c, r.rng, workload.Options{Recorder: r.rec})
+		w, err := workload.Start(r.c, r.rng, workload.Options{Recorder: r.rec, Share: r.o.WorkloadShare})
 		if err != nil {
 			r.fail.add("starting the workload: %w", err)
 			return false

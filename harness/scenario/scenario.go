@@ -112,6 +112,8 @@ type Options struct {
 	// Cleanup registers a heal to run when the spec ends, pass or fail
 	// (Ginkgo's DeferCleanup). It is called as soon as a fault is injected.
 	Cleanup func(func(context.Context) error)
+	// WorkloadShare is how many clusters share the machine (workload.Options.Share).
+	WorkloadShare int
 }
 
 // Runbook loads a runbook file from dir.

@@ -56,7 +56,11 @@ type Options struct {
 	// set of coordinators, so a party that hangs stalls only its own
 	// stream and the rest of the cluster keeps being exercised.
 	Workers  int
-	Pause    time.Duration // between two operations of a worker (75 ms × n: about 13 ops/s in all)
+	Pause    time.Duration // between two operations of a worker (75 ms × n × Share: about 13 ops/s in all)
+	// Share is how many clusters share the machine's workload budget
+	// (the suite's parallel clusters): each runs 1/Share of the rate, so
+	// the machine decrypts as much as with one cluster. 0 or 1: one.
+	Share int
 	Timeout  time.Duration // bound of one operation (8 s)
 	Values   int           // distinct ciphertexts (16)
 	Recorder *report.Recorder
@@ -82,7 +86,7 @@ func Start(c *cluster.Cluster, rng *rand.Rand, o Options) (*Workload, error) {
 		o.Workers = c.Topology.N
 	}
 	if o.Pause == 0 {
-		o.Pause = fixtures.Intervals.Workload.PausePerParty * time.Duration(c.Topology.N)
+		o.Pause = fixtures.Intervals.Workload.PausePerParty * time.Duration(c.Topology.N*max(o.Share, 1))
 	}
 	if o.Timeout == 0 {
 		o.Timeout = fixtures.Intervals.Workload.OpTimeout
