@@ -280,15 +280,14 @@ func DNSLoss(i, j int) Fault {
 	host := "kms-peer-" + strconv.Itoa(j)
 	return New(fmt.Sprintf("name %s does not resolve on party %d", host, i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		p := c.Party(i)
-		admin := append([]string{}, c.Profile.Admin...)
 		heal := func(ctx context.Context) error {
-			res, err := p.ExecAs(ctx, "0:0", append(admin, "hosts", "add", host, c.ToxiproxyIP())...)
+			res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "add", host, c.ToxiproxyIP())...)
 			if err == nil && res.ExitCode != 0 {
 				err = fmt.Errorf("restoring %s: %s", host, res.Output())
 			}
 			return err
 		}
-		res, err := p.ExecAs(ctx, "0:0", append(admin, "hosts", "remove", host)...)
+		res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "remove", host)...)
 		if err == nil && res.ExitCode != 0 {
 			err = fmt.Errorf("removing %s: %s", host, res.Output())
 		}

@@ -13,7 +13,7 @@ import (
 
 // admin runs kms-admin in the keeper, the operator's debug pod.
 func admin(ctx context.Context, c *cluster.Cluster, args ...string) error {
-	res, err := c.KeeperExec(ctx, append(append([]string{}, c.Profile.Admin...), args...)...)
+	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd(args...)...)
 	if err == nil && res.ExitCode != 0 {
 		err = fmt.Errorf("kms-admin %s: %s", strings.Join(args, " "), strings.TrimSpace(res.Output()))
 	}

@@ -394,7 +394,7 @@ var engineActions = map[string]engineAction{
 		return p.Remove(ctx)
 	}},
 	"purge": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
-		res, err := e.C.KeeperExec(ctx, append(append([]string{}, e.C.Profile.Admin...), "empty", cluster.VolumePath(i, "keys"))...)
+		res, err := e.C.KeeperExec(ctx, e.C.Profile.AdminCmd("empty", cluster.VolumePath(i, "keys"))...)
 		if err == nil && res.ExitCode != 0 {
 			err = fmt.Errorf("emptying the keys volume of party %d: %s", i, res.Output())
 		}
@@ -479,7 +479,7 @@ func readable(c *cluster.Cluster, ids []int) probe.Probe {
 	return probe.New(fmt.Sprintf("the user of parties %v can read their key files", ids), func(ctx context.Context, c *cluster.Cluster) error {
 		for _, i := range ids {
 			keys := cluster.VolumePath(i, "keys")
-			res, err := c.KeeperExecAs(ctx, c.Profile.User, append(append([]string{}, c.Profile.Admin...), "sha256sum",
+			res, err := c.KeeperExecAs(ctx, c.Profile.User, c.Profile.AdminCmd("sha256sum",
 				path.Join(keys, fmt.Sprintf("PRIV-p%d", i)), path.Join(keys, fmt.Sprintf("PUB-p%d", i)))...)
 			if err != nil {
 				return err
