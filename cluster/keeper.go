@@ -128,10 +128,7 @@ func (c *Cluster) seed(ctx context.Context, parties ...int) error {
 func (c *Cluster) admin(ctx context.Context, sub string, args ...string) error {
 	cmd := c.Profile.AdminCmd(append([]string{sub}, args...)...)
 	res, err := c.keeperExec(ctx, cmd...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("kms-admin %s: %s", sub, res.Output())
-	}
-	return err
+	return res.Check(err, "kms-admin "+sub)
 }
 
 // Manifest is one line per stored entry of a party: type, mode, owner,
@@ -305,10 +302,7 @@ func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte,
 	}
 	uid := c.Profile.UID()
 	res, err := c.keeperExec(ctx, c.Profile.AdminCmd("chown", uid+":"+uid, keeperPath)...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("chown %s: %s", keeperPath, res.Output())
-	}
-	return err
+	return res.Check(err, "chown "+keeperPath)
 }
 
 // KeyObject is where the keeper sees an object of party i's storage, e.g.

@@ -282,16 +282,10 @@ func DNSLoss(i, j int) Fault {
 		p := c.Party(i)
 		heal := func(ctx context.Context) error {
 			res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "add", host, c.ToxiproxyIP())...)
-			if err == nil && res.ExitCode != 0 {
-				err = fmt.Errorf("restoring %s: %s", host, res.Output())
-			}
-			return err
+			return res.Check(err, "restoring "+host)
 		}
 		res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "remove", host)...)
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("removing %s: %s", host, res.Output())
-		}
-		if err != nil {
+		if err := res.Check(err, "removing "+host); err != nil {
 			return heal, err
 		}
 		link := c.Link(i, j)

@@ -14,10 +14,7 @@ import (
 // admin runs kms-admin in the keeper, the operator's debug pod.
 func admin(ctx context.Context, c *cluster.Cluster, args ...string) error {
 	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd(args...)...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("kms-admin %s: %s", strings.Join(args, " "), strings.TrimSpace(res.Output()))
-	}
-	return err
+	return res.Check(err, "kms-admin "+strings.Join(args, " "))
 }
 
 // restart restarts a party so it reads its storage and config again.

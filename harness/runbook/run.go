@@ -395,10 +395,7 @@ var engineActions = map[string]engineAction{
 	}},
 	"purge": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
 		res, err := e.C.KeeperExec(ctx, e.C.Profile.AdminCmd("empty", cluster.VolumePath(i, "keys"))...)
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("emptying the keys volume of party %d: %s", i, res.Output())
-		}
-		return err
+		return res.Check(err, fmt.Sprintf("emptying the keys volume of party %d", i))
 	}},
 	"prune": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
 		p := e.C.Party(i)
