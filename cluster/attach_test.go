@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
 
@@ -104,7 +105,7 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	if err := b.Party(2).Kill(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Link(1, 3).AddToxic(Toxic{Type: "latency", Attributes: map[string]any{"latency": 100}}); err != nil {
+	if err := b.Link(1, 3).AddToxic(toxics.Latency(100*time.Millisecond, 0)); err != nil {
 		t.Fatal(err)
 	}
 	share := b.KeyObject(3, "PRIV", "FheKeyInfo", b.Key.KeyID)

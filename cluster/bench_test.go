@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/benchsize"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 )
@@ -118,7 +119,7 @@ func lifecycle(b *testing.B, topo Topology, images Images) {
 	if err := c.Link(2, 3).Disable(); err != nil {
 		b.Fatal(err)
 	}
-	if err := c.Link(3, 2).AddToxic(Toxic{Type: "latency", Attributes: map[string]any{"latency": 100}}); err != nil {
+	if err := c.Link(3, 2).AddToxic(toxics.Latency(100*time.Millisecond, 0)); err != nil {
 		b.Fatal(err)
 	}
 	start = time.Now()

@@ -279,7 +279,7 @@ func (c *Cluster) startKeeper(ctx context.Context) error {
 			Image: c.keeperImage(), Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
 			Labels:     c.labels("keeper"),
 			Networks:   []string{c.netName},
-			Entrypoint: append(append([]string{}, c.Profile.Admin...), "hold"),
+			Entrypoint: c.Profile.AdminCmd("hold"),
 			Cmd:        []string{},
 			ConfigModifier: func(cfg *container.Config) {
 				cfg.User = "0:0"

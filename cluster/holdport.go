@@ -57,7 +57,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 			Labels:         c.labels("port-holder"),
 			Networks:       []string{c.network.Name},
 			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
-			Entrypoint:     append(append([]string{}, c.Profile.Admin...), "listen", addr),
+			Entrypoint:     c.Profile.AdminCmd("listen", addr),
 			Cmd:            []string{},
 			ConfigModifier: func(cfg *container.Config) {
 				cfg.User = c.Profile.User

@@ -126,12 +126,9 @@ func (c *Cluster) seed(ctx context.Context, parties ...int) error {
 
 // admin runs a kms-admin command in the keeper, as root.
 func (c *Cluster) admin(ctx context.Context, sub string, args ...string) error {
-	cmd := append(append(append([]string{}, c.Profile.Admin...), sub), args...)
+	cmd := c.Profile.AdminCmd(append([]string{sub}, args...)...)
 	res, err := c.keeperExec(ctx, cmd...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("kms-admin %s: %s", sub, res.Output())
-	}
-	return err
+	return res.Check(err, "kms-admin "+sub)
 }
 
 // Manifest is one line per stored entry of a party: type, mode, owner,
@@ -147,7 +144,7 @@ func (c *Cluster) manifests(ctx context.Context) (Manifest, error) {
 // parties' volumes or their golden copy), with paths as under keeperRoot:
 // the two compare line by line.
 func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error) {
-	res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "manifest", root)...)
+	res, err := c.keeperExec(ctx, c.Profile.AdminCmd("manifest", root)...)
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +301,8 @@ func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte,
 		return err
 	}
 	uid := c.Profile.UID()
-	res, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "chown", uid+":"+uid, keeperPath)...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("chown %s: %s", keeperPath, res.Output())
-	}
-	return err
+	res, err := c.keeperExec(ctx, c.Profile.AdminCmd("chown", uid+":"+uid, keeperPath)...)
+	return res.Check(err, "chown "+keeperPath)
 }
 
 // KeyObject is where the keeper sees an object of party i's storage, e.g.

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/kmschaos/kmschaos/cluster/toxics"
 )
 
 // Mesh is the toxiproxy in front of every link of the cluster.
@@ -78,32 +80,21 @@ type Link struct {
 	err   error // the proxy could not be looked up
 }
 
-// Toxic is a toxic to add to a link, in toxiproxy's terms: Type latency,
-// bandwidth, slow_close, timeout, reset_peer, slicer, limit_data;
-// Stream upstream or downstream; Toxicity the fraction of connections hit.
-type Toxic struct {
-	Name       string
-	Type       string
-	Stream     string
-	Toxicity   float32
-	Attributes map[string]any
-}
-
 // AddToxic adds t to the link.
-func (l *Link) AddToxic(t Toxic) error {
+func (l *Link) AddToxic(t toxics.Toxic) error {
 	if l.err != nil {
 		return l.err
 	}
 	if t.Stream == "" {
-		t.Stream = "downstream"
+		t.Stream = toxics.Downstream
 	}
 	if t.Toxicity == 0 {
 		t.Toxicity = 1
 	}
 	if t.Name == "" {
-		t.Name = t.Type + "_" + t.Stream
+		t.Name = t.Type + "_" + string(t.Stream)
 	}
-	_, err := l.proxy.AddToxic(t.Name, t.Type, t.Stream, t.Toxicity, toxiproxy.Attributes(t.Attributes))
+	_, err := l.proxy.AddToxic(t.Name, t.Type, string(t.Stream), t.Toxicity, t.Attributes)
 	if err != nil {
 		return fmt.Errorf("link %s: adding toxic %s: %w", l.Name, t.Name, err)
 	}

@@ -50,6 +50,15 @@ type ExecResult struct {
 // Output is stdout and stderr together.
 func (r ExecResult) Output() string { return r.Stdout + r.Stderr }
 
+// Check is err, or, where the command ran and exited non-zero, an error
+// saying what failed, with the command's output.
+func (r ExecResult) Check(err error, what string) error {
+	if err != nil || r.ExitCode == 0 {
+		return err
+	}
+	return fmt.Errorf("%s: %s", what, strings.TrimSpace(r.Output()))
+}
+
 func execIn(ctx context.Context, ctr testcontainers.Container, user string, cmd []string) (ExecResult, error) {
 	start := time.Now()
 	code, r, err := ctr.Exec(ctx, cmd, tcexec.WithUser(user))

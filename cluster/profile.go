@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -45,6 +46,10 @@ var SimulatedParty = Profile{
 	Command: []string{"--config-file", "/app/kms/config/config.toml"},
 	Startup: "Starting core service gRPC server",
 }
+
+// AdminCmd is the kms-admin command line with args, in a slice of its own
+// (appending to it never writes into the profile).
+func (p Profile) AdminCmd(args ...string) []string { return slices.Concat(p.Admin, args) }
 
 // UID is the numeric user id of the party.
 func (p Profile) UID() string {

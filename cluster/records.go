@@ -60,7 +60,7 @@ func (c *Cluster) DeleteRecord(ctx context.Context, name string) error {
 
 // Records returns every record whose name starts with prefix, by name.
 func (c *Cluster) Records(ctx context.Context, prefix string) (map[string][]byte, error) {
-	ls, err := c.keeperExec(ctx, append(append([]string{}, c.Profile.Admin...), "ls", stateDir)...)
+	ls, err := c.keeperExec(ctx, c.Profile.AdminCmd("ls", stateDir)...)
 	if err != nil {
 		return nil, err
 	}

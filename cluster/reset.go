@@ -316,7 +316,7 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 // hostsIntact tells whether every kms-peer name still resolves to toxiproxy
 // in the party's /etc/hosts.
 func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
-	res, err := p.Exec(ctx, append(append([]string{}, c.Profile.Admin...), "cat", "/etc/hosts")...)
+	res, err := p.Exec(ctx, c.Profile.AdminCmd("cat", "/etc/hosts")...)
 	if err != nil {
 		return false, err
 	}

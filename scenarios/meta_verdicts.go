@@ -135,10 +135,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 				corrupt := fault.New(fmt.Sprintf("default epoch of party %d flipped on disk, never healed", k), fault.PRSS, []int{k},
 					func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
 						res, err := c.KeeperExec(ctx, "kms-admin", "flip", file)
-						if err == nil && res.ExitCode != 0 {
-							err = fmt.Errorf("kms-admin flip: %s", res.Output())
-						}
-						return nil, err
+						return nil, res.Check(err, "kms-admin flip")
 					})
 				return scenario.Plan{Faults: []fault.Fault{corrupt}, NoWorkload: true, Target: k}
 			}}, "")

@@ -284,7 +284,7 @@ func sameRun(base, st cluster.State) error {
 // (Party.NetExec): the party's own container may be crash-looping.
 func portListening(i, port int) probe.Probe {
 	return probe.New(fmt.Sprintf("ss in party %d's network namespace lists port %d listening", i, port), func(ctx context.Context, c *cluster.Cluster) error {
-		res, err := c.Party(i).NetExec(ctx, append(append([]string{}, c.Profile.Admin...), "ss")...)
+		res, err := c.Party(i).NetExec(ctx, c.Profile.AdminCmd("ss")...)
 		if err != nil {
 			return err
 		}

@@ -140,7 +140,7 @@ var _ = section(Startup, func() {
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.Chmod(i, fmt.Sprintf("PRIV-p%d", i), "500", false, true)},
+				Faults: []fault.Fault{fault.Chmod(i, fmt.Sprintf("PRIV-p%d", i), "500", fault.RestartParty())},
 				Detect: []probe.Probe{
 					probe.CrashLooping(bg, e.C, i),
 					probe.LogSays(i, fmt.Sprintf("storage path %s/PRIV-p%d of the private vault is not usable: cannot write to .*: permission denied", e.C.Profile.KeysDir, i)),

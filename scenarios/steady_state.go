@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -94,7 +95,7 @@ var _ = Describe("The link mesh", Label("mesh"), func() {
 
 	It("shows a 200 ms latency toxic in the per-peer latency of the health check", func(ctx SpecContext) {
 		link := c.Link(i, j)
-		Expect(link.AddToxic(cluster.Toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 200}})).To(Succeed())
+		Expect(link.AddToxic(toxics.Latency(timings.SteadyState.LinkLatency, 0).Named("latency"))).To(Succeed())
 		DeferCleanup(func() error { return link.RemoveToxic("latency") })
 		Eventually(holds(ctx, c, probe.PeerLatency(i, j, timings.SteadyState.LinkLatency, timings.SteadyState.LinkLatencyMax))).WithTimeout(detect).Should(Succeed())
 		k := 1 + (j % c.Topology.N)

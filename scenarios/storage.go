@@ -41,7 +41,7 @@ var _ = section(StorageSec, func() {
 			k := e.One()
 			rel := fmt.Sprintf("PRIV-p%d/%s/%s", k, material.FheKeyInfo, e.C.Key.KeyID)
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.Chmod(k, rel, "000", false, false)},
+				Faults: []fault.Fault{fault.Chmod(k, rel, "000")},
 				Detect: []probe.Probe{probe.HealthCheckSays(k, `\[FAIL\] private vault .*permission denied`)},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"fix-permissions"},

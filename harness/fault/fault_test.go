@@ -136,7 +136,7 @@ func TestEveryConstructorDeclaresItsParties(t *testing.T) {
 		Flapping(1, 2, time.Second), DNSLoss(1, 2),
 		Kill(1), Stop(1), Pause(1), MemoryLimit(1, 8<<20), CPUQuota(1, 0.1), MemoryPressure(1, 0.75),
 		Remove(1, KeyShare), Flip(1, KeyShare), CorruptShare(1), ScramblePRSS(1), ForgePublic(1),
-		Chmod(1, "PRIV-p1", "000", false, false), DiskFull(1, 90), BadConfig(1, MalformedTOML), FlipBackup(1, BackupKeyShare), PortHeld(1, 50100), ChmodBackup(1, "000"),
+		Chmod(1, "PRIV-p1", "000"), DiskFull(1, 90), BadConfig(1, MalformedTOML), FlipBackup(1, BackupKeyShare), PortHeld(1, 50100), ChmodBackup(1, "000"),
 	} {
 		if len(f.Parties()) == 0 {
 			t.Errorf("%s declares no parties", f.Name())
@@ -211,5 +211,15 @@ func TestKindsRefuseBadInput(t *testing.T) {
 		if got := Closest(typo); got != want {
 			t.Errorf("Closest(%q) = %q, want %q", typo, got, want)
 		}
+	}
+}
+
+// The name is what reports and heals show: it must say -R when recursive.
+func TestChmodName(t *testing.T) {
+	if got, want := Chmod(2, "PRIV-p2", "500", RestartParty()).Name(), "chmod 500 PRIV-p2 on party 2"; got != want {
+		t.Errorf("Chmod name = %q, want %q", got, want)
+	}
+	if got, want := Chmod(2, "PRIV-p2", "000", Recursive()).Name(), "chmod -R 000 PRIV-p2 on party 2"; got != want {
+		t.Errorf("recursive Chmod name = %q, want %q", got, want)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/toxics"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // The kinds a person can inject by hand (kmschaos inject), as a table: one
@@ -250,8 +252,7 @@ var kinds = []KindSpec{
 			i, j := a.Link[0], a.Link[1]
 			lat, jit := a.duration("latency"), a.duration("jitter")
 			return New(fmt.Sprintf("latency %s ± %s on link %d->%d", lat, jit, i, j), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-				return toxic([]*cluster.Link{c.Link(i, j)}, cluster.Toxic{Name: tag, Type: "latency", Stream: "downstream",
-					Attributes: map[string]any{"latency": lat.Milliseconds(), "jitter": jit.Milliseconds()}})
+				return toxic([]*cluster.Link{c.Link(i, j)}, toxics.Latency(lat, jit).Named(tag))
 			})
 		},
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
@@ -262,8 +263,7 @@ var kinds = []KindSpec{
 		build: func(a Args, tag string) Fault {
 			lat, jit := a.duration("latency"), a.duration("jitter")
 			return New(fmt.Sprintf("latency %s ± %s on the links of party %d", lat, jit, a.Party), Network, []int{a.Party}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-				return toxic(peerLinksOf(c, []int{a.Party}), cluster.Toxic{Name: tag, Type: "latency", Stream: "downstream",
-					Attributes: map[string]any{"latency": lat.Milliseconds(), "jitter": jit.Milliseconds()}})
+				return toxic(peerLinksOf(c, []int{a.Party}), toxics.Latency(lat, jit).Named(tag))
 			})
 		},
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
@@ -279,7 +279,7 @@ var kinds = []KindSpec{
 		build: func(a Args, tag string) Fault {
 			f := float32(a.float("fraction"))
 			return New(fmt.Sprintf("%.0f%% of connections into party %d reset", 100*f, a.Party), Network, []int{a.Party}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-				return toxic(intoParty(c, a.Party), cluster.Toxic{Name: tag, Type: "reset_peer", Stream: "upstream", Toxicity: f, Attributes: map[string]any{"timeout": 1500}})
+				return toxic(intoParty(c, a.Party), toxics.ResetPeer(fixtures.Intervals.Fault.ResetPeerAfter).Hitting(f).Named(tag))
 			})
 		},
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {

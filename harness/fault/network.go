@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -38,7 +39,7 @@ func disable(ctx context.Context, c *cluster.Cluster, ls [][2]int) (Heal, error)
 	return hs.all(), nil
 }
 
-func toxic(ls []*cluster.Link, t cluster.Toxic) (Heal, error) {
+func toxic(ls []*cluster.Link, t toxics.Toxic) (Heal, error) {
 	var hs heals
 	for _, link := range ls {
 		if err := link.AddToxic(t); err != nil {
@@ -67,9 +68,7 @@ func LinkHang(i, j int) Fault {
 	})
 }
 
-func hang(name string) cluster.Toxic {
-	return cluster.Toxic{Name: name, Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": 0}}
-}
+func hang(name string) toxics.Toxic { return toxics.Timeout(0).Named(name) }
 
 // ClientRefused disables the client link of party i: clients get
 // connection refused, the party itself is fine.
@@ -188,8 +187,7 @@ func peerLinksOf(c *cluster.Cluster, parties []int) []*cluster.Link {
 // parties by latency ± jitter.
 func Latency(parties []int, latency, jitter time.Duration) Fault {
 	return New(fmt.Sprintf("latency %s ± %s on the links of parties %v", latency, jitter, parties), Network, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		return toxic(peerLinksOf(c, parties), cluster.Toxic{Name: "latency", Type: "latency", Stream: "downstream",
-			Attributes: map[string]any{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}})
+		return toxic(peerLinksOf(c, parties), toxics.Latency(latency, jitter).Named("latency"))
 	})
 }
 
@@ -199,8 +197,8 @@ func Bandwidth(i int, kbps int) Fault {
 	return New(fmt.Sprintf("client link of party %d capped at %d KB/s", i, kbps), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		link := c.Party(i).ClientLink()
 		var hs heals
-		for _, stream := range []string{"upstream", "downstream"} {
-			h, err := toxic([]*cluster.Link{link}, cluster.Toxic{Name: "bandwidth_" + stream, Type: "bandwidth", Stream: stream, Attributes: map[string]any{"rate": kbps}})
+		for _, stream := range []toxics.Stream{toxics.Upstream, toxics.Downstream} {
+			h, err := toxic([]*cluster.Link{link}, toxics.Bandwidth(kbps).On(stream).Named("bandwidth_"+string(stream)))
 			if h != nil {
 				hs.add(h)
 			}
@@ -224,7 +222,7 @@ func Resets(i int, fraction float32) Fault {
 		}
 		// A connection hit is reset 1.5 s after it opens: long enough for
 		// calls to be under way on it, so the resets reach the callers.
-		return toxic(ls, cluster.Toxic{Name: "reset_peer", Type: "reset_peer", Stream: "upstream", Toxicity: fraction, Attributes: map[string]any{"timeout": 1500}})
+		return toxic(ls, toxics.ResetPeer(fixtures.Intervals.Fault.ResetPeerAfter).Hitting(fraction).Named("reset_peer"))
 	})
 }
 
@@ -238,7 +236,7 @@ func LimitData(i int, bytes int) Fault {
 				ls = append(ls, c.Link(k, i))
 			}
 		}
-		return toxic(ls, cluster.Toxic{Name: "limit_data", Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": bytes}})
+		return toxic(ls, toxics.LimitData(bytes).Named("limit_data"))
 	})
 }
 
@@ -283,19 +281,12 @@ func DNSLoss(i, j int) Fault {
 	host := "kms-peer-" + strconv.Itoa(j)
 	return New(fmt.Sprintf("name %s does not resolve on party %d", host, i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		p := c.Party(i)
-		admin := append([]string{}, c.Profile.Admin...)
 		heal := func(ctx context.Context) error {
-			res, err := p.ExecAs(ctx, "0:0", append(admin, "hosts", "add", host, c.ToxiproxyIP())...)
-			if err == nil && res.ExitCode != 0 {
-				err = fmt.Errorf("restoring %s: %s", host, res.Output())
-			}
-			return err
+			res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "add", host, c.ToxiproxyIP())...)
+			return res.Check(err, "restoring "+host)
 		}
-		res, err := p.ExecAs(ctx, "0:0", append(admin, "hosts", "remove", host)...)
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("removing %s: %s", host, res.Output())
-		}
-		if err != nil {
+		res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "remove", host)...)
+		if err := res.Check(err, "removing "+host); err != nil {
 			return heal, err
 		}
 		link := c.Link(i, j)

@@ -13,11 +13,8 @@ import (
 
 // admin runs kms-admin in the keeper, the operator's debug pod.
 func admin(ctx context.Context, c *cluster.Cluster, args ...string) error {
-	res, err := c.KeeperExec(ctx, append(append([]string{}, c.Profile.Admin...), args...)...)
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("kms-admin %s: %s", strings.Join(args, " "), strings.TrimSpace(res.Output()))
-	}
-	return err
+	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd(args...)...)
+	return res.Check(err, "kms-admin "+strings.Join(args, " "))
 }
 
 // restart restarts a party so it reads its storage and config again.
@@ -121,10 +118,27 @@ func ForgePublic(i int) Fault {
 	return mutate(fmt.Sprintf("public material of party %d does not match its share", i), Keys, i, PublicKey, "forge-public")
 }
 
+// ChmodOption changes what Chmod does.
+type ChmodOption func(*chmodOptions)
+
+type chmodOptions struct{ recursive, restartParty bool }
+
+// Recursive makes Chmod set the mode of everything under the path too.
+func Recursive() ChmodOption { return func(o *chmodOptions) { o.recursive = true } }
+
+// RestartParty makes Chmod restart the party afterwards, so the mode
+// bites at startup.
+func RestartParty() ChmodOption { return func(o *chmodOptions) { o.restartParty = true } }
+
 // Chmod sets the mode of a path of party i's storage (a keeper path under
-// /vaults/p<i>), recursively with recursive, and restarts the party when
-// restartParty. The heal restores the baseline modes (dirs 0700, files 0600).
-func Chmod(i int, rel string, mode string, recursive, restartParty bool) Fault {
+// /vaults/p<i>). The heal restores the baseline modes (dirs 0700, files
+// 0600).
+func Chmod(i int, rel string, mode string, opts ...ChmodOption) Fault {
+	var o chmodOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	recursive, restartParty := o.recursive, o.restartParty
 	name := fmt.Sprintf("chmod %s %s on party %d", mode, rel, i)
 	if recursive {
 		name = fmt.Sprintf("chmod -R %s %s on party %d", mode, rel, i)

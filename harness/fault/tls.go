@@ -39,10 +39,7 @@ func reissueCert(name string, i int, flags func(c *cluster.Cluster) []string) Fa
 		}
 		cmd := append([]string{"kms-gen-keys", "reissue-cert", "--dir", cluster.VolumePath(i, "keys"), "--party", strconv.Itoa(i)}, flags(c)...)
 		res, err := c.KeeperExecAs(ctx, c.Profile.User, cmd...)
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("%s: %s", strings.Join(cmd, " "), strings.TrimSpace(res.Output()))
-		}
-		if err != nil {
+		if err := res.Check(err, strings.Join(cmd, " ")); err != nil {
 			return heal, err
 		}
 		return heal, c.Party(i).Restart(ctx, fixtures.Intervals.Fault.RestartGrace)

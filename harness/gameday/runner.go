@@ -100,7 +100,7 @@ func (r *Runner) logf(format string, a ...any) {
 }
 
 // event adds a timeline event at t (to end, if not zero).
-func (r *Runner) event(lane, label, status, detail string, at, end time.Time) {
+func (r *Runner) event(lane report.Lane, label string, status report.Status, detail string, at, end time.Time) {
 	e := report.Event{At: at.Sub(r.s.Started), Lane: lane, Label: label, Status: status, Detail: detail}
 	if !end.IsZero() {
 		e.End = end.Sub(r.s.Started)

@@ -71,14 +71,9 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 // min: e.g. kms_invalid_shares_received_total{party="3",reason="prss"} > 0.
 func MetricAbove(parties []int, name string, labels map[string]string, min float64) Probe {
 	return New(fmt.Sprintf("%s%v > %g on parties %v", name, labels, min, parties), func(ctx context.Context, c *cluster.Cluster) error {
-		var total float64
-		for _, i := range parties {
-			fams, err := Scrape(ctx, c, i)
-			if err != nil {
-				continue // a party that cannot be scraped counts zero
-			}
-			total += Sum(fams, name, labels)
-		}
+		// A party that cannot be scraped counts zero: here that can only
+		// keep the probe from holding, never make it hold.
+		total, _ := sumOver(ctx, clusterScrape(c), parties, name, labels)
 		if total <= min {
 			return fmt.Errorf("sum is %g", total)
 		}

@@ -163,3 +163,15 @@ func TestRisingFailsNamingAPartyThatCannotBeScrapedLater(t *testing.T) {
 	f.fail(3, refused)
 	expectNames(t, check(ctx, f.scrape), 3)
 }
+
+// MetricAbove reads the sum of the parties that could be scraped: one
+// party down must not hide another's counter.
+func TestSumOverKeepsTheOthersWhenOneCannotBeScraped(t *testing.T) {
+	f := parties(map[int]float64{1: 2, 2: 5, 3: 3})
+	f.fail(2, refused)
+	total, err := sumOver(context.Background(), f.scrape, []int{1, 2, 3}, counter, labels)
+	if total != 5 {
+		t.Errorf("sum = %g, want 5 (parties 1 and 3)", total)
+	}
+	expectNames(t, err, 2)
+}

@@ -141,7 +141,7 @@ func TestWriteHTMLEmptyRun(t *testing.T) {
 
 func TestTimelineLanes(t *testing.T) {
 	evs := []Event{{Lane: LaneWorkload}, {Lane: "party 10"}, {Lane: "custom"}, {Lane: "party 2"}, {Lane: "party 10"}}
-	want := []string{"party 2", "party 10", LaneFaults, LaneProbes, LaneRunbook, LaneWorkload, "custom"}
+	want := []Lane{"party 2", "party 10", LaneFaults, LaneProbes, LaneRunbook, LaneWorkload, "custom"}
 	if got := timelineLanes(evs); !slices.Equal(got, want) {
 		t.Errorf("lanes = %q, want %q", got, want)
 	}

@@ -6,6 +6,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,24 +14,33 @@ import (
 	"time"
 )
 
-// Lanes of the timeline besides one per party ("party 3").
+// Lane is a row of the timeline.
+type Lane string
+
+// PartyLane is the lane of party i.
+func PartyLane(i int) Lane { return Lane(fmt.Sprintf("party %d", i)) }
+
+// Lanes of the timeline besides one per party (PartyLane).
 const (
-	LaneFaults   = "faults"
-	LaneProbes   = "probes"
-	LaneRunbook  = "runbook"
-	LaneWorkload = "workload"
+	LaneFaults   Lane = "faults"
+	LaneProbes   Lane = "probes"
+	LaneRunbook  Lane = "runbook"
+	LaneWorkload Lane = "workload"
 	// LanePlayers holds what people did during a game day: their
 	// diagnoses and the runbooks they ran.
-	LanePlayers = "players"
+	LanePlayers Lane = "players"
 )
 
-// Status of an event.
+// Status is how an event went.
+type Status string
+
+// Statuses of an event.
 const (
-	OK    = "ok"
-	Fail  = "fail"
-	Wrong = "wrong" // a decryption that returned a wrong value
-	Info  = "info"
-	Warn  = "warn"
+	OK    Status = "ok"
+	Fail  Status = "fail"
+	Wrong Status = "wrong" // a decryption that returned a wrong value
+	Info  Status = "info"
+	Warn  Status = "warn"
 )
 
 // Event is one thing on the timeline. At and End are offsets from the start
@@ -38,9 +48,9 @@ const (
 type Event struct {
 	At     time.Duration `json:"at_ns"`
 	End    time.Duration `json:"end_ns,omitempty"`
-	Lane   string        `json:"lane"`
+	Lane   Lane          `json:"lane"`
 	Label  string        `json:"label"`
-	Status string        `json:"status"`
+	Status Status        `json:"status"`
 	Detail string        `json:"detail,omitempty"`
 }
 
@@ -225,12 +235,12 @@ func (r *Recorder) Start() time.Time { return r.start }
 func (r *Recorder) Since(t time.Time) time.Duration { return t.Sub(r.start) }
 
 // Mark records an instant event now.
-func (r *Recorder) Mark(lane, label, status, detail string) {
+func (r *Recorder) Mark(lane Lane, label string, status Status, detail string) {
 	r.Add(Event{At: time.Since(r.start), Lane: lane, Label: label, Status: status, Detail: detail})
 }
 
 // Span records an event from start to end.
-func (r *Recorder) Span(lane, label, status, detail string, start, end time.Time) {
+func (r *Recorder) Span(lane Lane, label string, status Status, detail string, start, end time.Time) {
 	r.Add(Event{At: start.Sub(r.start), End: end.Sub(r.start), Lane: lane, Label: label, Status: status, Detail: detail})
 }
 

@@ -28,21 +28,21 @@ const (
 
 // fixedLanes follow the party lanes, in this order, even when empty, so
 // every scenario's timeline reads the same way.
-var fixedLanes = []string{LaneFaults, LaneProbes, LaneRunbook, LaneWorkload}
+var fixedLanes = []Lane{LaneFaults, LaneProbes, LaneRunbook, LaneWorkload}
 
 // timeline builds the SVG of one scenario.
 type timeline struct {
 	b     strings.Builder
 	span  time.Duration
-	lanes []string
-	row   map[string]int
+	lanes []Lane
+	row   map[Lane]int
 }
 
 // timelineSVG draws the events of s, one lane per party then the fixed
 // lanes. Every user-provided string is escaped here, as the template
 // inserts the result verbatim.
 func timelineSVG(s *Scenario) template.HTML {
-	t := &timeline{span: timelineSpan(s), lanes: timelineLanes(s.Events), row: map[string]int{}}
+	t := &timeline{span: timelineSpan(s), lanes: timelineLanes(s.Events), row: map[Lane]int{}}
 	for i, l := range t.lanes {
 		t.row[l] = i
 	}
@@ -73,9 +73,9 @@ func timelineSpan(s *Scenario) time.Duration {
 
 // timelineLanes lists party lanes by number ("party 2" before "party 10"),
 // then the fixed lanes, then any other lane so no event is lost.
-func timelineLanes(events []Event) []string {
-	parties := map[string]int{}
-	other := map[string]bool{}
+func timelineLanes(events []Event) []Lane {
+	parties := map[Lane]int{}
+	other := map[Lane]bool{}
 	for _, e := range events {
 		if n, ok := partyNumber(e.Lane); ok {
 			parties[e.Lane] = n
@@ -83,18 +83,18 @@ func timelineLanes(events []Event) []string {
 			other[e.Lane] = true
 		}
 	}
-	lanes := slices.SortedFunc(maps.Keys(parties), func(a, b string) int {
+	lanes := slices.SortedFunc(maps.Keys(parties), func(a, b Lane) int {
 		if parties[a] != parties[b] {
 			return parties[a] - parties[b]
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(string(a), string(b))
 	})
 	lanes = append(lanes, fixedLanes...)
 	return append(lanes, slices.Sorted(maps.Keys(other))...)
 }
 
-func partyNumber(lane string) (int, bool) {
-	rest, ok := strings.CutPrefix(lane, "party ")
+func partyNumber(lane Lane) (int, bool) {
+	rest, ok := strings.CutPrefix(string(lane), "party ")
 	if !ok {
 		return 0, false
 	}
@@ -120,7 +120,7 @@ func (t *timeline) stripes() {
 			fmt.Fprintf(&t.b, `<rect class="stripe" x="0" y="%.0f" width="%d" height="%d"/>`, y, tlLabelW+tlPlotW, tlLaneH)
 		}
 		fmt.Fprintf(&t.b, `<text x="%d" y="%.0f" text-anchor="end">%s</text>`,
-			tlLabelW-8, y+tlLaneH/2+4, html.EscapeString(l))
+			tlLabelW-8, y+tlLaneH/2+4, html.EscapeString(string(l)))
 	}
 }
 
@@ -173,8 +173,9 @@ type mark struct {
 }
 
 type markKey struct {
-	lane, status string
-	px           int
+	lane   Lane
+	status Status
+	px     int
 }
 
 // marks orders what to draw: spans, then instants, then wrong results on
@@ -233,10 +234,10 @@ func (t *timeline) draw(m mark) {
 
 // statusClass maps a status to a CSS class; statuses are free text, so
 // only known ones get through.
-func statusClass(status string) string {
+func statusClass(status Status) string {
 	switch status {
 	case OK, Fail, Wrong, Warn, Info:
-		return "s-" + status
+		return "s-" + string(status)
 	}
 	return "s-other"
 }

@@ -346,60 +346,87 @@ func runEngine(ctx context.Context, e *Env, g *Engine, v map[string][]string) er
 }
 
 func engineOn(ctx context.Context, e *Env, g *Engine, i int, timeout time.Duration) error {
-	p := e.C.Party(i)
-	switch g.Action {
-	case "stop":
-		return p.Stop(ctx, timeout)
-	case "start":
-		return p.Start(ctx)
-	case "restart":
-		return p.Restart(ctx, timeout)
-	case "kill":
-		return p.Kill(ctx)
-	case "pause":
-		return p.Pause(ctx)
-	case "unpause":
-		return p.Resume(ctx)
-	case "remove":
-		return p.Remove(ctx)
-	case "recreate":
+	a, ok := engineActions[g.Action]
+	if !ok || a.do == nil {
+		return fmt.Errorf("unknown engine action %q", g.Action)
+	}
+	return a.do(ctx, e, g, i, timeout)
+}
+
+// engineAction is what an engine step does to one party.
+type engineAction struct {
+	timed bool // takes a timeout
+	do    func(ctx context.Context, e *Env, g *Engine, i int, timeout time.Duration) error
+}
+
+// engineActions is every engine action, the one list validation and
+// execution both read. inspect has no do: it is run once for all parties,
+// for its output (see step).
+var engineActions = map[string]engineAction{
+	"stop": {timed: true, do: func(ctx context.Context, e *Env, _ *Engine, i int, timeout time.Duration) error {
+		return e.C.Party(i).Stop(ctx, timeout)
+	}},
+	"start": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Party(i).Start(ctx)
+	}},
+	"restart": {timed: true, do: func(ctx context.Context, e *Env, _ *Engine, i int, timeout time.Duration) error {
+		return e.C.Party(i).Restart(ctx, timeout)
+	}},
+	"kill": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Party(i).Kill(ctx)
+	}},
+	"pause": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Party(i).Pause(ctx)
+	}},
+	"unpause": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Party(i).Resume(ctx)
+	}},
+	"remove": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Party(i).Remove(ctx)
+	}},
+	"recreate": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
 		return e.C.Recreate(ctx, i)
-	case "down":
+	}},
+	"down": {timed: true, do: func(ctx context.Context, e *Env, _ *Engine, i int, timeout time.Duration) error {
+		p := e.C.Party(i)
 		if err := p.Stop(ctx, timeout); err != nil {
 			return err
 		}
 		return p.Remove(ctx)
-	case "purge":
-		res, err := e.C.KeeperExec(ctx, append(append([]string{}, e.C.Profile.Admin...), "empty", cluster.VolumePath(i, "keys"))...)
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("emptying the keys volume of party %d: %s", i, res.Output())
-		}
-		return err
-	case "prune":
+	}},
+	"purge": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		res, err := e.C.KeeperExec(ctx, e.C.Profile.AdminCmd("empty", cluster.VolumePath(i, "keys"))...)
+		return res.Check(err, fmt.Sprintf("emptying the keys volume of party %d", i))
+	}},
+	"prune": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		p := e.C.Party(i)
 		st, err := p.State(ctx)
 		if err != nil || st.Running || st.Restarting {
 			return nil // gone already, or running: prune leaves it
 		}
 		return p.Remove(ctx)
-	case "update":
-		r := container.Resources{}
-		if g.Memory != "" {
-			if err := checkMemory(g.Memory); err != nil {
-				return err
-			}
-			b, _ := units.RAMInBytes(g.Memory)
-			r.Memory, r.MemorySwap = b, b
+	}},
+	"update":  {do: update},
+	"inspect": {},
+}
+
+func update(ctx context.Context, e *Env, g *Engine, i int, _ time.Duration) error {
+	r := container.Resources{}
+	if g.Memory != "" {
+		if err := checkMemory(g.Memory); err != nil {
+			return err
 		}
-		if g.CPUs != "" {
-			cpus, err := parseCPUs(g.CPUs)
-			if err != nil {
-				return err
-			}
-			r.NanoCPUs = int64(cpus * 1e9)
-		}
-		return p.Update(ctx, r)
+		b, _ := units.RAMInBytes(g.Memory)
+		r.Memory, r.MemorySwap = b, b
 	}
-	return fmt.Errorf("unknown engine action %q", g.Action)
+	if g.CPUs != "" {
+		cpus, err := parseCPUs(g.CPUs)
+		if err != nil {
+			return err
+		}
+		r.NanoCPUs = int64(cpus * 1e9)
+	}
+	return e.C.Party(i).Update(ctx, r)
 }
 
 // poll waits for the polled expectations of a step.
@@ -450,7 +477,7 @@ func readable(c *cluster.Cluster, ids []int) probe.Probe {
 	return probe.New(fmt.Sprintf("the user of parties %v can read their key files", ids), func(ctx context.Context, c *cluster.Cluster) error {
 		for _, i := range ids {
 			keys := cluster.VolumePath(i, "keys")
-			res, err := c.KeeperExecAs(ctx, c.Profile.User, append(append([]string{}, c.Profile.Admin...), "sha256sum",
+			res, err := c.KeeperExecAs(ctx, c.Profile.User, c.Profile.AdminCmd("sha256sum",
 				path.Join(keys, fmt.Sprintf("PRIV-p%d", i)), path.Join(keys, fmt.Sprintf("PUB-p%d", i)))...)
 			if err != nil {
 				return err

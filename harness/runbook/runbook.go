@@ -261,12 +261,6 @@ func (e *InvalidError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-var actions = map[string]bool{"stop": true, "start": true, "restart": true, "kill": true, "pause": true, "unpause": true,
-	"update": true, "remove": true, "recreate": true, "down": true, "purge": true, "prune": true, "inspect": true}
-
-// Actions that take a timeout.
-var timed = map[string]bool{"stop": true, "restart": true, "down": true}
-
 var healthStates = map[string]bool{"Optimal": true, "Healthy": true, "Degraded": true, "Unhealthy": true}
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -477,7 +471,8 @@ func (v *validator) exec(x *Exec) {
 }
 
 func (v *validator) engine(g *Engine) {
-	if !actions[g.Action] {
+	action, known := engineActions[g.Action]
+	if !known {
 		v.fail("engine.action", "unknown action %q", g.Action)
 	}
 	if g.Parties != "" {
@@ -485,7 +480,7 @@ func (v *validator) engine(g *Engine) {
 	}
 	if g.Timeout < 0 {
 		v.fail("engine.timeout", "negative duration %s", time.Duration(g.Timeout))
-	} else if g.Timeout > 0 && actions[g.Action] && !timed[g.Action] {
+	} else if g.Timeout > 0 && known && !action.timed {
 		v.fail("engine.timeout", "%s takes no timeout (only stop, restart, down)", g.Action)
 	}
 	if g.Action != "update" {

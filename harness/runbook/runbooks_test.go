@@ -116,6 +116,8 @@ func TestValidationNamesFileStepAndField(t *testing.T) {
 			`runbooks/x.yaml: step 3 "Grow": step: two actions`},
 		{"unknown action", bad("action: restart", "action: explode"),
 			`runbooks/x.yaml: step 2 "Restart the party": engine.action: unknown action "explode"`},
+		{"timeout on an action that takes none", bad("action: restart", "action: kill"),
+			`runbooks/x.yaml: step 2 "Restart the party": engine.timeout: kill takes no timeout (only stop, restart, down)`},
 		{"negative timeout", bad("timeout: 5s", "timeout: -5s"),
 			`runbooks/x.yaml: step 2 "Restart the party": engine.timeout: negative duration -5s`},
 		{"negative within", bad("within: 30s", "within: -1s"),

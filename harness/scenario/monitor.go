@@ -19,8 +19,9 @@ type monitor struct {
 }
 
 type partyState struct {
-	label, status string
-	since         time.Time
+	label  string
+	status report.Status
+	since  time.Time
 }
 
 func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
@@ -31,7 +32,7 @@ func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
 		cur := make([]partyState, c.Topology.N)
 		flush := func(i int, now time.Time) {
 			if s := cur[i]; s.label != "" {
-				rec.Span(fmt.Sprintf("party %d", i+1), s.label, s.status, "", s.since, now)
+				rec.Span(report.PartyLane(i+1), s.label, s.status, "", s.since, now)
 			}
 		}
 		for {

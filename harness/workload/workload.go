@@ -184,7 +184,7 @@ func (w *Workload) record(op Op) {
 	w.ops = append(w.ops, op)
 	w.mu.Unlock()
 	if r := w.o.Recorder; r != nil {
-		status := map[string]string{OK: report.OK, Failed: report.Fail, Wrong: report.Wrong}[op.Outcome]
+		status := map[string]report.Status{OK: report.OK, Failed: report.Fail, Wrong: report.Wrong}[op.Outcome]
 		detail := op.Err
 		if op.Code != "" {
 			detail = op.Code + ": " + op.Err
