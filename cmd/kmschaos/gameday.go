@@ -32,17 +32,25 @@ The facilitator starts it ('gameday start'): K faults are drawn from the
 fault kinds table ('kmschaos faults') within the fault budget (t parties)
 from the seed, and injected one every --every while a background workload
 decrypts through every party and the key material is compared with the
-baseline. The truth goes into a sealed file only its owner can read
-('gameday reveal' prints it), and into the cluster's own records.
+baseline. The truth goes into a sealed file only its owner can read, and
+into the cluster's keeper encrypted (AES-256-GCM) under a key drawn for
+this game day that exists only in the facilitator's file beside it,
+gameday-ID.key (mode 0600). The keeper shows the players (who can read it
+with docker) only the game day's id, start, background process and end.
+What needs the truth — the background process, 'gameday status',
+'reveal', 'end', 'abort' — reads that key: run them as the facilitator
+who started the game day; anyone else gets exit 2.
 
 The players see what an operator sees — 'kmschaos status', the guide's
 commands on the live cluster — and say what they found with 'gameday
-diagnose --party N --kind KIND', scored against the truth (right party,
-right kind) with its time. They repair with the guide's procedures, e.g.
-'kmschaos runbook run'. The harness watches for the recovery (the fault's
-trace gone from the audit, every party Optimal, right decryptions, key
-material intact) and records its time; a fault still on --limit after its
-injection is healed by the harness and reported "not recovered".
+diagnose --party N --kind KIND'. It is recorded as said, with its time,
+and told neither right nor wrong: the report scores it against the truth
+(right party, right kind, at that time). They repair with the guide's
+procedures, e.g. 'kmschaos runbook run'. The harness watches for the
+recovery (the fault's trace gone from the audit, every party Optimal,
+right decryptions, key material intact) and records its time; a fault
+still on --limit after its injection is healed by the harness and
+reported "not recovered".
 
 'gameday end' heals what is left, writes the report — per fault: time to
 the first right diagnosis, wrong diagnoses, time to recovery and who
@@ -51,9 +59,10 @@ as text, JSON and an HTML timeline with the players' own lane. 'gameday
 abort' heals everything at once.
 
 'start' leaves a background kmschaos ('gameday run', its log beside the
-report) that injects, watches and heals. Everything lives with the
-cluster: a shell that is killed loses nothing, and 'gameday status' from a
-new one continues (and restarts the background process if it died).`,
+report) that injects, watches and heals. Everything but the key lives
+with the cluster: a shell that is killed loses nothing, and the
+facilitator's 'gameday status' from a new one continues (and restarts the
+background process if it died).`,
 	}
 	c.AddCommand(gamedayStartCmd(), gamedayRunCmd(), gamedayStatusCmd(), gamedayDiagnoseCmd(), gamedayRevealCmd(),
 		gamedayEndCmd(false), gamedayEndCmd(true))
@@ -100,7 +109,7 @@ func gamedayStartCmd() *cobra.Command {
 				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
 				return fmt.Errorf("writing the sealed file: %w", err)
 			}
-			logPath, err := startRunner(c.RunID, s)
+			logPath, err := startRunner(c.RunID, &s.Header)
 			if err != nil {
 				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
 				return fmt.Errorf("starting the game day's background process: %w", err)
@@ -109,6 +118,7 @@ func gamedayStartCmd() *cobra.Command {
 			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
 				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
 			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", sealed)
+			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", gameday.KeyPath(s.Dir, s.ID))
 			fmt.Fprintf(w, "background process log: %s\n", logPath)
 			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
 			fmt.Fprintf(w, "facilitator: kmschaos gameday status | reveal | end | abort\n")
@@ -126,8 +136,9 @@ func gamedayStartCmd() *cobra.Command {
 }
 
 // startRunner starts the game day's background process, detached, its
-// output appended to a log beside the report.
-func startRunner(run string, s *gameday.State) (string, error) {
+// output appended to a log beside the report. It runs as this user: the
+// facilitator, who can read the key.
+func startRunner(run string, s *gameday.Header) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
@@ -152,8 +163,9 @@ func startRunner(run string, s *gameday.State) (string, error) {
 }
 
 // ensureRunner starts a new background process for a running game day
-// whose process died (no heartbeat): what a new shell does after a crash.
-func ensureRunner(ctx context.Context, c *cluster.Cluster, s *gameday.State, w io.Writer) {
+// whose process died (no heartbeat): what the facilitator's new shell
+// does after a crash.
+func ensureRunner(c *cluster.Cluster, s *gameday.Header, w io.Writer) {
 	if !s.Running() || s.Alive(time.Now()) {
 		return
 	}
@@ -182,22 +194,40 @@ func gamedayRunCmd() *cobra.Command {
 				return err
 			}
 			r := &gameday.Runner{C: c, Log: cmd.OutOrStdout()}
-			return r.Run(ctx)
+			return facilitatorOnly(r.Run(ctx), "run it")
 		},
 	}
 	runFlag(c, &run)
 	return c
 }
 
-// loadGameday attaches and reads the game day; none is bad input.
-func loadGameday(ctx context.Context, run string, stderr io.Writer) (*cluster.Cluster, *gameday.State, error) {
+// loadHeader attaches and reads the game day's public header, all a
+// player's command needs; none is bad input.
+func loadHeader(ctx context.Context, run string, stderr io.Writer) (*cluster.Cluster, *gameday.Header, error) {
+	c, err := attach(ctx, run, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := gameday.LoadHeader(ctx, c)
+	if err != nil {
+		return c, nil, err
+	}
+	if h == nil {
+		return c, nil, badInputf("no game day on cluster %s: start one with 'kmschaos gameday start'", c.RunID)
+	}
+	return c, h, nil
+}
+
+// loadTruth attaches and reads the whole game day, with the key only the
+// facilitator can read: doing is what the others may not.
+func loadTruth(ctx context.Context, run string, stderr io.Writer, doing string) (*cluster.Cluster, *gameday.State, error) {
 	c, err := attach(ctx, run, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
 	s, err := gameday.Load(ctx, c)
 	if err != nil {
-		return c, nil, err
+		return c, nil, facilitatorOnly(err, doing)
 	}
 	if s == nil {
 		return c, nil, badInputf("no game day on cluster %s: start one with 'kmschaos gameday start'", c.RunID)
@@ -205,23 +235,33 @@ func loadGameday(ctx context.Context, run string, stderr io.Writer) (*cluster.Cl
 	return c, s, nil
 }
 
+// facilitatorOnly is the one line, exit 2, of a user who cannot read the
+// game day's key.
+func facilitatorOnly(err error, doing string) error {
+	var k *gameday.KeyError
+	if errors.As(err, &k) {
+		return badInputf("only the facilitator who started game day %s can %s: %s is not readable (%v)", k.ID, doing, k.Path, k.Err)
+	}
+	return err
+}
+
 func gamedayStatusCmd() *cobra.Command {
 	var run string
 	var out output
 	c := &cobra.Command{
 		Use:   "status [--output json]",
-		Short: "Where the game day stands, without telling the truth",
+		Short: "Where the game day stands, without the faults (for the facilitator)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			c, s, err := loadTruth(ctx, run, cmd.ErrOrStderr(), "see how it stands")
 			if err != nil {
 				return err
 			}
-			ensureRunner(ctx, c, s, cmd.ErrOrStderr())
+			ensureRunner(c, &s.Header, cmd.ErrOrStderr())
 			diags, err := gameday.Diagnoses(ctx, c)
 			if err != nil {
 				return err
@@ -292,10 +332,10 @@ func gamedayDiagnoseCmd() *cobra.Command {
 		Use:   `diagnose --party N --kind KIND ["what you saw"]`,
 		Short: "Record a player's diagnosis, with its time (scored at the end)",
 		Long: `diagnose records what a player found: the party (for a link, either end)
-and the fault kind ('kmschaos faults' lists them), with free text. It is
-scored against the hidden truth — right party and right kind — with the
-time since the fault's injection; the verdict is in the report at the end,
-not told now.`,
+and the fault kind ('kmschaos faults' lists them), with free text, as said:
+this command cannot read the truth and does not score it. The report at
+the end scores it against the hidden truth — right party and right kind at
+the time it was said — with the time since the fault's injection.`,
 		Example: `  kmschaos gameday diagnose --party 3 --kind kill "party 3 exited 137, restarts 0"`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -307,7 +347,7 @@ not told now.`,
 				text = args[0]
 			}
 			ctx := cmd.Context()
-			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			c, s, err := loadHeader(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -315,7 +355,10 @@ not told now.`,
 			if err != nil {
 				return err
 			}
-			ensureRunner(ctx, c, s, cmd.ErrOrStderr())
+			if !s.Alive(time.Now()) {
+				// Only the facilitator can start another: it reads the key.
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the game day's background process has not been seen for %s: tell the facilitator ('kmschaos gameday status' restarts it)\n", time.Since(s.Heartbeat).Round(time.Second))
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "recorded at +%s: party %d, %s (scored against the truth at the end)\n",
 				d.At.Sub(s.Started).Round(100*time.Millisecond), d.Party, d.Kind)
 			return nil
@@ -339,7 +382,7 @@ func gamedayRevealCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			_, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			_, s, err := loadTruth(ctx, run, cmd.ErrOrStderr(), "reveal it")
 			if err != nil {
 				return err
 			}
@@ -390,7 +433,9 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			start := time.Now()
-			c, s, err := loadGameday(ctx, run, cmd.ErrOrStderr())
+			// The facilitator's: a dead runner is finished from here, and
+			// the report printed tells the truth.
+			c, s, err := loadTruth(ctx, run, cmd.ErrOrStderr(), use+" it")
 			if err != nil {
 				return err
 			}
@@ -399,17 +444,21 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] asked the background process to %s the game day\n", time.Since(start).Seconds(), use)
-				if s, err = awaitEnd(ctx, c, s); err != nil {
+				h, err := awaitEnd(ctx, c, &s.Header)
+				if err != nil {
 					return err
 				}
-				if s.Running() {
+				if h.Running() {
 					fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] the background process is gone: ending the game day from here\n", time.Since(start).Seconds())
 					if err := gameday.Finish(ctx, c, abort, io.Discard); err != nil {
 						return err
 					}
-					if s, err = gameday.Load(ctx, c); err != nil {
-						return err
-					}
+				}
+				if s, err = gameday.Load(ctx, c); err != nil {
+					return err
+				}
+				if s == nil {
+					return errors.New("the game day's record is gone")
 				}
 			}
 			diags, err := gameday.Diagnoses(ctx, c)
@@ -441,14 +490,14 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 
 // awaitEnd waits for the background process to end the game day, as long
 // as it is alive.
-func awaitEnd(ctx context.Context, c *cluster.Cluster, s *gameday.State) (*gameday.State, error) {
+func awaitEnd(ctx context.Context, c *cluster.Cluster, s *gameday.Header) (*gameday.Header, error) {
 	for s.Running() && s.Alive(time.Now()) {
 		select {
 		case <-ctx.Done():
 			return s, ctx.Err()
 		case <-time.After(time.Second):
 		}
-		n, err := gameday.Load(ctx, c)
+		n, err := gameday.LoadHeader(ctx, c)
 		if err != nil {
 			return s, err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
 
@@ -49,10 +51,12 @@ func TestScriptedGameDay(t *testing.T) {
 	kc := buildBinary(t, g)
 	bin, kmschaos := kc.bin, kc.run
 	start := time.Now()
+	// Made before the cluster: the cleanup's abort needs the key in them,
+	// and cleanups run last-made first.
+	dir, dir2 := t.TempDir(), t.TempDir()
 	// Whatever happened: no game day process may outlive the test.
 	run := kc.upDetached([]string{"gameday", "abort"})
 	t.Logf("cluster %s up in %s", run, time.Since(start).Round(time.Second))
-	dir := t.TempDir()
 
 	reveal := func(g Gomega) revealJSON {
 		out, err := exec.Command(bin, "gameday", "reveal", "--output", "json", "--run", run).Output()
@@ -87,6 +91,19 @@ func TestScriptedGameDay(t *testing.T) {
 		}).WithTimeout(90 * time.Second).WithPolling(2 * time.Second).Should(Succeed())
 	}
 
+	// What a player reads in the keeper (docker exec cat).
+	keeperRecords := func(prefix string) string {
+		c, err := cluster.Attach(context.Background(), run)
+		g.Expect(err).NotTo(HaveOccurred())
+		recs, err := c.Records(context.Background(), prefix)
+		g.Expect(err).NotTo(HaveOccurred())
+		var all []string
+		for _, b := range recs {
+			all = append(all, string(b))
+		}
+		return strings.Join(all, "\n")
+	}
+
 	// Game day 1: a player who finds the fault and repairs it.
 	gd := time.Now()
 	s := kmschaos(time.Minute, 0, "gameday", "start", "--seed", "11", "--faults", "1", "--every", "1s", "--limit", "60s", "--kinds", "kill", "--report", dir, "--run", run)
@@ -96,6 +113,12 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 	g.Expect(filepath.Dir(sealed)).To(Equal(dir))
+	id := regexpFind(`game day (\w+) started`, string(s.Out.Contents()))
+	key := filepath.Join(dir, "gameday-"+id+".key")
+	g.Expect(s.Out).To(gbytes.Say(`its key \(facilitator only, mode 0600[^)]*\): ` + regexp.QuoteMeta(key) + `\n`))
+	fi, err = os.Stat(key)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 	// A second game day on the same cluster is refused, in one line.
 	again := kmschaos(time.Minute, 2, "gameday", "start", "--seed", "1", "--run", run)
 	g.Expect(strings.TrimSpace(string(again.Err.Contents()))).To(MatchRegexp(`^Error: a game day is already running on cluster ` + run + `[^\n]*$`))
@@ -126,7 +149,9 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(bad.Err).To(gbytes.Say(`unknown fault kind "kil": did you mean "kill"\?`))
 	wrong := kmschaos(time.Minute, 0, "gameday", "diagnose", "--party", strconvI(alive), "--kind", "pause", "a first guess", "--run", run)
 	g.Expect(wrong.Out).To(gbytes.Say(`recorded at \+`))
-	kmschaos(time.Minute, 0, "gameday", "diagnose", "--party", strconvI(down), "--kind", "kill", "the party exited, 137", "--run", run)
+	right := kmschaos(time.Minute, 0, "gameday", "diagnose", "--party", strconvI(down), "--kind", "kill", "the party exited, 137", "--run", run)
+	// The player is not told the verdict (nor is the keeper: below).
+	g.Expect(string(right.Out.Contents())).To(MatchRegexp(`^recorded at \+[0-9.ms]+: party \d, kill \(scored against the truth at the end\)\n$`))
 	rb := kmschaos(3*time.Minute, 0, "runbook", "run", "runbooks/coordinated-restart.yaml", "--party", strconvI(alive), "--run", run)
 	g.Expect(rb.Out).To(gbytes.Say(`PASS runbook coordinated-restart`))
 	g.Eventually(func(g Gomega) {
@@ -148,12 +173,14 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(html)).To(ContainSubstring(">players<"))
 	runnerGone(pid)
+	// The diagnoses the keeper holds carry no verdict.
+	g.Expect(keeperRecords("gameday-diag-")).To(And(ContainSubstring(`"kind":"kill"`), Not(ContainSubstring(`"right"`)), Not(ContainSubstring(`"fault"`))))
 	baseline()
 
 	// Game day 2: nobody acts. The harness heals at the limit.
-	dir2 := t.TempDir()
 	gd = time.Now()
-	kmschaos(time.Minute, 0, "gameday", "start", "--seed", "12", "--faults", "1", "--every", "1s", "--limit", "8s", "--kinds", "kill", "--report", dir2, "--run", run)
+	s = kmschaos(time.Minute, 0, "gameday", "start", "--seed", "12", "--faults", "1", "--every", "1s", "--limit", "8s", "--kinds", "kill", "--report", dir2, "--run", run)
+	id2 := regexpFind(`game day (\w+) started`, string(s.Out.Contents()))
 	// The background process is killed once the fault is in: the game day
 	// lives in the cluster, and the next 'gameday status' starts a new
 	// process that continues it (and heals the fault, overdue by then).
@@ -170,6 +197,16 @@ func TestScriptedGameDay(t *testing.T) {
 		g.Expect(reveal(g)).To(ConsistOf(HaveField("RecoveredBy", "harness")))
 	}).WithTimeout(45 * time.Second).WithPolling(time.Second).Should(Succeed())
 	t.Logf("game day 2: healed by the harness %s after start", time.Since(gd).Round(time.Millisecond))
+	// What a player reads in the keeper while it runs names no fault.
+	rec := keeperRecords("gameday")
+	g.Expect(rec).To(ContainSubstring(`"id":"` + id2 + `"`))
+	g.Expect(rec).NotTo(Or(ContainSubstring(`"kill"`), ContainSubstring("gd-"+id2+"-1"), ContainSubstring(`"faults"`), ContainSubstring(`"right"`)))
+	// Without the key, what tells the truth is refused in one line.
+	key2 := filepath.Join(dir2, "gameday-"+id2+".key")
+	g.Expect(os.Rename(key2, key2+".away")).To(Succeed())
+	refused := kmschaos(time.Minute, 2, "gameday", "reveal", "--run", run)
+	g.Expect(os.Rename(key2+".away", key2)).To(Succeed())
+	g.Expect(strings.TrimSpace(string(refused.Err.Contents()))).To(Equal("Error: only the facilitator who started game day " + id2 + " can reveal it: " + key2 + " is not readable (no such file or directory)"))
 	pid = gdStatus().PID
 	end = kmschaos(3*time.Minute, 0, "gameday", "end", "--run", run)
 	report = string(end.Out.Contents())

@@ -164,7 +164,7 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 		s.Links = append(s.Links, l)
 	}
 	sort.Slice(s.Links, func(i, j int) bool { return s.Links[i].Link < s.Links[j].Link })
-	if gd, err := gameday.Load(ctx, c); err != nil {
+	if gd, err := gameday.LoadHeader(ctx, c); err != nil {
 		return nil, err
 	} else if gd.Running() {
 		s.GameDay, s.Links = gd.ID, []linkStatus{}

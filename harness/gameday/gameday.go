@@ -3,12 +3,19 @@
 // workload runs, people diagnosing them with what an operator sees, and a
 // report scoring their diagnoses and recoveries against the truth.
 //
-// Everything lives with the cluster, as records in its keeper: the game
-// day's state (the truth, the schedule, what happened), each diagnosis,
-// each runbook the players ran, a request to stop. One long-lived process
-// (Runner) injects, watches and heals; any other process — a new shell
-// after the first was killed — reads and adds records, and starts a new
-// runner if the old one died.
+// The game day lives with the cluster, as records in its keeper: its state,
+// each diagnosis, each runbook the players ran, a request to stop. The
+// players work on the same engine and can read the keeper, so the state's
+// record shows only a public header (id, start, runner, end); the truth —
+// the faults, the schedule, the timeline — is sealed in it with a key that
+// exists only in the facilitator's file beside the sealed truth (KeyPath,
+// mode 0600). Players' commands need the header alone; what needs the
+// truth (the runner, reveal, end, the report) needs that file. A diagnosis
+// is recorded as said and scored only in the report.
+//
+// One long-lived process (Runner) injects, watches and heals; any other
+// facilitator's process — a new shell after the first was killed — reads
+// and adds records, and starts a new runner if the old one died.
 package gameday
 
 import (
@@ -44,32 +51,26 @@ const (
 	ByHarness = "harness" // at the limit, or at the end: not recovered
 )
 
-// State is a game day as the cluster keeps it. It holds the truth, and no
-// secret.
+// State is a game day: its public header and the truth. The cluster keeps
+// it sealed (seal.go); it holds no secret of the cluster.
 type State struct {
-	ID      string        `json:"id"`
-	Run     string        `json:"run"`
-	Seed    uint64        `json:"seed"`
-	Started time.Time     `json:"started"`
-	Every   time.Duration `json:"every_ns"`
-	Limit   time.Duration `json:"limit_ns"`
-	Dir     string        `json:"dir"` // the facilitator's report directory, on the host that started it
-	Faults  []Fault       `json:"faults"`
+	Header
+	Seed   uint64        `json:"seed"`
+	Every  time.Duration `json:"every_ns"`
+	Limit  time.Duration `json:"limit_ns"`
+	Faults []Fault       `json:"faults"`
 	// Events are the faults, probes and invariant lanes of the timeline,
 	// offsets from Started (the workload's are the runner's alone).
 	Events []report.Event `json:"events"`
 	Ops    report.Ops     `json:"ops"`
 	Wrongs []string       `json:"wrongs,omitempty"`
 	Keys   string         `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
-
-	PID       int       `json:"pid,omitempty"` // the runner's, on the facilitator's host
-	Heartbeat time.Time `json:"heartbeat,omitzero"`
-	Ended     time.Time `json:"ended,omitzero"`
-	Aborted   bool      `json:"aborted,omitempty"`
-	Left      string    `json:"left,omitempty"` // what the final audit found different from the baseline
+	Left   string         `json:"left,omitempty"` // what the final audit found different from the baseline
 	// WorkloadLost: the runner that ran the workload died; its
 	// operations are counted only up to its last heartbeat.
 	WorkloadLost bool `json:"workload_lost,omitempty"`
+
+	key []byte // seals the state in its record; never marshalled
 }
 
 // Fault is one hidden fault: what it is, when it was to come and what
@@ -117,16 +118,22 @@ func (f Fault) Touches(p int) bool {
 func (f Fault) args() fault.Args { return fault.Args{Party: f.Party, Link: f.Link, Params: f.Params} }
 
 // Running tells whether the state is of a game day not ended.
-func (s *State) Running() bool { return s != nil && s.Ended.IsZero() }
+func (s *State) Running() bool { return s != nil && s.Header.Running() }
 
-// Diagnosis is what a player said, scored against the truth when said.
+// Diagnosis is what a player said, when. It is kept as said: the
+// verdict needs the truth, which the report has and the players not.
 type Diagnosis struct {
 	At    time.Time `json:"at"`
 	Party int       `json:"party"`
 	Kind  string    `json:"kind"`
 	Text  string    `json:"text,omitempty"`
-	Right bool      `json:"right"`
-	Fault int       `json:"fault"` // index of the fault it names right; -1
+}
+
+// Scored is a diagnosis held against the truth.
+type Scored struct {
+	Diagnosis
+	Right bool `json:"right"`
+	Fault int  `json:"fault"` // index of the fault it names right; -1
 }
 
 // Note is a runbook the players ran during the game day.
@@ -239,22 +246,38 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Load reads the game day the cluster keeps, nil if it has none.
+// LoadHeader reads the public header of the game day the cluster keeps,
+// nil if it has none: all the players' commands need.
+func LoadHeader(ctx context.Context, c *cluster.Cluster) (*Header, error) {
+	b, ok, err := c.Record(ctx, stateRecord)
+	if err != nil || !ok {
+		return nil, err
+	}
+	h, _, err := parseRecord(b)
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// Load reads the whole game day the cluster keeps, nil if it has none. It
+// opens the sealed state with the key in the facilitator's file: a
+// *KeyError if this user cannot read it.
 func Load(ctx context.Context, c *cluster.Cluster) (*State, error) {
 	b, ok, err := c.Record(ctx, stateRecord)
 	if err != nil || !ok {
 		return nil, err
 	}
-	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("reading the game day's record: %w", err)
-	}
-	return &s, nil
+	return openRecord(b, readKey)
 }
 
-// Save writes the state to the cluster.
+// Save writes the state to the cluster, sealed with the key it was
+// loaded or begun with.
 func Save(ctx context.Context, c *cluster.Cluster, s *State) error {
-	b, err := json.Marshal(s)
+	if s.key == nil {
+		return fmt.Errorf("game day %s: no key to seal its state with", s.ID)
+	}
+	b, err := sealState(s.key, s)
 	if err != nil {
 		return err
 	}
@@ -263,7 +286,7 @@ func Save(ctx context.Context, c *cluster.Cluster, s *State) error {
 
 // Begin records a new game day in the cluster, refusing if one is running.
 func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*State, error) {
-	old, err := Load(ctx, c)
+	old, err := LoadHeader(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -271,12 +294,18 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 		return nil, inputf("a game day is already running on cluster %s (%s, started %s): 'kmschaos gameday end' or 'abort' it first",
 			c.RunID, old.ID, old.Started.Local().Format(time.TimeOnly))
 	}
+	if o.Dir == "" {
+		return nil, inputf("a game day needs a directory for its key, sealed file and report")
+	}
 	faults, err := Plan(c.Topology, o)
 	if err != nil {
 		return nil, err
 	}
-	s := &State{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Seed: o.Seed, Started: now.UTC(), Every: o.Every, Limit: o.Limit,
-		Dir: o.Dir, Faults: faults, Heartbeat: now.UTC()}
+	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Heartbeat: now.UTC()},
+		Seed: o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
+	if s.key, err = newKey(s.Dir, s.ID); err != nil {
+		return nil, fmt.Errorf("writing the game day's key: %w", err)
+	}
 	// Old diagnoses, notes and a stop request belong to the game day before.
 	if err := clearRecords(ctx, c); err != nil {
 		return nil, err
@@ -299,8 +328,8 @@ func clearRecords(ctx context.Context, c *cluster.Cluster) error {
 	return c.DeleteRecord(ctx, stopRecord)
 }
 
-// Diagnose records a player's diagnosis, scored against the truth now.
-// It returns the diagnosis; the verdict is for the report, not the player.
+// Diagnose records a player's diagnosis as said, with its time. It needs
+// only the header: the report scores it against the truth.
 func Diagnose(ctx context.Context, c *cluster.Cluster, party int, kind, text string, now time.Time) (Diagnosis, error) {
 	if _, ok := fault.LookupKind(kind); !ok {
 		return Diagnosis{}, inputf("unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", kind, fault.Closest(kind))
@@ -308,15 +337,14 @@ func Diagnose(ctx context.Context, c *cluster.Cluster, party int, kind, text str
 	if party < 1 || party > c.Topology.N {
 		return Diagnosis{}, inputf("--party %d is out of range: the cluster has parties 1 to %d", party, c.Topology.N)
 	}
-	s, err := Load(ctx, c)
+	h, err := LoadHeader(ctx, c)
 	if err != nil {
 		return Diagnosis{}, err
 	}
-	if !s.Running() {
+	if !h.Running() {
 		return Diagnosis{}, inputf("no game day is running on cluster %s", c.RunID)
 	}
-	d := Score(s, party, kind, now)
-	d.Text = text
+	d := Diagnosis{At: now.UTC(), Party: party, Kind: kind, Text: text}
 	b, err := json.Marshal(d)
 	if err != nil {
 		return d, err
@@ -324,31 +352,40 @@ func Diagnose(ctx context.Context, c *cluster.Cluster, party int, kind, text str
 	return d, c.PutRecord(ctx, fmt.Sprintf("%s%d", diagPrefix, now.UnixNano()), b)
 }
 
-// Score holds a diagnosis against the faults on the cluster at now: right
-// if one of them is of that kind and touches that party (a fault still
-// active is preferred to one recovered already).
-func Score(s *State, party int, kind string, now time.Time) Diagnosis {
-	d := Diagnosis{At: now.UTC(), Party: party, Kind: kind, Fault: -1}
-	for pass := 0; pass < 2 && d.Fault < 0; pass++ {
+// Score holds a diagnosis against the faults on the cluster at its time:
+// right if one of them is of that kind and touches that party (a fault
+// still active is preferred to one recovered already).
+func Score(s *State, d Diagnosis) Scored {
+	sc := Scored{Diagnosis: d, Fault: -1}
+	for pass := 0; pass < 2 && sc.Fault < 0; pass++ {
 		for i, f := range s.Faults {
-			if f.InjectedAt.IsZero() || now.Before(f.InjectedAt) || f.Kind != kind || !f.Touches(party) {
+			if f.InjectedAt.IsZero() || d.At.Before(f.InjectedAt) || f.Kind != d.Kind || !f.Touches(d.Party) {
 				continue
 			}
-			if pass == 0 && !f.Active(now) {
+			if pass == 0 && !f.Active(d.At) {
 				continue
 			}
-			d.Right, d.Fault = true, i
+			sc.Right, sc.Fault = true, i
 			break
 		}
 	}
-	return d
+	return sc
+}
+
+// ScoreAll scores each diagnosis, in order.
+func ScoreAll(s *State, diags []Diagnosis) []Scored {
+	out := make([]Scored, len(diags))
+	for i, d := range diags {
+		out[i] = Score(s, d)
+	}
+	return out
 }
 
 // AddNote records a runbook the players ran, if a game day is running;
 // it says whether one was.
 func AddNote(ctx context.Context, c *cluster.Cluster, n Note) (bool, error) {
-	s, err := Load(ctx, c)
-	if err != nil || !s.Running() {
+	h, err := LoadHeader(ctx, c)
+	if err != nil || !h.Running() {
 		return false, err
 	}
 	b, err := json.Marshal(n)
@@ -407,9 +444,6 @@ func stopRequested(ctx context.Context, c *cluster.Cluster) (*Stop, error) {
 	var s Stop
 	return &s, json.Unmarshal(b, &s)
 }
-
-// Alive tells whether the runner has shown signs of life lately.
-func (s *State) Alive(now time.Time) bool { return now.Sub(s.Heartbeat) < staleAfter }
 
 // staleAfter: a runner silent that long is dead (it beats every tick).
 var staleAfter = fixtures.Intervals.GameDay.StaleAfter

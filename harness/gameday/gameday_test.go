@@ -74,7 +74,7 @@ func TestPlanKindsAndBadInput(t *testing.T) {
 }
 
 func game(start time.Time) *State {
-	return &State{Started: start, Faults: []Fault{
+	return &State{Header: Header{Started: start}, Faults: []Fault{
 		{Kind: "kill", Party: 2, Parties: []int{2}, Tag: "gd-x-1", InjectedAt: start.Add(10 * time.Second)},
 		{Kind: "link-hang", Link: [2]int{3, 1}, Parties: []int{3}, Tag: "gd-x-2", InjectedAt: start.Add(time.Minute)},
 	}}
@@ -102,7 +102,7 @@ func TestScore(t *testing.T) {
 		{3, "link-hang", 70 * time.Second, true, 1},   //
 		{4, "link-hang", 70 * time.Second, false, -1}, // not on the link
 	} {
-		d := Score(s, c.party, c.kind, start.Add(c.at))
+		d := Score(s, Diagnosis{At: start.Add(c.at), Party: c.party, Kind: c.kind})
 		if d.Right != c.right || d.Fault != c.fault {
 			t.Errorf("party %d %s at +%s: right %v fault %d, want %v %d", c.party, c.kind, c.at, d.Right, d.Fault, c.right, c.fault)
 		}
@@ -117,11 +117,13 @@ func TestResultsAndText(t *testing.T) {
 	s.Faults[0].RecoveredAt, s.Faults[0].RecoveredBy = start.Add(50*time.Second), ByPlayers
 	s.Faults[1].RecoveredAt, s.Faults[1].RecoveredBy = start.Add(3*time.Minute), ByHarness
 	s.Ended, s.Keys = start.Add(4*time.Minute), report.KeysIntact
+	// Recorded unscored, as the players' command does: the report scores
+	// each at its own time.
 	diags := []Diagnosis{
-		{At: start.Add(15 * time.Second), Party: 1, Kind: "pause", Fault: -1},
-		Score(s, 2, "kill", start.Add(30*time.Second)),
-		Score(s, 2, "kill", start.Add(40*time.Second)),
-		{At: start.Add(90 * time.Second), Party: 4, Kind: "isolate", Fault: -1},
+		{At: start.Add(15 * time.Second), Party: 1, Kind: "pause"},
+		{At: start.Add(30 * time.Second), Party: 2, Kind: "kill"},
+		{At: start.Add(40 * time.Second), Party: 2, Kind: "kill"},
+		{At: start.Add(90 * time.Second), Party: 4, Kind: "isolate"},
 	}
 	rs := Results(s, diags)
 	if !rs[0].Diagnosed || rs[0].FirstRight != 20*time.Second || rs[0].Wrong != 1 || !rs[0].Recovered || rs[0].TTR != 40*time.Second {
@@ -138,6 +140,9 @@ func TestResultsAndText(t *testing.T) {
 		"NOT diagnosed right",
 		"recovered       NOT RECOVERED: healed by the harness 2m0s after the injection",
 		"left on the cluster after the game day: nothing",
+		"party 1, pause: wrong",
+		"party 2, kill: right (fault 1)",
+		"party 4, isolate: wrong",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())

@@ -24,15 +24,17 @@ type FaultResult struct {
 	Recovered  bool          `json:"recovered"`       // by the players
 }
 
-// Results scores each fault against the diagnoses.
+// Results scores each fault against the diagnoses, each held against the
+// truth at its own time.
 func Results(s *State, diags []Diagnosis) []FaultResult {
+	scored := ScoreAll(s, diags)
 	out := make([]FaultResult, len(s.Faults))
 	for i, f := range s.Faults {
 		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers}
 		if !f.RecoveredAt.IsZero() && !f.InjectedAt.IsZero() {
 			r.TTR = f.RecoveredAt.Sub(f.InjectedAt)
 		}
-		for _, d := range diags {
+		for _, d := range scored {
 			switch {
 			case d.Right && d.Fault == i && !r.Diagnosed:
 				r.Diagnosed, r.FirstRight = true, d.At.Sub(f.InjectedAt)
@@ -95,7 +97,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		fmt.Fprintf(w, "  ops             %d ok / %d failed / %d wrong while it was on\n\n", r.Ops.OK, r.Ops.Failed, r.Ops.Wrong)
 	}
 	fmt.Fprintf(w, "diagnoses (%d):\n", len(diags))
-	for _, d := range diags {
+	for _, d := range ScoreAll(s, diags) {
 		verdict := "wrong"
 		if d.Right {
 			verdict = fmt.Sprintf("right (fault %d)", d.Fault+1)
@@ -184,7 +186,7 @@ func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Even
 		row.Error = summary(results, s)
 	}
 	row.Events = append(append([]report.Event(nil), s.Events...), workloadEvents...)
-	for _, d := range diags {
+	for _, d := range ScoreAll(s, diags) {
 		status, label := report.Fail, fmt.Sprintf("diagnosis: party %d %s (wrong)", d.Party, d.Kind)
 		if d.Right {
 			status, label = report.OK, fmt.Sprintf("diagnosis: party %d %s (right, fault %d)", d.Party, d.Kind, d.Fault+1)
@@ -222,14 +224,14 @@ func summary(results []FaultResult, s *State) string {
 }
 
 // JSON is the report for scripts: the state (the truth included), each
-// fault's results, the diagnoses and the players' runbooks.
+// fault's results, the diagnoses scored and the players' runbooks.
 func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
 	return json.MarshalIndent(struct {
 		*State
 		Results   []FaultResult `json:"results"`
-		Diagnoses []Diagnosis   `json:"diagnoses"`
+		Diagnoses []Scored      `json:"diagnoses"`
 		Notes     []Note        `json:"notes"`
-	}{s, Results(s, diags), diags, notes}, "", "  ")
+	}{s, Results(s, diags), ScoreAll(s, diags), notes}, "", "  ")
 }
 
 // WriteReports writes gameday-ID.txt, .json and .html into the state's

@@ -265,10 +265,11 @@ func (r *Runner) finish(ctx context.Context, base report.Ops, abort bool) error 
 	return Close(ctx, r.C, s, abort, r.rec.Events(), r.rec.Start(), r.logf)
 }
 
-// Finish ends a game day whose runner is gone, from any process: the
-// faults still on are healed (all at once with a reset on an abort), the
-// final audit is written and the reports too, without the workload's
-// operations after the last runner's heartbeat.
+// Finish ends a game day whose runner is gone, from any process of the
+// facilitator (it opens the sealed state): the faults still on are healed
+// (all at once with a reset on an abort), the final audit is written and
+// the reports too, without the workload's operations after the last
+// runner's heartbeat.
 func Finish(ctx context.Context, c *cluster.Cluster, abort bool, log io.Writer) error {
 	s, err := Load(ctx, c)
 	if err != nil {
