@@ -353,7 +353,7 @@ func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
 				// A party that exits with an error is restarted, like a pod:
 				// a bad config crash-loops with a climbing restart count.
 				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
-				h.Resources = c.BaselineOf(i)
+				h.Resources = c.BaselineOf(i).engine()
 			},
 			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(fixtures.Intervals.Cluster.PartyStart),
 		},
@@ -374,12 +374,14 @@ func (c *Cluster) startParties(ctx context.Context) error {
 }
 
 // BaselineResources are the resources every party starts with.
-func (c *Cluster) BaselineResources() container.Resources {
-	return Resources{Memory: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}.engine()
+func (c *Cluster) BaselineResources() Resources {
+	return Resources{Memory: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}
 }
 
-// Resources are a party's baseline limits: memory in bytes and CPUs in
-// billionths (0: no limit).
+// Resources are a party's limits: memory in bytes (swap included, so
+// the limit is the limit) and CPUs in billionths; 0: no limit, or left
+// as it is by Update. A backend's own type, not the engine's: faults and
+// runbooks speak it whatever runs the parties.
 type Resources struct {
 	Memory   int64 `json:"memory"`
 	NanoCPUs int64 `json:"nano_cpus"`
@@ -395,9 +397,9 @@ func (r Resources) engine() container.Resources {
 
 // BaselineOf is party i's baseline resources: what it started with, or
 // what a runbook declared as its new baseline (SetBaseline).
-func (c *Cluster) BaselineOf(i int) container.Resources {
+func (c *Cluster) BaselineOf(i int) Resources {
 	if r, ok := c.baseline[i]; ok {
-		return r.engine()
+		return r
 	}
 	return c.BaselineResources()
 }

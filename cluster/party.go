@@ -151,7 +151,8 @@ func (p *Party) Resume(ctx context.Context) error {
 // A container the engine is restarting (after an OOM kill, say) has a
 // stopped task that refuses updates for a moment ("cannot update a stopped
 // container"): the update is retried for up to 30 s, as an operator would.
-func (p *Party) Update(ctx context.Context, r container.Resources) error {
+func (p *Party) Update(ctx context.Context, res Resources) error {
+	r := res.engine()
 	deadline := time.Now().Add(fixtures.Intervals.Cluster.UpdateRetry)
 	for {
 		_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})

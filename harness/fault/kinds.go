@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/fixtures"
@@ -309,7 +307,7 @@ var kinds = []KindSpec{
 		Params: []Param{{"cpus", "float", "0.02", "CPUs the party may use"}},
 		build:  func(a Args, _ string) Fault { return CPUQuota(a.Party, a.float("cpus")) },
 		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
-			return c.Party(a.Party).Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineOf(a.Party).NanoCPUs})
+			return c.Party(a.Party).Update(context.WithoutCancel(ctx), cluster.Resources{NanoCPUs: c.BaselineOf(a.Party).NanoCPUs})
 		}},
 	{Name: "memory", Family: Resources, Target: AtParty, Summary: "party N is restarted under a memory limit too small for it: OOM-killed (exit 137) again and again",
 		Params: []Param{{"mib", "int", "8", "the memory limit, MiB"}},
@@ -318,7 +316,7 @@ var kinds = []KindSpec{
 			ctx = context.WithoutCancel(ctx)
 			base := c.BaselineOf(a.Party)
 			p := c.Party(a.Party)
-			if err := p.Update(ctx, container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap}); err != nil {
+			if err := p.Update(ctx, cluster.Resources{Memory: base.Memory}); err != nil {
 				return err
 			}
 			return ensureRunning(ctx, p)

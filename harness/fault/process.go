@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/moby/moby/api/types/container"
-
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
@@ -81,7 +79,7 @@ func MemoryLimit(i int, bytes int64) Fault {
 		heal := func(ctx context.Context) error {
 			ctx = context.WithoutCancel(ctx)
 			base := c.BaselineOf(i)
-			if err := p.Update(ctx, container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap}); err != nil {
+			if err := p.Update(ctx, cluster.Resources{Memory: base.Memory}); err != nil {
 				return err
 			}
 			return ensureRunning(ctx, p)
@@ -89,7 +87,7 @@ func MemoryLimit(i int, bytes int64) Fault {
 		if err := p.Stop(ctx, fixtures.Intervals.Fault.StopGrace); err != nil {
 			return heal, err
 		}
-		if err := p.Update(ctx, container.Resources{Memory: bytes, MemorySwap: bytes}); err != nil {
+		if err := p.Update(ctx, cluster.Resources{Memory: bytes}); err != nil {
 			return heal, err
 		}
 		return heal, p.Start(ctx)
@@ -100,11 +98,11 @@ func MemoryLimit(i int, bytes int64) Fault {
 func CPUQuota(i int, cpus float64) Fault {
 	return New(fmt.Sprintf("party %d limited to %.2f CPU", i, cpus), Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		p := c.Party(i)
-		if err := p.Update(ctx, container.Resources{NanoCPUs: int64(cpus * 1e9)}); err != nil {
+		if err := p.Update(ctx, cluster.Resources{NanoCPUs: int64(cpus * 1e9)}); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) error {
-			return p.Update(context.WithoutCancel(ctx), container.Resources{NanoCPUs: c.BaselineOf(i).NanoCPUs})
+			return p.Update(context.WithoutCancel(ctx), cluster.Resources{NanoCPUs: c.BaselineOf(i).NanoCPUs})
 		}, nil
 	})
 }
@@ -119,7 +117,7 @@ func MemoryPressure(i int, ratio float64) Fault {
 		p := c.Party(i)
 		heal := func(ctx context.Context) error {
 			base := c.BaselineResources()
-			return p.Update(context.WithoutCancel(ctx), container.Resources{Memory: base.Memory, MemorySwap: base.MemorySwap})
+			return p.Update(context.WithoutCancel(ctx), cluster.Resources{Memory: base.Memory})
 		}
 		used, _, err := c.MemoryOf(ctx, i)
 		if err != nil {
@@ -129,7 +127,7 @@ func MemoryPressure(i int, ratio float64) Fault {
 		if base := c.BaselineResources().Memory; base > 0 && limit >= base {
 			return nil, fmt.Errorf("party %d uses %d MiB: a limit of %d MiB is not below the baseline %d MiB", i, used>>20, limit>>20, base>>20)
 		}
-		return heal, p.Update(ctx, container.Resources{Memory: limit, MemorySwap: limit})
+		return heal, p.Update(ctx, cluster.Resources{Memory: limit})
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
-	"github.com/moby/moby/api/types/container"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -35,7 +34,7 @@ func inspect(ctx context.Context, e *Env, g *Engine, v map[string][]string) (str
 // describe renders one party's container state and limits, the limits
 // compared with the cluster's baseline ("below the baseline" when the
 // container has less than the parties start with).
-func describe(i int, st cluster.State, base container.Resources) string {
+func describe(i int, st cluster.State, base cluster.Resources) string {
 	oom := "no"
 	if st.OOMKilled {
 		oom = "yes"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
-	"github.com/moby/moby/api/types/container"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
@@ -411,13 +410,13 @@ var engineActions = map[string]engineAction{
 }
 
 func update(ctx context.Context, e *Env, g *Engine, i int, _ time.Duration) error {
-	r := container.Resources{}
+	r := cluster.Resources{}
 	if g.Memory != "" {
 		if err := checkMemory(g.Memory); err != nil {
 			return err
 		}
 		b, _ := units.RAMInBytes(g.Memory)
-		r.Memory, r.MemorySwap = b, b
+		r.Memory = b
 	}
 	if g.CPUs != "" {
 		cpus, err := parseCPUs(g.CPUs)

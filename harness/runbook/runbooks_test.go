@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/moby/api/types/container"
-
 	"github.com/kmschaos/kmschaos/cluster"
 )
 
@@ -267,13 +265,13 @@ func TestPartiesAtRunTime(t *testing.T) {
 }
 
 func TestDescribeComparesWithTheBaseline(t *testing.T) {
-	base := container.Resources{Memory: 256 << 20, NanoCPUs: 2e9}
+	base := cluster.Resources{Memory: 256 << 20, NanoCPUs: 2e9}
 	got := describe(3, cluster.State{Status: "restarting", ExitCode: 137, RestartCount: 4, OOMKilled: true, Memory: 8 << 20, NanoCPUs: 2e9}, base)
 	want := "party 3: status restarting, exit code 137, restarts 4, OOM-killed yes; memory limit: 8MiB, below the baseline (256MiB); cpus: 2, the baseline"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	got = describe(1, cluster.State{Status: "running", NanoCPUs: 2e7}, container.Resources{NanoCPUs: 2e9})
+	got = describe(1, cluster.State{Status: "running", NanoCPUs: 2e7}, cluster.Resources{NanoCPUs: 2e9})
 	if !strings.Contains(got, "memory limit: none, the baseline; cpus: 0.02, below the baseline (2)") {
 		t.Errorf("got %s", got)
 	}

@@ -55,12 +55,12 @@ type Options struct {
 	// Workers are concurrent clients (one per party). Each serves a fixed
 	// set of coordinators, so a party that hangs stalls only its own
 	// stream and the rest of the cluster keeps being exercised.
-	Workers  int
-	Pause    time.Duration // between two operations of a worker (75 ms × n × Share: about 13 ops/s in all)
+	Workers int
+	Pause   time.Duration // between two operations of a worker (75 ms × n × Share: about 13 ops/s in all)
 	// Share is how many clusters share the machine's workload budget
 	// (the suite's parallel clusters): each runs 1/Share of the rate, so
 	// the machine decrypts as much as with one cluster. 0 or 1: one.
-	Share int
+	Share    int
 	Timeout  time.Duration // bound of one operation (8 s)
 	Values   int           // distinct ciphertexts (16)
 	Recorder *report.Recorder
