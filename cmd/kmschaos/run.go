@@ -51,7 +51,7 @@ Name the scenarios, or select them with --label (Ginkgo's label-filter
 syntax, as 'kmschaos scenarios --label' takes it). The seed makes the
 scenarios' choices (parties, links) — the same seed gives the same
 choices as 'go test' with KMSCHAOS_SEED. The reports are those of the
-suite: scorecard.txt, scorecard.json and report.html in --report.
+suite: scorecard.txt, scorecard.json, report.html and junit.xml in --report.
 
 Each scenario is printed as it ends. Exit 0 if every scenario passed, 1 if
 one did not, 2 for bad input (an unknown name — the closest is suggested —
@@ -189,7 +189,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 	if err := writeRunReports(res, dir, set); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html)\n", dir)
+	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d of %d scenarios: %w", len(res.Scenarios), len(entries), ctx.Err())
 	}
@@ -200,7 +200,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 	return nil
 }
 
-// writeRunReports writes the suite's three reports and proves none holds
+// writeRunReports writes the suite's reports (text, JSON, HTML, JUnit) and proves none holds
 // a secret of the cluster.
 func writeRunReports(r *report.Run, dir string, set *secrets.Set) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -213,6 +213,9 @@ func writeRunReports(r *report.Run, dir string, set *secrets.Set) error {
 		return err
 	}
 	if err := r.WriteTextFile(filepath.Join(dir, "scorecard.txt")); err != nil {
+		return err
+	}
+	if err := r.WriteJUnit(filepath.Join(dir, "junit.xml")); err != nil {
 		return err
 	}
 	return secrets.Scan(dir, set)

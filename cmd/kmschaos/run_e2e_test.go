@@ -47,7 +47,7 @@ func TestRunAndRunbookRun(t *testing.T) {
 	g.Expect(card.Seed).To(Equal(uint64(5)))
 	g.Expect(card.Scenarios).To(HaveLen(5))
 	g.Expect(card.Scenarios).To(HaveEach(HaveField("Section", "Connectivity Issues")))
-	for _, f := range []string{"scorecard.txt", "report.html"} {
+	for _, f := range []string{"scorecard.txt", "report.html", "junit.xml"} {
 		g.Expect(filepath.Join(dir, f)).To(BeAnExistingFile())
 	}
 
