@@ -9,8 +9,9 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 
 # -p 1: one package at a time; the scenario suite (the root package)
 # runs after the others through scripts/suite.sh, on KMSCHAOS_PROCS
-# clusters at once (1). Two n=13 clusters on 2 cores were slower than one:
-# one cluster's workload alone takes most of a core (README, "Speed").
+# clusters at once (1). Two n=13 clusters on 2 cores were no faster than
+# one and saturated both cores: one cluster's workload alone takes most of
+# a core (README, "Speed of the suite").
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
 export KMSCHAOS_PROCS ?= 1
 MODULE = github.com/kmschaos/kmschaos

@@ -5,9 +5,9 @@
 # free; the first builds the images once and writes the one scorecard.
 # `go test .` runs the same suite on one cluster.
 #
-#   KMSCHAOS_PROCS  clusters at once (1): more pays only with about two
-#                   free cores per n=13 cluster (measured: two on 2 cores
-#                   took longer than one, README "Speed")
+#   KMSCHAOS_PROCS  clusters at once (1): more can pay only with about
+#                   two free cores per n=13 cluster (measured: two on 2
+#                   cores were no faster than one, README "Speed of the suite")
 #   extra arguments go to `ginkgo run`, e.g. --focus='full disk' or
 #   --label-filter=connectivity
 set -uo pipefail
