@@ -32,7 +32,7 @@ KMSCHAOS_SEED) and writes, into --out:
   soak.json  the same for machines
 
 A run directory without a scorecard.json is a run that did not finish: it
-counts as red. An exit-status file in a run directory (go test's, written by
+counts as red. An exit-status file in a run directory (the suite's, written by
 make soak) makes a run red that failed outside any scenario.
 
 Exit status: 0 if every run was green, 1 if any had a red (the report is

@@ -22,7 +22,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "# kmschaos soak: %d runs\n\n", len(r.Runs))
 	fmt.Fprintf(&b, "%s\n\n", r.Verdict())
 
-	b.WriteString("## Runs\n\n| run | seed | n/t | duration | passed | failed | go test | directory |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("## Runs\n\n| run | seed | n/t | duration | passed | failed | exit | directory |\n|---|---|---|---|---|---|---|---|\n")
 	for _, run := range r.Runs {
 		status := "—"
 		if run.ExitStatus != nil {

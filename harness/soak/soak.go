@@ -24,7 +24,7 @@ import (
 // The files a run leaves in its directory.
 const (
 	ScorecardFile  = "scorecard.json"
-	ExitStatusFile = "exit-status" // go test's exit status, written by scripts/soak.sh
+	ExitStatusFile = "exit-status" // the suite's exit status (scripts/suite.sh), written by scripts/soak.sh
 )
 
 // Run is one run of the catalog.
@@ -35,7 +35,7 @@ type Run struct {
 	N        int           `json:"n"`
 	T        int           `json:"t"`
 	Duration time.Duration `json:"duration_ns"`
-	// ExitStatus is go test's, when the run recorded it: a run can go red
+	// ExitStatus is the suite's, when the run recorded it: a run can go red
 	// outside any scenario (the cluster's start, the secret scan).
 	ExitStatus *int `json:"exit_status,omitempty"`
 	// Missing says why the run left no scorecard; its scenarios did not run.
