@@ -41,7 +41,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := env.FromEnvironment()
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
-		s.N, s.T, s.Seed, processes(), s.Seed)
+		s.N, s.T, s.Seed, scenarios.Processes(), s.Seed)
 	Expect(scenarios.ClearParts(s.ReportDir)).To(Succeed())
 	dc, err := cluster.DockerClient(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -117,7 +117,7 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	Expect(leak).NotTo(HaveOccurred())
 }, func(ctx SpecContext) {
 	// The first process, once every process has ended: one scorecard.
-	paths, err := scenarios.WriteReports(env.ReportDir(), processes())
+	paths, err := scenarios.WriteReports(env.ReportDir(), scenarios.Processes())
 	if err == nil {
 		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
 	}
@@ -156,10 +156,4 @@ func scanPartyLogs(ctx context.Context) error {
 	}
 	clusterSecrets = secrets.Merge(clusterSecrets, now)
 	return secrets.ScanPartyLogs(ctx, c, clusterSecrets)
-}
-
-// processes is how many Ginkgo processes share the run.
-func processes() int {
-	c, _ := GinkgoConfiguration()
-	return c.ParallelTotal
 }

@@ -98,8 +98,9 @@ func Catalog() []CatalogEntry {
 	return slices.Clone(catalog)
 }
 
-// processes is how many of the suite's clusters run at once.
-func processes() int {
+// Processes is how many of the suite's clusters run at once (Ginkgo's
+// parallel processes; 1 under go test).
+func Processes() int {
 	cfg, _ := GinkgoConfiguration()
 	return max(cfg.ParallelTotal, 1)
 }
@@ -125,7 +126,7 @@ func register(e CatalogEntry) {
 			RunbookDir: filepath.Join(root, "runbooks"),
 			// The suite's parallel clusters share one machine's workload
 			// budget: with two, each decrypts half as often.
-			WorkloadShare: processes(),
+			WorkloadShare: Processes(),
 			Cleanup: func(heal func(context.Context) error) {
 				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 			},

@@ -1,6 +1,7 @@
 package gameday
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -85,18 +86,11 @@ func readKey(h Header) ([]byte, error) {
 		}
 		return nil, &KeyError{ID: h.ID, Path: p, Err: err}
 	}
-	key, err := hex.DecodeString(string(trimNewline(b)))
+	key, err := hex.DecodeString(string(bytes.TrimSuffix(b, []byte("\n"))))
 	if err != nil || len(key) != keySize {
 		return nil, &KeyError{ID: h.ID, Path: p, Err: errors.New("not a game day key")}
 	}
 	return key, nil
-}
-
-func trimNewline(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		return b[:n-1]
-	}
-	return b
 }
 
 // sealed is the record as the keeper holds it. The header is kept as its
