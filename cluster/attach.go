@@ -75,7 +75,7 @@ func (c *Cluster) saveState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.keeper.CopyToContainer(ctx, b, statePath, 0o600)
+	return c.keeper.CopyIn(ctx, b, statePath, 0o600)
 }
 
 // AttachError is why Attach found no single cluster: the CLI's bad input
@@ -161,9 +161,11 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 		return nil, fmt.Errorf("run %s is incomplete: %d keeper and %d toxiproxy containers", runID, len(byRole["keeper"]), len(byRole["toxiproxy"]))
 	}
 	c := &Cluster{RunID: runID, dc: dc, owner: byRole["keeper"][0].Labels[LabelOwner]}
-	if c.keeper, err = provider.ContainerFromType(ctx, byRole["keeper"][0]); err != nil {
+	keeper, err := provider.ContainerFromType(ctx, byRole["keeper"][0])
+	if err != nil {
 		return nil, fmt.Errorf("attaching to the keeper: %w", err)
 	}
+	c.keeper = newDockerWorkload(dc, keeper)
 	raw, err := c.ReadFile(ctx, statePath)
 	if err != nil {
 		return nil, fmt.Errorf("run %s keeps no state (started by an older kmschaos?): %w", runID, err)
@@ -199,7 +201,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attaching to party %d: %w", i, err)
 		}
-		c.parties[i-1] = &Party{ID: i, Name: strings.TrimPrefix(firstName(s.Names), "/"), c: c, ctr: ctr}
+		c.parties[i-1] = &Party{ID: i, Name: strings.TrimPrefix(firstName(s.Names), "/"), c: c, w: newDockerWorkload(dc, ctr)}
 	}
 	for i, p := range c.parties {
 		if p == nil {

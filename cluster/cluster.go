@@ -50,7 +50,7 @@ type Cluster struct {
 	dc          *testcontainers.DockerClient
 	network     *testcontainers.DockerNetwork // nil on an attached handle
 	netName     string
-	keeper      testcontainers.Container
+	keeper      Shell // every party's storage: a container on Docker
 	toxiproxy   testcontainers.Container
 	toxiIP      string
 	mesh        *Mesh
@@ -203,7 +203,7 @@ func (c *Cluster) generate(ctx context.Context) error {
 		peerAddr, peerPort = "kms-party-{i}", strconv.Itoa(p.P2PPort)
 	}
 	gen := path.Join(goldenRoot, "gen")
-	res, err := c.keeperExec(ctx, append(append([]string{}, p.GenKeys...),
+	res, err := c.KeeperExec(ctx, append(append([]string{}, p.GenKeys...),
 		"--parties", strconv.Itoa(c.Topology.N), "--threshold", strconv.Itoa(c.Topology.T), "--out", gen,
 		"--storage-path", p.KeysDir, "--backup-path", p.BackupDir,
 		"--peer-address-template", peerAddr, "--peer-port-template", peerPort,
@@ -273,8 +273,7 @@ func (c *Cluster) keeperImage() string {
 }
 
 func (c *Cluster) startKeeper(ctx context.Context) error {
-	var err error
-	c.keeper, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: c.keeperImage(), Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
 			Labels:     c.labels("keeper"),
@@ -291,6 +290,7 @@ func (c *Cluster) startKeeper(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting the storage keeper: %w", err)
 	}
+	c.keeper = newDockerWorkload(c.dc, ctr)
 	return nil
 }
 
@@ -367,7 +367,7 @@ func (c *Cluster) startParties(ctx context.Context) error {
 		req := c.partyRequest(i)
 		ctr, err := testcontainers.GenericContainer(ctx, req)
 		if ctr != nil {
-			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, ctr: ctr}
+			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, w: newDockerWorkload(c.dc, ctr)}
 		}
 		return err
 	})
@@ -435,10 +435,7 @@ func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
 	if err != nil {
 		return fmt.Errorf("recreating party %d: %w", i, err)
 	}
-	p := c.parties[i-1]
-	p.mu.Lock()
-	p.ctr = ctr
-	p.mu.Unlock()
+	c.parties[i-1].setWorkload(newDockerWorkload(c.dc, ctr))
 	return nil
 }
 
@@ -448,7 +445,7 @@ func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, err
 	for i := 1; i <= c.Topology.N; i++ {
 		cmd = append(cmd, fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort))
 	}
-	return c.keeperExec(ctx, cmd...)
+	return c.KeeperExec(ctx, cmd...)
 }
 
 // AwaitOptimal polls every party's health until all report Optimal.

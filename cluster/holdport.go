@@ -35,9 +35,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 			if err := removeContainer(ctx, c.dc, holder.GetContainerID(), false); err != nil {
 				errs = append(errs, fmt.Errorf("removing the holder of port %d: %w", port, err))
 			} else {
-				p.mu.Lock()
-				p.holder = nil
-				p.mu.Unlock()
+				p.setHolder(nil)
 			}
 		}
 		// Recreate removes the party's container first, wherever it runs.
@@ -71,9 +69,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	if err != nil {
 		return release, fmt.Errorf("starting a holder of port %d for party %d: %w", port, i, err)
 	}
-	p.mu.Lock()
-	p.holder = holder
-	p.mu.Unlock()
+	p.setHolder(newDockerWorkload(c.dc, holder))
 	req := c.partyRequest(i)
 	req.WaitingFor = nil
 	req.Networks, req.NetworkAliases = nil, nil
@@ -87,9 +83,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	req.EndpointSettingsModifier = func(m map[string]*network.EndpointSettings) { clear(m) }
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if ctr != nil {
-		p.mu.Lock()
-		p.ctr = ctr
-		p.mu.Unlock()
+		p.setWorkload(newDockerWorkload(c.dc, ctr))
 	}
 	if err != nil {
 		return release, fmt.Errorf("recreating party %d behind the holder of port %d: %w", i, port, err)

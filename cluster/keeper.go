@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strconv"
@@ -127,7 +126,7 @@ func (c *Cluster) seed(ctx context.Context, parties ...int) error {
 // admin runs a kms-admin command in the keeper, as root.
 func (c *Cluster) admin(ctx context.Context, sub string, args ...string) error {
 	cmd := c.Profile.AdminCmd(append([]string{sub}, args...)...)
-	res, err := c.keeperExec(ctx, cmd...)
+	res, err := c.KeeperExec(ctx, cmd...)
 	return res.Check(err, "kms-admin "+sub)
 }
 
@@ -144,7 +143,7 @@ func (c *Cluster) manifests(ctx context.Context) (Manifest, error) {
 // parties' volumes or their golden copy), with paths as under keeperRoot:
 // the two compare line by line.
 func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error) {
-	res, err := c.keeperExec(ctx, c.Profile.AdminCmd("manifest", root)...)
+	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("manifest", root)...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,20 +219,16 @@ func (c *Cluster) restoreStorage(ctx context.Context, i int) error {
 	return c.seed(ctx, i)
 }
 
-func (c *Cluster) keeperExec(ctx context.Context, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, c.keeper, "0:0", cmd)
-}
-
 // KeeperExecAs runs a command in the keeper as another user, e.g. the
 // party's, to see storage with its permissions.
 func (c *Cluster) KeeperExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, c.keeper, user, cmd)
+	return c.keeper.Exec(ctx, user, cmd...)
 }
 
 // KeeperExec runs a command in the keeper, as root, with every party's
 // volumes under /vaults/p<i>/{keys,backup,config}: an operator's debug pod.
 func (c *Cluster) KeeperExec(ctx context.Context, cmd ...string) (ExecResult, error) {
-	return c.keeperExec(ctx, cmd...)
+	return c.keeper.Exec(ctx, "0:0", cmd...)
 }
 
 // KeyMaterial is, per party, "digest path" of every key object (public
@@ -287,21 +282,16 @@ func (m Manifest) Diff(other Manifest, i int) []string {
 // ReadFile reads a file through the keeper (a path under /vaults, see
 // KeeperPath), whether or not its party is running.
 func (c *Cluster) ReadFile(ctx context.Context, keeperPath string) ([]byte, error) {
-	r, err := c.keeper.CopyFileFromContainer(ctx, keeperPath)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return c.keeper.CopyOut(ctx, keeperPath)
 }
 
 // WriteFile writes a file through the keeper, owned by the party's user.
 func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte, mode int64) error {
-	if err := c.keeper.CopyToContainer(ctx, data, keeperPath, mode); err != nil {
+	if err := c.keeper.CopyIn(ctx, data, keeperPath, mode); err != nil {
 		return err
 	}
 	uid := c.Profile.UID()
-	res, err := c.keeperExec(ctx, c.Profile.AdminCmd("chown", uid+":"+uid, keeperPath)...)
+	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("chown", uid+":"+uid, keeperPath)...)
 	return res.Check(err, "chown "+keeperPath)
 }
 

@@ -1,43 +1,46 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
-	tcexec "github.com/testcontainers/testcontainers-go/exec"
-
-	"github.com/kmschaos/kmschaos/fixtures"
 )
 
-// Party is the handle of one party's container.
+// Party is the handle of one party. Every verb goes to its Workload
+// (backend.go): a container on the Docker backend.
 type Party struct {
 	ID   int
-	Name string // container name
+	Name string // the backend's name for it: the container's
 	c    *Cluster
 
-	mu  sync.Mutex
-	ctr testcontainers.Container // replaced by Cluster.Recreate
+	mu sync.Mutex
+	w  Workload // replaced by Cluster.Recreate
 	// holder owns the party's network namespace while HoldPort holds one
 	// of its ports; nil otherwise.
-	holder testcontainers.Container
+	holder Shell
 }
 
-func (p *Party) container() testcontainers.Container {
+// Workload is the party as its backend runs it.
+func (p *Party) Workload() Workload {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.ctr
+	return p.w
+}
+
+func (p *Party) setWorkload(w Workload) {
+	p.mu.Lock()
+	p.w = w
+	p.mu.Unlock()
+}
+
+func (p *Party) setHolder(h Shell) {
+	p.mu.Lock()
+	p.holder = h
+	p.mu.Unlock()
 }
 
 // ExecResult is the outcome of a command run in a container.
@@ -59,28 +62,15 @@ func (r ExecResult) Check(err error, what string) error {
 	return fmt.Errorf("%s: %s", what, strings.TrimSpace(r.Output()))
 }
 
-func execIn(ctx context.Context, ctr testcontainers.Container, user string, cmd []string) (ExecResult, error) {
-	start := time.Now()
-	code, r, err := ctr.Exec(ctx, cmd, tcexec.WithUser(user))
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
-	}
-	var out, errb bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errb, r); err != nil && err != io.EOF {
-		return ExecResult{}, fmt.Errorf("exec %v: reading output: %w", cmd, err)
-	}
-	return ExecResult{ExitCode: code, Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}, nil
-}
-
 // Exec runs a command in the party's container as the party's user, the
 // way an operator's `docker exec` does. The container must be running.
 func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, p.container(), p.c.Profile.User, cmd)
+	return p.Workload().Exec(ctx, p.c.Profile.User, cmd...)
 }
 
 // ExecAs runs a command as another user ("0:0" for root).
 func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, p.container(), user, cmd)
+	return p.Workload().Exec(ctx, user, cmd...)
 }
 
 // NetExec runs a command as the party's user in the party's network
@@ -89,12 +79,12 @@ func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecRes
 // (kubectl debug, nsenter -n) gives when the party itself crash-loops.
 func (p *Party) NetExec(ctx context.Context, cmd ...string) (ExecResult, error) {
 	p.mu.Lock()
-	ctr := p.holder
+	h := p.holder
 	p.mu.Unlock()
-	if ctr == nil {
+	if h == nil {
 		return p.Exec(ctx, cmd...)
 	}
-	return execIn(ctx, ctr, p.c.Profile.User, cmd)
+	return h.Exec(ctx, p.c.Profile.User, cmd...)
 }
 
 // HealthCheck runs kms-health-check inside the party's container.
@@ -102,114 +92,63 @@ func (p *Party) HealthCheck(ctx context.Context, args ...string) (ExecResult, er
 	return p.Exec(ctx, append(append([]string{}, p.c.Profile.HealthCheck...), args...)...)
 }
 
-// ContainerID is the engine's id of the container.
-func (p *Party) ContainerID() string { return p.container().GetContainerID() }
+// ContainerID is the backend's id of the party's container.
+func (p *Party) ContainerID() string { return p.Workload().ID() }
 
 // Stop sends SIGTERM and, after timeout, SIGKILL (docker stop).
 func (p *Party) Stop(ctx context.Context, timeout time.Duration) error {
-	secs := int(timeout.Seconds())
-	_, err := p.c.dc.ContainerStop(ctx, p.ContainerID(), client.ContainerStopOptions{Timeout: &secs})
-	return err
+	return p.Workload().Stop(ctx, timeout)
 }
 
-// Kill sends SIGKILL (docker kill): the engine does not restart a killed
-// container, whatever its restart policy.
-func (p *Party) Kill(ctx context.Context) error {
-	_, err := p.c.dc.ContainerKill(ctx, p.ContainerID(), client.ContainerKillOptions{Signal: "KILL"})
-	return err
-}
+// Kill sends SIGKILL (docker kill): the backend does not restart a killed
+// party, whatever its restart policy.
+func (p *Party) Kill(ctx context.Context) error { return p.Workload().Kill(ctx) }
 
-// Start starts a stopped container.
-func (p *Party) Start(ctx context.Context) error {
-	_, err := p.c.dc.ContainerStart(ctx, p.ContainerID(), client.ContainerStartOptions{})
-	return err
-}
+// Start starts a stopped party.
+func (p *Party) Start(ctx context.Context) error { return p.Workload().Start(ctx) }
 
-// Restart stops (SIGTERM, SIGKILL after timeout) and starts the container.
+// Restart stops (SIGTERM, SIGKILL after timeout) and starts the party.
 func (p *Party) Restart(ctx context.Context, timeout time.Duration) error {
-	secs := int(timeout.Seconds())
-	_, err := p.c.dc.ContainerRestart(ctx, p.ContainerID(), client.ContainerRestartOptions{Timeout: &secs})
-	return err
+	return p.Workload().Restart(ctx, timeout)
 }
 
 // Pause freezes every process of the party: it keeps its connections and
 // answers nothing (a gray failure).
-func (p *Party) Pause(ctx context.Context) error {
-	_, err := p.c.dc.ContainerPause(ctx, p.ContainerID(), client.ContainerPauseOptions{})
-	return err
-}
+func (p *Party) Pause(ctx context.Context) error { return p.Workload().Pause(ctx) }
 
 // Resume unfreezes a paused party.
-func (p *Party) Resume(ctx context.Context) error {
-	_, err := p.c.dc.ContainerUnpause(ctx, p.ContainerID(), client.ContainerUnpauseOptions{})
-	return err
-}
+func (p *Party) Resume(ctx context.Context) error { return p.Workload().Resume(ctx) }
 
-// Update changes the container's resources (docker update): memory limit,
-// CPU quota. Zero fields are left as they are.
-//
-// A container the engine is restarting (after an OOM kill, say) has a
-// stopped task that refuses updates for a moment ("cannot update a stopped
-// container"): the update is retried for up to 30 s, as an operator would.
+// Update changes the party's resources in place (docker update): memory
+// limit, CPU quota. Zero fields are left as they are.
 func (p *Party) Update(ctx context.Context, res Resources) error {
-	r := res.engine()
-	deadline := time.Now().Add(fixtures.Intervals.Cluster.UpdateRetry)
-	for {
-		_, err := p.c.dc.ContainerUpdate(ctx, p.ContainerID(), client.ContainerUpdateOptions{Resources: &r})
-		if err == nil || !strings.Contains(err.Error(), "cannot update a stopped container") || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(fixtures.Intervals.Cluster.UpdateRetryPoll):
-		}
-	}
+	return p.Workload().Update(ctx, res)
 }
 
-// CopyIn writes a file into the container (also when it is stopped).
+// CopyIn writes a file into the party's container (also when it is stopped).
 func (p *Party) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
-	return p.container().CopyToContainer(ctx, content, path, mode)
+	return p.Workload().CopyIn(ctx, content, path, mode)
 }
 
-// CopyOut reads a file from the container (also when it is stopped).
+// CopyOut reads a file from the party's container (also when it is stopped).
 func (p *Party) CopyOut(ctx context.Context, path string) ([]byte, error) {
-	r, err := p.container().CopyFileFromContainer(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return p.Workload().CopyOut(ctx, path)
 }
 
-// Logs returns the container's output, every start of it included (the
+// Logs returns the party's output, every start of it included (the
 // "previous container logs" of a crash loop).
 func (p *Party) Logs(ctx context.Context) (string, error) {
 	return p.LogsSince(ctx, time.Time{})
 }
 
-// LogsSince returns what the container wrote at or after t (every start
-// of the container included), so that a detection reads only what its
-// fault caused, not a line an earlier scenario left. The zero time means
-// the whole history.
+// LogsSince returns what the party wrote at or after t (every start
+// included), so that a detection reads only what its fault caused, not a
+// line an earlier scenario left. The zero time means the whole history.
 func (p *Party) LogsSince(ctx context.Context, t time.Time) (string, error) {
-	o := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true}
-	if !t.IsZero() {
-		o.Since = fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) // the engine's form: seconds.nanoseconds
-	}
-	res, err := p.c.dc.ContainerLogs(ctx, p.ContainerID(), o)
-	if err != nil {
-		return "", err
-	}
-	defer res.Close()
-	var out bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &out, res); err != nil {
-		return "", err
-	}
-	return out.String(), nil
+	return p.Workload().LogsSince(ctx, t)
 }
 
-// State is what the engine says of the container.
+// State is what the backend says of the party.
 type State struct {
 	Status       string // created, running, paused, restarting, exited
 	Running      bool
@@ -227,30 +166,8 @@ type State struct {
 	SharesNetworkOf string
 }
 
-// State inspects the container.
-func (p *Party) State(ctx context.Context) (State, error) {
-	res, err := p.c.dc.ContainerInspect(ctx, p.ContainerID(), client.ContainerInspectOptions{})
-	if err != nil {
-		return State{}, err
-	}
-	in := res.Container
-	st := State{RestartCount: in.RestartCount}
-	if s := in.State; s != nil {
-		st.Status, st.Running, st.Paused, st.Restarting = string(s.Status), s.Running, s.Paused, s.Restarting
-		st.OOMKilled, st.ExitCode = s.OOMKilled, s.ExitCode
-		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
-	}
-	if hc := in.HostConfig; hc != nil {
-		st.Memory, st.NanoCPUs = hc.Memory, hc.NanoCPUs
-		if m := container.NetworkMode(hc.NetworkMode); m.IsContainer() {
-			st.SharesNetworkOf = m.ConnectedContainer()
-		}
-	}
-	if cfg := in.Config; cfg != nil {
-		st.Cmd = cfg.Cmd
-	}
-	return st, nil
-}
+// State inspects the party.
+func (p *Party) State(ctx context.Context) (State, error) { return p.Workload().State(ctx) }
 
 // Endpoint is the party's API as the harness reaches it: through its
 // client link in the proxy mesh.
@@ -282,7 +199,7 @@ func (p *Party) StoragePath(inParty string) (string, error) {
 // DirectEndpoint is the party's API at its address on the cluster network,
 // bypassing the mesh (reachable from a Linux host running the engine).
 func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
-	ip, err := p.container().ContainerIP(ctx)
+	ip, err := p.Workload().Address(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -292,5 +209,5 @@ func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
 // Remove deletes the container (docker rm -f); its volumes stay. Recreate
 // it with Cluster.Recreate.
 func (p *Party) Remove(ctx context.Context) error {
-	return removeContainer(ctx, p.c.dc, p.ContainerID(), false)
+	return p.Workload().Remove(ctx)
 }

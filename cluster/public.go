@@ -22,7 +22,7 @@ func (c *Cluster) loadVerfKeys(ctx context.Context) (map[int]ed25519.PublicKey, 
 	for i := 1; i <= c.Topology.N; i++ {
 		dirs = append(dirs, path.Join(goldenPath(i, keysVolume), fmt.Sprintf("PUB-p%d", i), material.VerfKey))
 	}
-	ls, err := c.keeperExec(ctx, c.Profile.AdminCmd(append([]string{"ls"}, dirs...)...)...)
+	ls, err := c.KeeperExec(ctx, c.Profile.AdminCmd(append([]string{"ls"}, dirs...)...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (c *Cluster) PutRecord(ctx context.Context, name string, data []byte) error
 	if err != nil {
 		return err
 	}
-	return c.keeper.CopyToContainer(ctx, data, p, 0o600)
+	return c.keeper.CopyIn(ctx, data, p, 0o600)
 }
 
 // Record reads one record; ok is false if there is none.
@@ -60,7 +60,7 @@ func (c *Cluster) DeleteRecord(ctx context.Context, name string) error {
 
 // Records returns every record whose name starts with prefix, by name.
 func (c *Cluster) Records(ctx context.Context, prefix string) (map[string][]byte, error) {
-	ls, err := c.keeperExec(ctx, c.Profile.AdminCmd("ls", stateDir)...)
+	ls, err := c.KeeperExec(ctx, c.Profile.AdminCmd("ls", stateDir)...)
 	if err != nil {
 		return nil, err
 	}

@@ -255,9 +255,7 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 		if err := removeContainer(ctx, c.dc, st.SharesNetworkOf, false); err != nil {
 			return err
 		}
-		p.mu.Lock()
-		p.holder = nil
-		p.mu.Unlock()
+		p.setHolder(nil)
 	}
 	if !slices.Equal(st.Cmd, c.Profile.Command) || st.SharesNetworkOf != "" {
 		if !slices.Equal(st.Cmd, c.Profile.Command) {

@@ -25,7 +25,7 @@ func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, e
 		wg.Add(1)
 		go func(id, name string) {
 			defer wg.Done()
-			used, _, err := c.containerMemory(ctx, id)
+			used, _, err := containerMemory(ctx, c.dc, id)
 			if err == nil {
 				mu.Lock()
 				out[name] = used
@@ -48,8 +48,8 @@ func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, e
 // containerMemory is what one container uses, as `docker stats` counts it
 // (usage less inactive page cache), and its limit as the kernel applies
 // it (the host's memory when the container has none).
-func (c *Cluster) containerMemory(ctx context.Context, id string) (used, limit uint64, err error) {
-	st, err := c.dc.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+func containerMemory(ctx context.Context, dc client.APIClient, id string) (used, limit uint64, err error) {
+	st, err := dc.ContainerStats(ctx, id, client.ContainerStatsOptions{})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -71,5 +71,5 @@ func (c *Cluster) containerMemory(ctx context.Context, id string) (used, limit u
 // MemoryOf is party i's memory use and limit as `docker stats` shows them
 // (MEM USAGE / LIMIT; MEM % is their ratio).
 func (c *Cluster) MemoryOf(ctx context.Context, i int) (used, limit uint64, err error) {
-	return c.containerMemory(ctx, c.Party(i).ContainerID())
+	return c.Party(i).Workload().Memory(ctx)
 }

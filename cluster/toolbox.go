@@ -23,7 +23,7 @@ import (
 type Toolbox struct {
 	c     *Cluster
 	Party int
-	ctr   testcontainers.Container
+	sh    Shell
 }
 
 // PartyName is the container name of party i, what `docker` commands take.
@@ -78,7 +78,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 		}
 		return nil, fmt.Errorf("starting the toolbox of party %d: %w", i, err)
 	}
-	return &Toolbox{c: c, Party: i, ctr: ctr}, nil
+	return &Toolbox{c: c, Party: i, sh: newDockerWorkload(c.dc, ctr)}, nil
 }
 
 // toolboxImage is the toolbox image by the id the keeper runs, looked up
@@ -90,7 +90,7 @@ func (c *Cluster) toolboxImage(ctx context.Context) string {
 		if c.keeper == nil || c.keeperImage() != c.Images.Toolbox {
 			return
 		}
-		in, err := c.dc.ContainerInspect(ctx, c.keeper.GetContainerID(), client.ContainerInspectOptions{})
+		in, err := c.dc.ContainerInspect(ctx, c.keeper.ID(), client.ContainerInspectOptions{})
 		if err == nil {
 			c.toolboxID = in.Container.Image
 		}
@@ -111,15 +111,15 @@ func engineSocket() string {
 
 // Exec runs a command in the toolbox as root.
 func (t *Toolbox) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
-	return execIn(ctx, t.ctr, "0:0", cmd)
+	return t.sh.Exec(ctx, "0:0", cmd...)
 }
 
 // CopyIn writes a file into the toolbox.
 func (t *Toolbox) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
-	return t.ctr.CopyToContainer(ctx, content, path, mode)
+	return t.sh.CopyIn(ctx, content, path, mode)
 }
 
 // Close removes the toolbox.
 func (t *Toolbox) Close(ctx context.Context) error {
-	return removeContainer(context.WithoutCancel(ctx), t.c.dc, t.ctr.GetContainerID(), true)
+	return removeContainer(context.WithoutCancel(ctx), t.c.dc, t.sh.ID(), true)
 }
