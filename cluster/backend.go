@@ -91,6 +91,9 @@ type Parts struct {
 	// index i-1, as the harness reaches them.
 	MeshAddr                          string
 	ClientEndpoints, MetricsEndpoints []string
+	// Baseline is every party's resources at bring-up; zero: the
+	// defaults (DefaultOptions).
+	Baseline Resources
 }
 
 // Assemble makes a cluster handle of what a backend brought up. It checks
@@ -114,6 +117,9 @@ func Assemble(p Parts) (*Cluster, error) {
 		clientEndpoints: p.ClientEndpoints, metricsEndpoints: p.MetricsEndpoints}
 	c.opts = DefaultOptions()
 	c.opts.Topology, c.opts.Profile = p.Topology, p.Profile
+	if p.Baseline != (Resources{}) {
+		c.opts.MemoryLimit, c.opts.NanoCPUs = p.Baseline.Memory, p.Baseline.NanoCPUs
+	}
 	if p.MeshAddr != "" {
 		c.mesh = newMesh(p.MeshAddr)
 	}

@@ -1,0 +1,83 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+)
+
+func TestAssembleRefusesPartsOfTheWrongShape(t *testing.T) {
+	four := func() []cluster.Workload {
+		var ws []cluster.Workload
+		for range 4 {
+			ws = append(ws, fakebackend.NewParty("p"))
+		}
+		return ws
+	}
+	topo := cluster.Topology{N: 4, T: 1}
+	for _, tc := range []struct {
+		name  string
+		parts cluster.Parts
+		want  string
+	}{
+		{"a topology beyond t", cluster.Parts{Topology: cluster.Topology{N: 4, T: 2}, Parties: four(), Keeper: fakebackend.NewKeeper()}, "t="},
+		{"too few parties", cluster.Parts{Topology: topo, Parties: four()[:3], Keeper: fakebackend.NewKeeper()}, "3 party workloads"},
+		{"a missing party", cluster.Parts{Topology: topo, Parties: append(four()[:3], nil), Keeper: fakebackend.NewKeeper()}, "party 4 has no workload"},
+		{"no keeper", cluster.Parts{Topology: topo, Parties: four()}, "no keeper"},
+		{"endpoints of another size", cluster.Parts{Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper(), ClientEndpoints: []string{"a:1"}}, "1 endpoints"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cluster.Assemble(tc.parts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Assemble: %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A party's every verb reaches its workload, with the profile's user for
+// Exec and root for ExecAs "0:0"; the keeper's reads and writes reach the
+// keeper.
+func TestAPartyActsThroughItsWorkload(t *testing.T) {
+	ctx := context.Background()
+	c, parties, keeper, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	parties[0].OnExec = func(user string, cmd []string) cluster.ExecResult {
+		users = append(users, user)
+		return cluster.ExecResult{Stdout: strings.Join(cmd, " ")}
+	}
+	p := c.Party(1)
+	if res, err := p.HealthCheck(ctx, "live"); err != nil || res.Stdout != "kms-health-check live" {
+		t.Fatalf("health check: %q %v", res.Stdout, err)
+	}
+	if _, err := p.ExecAs(ctx, "0:0", "id"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(users, ",") != cluster.SimulatedParty.User+",0:0" {
+		t.Fatalf("exec users %q, want the party's then root", users)
+	}
+	parties[0].Log("before")
+	for _, verb := range []func(context.Context) error{p.Pause, p.Resume, p.Kill, p.Start} {
+		if err := verb(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := strings.Join(parties[0].Calls(), ","), "exec kms-health-check live,exec id,pause,resume,kill,start"; got != want {
+		t.Fatalf("calls %q, want %q", got, want)
+	}
+	if err := c.WriteFile(ctx, "/vaults/p1/keys/x", []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := keeper.CopyOut(ctx, "/vaults/p1/keys/x"); err != nil || string(b) != "hello" {
+		t.Fatalf("keeper holds %q %v", b, err)
+	}
+	if b, err := c.ReadFile(ctx, "/vaults/p1/keys/x"); err != nil || string(b) != "hello" {
+		t.Fatalf("ReadFile %q %v", b, err)
+	}
+}

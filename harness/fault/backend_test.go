@@ -1,0 +1,83 @@
+package fault_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+	"github.com/kmschaos/kmschaos/harness/fault"
+)
+
+// The process and resource faults act on a party only through the seam
+// (cluster.Workload): on a backend in memory they inject and heal exactly
+// as on Docker, and a verb the backend lacks comes back as Unsupported.
+func TestProcessFaultsRunOnAnyBackend(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		fault      fault.Fault
+		injected   []string // the party's calls after Inject
+		healed     []string // and after the heal
+		whileFault func(cluster.State) bool
+	}{
+		{fault.Kill(2), []string{"kill"}, []string{"kill", "start"},
+			func(s cluster.State) bool { return !s.Running && s.ExitCode == 137 }},
+		{fault.Stop(2), []string{"stop"}, []string{"stop", "start"},
+			func(s cluster.State) bool { return !s.Running }},
+		{fault.Pause(2), []string{"pause"}, []string{"pause", "resume"},
+			func(s cluster.State) bool { return s.Paused }},
+		{fault.CPUQuota(2, 0.25), []string{"update memory=0 cpus=250000000"}, []string{"update memory=0 cpus=250000000", "update memory=0 cpus=4000000000"},
+			func(s cluster.State) bool { return s.NanoCPUs == 250_000_000 }},
+		{fault.MemoryLimit(2, 8<<20), []string{"stop", "update memory=8388608 cpus=0", "start"},
+			[]string{"stop", "update memory=8388608 cpus=0", "start", "update memory=268435456 cpus=0"},
+			func(s cluster.State) bool { return s.Memory == 8<<20 }},
+	} {
+		t.Run(tc.fault.Name(), func(t *testing.T) {
+			c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{Memory: 256 << 20, NanoCPUs: 4e9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := parties[1]
+			heal, err := tc.fault.Inject(ctx, c)
+			if err != nil {
+				t.Fatalf("inject: %v", err)
+			}
+			if got := p.Calls(); !slices.Equal(got, tc.injected) {
+				t.Fatalf("after inject, party 2 was told %q, want %q", got, tc.injected)
+			}
+			if st, _ := p.State(ctx); !tc.whileFault(st) {
+				t.Fatalf("after inject, party 2 is %+v", st)
+			}
+			if err := heal(ctx); err != nil {
+				t.Fatalf("heal: %v", err)
+			}
+			if got := p.Calls(); !slices.Equal(got, tc.healed) {
+				t.Fatalf("after heal, party 2 was told %q, want %q", got, tc.healed)
+			}
+			for i, other := range parties {
+				if i != 1 && len(other.Calls()) > 0 {
+					t.Fatalf("party %d was told %q: the fault is on party 2 only", i+1, other.Calls())
+				}
+			}
+		})
+	}
+}
+
+func TestAFaultABackendCannotInjectIsUnsupported(t *testing.T) {
+	c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parties[2].Unsupported = []string{"pause"}
+	heal, err := fault.Pause(3).Inject(context.Background(), c)
+	if !cluster.IsUnsupported(err) {
+		t.Fatalf("pause on a backend without it: %v, want an Unsupported error", err)
+	}
+	if heal == nil {
+		t.Fatal("no heal returned with the error: nothing to undo what was done")
+	}
+	if err := heal(context.Background()); err != nil {
+		t.Fatalf("healing a fault that was refused: %v", err)
+	}
+}
