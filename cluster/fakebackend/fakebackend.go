@@ -90,7 +90,7 @@ func (p *Party) Exec(_ context.Context, user string, cmd ...string) (cluster.Exe
 }
 
 func (p *Party) CopyIn(context.Context, []byte, string, int64) error { return p.verb("copy-in") }
-func (p *Party) CopyOut(context.Context, string) ([]byte, error)   { return nil, p.verb("copy-out") }
+func (p *Party) CopyOut(context.Context, string) ([]byte, error)     { return nil, p.verb("copy-out") }
 
 func (p *Party) Start(context.Context) error {
 	if err := p.verb("start"); err != nil {
@@ -114,7 +114,9 @@ func (p *Party) Restart(ctx context.Context, grace time.Duration) error {
 	if err := p.verb("restart"); err != nil {
 		return err
 	}
-	p.set(func(s *cluster.State) { s.Status, s.Running, s.Paused, s.StartedAt = "running", true, false, time.Now() })
+	p.set(func(s *cluster.State) {
+		s.Status, s.Running, s.Paused, s.StartedAt = "running", true, false, time.Now()
+	})
 	return nil
 }
 
