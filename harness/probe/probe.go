@@ -50,16 +50,6 @@ func All(ps ...Probe) Probe {
 	})
 }
 
-// Not holds when p does not.
-func Not(p Probe) Probe {
-	return New("not "+p.Name(), func(ctx context.Context, c *cluster.Cluster) error {
-		if err := p.Check(ctx, c); err == nil {
-			return fmt.Errorf("%s holds", p.Name())
-		}
-		return nil
-	})
-}
-
 type injectedAtKey struct{}
 
 // WithInjectedAt tells the probes checked with ctx when the scenario's
