@@ -230,3 +230,30 @@ func TestEveryKindDrawable(t *testing.T) {
 		}
 	}
 }
+
+// The runner stops once the cluster has been out of reach (neither the
+// stop request read nor the state saved) for an unbroken while, and not
+// for a blip: any tick that reaches it starts the count again.
+func TestOutOfReach(t *testing.T) {
+	gone := errors.New("No such container: kmschaos-x-keeper")
+	t0 := time.Unix(0, 0)
+	var o outOfReach
+	for _, step := range []struct {
+		at         time.Duration
+		read, save error
+		want       time.Duration
+	}{
+		{0, nil, nil, 0},
+		{1 * time.Second, gone, nil, 0}, // the state saved: in reach
+		{2 * time.Second, nil, gone, 0}, // the stop request read: in reach
+		{3 * time.Second, gone, gone, 0},
+		{5 * time.Second, gone, gone, 2 * time.Second},
+		{6 * time.Second, nil, nil, 0}, // back: the count starts again
+		{7 * time.Second, gone, gone, 0},
+		{30 * time.Second, gone, gone, 23 * time.Second},
+	} {
+		if got := o.since(t0.Add(step.at), step.read, step.save); got != step.want {
+			t.Fatalf("at +%s (read %v, save %v): out of reach for %s, want %s", step.at, step.read, step.save, got, step.want)
+		}
+	}
+}

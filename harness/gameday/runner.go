@@ -71,10 +71,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	base := s.Ops // what runners before this one counted
 	t := time.NewTicker(Tick)
 	defer t.Stop()
+	var out outOfReach
 	for {
-		stop, err := stopRequested(ctx, r.C)
-		if err != nil {
-			r.logf("reading the stop request: %v", err)
+		stop, stopErr := stopRequested(ctx, r.C)
+		if stopErr != nil {
+			r.logf("reading the stop request: %v", stopErr)
 		}
 		if stop != nil || ctx.Err() != nil {
 			abort := stop != nil && stop.Abort
@@ -83,14 +84,39 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.step(ctx, time.Now())
 		r.tally(base, false)
 		s.Heartbeat = time.Now().UTC()
-		if err := Save(ctx, r.C, s); err != nil {
-			r.logf("saving the state: %v", err)
+		saveErr := Save(ctx, r.C, s)
+		if saveErr != nil {
+			r.logf("saving the state: %v", saveErr)
+		}
+		if out.since(time.Now(), stopErr, saveErr) >= staleAfter {
+			// The cluster is gone (kmschaos down, a swept run): nobody can
+			// end this game day any more, so the runner does not outlive it.
+			r.w.Stop()
+			return fmt.Errorf("cluster %s out of reach for %s (%v): game day %s stops unfinished", r.C.RunID, staleAfter, saveErr, s.ID)
 		}
 		select {
 		case <-ctx.Done():
 		case <-t.C:
 		}
 	}
+}
+
+// outOfReach measures how long the cluster has been out of reach: since
+// the first of an unbroken run of ticks at which neither the stop
+// request could be read nor the state saved.
+type outOfReach struct{ first time.Time }
+
+// since records a tick's two errors and returns how long the cluster has
+// been out of reach; any success resets it to zero.
+func (o *outOfReach) since(now time.Time, readErr, saveErr error) time.Duration {
+	if readErr == nil || saveErr == nil {
+		o.first = time.Time{}
+		return 0
+	}
+	if o.first.IsZero() {
+		o.first = now
+	}
+	return now.Sub(o.first)
 }
 
 func (r *Runner) logf(format string, a ...any) {
