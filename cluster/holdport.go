@@ -90,3 +90,31 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	}
 	return release, nil
 }
+
+// ReleaseHeldPort undoes HoldPort from any process attached to the
+// cluster: if party i runs in another container's network namespace, that
+// container is removed and the party recreated as the baseline has it.
+// A party on its own namespace is left alone.
+func (c *Cluster) ReleaseHeldPort(ctx context.Context, i int) error {
+	if i < 1 || i > c.Topology.N {
+		return fmt.Errorf("no party %d in %s", i, c.Topology)
+	}
+	p := c.Party(i)
+	st, err := p.State(ctx)
+	if err != nil || st.SharesNetworkOf == "" {
+		return err
+	}
+	if err := c.removeHolder(ctx, p, st.SharesNetworkOf); err != nil {
+		return err
+	}
+	return c.Recreate(ctx, i)
+}
+
+// removeHolder removes the container that owns party p's namespace.
+func (c *Cluster) removeHolder(ctx context.Context, p *Party, id string) error {
+	if err := removeContainer(ctx, c.dc, id, false); err != nil {
+		return fmt.Errorf("removing the holder of party %d's network namespace: %w", p.ID, err)
+	}
+	p.setHolder(nil)
+	return nil
+}

@@ -252,10 +252,9 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 	if st.SharesNetworkOf != "" {
 		// HoldPort's holder owns the party's namespace and its alias.
 		note(p.ID, "in the network namespace of "+st.SharesNetworkOf)
-		if err := removeContainer(ctx, c.dc, st.SharesNetworkOf, false); err != nil {
+		if err := c.removeHolder(ctx, p, st.SharesNetworkOf); err != nil {
 			return err
 		}
-		p.setHolder(nil)
 	}
 	if !slices.Equal(st.Cmd, c.Profile.Command) || st.SharesNetworkOf != "" {
 		if !slices.Equal(st.Cmd, c.Profile.Command) {

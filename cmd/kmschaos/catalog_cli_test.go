@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -65,7 +66,7 @@ func TestFaultsListsTheTable(t *testing.T) {
 		t.Fatalf("faults --output json: exit %d, %d kinds\n%s", code, len(kinds), out)
 	}
 	out, _, code = cli(t, "faults")
-	if code != 0 || !strings.Contains(out, "latency         network    --party N   latency=300ms jitter=50ms") {
+	if code != 0 || !regexp.MustCompile(`(?m)^\s*latency\s+network\s+--party N\s+latency=300ms jitter=50ms\s`).MatchString(out) {
 		t.Errorf("faults: exit %d\n%s", code, out)
 	}
 }

@@ -185,6 +185,8 @@ func TestKindsRefuseBadInput(t *testing.T) {
 	topo := cluster.Topology{N: 4, T: 1}
 	lat, _ := LookupKind("latency")
 	hang, _ := LookupKind("link-hang")
+	held, _ := LookupKind("port-held")
+	pressure, _ := LookupKind("memory-pressure")
 	cases := []struct {
 		k     KindSpec
 		party int
@@ -200,6 +202,8 @@ func TestKindsRefuseBadInput(t *testing.T) {
 		{hang, 0, [2]int{2, 2}, nil, "--link 2-2 is a link to itself"},
 		{hang, 0, [2]int{1, 9}, nil, "--link 1-9: party 9 is out of range"},
 		{hang, 3, [2]int{}, nil, "link-hang is aimed at a link: use --link I-J, not --party"},
+		{held, 1, [2]int{}, map[string]string{"port": "70000"}, "--param port=70000: not a port from 1 to 65535"},
+		{pressure, 1, [2]int{}, map[string]string{"ratio": "1.5"}, "--param ratio=1.5: not a fraction in (0, 1]"},
 	}
 	for _, c := range cases {
 		_, err := c.k.Check(topo, c.party, c.link, c.p)

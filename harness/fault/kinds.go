@@ -32,7 +32,7 @@ const (
 // Param is one parameter of a kind, given as --param name=value.
 type Param struct {
 	Name    string `json:"name"`
-	Type    string `json:"type"` // duration, float, int
+	Type    string `json:"type"` // duration, float, fraction, int, port, percent
 	Default string `json:"default"`
 	Meaning string `json:"meaning"`
 }
@@ -181,6 +181,11 @@ func (p Param) valid(v string) error {
 		if err != nil || n <= 0 {
 			return fmt.Errorf("not a positive whole number like %s", p.Default)
 		}
+	case "port":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("not a port from 1 to 65535 like %s", p.Default)
+		}
 	case "percent":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
@@ -321,6 +326,18 @@ var kinds = []KindSpec{
 			}
 			return ensureRunning(ctx, p)
 		}},
+	{Name: "memory-pressure", Family: Resources, Target: AtParty, Summary: "party N's memory limit is lowered near what it uses, without a restart: it runs under pressure, short of an OOM kill",
+		Params: []Param{{"ratio", "fraction", "0.9", "what the party uses as a fraction of its new limit"}},
+		build:  func(a Args, _ string) Fault { return MemoryPressure(a.Party, a.float("ratio")) },
+		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
+			return c.Party(a.Party).Update(context.WithoutCancel(ctx), cluster.Resources{Memory: c.BaselineOf(a.Party).Memory})
+		}},
+	{Name: "port-held", Family: Process, Target: AtParty, Summary: "another process holds a port party N binds at start, and the party is restarted: every start fails naming the port",
+		Params: []Param{{"port", "port", "50100", "the port held (50100 the API, 50001 peers, 9646 metrics)"}},
+		build:  func(a Args, _ string) Fault { return PortHeld(a.Party, a.int("port")) },
+		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
+			return c.ReleaseHeldPort(context.WithoutCancel(ctx), a.Party)
+		}},
 	{Name: "disk-full", Family: Storage, Target: AtParty, Summary: "party N's keys volume is filled up",
 		Params: []Param{{"percent", "percent", "97", "how full the volume is made"}},
 		build:  func(a Args, _ string) Fault { return DiskFull(a.Party, a.int("percent")) },
@@ -331,6 +348,10 @@ var kinds = []KindSpec{
 		build: func(a Args, _ string) Fault { return Remove(a.Party, KeyShare) }, undo: restoreParty},
 	{Name: "share-corrupt", Family: Keys, Target: AtParty, Summary: "party N's key share is changed but still loads: its decryption shares are wrong",
 		build: func(a Args, _ string) Fault { return CorruptShare(a.Party) }, undo: restoreParty},
+	{Name: "backup-corrupt", Family: Storage, Target: AtParty, Summary: "a byte of party N's backup copy of its key share is flipped (digest broken); the party runs on",
+		build: func(a Args, _ string) Fault { return FlipBackup(a.Party, BackupKeyShare) }, undo: restoreParty},
+	{Name: "backup-unreadable", Family: Storage, Target: AtParty, Summary: "party N's backup vault is made unreadable (chmod 000); the party runs on",
+		build: func(a Args, _ string) Fault { return ChmodBackup(a.Party, "000") }, undo: restoreParty},
 	{Name: "prss-missing", Family: PRSS, Target: AtParty, Summary: "party N's PRSS epoch data is deleted and the party restarted",
 		build: func(a Args, _ string) Fault { return Remove(a.Party, PRSSEpochData) }, undo: restoreParty},
 	{Name: "prss-corrupt", Family: PRSS, Target: AtParty, Summary: "a byte of party N's PRSS epoch data is flipped: the party refuses to start (crash loop)",
