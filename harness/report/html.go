@@ -51,11 +51,11 @@ func (r *Run) WriteHTML(path string) error {
 
 // page is what the template renders: the run plus what is derived from it.
 type page struct {
-	Run            *Run
-	Passed, Failed int
-	Defects        []defectRow
-	Scenarios      []scenarioView
-	PhaseSummary   string // the run's time by phase
+	Run                     *Run
+	Passed, Failed, Skipped int
+	Defects                 []defectRow
+	Scenarios               []scenarioView
+	PhaseSummary            string // the run's time by phase
 }
 
 type scenarioView struct {
@@ -114,9 +114,12 @@ func newPage(r *Run) page {
 		s := &r.Scenarios[i]
 		v := scenarioView{Scenario: s, ID: fmt.Sprintf("sc-%d", i), Timeline: timelineSVG(s), PhaseBar: phaseBar(s.Phases, longest)}
 		v.Overhead, v.HasOverhead = s.Overhead()
-		if s.Passed {
+		switch s.Result() {
+		case ResultPass:
 			p.Passed++
-		} else {
+		case ResultSkip:
+			p.Skipped++
+		default:
 			p.Failed++
 		}
 		p.Defects = append(p.Defects, defectsOf(v)...)

@@ -10,8 +10,9 @@ import (
 
 // WriteJUnit writes the run as JUnit XML for CI systems: one test case per
 // scenario, in its guide section's suite, failed with the scenario's
-// error. The types are Ginkgo's, so `kmschaos run` and the suite's
-// junit.xml read the same to a CI.
+// error or skipped with the reason it was not judged. The types are
+// Ginkgo's, so `kmschaos run` and the suite's junit.xml read the same to
+// a CI.
 func (r *Run) WriteJUnit(path string) error {
 	b, err := xml.MarshalIndent(r.junit(), "", "  ")
 	if err != nil {
@@ -37,7 +38,15 @@ func (r *Run) junit() reporters.JUnitTestSuites {
 		}
 		suite := &out.TestSuites[k]
 		tc := reporters.JUnitTestCase{Name: s.Name, Classname: s.Section, Status: "passed", Time: s.Duration.Seconds()}
-		if !s.Passed {
+		switch s.Result() {
+		case ResultSkip:
+			// As Ginkgo writes a Skip(reason); the whole run's element has
+			// no skipped count, its Disabled holds them, as Ginkgo's does.
+			tc.Status = "skipped"
+			tc.Skipped = &reporters.JUnitSkipped{Message: "skipped - " + s.Skipped}
+			suite.Skipped++
+			out.Disabled++
+		case ResultFail:
 			tc.Status = "failed"
 			tc.Failure = &reporters.JUnitFailure{Message: firstLine(s.Error), Type: "failed", Description: s.Error}
 			suite.Failures++

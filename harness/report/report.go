@@ -145,8 +145,46 @@ type Scenario struct {
 
 	Defects []string `json:"defects"` // defects of the guide found by this scenario
 	Passed  bool     `json:"passed"`
-	Error   string   `json:"error,omitempty"`
-	Events  []Event  `json:"events"`
+	// Skipped is why the scenario was not judged: its fault or a runbook
+	// needs a verb the backend cannot offer (cluster.Unsupported). A
+	// skipped row is neither a pass nor a failure; Passed is false.
+	Skipped string  `json:"skipped,omitempty"`
+	Error   string  `json:"error,omitempty"`
+	Events  []Event `json:"events"`
+}
+
+// Results of a scenario, as the reports show them (Scenario.Result).
+const (
+	ResultPass = "PASS"
+	ResultFail = "FAIL"
+	ResultSkip = "SKIP"
+)
+
+// Result is the row's verdict: SKIP wins, since a skipped row is not
+// judged, then PASS or FAIL.
+func (s Scenario) Result() string {
+	switch {
+	case s.Skipped != "":
+		return ResultSkip
+	case s.Passed:
+		return ResultPass
+	}
+	return ResultFail
+}
+
+// Tally counts the scenarios by result.
+func (r *Run) Tally() (passed, failed, skipped int) {
+	for _, s := range r.Scenarios {
+		switch s.Result() {
+		case ResultPass:
+			passed++
+		case ResultSkip:
+			skipped++
+		default:
+			failed++
+		}
+	}
+	return passed, failed, skipped
 }
 
 // Phases is the time a scenario spent in each phase of its run. A phase

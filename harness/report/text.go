@@ -11,24 +11,21 @@ import (
 
 // WriteText writes the scorecard as a plain table, for CI logs.
 func (r *Run) WriteText(w io.Writer) error {
-	passed := 0
-	for _, s := range r.Scenarios {
-		if s.Passed {
-			passed++
-		}
+	passed, _, nSkipped := r.Tally()
+	// The line reads as before when nothing was skipped.
+	skips := ""
+	if nSkipped > 0 {
+		skips = fmt.Sprintf(", %d skipped", nSkipped)
 	}
-	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed in %s%s (%s)\n\n",
-		r.N, r.T, r.Seed, passed, len(r.Scenarios), fmtDuration(r.Duration), r.clusters(), r.Machine)
+	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed%s in %s%s (%s)\n\n",
+		r.N, r.T, r.Seed, passed, len(r.Scenarios), skips, fmtDuration(r.Duration), r.clusters(), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
 	// OVERHEAD is the harness's own time: the scenario's duration minus
 	// detecting and recovering (reset, injection, observation, audits).
 	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tOVERHEAD\tRECOVERED BY\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
 	for _, s := range r.Scenarios {
-		res := "PASS"
-		if !s.Passed {
-			res = "FAIL"
-		}
+		res := s.Result()
 		ttd, ttr := "-", "-"
 		if s.Detected && len(s.Detections) > 0 {
 			ttd = fmtDuration(s.TTD)
@@ -92,14 +89,20 @@ func (r *Run) WriteText(w io.Writer) error {
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\nNotes:\n%s\n", strings.Join(notes, "\n"))
 	}
-	var failed []string
+	var failed, skipped []string
 	for _, s := range r.Scenarios {
-		if !s.Passed {
+		switch s.Result() {
+		case ResultFail:
 			failed = append(failed, fmt.Sprintf("- %s: %s", s.Name, clip(s.Error, 600)))
+		case ResultSkip:
+			skipped = append(skipped, fmt.Sprintf("- %s: %s", s.Name, clip(s.Skipped, 600)))
 		}
 	}
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "\nFailed:\n%s\n", strings.Join(failed, "\n"))
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "\nSkipped (the backend cannot offer a verb the scenario needs; neither passed nor failed):\n%s\n", strings.Join(skipped, "\n"))
 	}
 	return nil
 }

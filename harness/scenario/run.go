@@ -24,7 +24,10 @@ import (
 
 // Run runs a scenario on c. The returned error names every reason it
 // failed; the scorecard row is filled either way, with the time each
-// phase took.
+// phase took. A scenario whose fault or runbook needs a verb the backend
+// cannot offer (cluster.Unsupported) is skipped: what was injected is
+// healed, the row's Skipped says why, Passed is false and the error nil
+// (see Skipped).
 func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) (report.Scenario, error) {
 	r := newRunner(ctx, c, sc, rng, o)
 	// The workload and the monitor stop even if a phase panics.
@@ -51,19 +54,27 @@ type phases interface {
 // sequence runs the phases in order, timing each into ph. A fault that is
 // not detected is healed and what can be judged is; a run that stops
 // before detection or during the observation (interrupted) leaves the
-// heals to the spec's cleanup.
+// heals to the spec's cleanup. A run skipped at injection or in a
+// runbook (a verb the backend cannot offer) has healed its faults and
+// judges nothing more.
 func sequence(ph *report.Phases, p phases) {
 	switch {
 	case !timed(&ph.Reset, p.reset), !timed(&ph.Inject, p.inject):
 	case !timed(&ph.Detect, p.detect):
 		timed(&ph.Recover, p.healUndetected)
 		timed(&ph.Audit, p.auditUndetected)
-	case !timed(&ph.Observe, p.observe):
+	case !timed(&ph.Observe, p.observe), !timed(&ph.Runbook, p.runbooks):
 	default:
-		timed(&ph.Runbook, p.runbooks)
 		timed(&ph.Recover, p.recover)
 		timed(&ph.Audit, p.audit)
 	}
+}
+
+// Skipped tells whether a scenario's row is skipped, and why: its fault
+// or a runbook needs a verb the backend cannot offer. Such a row is
+// neither passed nor failed.
+func Skipped(res report.Scenario) (string, bool) {
+	return res.Skipped, res.Skipped != ""
 }
 
 // timed runs one phase and adds the time it took to d; the phase says
@@ -89,6 +100,10 @@ type runner struct {
 	res  report.Scenario
 	fail failure
 	err  error // what finish made of fail
+	// skipped is why the run stopped without a verdict: a verb the
+	// backend cannot offer (cluster.Unsupported), at injection or in a
+	// runbook step. A failure recorded as well wins over it.
+	skipped string
 
 	plan Plan
 	rbs  []*runbook.Runbook
@@ -179,6 +194,19 @@ func (r *runner) inject() bool {
 		r.w = w
 	}
 	r.faultStart = time.Now()
+	// healAll heals what is registered when it is called: a skip during
+	// the injection heals the faults injected so far.
+	r.healAll = fault.Once(func(ctx context.Context) error {
+		var errs []error
+		for _, h := range r.heals {
+			if err := h(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r.healedAt = time.Now()
+		r.rec.Mark(report.LaneFaults, "heal: "+r.res.Fault, report.Info, "")
+		return errors.Join(errs...)
+	})
 	for _, f := range r.plan.Faults {
 		h, err := f.Inject(r.ctx, r.c)
 		if h != nil {
@@ -193,6 +221,10 @@ func (r *runner) inject() bool {
 			}
 		}
 		if err != nil {
+			if cluster.IsUnsupported(err) {
+				r.skip(fmt.Errorf("injecting %s: %w", f.Name(), err))
+				return false
+			}
 			r.fail.add("injecting %s: %w", f.Name(), err)
 			return false
 		}
@@ -200,18 +232,19 @@ func (r *runner) inject() bool {
 	if len(r.plan.Faults) > 0 {
 		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
 	}
-	r.healAll = fault.Once(func(ctx context.Context) error {
-		var errs []error
-		for _, h := range r.heals {
-			if err := h(ctx); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		r.healedAt = time.Now()
-		r.rec.Mark(report.LaneFaults, "heal: "+r.res.Fault, report.Info, "")
-		return errors.Join(errs...)
-	})
 	return true
+}
+
+// skip stops the run without a verdict: the backend cannot offer a verb
+// the fault or a runbook needs (why wraps a cluster.Unsupported). The
+// faults injected so far are healed at once, so that the next scenario
+// starts clean; healing that fails is a failure (a fault may be left).
+func (r *runner) skip(why error) {
+	r.skipped = why.Error()
+	r.rec.Mark(report.LaneFaults, "skipped: not supported on this backend", report.Info, r.skipped)
+	if err := r.healAll(context.WithoutCancel(r.ctx)); err != nil {
+		r.fail.add("healing %s after the skip: %w", r.res.Fault, err)
+	}
 }
 
 // detect runs the guide's diagnostics until every one holds, reading
@@ -285,7 +318,8 @@ var (
 )
 
 // runbooks runs the plan's runbooks for real, in order, each judged
-// against the defect the plan expects (judgeDefect).
+// against the defect the plan expects (judgeDefect). A step that needs a
+// verb the backend cannot offer skips the scenario: it says no.
 func (r *runner) runbooks() bool {
 	r.rbStart = time.Now()
 	res := &r.res
@@ -293,6 +327,13 @@ func (r *runner) runbooks() bool {
 		steps, err := rb.Run(r.ctx, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec})
 		if len(steps) > 0 {
 			r.lastStep = rb.Name + "/" + steps[len(steps)-1].Name
+		}
+		if cluster.IsUnsupported(err) {
+			// Not the guide's defect nor the cluster's failure: the
+			// backend cannot do what the step says.
+			res.Steps = append(res.Steps, steps...)
+			r.skip(err)
+			return false
 		}
 		j := judgeDefect(r.plan.ExpectDefect, rb.Name, err, func(step string) string {
 			for _, st := range steps {
@@ -403,7 +444,14 @@ func (r *runner) finish() {
 	res.Duration = time.Since(res.Started)
 	res.Events = r.rec.Events()
 	r.err = r.fail.err()
-	res.Passed = r.err == nil
+	switch {
+	case r.skipped != "" && r.err == nil:
+		res.Skipped = r.skipped
+	case r.skipped != "":
+		// What failed before or while skipping is a failure all the same.
+		r.err = fmt.Errorf("%w\n(and the scenario was skipped: %s)", r.err, r.skipped)
+	}
+	res.Passed = r.err == nil && res.Skipped == ""
 	if r.err != nil {
 		res.Error = r.err.Error()
 	}

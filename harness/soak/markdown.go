@@ -36,7 +36,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			dur(run.Duration), run.Passed, run.Failed, status, cell(run.Dir))
 	}
 
-	b.WriteString("\n## Scenario × run\n\n| scenario |")
+	b.WriteString("\n## Scenario × run\n\n")
+	if r.SkippedRuns > 0 {
+		b.WriteString("A *skip* is a scenario the backend could not run (a verb it cannot offer, listed under Skipped): neither a pass nor a failure, and not counted in the flake rate.\n\n")
+	}
+	b.WriteString("| scenario |")
 	for _, run := range r.Runs {
 		fmt.Fprintf(&b, " run %d |", run.Index)
 	}
@@ -51,6 +55,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			switch {
 			case !c.Ran:
 				b.WriteString(" — |")
+			case c.Skipped != "":
+				b.WriteString(" skip |")
 			case c.Passed:
 				b.WriteString(" pass |")
 			default:
@@ -69,7 +75,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var failures []string
 	for _, s := range r.Scenarios {
 		for k, c := range s.Cells {
-			if c.Ran && !c.Passed {
+			if c.Ran && !c.Passed && c.Skipped == "" {
 				run := r.Runs[k]
 				failures = append(failures, fmt.Sprintf("- run %d (KMSCHAOS_SEED=%d), %s:\n\n  ```\n%s\n  ```", run.Index, run.Seed, s.Name, indent(c.Reason, "  ")))
 			}
@@ -78,14 +84,29 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(failures) > 0 {
 		fmt.Fprintf(&b, "\n## Failures\n\n%s\n", strings.Join(failures, "\n"))
 	}
+	var skips []string
+	for _, s := range r.Scenarios {
+		for k, c := range s.Cells {
+			if c.Skipped != "" {
+				skips = append(skips, fmt.Sprintf("- run %d, %s: %s", r.Runs[k].Index, s.Name, cell(c.Skipped)))
+			}
+		}
+	}
+	if len(skips) > 0 {
+		fmt.Fprintf(&b, "\n## Skipped\n\n%s\n", strings.Join(skips, "\n"))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // Verdict is the soak in one sentence.
 func (r *Report) Verdict() string {
-	return fmt.Sprintf("Flake rate %s: %d of %d scenario runs failed; %d of %d runs had a red.",
-		rate(r.FailedRuns, r.ScenarioRuns), r.FailedRuns, r.ScenarioRuns, r.RedRuns, len(r.Runs))
+	skips := ""
+	if r.SkippedRuns > 0 {
+		skips = fmt.Sprintf(" (%d more skipped, not counted)", r.SkippedRuns)
+	}
+	return fmt.Sprintf("Flake rate %s: %d of %d scenario runs failed%s; %d of %d runs had a red.",
+		rate(r.FailedRuns, r.ScenarioRuns), r.FailedRuns, r.ScenarioRuns, skips, r.RedRuns, len(r.Runs))
 }
 
 // WriteFiles writes soak.md and soak.json into dir and returns their paths.

@@ -42,6 +42,9 @@ type Run struct {
 	Missing string `json:"missing,omitempty"`
 	Passed  int    `json:"passed"`
 	Failed  int    `json:"failed"`
+	// Skipped counts the scenarios the backend could not run (a verb it
+	// cannot offer): neither passed nor failed.
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Red tells whether the run failed, in a scenario or elsewhere.
@@ -51,9 +54,13 @@ func (r Run) Red() bool {
 
 // Cell is one scenario in one run.
 type Cell struct {
-	Ran       bool          `json:"ran"`
-	Passed    bool          `json:"passed"`
-	Reason    string        `json:"reason,omitempty"` // why it failed, as the scorecard says
+	Ran    bool   `json:"ran"`
+	Passed bool   `json:"passed"`
+	Reason string `json:"reason,omitempty"` // why it failed, as the scorecard says
+	// Skipped is why the scenario was skipped in this run (the backend
+	// cannot offer a verb it needs): the cell is neither a pass nor a
+	// failure, and its run is not in the flake rate.
+	Skipped   string        `json:"skipped,omitempty"`
 	Detected  bool          `json:"detected"`
 	TTD       time.Duration `json:"ttd_ns,omitempty"`
 	Recovered bool          `json:"recovered"`
@@ -73,8 +80,11 @@ type Dist struct {
 type Scenario struct {
 	Name    string `json:"name"`
 	Section string `json:"section"`
-	Ran     int    `json:"ran"`    // runs in which it ran
+	Ran     int    `json:"ran"`    // runs in which it ran to a verdict, passed or failed
 	Failed  int    `json:"failed"` // of those, the ones it failed
+	// Skipped counts the runs in which it was skipped: not in Ran, so
+	// not in the flake rate's denominator.
+	Skipped int `json:"skipped,omitempty"`
 	// FlakeRate is Failed / Ran: every red of a soak is a flake, since
 	// the same catalog ran each time.
 	FlakeRate float64 `json:"flake_rate"`
@@ -88,10 +98,12 @@ type Scenario struct {
 type Report struct {
 	Runs      []Run      `json:"runs"`
 	Scenarios []Scenario `json:"scenarios"`
-	// ScenarioRuns counts every scenario run in every run; FailedRuns
-	// those that failed; FlakeRate is their ratio.
+	// ScenarioRuns counts every scenario run in every run that came to a
+	// verdict; FailedRuns those that failed; FlakeRate is their ratio.
+	// SkippedRuns counts the skipped ones, in none of them.
 	ScenarioRuns int     `json:"scenario_runs"`
 	FailedRuns   int     `json:"failed_scenario_runs"`
+	SkippedRuns  int     `json:"skipped_scenario_runs,omitempty"`
 	FlakeRate    float64 `json:"flake_rate"`
 	RedRuns      int     `json:"red_runs"` // runs with any red, in a scenario or not
 }
@@ -234,6 +246,12 @@ func Aggregate(runs []Run, cards []*report.Run) *Report {
 				rep.Scenarios = append(rep.Scenarios, Scenario{Name: s.Name, Section: s.Section, Cells: make([]Cell, len(runs))})
 			}
 			c := Cell{Ran: true, Passed: s.Passed, Detected: s.Detected, Recovered: s.Recovered, Duration: s.Duration}
+			if s.Result() == report.ResultSkip {
+				// Not judged: no pass, no failure, no times to spread.
+				rep.Runs[i].Skipped++
+				rep.Scenarios[k].Cells[i] = Cell{Ran: true, Skipped: s.Skipped}
+				continue
+			}
 			if s.Detected && len(s.Detections) > 0 {
 				c.TTD = s.TTD
 			}
@@ -259,6 +277,10 @@ func Aggregate(runs []Run, cards []*report.Run) *Report {
 			if !c.Ran {
 				continue
 			}
+			if c.Skipped != "" {
+				s.Skipped++
+				continue
+			}
 			s.Ran++
 			if !c.Passed {
 				s.Failed++
@@ -275,6 +297,7 @@ func Aggregate(runs []Run, cards []*report.Run) *Report {
 		s.TTD, s.TTR, s.Duration = distOf(ttd), distOf(ttr), distOf(dur)
 		rep.ScenarioRuns += s.Ran
 		rep.FailedRuns += s.Failed
+		rep.SkippedRuns += s.Skipped
 	}
 	rep.FlakeRate = ratio(rep.FailedRuns, rep.ScenarioRuns)
 	for _, r := range rep.Runs {

@@ -176,3 +176,48 @@ func TestAggregateFailureWithoutReason(t *testing.T) {
 		t.Errorf("cell %+v, flake rate %v", c, r.FlakeRate)
 	}
 }
+
+// A skipped cell (the backend cannot offer a verb the scenario needs) is
+// neither a pass nor a flake: it is out of the flake rate's denominator,
+// its run is not red, and soak.md shows it as skip with its reason.
+func TestSkippedIsNotAFlake(t *testing.T) {
+	why := "Pause is not supported on the kubernetes backend: a pod cannot be frozen"
+	runs := []Run{{Index: 1}, {Index: 2}, {Index: 3}}
+	cards := []*report.Run{
+		{N: 4, Scenarios: []report.Scenario{{Name: "pause", Passed: true, Duration: time.Minute}}},
+		{N: 4, Scenarios: []report.Scenario{{Name: "pause", Skipped: why, Duration: time.Second}}},
+		{N: 4, Scenarios: []report.Scenario{{Name: "pause", Error: "did not recover", Duration: time.Minute}}},
+	}
+	r := Aggregate(runs, cards)
+	s := r.Scenarios[0]
+	if s.Ran != 2 || s.Failed != 1 || s.Skipped != 1 || s.FlakeRate != 0.5 {
+		t.Errorf("ran %d, failed %d, skipped %d, flake rate %v; want 2, 1, 1, 0.5", s.Ran, s.Failed, s.Skipped, s.FlakeRate)
+	}
+	if r.ScenarioRuns != 2 || r.FailedRuns != 1 || r.SkippedRuns != 1 || r.FlakeRate != 0.5 {
+		t.Errorf("report: %d scenario runs, %d failed, %d skipped, flake rate %v; want 2, 1, 1, 0.5", r.ScenarioRuns, r.FailedRuns, r.SkippedRuns, r.FlakeRate)
+	}
+	if run := r.Runs[1]; run.Red() || run.Failed != 0 || run.Passed != 0 || run.Skipped != 1 {
+		t.Errorf("the run with the skip: %+v, red %v; want 1 skipped and not red", run, run.Red())
+	}
+	if c := s.Cells[1]; c.Passed || c.Skipped != why || c.Reason != "" {
+		t.Errorf("the skipped cell %+v", c)
+	}
+	if s.Duration.Count != 2 || s.Duration.Min != time.Minute {
+		t.Errorf("duration spread %+v: a skipped run's time must not count", s.Duration)
+	}
+
+	var b strings.Builder
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"| pause | pass | skip | **FAIL**: did not recover | 1/2 (50 %) |", "1 of 2 scenario runs failed (1 more skipped, not counted)", "## Skipped\n\n- run 2, pause: " + why, "not counted in the flake rate"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("soak.md lacks %q:\n%s", want, md)
+		}
+	}
+	_, failures, _ := strings.Cut(md, "## Failures")
+	if failures, _, _ = strings.Cut(failures, "## Skipped"); strings.Contains(failures, "run 2") {
+		t.Errorf("the skip is listed as a failure:\n%s", md)
+	}
+}

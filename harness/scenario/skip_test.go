@@ -1,0 +1,170 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/kms/tss"
+)
+
+// fakeWorkload is a party on a backend that cannot pause one; no other
+// verb reaches anything. Its state is "exited", so that the monitor asks
+// no health check and the pause fault's heal has nothing to resume.
+type fakeWorkload struct{ id string }
+
+var errFake = errors.New("a fake workload does nothing")
+
+func (w fakeWorkload) ID() string { return w.id }
+func (fakeWorkload) Exec(context.Context, string, ...string) (cluster.ExecResult, error) {
+	return cluster.ExecResult{}, errFake
+}
+func (fakeWorkload) CopyIn(context.Context, []byte, string, int64) error { return errFake }
+func (fakeWorkload) CopyOut(context.Context, string) ([]byte, error)     { return nil, errFake }
+func (fakeWorkload) Start(context.Context) error                         { return errFake }
+func (fakeWorkload) Stop(context.Context, time.Duration) error           { return errFake }
+func (fakeWorkload) Restart(context.Context, time.Duration) error        { return errFake }
+func (fakeWorkload) Kill(context.Context) error                          { return errFake }
+func (fakeWorkload) Pause(context.Context) error {
+	return &cluster.Unsupported{Backend: "fake", Verb: "Pause", Why: "a pod cannot be frozen"}
+}
+func (fakeWorkload) Resume(context.Context) error                         { return errFake }
+func (fakeWorkload) Update(context.Context, cluster.Resources) error      { return errFake }
+func (fakeWorkload) LogsSince(context.Context, time.Time) (string, error) { return "", errFake }
+func (fakeWorkload) Memory(context.Context) (uint64, uint64, error)       { return 0, 0, errFake }
+func (fakeWorkload) Address(context.Context) (string, error)              { return "", errFake }
+func (fakeWorkload) Remove(context.Context) error                         { return errFake }
+func (fakeWorkload) State(context.Context) (cluster.State, error) {
+	return cluster.State{Status: "exited"}, nil
+}
+
+// fakeRunner is a runner of a plan on a cluster of fake workloads (n=4),
+// at the injection: no reset (it needs an engine), no workload. cleanups
+// are the heals the run registered for the spec's end.
+func fakeRunner(t *testing.T, plan Plan) (r *runner, cleanups *[]func(context.Context) error) {
+	t.Helper()
+	parts := cluster.Parts{Topology: cluster.Topology{N: 4, T: 1}, Keeper: fakeWorkload{"keeper"}}
+	for i := 1; i <= 4; i++ {
+		parts.Parties = append(parts.Parties, fakeWorkload{"party"})
+	}
+	c, err := cluster.Assemble(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Assemble leaves the key to the bring-up; a runbook's variables read
+	// its id.
+	c.Key = &tss.PublicKey{KeyID: "fake", N: 4, T: 1}
+	cleanups = new([]func(context.Context) error)
+	r = newRunner(context.Background(), c, Scenario{Name: "fake"}, rand.New(rand.NewPCG(1, 2)), Options{
+		Cleanup: func(h func(context.Context) error) { *cleanups = append(*cleanups, h) },
+	})
+	plan.NoWorkload = true
+	r.plan = plan
+	r.res.Fault, r.res.Kind = describe(plan.Faults)
+	t.Cleanup(r.stopBackground)
+	return r, cleanups
+}
+
+// counted is a fault that injects nothing and counts its heals.
+func counted(name string, heals *int, injectErr error) fault.Fault {
+	return fault.New(name, fault.Process, []int{1}, func(context.Context, *cluster.Cluster) (fault.Heal, error) {
+		return func(context.Context) error { *heals++; return nil }, injectErr
+	})
+}
+
+// A fault the backend cannot inject skips the scenario: what was injected
+// before it is healed at once, the reason is the row's, and the scenario
+// is neither passed nor failed.
+func TestUnsupportedInjectionSkips(t *testing.T) {
+	heals := 0
+	r, cleanups := fakeRunner(t, Plan{Faults: []fault.Fault{counted("a filler file", &heals, nil), fault.Pause(2)}})
+	if r.inject() {
+		t.Fatal("inject went on after an unsupported verb")
+	}
+	if heals != 1 {
+		t.Errorf("the fault injected before the unsupported one was healed %d times, want once, by the skip", heals)
+	}
+	r.finish()
+	res := r.res
+	why, skipped := Skipped(res)
+	if !skipped || !strings.Contains(why, "injecting pause (freeze) parties [2]") || !strings.Contains(why, "Pause is not supported on the fake backend: a pod cannot be frozen") {
+		t.Errorf("skipped %v, reason %q; want the fault and the backend's reason", skipped, why)
+	}
+	if r.err != nil || res.Passed || res.Error != "" {
+		t.Errorf("err %v, passed %v, error %q; want a skip: no error, not passed", r.err, res.Passed, res.Error)
+	}
+	// The spec's cleanup calls the heals again: they healed once already.
+	for _, h := range *cleanups {
+		if err := h(context.Background()); err != nil {
+			t.Errorf("cleanup heal: %v", err)
+		}
+	}
+	if heals != 1 {
+		t.Errorf("healed %d times after the cleanup, want once", heals)
+	}
+}
+
+// Any other injection error is a failure, as before.
+func TestOtherInjectionErrorFails(t *testing.T) {
+	heals := 0
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{counted("a filler file", &heals, errors.New("the disk is read-only"))}})
+	if r.inject() {
+		t.Fatal("inject went on after an error")
+	}
+	r.finish()
+	if _, skipped := Skipped(r.res); skipped || r.err == nil || r.res.Passed || !strings.Contains(r.res.Error, "the disk is read-only") {
+		t.Errorf("skipped %v, err %v, passed %v; want a failure naming the error", skipped, r.err, r.res.Passed)
+	}
+}
+
+// A skip whose heal fails left a fault behind: that is a failure.
+func TestSkipWhoseHealFailsFails(t *testing.T) {
+	bad := fault.New("a stuck rule", fault.Network, []int{1}, func(context.Context, *cluster.Cluster) (fault.Heal, error) {
+		return func(context.Context) error { return errors.New("the rule stays") }, nil
+	})
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{bad, fault.Pause(2)}})
+	r.inject()
+	r.finish()
+	if _, skipped := Skipped(r.res); skipped || r.err == nil || !strings.Contains(r.res.Error, "the rule stays") || !strings.Contains(r.res.Error, "Pause is not supported") {
+		t.Errorf("skipped %v, error %q; want a failure naming the heal and the skip", skipped, r.res.Error)
+	}
+}
+
+// A runbook step the backend cannot do skips the scenario too: the
+// runbook stops there, the faults are healed, nothing more is judged.
+func TestUnsupportedRunbookStepSkips(t *testing.T) {
+	rb, err := runbook.Parse("runbooks/freeze.yaml", []byte(`name: freeze
+origin: guide
+steps:
+  - name: Freeze the party
+    engine: {action: pause}
+  - name: Never reached
+    heal: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heals := 0
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{counted("a filler file", &heals, nil)}, Target: 2})
+	r.rbs = []*runbook.Runbook{rb}
+	if !r.inject() {
+		t.Fatalf("inject: %v", r.fail.err())
+	}
+	if r.runbooks() {
+		t.Error("runbooks went on after an unsupported verb")
+	}
+	r.finish()
+	why, skipped := Skipped(r.res)
+	if !skipped || !strings.Contains(why, `step "Freeze the party"`) || !strings.Contains(why, "Pause is not supported") {
+		t.Errorf("skipped %v, reason %q; want the step and the backend's reason", skipped, why)
+	}
+	if r.err != nil || r.res.Passed || heals != 1 || len(r.res.Steps) != 1 {
+		t.Errorf("err %v, passed %v, healed %d times, %d steps; want no error, not passed, healed once, the one step run", r.err, r.res.Passed, heals, len(r.res.Steps))
+	}
+}
