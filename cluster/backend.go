@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
 // The seam between the harness and where a cluster runs. Faults, probes,
@@ -94,6 +96,9 @@ type Parts struct {
 	// Baseline is every party's resources at bring-up; zero: the
 	// defaults (DefaultOptions).
 	Baseline Resources
+	// Key is the cluster's public threshold key (the runbooks' key_id,
+	// the oracle's encryptions). Required.
+	Key *tss.PublicKey
 }
 
 // Assemble makes a cluster handle of what a backend brought up. It checks
@@ -113,7 +118,10 @@ func Assemble(p Parts) (*Cluster, error) {
 	if p.Keeper == nil {
 		return nil, errors.New("assembling a cluster: no keeper")
 	}
-	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, keeper: p.Keeper,
+	if p.Key == nil {
+		return nil, errors.New("assembling a cluster: no public key")
+	}
+	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, Key: p.Key, keeper: p.Keeper,
 		clientEndpoints: p.ClientEndpoints, metricsEndpoints: p.MetricsEndpoints}
 	c.opts = DefaultOptions()
 	c.opts.Topology, c.opts.Profile = p.Topology, p.Profile

@@ -7,6 +7,7 @@ package fakebackend
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
 // Party is one party's workload: running until stopped, killed or paused.
@@ -243,9 +245,13 @@ func Cluster(n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Ke
 		ws[i] = parties[i]
 	}
 	k := NewKeeper()
+	key, _, err := tss.Deal(rand.Reader, n, (n-1)/3)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	c, err := cluster.Assemble(cluster.Parts{
 		Topology: cluster.Topology{N: n, T: (n - 1) / 3}, Profile: cluster.SimulatedParty,
-		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline,
+		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline, Key: key,
 	})
 	return c, parties, k, err
 }

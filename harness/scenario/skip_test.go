@@ -49,7 +49,8 @@ func (fakeWorkload) State(context.Context) (cluster.State, error) {
 // are the heals the run registered for the spec's end.
 func fakeRunner(t *testing.T, plan Plan) (r *runner, cleanups *[]func(context.Context) error) {
 	t.Helper()
-	parts := cluster.Parts{Topology: cluster.Topology{N: 4, T: 1}, Keeper: fakeWorkload{"keeper"}}
+	parts := cluster.Parts{Topology: cluster.Topology{N: 4, T: 1}, Keeper: fakeWorkload{"keeper"},
+		Key: &tss.PublicKey{KeyID: "fake", N: 4, T: 1}}
 	for i := 1; i <= 4; i++ {
 		parts.Parties = append(parts.Parties, fakeWorkload{"party"})
 	}
@@ -57,9 +58,6 @@ func fakeRunner(t *testing.T, plan Plan) (r *runner, cleanups *[]func(context.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Assemble leaves the key to the bring-up; a runbook's variables read
-	// its id.
-	c.Key = &tss.PublicKey{KeyID: "fake", N: 4, T: 1}
 	cleanups = new([]func(context.Context) error)
 	r = newRunner(context.Background(), c, Scenario{Name: "fake"}, rand.New(rand.NewPCG(1, 2)), Options{
 		Cleanup: func(h func(context.Context) error) { *cleanups = append(*cleanups, h) },
