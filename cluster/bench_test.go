@@ -112,6 +112,13 @@ func lifecycle(b *testing.B, topo Topology, images Images) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(time.Since(start).Milliseconds()), "reset-clean-ms")
+	// The audit after every scenario, on a clean cluster: what no fault
+	// left costs.
+	start = time.Now()
+	if rep, err := c.Audit(ctx); err != nil || !rep.Clean() {
+		b.Fatalf("audit of a clean cluster: %s %v", rep, err)
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "audit-clean-ms")
 	// A used cluster: one party killed, one link cut, one latency toxic.
 	if err := c.Party(1).Kill(ctx); err != nil {
 		b.Fatal(err)

@@ -139,11 +139,15 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	for _, p := range c.parties {
+	// The parties are looked at in parallel: an inspect and an exec each,
+	// about 2 s in a row for 13 on this engine, a few hundred ms at once.
+	var mu sync.Mutex
+	err = c.EachParty(func(i int) error {
+		p := c.parties[i-1]
 		var what []string
 		st, err := p.State(ctx)
 		if err != nil {
-			return rep, err
+			return err
 		}
 		if st.Paused {
 			what = append(what, "paused")
@@ -166,17 +170,23 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		for _, path := range changed {
 			what = append(what, changedPrefix+path)
 		}
-		if len(added) > 0 {
-			rep.NewObjects[p.ID] = added
-		}
 		if st.Running && !st.Paused && !st.Restarting {
 			if ok, err := c.hostsIntact(ctx, p); err == nil && !ok {
 				what = append(what, "/etc/hosts")
 			}
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(added) > 0 {
+			rep.NewObjects[p.ID] = added
+		}
 		if len(what) > 0 {
 			rep.Repaired[p.ID] = what
 		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
