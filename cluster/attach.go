@@ -165,7 +165,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching to the keeper: %w", err)
 	}
-	c.keeper = newDockerWorkload(dc, keeper)
+	c.keeper = newDockerWorkload(dc, firstName(byRole["keeper"][0].Names), keeper)
 	raw, err := c.ReadFile(ctx, statePath)
 	if err != nil {
 		return nil, fmt.Errorf("run %s keeps no state (started by an older kmschaos?): %w", runID, err)
@@ -201,7 +201,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attaching to party %d: %w", i, err)
 		}
-		c.parties[i-1] = &Party{ID: i, Name: strings.TrimPrefix(firstName(s.Names), "/"), c: c, w: newDockerWorkload(dc, ctr)}
+		c.parties[i-1] = &Party{ID: i, Name: strings.TrimPrefix(firstName(s.Names), "/"), c: c, w: newDockerWorkload(dc, firstName(s.Names), ctr)}
 	}
 	for i, p := range c.parties {
 		if p == nil {

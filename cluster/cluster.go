@@ -272,10 +272,12 @@ func (c *Cluster) keeperImage() string {
 	return c.Images.Party
 }
 
+func (c *Cluster) keeperName() string { return fmt.Sprintf("kmschaos-%s-keeper", c.RunID) }
+
 func (c *Cluster) startKeeper(ctx context.Context) error {
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.keeperImage(), Name: fmt.Sprintf("kmschaos-%s-keeper", c.RunID),
+			Image: c.keeperImage(), Name: c.keeperName(),
 			Labels:     c.labels("keeper"),
 			Networks:   []string{c.netName},
 			Entrypoint: c.Profile.AdminCmd("hold"),
@@ -290,7 +292,7 @@ func (c *Cluster) startKeeper(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting the storage keeper: %w", err)
 	}
-	c.keeper = newDockerWorkload(c.dc, ctr)
+	c.keeper = newDockerWorkload(c.dc, c.keeperName(), ctr)
 	return nil
 }
 
@@ -367,7 +369,7 @@ func (c *Cluster) startParties(ctx context.Context) error {
 		req := c.partyRequest(i)
 		ctr, err := testcontainers.GenericContainer(ctx, req)
 		if ctr != nil {
-			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, w: newDockerWorkload(c.dc, ctr)}
+			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, w: newDockerWorkload(c.dc, req.Name, ctr)}
 		}
 		return err
 	})
@@ -435,7 +437,7 @@ func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
 	if err != nil {
 		return fmt.Errorf("recreating party %d: %w", i, err)
 	}
-	c.parties[i-1].setWorkload(newDockerWorkload(c.dc, ctr))
+	c.parties[i-1].setWorkload(newDockerWorkload(c.dc, req.Name, ctr))
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -20,21 +21,81 @@ import (
 
 // dockerWorkload is a container on the Docker engine: the Docker backend's
 // Workload (a party) and Shell (the keeper, a toolbox).
+//
+// It is addressed by name, which a recreate keeps: another process (a
+// heal by hand, a player's runbook during a game day) may replace the
+// container, and a long-lived handle must act on the new one, not fail
+// on the old one's id.
 type dockerWorkload struct {
-	dc  client.APIClient
-	ctr testcontainers.Container
+	dc   client.APIClient
+	name string
+
+	mu  sync.Mutex
+	ctr testcontainers.Container // exec and copy go through it; found again by name when gone
 }
 
-func newDockerWorkload(dc client.APIClient, ctr testcontainers.Container) *dockerWorkload {
-	return &dockerWorkload{dc: dc, ctr: ctr}
+func newDockerWorkload(dc client.APIClient, name string, ctr testcontainers.Container) *dockerWorkload {
+	return &dockerWorkload{dc: dc, name: strings.TrimPrefix(name, "/"), ctr: ctr}
 }
 
-func (d *dockerWorkload) ID() string { return d.ctr.GetContainerID() }
+func (d *dockerWorkload) container() testcontainers.Container {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ctr
+}
+
+// ID is the id of the container as last seen (State sees it afresh).
+func (d *dockerWorkload) ID() string { return d.container().GetContainerID() }
+
+// withContainer runs f on the container and, if the engine no longer
+// knows it, finds the container of that name and runs f once more.
+func (d *dockerWorkload) withContainer(ctx context.Context, f func(testcontainers.Container) error) error {
+	err := f(d.container())
+	if err == nil || !isGone(err) {
+		return err
+	}
+	if ferr := d.refind(ctx); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return f(d.container())
+}
+
+// refind looks the container up by name.
+func (d *dockerWorkload) refind(ctx context.Context) error {
+	res, err := d.dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("name", "^/"+d.name+"$")})
+	if err != nil {
+		return err
+	}
+	if len(res.Items) != 1 {
+		return fmt.Errorf("container %s: %d found by name", d.name, len(res.Items))
+	}
+	provider, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return err
+	}
+	ctr, err := provider.ContainerFromType(ctx, res.Items[0])
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.ctr = ctr
+	d.mu.Unlock()
+	return nil
+}
+
+func isGone(err error) bool {
+	return isNotFound(err) || strings.Contains(err.Error(), "No such container")
+}
 
 // Exec is docker exec --user.
 func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
 	start := time.Now()
-	code, r, err := d.ctr.Exec(ctx, cmd, tcexec.WithUser(user))
+	var code int
+	var r io.Reader
+	err := d.withContainer(ctx, func(ctr testcontainers.Container) (err error) {
+		code, r, err = ctr.Exec(ctx, cmd, tcexec.WithUser(user))
+		return err
+	})
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
 	}
@@ -47,52 +108,59 @@ func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (
 
 // CopyIn is docker cp into the container (also a stopped one).
 func (d *dockerWorkload) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
-	return d.ctr.CopyToContainer(ctx, content, path, mode)
+	return d.withContainer(ctx, func(ctr testcontainers.Container) error {
+		return ctr.CopyToContainer(ctx, content, path, mode)
+	})
 }
 
 // CopyOut is docker cp out of the container (also a stopped one).
 func (d *dockerWorkload) CopyOut(ctx context.Context, path string) ([]byte, error) {
-	r, err := d.ctr.CopyFileFromContainer(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	var b []byte
+	err := d.withContainer(ctx, func(ctr testcontainers.Container) error {
+		r, err := ctr.CopyFileFromContainer(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		b, err = io.ReadAll(r)
+		return err
+	})
+	return b, err
 }
 
 func (d *dockerWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	secs := int(grace.Seconds())
-	_, err := d.dc.ContainerStop(ctx, d.ID(), client.ContainerStopOptions{Timeout: &secs})
+	_, err := d.dc.ContainerStop(ctx, d.name, client.ContainerStopOptions{Timeout: &secs})
 	return err
 }
 
 // Kill is docker kill: the engine does not restart a killed container,
 // whatever its restart policy.
 func (d *dockerWorkload) Kill(ctx context.Context) error {
-	_, err := d.dc.ContainerKill(ctx, d.ID(), client.ContainerKillOptions{Signal: "KILL"})
+	_, err := d.dc.ContainerKill(ctx, d.name, client.ContainerKillOptions{Signal: "KILL"})
 	return err
 }
 
 func (d *dockerWorkload) Start(ctx context.Context) error {
-	_, err := d.dc.ContainerStart(ctx, d.ID(), client.ContainerStartOptions{})
+	_, err := d.dc.ContainerStart(ctx, d.name, client.ContainerStartOptions{})
 	return err
 }
 
 func (d *dockerWorkload) Restart(ctx context.Context, grace time.Duration) error {
 	secs := int(grace.Seconds())
-	_, err := d.dc.ContainerRestart(ctx, d.ID(), client.ContainerRestartOptions{Timeout: &secs})
+	_, err := d.dc.ContainerRestart(ctx, d.name, client.ContainerRestartOptions{Timeout: &secs})
 	return err
 }
 
 // Pause is docker pause (the cgroup freezer): the party keeps its
 // connections and answers nothing.
 func (d *dockerWorkload) Pause(ctx context.Context) error {
-	_, err := d.dc.ContainerPause(ctx, d.ID(), client.ContainerPauseOptions{})
+	_, err := d.dc.ContainerPause(ctx, d.name, client.ContainerPauseOptions{})
 	return err
 }
 
 func (d *dockerWorkload) Resume(ctx context.Context) error {
-	_, err := d.dc.ContainerUnpause(ctx, d.ID(), client.ContainerUnpauseOptions{})
+	_, err := d.dc.ContainerUnpause(ctx, d.name, client.ContainerUnpauseOptions{})
 	return err
 }
 
@@ -104,7 +172,7 @@ func (d *dockerWorkload) Update(ctx context.Context, res Resources) error {
 	r := res.engine()
 	deadline := time.Now().Add(fixtures.Intervals.Cluster.UpdateRetry)
 	for {
-		_, err := d.dc.ContainerUpdate(ctx, d.ID(), client.ContainerUpdateOptions{Resources: &r})
+		_, err := d.dc.ContainerUpdate(ctx, d.name, client.ContainerUpdateOptions{Resources: &r})
 		if err == nil || !strings.Contains(err.Error(), "cannot update a stopped container") || time.Now().After(deadline) {
 			return err
 		}
@@ -123,7 +191,7 @@ func (d *dockerWorkload) LogsSince(ctx context.Context, t time.Time) (string, er
 	if !t.IsZero() {
 		o.Since = fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) // the engine's form: seconds.nanoseconds
 	}
-	res, err := d.dc.ContainerLogs(ctx, d.ID(), o)
+	res, err := d.dc.ContainerLogs(ctx, d.name, o)
 	if err != nil {
 		return "", err
 	}
@@ -137,11 +205,17 @@ func (d *dockerWorkload) LogsSince(ctx context.Context, t time.Time) (string, er
 
 // State is docker inspect.
 func (d *dockerWorkload) State(ctx context.Context) (State, error) {
-	res, err := d.dc.ContainerInspect(ctx, d.ID(), client.ContainerInspectOptions{})
+	res, err := d.dc.ContainerInspect(ctx, d.name, client.ContainerInspectOptions{})
 	if err != nil {
 		return State{}, err
 	}
 	in := res.Container
+	if in.ID != d.ID() {
+		// Recreated by another process: exec and copy follow.
+		if err := d.refind(ctx); err != nil {
+			return State{}, err
+		}
+	}
 	st := State{RestartCount: in.RestartCount}
 	if s := in.State; s != nil {
 		st.Status, st.Running, st.Paused, st.Restarting = string(s.Status), s.Running, s.Paused, s.Restarting
@@ -161,12 +235,19 @@ func (d *dockerWorkload) State(ctx context.Context) (State, error) {
 }
 
 func (d *dockerWorkload) Memory(ctx context.Context) (used, limit uint64, err error) {
-	return containerMemory(ctx, d.dc, d.ID())
+	return containerMemory(ctx, d.dc, d.name)
 }
 
-func (d *dockerWorkload) Address(ctx context.Context) (string, error) { return d.ctr.ContainerIP(ctx) }
+func (d *dockerWorkload) Address(ctx context.Context) (string, error) {
+	var ip string
+	err := d.withContainer(ctx, func(ctr testcontainers.Container) (err error) {
+		ip, err = ctr.ContainerIP(ctx)
+		return err
+	})
+	return ip, err
+}
 
 // Remove is docker rm -f; named volumes stay.
 func (d *dockerWorkload) Remove(ctx context.Context) error {
-	return removeContainer(ctx, d.dc, d.ID(), false)
+	return removeContainer(ctx, d.dc, d.name, false)
 }

@@ -49,9 +49,10 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 		return release, err
 	}
 	addr := "0.0.0.0:" + strconv.Itoa(port)
+	holderName := fmt.Sprintf("kmschaos-%s-p%d-holder", c.RunID, i)
 	holder, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.Images.Party, Name: fmt.Sprintf("kmschaos-%s-p%d-holder", c.RunID, i),
+			Image: c.Images.Party, Name: holderName,
 			Labels:         c.labels("port-holder"),
 			Networks:       []string{c.network.Name},
 			NetworkAliases: map[string][]string{c.network.Name: {partyAlias(i)}},
@@ -69,7 +70,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	if err != nil {
 		return release, fmt.Errorf("starting a holder of port %d for party %d: %w", port, i, err)
 	}
-	p.setHolder(newDockerWorkload(c.dc, holder))
+	p.setHolder(newDockerWorkload(c.dc, holderName, holder))
 	req := c.partyRequest(i)
 	req.WaitingFor = nil
 	req.Networks, req.NetworkAliases = nil, nil
@@ -83,7 +84,7 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	req.EndpointSettingsModifier = func(m map[string]*network.EndpointSettings) { clear(m) }
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if ctr != nil {
-		p.setWorkload(newDockerWorkload(c.dc, ctr))
+		p.setWorkload(newDockerWorkload(c.dc, req.Name, ctr))
 	}
 	if err != nil {
 		return release, fmt.Errorf("recreating party %d behind the holder of port %d: %w", i, port, err)

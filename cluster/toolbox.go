@@ -78,7 +78,7 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 		}
 		return nil, fmt.Errorf("starting the toolbox of party %d: %w", i, err)
 	}
-	return &Toolbox{c: c, Party: i, sh: newDockerWorkload(c.dc, ctr)}, nil
+	return &Toolbox{c: c, Party: i, sh: newDockerWorkload(c.dc, req.Name, ctr)}, nil
 }
 
 // toolboxImage is the toolbox image by the id the keeper runs, looked up
