@@ -153,10 +153,17 @@ func (d *dockerWorkload) Restart(ctx context.Context, grace time.Duration) error
 }
 
 // Pause is docker pause (the cgroup freezer): the party keeps its
-// connections and answers nothing.
+// connections and answers nothing. On cgroup v1 runc gives up freezing
+// when a task does not stop in time, which a busy machine sees ("unable to
+// freeze"; runc thaws the group again): runc's maintainers leave the retry
+// to the caller (opencontainers/runc#4388), so Pause retries for a while,
+// as an operator would.
 func (d *dockerWorkload) Pause(ctx context.Context) error {
-	_, err := d.dc.ContainerPause(ctx, d.name, client.ContainerPauseOptions{})
-	return err
+	iv := fixtures.Intervals.Cluster
+	return retryOn(ctx, "unable to freeze", iv.PauseRetry, iv.PauseRetryPoll, func() error {
+		_, err := d.dc.ContainerPause(ctx, d.name, client.ContainerPauseOptions{})
+		return err
+	})
 }
 
 func (d *dockerWorkload) Resume(ctx context.Context) error {
@@ -170,16 +177,26 @@ func (d *dockerWorkload) Resume(ctx context.Context) error {
 // while, as an operator would.
 func (d *dockerWorkload) Update(ctx context.Context, res Resources) error {
 	r := res.engine()
-	deadline := time.Now().Add(fixtures.Intervals.Cluster.UpdateRetry)
-	for {
+	iv := fixtures.Intervals.Cluster
+	return retryOn(ctx, "cannot update a stopped container", iv.UpdateRetry, iv.UpdateRetryPoll, func() error {
 		_, err := d.dc.ContainerUpdate(ctx, d.name, client.ContainerUpdateOptions{Resources: &r})
-		if err == nil || !strings.Contains(err.Error(), "cannot update a stopped container") || time.Now().After(deadline) {
+		return err
+	})
+}
+
+// retryOn calls f until it succeeds, fails otherwise than with an error
+// saying transient, or for longer than within.
+func retryOn(ctx context.Context, transient string, within, poll time.Duration, f func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil || !strings.Contains(err.Error(), transient) || time.Now().After(deadline) {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
-		case <-time.After(fixtures.Intervals.Cluster.UpdateRetryPoll):
+		case <-time.After(poll):
 		}
 	}
 }
