@@ -229,6 +229,11 @@ func restoreParty(ctx context.Context, c *cluster.Cluster, a Args, _ string) err
 	return c.RestoreParty(context.WithoutCancel(ctx), a.Party)
 }
 
+// baselineMemory sets the party's memory limit back to its baseline.
+func baselineMemory(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
+	return c.Party(a.Party).Update(context.WithoutCancel(ctx), cluster.Resources{Memory: c.BaselineOf(a.Party).Memory})
+}
+
 func startParty(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
 	return ensureRunning(context.WithoutCancel(ctx), c.Party(a.Party))
 }
@@ -317,21 +322,16 @@ var kinds = []KindSpec{
 	{Name: "memory", Family: Resources, Target: AtParty, Summary: "party N is restarted under a memory limit too small for it: OOM-killed (exit 137) again and again",
 		Params: []Param{{"mib", "int", "8", "the memory limit, MiB"}},
 		build:  func(a Args, _ string) Fault { return MemoryLimit(a.Party, int64(a.int("mib"))<<20) },
-		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
-			ctx = context.WithoutCancel(ctx)
-			base := c.BaselineOf(a.Party)
-			p := c.Party(a.Party)
-			if err := p.Update(ctx, cluster.Resources{Memory: base.Memory}); err != nil {
+		undo: func(ctx context.Context, c *cluster.Cluster, a Args, tag string) error {
+			if err := baselineMemory(ctx, c, a, tag); err != nil {
 				return err
 			}
-			return ensureRunning(ctx, p)
+			return ensureRunning(context.WithoutCancel(ctx), c.Party(a.Party))
 		}},
 	{Name: "memory-pressure", Family: Resources, Target: AtParty, Summary: "party N's memory limit is lowered near what it uses, without a restart: it runs under pressure, short of an OOM kill",
 		Params: []Param{{"ratio", "fraction", "0.9", "what the party uses as a fraction of its new limit"}},
 		build:  func(a Args, _ string) Fault { return MemoryPressure(a.Party, a.float("ratio")) },
-		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
-			return c.Party(a.Party).Update(context.WithoutCancel(ctx), cluster.Resources{Memory: c.BaselineOf(a.Party).Memory})
-		}},
+		undo:   baselineMemory},
 	{Name: "port-held", Family: Process, Target: AtParty, Summary: "another process holds a port party N binds at start, and the party is restarted: every start fails naming the port",
 		Params: []Param{{"port", "port", "50100", "the port held (50100 the API, 50001 peers, 9646 metrics)"}},
 		build:  func(a Args, _ string) Fault { return PortHeld(a.Party, a.int("port")) },

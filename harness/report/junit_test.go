@@ -16,18 +16,7 @@ func TestJUnitNamesEveryScenarioAndItsFailure(t *testing.T) {
 		{Name: "a hanging link", Section: "Connectivity Issues", Passed: false, Duration: time.Second, Error: "detection did not happen\nsecond line"},
 		{Name: "a crash", Section: "Storage Backend Issues", Passed: true, Duration: time.Second},
 	}}
-	path := filepath.Join(t.TempDir(), "junit.xml")
-	if err := r.WriteJUnit(path); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got reporters.JUnitTestSuites
-	if err := xml.Unmarshal(b, &got); err != nil {
-		t.Fatalf("not JUnit XML: %v", err)
-	}
+	got := readJUnit(t, r)
 	if got.Tests != 3 || got.Failures != 1 || len(got.TestSuites) != 2 {
 		t.Fatalf("tests %d failures %d suites %d, want 3, 1, 2", got.Tests, got.Failures, len(got.TestSuites))
 	}
@@ -45,4 +34,22 @@ func TestJUnitNamesEveryScenarioAndItsFailure(t *testing.T) {
 	if ok := got.TestSuites[0].TestCases[0]; ok.Failure != nil || ok.Status != "passed" {
 		t.Errorf("a passed scenario reads %+v", ok)
 	}
+}
+
+// readJUnit writes r's junit.xml and reads it back as a CI would.
+func readJUnit(t *testing.T, r *Run) reporters.JUnitTestSuites {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	if err := r.WriteJUnit(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got reporters.JUnitTestSuites
+	if err := xml.Unmarshal(b, &got); err != nil {
+		t.Fatalf("not JUnit XML: %v", err)
+	}
+	return got
 }

@@ -1,13 +1,8 @@
 package report
 
 import (
-	"encoding/xml"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/onsi/ginkgo/v2/reporters"
 )
 
 const skipReason = "injecting pause (freeze) parties [3]: party 3: Pause is not supported on the kubernetes backend: a pod cannot be frozen"
@@ -67,18 +62,7 @@ func TestTextShowsSkipped(t *testing.T) {
 }
 
 func TestJUnitSkipped(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "junit.xml")
-	if err := skipRun().WriteJUnit(path); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got reporters.JUnitTestSuites
-	if err := xml.Unmarshal(b, &got); err != nil {
-		t.Fatalf("not JUnit XML: %v", err)
-	}
+	got := readJUnit(t, skipRun())
 	if got.Tests != 3 || got.Failures != 1 || got.Disabled != 1 {
 		t.Errorf("run: %d tests, %d failures, %d disabled; want 3, 1, 1", got.Tests, got.Failures, got.Disabled)
 	}
