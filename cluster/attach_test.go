@@ -157,4 +157,17 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 			t.Errorf("party %d key material differs from the bring-up baseline after Reset: %v", i, diff)
 		}
 	}
+
+	// A record that is not there is no record; a keeper that is gone is an
+	// error, never an empty keeper (a game day's runner tells the two apart
+	// to stop when its cluster is gone).
+	if _, ok, err := c.Record(ctx, "no-such-record"); ok || err != nil {
+		t.Fatalf("a missing record: ok %v, %v; want none and no error", ok, err)
+	}
+	if err := removeContainer(ctx, c.dc, c.keeperName(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Record(ctx, "no-such-record"); ok || err == nil {
+		t.Fatalf("a record read from a removed keeper: ok %v, %v; want an error", ok, err)
+	}
 }

@@ -29,7 +29,9 @@ type Shell interface {
 	// in ExitCode.
 	Exec(ctx context.Context, user string, cmd ...string) (ExecResult, error)
 	// CopyIn writes a file, CopyOut reads one, whether or not the shell's
-	// process runs.
+	// process runs. A file that is not there is an error wrapping
+	// fs.ErrNotExist; a shell that is gone is another error, so a reader
+	// never takes a lost keeper for an empty one.
 	CopyIn(ctx context.Context, content []byte, path string, mode int64) error
 	CopyOut(ctx context.Context, path string) ([]byte, error)
 }

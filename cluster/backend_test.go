@@ -84,3 +84,26 @@ func TestAPartyActsThroughItsWorkload(t *testing.T) {
 		t.Fatalf("ReadFile %q %v", b, err)
 	}
 }
+
+// Records go through the keeper's Shell: a missing one is no record, a
+// keeper that is gone is an error (Shell's contract, fs.ErrNotExist).
+func TestARecordIsMissingOnlyWhenTheKeeperSaysSo(t *testing.T) {
+	ctx := context.Background()
+	c, _, keeper, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Record(ctx, "fault-1"); ok || err != nil {
+		t.Fatalf("a missing record: ok %v, %v; want none and no error", ok, err)
+	}
+	if err := c.PutRecord(ctx, "fault-1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok, err := c.Record(ctx, "fault-1"); !ok || err != nil || string(b) != "x" {
+		t.Fatalf("a record written: %q ok %v, %v", b, ok, err)
+	}
+	keeper.Gone = true
+	if _, ok, err := c.Record(ctx, "fault-1"); ok || err == nil {
+		t.Fatalf("a record read from a gone keeper: ok %v, %v; want an error", ok, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,10 @@ func (d *dockerWorkload) refind(ctx context.Context) error {
 	return nil
 }
 
+// isGone tells whether the engine no longer knows the container. The
+// engine's not-found covers a missing path in it too: that is not this.
 func isGone(err error) bool {
-	return isNotFound(err) || strings.Contains(err.Error(), "No such container")
+	return strings.Contains(err.Error(), "No such container")
 }
 
 // Exec is docker exec --user.
@@ -113,7 +116,8 @@ func (d *dockerWorkload) CopyIn(ctx context.Context, content []byte, path string
 	})
 }
 
-// CopyOut is docker cp out of the container (also a stopped one).
+// CopyOut is docker cp out of the container (also a stopped one). A
+// missing path is fs.ErrNotExist, as Shell says.
 func (d *dockerWorkload) CopyOut(ctx context.Context, path string) ([]byte, error) {
 	var b []byte
 	err := d.withContainer(ctx, func(ctr testcontainers.Container) error {
@@ -125,6 +129,9 @@ func (d *dockerWorkload) CopyOut(ctx context.Context, path string) ([]byte, erro
 		b, err = io.ReadAll(r)
 		return err
 	})
+	if err != nil && isNotFound(err) && !isGone(err) {
+		return nil, fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+	}
 	return b, err
 }
 

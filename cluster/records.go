@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -41,7 +43,7 @@ func (c *Cluster) Record(ctx context.Context, name string) (data []byte, ok bool
 	}
 	b, err := c.ReadFile(ctx, p)
 	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, false, nil
 		}
 		return nil, false, err
@@ -80,7 +82,7 @@ func (c *Cluster) Records(ctx context.Context, prefix string) (map[string][]byte
 		// One read per record: records are few (the faults active now).
 		b, err := c.ReadFile(ctx, path.Join(stateDir, name))
 		if err != nil {
-			if isNotFound(err) {
+			if errors.Is(err, fs.ErrNotExist) {
 				continue // removed since the listing (healed meanwhile)
 			}
 			return nil, err

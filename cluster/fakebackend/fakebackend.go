@@ -8,6 +8,7 @@ package fakebackend
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -197,6 +198,9 @@ func (p *Party) Remove(context.Context) error {
 
 // Keeper is every party's storage as a map of files.
 type Keeper struct {
+	// Gone makes every call fail, as a removed keeper's would.
+	Gone bool
+
 	// OnExec answers Exec; nil answers exit 0, no output.
 	OnExec func(user string, cmd []string) cluster.ExecResult
 
@@ -209,7 +213,12 @@ func NewKeeper() *Keeper { return &Keeper{files: map[string][]byte{}} }
 
 func (k *Keeper) ID() string { return "keeper" }
 
+var errGone = errors.New("no such keeper")
+
 func (k *Keeper) Exec(_ context.Context, user string, cmd ...string) (cluster.ExecResult, error) {
+	if k.Gone {
+		return cluster.ExecResult{}, errGone
+	}
 	if k.OnExec == nil {
 		return cluster.ExecResult{}, nil
 	}
@@ -217,6 +226,9 @@ func (k *Keeper) Exec(_ context.Context, user string, cmd ...string) (cluster.Ex
 }
 
 func (k *Keeper) CopyIn(_ context.Context, content []byte, path string, _ int64) error {
+	if k.Gone {
+		return errGone
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.files[path] = slices.Clone(content)
@@ -224,6 +236,9 @@ func (k *Keeper) CopyIn(_ context.Context, content []byte, path string, _ int64)
 }
 
 func (k *Keeper) CopyOut(_ context.Context, path string) ([]byte, error) {
+	if k.Gone {
+		return nil, errGone
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	b, ok := k.files[path]
