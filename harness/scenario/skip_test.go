@@ -6,57 +6,30 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/fakebackend"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/runbook"
-	"github.com/kmschaos/kmschaos/kms/tss"
 )
-
-// fakeWorkload is a party on a backend that cannot pause one; no other
-// verb reaches anything. Its state is "exited", so that the monitor asks
-// no health check and the pause fault's heal has nothing to resume.
-type fakeWorkload struct{ id string }
-
-var errFake = errors.New("a fake workload does nothing")
-
-func (w fakeWorkload) ID() string { return w.id }
-func (fakeWorkload) Exec(context.Context, string, ...string) (cluster.ExecResult, error) {
-	return cluster.ExecResult{}, errFake
-}
-func (fakeWorkload) CopyIn(context.Context, []byte, string, int64) error { return errFake }
-func (fakeWorkload) CopyOut(context.Context, string) ([]byte, error)     { return nil, errFake }
-func (fakeWorkload) Start(context.Context) error                         { return errFake }
-func (fakeWorkload) Stop(context.Context, time.Duration) error           { return errFake }
-func (fakeWorkload) Restart(context.Context, time.Duration) error        { return errFake }
-func (fakeWorkload) Kill(context.Context) error                          { return errFake }
-func (fakeWorkload) Pause(context.Context) error {
-	return &cluster.Unsupported{Backend: "fake", Verb: "Pause", Why: "a pod cannot be frozen"}
-}
-func (fakeWorkload) Resume(context.Context) error                         { return errFake }
-func (fakeWorkload) Update(context.Context, cluster.Resources) error      { return errFake }
-func (fakeWorkload) LogsSince(context.Context, time.Time) (string, error) { return "", errFake }
-func (fakeWorkload) Memory(context.Context) (uint64, uint64, error)       { return 0, 0, errFake }
-func (fakeWorkload) Address(context.Context) (string, error)              { return "", errFake }
-func (fakeWorkload) Remove(context.Context) error                         { return errFake }
-func (fakeWorkload) State(context.Context) (cluster.State, error) {
-	return cluster.State{Status: "exited"}, nil
-}
 
 // fakeRunner is a runner of a plan on a cluster of fake workloads (n=4),
 // at the injection: no reset (it needs an engine), no workload. cleanups
 // are the heals the run registered for the spec's end.
 func fakeRunner(t *testing.T, plan Plan) (r *runner, cleanups *[]func(context.Context) error) {
 	t.Helper()
-	parts := cluster.Parts{Topology: cluster.Topology{N: 4, T: 1}, Keeper: fakeWorkload{"keeper"},
-		Key: &tss.PublicKey{KeyID: "fake", N: 4, T: 1}}
-	for i := 1; i <= 4; i++ {
-		parts.Parties = append(parts.Parties, fakeWorkload{"party"})
-	}
-	c, err := cluster.Assemble(parts)
+	c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A backend that cannot pause a party. The parties are stopped, so
+	// that the monitor asks no health check (the fake has no API) and the
+	// pause fault's heal has nothing to resume.
+	for _, p := range parties {
+		p.Unsupported = []string{"pause"}
+		if err := p.Stop(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cleanups = new([]func(context.Context) error)
 	r = newRunner(context.Background(), c, Scenario{Name: "fake"}, rand.New(rand.NewPCG(1, 2)), Options{
@@ -91,7 +64,7 @@ func TestUnsupportedInjectionSkips(t *testing.T) {
 	r.finish()
 	res := r.res
 	why, skipped := Skipped(res)
-	if !skipped || !strings.Contains(why, "injecting pause (freeze) parties [2]") || !strings.Contains(why, "Pause is not supported on the fake backend: a pod cannot be frozen") {
+	if !skipped || !strings.Contains(why, "injecting pause (freeze) parties [2]") || !strings.Contains(why, "pause is not supported on the fake backend") {
 		t.Errorf("skipped %v, reason %q; want the fault and the backend's reason", skipped, why)
 	}
 	if r.err != nil || res.Passed || res.Error != "" {
@@ -129,7 +102,7 @@ func TestSkipWhoseHealFailsFails(t *testing.T) {
 	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{bad, fault.Pause(2)}})
 	r.inject()
 	r.finish()
-	if _, skipped := Skipped(r.res); skipped || r.err == nil || !strings.Contains(r.res.Error, "the rule stays") || !strings.Contains(r.res.Error, "Pause is not supported") {
+	if _, skipped := Skipped(r.res); skipped || r.err == nil || !strings.Contains(r.res.Error, "the rule stays") || !strings.Contains(r.res.Error, "pause is not supported") {
 		t.Errorf("skipped %v, error %q; want a failure naming the heal and the skip", skipped, r.res.Error)
 	}
 }
@@ -159,7 +132,7 @@ steps:
 	}
 	r.finish()
 	why, skipped := Skipped(r.res)
-	if !skipped || !strings.Contains(why, `step "Freeze the party"`) || !strings.Contains(why, "Pause is not supported") {
+	if !skipped || !strings.Contains(why, `step "Freeze the party"`) || !strings.Contains(why, "pause is not supported") {
 		t.Errorf("skipped %v, reason %q; want the step and the backend's reason", skipped, why)
 	}
 	if r.err != nil || r.res.Passed || heals != 1 || len(r.res.Steps) != 1 {
