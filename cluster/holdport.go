@@ -32,10 +32,8 @@ func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(conte
 	release = func(ctx context.Context) error {
 		var errs []error
 		if holder != nil {
-			if err := removeContainer(ctx, c.dc, holder.GetContainerID(), false); err != nil {
-				errs = append(errs, fmt.Errorf("removing the holder of port %d: %w", port, err))
-			} else {
-				p.setHolder(nil)
+			if err := c.removeHolder(ctx, p, holder.GetContainerID()); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		// Recreate removes the party's container first, wherever it runs.
