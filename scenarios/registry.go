@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
@@ -135,8 +136,8 @@ func register(e CatalogEntry) {
 		AddReportEntry("scorecard", oneLine(res))
 		// A verb the backend cannot offer: the row says skipped, and so
 		// does Ginkgo, neither passed nor failed (err is nil).
-		if why, skipped := scenario.Skipped(res); skipped {
-			Skip(why)
+		if res.Result() == report.ResultSkip {
+			Skip(res.Skipped)
 		}
 		Expect(err).NotTo(HaveOccurred(), "scenario %q", sc.Name)
 	}, SpecTimeout(timings.Spec))

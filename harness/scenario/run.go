@@ -27,7 +27,7 @@ import (
 // phase took. A scenario whose fault or runbook needs a verb the backend
 // cannot offer (cluster.Unsupported) is skipped: what was injected is
 // healed, the row's Skipped says why, Passed is false and the error nil
-// (see Skipped).
+// (report.Scenario.Result is SKIP).
 func Run(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) (report.Scenario, error) {
 	r := newRunner(ctx, c, sc, rng, o)
 	// The workload and the monitor stop even if a phase panics.
@@ -68,13 +68,6 @@ func sequence(ph *report.Phases, p phases) {
 		timed(&ph.Recover, p.recover)
 		timed(&ph.Audit, p.audit)
 	}
-}
-
-// Skipped tells whether a scenario's row is skipped, and why: its fault
-// or a runbook needs a verb the backend cannot offer. Such a row is
-// neither passed nor failed.
-func Skipped(res report.Scenario) (string, bool) {
-	return res.Skipped, res.Skipped != ""
 }
 
 // timed runs one phase and adds the time it took to d; the phase says

@@ -10,6 +10,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/fakebackend"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
 )
 
@@ -63,7 +64,7 @@ func TestUnsupportedInjectionSkips(t *testing.T) {
 	}
 	r.finish()
 	res := r.res
-	why, skipped := Skipped(res)
+	why, skipped := res.Skipped, res.Result() == report.ResultSkip
 	if !skipped || !strings.Contains(why, "injecting pause (freeze) parties [2]") || !strings.Contains(why, "pause is not supported on the fake backend") {
 		t.Errorf("skipped %v, reason %q; want the fault and the backend's reason", skipped, why)
 	}
@@ -89,8 +90,8 @@ func TestOtherInjectionErrorFails(t *testing.T) {
 		t.Fatal("inject went on after an error")
 	}
 	r.finish()
-	if _, skipped := Skipped(r.res); skipped || r.err == nil || r.res.Passed || !strings.Contains(r.res.Error, "the disk is read-only") {
-		t.Errorf("skipped %v, err %v, passed %v; want a failure naming the error", skipped, r.err, r.res.Passed)
+	if r.res.Result() == report.ResultSkip || r.err == nil || r.res.Passed || !strings.Contains(r.res.Error, "the disk is read-only") {
+		t.Errorf("result %s, err %v, passed %v; want a failure naming the error", r.res.Result(), r.err, r.res.Passed)
 	}
 }
 
@@ -102,8 +103,8 @@ func TestSkipWhoseHealFailsFails(t *testing.T) {
 	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{bad, fault.Pause(2)}})
 	r.inject()
 	r.finish()
-	if _, skipped := Skipped(r.res); skipped || r.err == nil || !strings.Contains(r.res.Error, "the rule stays") || !strings.Contains(r.res.Error, "pause is not supported") {
-		t.Errorf("skipped %v, error %q; want a failure naming the heal and the skip", skipped, r.res.Error)
+	if r.res.Result() == report.ResultSkip || r.err == nil || !strings.Contains(r.res.Error, "the rule stays") || !strings.Contains(r.res.Error, "pause is not supported") {
+		t.Errorf("result %s, error %q; want a failure naming the heal and the skip", r.res.Result(), r.res.Error)
 	}
 }
 
@@ -131,7 +132,7 @@ steps:
 		t.Error("runbooks went on after an unsupported verb")
 	}
 	r.finish()
-	why, skipped := Skipped(r.res)
+	why, skipped := r.res.Skipped, r.res.Result() == report.ResultSkip
 	if !skipped || !strings.Contains(why, `step "Freeze the party"`) || !strings.Contains(why, "pause is not supported") {
 		t.Errorf("skipped %v, reason %q; want the step and the backend's reason", skipped, why)
 	}
