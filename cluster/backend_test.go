@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/fakebackend"
@@ -65,7 +66,15 @@ func TestAPartyActsThroughItsWorkload(t *testing.T) {
 	if strings.Join(users, ",") != cluster.SimulatedParty.User+",0:0" {
 		t.Fatalf("exec users %q, want the party's then root", users)
 	}
-	parties[0].Log("before")
+	parties[0].Log("a line before")
+	mark := time.Now()
+	parties[0].Log("a line after")
+	if logs, err := p.LogsSince(ctx, mark); err != nil || logs != "a line after\n" {
+		t.Fatalf("logs since the mark: %q %v, want only the line after it", logs, err)
+	}
+	if logs, err := p.Logs(ctx); err != nil || !strings.Contains(logs, "a line before") {
+		t.Fatalf("the whole log: %q %v", logs, err)
+	}
 	for _, verb := range []func(context.Context) error{p.Pause, p.Resume, p.Kill, p.Start} {
 		if err := verb(ctx); err != nil {
 			t.Fatal(err)
