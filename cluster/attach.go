@@ -127,6 +127,31 @@ func pickRun(running []string, want string) (string, error) {
 	return "", &AttachError{fmt.Sprintf("%s clusters, pass --run: %s are running", count, strings.Join(running, ", "))}
 }
 
+// loadState reads the cluster's description from the keeper, as
+// saveState wrote it, into the handle.
+func (c *Cluster) loadState(ctx context.Context) error {
+	raw, err := c.ReadFile(ctx, statePath)
+	if err != nil {
+		return fmt.Errorf("run %s keeps no state (started by an older kmschaos?): %w", c.RunID, err)
+	}
+	var s state
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("run %s: reading %s: %w", c.RunID, statePath, err)
+	}
+	if s.Version != stateVersion {
+		return fmt.Errorf("run %s was started by another kmschaos version (state version %d, want %d)", c.RunID, s.Version, stateVersion)
+	}
+	c.Topology, c.Profile, c.Images, c.baseline, c.keyID = s.Topology, s.Profile, s.Images, s.Baseline, s.KeyID
+	c.opts = Options{Topology: s.Topology, Profile: s.Profile, StorageSize: s.StorageSize, MemoryLimit: s.MemoryLimit, NanoCPUs: s.NanoCPUs,
+		NetworkTimeout: s.NetworkTimeout, StragglerGraceMs: s.StragglerGraceMs, SetupTimeout: s.SetupTimeout,
+		KeepImages: s.KeepImages, DirectLinks: s.DirectLinks, Detached: s.Detached}
+	if s.ImagesGiven {
+		im := s.Images
+		c.opts.Images = &im
+	}
+	return nil
+}
+
 // Attach returns a handle on a cluster another process started (kmschaos
 // up --detach, or a test suite): the same Cluster that process has, with
 // its baseline read back from the cluster itself, so Reset, Audit, the key
@@ -166,24 +191,8 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 		return nil, fmt.Errorf("attaching to the keeper: %w", err)
 	}
 	c.keeper = newDockerWorkload(dc, firstName(byRole["keeper"][0].Names), keeper)
-	raw, err := c.ReadFile(ctx, statePath)
-	if err != nil {
-		return nil, fmt.Errorf("run %s keeps no state (started by an older kmschaos?): %w", runID, err)
-	}
-	var s state
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("run %s: reading %s: %w", runID, statePath, err)
-	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("run %s was started by another kmschaos version (state version %d, want %d)", runID, s.Version, stateVersion)
-	}
-	c.Topology, c.Profile, c.Images, c.baseline = s.Topology, s.Profile, s.Images, s.Baseline
-	c.opts = Options{Topology: s.Topology, Profile: s.Profile, StorageSize: s.StorageSize, MemoryLimit: s.MemoryLimit, NanoCPUs: s.NanoCPUs,
-		NetworkTimeout: s.NetworkTimeout, StragglerGraceMs: s.StragglerGraceMs, SetupTimeout: s.SetupTimeout,
-		KeepImages: s.KeepImages, DirectLinks: s.DirectLinks, Detached: s.Detached}
-	if s.ImagesGiven {
-		im := s.Images
-		c.opts.Images = &im
+	if err := c.loadState(ctx); err != nil {
+		return nil, err
 	}
 	if c.toxiproxy, err = provider.ContainerFromType(ctx, byRole["toxiproxy"][0]); err != nil {
 		return nil, fmt.Errorf("attaching to toxiproxy: %w", err)
@@ -208,7 +217,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 			return nil, fmt.Errorf("run %s: party %d has no container (recreate it with Reset from the process that owns it, or remove the run)", runID, i+1)
 		}
 	}
-	if err := c.loadPublic(ctx, s.KeyID); err != nil {
+	if err := c.loadPublic(ctx, c.keyID); err != nil {
 		return nil, err
 	}
 	if c.golden, err = c.manifestOf(ctx, goldenRoot); err != nil {

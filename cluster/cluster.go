@@ -24,7 +24,6 @@ import (
 
 	"github.com/kmschaos/kmschaos/fixtures"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
-	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -42,7 +41,11 @@ type Cluster struct {
 	Witness Witness
 
 	opts  Options
-	owner string // the owner label: this process, or detachedOwner
+	owner string
+	// driver runs the cluster on a backend other than the Docker engine
+	// (StartOn); nil on Docker, whose code is the cluster's own.
+	driver Driver
+	keyID  string // the key's id, as the state records it // the owner label: this process, or detachedOwner
 	// toolboxID is the id of the image the keeper runs, looked up once
 	// (toolboxImage).
 	toolboxID   string
@@ -128,11 +131,8 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 		return c, err
 	}
 	progress(fmt.Sprintf("run %s: generating keys for %s in the keeper", c.RunID, o.Topology))
-	if err := c.generate(ctx); err != nil {
-		return c, fmt.Errorf("generating keys: %w", err)
-	}
-	if err := c.seed(ctx, c.all()...); err != nil {
-		return c, fmt.Errorf("seeding storage: %w", err)
+	if err := c.deal(ctx); err != nil {
+		return c, err
 	}
 	c.Timings.Storage = time.Since(step)
 
@@ -150,29 +150,9 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	}
 	c.Timings.Parties = time.Since(step)
 
-	step = time.Now()
-	progress("initialising PRSS with kms-init")
-	if res, err := c.InitPRSS(ctx, material.DefaultEpochID); err != nil {
-		return c, err
-	} else if res.ExitCode != 0 {
-		return c, fmt.Errorf("kms-init failed:\n%s", res.Output())
-	}
-	c.Timings.Init = time.Since(step)
-
-	step = time.Now()
-	progress("waiting for every party to report Optimal")
-	rctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
-	defer cancel()
-	if err := c.AwaitOptimal(rctx); err != nil {
+	if err := c.settle(ctx, progress); err != nil {
 		return c, err
 	}
-	if err := c.captureGolden(ctx); err != nil {
-		return c, fmt.Errorf("recording the baseline: %w", err)
-	}
-	if err := c.saveState(ctx); err != nil {
-		return c, fmt.Errorf("recording the cluster's state in the keeper: %w", err)
-	}
-	c.Timings.Optimal = time.Since(step)
 	c.Timings.Total = time.Since(start)
 	progress(fmt.Sprintf("cluster %s is Optimal (%s)", c.RunID, c.Timings.Total.Round(time.Millisecond)))
 	return c, nil
@@ -427,6 +407,14 @@ func (c *Cluster) SetBaseline(ctx context.Context, i int, r Resources) error {
 func (c *Cluster) Recreate(ctx context.Context, i int) error { return c.recreate(ctx, i, nil) }
 
 func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
+	if c.driver != nil {
+		w, err := c.driver.StartParty(ctx, c.spec(), i, args, false)
+		if err != nil {
+			return fmt.Errorf("recreating party %d: %w", i, err)
+		}
+		c.parties[i-1].setWorkload(w)
+		return nil
+	}
 	if err := c.parties[i-1].Remove(ctx); err != nil {
 		return err
 	}
@@ -541,6 +529,9 @@ func (c *Cluster) Docker() client.APIClient { return c.dc }
 // and its images unless they are kept (WithKeptImages) or in use.
 func (c *Cluster) Terminate(ctx context.Context) error {
 	var errs []error
+	if c.driver != nil {
+		return c.driver.Terminate(ctx)
+	}
 	if c.dc == nil {
 		return nil
 	}

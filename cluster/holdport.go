@@ -27,6 +27,10 @@ import (
 // recreates party i as the baseline has it, on the cluster network. It
 // is returned even when HoldPort fails half-way, and undoes what was done.
 func (c *Cluster) HoldPort(ctx context.Context, i, port int) (release func(context.Context) error, err error) {
+	if c.driver != nil {
+		return func(context.Context) error { return nil }, c.unsupported("holding a party's port",
+			"a pod's network namespace belongs to its sandbox; kmschaos has no second container to hold it with yet")
+	}
 	p := c.Party(i)
 	var holder testcontainers.Container
 	release = func(ctx context.Context) error {

@@ -52,15 +52,7 @@ func KeeperPath(i int, k volumeKind) string {
 	return path.Join(keeperRoot, "p"+strconv.Itoa(i), string(k))
 }
 
-func (c *Cluster) mountPoint(k volumeKind) string {
-	switch k {
-	case keysVolume:
-		return c.Profile.KeysDir
-	case backupVolume:
-		return c.Profile.BackupDir
-	}
-	return c.Profile.ConfigDir
-}
+func (c *Cluster) mountPoint(k volumeKind) string { return c.Profile.mountPoint(k) }
 
 // createVolumes makes every party's size-capped tmpfs volumes, and the
 // keeper's golden volume (tmpfs too: key material never reaches a disk).

@@ -12,6 +12,9 @@ import (
 // MemoryUsage is the memory each container of the cluster uses, as `docker
 // stats` counts it (usage less inactive page cache), by container name.
 func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, error) {
+	if c.driver != nil {
+		return nil, 0, c.unsupported("memory usage", "needs the metrics API (metrics-server), which the backend does not read yet")
+	}
 	res, err := c.dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", LabelRun+"="+c.RunID)})
 	if err != nil {
 		return nil, 0, err

@@ -48,6 +48,9 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	if c.Images.Toolbox == "" {
 		return nil, fmt.Errorf("the cluster has no toolbox image")
 	}
+	if c.driver != nil {
+		return nil, c.unsupported("the operator's toolbox", "the guide's shell blocks need a debug container beside the party (kubectl debug), not built yet")
+	}
 	st, err := c.Party(i).State(ctx)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -46,14 +45,14 @@ next run, or by 'kmschaos sweep'.`,
 			start := time.Now()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			opts := []cluster.Option{cluster.WithTopology(n, t), cluster.WithProgress(progress(start))}
+			opts := []cluster.Option{cluster.WithTopology(n, t)}
 			if detach {
 				opts = append(opts, cluster.WithDetached())
 			}
 			if keep {
 				opts = append(opts, cluster.WithKeptImages())
 			}
-			c, err := cluster.Start(ctx, opts...)
+			c, err := be.start(ctx, progress(start), opts...)
 			if err != nil {
 				return err
 			}
@@ -104,10 +103,11 @@ Decrypted %d through party 1 (contributing parties %v).
   network:                                  %s
 
 Try:
-  docker exec %s kms-health-check live --endpoint localhost:50100
-  docker logs %s
+  %s
+  %s
 `, c.RunID, c.Topology.N, c.Topology.T, value, d.Response.GetPayload().GetContributingParties(),
-		p.Endpoint(), p.MetricsURL(), c.Mesh().Addr(), c.NetworkName(), p.Name, p.Name)
+		p.Endpoint(), p.MetricsURL(), c.Mesh().Addr(), c.NetworkName(), c.OperatorCommand(1, "exec", "kms-health-check live --endpoint localhost:50100"),
+		c.OperatorCommand(1, "logs", ""))
 	return nil
 }
 
@@ -124,15 +124,9 @@ func downCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" {
-				return errors.New("--run is required: see 'kmschaos ls'")
+				return badInputf("--run is required: see 'kmschaos ls'")
 			}
-			dc, err := dockerClient(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rep, err := cluster.Sweep(cmd.Context(), dc, cluster.SweepOptions{Run: run, Images: !keep})
-			fmt.Printf("removed %s\n", rep)
-			return err
+			return be.down(cmd.Context(), run, keep)
 		},
 	}
 	c.Flags().StringVar(&run, "run", "", "run id of the cluster")
@@ -148,11 +142,23 @@ func sweepCmd() *cobra.Command {
 		Long: `sweep removes the containers, networks and volumes labelled by kmschaos
 whose creating process is gone (a killed run). --all removes those of live
 runs too; --images also removes the cached images. Only resources labelled
-org.kmschaos are ever touched. It also removes the kmschaos-golden-* key
+org.kmschaos are ever touched. With --backend kubernetes it removes the
+namespaces (with their volumes' contents) of runs whose process is gone,
+or of every run with --all; only namespaces labelled
+app.kubernetes.io/managed-by=kmschaos are touched. It also removes the kmschaos-golden-* key
 folders and kmschaos-images-* build contexts older versions left in the
 temp dir, once older than two hours.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if be.kubernetes() {
+				d, err := be.driver(cmd.Context(), nil)
+				if err != nil {
+					return err
+				}
+				runs, err := d.Sweep(cmd.Context(), o.All)
+				fmt.Printf("removed %d runs %v from the Kubernetes cluster\n", len(runs), runs)
+				return err
+			}
 			dc, err := dockerClient(cmd.Context())
 			if err != nil {
 				return err

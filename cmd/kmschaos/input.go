@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
@@ -24,5 +25,6 @@ func isBadInput(err error) bool {
 	var a *cluster.AttachError
 	var m *manual.InputError
 	var g *gameday.InputError
-	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m) || errors.As(err, &g)
+	var k *kube.InputError
+	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m) || errors.As(err, &g) || errors.As(err, &k)
 }

@@ -1,0 +1,119 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// podShell is a container of a pod as a place to run commands: what
+// `kubectl exec` reaches. Exec cannot choose the user (the API runs a
+// command as the container's own), so a shell that runs as root (the
+// keeper) switches with busybox's chpst, and one that does not refuses.
+type podShell struct {
+	d         *Driver
+	pod       string
+	container string
+	root      bool // runs as root, with busybox: can become any user
+	user      string
+}
+
+func (s *podShell) ID() string { return s.pod }
+
+func (s *podShell) Exec(ctx context.Context, user string, cmd ...string) (cluster.ExecResult, error) {
+	if user != "" && user != "0:0" && user != s.user {
+		if !s.root {
+			return cluster.ExecResult{}, &cluster.Unsupported{Backend: Name, Verb: "exec as " + user,
+				Why: "kubectl exec runs a command as the container's user (" + s.user + ")"}
+		}
+		cmd = append([]string{"chpst", "-u", ":" + user}, cmd...)
+	}
+	return s.run(ctx, nil, cmd...)
+}
+
+func (s *podShell) run(ctx context.Context, stdin io.Reader, cmd ...string) (cluster.ExecResult, error) {
+	start := time.Now()
+	req := s.d.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(s.d.ns).Name(s.pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: s.container, Command: cmd, Stdin: stdin != nil, Stdout: true, Stderr: true},
+			scheme.ParameterCodec)
+	exec, err := s.d.executor(req.URL())
+	if err != nil {
+		return cluster.ExecResult{}, err
+	}
+	var out, errb bytes.Buffer
+	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: &out, Stderr: &errb})
+	res := cluster.ExecResult{Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}
+	var code utilexec.CodeExitError
+	if errors.As(err, &code) {
+		res.ExitCode = code.Code
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("exec in pod %s: %w", s.pod, err)
+	}
+	return res, nil
+}
+
+// executor speaks WebSocket to the API server and falls back to SPDY, as
+// kubectl does.
+func (d *Driver) executor(u *url.URL) (remotecommand.Executor, error) {
+	ws, err := remotecommand.NewWebSocketExecutor(d.rc, http.MethodGet, u.String())
+	if err != nil {
+		return nil, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(d.rc, http.MethodPost, u)
+	if err != nil {
+		return nil, err
+	}
+	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+}
+
+// CopyIn writes a file with busybox sh and cat (the keeper and the
+// toolbox have them; a party's image does not).
+func (s *podShell) CopyIn(ctx context.Context, content []byte, p string, mode int64) error {
+	if !s.root {
+		return &cluster.Unsupported{Backend: Name, Verb: "copying a file into a party", Why: "the party's image has no shell; write through the keeper"}
+	}
+	res, err := s.run(ctx, bytes.NewReader(content), "sh", "-c", `mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"`,
+		"sh", p, strconv.FormatInt(mode, 8))
+	return res.Check(err, "writing "+p+" in pod "+s.pod)
+}
+
+// CopyOut reads a file with cat, which the party's image lacks: there,
+// kms-admin cat.
+func (s *podShell) CopyOut(ctx context.Context, p string) ([]byte, error) {
+	cmd := []string{"cat", p}
+	if !s.root {
+		cmd = []string{"kms-admin", "cat", p}
+	}
+	res, err := s.run(ctx, nil, cmd...)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		if strings.Contains(res.Stderr, "No such file") || strings.Contains(res.Stderr, "no such file") {
+			return nil, fmt.Errorf("reading %s in pod %s: %w", path.Clean(p), s.pod, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("reading %s in pod %s: %s", p, s.pod, strings.TrimSpace(res.Output()))
+	}
+	return []byte(res.Stdout), nil
+}

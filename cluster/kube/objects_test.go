@@ -1,0 +1,200 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+func spec(t *testing.T) cluster.Spec {
+	t.Helper()
+	return cluster.NewSpec("ab12cd34", cluster.WithTopology(4, 1),
+		cluster.WithImages(cluster.Images{Party: "kmschaos/party:p1", Toolbox: "kmschaos/toolbox:t1", Toxiproxy: "kmschaos/toxiproxy:x1"}))
+}
+
+// Every object the backend makes must be accepted by the API server:
+// names are DNS labels, label keys qualified names, values valid.
+func TestObjectsHaveValidNamesAndLabels(t *testing.T) {
+	s := spec(t)
+	dep, svc := meshObjects(s)
+	metas := []metav1.ObjectMeta{namespaceObject(s, "kmschaos-ab12cd34").ObjectMeta, keeperObject(s, "/v").ObjectMeta,
+		dep.ObjectMeta, dep.Spec.Template.ObjectMeta, svc.ObjectMeta}
+	for i := 1; i <= 4; i++ {
+		sts := partyObject(s, i, nil, "10.96.0.9")
+		metas = append(metas, sts.ObjectMeta, sts.Spec.Template.ObjectMeta, partyService(s, i).ObjectMeta)
+		for _, v := range s.Volumes(i) {
+			metas = append(metas, claimObject(s, i, v, nil).ObjectMeta, volumeObject(s, "kmschaos-ab12cd34", claimName(i, v.Kind), "/v", v.Size).ObjectMeta)
+		}
+	}
+	for _, m := range metas {
+		if m.Name != "" {
+			if errs := validation.IsDNS1123Subdomain(m.Name); len(errs) > 0 {
+				t.Errorf("name %q: %v", m.Name, errs)
+			}
+		}
+		for k, v := range m.Labels {
+			if errs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...); len(errs) > 0 {
+				t.Errorf("%s: label %s=%s: %v", m.Name, k, v, errs)
+			}
+		}
+	}
+}
+
+// A party's claims are named as its StatefulSet's templates name them,
+// so the StatefulSet adopts the claims the keeper mounts.
+func TestClaimsAreTheStatefulSetsOwn(t *testing.T) {
+	s := spec(t)
+	sts := partyObject(s, 3, nil, "10.96.0.9")
+	for _, tmpl := range sts.Spec.VolumeClaimTemplates {
+		want := tmpl.Name + "-" + sts.Name + "-0"
+		found := false
+		for _, v := range keeperObject(s, "").Spec.Volumes {
+			if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the keeper does not mount %s, the claim of template %s", want, tmpl.Name)
+		}
+	}
+	if got := sts.Spec.Template.Spec.HostAliases[0]; got.IP != "10.96.0.9" || len(got.Hostnames) != 4 || got.Hostnames[1] != "kms-peer-2" {
+		t.Errorf("peer names resolve as %+v, want kms-peer-1..4 at the mesh's Service", got)
+	}
+}
+
+func TestQuantity(t *testing.T) {
+	for in, want := range map[string]string{"8m": "8Mi", "1m": "1Mi", "256k": "256Ki", "2g": "2Gi", "5Mi": "5Mi"} {
+		if q := quantity(in); q.String() != want {
+			t.Errorf("quantity(%q) = %s, want %s", in, q.String(), want)
+		}
+	}
+}
+
+func fakeDriver(objs ...runtime.Object) (*Driver, *fake.Clientset) {
+	cs := fake.NewClientset(objs...)
+	d := &Driver{cfg: Config{Progress: func(string) {}}, cs: cs, ns: "kmschaos-ab12cd34", imageWait: 300 * time.Millisecond}
+	d.bg, d.stop = context.WithCancel(context.Background())
+	return d, cs
+}
+
+// A namespace that exists and is not a run's is refused, and left alone.
+func TestNamespaceNotOursIsRefused(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Images: []corev1.ContainerImage{
+		{Names: []string{"docker.io/kmschaos/party:p1", "docker.io/kmschaos/toolbox:t1", "docker.io/kmschaos/toxiproxy:x1"}}}}}
+	d, cs := fakeDriver(node, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod", Labels: map[string]string{"team": "x"}}})
+	d.cfg.Namespace = "prod"
+	_, err := d.Provision(context.Background(), spec(t))
+	var in *InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "namespace prod exists and is not a kmschaos run's") {
+		t.Fatalf("Provision into a foreign namespace: %v", err)
+	}
+	if ns, err := cs.CoreV1().Namespaces().Get(context.Background(), "prod", metav1.GetOptions{}); err != nil || ns.Labels["team"] != "x" {
+		t.Errorf("the foreign namespace was touched: %v %v", ns, err)
+	}
+}
+
+// An image on no node stops the bring-up before anything is created.
+func TestMissingImageIsNamed(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Images: []corev1.ContainerImage{
+		{Names: []string{"docker.io/kmschaos/party:p1"}}, {Names: []string{"docker.io/kmschaos/toolbox:t1"}}}}}
+	d, cs := fakeDriver(node)
+	s := spec(t)
+	s.Images = cluster.Images{Party: "kmschaos/party:p1", Toolbox: "kmschaos/toolbox:t1", Toxiproxy: "kmschaos/toxiproxy:x9"}
+	err := d.checkImages(context.Background(), s.KeeperImage(), s.Images.Party, s.Images.Toxiproxy)
+	var in *InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "image kmschaos/toxiproxy:x9 is on no node") || strings.Contains(err.Error(), "party") {
+		t.Fatalf("checkImages: %v", err)
+	}
+	nss, _ := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	if len(nss.Items) != 0 {
+		t.Errorf("namespaces created: %v", nss.Items)
+	}
+}
+
+// A verb RBAC refuses is named in one line with what to do.
+func TestForbiddenNamesTheVerb(t *testing.T) {
+	d, cs := fakeDriver()
+	cs.PrependReactor("create", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "kmschaos-ab12cd34",
+			errors.New(`User "ci" cannot create resource "namespaces"`))
+	})
+	err := d.createNamespace(context.Background(), spec(t))
+	var in *InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), `cannot create resource "namespaces"`) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("createNamespace forbidden: %v", err)
+	}
+}
+
+// State reads a crash-looping, OOM-killed pod as the Docker backend
+// reports a restarting container.
+func TestStateOfACrashLoopingPod(t *testing.T) {
+	s := spec(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(2), Namespace: "kmschaos-ab12cd34"},
+		Spec: partyObject(s, 2, []string{"--x"}, "10.0.0.1").Spec.Template.Spec,
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: partyContainer, RestartCount: 3,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}}}
+	d, _ := fakeDriver(pod)
+	st, err := d.party(s, 2).State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Restarting || st.Running || st.RestartCount != 3 || !st.OOMKilled || st.ExitCode != 137 || st.Cmd[len(st.Cmd)-1] != "--x" {
+		t.Errorf("state %+v", st)
+	}
+	if st.Memory != s.Baseline(2).Memory {
+		t.Errorf("memory limit %d, want the baseline's %d", st.Memory, s.Baseline(2).Memory)
+	}
+	gone, err := d.party(s, 3).State(context.Background())
+	if err != nil || gone.Running || gone.Status != "exited" {
+		t.Errorf("a party with no pod: %+v %v", gone, err)
+	}
+}
+
+// Pausing is declared unsupported, never done as something else.
+func TestPauseIsUnsupported(t *testing.T) {
+	d, cs := fakeDriver()
+	err := d.party(spec(t), 1).Pause(context.Background())
+	if !cluster.IsUnsupported(err) {
+		t.Fatalf("Pause: %v", err)
+	}
+	if n := len(cs.Actions()); n != 0 {
+		t.Errorf("Pause acted on the cluster: %v", cs.Actions())
+	}
+}
+
+// Stop scales the StatefulSet to zero before it deletes the pod, so the
+// party stays down.
+func TestStopScalesToZeroThenDeletes(t *testing.T) {
+	s := spec(t)
+	sts := partyObject(s, 1, nil, "10.0.0.1")
+	sts.Namespace = "kmschaos-ab12cd34"
+	d, cs := fakeDriver(sts, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(1), Namespace: "kmschaos-ab12cd34"}})
+	if err := d.party(s, 1).Stop(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, a := range cs.Actions() {
+		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
+	}
+	if got := strings.Join(verbs, ", "); !strings.HasPrefix(got, "patch statefulsets, delete pods, get pods") {
+		t.Errorf("Stop did %s", got)
+	}
+	got, _ := cs.AppsV1().StatefulSets("kmschaos-ab12cd34").Get(context.Background(), sts.Name, metav1.GetOptions{})
+	if *got.Spec.Replicas != 0 {
+		t.Errorf("replicas %d after Stop", *got.Spec.Replicas)
+	}
+}

@@ -1,0 +1,184 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// partyWorkload is party i as Kubernetes runs it: the one pod of its
+// StatefulSet. The StatefulSet's replicas say whether it should run
+// (Stop and Kill scale it to zero, Start to one); Restart deletes the pod,
+// which the StatefulSet replaces, as `kubectl delete pod` does.
+type partyWorkload struct {
+	podShell
+	i int
+}
+
+func (d *Driver) party(s cluster.Spec, i int) *partyWorkload {
+	return &partyWorkload{podShell: podShell{d: d, pod: partyPod(i), container: partyContainer, user: s.Profile.User}, i: i}
+}
+
+func (p *partyWorkload) scale(ctx context.Context, n int32) error {
+	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)
+	_, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Patch(ctx, statefulSetName(p.i), types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	return p.d.explain(err, fmt.Sprintf("scaling party %d to %d", p.i, n))
+}
+
+func (p *partyWorkload) Start(ctx context.Context) error { return p.scale(ctx, 1) }
+
+// Stop scales the party to zero and deletes its pod with grace: SIGTERM,
+// then SIGKILL after grace. It returns once the pod is gone.
+func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
+	if err := p.scale(ctx, 0); err != nil {
+		return err
+	}
+	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
+		return err
+	}
+	return p.awaitGone(ctx)
+}
+
+func (p *partyWorkload) awaitGone(ctx context.Context) error {
+	return p.d.poll(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+}
+
+// Restart deletes the pod with grace; the StatefulSet starts a new one.
+// It returns once the new pod runs.
+func (p *partyWorkload) Restart(ctx context.Context, grace time.Duration) error {
+	old, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := p.scale(ctx, 1); err != nil {
+		return err
+	}
+	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
+		return err
+	}
+	return p.d.poll(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return (old == nil || cur.UID != old.UID) && cur.Status.Phase == corev1.PodRunning, nil
+	})
+}
+
+// Kill ends the party at once and keeps it down (scale to zero, delete
+// with no grace): the pod is not replaced.
+func (p *partyWorkload) Kill(ctx context.Context) error { return p.Stop(ctx, 0) }
+
+func (p *partyWorkload) Pause(context.Context) error {
+	return &cluster.Unsupported{Backend: Name, Verb: "pausing a party", Why: "Kubernetes has no verb that freezes a pod's processes"}
+}
+
+func (p *partyWorkload) Resume(context.Context) error {
+	return &cluster.Unsupported{Backend: Name, Verb: "resuming a party", Why: "Kubernetes has no verb that freezes a pod's processes"}
+}
+
+func (p *partyWorkload) Update(context.Context, cluster.Resources) error {
+	return &cluster.Unsupported{Backend: Name, Verb: "changing a party's limits", Why: "in-place pod resize is not wired into the backend yet"}
+}
+
+// LogsSince reads the pod's log (and its previous container's, across a
+// restart) from t on. A deleted pod's log is gone, as on any cluster
+// without log shipping.
+func (p *partyWorkload) LogsSince(ctx context.Context, t time.Time) (string, error) {
+	var out strings.Builder
+	for _, previous := range []bool{true, false} {
+		o := &corev1.PodLogOptions{Container: partyContainer, Previous: previous}
+		if !t.IsZero() {
+			o.SinceTime = &metav1.Time{Time: t}
+		}
+		rc, err := p.d.cs.CoreV1().Pods(p.d.ns).GetLogs(p.pod, o).Stream(ctx)
+		if err != nil {
+			if previous || apierrors.IsNotFound(err) {
+				continue // no previous container, or no pod
+			}
+			return out.String(), err
+		}
+		_, err = io.Copy(&out, rc)
+		rc.Close()
+		if err != nil {
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
+
+// State maps the pod's status to the backend-neutral State: no pod is an
+// exited party.
+func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
+	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return cluster.State{Status: "exited"}, nil
+	}
+	if err != nil {
+		return cluster.State{}, err
+	}
+	st := cluster.State{Status: "created"}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == partyContainer {
+			st.Cmd = c.Args
+			if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				st.Memory = m.Value()
+			}
+			if c, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+				st.NanoCPUs = c.MilliValue() * 1e6
+			}
+		}
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name != partyContainer {
+			continue
+		}
+		st.RestartCount = int(cs.RestartCount)
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			st.ExitCode = int(t.ExitCode)
+			st.OOMKilled = t.Reason == "OOMKilled"
+		}
+		switch {
+		case cs.State.Running != nil:
+			st.Status, st.Running, st.StartedAt = "running", true, cs.State.Running.StartedAt.Time
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff":
+			st.Status, st.Restarting = "restarting", true
+		case cs.State.Terminated != nil:
+			st.Status, st.ExitCode = "exited", int(cs.State.Terminated.ExitCode)
+			st.OOMKilled = cs.State.Terminated.Reason == "OOMKilled"
+		}
+	}
+	return st, nil
+}
+
+func (p *partyWorkload) Memory(context.Context) (uint64, uint64, error) {
+	return 0, 0, &cluster.Unsupported{Backend: Name, Verb: "reading a party's memory", Why: "needs the metrics API (metrics-server)"}
+}
+
+// Address is the pod's IP.
+func (p *partyWorkload) Address(ctx context.Context) (string, error) {
+	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	if pod.Status.PodIP == "" {
+		return "", fmt.Errorf("pod %s has no IP", p.pod)
+	}
+	return pod.Status.PodIP, nil
+}
+
+// Remove deletes the party's pod and keeps it from coming back; its
+// claims stay. StartParty brings it back.
+func (p *partyWorkload) Remove(ctx context.Context) error { return p.Stop(ctx, 0) }
