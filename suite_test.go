@@ -60,7 +60,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	AddReportEntry("seed", s.Seed)
 	// The images are the first process's: it removes them when every
 	// process has ended, not the first cluster to stop.
-	Expect(env.Start(ctx, s, progress, cluster.WithImages(sh.Images))).To(Succeed())
+	Expect(env.Start(ctx, s, progress, sh.Images)).To(Succeed())
 	// The cluster's secrets, in memory only: redacted from captured
 	// output from now on, and searched for in every report at the end.
 	set, err := secrets.Collect(ctx, env.Cluster())

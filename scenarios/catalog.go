@@ -132,7 +132,7 @@ func WriteReports(dir string, processes int) ([]string, error) {
 	s := env.Current()
 	run := &report.Run{
 		Seed: s.Seed, N: s.N, T: s.T, Started: all.Started, Duration: time.Since(all.Started),
-		Machine: machine(), Processes: processes,
+		Machine: machine(), Processes: processes, Backend: s.Backend,
 		Scenarios: all.Scenarios,
 	}
 	if len(all.Guide) > 0 {

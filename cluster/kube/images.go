@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 // LocalRoot is the local cluster's state root (localk8s: make k8s-up).
@@ -49,4 +51,40 @@ func ImportLocal(ctx context.Context, refs ...string) error {
 		return fmt.Errorf("importing %s into the local cluster: %s %s", strings.Join(refs, " "), strings.TrimSpace(saveErr.String()), strings.TrimSpace(impErr.String()))
 	}
 	return nil
+}
+
+// Start brings up a cluster on the Kubernetes cluster cfg names, with
+// images built on the Docker engine (cluster.BuildImages): imported into
+// the local cluster's containerd when cfg names the local cluster, else
+// expected on the nodes (pushed to the registry they pull from).
+func Start(ctx context.Context, cfg Config, im cluster.Images, opts ...cluster.Option) (*cluster.Cluster, error) {
+	if cfg.Kubeconfig == "" && !HasDefaultKubeconfig() {
+		cfg.Kubeconfig = LocalKubeconfig()
+	}
+	d, err := New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Kubeconfig == LocalKubeconfig() {
+		d.cfg.Progress("importing the images into the local cluster's containerd")
+		if err := ImportLocal(ctx, im.Party, im.Toxiproxy, im.Toolbox); err != nil {
+			return nil, err
+		}
+	}
+	return cluster.StartOn(ctx, d, append(opts, cluster.WithImages(im))...)
+}
+
+// HasDefaultKubeconfig tells whether client-go finds a kubeconfig of its
+// own ($KUBECONFIG or ~/.kube/config); without one, kmschaos uses the
+// local cluster's.
+func HasDefaultKubeconfig() bool {
+	if os.Getenv("KUBECONFIG") != "" {
+		return true
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(home, ".kube", "config"))
+	return err == nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -46,8 +44,8 @@ func (b backend) kubernetes() bool { return b.name == kube.Name }
 
 // driver connects to the Kubernetes cluster.
 func (b backend) driver(ctx context.Context, progress func(string)) (*kube.Driver, error) {
-	cfg := kube.Config{Kubeconfig: b.kubeconfig, Namespace: b.namespace, Progress: progress}
-	if cfg.Kubeconfig == "" && !hasDefaultKubeconfig() {
+	cfg := b.config(progress)
+	if cfg.Kubeconfig == "" && !kube.HasDefaultKubeconfig() {
 		cfg.Kubeconfig = kube.LocalKubeconfig()
 	}
 	return kube.New(ctx, cfg)
@@ -55,38 +53,23 @@ func (b backend) driver(ctx context.Context, progress func(string)) (*kube.Drive
 
 // start brings up a cluster on the backend.
 func (b backend) start(ctx context.Context, progress func(string), opts ...cluster.Option) (*cluster.Cluster, error) {
+	opts = append(opts, cluster.WithProgress(progress))
 	if !b.kubernetes() {
-		return cluster.Start(ctx, append(opts, cluster.WithProgress(progress))...)
+		return cluster.Start(ctx, opts...)
 	}
-	d, err := b.driver(ctx, progress)
-	if err != nil {
-		return nil, err
-	}
-	im, err := b.images(ctx, progress)
-	if err != nil {
-		return nil, err
-	}
-	return cluster.StartOn(ctx, d, append(opts, cluster.WithProgress(progress), cluster.WithImages(im))...)
-}
-
-// images builds the images on the Docker engine and, for the local
-// Kubernetes cluster, imports them into its containerd.
-func (b backend) images(ctx context.Context, progress func(string)) (cluster.Images, error) {
 	dc, err := cluster.DockerClient(ctx)
 	if err != nil {
-		return cluster.Images{}, fmt.Errorf("connecting to the container engine (the images are built there): %w", err)
+		return nil, fmt.Errorf("connecting to the container engine (the images are built there): %w", err)
 	}
 	im, err := cluster.BuildImages(ctx, dc, progress)
 	if err != nil {
-		return im, err
+		return nil, err
 	}
-	if b.kubeconfig == "" || b.kubeconfig == kube.LocalKubeconfig() {
-		progress("importing the images into the local cluster's containerd")
-		if err := kube.ImportLocal(ctx, im.Party, im.Toxiproxy, im.Toolbox); err != nil {
-			return im, err
-		}
-	}
-	return im, nil
+	return kube.Start(ctx, b.config(progress), im, opts...)
+}
+
+func (b backend) config(progress func(string)) kube.Config {
+	return kube.Config{Kubeconfig: b.kubeconfig, Namespace: b.namespace, Progress: progress}
 }
 
 // attachTo attaches to a run on the backend.
@@ -99,20 +82,6 @@ func (b backend) attachTo(ctx context.Context, run string) (*cluster.Cluster, er
 		return nil, err
 	}
 	return d.Attach(ctx, run)
-}
-
-// hasDefaultKubeconfig tells whether client-go would find a kubeconfig
-// of its own ($KUBECONFIG or ~/.kube/config).
-func hasDefaultKubeconfig() bool {
-	if os.Getenv("KUBECONFIG") != "" {
-		return true
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return false
-	}
-	_, err = os.Stat(filepath.Join(home, ".kube", "config"))
-	return err == nil
 }
 
 // down removes a run from the backend.

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -23,6 +24,10 @@ type Settings struct {
 	// KeepImages keeps the images after the run (KMSCHAOS_KEEP_IMAGES=1):
 	// the next run starts 16 s sooner.
 	KeepImages bool
+	// Backend is where the cluster runs: docker, or kubernetes
+	// (KMSCHAOS_BACKEND), on the cluster of KMSCHAOS_KUBECONFIG (default:
+	// $KUBECONFIG, ~/.kube/config, the local cluster's).
+	Backend, Kubeconfig string
 }
 
 // FromEnvironment reads the settings, with defaults.
@@ -57,6 +62,14 @@ func FromEnvironment() (Settings, error) {
 	if v := os.Getenv("KMSCHAOS_REPORT_DIR"); v != "" {
 		s.ReportDir = v
 	}
+	s.Backend, s.Kubeconfig = "docker", os.Getenv("KMSCHAOS_KUBECONFIG")
+	switch v := os.Getenv("KMSCHAOS_BACKEND"); v {
+	case "", "docker":
+	case kube.Name:
+		s.Backend = v
+	default:
+		return s, fmt.Errorf("KMSCHAOS_BACKEND=%q: use docker or kubernetes", v)
+	}
 	return s, (cluster.Topology{N: s.N, T: s.T}).Validate()
 }
 
@@ -66,9 +79,10 @@ var (
 	settings Settings
 )
 
-// Start brings up the shared cluster; opts come after the settings' own
-// (the suite's parallel processes hand in the images built once).
-func Start(ctx context.Context, s Settings, progress func(string), opts ...cluster.Option) error {
+// Start brings up the shared cluster; opts come after the settings' own.
+// The images are the ones built for the run (cluster.BuildImages), which
+// the Kubernetes backend imports into the local cluster.
+func Start(ctx context.Context, s Settings, progress func(string), images cluster.Images, opts ...cluster.Option) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if shared != nil {
@@ -79,7 +93,13 @@ func Start(ctx context.Context, s Settings, progress func(string), opts ...clust
 	if s.KeepImages {
 		all = append(all, cluster.WithKeptImages())
 	}
-	c, err := cluster.Start(ctx, append(all, opts...)...)
+	var c *cluster.Cluster
+	var err error
+	if s.Backend == kube.Name {
+		c, err = kube.Start(ctx, kube.Config{Kubeconfig: s.Kubeconfig, Progress: progress}, images, append(all, opts...)...)
+	} else {
+		c, err = cluster.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
+	}
 	if err != nil {
 		return err
 	}

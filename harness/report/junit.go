@@ -32,7 +32,7 @@ func (r *Run) junit() reporters.JUnitTestSuites {
 			out.TestSuites = append(out.TestSuites, reporters.JUnitTestSuite{
 				Name: s.Section, Package: "kmschaos", Timestamp: s.Started.UTC().Format("2006-01-02T15:04:05"),
 				Properties: reporters.JUnitProperties{Properties: []reporters.JUnitProperty{
-					{Name: "seed", Value: strconv.FormatUint(r.Seed, 10)}, {Name: "machine", Value: r.Machine},
+					{Name: "seed", Value: strconv.FormatUint(r.Seed, 10)}, {Name: "machine", Value: r.Machine}, {Name: "backend", Value: r.Backend},
 				}},
 			})
 		}

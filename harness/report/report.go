@@ -247,6 +247,8 @@ type Run struct {
 	N       int    `json:"n"`
 	T       int    `json:"t"`
 	Machine string `json:"machine"`
+	// Backend is where the clusters ran: docker or kubernetes.
+	Backend string `json:"backend,omitempty"`
 	// Processes is how many clusters ran the scenarios at once (Ginkgo's
 	// parallel processes, one cluster each); 0 or 1: one.
 	Processes int           `json:"processes,omitempty"`

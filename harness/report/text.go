@@ -17,8 +17,12 @@ func (r *Run) WriteText(w io.Writer) error {
 	if nSkipped > 0 {
 		skips = fmt.Sprintf(", %d skipped", nSkipped)
 	}
-	fmt.Fprintf(w, "kmschaos scorecard: n=%d t=%d seed=%d, %d of %d scenarios passed%s in %s%s (%s)\n\n",
-		r.N, r.T, r.Seed, passed, len(r.Scenarios), skips, fmtDuration(r.Duration), r.clusters(), r.Machine)
+	on := ""
+	if r.Backend != "" {
+		on = " on " + r.Backend
+	}
+	fmt.Fprintf(w, "kmschaos scorecard%s: n=%d t=%d seed=%d, %d of %d scenarios passed%s in %s%s (%s)\n\n",
+		on, r.N, r.T, r.Seed, passed, len(r.Scenarios), skips, fmtDuration(r.Duration), r.clusters(), r.Machine)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
 	// OVERHEAD is the harness's own time: the scenario's duration minus
