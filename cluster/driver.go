@@ -352,6 +352,24 @@ func (c *Cluster) OperatorCommand(i int, verb, args string) string {
 	return strings.TrimSpace(fmt.Sprintf("docker %s %s %s", verb, c.Party(i).Name, args))
 }
 
+// Operator is a backend an operator drives with tools of their own
+// machine (kubectl, helm) pointed at the run: Kubernetes.
+type Operator interface {
+	Operate(ctx context.Context, cmd []string) (ExecResult, error)
+}
+
+// Operate runs an operator's tool (kubectl, helm) on this machine against
+// the cluster, as the operator's own context would: the run's cluster and
+// namespace. A backend with no such tools (Docker) refuses it as
+// unsupported, which a scenario reports as skipped.
+func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error) {
+	if op, ok := c.driver.(Operator); ok {
+		return op.Operate(ctx, cmd)
+	}
+	return ExecResult{}, c.unsupported("running "+strings.Join(cmd[:min(1, len(cmd))], ""),
+		"kubectl and helm steps act on a Kubernetes cluster")
+}
+
 // unsupported is the error of a cluster-wide verb the cluster's backend
 // does not offer.
 func (c *Cluster) unsupported(verb, why string) error {

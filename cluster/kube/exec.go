@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
 	"path"
 	"strconv"
 	"strings"
@@ -116,4 +119,37 @@ func (s *podShell) CopyOut(ctx context.Context, p string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s in pod %s: %s", p, s.pod, strings.TrimSpace(res.Output()))
 	}
 	return []byte(res.Stdout), nil
+}
+
+// Operate runs kubectl or helm on this machine against the run: the
+// driver's kubeconfig and the run's namespace go before the operator's
+// own arguments, which run as written. The binary is the one on PATH, or
+// the local cluster's (make k8s-up builds both).
+func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult, error) {
+	if len(cmd) == 0 || (cmd[0] != "kubectl" && cmd[0] != "helm") {
+		return cluster.ExecResult{}, fmt.Errorf("an operator's step runs kubectl or helm, not %q", strings.Join(cmd, " "))
+	}
+	bin, err := osexec.LookPath(cmd[0])
+	if err != nil {
+		bin = filepath.Join(LocalRoot(), "bin", cmd[0])
+		if _, serr := os.Stat(bin); serr != nil {
+			return cluster.ExecResult{}, fmt.Errorf("%s is not on PATH nor in %s: install it (make k8s-up builds it)", cmd[0], filepath.Dir(bin))
+		}
+	}
+	args := []string{"--namespace", d.ns}
+	if d.cfg.Kubeconfig != "" {
+		args = append(args, "--kubeconfig", d.cfg.Kubeconfig)
+	}
+	start := time.Now()
+	c := osexec.CommandContext(ctx, bin, append(args, cmd[1:]...)...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err = c.Run()
+	res := cluster.ExecResult{Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}
+	var exit *osexec.ExitError
+	if errors.As(err, &exit) {
+		res.ExitCode = exit.ExitCode()
+		return res, nil
+	}
+	return res, err
 }

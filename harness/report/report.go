@@ -85,7 +85,10 @@ const (
 	ByGuide    = "guide"    // the guide's procedures as written
 	ByRepaired = "repaired" // a runbook that repairs what the guide gets wrong
 	ByHarness  = "harness"  // a step that only undid the harness's own fault
-	ByReset    = "reset"    // the harness reset the cluster from its offline copy
+	// ByOperations: a procedure of the real KMS's operations pages
+	// (kubectl, helm), on Kubernetes.
+	ByOperations = "operations"
+	ByReset      = "reset" // the harness reset the cluster from its offline copy
 )
 
 // What became of the key material (Scenario.Keys).

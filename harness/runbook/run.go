@@ -259,7 +259,9 @@ func runExec(ctx context.Context, e *Env, s Step, v map[string][]string) (string
 	}
 	command := fmt.Sprintf("[%s] %s", in, strings.Join(args, " "))
 	var res cluster.ExecResult
-	if in == "keeper" {
+	if in == "operator" {
+		res, err = e.C.Operate(ctx, args...)
+	} else if in == "keeper" {
 		user := "0:0"
 		if s.Exec.User == "party" {
 			user = e.C.Profile.User

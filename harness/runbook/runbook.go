@@ -37,6 +37,10 @@ const (
 	OriginRepaired = "repaired"
 	// OriginHarness: a procedure that only undoes the harness's own fault.
 	OriginHarness = "harness"
+	// OriginOperations: a procedure from the real KMS's operations pages
+	// (zama-ai/kms docs/operations: kubectl, helm), as an operator of a
+	// Kubernetes deployment runs it, not from the troubleshooting guide.
+	OriginOperations = "operations"
 )
 
 // Runbook is one procedure.
@@ -44,8 +48,9 @@ type Runbook struct {
 	Name        string `yaml:"name"`
 	Guide       string `yaml:"guide"` // where the guide gives it
 	Description string `yaml:"description"`
-	// Origin says whose procedure this is: OriginGuide, OriginRepaired or
-	// OriginHarness; the scorecard's "recovered by" is read from it.
+	// Origin says whose procedure this is: OriginGuide, OriginRepaired,
+	// OriginHarness or OriginOperations; the scorecard's "recovered by" is
+	// read from it.
 	Origin string `yaml:"origin"`
 	// Renews declares the key objects the runbook replaces on purpose, so
 	// that the audit after the scenario accepts them and nothing else:
@@ -110,7 +115,11 @@ type Step struct {
 
 // Exec runs a command in a container.
 type Exec struct {
-	In      string   `yaml:"in"`    // party (default) or keeper, the operator's debug pod
+	// In: party (default); keeper, the operator's debug pod; or operator,
+	// the operator's own machine, where kubectl and helm run as written
+	// against the run's cluster and namespace (Kubernetes only: on another
+	// backend the step is unsupported and its scenario skipped).
+	In      string   `yaml:"in"`
 	Party   string   `yaml:"party"` // which party's container (default {{party}})
 	User    string   `yaml:"user"`  // party or root (default: party in a party container, root in the keeper)
 	Command []string `yaml:"command"`
@@ -331,11 +340,11 @@ func (v *validator) runbook() {
 		top("name", "missing")
 	}
 	switch rb.Origin {
-	case OriginGuide, OriginRepaired, OriginHarness:
+	case OriginGuide, OriginRepaired, OriginHarness, OriginOperations:
 	case "":
-		top("origin", "missing: say who wrote the procedure (guide, repaired or harness)")
+		top("origin", "missing: say who wrote the procedure (guide, repaired, harness or operations)")
 	default:
-		top("origin", "%q: must be guide, repaired or harness", rb.Origin)
+		top("origin", "%q: must be guide, repaired, harness or operations", rb.Origin)
 	}
 	if strings.HasSuffix(strings.TrimSuffix(filepath.Base(rb.Source), ".yaml"), "-as-written") && rb.Origin != OriginGuide {
 		top("origin", "%q: a runbook as written is the guide's (origin: guide)", rb.Origin)
@@ -462,8 +471,15 @@ func (v *validator) exec(x *Exec) {
 		if x.Party != "" {
 			v.fail("exec.party", "a keeper exec runs in the keeper, not in a party")
 		}
+	case "operator":
+		if x.Party != "" || x.User != "" {
+			v.fail("exec.in", "an operator's command runs on the operator's machine: no exec.party, no exec.user")
+		}
+		if len(x.Command) > 0 && x.Command[0] != "kubectl" && x.Command[0] != "helm" {
+			v.fail("exec.command", "%q: an operator's command is kubectl or helm", x.Command[0])
+		}
 	default:
-		v.fail("exec.in", "%q: must be party or keeper", x.In)
+		v.fail("exec.in", "%q: must be party, keeper or operator", x.In)
 	}
 	if x.User != "" && x.User != "party" && x.User != "root" {
 		v.fail("exec.user", "%q: must be party or root", x.User)

@@ -57,6 +57,8 @@ func TestRecoveredBy(t *testing.T) {
 		{false, false, []string{runbook.OriginGuide, runbook.OriginRepaired}, "repaired"},
 		{false, true, []string{runbook.OriginGuide}, "harness"},
 		{false, false, []string{runbook.OriginHarness}, "harness"},
+		{false, false, []string{runbook.OriginOperations}, "operations"},
+		{false, false, []string{runbook.OriginGuide, runbook.OriginOperations}, "operations"},
 		{true, false, []string{runbook.OriginGuide}, "reset"},
 		{false, false, nil, ""},
 	} {

@@ -488,6 +488,8 @@ func recoveredBy(reset, undone bool, origins []string) string {
 		return report.ByRepaired
 	case slices.Contains(origins, runbook.OriginHarness):
 		return report.ByHarness
+	case slices.Contains(origins, runbook.OriginOperations):
+		return report.ByOperations
 	case len(origins) == 0:
 		return ""
 	}
