@@ -121,7 +121,7 @@ func TestValidationNamesFileStepAndField(t *testing.T) {
 		{"negative within", bad("within: 30s", "within: -1s"),
 			`runbooks/x.yaml: step 4 "Optimal": expect.within: negative duration -1s`},
 		{"missing origin", bad("origin: repaired\n", ""), `runbooks/x.yaml: origin: missing`},
-		{"bad origin", bad("origin: repaired", "origin: us"), `runbooks/x.yaml: origin: "us": must be guide, repaired or harness`},
+		{"bad origin", bad("origin: repaired", "origin: us"), `runbooks/x.yaml: origin: "us": must be guide, repaired, harness or operations`},
 		{"harness origin, nothing undone", bad("origin: repaired", "origin: harness"), `runbooks/x.yaml: origin: harness, but no step undoes the fault`},
 		{"exit without exec", bad("expect: {optimal: true,", "expect: {exit: 0, optimal: true,"),
 			`runbooks/x.yaml: step 4 "Optimal": expect.exit: exit and any_exit judge a command`},
