@@ -190,11 +190,15 @@ func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	for _, a := range cs.Actions() {
 		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
 	}
-	if got := strings.Join(verbs, ", "); !strings.HasPrefix(got, "patch statefulsets, delete pods, get pods") {
+	if got := strings.Join(verbs, ", "); got != "patch statefulsets, watch pods, delete pods, patch statefulsets" {
 		t.Errorf("Stop did %s", got)
 	}
 	got, _ := cs.AppsV1().StatefulSets("kmschaos-ab12cd34").Get(context.Background(), sts.Name, metav1.GetOptions{})
 	if *got.Spec.Replicas != 0 {
 		t.Errorf("replicas %d after Stop", *got.Spec.Replicas)
+	}
+	// A pod killed with no grace reports SIGKILL's status, as docker kill's.
+	if st, err := d.party(s, 1).State(context.Background()); err != nil || st.Running || st.ExitCode != 137 {
+		t.Errorf("after a kill: %+v %v", st, err)
 	}
 }

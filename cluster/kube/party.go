@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -28,8 +30,15 @@ func (d *Driver) party(s cluster.Spec, i int) *partyWorkload {
 	return &partyWorkload{podShell: podShell{d: d, pod: partyPod(i), container: partyContainer, user: s.Profile.User}, i: i}
 }
 
+// exitAnnotation records, on a party's StatefulSet scaled to zero, the
+// exit status its container reported as it ended: the pod, which held it,
+// is deleted, and State reports it as the Docker backend reports a
+// stopped container's.
+const exitAnnotation = "kmschaos.org/exit-code"
+
+// scale sets the party's replicas, and forgets the last exit status.
 func (p *partyWorkload) scale(ctx context.Context, n int32) error {
-	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, exitAnnotation, n)
 	_, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Patch(ctx, statefulSetName(p.i), types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	return p.d.explain(err, fmt.Sprintf("scaling party %d to %d", p.i, n))
 }
@@ -37,15 +46,62 @@ func (p *partyWorkload) scale(ctx context.Context, n int32) error {
 func (p *partyWorkload) Start(ctx context.Context) error { return p.scale(ctx, 1) }
 
 // Stop scales the party to zero and deletes its pod with grace: SIGTERM,
-// then SIGKILL after grace. It returns once the pod is gone.
+// then SIGKILL after grace. It returns once the pod is gone, and records
+// the exit status its container reported on the way (State reads it).
 func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	if err := p.scale(ctx, 0); err != nil {
 		return err
 	}
+	w, err := p.d.cs.CoreV1().Pods(p.d.ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + p.pod})
+	if err != nil {
+		return p.d.explain(err, "watching party "+strconv.Itoa(p.i))
+	}
+	defer w.Stop()
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
 		return err
 	}
-	return p.awaitGone(ctx)
+	exit := -1
+	if grace == 0 {
+		exit = 137 // SIGKILL, if the kubelet's last word is not seen
+	}
+	deadline := time.After(grace + time.Minute)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				// The watch ended early: wait for the pod by polling.
+				if err := p.awaitGone(ctx); err != nil {
+					return err
+				}
+				return p.annotateExit(ctx, exit)
+			}
+			pod, isPod := ev.Object.(*corev1.Pod)
+			if !isPod {
+				continue
+			}
+			for _, cs := range pod.Status.ContainerStatuses {
+				if t := cs.State.Terminated; cs.Name == partyContainer && t != nil {
+					exit = int(t.ExitCode)
+				}
+			}
+			if ev.Type == watch.Deleted {
+				return p.annotateExit(ctx, exit)
+			}
+		case <-deadline:
+			return fmt.Errorf("party %d's pod is still there %s after its deletion", p.i, grace+time.Minute)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *partyWorkload) annotateExit(ctx context.Context, code int) error {
+	if code < 0 {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, exitAnnotation, strconv.Itoa(code))
+	_, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Patch(ctx, statefulSetName(p.i), types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	return p.d.explain(err, "recording party "+strconv.Itoa(p.i)+"'s exit")
 }
 
 func (p *partyWorkload) awaitGone(ctx context.Context) error {
@@ -124,7 +180,11 @@ func (p *partyWorkload) LogsSince(ctx context.Context, t time.Time) (string, err
 func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return cluster.State{Status: "exited"}, nil
+		st := cluster.State{Status: "exited"}
+		if sts, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Get(ctx, statefulSetName(p.i), metav1.GetOptions{}); err == nil {
+			st.ExitCode, _ = strconv.Atoi(sts.Annotations[exitAnnotation])
+		}
+		return st, nil
 	}
 	if err != nil {
 		return cluster.State{}, err
