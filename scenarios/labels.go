@@ -20,6 +20,9 @@ const (
 	LabelMeta        = "meta"         // the harness's own guarantees
 	LabelCleanup     = "cleanup"
 	LabelSecrets     = "secrets"
+	// LabelKubernetes: the scenario's runbook is a Kubernetes operator's
+	// (kubectl, helm); on another backend it is skipped.
+	LabelKubernetes = "kubernetes"
 )
 
 // sectionLabel is the label of each section of the guide.
@@ -34,7 +37,7 @@ var faultKinds = []string{fault.Network, fault.Process, fault.Resources, fault.S
 // known is every label a scenario may carry.
 func known() map[string]bool {
 	k := map[string]bool{}
-	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets} {
+	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets, LabelKubernetes} {
 		k[l] = true
 	}
 	for _, l := range sectionLabel {

@@ -35,6 +35,23 @@ var _ = section(ProcessSec, func() {
 	})
 
 	spec(scenario.Scenario{
+		// On Kubernetes a killed party is a StatefulSet scaled to zero;
+		// the real KMS's operations pages bring it back with kubectl.
+		Name: "a party scaled to zero is brought back with the operations pages' kubectl steps", Section: ProcessSec,
+		Labels: []string{fault.Process, LabelKubernetes},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := e.One()
+			alive := e.Others(p)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Kill(p)},
+				Detect: []probe.Probe{probe.Exited(p, 137), probe.HealthStatus(alive[0], "Healthy")},
+				During: check.Expect{Live: alive, Down: []int{p}},
+				Target: p, Runbooks: []string{"kubectl-scale-up"},
+			}
+		},
+	})
+
+	spec(scenario.Scenario{
 		// FAULTS.md says t+1 killed must fail closed. With n = 3t+1, t+1
 		// killed leaves 2t >= t+1 parties, which still decrypt: the
 		// cluster must stay live. Failing closed starts below t+1 (next).

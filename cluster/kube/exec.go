@@ -123,18 +123,14 @@ func (s *podShell) CopyOut(ctx context.Context, p string) ([]byte, error) {
 
 // Operate runs kubectl or helm on this machine against the run: the
 // driver's kubeconfig and the run's namespace go before the operator's
-// own arguments, which run as written. The binary is the one on PATH, or
-// the local cluster's (make k8s-up builds both).
+// own arguments, which run as written.
 func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult, error) {
 	if len(cmd) == 0 || (cmd[0] != "kubectl" && cmd[0] != "helm") {
 		return cluster.ExecResult{}, fmt.Errorf("an operator's step runs kubectl or helm, not %q", strings.Join(cmd, " "))
 	}
-	bin, err := osexec.LookPath(cmd[0])
+	bin, err := tool(cmd[0], d.cfg.Kubeconfig == LocalKubeconfig())
 	if err != nil {
-		bin = filepath.Join(LocalRoot(), "bin", cmd[0])
-		if _, serr := os.Stat(bin); serr != nil {
-			return cluster.ExecResult{}, fmt.Errorf("%s is not on PATH nor in %s: install it (make k8s-up builds it)", cmd[0], filepath.Dir(bin))
-		}
+		return cluster.ExecResult{}, err
 	}
 	args := []string{"--namespace", d.ns}
 	if d.cfg.Kubeconfig != "" {
@@ -152,4 +148,21 @@ func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult,
 		return res, nil
 	}
 	return res, err
+}
+
+// tool finds kubectl or helm: the local cluster's own build (the server's
+// version) for the local cluster, else the one on PATH, else the local
+// build.
+func tool(name string, local bool) (string, error) {
+	built := filepath.Join(LocalRoot(), "bin", name)
+	if _, err := os.Stat(built); err == nil && local {
+		return built, nil
+	}
+	if p, err := osexec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat(built); err == nil {
+		return built, nil
+	}
+	return "", fmt.Errorf("%s is not on PATH nor in %s: install it (make k8s-up builds it)", name, filepath.Dir(built))
 }

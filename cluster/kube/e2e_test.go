@@ -1,0 +1,139 @@
+package kube_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/kube"
+	"github.com/kmschaos/kmschaos/harness/oracle"
+)
+
+// onCluster returns the kubeconfig of a cluster to test on: the local one
+// (make k8s-up) or KMSCHAOS_KUBECONFIG's. Without one the test is skipped,
+// unless KMSCHAOS_K8S=1 (make test-k8s) says a cluster must be there.
+func onCluster(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a Kubernetes cluster test (-short)")
+	}
+	cfg := os.Getenv("KMSCHAOS_KUBECONFIG")
+	if cfg == "" {
+		cfg = kube.LocalKubeconfig()
+	}
+	if _, err := os.Stat(cfg); err != nil {
+		if os.Getenv("KMSCHAOS_K8S") == "1" {
+			t.Fatalf("KMSCHAOS_K8S=1 but no kubeconfig at %s: run make k8s-up", cfg)
+		}
+		t.Skipf("no Kubernetes cluster (%s): make k8s-up, then make test-k8s", cfg)
+	}
+	return cfg
+}
+
+func images(t *testing.T, ctx context.Context) cluster.Images {
+	t.Helper()
+	dc, err := cluster.DockerClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := cluster.BuildImages(ctx, dc, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// The proof of the backend: a cluster on Kubernetes reports Optimal
+// through each party's own health-check, decrypts right through the
+// mesh, is found again by a second process (attach), and leaves nothing
+// behind: no namespace, no volume, no volume directory on the node.
+func TestClusterOnKubernetes(t *testing.T) {
+	kubeconfig := onCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
+		cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "kmschaos-" + c.RunID
+	terminated := false
+	defer func() {
+		if !terminated {
+			c.Terminate(context.Background())
+		}
+	}()
+	t.Logf("bring-up %s: %+v", c.Timings.Total, c.Timings)
+	if c.Backend() != kube.Name {
+		t.Errorf("backend %q", c.Backend())
+	}
+
+	// What an operator sees: kubectl lists the parties as the chart names
+	// them, and the health-check in each pod says Optimal.
+	res, err := c.Operate(ctx, "kubectl", "get", "statefulsets", "-o", "name")
+	if err := res.Check(err, "kubectl get statefulsets"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"statefulset.apps/kms-threshold-1", "statefulset.apps/kms-threshold-4"} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("kubectl get statefulsets: no %s in\n%s", want, res.Stdout)
+		}
+	}
+	for i := 1; i <= 4; i++ {
+		hc, err := c.Party(i).HealthCheck(ctx, "live", "--endpoint", "localhost:50100")
+		if err != nil || hc.ExitCode != 0 || !strings.Contains(hc.Stdout, "Optimal") {
+			t.Errorf("party %d's health-check: exit %d, %v\n%s", i, hc.ExitCode, err, hc.Output())
+		}
+	}
+	value := uint64(424242)
+	r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: 2, By: "e2e", Value: &value, Timeout: 30 * time.Second})
+	if err != nil || r.Value != value {
+		t.Fatalf("decryption through the mesh: %v, got %d", err, r.Value)
+	}
+
+	// A second handle, as another kmschaos process gets it.
+	d, err := kube.New(ctx, kube.Config{Kubeconfig: kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	again, err := d.Attach(ctx, c.RunID)
+	if err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	if err := again.CheckOptimal(ctx); err != nil {
+		t.Errorf("attached handle: %v", err)
+	}
+	if rep, err := again.Audit(ctx); err != nil || !rep.Clean() {
+		t.Errorf("audit from the attached handle: %v %+v", err, rep)
+	}
+
+	terminated = true
+	if err := c.Terminate(ctx); err != nil {
+		t.Fatalf("terminate: %v", err)
+	}
+	out, _ := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "get", "namespace", ns, "--ignore-not-found", "-o", "name").CombinedOutput()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("namespace left: %s", out)
+	}
+	out, _ = exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "get", "pv", "-l", "app.kubernetes.io/managed-by=kmschaos", "-o", "name").CombinedOutput()
+	if strings.Contains(string(out), ns) {
+		t.Errorf("volumes left: %s", out)
+	}
+	if kubeconfig == kube.LocalKubeconfig() {
+		if _, err := os.Stat(kube.DefaultVolumeRoot + "/" + ns); !os.IsNotExist(err) {
+			t.Errorf("the run's volume directory is still on the node: %v", err)
+		}
+	}
+}
+
+func kubectl() string {
+	if _, err := os.Stat(kube.LocalRoot() + "/bin/kubectl"); err == nil {
+		return kube.LocalRoot() + "/bin/kubectl"
+	}
+	return "kubectl"
+}
