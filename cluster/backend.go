@@ -101,6 +101,9 @@ type Parts struct {
 	// Key is the cluster's public threshold key (the runbooks' key_id,
 	// the oracle's encryptions). Required.
 	Key *tss.PublicKey
+	// Driver, if set, answers the cluster-wide verbs (Recreate, Terminate,
+	// Operate, VolumesSized, ...); nil: none (a fake).
+	Driver Driver
 }
 
 // Assemble makes a cluster handle of what a backend brought up. It checks
@@ -123,7 +126,7 @@ func Assemble(p Parts) (*Cluster, error) {
 	if p.Key == nil {
 		return nil, errors.New("assembling a cluster: no public key")
 	}
-	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, Key: p.Key, keeper: p.Keeper,
+	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, Key: p.Key, keeper: p.Keeper, driver: p.Driver,
 		clientEndpoints: p.ClientEndpoints, metricsEndpoints: p.MetricsEndpoints}
 	c.opts = DefaultOptions()
 	c.opts.Topology, c.opts.Profile = p.Topology, p.Profile

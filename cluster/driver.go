@@ -352,6 +352,22 @@ func (c *Cluster) OperatorCommand(i int, verb, args string) string {
 	return strings.TrimSpace(fmt.Sprintf("docker %s %s %s", verb, c.Party(i).Name, args))
 }
 
+// Sizer is a backend that can tell whether each volume is a filesystem
+// of its own, capped at its size.
+type Sizer interface {
+	VolumesSized() bool
+}
+
+// VolumesSized tells whether every party's volume is its own filesystem,
+// capped at its size (a tmpfs volume on Docker, a provisioned volume on
+// Kubernetes), so that filling one fills only that one.
+func (c *Cluster) VolumesSized() bool {
+	if s, ok := c.driver.(Sizer); ok {
+		return s.VolumesSized()
+	}
+	return c.driver == nil
+}
+
 // Operator is a backend an operator drives with tools of their own
 // machine (kubectl, helm) pointed at the run: Kubernetes.
 type Operator interface {

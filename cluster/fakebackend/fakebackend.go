@@ -252,6 +252,39 @@ func (k *Keeper) CopyOut(_ context.Context, path string) ([]byte, error) {
 // handle, with the simulated party's profile, every party started with
 // baseline resources (zero: the defaults).
 func Cluster(n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Keeper, error) {
+	return ClusterOn(nil, n, baseline)
+}
+
+// Driver is a backend's cluster-wide side that only says what it can
+// do: its volumes' sizes. Its other verbs fail.
+type Driver struct {
+	// Unsized: the volumes share one filesystem (hostPath volumes).
+	Unsized bool
+}
+
+var errFake = errors.New("not on the fake backend")
+
+func (d *Driver) Name() string { return "fake" }
+func (d *Driver) Provision(context.Context, cluster.Spec) (cluster.Shell, error) {
+	return nil, errFake
+}
+func (d *Driver) StartMesh(context.Context, cluster.Spec) (cluster.MeshAccess, error) {
+	return cluster.MeshAccess{}, errFake
+}
+func (d *Driver) StartParty(context.Context, cluster.Spec, int, []string, bool) (cluster.Workload, error) {
+	return nil, errFake
+}
+func (d *Driver) Reconnect(context.Context, cluster.Spec) (cluster.MeshAccess, []cluster.Workload, error) {
+	return cluster.MeshAccess{}, nil, errFake
+}
+func (d *Driver) Terminate(context.Context) error { return nil }
+func (d *Driver) OperatorCommand(name, verb, args string) string {
+	return verb + " " + name + " " + args
+}
+func (d *Driver) VolumesSized() bool { return !d.Unsized }
+
+// ClusterOn is Cluster with d answering the cluster-wide verbs (nil: none).
+func ClusterOn(d *Driver, n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Keeper, error) {
 	parties := make([]*Party, n)
 	ws := make([]cluster.Workload, n)
 	for i := range parties {
@@ -264,9 +297,13 @@ func Cluster(n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Ke
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var drv cluster.Driver // a nil *Driver must stay a nil interface
+	if d != nil {
+		drv = d
+	}
 	c, err := cluster.Assemble(cluster.Parts{
 		Topology: cluster.Topology{N: n, T: (n - 1) / 3}, Profile: cluster.SimulatedParty,
-		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline, Key: key,
+		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline, Key: key, Driver: drv,
 	})
 	return c, parties, k, err
 }

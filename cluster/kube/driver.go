@@ -114,6 +114,10 @@ func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
+// VolumesSized is false where the backend made hostPath volumes, which
+// share the node's filesystem.
+func (d *Driver) VolumesSized() bool { return d.hostRoot == "" }
+
 // Name is "kubernetes".
 func (d *Driver) Name() string { return Name }
 

@@ -81,3 +81,34 @@ func TestAFaultABackendCannotInjectIsUnsupported(t *testing.T) {
 		t.Fatalf("healing a fault that was refused: %v", err)
 	}
 }
+
+// Filling one party's disk where the volumes share a filesystem would
+// fill every party's: the fault is unsupported there, and nothing is
+// written.
+func TestDiskFullNeedsVolumesOfTheirOwn(t *testing.T) {
+	c, _, keeper, err := fakebackend.ClusterOn(&fakebackend.Driver{Unsized: true}, 4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran [][]string
+	keeper.OnExec = func(_ string, cmd []string) cluster.ExecResult { ran = append(ran, cmd); return cluster.ExecResult{} }
+	heal, err := fault.DiskFull(2, 95).Inject(context.Background(), c)
+	if !cluster.IsUnsupported(err) {
+		t.Fatalf("disk full on shared volumes: %v, want Unsupported", err)
+	}
+	if heal == nil || heal(context.Background()) != nil {
+		t.Fatal("no harmless heal returned with the refusal")
+	}
+	if len(ran) != 0 {
+		t.Errorf("the keeper ran %q for a refused fault", ran)
+	}
+	// On volumes of their own the same fault fills the party's keys volume.
+	sized, _, keeper, err := fakebackend.ClusterOn(&fakebackend.Driver{}, 4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper.OnExec = func(_ string, cmd []string) cluster.ExecResult { ran = append(ran, cmd); return cluster.ExecResult{} }
+	if _, err := fault.DiskFull(2, 95).Inject(context.Background(), sized); err != nil || len(ran) != 1 || !slices.Contains(ran[0], "fill") {
+		t.Errorf("disk full on sized volumes: %v, ran %q", err, ran)
+	}
+}

@@ -177,6 +177,12 @@ func DiskFull(i int, percent int) Fault {
 		heal := func(ctx context.Context) error {
 			return admin(context.WithoutCancel(ctx), c, "rm", "-f", path.Join(dir, ".kmschaos-filler"))
 		}
+		if !c.VolumesSized() {
+			// Filling a volume that shares its filesystem fills every
+			// party's: not the fault the guide describes.
+			return func(context.Context) error { return nil }, &cluster.Unsupported{Backend: c.Backend(), Verb: "filling one party's disk",
+				Why: "its volumes have no size of their own (hostPath volumes on one filesystem)"}
+		}
 		return heal, admin(ctx, c, "fill", dir, "--percent", fmt.Sprint(percent))
 	})
 }
