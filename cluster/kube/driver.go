@@ -41,6 +41,9 @@ type Config struct {
 	// VolumeRoot is the node directory under which the backend makes
 	// hostPath volumes when the cluster has no default StorageClass.
 	VolumeRoot string
+	// As is a user to act as (kubectl --as): the RBAC check runs the
+	// backend as a user bound to rbac.yaml's ClusterRole only.
+	As string
 	// Progress reports waits; nil: silent.
 	Progress func(string)
 }
@@ -65,6 +68,7 @@ type Driver struct {
 	meshIP string
 	// imageWait bounds the wait for nodes to list the images.
 	imageWait time.Duration
+	chart     chart // the parties' chart, written out for helm
 }
 
 // New connects to the cluster the kubeconfig names and checks that it
@@ -82,6 +86,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		return nil, &InputError{fmt.Sprintf("no usable kubeconfig (%v): pass --kubeconfig or set KUBECONFIG", oneLine(err))}
 	}
 	rc.QPS, rc.Burst = 50, 100
+	rc.Impersonate.UserName = cfg.As
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
@@ -124,8 +129,12 @@ func (d *Driver) Name() string { return Name }
 // Namespace is the run's namespace, once Provision or Attach chose it.
 func (d *Driver) Namespace() string { return d.ns }
 
-// Close stops the port-forwards of this handle; the cluster stays.
-func (d *Driver) Close() { d.stop() }
+// Close stops the port-forwards of this handle and removes its copy of
+// the chart; the cluster stays.
+func (d *Driver) Close() {
+	d.stop()
+	d.chart.remove()
+}
 
 // Provision creates the run's namespace, every party's claims (with
 // hostPath volumes where the cluster has no provisioner) and the keeper.
@@ -264,11 +273,6 @@ func (d *Driver) StartMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 	if _, err := d.cs.CoreV1().Services(d.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return cluster.MeshAccess{}, d.explain(err, "creating the mesh's Service")
 	}
-	for i := 1; i <= s.Topology.N; i++ {
-		if _, err := d.cs.CoreV1().Services(d.ns).Create(ctx, partyService(s, i), metav1.CreateOptions{}); err != nil {
-			return cluster.MeshAccess{}, d.explain(err, "creating party "+fmt.Sprint(i)+"'s Service")
-		}
-	}
 	return d.connectMesh(ctx, s)
 }
 
@@ -327,29 +331,22 @@ func (d *Driver) meshPod(ctx context.Context) (string, error) {
 	return name, nil
 }
 
-// StartParty applies party i's StatefulSet (and creates it the first
-// time); a running pod is replaced so the new definition takes effect at
-// once, even when the old pod never got ready.
+// StartParty installs (or upgrades) party i's release of the chart; a
+// pod that runs is replaced so the new definition takes effect at once,
+// even when the old pod never got ready.
 func (d *Driver) StartParty(ctx context.Context, s cluster.Spec, i int, args []string, wait bool) (cluster.Workload, error) {
 	d.mu.Lock()
 	meshIP := d.meshIP
 	d.mu.Unlock()
-	want := partyObject(s, i, args, meshIP)
-	sts := d.cs.AppsV1().StatefulSets(d.ns)
-	cur, err := sts.Get(ctx, want.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		if _, err := sts.Create(ctx, want, metav1.CreateOptions{}); err != nil {
-			return nil, d.explain(err, "creating party "+fmt.Sprint(i))
-		}
-	case err != nil:
+	_, err := d.cs.AppsV1().StatefulSets(d.ns).Get(ctx, statefulSetName(i), metav1.GetOptions{})
+	existed := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, d.explain(err, "reading party "+fmt.Sprint(i))
-	default:
-		cur.Spec.Template = want.Spec.Template
-		cur.Spec.Replicas = want.Spec.Replicas
-		if _, err := sts.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			return nil, d.explain(err, "updating party "+fmt.Sprint(i))
-		}
+	}
+	if err := d.installParty(ctx, s, i, args, meshIP); err != nil {
+		return nil, err
+	}
+	if existed {
 		if err := d.deletePod(ctx, partyPod(i), 0); err != nil {
 			return nil, err
 		}
@@ -383,7 +380,7 @@ func (d *Driver) Reconnect(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 // the namespace (and with it every object in it) and the volumes, and
 // waits until the namespace is gone.
 func (d *Driver) Terminate(ctx context.Context) error {
-	defer d.stop()
+	defer d.Close()
 	if d.ns == "" {
 		return nil
 	}

@@ -136,6 +136,9 @@ func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult,
 	if d.cfg.Kubeconfig != "" {
 		args = append(args, "--kubeconfig", d.cfg.Kubeconfig)
 	}
+	if d.cfg.As != "" && cmd[0] == "kubectl" {
+		args = append(args, "--as", d.cfg.As)
+	}
 	start := time.Now()
 	c := osexec.CommandContext(ctx, bin, append(args, cmd[1:]...)...)
 	var out, errb bytes.Buffer

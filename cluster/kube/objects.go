@@ -13,11 +13,12 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 )
 
-// Names of what a run makes in its namespace. A party is a StatefulSet of
-// one pod named like the real chart's (kms-threshold-<i>), behind a
-// Service named as the parties and kms-init dial it (kms-party-<i>); its
-// stores are claims named as the StatefulSet's templates would name them,
-// so the StatefulSet adopts them and the keeper mounts the same ones.
+// Names of what a run makes in its namespace. A party is a release of our
+// chart (chart/kms-threshold, helm.go): a StatefulSet of one pod named
+// like the real chart's (kms-threshold-<i>), behind a Service named as the
+// parties and kms-init dial it (kms-party-<i>); its stores are claims
+// named as the StatefulSet's templates name them, so the StatefulSet
+// adopts them and the keeper mounts the same ones.
 const (
 	keeperPod      = "kmschaos-keeper"
 	meshName       = "toxiproxy"
@@ -172,68 +173,6 @@ func meshObjects(s cluster.Spec) (*appsv1.Deployment, *corev1.Service) {
 	}}
 	svc := &corev1.Service{ObjectMeta: meta(s, meshName, "toxiproxy"), Spec: corev1.ServiceSpec{Selector: sel, Ports: sports}}
 	return dep, svc
-}
-
-func partyService(s cluster.Spec, i int) *corev1.Service {
-	p := s.Profile
-	var ports []corev1.ServicePort
-	for name, port := range map[string]int{"p2p": p.P2PPort, "api": p.APIPort, "metrics": p.MetricsPort} {
-		ports = append(ports, corev1.ServicePort{Name: name, Port: int32(port), TargetPort: intstr.FromInt32(int32(port))})
-	}
-	return &corev1.Service{ObjectMeta: meta(s, s.PartyHost(i), "party"), Spec: corev1.ServiceSpec{
-		Selector: map[string]string{cluster.LabelRun: s.RunID, "org.kmschaos.party": strconv.Itoa(i)}, Ports: ports,
-		// A party that is not ready (no PRSS yet) must still be reachable:
-		// kms-init is what makes it ready.
-		PublishNotReadyAddresses: true,
-	}}
-}
-
-// partyObject is party i's StatefulSet: one pod, the party's own stores on
-// its claims, every peer name resolving to the mesh's Service.
-func partyObject(s cluster.Spec, i int, args []string, meshIP string) *appsv1.StatefulSet {
-	p := s.Profile
-	uid, gid := uidGid(p.User)
-	l := labels(s, "party")
-	l["org.kmschaos.party"] = strconv.Itoa(i)
-	var mounts []corev1.VolumeMount
-	var claims []corev1.PersistentVolumeClaim
-	for _, v := range s.Volumes(i) {
-		mounts = append(mounts, corev1.VolumeMount{Name: v.Kind, MountPath: v.InParty})
-		claims = append(claims, corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: v.Kind},
-			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: quantity(v.Size)}}}})
-	}
-	res := corev1.ResourceRequirements{Limits: corev1.ResourceList{}}
-	if b := s.Baseline(i); b.Memory > 0 {
-		res.Limits[corev1.ResourceMemory] = *resource.NewQuantity(b.Memory, resource.BinarySI)
-	}
-	if b := s.Baseline(i); b.NanoCPUs > 0 {
-		res.Limits[corev1.ResourceCPU] = *resource.NewMilliQuantity(b.NanoCPUs/1e6, resource.DecimalSI)
-	}
-	return &appsv1.StatefulSet{ObjectMeta: meta(s, statefulSetName(i), "party"), Spec: appsv1.StatefulSetSpec{
-		Replicas:    ptr(int32(1)),
-		ServiceName: s.PartyHost(i),
-		Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{cluster.LabelRun: s.RunID, "org.kmschaos.party": strconv.Itoa(i)}},
-		// Parallel: a pod that never gets ready (a bad config) must not
-		// block its own replacement.
-		PodManagementPolicy:  appsv1.ParallelPodManagement,
-		VolumeClaimTemplates: claims,
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: l}, Spec: corev1.PodSpec{
-			Hostname:    s.PartyHost(i),
-			HostAliases: []corev1.HostAlias{{IP: meshIP, Hostnames: s.PeerHosts()}},
-			Containers: []corev1.Container{{Name: partyContainer, Image: s.Images.Party, ImagePullPolicy: corev1.PullNever,
-				Args: s.PartyCommand(args), VolumeMounts: mounts, Resources: res,
-				Ports: []corev1.ContainerPort{{Name: "p2p", ContainerPort: int32(p.P2PPort)}, {Name: "api", ContainerPort: int32(p.APIPort)},
-					{Name: "metrics", ContainerPort: int32(p.MetricsPort)}},
-				// Alive once it serves HTTP; Optimal is the harness's own
-				// judgement, through the health-check.
-				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-					Path: "/live", Port: intstr.FromInt32(int32(p.MetricsPort))}}, PeriodSeconds: 1},
-				SecurityContext: &corev1.SecurityContext{RunAsUser: &uid, RunAsGroup: &gid}}},
-			EnableServiceLinks:            ptr(false),
-			TerminationGracePeriodSeconds: ptr(int64(10)),
-		}},
-	}}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -33,8 +33,8 @@ func TestObjectsHaveValidNamesAndLabels(t *testing.T) {
 	metas := []metav1.ObjectMeta{namespaceObject(s, "kmschaos-ab12cd34").ObjectMeta, keeperObject(s, "/v").ObjectMeta,
 		dep.ObjectMeta, dep.Spec.Template.ObjectMeta, svc.ObjectMeta}
 	for i := 1; i <= 4; i++ {
-		sts := partyObject(s, i, nil, "10.96.0.9")
-		metas = append(metas, sts.ObjectMeta, sts.Spec.Template.ObjectMeta, partyService(s, i).ObjectMeta)
+		sts, svc := render(t, s, i, nil)
+		metas = append(metas, sts.ObjectMeta, sts.Spec.Template.ObjectMeta, svc.ObjectMeta)
 		for _, v := range s.Volumes(i) {
 			metas = append(metas, claimObject(s, i, v, nil).ObjectMeta, volumeObject(s, "kmschaos-ab12cd34", claimName(i, v.Kind), "/v", v.Size).ObjectMeta)
 		}
@@ -50,28 +50,6 @@ func TestObjectsHaveValidNamesAndLabels(t *testing.T) {
 				t.Errorf("%s: label %s=%s: %v", m.Name, k, v, errs)
 			}
 		}
-	}
-}
-
-// A party's claims are named as its StatefulSet's templates name them,
-// so the StatefulSet adopts the claims the keeper mounts.
-func TestClaimsAreTheStatefulSetsOwn(t *testing.T) {
-	s := spec(t)
-	sts := partyObject(s, 3, nil, "10.96.0.9")
-	for _, tmpl := range sts.Spec.VolumeClaimTemplates {
-		want := tmpl.Name + "-" + sts.Name + "-0"
-		found := false
-		for _, v := range keeperObject(s, "").Spec.Volumes {
-			if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == want {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("the keeper does not mount %s, the claim of template %s", want, tmpl.Name)
-		}
-	}
-	if got := sts.Spec.Template.Spec.HostAliases[0]; got.IP != "10.96.0.9" || len(got.Hostnames) != 4 || got.Hostnames[1] != "kms-peer-2" {
-		t.Errorf("peer names resolve as %+v, want kms-peer-1..4 at the mesh's Service", got)
 	}
 }
 
@@ -143,7 +121,7 @@ func TestForbiddenNamesTheVerb(t *testing.T) {
 func TestStateOfACrashLoopingPod(t *testing.T) {
 	s := spec(t)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(2), Namespace: "kmschaos-ab12cd34"},
-		Spec: partyObject(s, 2, []string{"--x"}, "10.0.0.1").Spec.Template.Spec,
+		Spec: func() corev1.PodSpec { sts, _ := render(t, s, 2, []string{"--x"}); return sts.Spec.Template.Spec }(),
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: partyContainer, RestartCount: 3,
 			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}}}
@@ -180,7 +158,7 @@ func TestPauseIsUnsupported(t *testing.T) {
 // party stays down.
 func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	s := spec(t)
-	sts := partyObject(s, 1, nil, "10.0.0.1")
+	sts, _ := render(t, s, 1, nil)
 	sts.Namespace = "kmschaos-ab12cd34"
 	d, cs := fakeDriver(sts, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(1), Namespace: "kmschaos-ab12cd34"}})
 	if err := d.party(s, 1).Stop(context.Background(), 0); err != nil {

@@ -1,0 +1,119 @@
+package kube
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// render renders the chart for party i with Helm's own engine, as helm
+// upgrade --install does, and decodes what it makes.
+func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service) {
+	t.Helper()
+	var c chart
+	dir, err := c.path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.remove()
+	ch, err := loader.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(valuesOf(s, i, args, "10.96.0.9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals map[string]any
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: statefulSetName(i), Namespace: "kmschaos-ab12cd34", IsInstall: true}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := engine.Render(ch, rv)
+	if err != nil {
+		t.Fatalf("rendering the chart: %v", err)
+	}
+	var sts appsv1.StatefulSet
+	var svc corev1.Service
+	for name, doc := range out {
+		var into any
+		switch {
+		case strings.HasSuffix(name, "statefulset.yaml"):
+			into = &sts
+		case strings.HasSuffix(name, "service.yaml"):
+			into = &svc
+		default:
+			continue
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
+			t.Fatalf("%s does not decode as its kind: %v\n%s", name, err, doc)
+		}
+	}
+	if sts.Name == "" || svc.Name == "" {
+		t.Fatalf("the chart made no StatefulSet or no Service: %v", out)
+	}
+	return &sts, &svc
+}
+
+// The chart makes party i as the backend and the mesh expect it: the
+// StatefulSet kms-threshold-<i> whose claim templates name the claims the
+// keeper mounts, peers resolving to the mesh, the arguments given, the
+// baseline's limits, and the Service kms-party-<i> selecting that pod.
+func TestChartMakesTheParty(t *testing.T) {
+	s := spec(t)
+	sts, svc := render(t, s, 3, []string{"--test-only-lie"})
+	if sts.Name != "kms-threshold-3" || svc.Name != "kms-party-3" {
+		t.Errorf("names %s, %s", sts.Name, svc.Name)
+	}
+	for _, tmpl := range sts.Spec.VolumeClaimTemplates {
+		want := tmpl.Name + "-" + sts.Name + "-0"
+		found := false
+		for _, v := range keeperObject(s, "").Spec.Volumes {
+			if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the keeper does not mount %s, the claim of template %s", want, tmpl.Name)
+		}
+	}
+	pod := sts.Spec.Template.Spec
+	if got := pod.HostAliases; len(got) != 1 || got[0].IP != "10.96.0.9" || len(got[0].Hostnames) != 4 || got[0].Hostnames[1] != "kms-peer-2" {
+		t.Errorf("peer names resolve as %+v, want kms-peer-1..4 at the mesh's Service", got)
+	}
+	ctr := pod.Containers[0]
+	if ctr.Name != partyContainer || ctr.Args[len(ctr.Args)-1] != "--test-only-lie" || ctr.Image != s.Images.Party {
+		t.Errorf("container %s %v %s", ctr.Name, ctr.Args, ctr.Image)
+	}
+	if m := ctr.Resources.Limits[corev1.ResourceMemory]; m.Value() != s.Baseline(3).Memory {
+		t.Errorf("memory limit %s, want the baseline's %d", m.String(), s.Baseline(3).Memory)
+	}
+	if *ctr.SecurityContext.RunAsUser != 10001 {
+		t.Errorf("runs as %d", *ctr.SecurityContext.RunAsUser)
+	}
+	for k, v := range svc.Spec.Selector {
+		if sts.Spec.Template.Labels[k] != v {
+			t.Errorf("the Service selects %s=%s, the pod has %q", k, v, sts.Spec.Template.Labels[k])
+		}
+	}
+	for k, v := range sts.Spec.Selector.MatchLabels {
+		if sts.Spec.Template.Labels[k] != v {
+			t.Errorf("the StatefulSet selects %s=%s, its pods have %q", k, v, sts.Spec.Template.Labels[k])
+		}
+	}
+	if sts.Annotations[OwnerAnnotation] == "" || sts.Labels[ManagedBy] != managedByValue {
+		t.Errorf("the run's labels and owner are missing: %v %v", sts.Labels, sts.Annotations)
+	}
+}
