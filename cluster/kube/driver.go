@@ -77,6 +77,9 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if cfg.Kubeconfig != "" {
 		if _, err := os.Stat(cfg.Kubeconfig); err != nil {
+			if cfg.Kubeconfig == LocalKubeconfig() {
+				return nil, &InputError{"no cluster to run on: no $KUBECONFIG, no ~/.kube/config and no local cluster (start one with make k8s-up, or pass --kubeconfig)"}
+			}
 			return nil, &InputError{fmt.Sprintf("kubeconfig %s: %v", cfg.Kubeconfig, errors.Unwrap(err))}
 		}
 		rules.ExplicitPath = cfg.Kubeconfig
@@ -478,6 +481,12 @@ func Runs(ctx context.Context, cs kubernetes.Interface) (map[string]corev1.Names
 		}
 	}
 	return out, nil
+}
+
+// Runs lists the runs on the driver's cluster, by run id.
+func (d *Driver) Runs(ctx context.Context) (map[string]corev1.Namespace, error) {
+	runs, err := Runs(ctx, d.cs)
+	return runs, d.explain(err, "listing runs")
 }
 
 // Attach returns a handle on run (or the only run) on the cluster.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
@@ -176,9 +177,12 @@ temp dir, once older than two hours.`,
 func lsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
-		Short: "List kmschaos clusters on this engine",
+		Short: "List kmschaos clusters on this engine (or, with --backend kubernetes, on the cluster)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if be.kubernetes() {
+				return lsKubernetes(cmd.Context())
+			}
 			dc, err := dockerClient(cmd.Context())
 			if err != nil {
 				return err
@@ -240,4 +244,28 @@ func imagesCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// lsKubernetes lists the runs on the Kubernetes cluster: namespace, owner.
+func lsKubernetes(ctx context.Context) error {
+	d, err := be.driver(ctx, nil)
+	if err != nil {
+		return err
+	}
+	runs, err := d.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(runs))
+	for r := range runs {
+		ids = append(ids, r)
+	}
+	sort.Strings(ids)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tOWNER\tNAMESPACE\tAGE")
+	for _, r := range ids {
+		ns := runs[r]
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r, ns.Annotations[kube.OwnerAnnotation], ns.Name, time.Since(ns.CreationTimestamp.Time).Round(time.Second))
+	}
+	return w.Flush()
 }
