@@ -18,6 +18,7 @@ MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
 .PHONY: setup demo test test-quick soak bench images clean proto vet fuzz findings
+.PHONY: k8s-up k8s-down
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -91,3 +92,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (a crash is saved under the pac
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZ_FLAGS) $$pkg; \
 	done
+
+# A real single-node Kubernetes cluster on this machine (localk8s/README.md),
+# built from source on first use (~10 min), state in /var/lib/kmschaos-k8s.
+k8s-up: setup ## start the local Kubernetes cluster (root); prints the KUBECONFIG to export
+	./localk8s/up.sh
+
+k8s-down: ## remove the local Kubernetes cluster and all it left (the build cache stays)
+	./localk8s/down.sh
