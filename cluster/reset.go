@@ -321,18 +321,35 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 }
 
 // hostsIntact tells whether every kms-peer name still resolves to toxiproxy
-// in the party's /etc/hosts.
+// in the party's /etc/hosts (one name per line as Docker writes it, or
+// several as the kubelet writes a pod's host aliases).
 func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
 	res, err := p.Exec(ctx, c.Profile.AdminCmd("cat", "/etc/hosts")...)
 	if err != nil {
 		return false, err
 	}
-	for j := 1; j <= c.Topology.N; j++ {
-		if !strings.Contains(res.Stdout, c.toxiIP+"\t"+peerHost(j)) {
-			return false, nil
+	return hostsResolve(res.Stdout, c.toxiIP, c.Topology.N), nil
+}
+
+// hostsResolve tells whether a hosts file maps kms-peer-1..n to ip, each
+// by its first entry, as the resolver reads it.
+func hostsResolve(hosts, ip string, n int) bool {
+	first := map[string]string{}
+	for _, line := range strings.Split(hosts, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		for _, name := range f[min(1, len(f)):] {
+			if _, seen := first[name]; !seen {
+				first[name] = f[0]
+			}
 		}
 	}
-	return true, nil
+	for j := 1; j <= n; j++ {
+		if first[peerHost(j)] != ip {
+			return false
+		}
+	}
+	return true
 }
 
 // IsEpochObject tells whether a stored path (as in NewObjects) is a PRSS

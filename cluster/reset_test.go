@@ -80,3 +80,22 @@ func TestIsEpochObject(t *testing.T) {
 		}
 	}
 }
+
+// A hosts file resolves the peers to the mesh whether the engine wrote one
+// name per line (Docker) or all on one line (the kubelet's host aliases),
+// and not when a line before points a peer elsewhere.
+func TestHostsResolve(t *testing.T) {
+	docker := "127.0.0.1\tlocalhost\n10.0.0.9\tkms-peer-1\n10.0.0.9\tkms-peer-2\n"
+	kubelet := "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n10.244.0.7\tkms-party-1\n\n# Entries added by HostAliases.\n10.0.0.9\tkms-peer-1\tkms-peer-2\n"
+	for name, hosts := range map[string]string{"docker": docker, "kubelet": kubelet} {
+		if !hostsResolve(hosts, "10.0.0.9", 2) {
+			t.Errorf("%s: the peers resolve to the mesh, but hostsResolve says not", name)
+		}
+		if hostsResolve("10.0.0.66 kms-peer-2\n"+hosts, "10.0.0.9", 2) {
+			t.Errorf("%s: kms-peer-2 resolves to 10.0.0.66 first, but hostsResolve says intact", name)
+		}
+		if hostsResolve(hosts, "10.0.0.9", 3) {
+			t.Errorf("%s: kms-peer-3 is missing, but hostsResolve says intact", name)
+		}
+	}
+}

@@ -168,7 +168,7 @@ func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	for _, a := range cs.Actions() {
 		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
 	}
-	if got := strings.Join(verbs, ", "); got != "patch statefulsets, watch pods, delete pods, patch statefulsets" {
+	if got := strings.Join(verbs, ", "); got != "patch statefulsets, watch pods, get pods, delete pods, patch statefulsets" {
 		t.Errorf("Stop did %s", got)
 	}
 	got, _ := cs.AppsV1().StatefulSets("kmschaos-ab12cd34").Get(context.Background(), sts.Name, metav1.GetOptions{})
@@ -178,5 +178,19 @@ func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	// A pod killed with no grace reports SIGKILL's status, as docker kill's.
 	if st, err := d.party(s, 1).State(context.Background()); err != nil || st.Running || st.ExitCode != 137 {
 		t.Errorf("after a kill: %+v %v", st, err)
+	}
+}
+
+// Stopping a party that is down already returns at once (Reset stops
+// every party that is not running before it starts it).
+func TestStopADownParty(t *testing.T) {
+	s := spec(t)
+	sts, _ := render(t, s, 1, nil)
+	sts.Namespace = "kmschaos-ab12cd34"
+	d, _ := fakeDriver(sts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.party(s, 1).Stop(ctx, 10*time.Second); err != nil {
+		t.Fatalf("stopping a party with no pod: %v", err)
 	}
 }

@@ -57,6 +57,9 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 		return p.d.explain(err, "watching party "+strconv.Itoa(p.i))
 	}
 	defer w.Stop()
+	if _, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return nil // stopped already: nothing to end, no new exit status
+	}
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
 		return err
 	}
