@@ -230,7 +230,12 @@ func imagesCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "images",
 		Short: "Build the party and toxiproxy images, or reuse them when unchanged",
-		Args:  cobra.NoArgs,
+		Long: `images builds the party, toxiproxy and toolbox images on the Docker engine,
+or reuses them when their sources are unchanged. With --backend kubernetes it
+also imports them into the local cluster's containerd (make k8s-up), where
+pods find them without a registry; for a cluster of your own, push them to
+the registry its nodes pull from.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dc, err := dockerClient(cmd.Context())
 			if err != nil {
@@ -240,7 +245,12 @@ func imagesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("party:     %s\ntoxiproxy: %s\n", im.Party, im.Toxiproxy)
+			if be.kubernetes() {
+				if err := kube.ImportLocal(cmd.Context(), im.Party, im.Toxiproxy, im.Toolbox); err != nil {
+					return err
+				}
+			}
+			fmt.Printf("party:     %s\ntoxiproxy: %s\ntoolbox:   %s\n", im.Party, im.Toxiproxy, im.Toolbox)
 			return nil
 		},
 	}
