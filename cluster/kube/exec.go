@@ -29,7 +29,8 @@ import (
 // podShell is a container of a pod as a place to run commands: what
 // `kubectl exec` reaches. Exec cannot choose the user (the API runs a
 // command as the container's own), so a shell that runs as root (the
-// keeper) switches with busybox's chpst, and one that does not refuses.
+// keeper) becomes the user with kms-admin run-as, and one that does not
+// refuses.
 type podShell struct {
 	d         *Driver
 	pod       string
@@ -46,7 +47,7 @@ func (s *podShell) Exec(ctx context.Context, user string, cmd ...string) (cluste
 			return cluster.ExecResult{}, &cluster.Unsupported{Backend: Name, Verb: "exec as " + user,
 				Why: "kubectl exec runs a command as the container's user (" + s.user + ")"}
 		}
-		cmd = append([]string{"chpst", "-u", ":" + user}, cmd...)
+		cmd = append([]string{"kms-admin", "run-as", user, "--"}, cmd...)
 	}
 	return s.run(ctx, nil, cmd...)
 }

@@ -38,5 +38,6 @@ alive (the storage keeper) until SIGTERM.`,
 	root.AddCommand(faultCommands()...)
 	root.AddCommand(netCommands()...)
 	root.AddCommand(p2pCommands()...)
+	root.AddCommand(runAsCommand())
 	return root
 }
