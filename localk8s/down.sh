@@ -26,10 +26,11 @@ signal_until_gone() {
   done
 }
 
-# stop NAME...: TERM, then KILL after 10 s, each process running one of
-# the named binaries from our cache.
+# stop GRACE NAME...: TERM, then KILL after GRACE seconds, each process
+# running one of the named binaries from our cache.
 stop() {
-  local pids="" p exe name
+  local grace=$1 pids="" p exe name
+  shift
   for p in $(our_pids); do
     exe=$(pid_exe "$p")
     for name in "$@"; do
@@ -39,13 +40,13 @@ stop() {
   [ -n "$pids" ] || return 0
   say "stopping $*"
   # shellcheck disable=SC2086
-  signal_until_gone TERM 10 $pids || signal_until_gone KILL 5 $pids
+  signal_until_gone TERM "$grace" $pids || signal_until_gone KILL 5 $pids
 }
 
 # The pods' processes: the kubelet first (it would restart them), then
 # every process in a kubepods cgroup, then the containerd shims.
 stop_pods() {
-  stop kubelet
+  stop 10 kubelet
   local pids
   pids=$(kubepods_cgroups | while read -r d; do find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u)
   if [ -n "$pids" ]; then
@@ -53,13 +54,16 @@ stop_pods() {
     # shellcheck disable=SC2086
     signal_until_gone KILL 10 $pids
   fi
-  stop containerd-shim-runc-v2
+  stop 5 containerd-shim-runc-v2
 }
 
 # Whatever else runs from our cache or ROOT (e.g. a helm or ctr a user
 # started, or something an interrupted up.sh started).
 stop_rest() {
-  stop kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd
+  stop 5 kube-proxy kube-scheduler kube-controller-manager containerd
+  # Their data is deleted next: a graceful stop (the API server drains
+  # for 15 s, etcd takes 7) would only make k8s-down slower.
+  stop 1 kube-apiserver etcd
   local pids
   pids=$(our_pids | sort -u | tr '\n' ' ')
   [ -n "${pids// /}" ] || return 0
@@ -167,7 +171,7 @@ main() {
   local left
   if ! left=$("$HERE/leftovers.sh"); then
     say "FAILED: left behind:" >&2
-    echo "$left" | sed 's/^/    /' >&2
+    while read -r l; do echo "    $l"; done <<<"$left" >&2
     exit 1
   fi
   say "done in $((SECONDS - t0)) s: nothing of the cluster is left"

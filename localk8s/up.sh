@@ -277,6 +277,18 @@ cni_config() {
 EOF
 }
 
+# The bridge, made before the CNI plugin would make it, so that the pod
+# and Service ranges are routed to it from the start: a packet for an
+# address that no rule catches (no such pod, kube-proxy not running yet or
+# any more) stays on this machine instead of leaving by the default route.
+# The plugin takes the bridge and its gateway address as they are.
+make_bridge() {
+  ip link add "$BRIDGE" type bridge
+  ip addr add "${POD_CIDR%.0/*}.1/${POD_CIDR#*/}" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  ip route add "$SERVICE_CIDR" dev "$BRIDGE"
+}
+
 kubelet_config() {
   cat >"$ROOT/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -341,6 +353,7 @@ prepare() {
   for k in admin controller-manager scheduler kubelet kube-proxy; do kubeconfig "$k"; done
   containerd_config
   cni_config
+  make_bridge
   kubelet_config
   kube_proxy_config
   save_sysctls
