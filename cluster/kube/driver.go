@@ -60,6 +60,9 @@ type Driver struct {
 	ns  string
 	// hostRoot is VolumeRoot when the backend made hostPath volumes.
 	hostRoot string
+	// ours: the namespace is the run's (made by Provision, or found by
+	// its label): only then does Terminate delete it.
+	ours bool
 
 	// bg lives as long as the handle: port-forwards run in it.
 	bg     context.Context
@@ -197,8 +200,11 @@ func (d *Driver) createNamespace(ctx context.Context, s cluster.Spec) error {
 	case !apierrors.IsNotFound(err):
 		return d.explain(err, "reading namespace "+d.ns)
 	}
-	_, err = d.cs.CoreV1().Namespaces().Create(ctx, namespaceObject(s, d.ns), metav1.CreateOptions{})
-	return d.explain(err, "creating namespace "+d.ns)
+	if _, err = d.cs.CoreV1().Namespaces().Create(ctx, namespaceObject(s, d.ns), metav1.CreateOptions{}); err != nil {
+		return d.explain(err, "creating namespace "+d.ns)
+	}
+	d.ours = true
+	return nil
 }
 
 // defaultStorageClass is the cluster's default StorageClass, "" if none.
@@ -384,8 +390,8 @@ func (d *Driver) Reconnect(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 // waits until the namespace is gone.
 func (d *Driver) Terminate(ctx context.Context) error {
 	defer d.Close()
-	if d.ns == "" {
-		return nil
+	if !d.ours {
+		return nil // nothing made, or a namespace that is not the run's
 	}
 	var errs []error
 	if d.hostRoot != "" {
@@ -418,9 +424,22 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, ns string) error {
 			}
 		}
 	}
+	// The volumes go once their claims do (pv-protection), with the
+	// namespace: both are waited for, so nothing of the run outlives it.
 	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		pvs, err := cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{LabelSelector: ManagedBy + "=" + managedByValue})
+		if err != nil {
+			return false, nil
+		}
+		for _, pv := range pvs.Items {
+			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == ns {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 }
 
@@ -507,10 +526,8 @@ func (d *Driver) Attach(ctx context.Context, run string) (*cluster.Cluster, erro
 	if !ok {
 		return nil, &InputError{fmt.Sprintf("no run %s on the cluster", run)}
 	}
-	d.ns = ns.Name
-	if _, err := d.cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{Limit: 1}); err == nil {
-		d.hostRoot = d.hostRootOf(ctx)
-	}
+	d.ns, d.ours = ns.Name, true
+	d.hostRoot = d.hostRootOf(ctx)
 	return cluster.AttachOn(ctx, d, run, d.keeper())
 }
 
@@ -535,7 +552,7 @@ func (d *Driver) RemoveRun(ctx context.Context, run string) (string, error) {
 	if !ok {
 		return "", &InputError{fmt.Sprintf("no run %s on the cluster (see kmschaos ls --backend kubernetes)", run)}
 	}
-	d.ns = ns.Name
+	d.ns, d.ours = ns.Name, true
 	d.hostRoot = d.hostRootOf(ctx)
 	return d.ns, d.Terminate(ctx)
 }

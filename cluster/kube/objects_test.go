@@ -79,6 +79,10 @@ func TestNamespaceNotOursIsRefused(t *testing.T) {
 	if !errors.As(err, &in) || !strings.Contains(err.Error(), "namespace prod exists and is not a kmschaos run's") {
 		t.Fatalf("Provision into a foreign namespace: %v", err)
 	}
+	// The failed bring-up's clean-up must leave it too.
+	if err := d.Terminate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if ns, err := cs.CoreV1().Namespaces().Get(context.Background(), "prod", metav1.GetOptions{}); err != nil || ns.Labels["team"] != "x" {
 		t.Errorf("the foreign namespace was touched: %v %v", ns, err)
 	}
