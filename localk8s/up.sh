@@ -19,10 +19,13 @@ refuse() { say "$*" >&2; exit 2; }
 
 fail() {
   trap - ERR INT TERM
+  # A signal can arrive while a polled check runs with its output sent to
+  # /dev/null (wait_for): speak on the stderr up.sh was started with.
+  exec >&3 2>&3
   say "FAILED: $*" >&2
   local c=${CURRENT:-}
   for s in $STARTED; do alive "$s" || c=$s; done
-  if [ -n "$c" ] && [ -f "$ROOT/logs/$c.log" ]; then
+  if [ "$*" != interrupted ] && [ -n "$c" ] && [ -f "$ROOT/logs/$c.log" ]; then
     say "last lines of $ROOT/logs/$c.log:" >&2
     tail -n 40 "$ROOT/logs/$c.log" | sed 's/^/    /' >&2
   fi
@@ -132,8 +135,11 @@ node_ready() {
   [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
+# Up and healthy: a run of up.sh got to its end (one killed half way did
+# not), and everything it started still runs and answers.
 healthy() {
   local c
+  [ -f "$ROOT/run/up.done" ] || return 1
   for c in $COMPONENTS; do alive "$c" || return 1; done
   kubectl get --raw /readyz >/dev/null 2>&1 && node_ready
 }
@@ -374,6 +380,7 @@ start() {
   CURRENT=$name
   setsid nohup "$@" >"$ROOT/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$ROOT/run/$name.pid"
+  disown $!  # ours to stop (down.sh), not this shell's job to report
   STARTED="$STARTED $name"
 }
 
@@ -507,6 +514,7 @@ print_env() {
 }
 
 main() {
+  exec 3>&2
   [ "$(id -u)" = 0 ] || refuse "must run as root (it runs a kubelet, containerd and iptables rules): sudo make k8s-up"
   ensure_packages
   check_cgroups
@@ -542,6 +550,7 @@ main() {
   start_kube_proxy
   start_coredns
   link_tools
+  touch "$ROOT/run/up.done"
   trap - ERR INT TERM
   say "cluster up in $((SECONDS - t0)) s: node Ready, CoreDNS available, Services routed"
   print_env
