@@ -100,6 +100,11 @@ func TestChartMakesTheParty(t *testing.T) {
 	if m := ctr.Resources.Limits[corev1.ResourceMemory]; m.Value() != s.Baseline(3).Memory {
 		t.Errorf("memory limit %s, want the baseline's %d", m.String(), s.Baseline(3).Memory)
 	}
+	// 13 parties fit a 2-core node: each asks for little, however high its
+	// limit (the CPU baseline is every core).
+	if req := ctr.Resources.Requests[corev1.ResourceCPU]; req.MilliValue() > 100 {
+		t.Errorf("each party requests %s of CPU: 13 of them do not fit a small node", req.String())
+	}
 	if *ctr.SecurityContext.RunAsUser != 10001 {
 		t.Errorf("runs as %d", *ctr.SecurityContext.RunAsUser)
 	}

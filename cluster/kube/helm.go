@@ -77,7 +77,10 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string) partyValues {
 		limits["cpu"] = strconv.FormatInt(b.NanoCPUs/1e6, 10) + "m"
 	}
 	if len(limits) > 0 {
-		v.Resources = map[string]any{"limits": limits}
+		// Limits as the Docker backend sets them; requests small, or a
+		// limit of every core (the CPU baseline) would make each party ask
+		// the scheduler for a whole node.
+		v.Resources = map[string]any{"limits": limits, "requests": map[string]string{"cpu": "10m", "memory": "32Mi"}}
 	}
 	return v
 }
