@@ -378,7 +378,9 @@ start() {
   shift
   say "starting $name"
   CURRENT=$name
-  setsid nohup "$@" >"$ROOT/logs/$name.log" 2>&1 </dev/null &
+  # 3>&-: fd 3 (up.sh's own stderr, see fail) must not stay open in a
+  # process that outlives up.sh, or whoever reads up.sh's output waits.
+  setsid nohup "$@" >"$ROOT/logs/$name.log" 2>&1 </dev/null 3>&- &
   echo $! >"$ROOT/run/$name.pid"
   disown $!  # ours to stop (down.sh), not this shell's job to report
   STARTED="$STARTED $name"
