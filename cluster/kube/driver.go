@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -91,6 +93,10 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Sprintf("no usable kubeconfig (%v): pass --kubeconfig or set KUBECONFIG", oneLine(err))}
 	}
+	// client-go reports a port-forwarded connection a client closed
+	// early (a health call timing out, a probe) through klog, to stderr:
+	// noise in a CLI's output and the test logs, not an error of the run.
+	klog.SetLogger(logr.Discard())
 	rc.QPS, rc.Burst = 50, 100
 	rc.Impersonate.UserName = cfg.As
 	cs, err := kubernetes.NewForConfig(rc)

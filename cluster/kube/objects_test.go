@@ -140,8 +140,15 @@ func TestStateOfACrashLoopingPod(t *testing.T) {
 	if st.Memory != s.Baseline(2).Memory {
 		t.Errorf("memory limit %d, want the baseline's %d", st.Memory, s.Baseline(2).Memory)
 	}
+	// A party with no pod reads its definition from its StatefulSet, as a
+	// stopped container keeps its own: Reset must not take it for a
+	// party whose limits were changed.
+	sts3, _ := render(t, s, 3, nil)
+	sts3.Namespace = "kmschaos-ab12cd34"
+	d, _ = fakeDriver(sts3)
 	gone, err := d.party(s, 3).State(context.Background())
-	if err != nil || gone.Running || gone.Status != "exited" {
+	if err != nil || gone.Running || gone.Status != "exited" || gone.Memory != s.Baseline(3).Memory ||
+		gone.NanoCPUs != s.Baseline(3).NanoCPUs || len(gone.Cmd) == 0 {
 		t.Errorf("a party with no pod: %+v %v", gone, err)
 	}
 }

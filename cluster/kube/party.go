@@ -183,27 +183,22 @@ func (p *partyWorkload) LogsSince(ctx context.Context, t time.Time) (string, err
 func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		// No pod: the party's definition is its StatefulSet's template,
+		// as a stopped container keeps its own.
 		st := cluster.State{Status: "exited"}
-		if sts, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Get(ctx, statefulSetName(p.i), metav1.GetOptions{}); err == nil {
-			st.ExitCode, _ = strconv.Atoi(sts.Annotations[exitAnnotation])
+		sts, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Get(ctx, statefulSetName(p.i), metav1.GetOptions{})
+		if err != nil {
+			return st, err
 		}
+		st.ExitCode, _ = strconv.Atoi(sts.Annotations[exitAnnotation])
+		definition(&st, sts.Spec.Template.Spec)
 		return st, nil
 	}
 	if err != nil {
 		return cluster.State{}, err
 	}
 	st := cluster.State{Status: "created"}
-	for _, c := range pod.Spec.Containers {
-		if c.Name == partyContainer {
-			st.Cmd = c.Args
-			if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-				st.Memory = m.Value()
-			}
-			if c, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-				st.NanoCPUs = c.MilliValue() * 1e6
-			}
-		}
-	}
+	definition(&st, pod.Spec)
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.Name != partyContainer {
 			continue
@@ -224,6 +219,21 @@ func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 		}
 	}
 	return st, nil
+}
+
+// definition reads the party's arguments and limits from a pod spec.
+func definition(st *cluster.State, spec corev1.PodSpec) {
+	for _, c := range spec.Containers {
+		if c.Name == partyContainer {
+			st.Cmd = c.Args
+			if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				st.Memory = m.Value()
+			}
+			if c, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+				st.NanoCPUs = c.MilliValue() * 1e6
+			}
+		}
+	}
 }
 
 func (p *partyWorkload) Memory(context.Context) (uint64, uint64, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,11 @@ var be backend
 
 func backendFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVar(&be.name, "backend", "docker", "where clusters run: docker (this machine's engine) or kubernetes")
+	def := os.Getenv("KMSCHAOS_BACKEND")
+	if def == "" {
+		def = "docker"
+	}
+	f.StringVar(&be.name, "backend", def, "where clusters run: docker (this machine's engine) or kubernetes (default: $KMSCHAOS_BACKEND, else docker)")
 	f.StringVar(&be.kubeconfig, "kubeconfig", "", "with --backend kubernetes: the cluster's kubeconfig (default: $KUBECONFIG, ~/.kube/config; the local cluster's when make k8s-up made one and neither is set)")
 	f.StringVar(&be.namespace, "namespace", "", "with --backend kubernetes: the run's namespace, created and deleted by kmschaos (default: kmschaos-<run id>)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return be.validate() }
@@ -41,6 +46,22 @@ func (b backend) validate() error {
 }
 
 func (b backend) kubernetes() bool { return b.name == kube.Name }
+
+// flags are the backend flags a printed command line needs to reach the
+// same cluster ("" on Docker, the default).
+func (b backend) flags() string {
+	if !b.kubernetes() {
+		return ""
+	}
+	out := " --backend kubernetes"
+	if b.kubeconfig != "" {
+		out += " --kubeconfig " + b.kubeconfig
+	}
+	if b.namespace != "" {
+		out += " --namespace " + b.namespace
+	}
+	return out
+}
 
 // driver connects to the Kubernetes cluster.
 func (b backend) driver(ctx context.Context, progress func(string)) (*kube.Driver, error) {

@@ -64,7 +64,7 @@ next run, or by 'kmschaos sweep'.`,
 			if detach {
 				// The last line is the run id alone, for scripts:
 				// run=$(kmschaos up --detach | tail -1).
-				fmt.Printf("\nDetached: the cluster keeps running, and any kmschaos attaches to it with --run %s\n(status, inject, heal). Remove it with: kmschaos down --run %s\n%s\n", c.RunID, c.RunID, c.RunID)
+				fmt.Printf("\nDetached: the cluster keeps running, and any kmschaos attaches to it with --run %s%s\n(status, inject, heal). Remove it with: kmschaos down --run %s%s\n%s\n", c.RunID, be.flags(), c.RunID, be.flags(), c.RunID)
 				return nil
 			}
 			fmt.Println("\nThe cluster runs until Ctrl-C.")
