@@ -37,6 +37,10 @@ API_SERVICE_IP=10.96.0.1
 DNS_SERVICE_IP=10.96.0.10
 
 SOCK=$ROOT/containerd/containerd.sock
+# The Kubernetes backend's hostPath volumes (cluster/kube: this cluster has
+# no provisioner) hold key material: a tmpfs, so it never reaches a disk.
+VOLUMES=$ROOT/volumes
+VOLUMES_SIZE=${KMSCHAOS_K8S_VOLUMES_SIZE:-1g}
 SHIM_SOCKETS=$ROOT/s
 KUBECONFIG_ADMIN=$ROOT/admin.kubeconfig
 

@@ -351,10 +351,20 @@ save_sysctls() {
   done >"$ROOT/sysctl.saved"
 }
 
+# mount_volumes: a tmpfs for the backend's volumes (lib.sh, VOLUMES).
+mount_volumes() {
+  mkdir -p "$VOLUMES"
+  if ! mountpoint -q "$VOLUMES"; then
+    mount -t tmpfs -o "size=$VOLUMES_SIZE,mode=0700" kmschaos-volumes "$VOLUMES" ||
+      fail "cannot mount a tmpfs at $VOLUMES (key material must not reach a disk)"
+  fi
+}
+
 prepare() {
   rm -rf "$ROOT/logs"
   mkdir -p "$ROOT"/{bin,logs,run,etcd,cni/ipam,containerd,kubelet,pod-logs}
   chmod 700 "$ROOT/etcd"
+  mount_volumes
   make_pki
   for k in admin controller-manager scheduler kubelet kube-proxy; do kubeconfig "$k"; done
   containerd_config
