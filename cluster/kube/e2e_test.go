@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +69,13 @@ func TestClusterOnKubernetes(t *testing.T) {
 		}
 	}()
 	t.Logf("bring-up %s: %+v", c.Timings.Total, c.Timings)
+	if kubeconfig == kube.LocalKubeconfig() {
+		// Key material lives in the volumes: on the local cluster, a tmpfs.
+		var fs syscall.Statfs_t
+		if err := syscall.Statfs(kube.DefaultVolumeRoot, &fs); err != nil || fs.Type != 0x01021994 {
+			t.Errorf("the volumes' root %s is not a tmpfs (type %#x, %v): key material reaches the disk", kube.DefaultVolumeRoot, fs.Type, err)
+		}
+	}
 	if c.Backend() != kube.Name {
 		t.Errorf("backend %q", c.Backend())
 	}
