@@ -18,7 +18,7 @@ MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
 .PHONY: setup demo test test-quick soak bench images clean proto vet fuzz findings
-.PHONY: k8s-up k8s-down
+.PHONY: k8s-up k8s-down test-k8s
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -100,3 +100,9 @@ k8s-up: setup ## start the local Kubernetes cluster (root); prints the KUBECONFI
 
 k8s-down: ## remove the local Kubernetes cluster and all it left (the build cache stays)
 	./localk8s/down.sh
+
+# The Kubernetes backend's tests and the scenario catalog on the local
+# cluster (started if it is not up), reports in reports-k8s/. LABELS
+# narrows the catalog, e.g. make test-k8s LABELS=kubernetes.
+test-k8s: k8s-up ## the catalog on the local Kubernetes cluster: every scenario the backend supports; scorecard in reports-k8s/
+	GO='$(GO)' ./scripts/test-k8s.sh $(if $(LABELS),--label-filter='$(LABELS)')
