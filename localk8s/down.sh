@@ -142,7 +142,8 @@ restore_sysctls() {
 remove_files() {
   outside_files | while read -r f; do rm -f "$f"; done
   # Their directories too, when nothing else is in them.
-  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers \
+    /var/lib/cni/results /var/lib/cni 2>/dev/null
   [ -d "$ROOT" ] || return 0
   # Nothing may be mounted below ROOT any more: rm must not follow a
   # bind mount into the host's files.
