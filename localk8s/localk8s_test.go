@@ -72,11 +72,11 @@ func root() string {
 }
 
 // needHost skips unless asked: the test needs root, the Docker engine,
-// and about ten CPU-minutes the first time (the build).
+// and 20-30 minutes the first time (the build, README.md).
 func needHost(t *testing.T) {
 	t.Helper()
 	if os.Getenv("KMSCHAOS_K8S_TEST") != "1" {
-		t.Skip("brings up a real cluster: set KMSCHAOS_K8S_TEST=1 (root; the first build takes ~10 min: go test -timeout 60m)")
+		t.Skip("brings up a real cluster: set KMSCHAOS_K8S_TEST=1 (root; the first build takes 20-30 min: go test -timeout 60m)")
 	}
 	if os.Geteuid() != 0 {
 		t.Fatal("KMSCHAOS_K8S_TEST=1 needs root")
