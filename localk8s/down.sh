@@ -27,14 +27,15 @@ signal_until_gone() {
 }
 
 # stop GRACE NAME...: TERM, then KILL after GRACE seconds, each process
-# running one of the named binaries from our cache.
+# of ours running a binary of one of these names.
 stop() {
   local grace=$1 pids="" p exe name
   shift
   for p in $(our_pids); do
     exe=$(pid_exe "$p")
+    exe=${exe% (deleted)}
     for name in "$@"; do
-      case $exe in "$CACHE"/*/"$name" | "$CACHE"/*/"$name"" (deleted)") pids="$pids $p" ;; esac
+      [ "${exe##*/}" = "$name" ] && pids="$pids $p"
     done
   done
   [ -n "$pids" ] || return 0

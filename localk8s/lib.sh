@@ -53,13 +53,19 @@ die() { say "$*" >&2; exit 1; }
 # Process ids of every process of ours, found without pid files (up.sh
 # may have been killed before writing one): a process runs one of our
 # binaries (exe under CACHE or ROOT; a rebuilt binary reads "(deleted)"
-# and still matches), or sits in a kubepods cgroup (a container's process:
-# its exe is a path inside the container's root).
+# and still matches), or is one of our components built in another cache
+# (another HOME) with ROOT in its arguments, or sits in a kubepods cgroup
+# (a container's process: its exe is a path inside the container's root).
 our_pids() {
   local p exe
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    case $exe in "$CACHE"/* | "$ROOT"/*) echo "${p#/proc/}" ;; esac
+    exe=${exe% (deleted)}
+    case $exe in
+      "$CACHE"/* | "$ROOT"/*) echo "${p#/proc/}" ;;
+      */etcd | */kube-* | */kubelet | */kubectl | */containerd | */containerd-shim-runc-v2 | */ctr | */helm)
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$ROOT/" && echo "${p#/proc/}" ;;
+    esac
   done
   kubepods_cgroups | while read -r d; do find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null; done
 }
