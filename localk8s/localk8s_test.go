@@ -109,18 +109,20 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) strin
 }
 
 // eventually polls f every second until it returns nil or the deadline
-// passes; the last error fails the test.
+// passes; the last error fails the test. Each failed try is logged, so
+// that a slow phase says why.
 func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	start := time.Now()
+	for try := 1; ; try++ {
 		err := f()
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) {
+		if time.Since(start) > timeout {
 			t.Fatalf("%s: not after %s: %v", what, timeout, err)
 		}
+		t.Logf("%s: try %d at %.1f s: %v", what, try, time.Since(start).Seconds(), err)
 		time.Sleep(time.Second)
 	}
 }
