@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +48,9 @@ type Config struct {
 	// As is a user to act as (kubectl --as): the RBAC check runs the
 	// backend as a user bound to rbac.yaml's ClusterRole only.
 	As string
+	// Forward reaches the mesh through a port-forward even where its
+	// Service's address is routed here (how a remote cluster is reached).
+	Forward bool
 	// Progress reports waits; nil: silent.
 	Progress func(string)
 }
@@ -291,35 +296,38 @@ func (d *Driver) StartMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 	return d.connectMesh(ctx, s)
 }
 
-// connectMesh waits for toxiproxy's pod and forwards its ports.
+// connectMesh waits for toxiproxy's pod and finds how this process
+// reaches it: at its Service's address where the host routes there (the
+// local cluster), else through a port-forward.
 func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAccess, error) {
-	pod, err := d.meshPod(ctx)
-	if err != nil {
+	if _, err := d.meshPod(ctx); err != nil {
 		return cluster.MeshAccess{}, err
 	}
 	svc, err := d.cs.CoreV1().Services(d.ns).Get(ctx, meshName, metav1.GetOptions{})
 	if err != nil {
 		return cluster.MeshAccess{}, d.explain(err, "reading the mesh's Service")
 	}
-	ctl := 0
-	ports := []int{}
-	ctl, _ = s.MeshPorts()
-	ports = append(ports, ctl)
+	ctl, _ := s.MeshPorts()
+	ports := []int{ctl}
 	for i := 1; i <= s.Topology.N; i++ {
 		ports = append(ports, s.ClientProxyPort(i), s.MetricsProxyPort(i))
 	}
-	local, err := d.forward(d.bg, pod, ports)
-	if err != nil {
-		return cluster.MeshAccess{}, err
+	ip := svc.Spec.ClusterIP
+	at := func(p int) string { return net.JoinHostPort(ip, strconv.Itoa(p)) }
+	if d.cfg.Forward || !reachable(at(ctl)) {
+		local, err := d.forward(d.bg, ports)
+		if err != nil {
+			return cluster.MeshAccess{}, err
+		}
+		at = func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(local[p])) }
 	}
-	at := func(p int) string { return fmt.Sprintf("127.0.0.1:%d", local[p]) }
-	acc := cluster.MeshAccess{Network: "namespace " + d.ns, Control: at(ctl), PeerAddr: svc.Spec.ClusterIP}
+	acc := cluster.MeshAccess{Network: "namespace " + d.ns, Control: at(ctl), PeerAddr: ip}
 	for i := 1; i <= s.Topology.N; i++ {
 		acc.Client = append(acc.Client, at(s.ClientProxyPort(i)))
 		acc.Metrics = append(acc.Metrics, at(s.MetricsProxyPort(i)))
 	}
 	d.mu.Lock()
-	d.meshIP = svc.Spec.ClusterIP
+	d.meshIP = ip
 	d.mu.Unlock()
 	return acc, nil
 }

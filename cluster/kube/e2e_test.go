@@ -56,7 +56,9 @@ func TestClusterOnKubernetes(t *testing.T) {
 	kubeconfig := onCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
+	// Through a port-forward, as on a cluster whose Service addresses this
+	// machine does not route to; the attached handle below goes direct.
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Forward: true, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
 		cluster.WithTopology(4, 1), cluster.WithKeptImages())
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +103,24 @@ func TestClusterOnKubernetes(t *testing.T) {
 	r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: 2, By: "e2e", Value: &value, Timeout: 30 * time.Second})
 	if err != nil || r.Value != value {
 		t.Fatalf("decryption through the mesh: %v, got %d", err, r.Value)
+	}
+
+	// client-go ends a whole port-forward when one connection fails (here:
+	// a client link the mesh refuses); the backend forwards again, on the
+	// same ports, and the cluster is reached as before.
+	if err := c.Party(3).ClientLink().Disable(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Health(ctx, 3); err == nil {
+		t.Fatal("party 3's client link is disabled, yet its health answered")
+	}
+	if err := c.Party(3).ClientLink().Enable(); err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, 30*time.Second)
+	defer ocancel()
+	if err := c.AwaitOptimal(octx); err != nil {
+		t.Fatalf("after a refused connection through the port-forward: %v", err)
 	}
 
 	// A second handle, as another kmschaos process gets it.

@@ -2,22 +2,112 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 )
 
-// forward opens local ports on 127.0.0.1 forwarding to ports of a pod,
-// as `kubectl port-forward` does: the harness reaches the mesh's control
-// API and the client and metrics links this way on any cluster, with no
-// Service exposed outside it. It returns the local port of each, and runs
-// until ctx ends.
-func (d *Driver) forward(ctx context.Context, pod string, ports []int) (map[int]int, error) {
+// reachable tells whether this process reaches addr directly: on the
+// local cluster the host routes to Service addresses, and the mesh is
+// then reached without a port-forward in between.
+func reachable(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// forward opens local ports on 127.0.0.1 forwarding to ports of the
+// mesh's pod, as `kubectl port-forward` does: how the harness reaches the
+// mesh's control API and the client and metrics links on a cluster whose
+// Service addresses it cannot route to. It returns the local port of
+// each. Every local connection gets a forwarding connection of its own:
+// client-go's PortForwarder ends every connection when one fails (a link
+// the fault refuses, say), which would cut the harness off the cluster.
+func (d *Driver) forward(ctx context.Context, ports []int) (map[int]int, error) {
+	local := map[int]int{}
+	for _, remote := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		local[remote] = l.Addr().(*net.TCPAddr).Port
+		go func() {
+			<-ctx.Done()
+			l.Close()
+		}()
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go d.forwardConn(ctx, conn, remote)
+			}
+		}()
+	}
+	return local, nil
+}
+
+// forwardConn carries one local connection to port of the mesh's pod over
+// a port-forward connection of its own.
+func (d *Driver) forwardConn(ctx context.Context, conn net.Conn, port int) {
+	defer conn.Close()
+	pod, err := d.meshPod(ctx)
+	if err != nil {
+		return
+	}
+	dialer, err := d.forwardDialer(pod)
+	if err != nil {
+		return
+	}
+	sc, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	h := http.Header{}
+	h.Set(corev1.StreamType, corev1.StreamTypeError)
+	h.Set(corev1.PortHeader, strconv.Itoa(port))
+	h.Set(corev1.PortForwardRequestIDHeader, "0")
+	errStream, err := sc.CreateStream(h)
+	if err != nil {
+		return
+	}
+	errStream.Close() // nothing to send on it
+	go io.Copy(io.Discard, errStream)
+	h.Set(corev1.StreamType, corev1.StreamTypeData)
+	data, err := sc.CreateStream(h)
+	if err != nil {
+		return
+	}
+	remoteDone := make(chan struct{})
+	go func() {
+		io.Copy(conn, data)
+		close(remoteDone)
+	}()
+	go func() {
+		io.Copy(data, conn)
+		data.Close() // no more from this side
+	}()
+	select {
+	case <-remoteDone:
+	case <-ctx.Done():
+	}
+}
+
+// forwardDialer speaks to the pod's portforward subresource over
+// WebSocket, falling back to SPDY, as kubectl does.
+func (d *Driver) forwardDialer(pod string) (httpstream.Dialer, error) {
 	u := d.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(d.ns).Name(pod).SubResource("portforward").URL()
 	transport, upgrader, err := spdy.RoundTripperFor(d.rc)
 	if err != nil {
@@ -28,34 +118,7 @@ func (d *Driver) forward(ctx context.Context, pod string, ports []int) (map[int]
 	if err != nil {
 		return nil, err
 	}
-	dialer = portforward.NewFallbackDialer(ws, dialer, func(err error) bool {
+	return portforward.NewFallbackDialer(ws, dialer, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
-	specs := make([]string, len(ports))
-	for k, p := range ports {
-		specs[k] = "0:" + strconv.Itoa(p)
-	}
-	ready := make(chan struct{})
-	fw, err := portforward.NewOnAddressesWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, ready, io.Discard, io.Discard)
-	if err != nil {
-		return nil, err
-	}
-	failed := make(chan error, 1)
-	go func() { failed <- fw.ForwardPorts() }()
-	select {
-	case <-ready:
-	case err := <-failed:
-		return nil, fmt.Errorf("forwarding ports of pod %s: %w", pod, err)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	got, err := fw.GetPorts()
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]int{}
-	for _, p := range got {
-		out[int(p.Remote)] = int(p.Local)
-	}
-	return out, nil
+	}), nil
 }
