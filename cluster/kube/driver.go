@@ -278,7 +278,7 @@ func (d *Driver) explain(err error, what string) error {
 		return nil
 	}
 	if apierrors.IsForbidden(err) {
-		return &InputError{fmt.Sprintf("%s: forbidden (%s): grant it in the Role of the README's \"Running on your own cluster\"", what, oneLine(err))}
+		return &InputError{fmt.Sprintf("%s: forbidden (%s): grant it with the ClusterRole of cluster/kube/rbac.yaml (README, \"Running on your own cluster\")", what, oneLine(err))}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

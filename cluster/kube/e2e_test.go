@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -164,4 +165,61 @@ func kubectl() string {
 		return kube.LocalRoot() + "/bin/kubectl"
 	}
 	return "kubectl"
+}
+
+// The ClusterRole of rbac.yaml is enough: a user bound to it alone brings
+// a cluster up to Optimal, runs an operator's kubectl steps, and removes
+// it. Without one of its rules, the refusal names what is missing.
+func TestRBACRoleIsEnough(t *testing.T) {
+	kubeconfig := onCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	kubectlAdmin := func(args ...string) {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, kubectl(), append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	const user = "kmschaos-rbac-test"
+	kubectlAdmin("apply", "-f", "rbac.yaml")
+	kubectlAdmin("create", "clusterrolebinding", user, "--clusterrole=kmschaos", "--user="+user)
+	defer exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "clusterrolebinding", user, "--ignore-not-found").Run()
+	defer exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "-f", "rbac.yaml", "--ignore-not-found").Run()
+
+	im := images(t, ctx)
+	cfg := kube.Config{Kubeconfig: kubeconfig, As: user, Progress: func(s string) { t.Log(s) }}
+	c, err := kube.Start(ctx, cfg, im, cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatalf("bring-up as a user bound to the ClusterRole only: %v", err)
+	}
+	res, err := c.Operate(ctx, "kubectl", "scale", "statefulset/kms-threshold-2", "--replicas=1")
+	if err := res.Check(err, "kubectl scale as the user"); err != nil {
+		t.Error(err)
+	}
+	if err := c.Terminate(ctx); err != nil {
+		t.Fatalf("terminate as the user: %v", err)
+	}
+
+	// One rule less (statefulsets): the bring-up stops, naming it, and
+	// leaves nothing behind.
+	out, err := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "get", "clusterrole", "kmschaos", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	less := strings.Replace(string(out), `"statefulsets"`, `"replicasets"`, 1)
+	apply := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "apply", "-f", "-")
+	apply.Stdin = strings.NewReader(less)
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("narrowing the role: %v\n%s", err, out)
+	}
+	_, err = kube.Start(ctx, cfg, im, cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	var in *kube.InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "statefulsets") || !strings.Contains(err.Error(), "rbac.yaml") {
+		t.Errorf("bring-up without the statefulsets rule: %v", err)
+	}
+	runs, _ := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "get", "ns", "-l", "app.kubernetes.io/managed-by=kmschaos", "-o", "name").Output()
+	if strings.TrimSpace(string(runs)) != "" {
+		t.Errorf("a refused bring-up left %s", runs)
+	}
 }
