@@ -18,7 +18,7 @@ MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
 .PHONY: setup demo test test-quick soak bench images clean proto vet fuzz findings
-.PHONY: k8s-up k8s-down test-k8s
+.PHONY: k8s-up k8s-down test-k8s bench-k8s
 
 setup: ## install what is missing (Docker engine, modules) and start the engine
 	./scripts/bootstrap.sh
@@ -106,3 +106,10 @@ k8s-down: ## remove the local Kubernetes cluster and all it left (the build cach
 # narrows the catalog, e.g. make test-k8s LABELS=kubernetes.
 test-k8s: k8s-up ## the catalog on the local Kubernetes cluster: every scenario the backend supports; scorecard in reports-k8s/
 	GO='$(GO)' ./scripts/test-k8s.sh $(if $(LABELS),--label-filter='$(LABELS)')
+
+# The Docker backend's cluster benchmark and the same lifecycle on the
+# local Kubernetes cluster, one after the other: the same metric names,
+# side by side (BENCH_N as for make bench; e.g. BENCH_N=13).
+bench-k8s: k8s-up ## bring-up, decryption, memory, reset and teardown on Docker and on the local Kubernetes cluster, side by side
+	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench BenchmarkCluster -benchtime 1x -timeout 60m ./cluster/
+	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench BenchmarkKubernetesCluster -benchtime 1x -timeout 60m ./cluster/kube/

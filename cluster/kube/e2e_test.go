@@ -18,7 +18,7 @@ import (
 // onCluster returns the kubeconfig of a cluster to test on: the local one
 // (make k8s-up) or KMSCHAOS_KUBECONFIG's. Without one the test is skipped,
 // unless KMSCHAOS_K8S=1 (make test-k8s) says a cluster must be there.
-func onCluster(t *testing.T) string {
+func onCluster(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("a Kubernetes cluster test (-short)")
@@ -36,7 +36,7 @@ func onCluster(t *testing.T) string {
 	return cfg
 }
 
-func images(t *testing.T, ctx context.Context) cluster.Images {
+func images(t testing.TB, ctx context.Context) cluster.Images {
 	t.Helper()
 	dc, err := cluster.DockerClient(ctx)
 	if err != nil {

@@ -1,0 +1,160 @@
+package kube_test
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/kube"
+	"github.com/kmschaos/kmschaos/cluster/toxics"
+	"github.com/kmschaos/kmschaos/harness/oracle"
+	"github.com/kmschaos/kmschaos/internal/benchsize"
+)
+
+// BenchmarkKubernetesCluster is cluster.BenchmarkCluster's lifecycle on
+// the Kubernetes backend, with the same metric names, so the two read
+// side by side (make bench-k8s): bring-up and its phases, decryption
+// latency through the mesh, memory as the kubelet counts it (working
+// set), Reset and the audit of a clean cluster, Reset of a used one,
+// teardown.
+func BenchmarkKubernetesCluster(b *testing.B) {
+	kubeconfig := onCluster(b)
+	sizes, err := benchsize.Sizes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	im := images(b, ctx)
+	for _, sz := range sizes {
+		b.Run(sz.Name(), func(b *testing.B) {
+			for b.Loop() {
+				lifecycle(b, kubeconfig, sz.N, sz.T, im)
+			}
+		})
+	}
+}
+
+func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
+	ctx := context.Background()
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig}, im, cluster.WithTopology(n, t), cluster.WithKeptImages())
+	if err != nil {
+		b.Fatal(err)
+	}
+	terminated := false
+	defer func() {
+		if !terminated {
+			c.Terminate(context.Background())
+		}
+	}()
+	b.ReportMetric(c.Timings.Total.Seconds(), "bringup-s")
+	b.ReportMetric(c.Timings.Storage.Seconds(), "keygen-s")
+	b.ReportMetric(c.Timings.Toxiproxy.Seconds(), "mesh-s")
+	b.ReportMetric(c.Timings.Parties.Seconds(), "parties-s")
+	b.ReportMetric(c.Timings.Init.Seconds(), "prss-init-s")
+
+	var lat []time.Duration
+	for range 50 {
+		r, err := oracle.Decrypt(ctx, c, oracle.Request{Party: 1, By: "bench", Mode: oracle.Sync})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, r.Took)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "decrypt-p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "decrypt-p90-ms")
+
+	total, party, mesh := workingSets(b, kubeconfig, "kmschaos-"+c.RunID)
+	b.ReportMetric(float64(total)/(1<<20), "cluster-MiB")
+	b.ReportMetric(float64(party)/(1<<20), "party-max-MiB")
+	b.ReportMetric(float64(mesh)/(1<<20), "toxiproxy-MiB")
+
+	start := time.Now()
+	if _, err := c.Reset(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "reset-clean-ms")
+	start = time.Now()
+	if rep, err := c.Audit(ctx); err != nil || !rep.Clean() {
+		b.Fatalf("audit of a clean cluster: %s %v", rep, err)
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "audit-clean-ms")
+	if err := c.Party(1).Kill(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Link(2, 3).Disable(); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Link(3, 2).AddToxic(toxics.Latency(100*time.Millisecond, 0)); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	if _, err := c.Reset(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "reset-used-s")
+	start = time.Now()
+	terminated = true
+	if err := c.Terminate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "teardown-s")
+}
+
+// workingSets reads the run's pods' memory from the kubelet's summary
+// (what `kubectl top` shows, without metrics-server): the whole run, the
+// largest party, the mesh.
+func workingSets(b *testing.B, kubeconfig, ns string) (total, party, mesh uint64) {
+	b.Helper()
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, node := range nodes.Items {
+		raw, err := cs.CoreV1().RESTClient().Get().Resource("nodes").Name(node.Name).SubResource("proxy", "stats", "summary").DoRaw(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sum struct {
+			Pods []struct {
+				PodRef struct{ Name, Namespace string }
+				Memory struct {
+					WorkingSetBytes uint64
+				}
+			}
+		}
+		if err := json.Unmarshal(raw, &sum); err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range sum.Pods {
+			if p.PodRef.Namespace != ns {
+				continue
+			}
+			ws := p.Memory.WorkingSetBytes
+			total += ws
+			switch {
+			case strings.HasPrefix(p.PodRef.Name, "toxiproxy"):
+				mesh = ws
+			case strings.HasPrefix(p.PodRef.Name, "kms-threshold-"):
+				party = max(party, ws)
+			}
+		}
+	}
+	return total, party, mesh
+}
