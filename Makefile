@@ -69,7 +69,7 @@ images: setup ## build (or reuse) the party and toxiproxy images
 
 clean: ## remove every container, network, volume and image kmschaos made
 	$(GO) run ./cmd/kmschaos sweep --all --images
-	rm -rf reports
+	rm -rf reports reports-k8s
 
 proto: ## regenerate the protobuf code (needs protoc: apt-get install protobuf-compiler)
 	./proto/gen.sh
