@@ -34,3 +34,17 @@ func TestScorecardNamesTheBackend(t *testing.T) {
 		t.Error("the HTML report does not name the backend")
 	}
 }
+
+// A skipped row was not audited: its KEYS column says so, and a row that
+// ran and was not found intact still says CHANGED.
+func TestKeysOfASkippedRow(t *testing.T) {
+	if got := (Scenario{Skipped: "kubectl is not supported on the docker backend"}).KeysWord(); got != "-" {
+		t.Errorf("a skipped row's keys: %q, want -", got)
+	}
+	if got := (Scenario{}).KeysWord(); got != KeysChanged {
+		t.Errorf("a row that ran with no intact audit: %q, want %s", got, KeysChanged)
+	}
+	if got := (Scenario{Skipped: "x", Keys: KeysLost}).KeysWord(); got != KeysLost {
+		t.Errorf("a skipped row whose runbook lost keys: %q, want %s", got, KeysLost)
+	}
+}

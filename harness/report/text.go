@@ -127,13 +127,17 @@ func (r *Run) WriteTextFile(path string) error {
 	return f.Close()
 }
 
-// KeysWord is what the KEYS column says: lost wins over a later restore.
+// KeysWord is what the KEYS column says: lost wins over a later restore;
+// a skipped scenario whose keys were not audited says nothing ("-"), not
+// CHANGED.
 func (s Scenario) KeysWord() string {
 	switch {
 	case s.Keys != "":
 		return s.Keys
 	case s.DataIntact:
 		return KeysIntact
+	case s.Skipped != "":
+		return "-"
 	}
 	return KeysChanged
 }
