@@ -36,6 +36,16 @@ func (c *Cluster) PartyNamePrefix() string { return "kmschaos-" + c.RunID + "-p"
 // PartyHost is the name party i's API answers to on the cluster's network.
 func (c *Cluster) PartyHost(i int) string { return partyAlias(i) }
 
+// ToolboxUnsupported is why the cluster's backend offers no operator's
+// toolbox (an Unsupported), or nil when it does: specs that only run the
+// guide's shell blocks ask before they start.
+func (c *Cluster) ToolboxUnsupported() error {
+	if c.driver != nil {
+		return c.unsupported("the operator's toolbox", "the guide's shell blocks need a debug container beside the party (kubectl debug), not built yet")
+	}
+	return nil
+}
+
 // OpenToolbox starts a toolbox on party i's host. With join, it shares
 // the party's namespaces while the party runs; without, it has its own on
 // the cluster's network (a block that stops the party must not run inside
@@ -48,8 +58,8 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	if c.Images.Toolbox == "" {
 		return nil, fmt.Errorf("the cluster has no toolbox image")
 	}
-	if c.driver != nil {
-		return nil, c.unsupported("the operator's toolbox", "the guide's shell blocks need a debug container beside the party (kubectl debug), not built yet")
+	if err := c.ToolboxUnsupported(); err != nil {
+		return nil, err
 	}
 	st, err := c.Party(i).State(ctx)
 	if err != nil {

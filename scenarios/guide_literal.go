@@ -41,6 +41,7 @@ func literalRunner() (*literal.Runner, *literal.Expected) {
 // The survey is one spec per shell block: a red names the block, and the
 // blocks spread over the suite's parallel clusters like the scenarios.
 var _ = Describe("The guide, as written", Label(GuideLiteral, "diagnostics", "procedure"), func() {
+	BeforeEach(skipWithoutToolbox)
 	blocks, err := guideShellBlocks()
 	if err != nil {
 		It("reads the guide's shell blocks", func() { Fail(err.Error()) })
@@ -133,4 +134,12 @@ func recordGuide(b report.GuideBlock) {
 	results.mu.Lock()
 	defer results.mu.Unlock()
 	results.guide = append(results.guide, b)
+}
+
+// skipWithoutToolbox skips a spec that only runs the guide's shell blocks
+// on a backend with no operator's toolbox, with the backend's reason.
+func skipWithoutToolbox() {
+	if err := env.Cluster().ToolboxUnsupported(); err != nil {
+		Skip(err.Error())
+	}
 }

@@ -88,6 +88,7 @@ var monitoringFaults = []underFault{
 }
 
 var _ = Describe("The guide's monitoring, as written", Label(GuideLiteral), func() {
+	BeforeEach(skipWithoutToolbox)
 	It("runs the guide's health-check script and Advanced Diagnostics against a healthy and a broken party, and judges what they notice", Label("diagnostics"), priority(true), func(ctx SpecContext) {
 		c := env.Cluster()
 		_, err := c.Reset(ctx)
