@@ -51,7 +51,8 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		plantOldLeftover(tmp, "kmschaos-golden-1")
 		runEnv := append(os.Environ(), "TMPDIR="+tmp)
 
-		up := exec.Command(bin, "up", "--parties", "4", "--threshold", "1")
+		// The Docker engine's sweep, whatever backend the suite runs on.
+		up := exec.Command(bin, "up", "--backend", "docker", "--parties", "4", "--threshold", "1")
 		up.Dir = root
 		up.Env = runEnv
 		up.Stdout, up.Stderr = GinkgoWriter, GinkgoWriter
@@ -78,7 +79,7 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		By("sweeping with kmschaos sweep, which also removes the key folders older versions left")
 		plantOldLeftover(tmp, "kmschaos-golden-2")
 		plantOldLeftover(tmp, "kmschaos-images-3")
-		sweep := exec.CommandContext(ctx, bin, "sweep")
+		sweep := exec.CommandContext(ctx, bin, "sweep", "--backend", "docker")
 		sweep.Dir, sweep.Env = root, runEnv
 		out, err = sweep.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
