@@ -223,3 +223,45 @@ func TestRBACRoleIsEnough(t *testing.T) {
 		t.Errorf("a refused bring-up left %s", runs)
 	}
 }
+
+// sweep removes a run whose process is gone, and only that one: a live
+// run (this test's own) stays.
+func TestSweepRemovesKilledRuns(t *testing.T) {
+	kubeconfig := onCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	im := images(t, ctx)
+	cfg := kube.Config{Kubeconfig: kubeconfig}
+	live, err := kube.Start(ctx, cfg, im, cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Terminate(context.Background())
+	killed, err := kube.Start(ctx, cfg, im, cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killed.Terminate(context.Background())
+	host, _ := os.Hostname()
+	// As if its process had been killed: an owner pid that runs no more.
+	out, err := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "annotate", "--overwrite", "namespace",
+		"kmschaos-"+killed.RunID, kube.OwnerAnnotation+"="+host+"/999999999").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	d, err := kube.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := d.Sweep(ctx, false)
+	if err != nil || len(gone) != 1 || gone[0] != killed.RunID {
+		t.Fatalf("sweep removed %v (%v), want only %s", gone, err, killed.RunID)
+	}
+	runs, err := d.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := runs[live.RunID]; !ok || len(runs) != 1 {
+		t.Errorf("after the sweep the runs are %v, want only the live %s", runs, live.RunID)
+	}
+}
