@@ -293,13 +293,15 @@ func (d *Driver) StartMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 	if _, err := d.cs.CoreV1().Services(d.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return cluster.MeshAccess{}, d.explain(err, "creating the mesh's Service")
 	}
-	return d.connectMesh(ctx, s)
+	// kube-proxy programs a new Service within seconds: give it those
+	// before settling for a port-forward.
+	return d.connectMesh(ctx, s, 5*time.Second)
 }
 
 // connectMesh waits for toxiproxy's pod and finds how this process
 // reaches it: at its Service's address where the host routes there (the
 // local cluster), else through a port-forward.
-func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAccess, error) {
+func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec, patience time.Duration) (cluster.MeshAccess, error) {
 	if _, err := d.meshPod(ctx); err != nil {
 		return cluster.MeshAccess{}, err
 	}
@@ -314,7 +316,14 @@ func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec) (cluster.MeshA
 	}
 	ip := svc.Spec.ClusterIP
 	at := func(p int) string { return net.JoinHostPort(ip, strconv.Itoa(p)) }
-	if d.cfg.Forward || !reachable(at(ctl)) {
+	direct := false
+	for deadline := time.Now().Add(patience); !d.cfg.Forward; {
+		if direct = reachable(at(ctl)); direct || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !direct {
 		local, err := d.forward(d.bg, ports)
 		if err != nil {
 			return cluster.MeshAccess{}, err
@@ -385,7 +394,7 @@ func (d *Driver) StartParty(ctx context.Context, s cluster.Spec, i int, args []s
 
 // Reconnect finds the mesh and the parties of a running cluster.
 func (d *Driver) Reconnect(ctx context.Context, s cluster.Spec) (cluster.MeshAccess, []cluster.Workload, error) {
-	acc, err := d.connectMesh(ctx, s)
+	acc, err := d.connectMesh(ctx, s, 0)
 	if err != nil {
 		return acc, nil, err
 	}
