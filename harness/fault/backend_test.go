@@ -112,3 +112,25 @@ func TestDiskFullNeedsVolumesOfTheirOwn(t *testing.T) {
 		t.Errorf("disk full on sized volumes: %v, ran %q", err, ran)
 	}
 }
+
+// A backend that cannot change limits refuses the memory fault after the
+// party was stopped: the heal starts it again, and does not fail on the
+// limit it never changed (a skip whose heal fails is a failure).
+func TestMemoryLimitOnABackendWithoutUpdate(t *testing.T) {
+	c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parties[1].Unsupported = []string{"update"}
+	heal, err := fault.MemoryLimit(2, 8<<20).Inject(context.Background(), c)
+	if !cluster.IsUnsupported(err) {
+		t.Fatalf("memory limit on a backend without update: %v, want Unsupported", err)
+	}
+	if err := heal(context.Background()); err != nil {
+		t.Fatalf("healing the refused fault: %v", err)
+	}
+	st, _ := parties[1].State(context.Background())
+	if !st.Running {
+		t.Errorf("party 2 was left stopped: %+v (calls %q)", st, parties[1].Calls())
+	}
+}

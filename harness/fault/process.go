@@ -88,6 +88,10 @@ func MemoryLimit(i int, bytes int64) Fault {
 			return heal, err
 		}
 		if err := p.Update(ctx, cluster.Resources{Memory: bytes}); err != nil {
+			if cluster.IsUnsupported(err) {
+				// The limit never changed: the heal only starts the party.
+				return func(ctx context.Context) error { return ensureRunning(context.WithoutCancel(ctx), p) }, err
+			}
 			return heal, err
 		}
 		return heal, p.Start(ctx)
