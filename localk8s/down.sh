@@ -153,6 +153,19 @@ remove_files() {
   find "$ROOT" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf --one-file-system {} +
 }
 
+# The Docker images up.sh and the test built (kmschaos.local/*): made
+# again in seconds from the cached binaries, so nothing of the cluster
+# stays on the engine either.
+remove_images() {
+  local imgs
+  command -v docker >/dev/null && docker info >/dev/null 2>&1 || return 0
+  imgs=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^kmschaos\.local/' || true)
+  [ -n "$imgs" ] || return 0
+  say "removing the Docker images $(echo $imgs)"
+  # shellcheck disable=SC2086
+  docker rmi $imgs >/dev/null
+}
+
 main() {
   [ "$(id -u)" = 0 ] || { say "must run as root: sudo make k8s-down" >&2; exit 2; }
   local purge=false
@@ -166,6 +179,7 @@ main() {
   remove_cgroups
   restore_sysctls
   remove_files
+  remove_images
   if $purge; then
     say "removing the build cache $CACHE"
     rm -rf "$CACHE"
