@@ -72,20 +72,49 @@ type Timings struct {
 	Images, Storage, Toxiproxy, Parties, Init, Optimal, Total time.Duration
 }
 
+// options applies opts to the defaults and checks them; progress is
+// Options.Progress, or silent.
+func options(opts []Option) (o Options, progress func(string), err error) {
+	o = DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	progress = o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	return o, progress, o.Topology.Validate()
+}
+
+// newCluster is the handle of a new run with options o, before any
+// backend made anything of it.
+func newCluster(runID string, o Options) *Cluster {
+	c := &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: runID, opts: o, owner: owner()}
+	if o.Detached {
+		c.owner = detachedOwner
+	}
+	if o.Images != nil {
+		c.Images = *o.Images
+	}
+	return c
+}
+
+// abandon removes what a bring-up that failed with err made, on any
+// backend, whatever became of the bring-up's own context.
+func (c *Cluster) abandon(progress func(string), err error) {
+	progress("bring-up failed, removing what was created: " + err.Error())
+	ctx, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Cluster.FailedBringupTeardown)
+	defer cancel()
+	c.Terminate(ctx)
+}
+
 // Start brings up a cluster and returns once every party reports Optimal.
 // On error everything created so far is removed.
 func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	start := time.Now()
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
-	if err := o.Topology.Validate(); err != nil {
+	o, progress, err := options(opts)
+	if err != nil {
 		return nil, err
-	}
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string) {}
 	}
 	dc, err := DockerClient(ctx)
 	if err != nil {
@@ -96,16 +125,11 @@ func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
 	} else if rep != (SweepReport{}) {
 		progress("swept leftovers of killed runs: " + rep.String())
 	}
-	c = &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: newRunID(), opts: o, dc: dc, owner: owner()}
-	if o.Detached {
-		c.owner = detachedOwner
-	}
+	c = newCluster(newRunID(), o)
+	c.dc = dc
 	defer func() {
 		if err != nil {
-			progress("bring-up failed, removing what was created: " + err.Error())
-			tctx, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Cluster.FailedBringupTeardown)
-			c.Terminate(tctx)
-			cancel()
+			c.abandon(progress, err)
 			c = nil
 		}
 	}()

@@ -70,14 +70,8 @@ type Spec struct {
 // NewSpec describes a cluster of run runID with opts as a backend would
 // be asked to run it (tests, and rendering a cluster without running it).
 func NewSpec(runID string, opts ...Option) Spec {
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.Images != nil {
-		return (&Cluster{Topology: o.Topology, Profile: o.Profile, RunID: runID, opts: o, owner: owner(), Images: *o.Images}).spec()
-	}
-	return (&Cluster{Topology: o.Topology, Profile: o.Profile, RunID: runID, opts: o, owner: owner()}).spec()
+	o, _, _ := options(opts)
+	return newCluster(runID, o).spec()
 }
 
 func (c *Cluster) spec() Spec {
@@ -179,30 +173,18 @@ func (p Profile) mountPoint(k volumeKind) string {
 // created so far is removed.
 func StartOn(ctx context.Context, d Driver, opts ...Option) (c *Cluster, err error) {
 	start := time.Now()
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
-	if err := o.Topology.Validate(); err != nil {
+	o, progress, err := options(opts)
+	if err != nil {
 		return nil, err
 	}
 	if o.Images == nil {
 		return nil, fmt.Errorf("the %s backend runs images built beforehand: none given", d.Name())
 	}
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string) {}
-	}
-	c = &Cluster{Topology: o.Topology, Profile: o.Profile, RunID: newRunID(), opts: o, owner: owner(), driver: d, Images: *o.Images}
-	if o.Detached {
-		c.owner = detachedOwner
-	}
+	c = newCluster(newRunID(), o)
+	c.driver = d
 	defer func() {
 		if err != nil {
-			progress("bring-up failed, removing what was created: " + err.Error())
-			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			c.Terminate(tctx)
-			cancel()
+			c.abandon(progress, err)
 			c = nil
 		}
 	}()
