@@ -81,9 +81,13 @@ type Driver struct {
 	chart     chart // the parties' chart, written out for helm
 }
 
-// New connects to the cluster the kubeconfig names and checks that it
+// New connects to the cluster the kubeconfig names (with none named and
+// none of client-go's own, the local cluster's) and checks that it
 // answers.
 func New(ctx context.Context, cfg Config) (*Driver, error) {
+	if cfg.Kubeconfig == "" && !hasDefaultKubeconfig() {
+		cfg.Kubeconfig = LocalKubeconfig()
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if cfg.Kubeconfig != "" {
 		if _, err := os.Stat(cfg.Kubeconfig); err != nil {
@@ -139,6 +143,9 @@ func oneLine(err error) string {
 // VolumesSized is false where the backend made hostPath volumes, which
 // share the node's filesystem.
 func (d *Driver) VolumesSized() bool { return d.hostRoot == "" }
+
+// local tells whether the driver acts on the local cluster (make k8s-up).
+func (d *Driver) local() bool { return d.cfg.Kubeconfig == LocalKubeconfig() }
 
 // Name is "kubernetes".
 func (d *Driver) Name() string { return Name }
@@ -421,7 +428,7 @@ func (d *Driver) Terminate(ctx context.Context) error {
 		// The keeper deletes the directories of the run's volumes, which
 		// the API server would leave on the node (reclaim policy Retain).
 		res, err := d.keeper().run(ctx, nil, "rm", "-rf", hostVolumesMount+"/"+d.ns)
-		if err := res.Check(err, "wiping the run's volumes"); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+		if err := res.Check(err, "wiping the run's volumes"); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}

@@ -129,7 +129,7 @@ func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult,
 	if len(cmd) == 0 || (cmd[0] != "kubectl" && cmd[0] != "helm") {
 		return cluster.ExecResult{}, fmt.Errorf("an operator's step runs kubectl or helm, not %q", strings.Join(cmd, " "))
 	}
-	bin, err := tool(cmd[0], d.cfg.Kubeconfig == LocalKubeconfig())
+	bin, err := tool(cmd[0], d.local())
 	if err != nil {
 		return cluster.ExecResult{}, err
 	}

@@ -133,7 +133,7 @@ func (d *Driver) installParty(ctx context.Context, s cluster.Spec, i int, args [
 	if err != nil {
 		return err
 	}
-	helm, err := tool("helm", d.cfg.Kubeconfig == LocalKubeconfig())
+	helm, err := tool("helm", d.local())
 	if err != nil {
 		return &InputError{err.Error()}
 	}

@@ -58,14 +58,11 @@ func ImportLocal(ctx context.Context, refs ...string) error {
 // the local cluster's containerd when cfg names the local cluster, else
 // expected on the nodes (pushed to the registry they pull from).
 func Start(ctx context.Context, cfg Config, im cluster.Images, opts ...cluster.Option) (*cluster.Cluster, error) {
-	if cfg.Kubeconfig == "" && !HasDefaultKubeconfig() {
-		cfg.Kubeconfig = LocalKubeconfig()
-	}
 	d, err := New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Kubeconfig == LocalKubeconfig() {
+	if d.local() {
 		d.cfg.Progress("importing the images into the local cluster's containerd")
 		if err := ImportLocal(ctx, im.Party, im.Toxiproxy, im.Toolbox); err != nil {
 			return nil, err
@@ -74,10 +71,10 @@ func Start(ctx context.Context, cfg Config, im cluster.Images, opts ...cluster.O
 	return cluster.StartOn(ctx, d, append(opts, cluster.WithImages(im))...)
 }
 
-// HasDefaultKubeconfig tells whether client-go finds a kubeconfig of its
+// hasDefaultKubeconfig tells whether client-go finds a kubeconfig of its
 // own ($KUBECONFIG or ~/.kube/config); without one, kmschaos uses the
 // local cluster's.
-func HasDefaultKubeconfig() bool {
+func hasDefaultKubeconfig() bool {
 	if os.Getenv("KUBECONFIG") != "" {
 		return true
 	}

@@ -65,11 +65,7 @@ func (b backend) flags() string {
 
 // driver connects to the Kubernetes cluster.
 func (b backend) driver(ctx context.Context, progress func(string)) (*kube.Driver, error) {
-	cfg := b.config(progress)
-	if cfg.Kubeconfig == "" && !kube.HasDefaultKubeconfig() {
-		cfg.Kubeconfig = kube.LocalKubeconfig()
-	}
-	return kube.New(ctx, cfg)
+	return kube.New(ctx, b.config(progress))
 }
 
 // start brings up a cluster on the backend.
