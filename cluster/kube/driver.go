@@ -29,6 +29,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Name is the backend's name.
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	vctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Kube.APICheck)
 	defer cancel()
 	if _, err := cs.Discovery().ServerVersion(); err != nil || vctx.Err() != nil {
 		return nil, &InputError{fmt.Sprintf("the cluster at %s does not answer (%s): is it up (make k8s-up) and is the kubeconfig right?", rc.Host, oneLine(err))}
@@ -124,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		cfg.Progress = func(string) {}
 	}
 	bg, stop := context.WithCancel(context.Background())
-	return &Driver{cfg: cfg, rc: rc, cs: cs, bg: bg, stop: stop, imageWait: 30 * time.Second}, nil
+	return &Driver{cfg: cfg, rc: rc, cs: cs, bg: bg, stop: stop, imageWait: fixtures.Intervals.Kube.ImagesListed}, nil
 }
 
 // InputError is a wrong kubeconfig, a namespace that is not ours, a
@@ -302,7 +303,7 @@ func (d *Driver) StartMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAcc
 	}
 	// kube-proxy programs a new Service within seconds: give it those
 	// before settling for a port-forward.
-	return d.connectMesh(ctx, s, 5*time.Second)
+	return d.connectMesh(ctx, s, fixtures.Intervals.Kube.ServiceRouted)
 }
 
 // connectMesh waits for toxiproxy's pod and finds how this process
@@ -328,7 +329,7 @@ func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec, patience time.
 		if direct = reachable(at(ctl)); direct || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(fixtures.Intervals.Kube.Poll)
 	}
 	if !direct {
 		local, err := d.forward(d.bg, ports)
@@ -351,7 +352,7 @@ func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec, patience time.
 // meshPod waits for the mesh's ready pod and returns its name.
 func (d *Driver) meshPod(ctx context.Context) (string, error) {
 	var name string
-	err := d.poll(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+	err := d.poll(ctx, fixtures.Intervals.Kube.MeshReady, func(ctx context.Context) (bool, error) {
 		pods, err := d.cs.CoreV1().Pods(d.ns).List(ctx, metav1.ListOptions{LabelSelector: cluster.LabelRole + "=toxiproxy"})
 		if err != nil {
 			return false, err
@@ -456,7 +457,7 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, ns string) error {
 	}
 	// The volumes go once their claims do (pv-protection), with the
 	// namespace: both are waited for, so nothing of the run outlives it.
-	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+	return wait.PollUntilContextTimeout(ctx, fixtures.Intervals.Kube.Poll, fixtures.Intervals.Kube.NamespaceGone, true, func(ctx context.Context) (bool, error) {
 		if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return false, nil
 		}
@@ -484,7 +485,7 @@ func (d *Driver) deletePod(ctx context.Context, name string, grace int64) error 
 // awaitPod waits until a pod runs (and with ready, passes its readiness
 // probe), failing early on what will not resolve by itself.
 func (d *Driver) awaitPod(ctx context.Context, name string, ready bool) error {
-	return d.poll(ctx, 3*time.Minute, func(ctx context.Context) (bool, error) {
+	return d.poll(ctx, fixtures.Intervals.Kube.PodReady, func(ctx context.Context) (bool, error) {
 		p, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return false, nil
@@ -514,7 +515,7 @@ func podReady(p *corev1.Pod) bool {
 }
 
 func (d *Driver) poll(ctx context.Context, within time.Duration, cond wait.ConditionWithContextFunc) error {
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, within, true, cond)
+	return wait.PollUntilContextTimeout(ctx, fixtures.Intervals.Kube.Poll, within, true, cond)
 }
 
 // Runs lists the runs on the cluster: namespace by run id.

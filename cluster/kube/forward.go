@@ -6,19 +6,20 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // reachable tells whether this process reaches addr directly: on the
 // local cluster the host routes to Service addresses, and the mesh is
 // then reached without a port-forward in between.
 func reachable(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	c, err := net.DialTimeout("tcp", addr, fixtures.Intervals.Kube.DialCheck)
 	if err != nil {
 		return false
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // partyWorkload is party i as Kubernetes runs it: the one pod of its
@@ -67,7 +68,7 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	if grace == 0 {
 		exit = 137 // SIGKILL, if the kubelet's last word is not seen
 	}
-	deadline := time.After(grace + time.Minute)
+	deadline := time.After(grace + fixtures.Intervals.Kube.PodGone)
 	for {
 		select {
 		case ev, ok := <-w.ResultChan():
@@ -91,7 +92,7 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 				return p.annotateExit(ctx, exit)
 			}
 		case <-deadline:
-			return fmt.Errorf("party %d's pod is still there %s after its deletion", p.i, grace+time.Minute)
+			return fmt.Errorf("party %d's pod is still there %s after its deletion", p.i, grace+fixtures.Intervals.Kube.PodGone)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -108,7 +109,7 @@ func (p *partyWorkload) annotateExit(ctx context.Context, code int) error {
 }
 
 func (p *partyWorkload) awaitGone(ctx context.Context) error {
-	return p.d.poll(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+	return p.d.poll(ctx, fixtures.Intervals.Kube.PodGone, func(ctx context.Context) (bool, error) {
 		_, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
@@ -127,7 +128,7 @@ func (p *partyWorkload) Restart(ctx context.Context, grace time.Duration) error 
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
 		return err
 	}
-	return p.d.poll(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+	return p.d.poll(ctx, fixtures.Intervals.Kube.PodReplaced, func(ctx context.Context) (bool, error) {
 		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
