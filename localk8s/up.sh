@@ -324,6 +324,11 @@ imageGCLowThresholdPercent: 99
 # A developer's disk, not a dedicated node's: evict only when it is
 # really almost full.
 evictionHard: {memory.available: 100Mi, nodefs.available: 2%, nodefs.inodesFree: 2%, imagefs.available: 2%}
+# kmschaos's mesh pod gives up a connect after two SYN retries (7 s),
+# not the kernel's six (2 min): toxiproxy dials its upstream inside its
+# accept loop, so one connect to a party pod that just vanished would
+# hold every later connection of that link for two minutes.
+allowedUnsafeSysctls: [net.ipv4.tcp_syn_retries]
 EOF
 }
 
@@ -492,6 +497,18 @@ start_kube_proxy() {
   wait_for kube-proxy 60 "kube-proxy healthy" curl -fsS http://127.0.0.1:10256/healthz
 }
 
+# Service portals first: the CNI firewall plugin puts its jump, which
+# accepts everything from a pod, at the head of FORWARD when the first pod
+# starts, above kube-proxy's. A Service without endpoints (a party pod
+# being replaced) must refuse a connection at once, as on any conformant
+# cluster, not pass it on by the bridge to an address nobody has, where
+# it hangs until the connect times out.
+SERVICES_FIRST='-m conntrack --ctstate NEW -m comment --comment kmschaos-k8s-service-portals-first -j KUBE-SERVICES'
+services_first() {
+  # shellcheck disable=SC2086 # the rule is words
+  iptables -w 5 -C FORWARD $SERVICES_FIRST 2>/dev/null || iptables -w 5 -I FORWARD 1 $SERVICES_FIRST
+}
+
 dns_routed() {
   iptables -w 5 -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $DNS_SERVICE_IP/32 .*-j KUBE-SVC-"
 }
@@ -561,6 +578,7 @@ main() {
   start_kubelet
   start_kube_proxy
   start_coredns
+  services_first
   link_tools
   touch "$ROOT/run/up.done"
   trap - ERR INT TERM

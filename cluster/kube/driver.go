@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -77,6 +78,12 @@ type Driver struct {
 	stop   context.CancelFunc
 	mu     sync.Mutex
 	meshIP string
+	// fwd is the port-forward dialer to the mesh's pod, kept between
+	// connections (dialMesh).
+	fwd struct {
+		sync.Mutex
+		dialer httpstream.Dialer
+	}
 	// imageWait bounds the wait for nodes to list the images.
 	imageWait time.Duration
 	chart     chart // the parties' chart, written out for helm
@@ -361,6 +368,10 @@ func (d *Driver) meshPod(ctx context.Context) (string, error) {
 			if p.DeletionTimestamp == nil && podReady(&p) {
 				name = p.Name
 				return true, nil
+			}
+			if p.Status.Reason == "SysctlForbidden" {
+				return false, &InputError{fmt.Sprintf("the node refuses the mesh pod's sysctl %s (%s): allow it on the kubelets "+
+					"(--allowed-unsafe-sysctls=%[1]s); without it a replaced party's links hang for two minutes", meshSynRetries.Name, p.Status.Message)}
 			}
 		}
 		return false, nil

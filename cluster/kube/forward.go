@@ -63,15 +63,7 @@ func (d *Driver) forward(ctx context.Context, ports []int) (map[int]int, error) 
 // a port-forward connection of its own.
 func (d *Driver) forwardConn(ctx context.Context, conn net.Conn, port int) {
 	defer conn.Close()
-	pod, err := d.meshPod(ctx)
-	if err != nil {
-		return
-	}
-	dialer, err := d.forwardDialer(pod)
-	if err != nil {
-		return
-	}
-	sc, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+	sc, err := d.dialMesh(ctx)
 	if err != nil {
 		return
 	}
@@ -104,6 +96,33 @@ func (d *Driver) forwardConn(ctx context.Context, conn net.Conn, port int) {
 	case <-remoteDone:
 	case <-ctx.Done():
 	}
+}
+
+// dialMesh opens a port-forward connection to the mesh's pod. The pod
+// and its dialer are kept from one connection to the next; they are
+// looked up again only when the pod no longer answers (a new mesh pod),
+// so a connection costs no API list.
+func (d *Driver) dialMesh(ctx context.Context) (httpstream.Connection, error) {
+	d.fwd.Lock()
+	dialer := d.fwd.dialer
+	d.fwd.Unlock()
+	if dialer != nil {
+		if sc, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name); err == nil {
+			return sc, nil
+		}
+	}
+	pod, err := d.meshPod(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if dialer, err = d.forwardDialer(pod); err != nil {
+		return nil, err
+	}
+	d.fwd.Lock()
+	d.fwd.dialer = dialer
+	d.fwd.Unlock()
+	sc, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+	return sc, err
 }
 
 // forwardDialer speaks to the pod's portforward subresource over

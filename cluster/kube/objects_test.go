@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 func spec(t *testing.T) cluster.Spec {
@@ -203,5 +204,28 @@ func TestStopADownParty(t *testing.T) {
 	defer cancel()
 	if err := d.party(s, 1).Stop(ctx, 10*time.Second); err != nil {
 		t.Fatalf("stopping a party with no pod: %v", err)
+	}
+}
+
+// The mesh gives up a black-holed connect in seconds; a node that refuses
+// the sysctl is named at once, with what to allow, not after a timeout.
+func TestMeshSysctlRefusedIsNamed(t *testing.T) {
+	dep, _ := meshObjects(spec(t))
+	if sc := dep.Spec.Template.Spec.SecurityContext; sc == nil || len(sc.Sysctls) != 1 || sc.Sysctls[0] != meshSynRetries {
+		t.Fatalf("the mesh pod's sysctls: %+v", sc)
+	}
+	refused := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "toxiproxy-1", Namespace: "kmschaos-ab12cd34",
+		Labels: map[string]string{cluster.LabelRole: "toxiproxy"}},
+		Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "SysctlForbidden",
+			Message: "Pod forbidden sysctl: \"net.ipv4.tcp_syn_retries\" not allowlisted"}}
+	d, _ := fakeDriver(refused)
+	start := time.Now()
+	_, err := d.meshPod(context.Background())
+	var in *InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "--allowed-unsafe-sysctls=net.ipv4.tcp_syn_retries") {
+		t.Fatalf("meshPod with the sysctl refused: %v", err)
+	}
+	if time.Since(start) > fixtures.Intervals.Kube.MeshReady/2 {
+		t.Errorf("the refusal took %s to be named: it waited for the timeout", time.Since(start))
 	}
 }
