@@ -324,7 +324,7 @@ imageGCLowThresholdPercent: 99
 # A developer's disk, not a dedicated node's: evict only when it is
 # really almost full.
 evictionHard: {memory.available: 100Mi, nodefs.available: 2%, nodefs.inodesFree: 2%, imagefs.available: 2%}
-# kmschaos's mesh pod gives up a connect after two SYN retries (7 s),
+# kmschaos's mesh pod gives up a connect after one SYN retry (3 s),
 # not the kernel's six (2 min): toxiproxy dials its upstream inside its
 # accept loop, so one connect to a party pod that just vanished would
 # hold every later connection of that link for two minutes.

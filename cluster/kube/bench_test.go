@@ -9,12 +9,14 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/cluster/toxics"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/internal/benchsize"
 )
@@ -72,7 +74,7 @@ func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "decrypt-p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "decrypt-p90-ms")
 
-	total, party, mesh := workingSets(b, kubeconfig, "kmschaos-"+c.RunID)
+	total, party, mesh := workingSets(b, kubeconfig, "kmschaos-"+c.RunID, n+2)
 	b.ReportMetric(float64(total)/(1<<20), "cluster-MiB")
 	b.ReportMetric(float64(party)/(1<<20), "party-max-MiB")
 	b.ReportMetric(float64(mesh)/(1<<20), "toxiproxy-MiB")
@@ -111,8 +113,10 @@ func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
 
 // workingSets reads the run's pods' memory from the kubelet's summary
 // (what `kubectl top` shows, without metrics-server): the whole run, the
-// largest party, the mesh.
-func workingSets(b *testing.B, kubeconfig, ns string) (total, party, mesh uint64) {
+// largest party, the mesh. The kubelet lists a new pod's memory some
+// seconds after it starts: it waits until every pod of the run (n
+// parties, the mesh, the keeper) has a figure, rather than report zero.
+func workingSets(b *testing.B, kubeconfig, ns string, pods int) (total, party, mesh uint64) {
 	b.Helper()
 	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -122,39 +126,48 @@ func workingSets(b *testing.B, kubeconfig, ns string) (total, party, mesh uint64
 	if err != nil {
 		b.Fatal(err)
 	}
-	nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, node := range nodes.Items {
-		raw, err := cs.CoreV1().RESTClient().Get().Resource("nodes").Name(node.Name).SubResource("proxy", "stats", "summary").DoRaw(context.Background())
+	err = wait.PollUntilContextTimeout(context.Background(), fixtures.Intervals.Kube.Poll, fixtures.Intervals.Kube.PodReady, true, func(ctx context.Context) (bool, error) {
+		total, party, mesh = 0, 0, 0
+		seen := 0
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
-			b.Fatal(err)
+			return false, err
 		}
-		var sum struct {
-			Pods []struct {
-				PodRef struct{ Name, Namespace string }
-				Memory struct {
-					WorkingSetBytes uint64
+		for _, node := range nodes.Items {
+			raw, err := cs.CoreV1().RESTClient().Get().Resource("nodes").Name(node.Name).SubResource("proxy", "stats", "summary").DoRaw(ctx)
+			if err != nil {
+				return false, err
+			}
+			var sum struct {
+				Pods []struct {
+					PodRef struct{ Name, Namespace string }
+					Memory struct {
+						WorkingSetBytes uint64
+					}
+				}
+			}
+			if err := json.Unmarshal(raw, &sum); err != nil {
+				return false, err
+			}
+			for _, p := range sum.Pods {
+				ws := p.Memory.WorkingSetBytes
+				if p.PodRef.Namespace != ns || ws == 0 {
+					continue
+				}
+				seen++
+				total += ws
+				switch {
+				case strings.HasPrefix(p.PodRef.Name, "toxiproxy"):
+					mesh = ws
+				case strings.HasPrefix(p.PodRef.Name, "kms-threshold-"):
+					party = max(party, ws)
 				}
 			}
 		}
-		if err := json.Unmarshal(raw, &sum); err != nil {
-			b.Fatal(err)
-		}
-		for _, p := range sum.Pods {
-			if p.PodRef.Namespace != ns {
-				continue
-			}
-			ws := p.Memory.WorkingSetBytes
-			total += ws
-			switch {
-			case strings.HasPrefix(p.PodRef.Name, "toxiproxy"):
-				mesh = ws
-			case strings.HasPrefix(p.PodRef.Name, "kms-threshold-"):
-				party = max(party, ws)
-			}
-		}
+		return seen >= pods, nil
+	})
+	if err != nil {
+		b.Fatalf("the kubelet's memory figures for the %d pods of %s: %v", pods, ns, err)
 	}
 	return total, party, mesh
 }

@@ -78,6 +78,8 @@ type Driver struct {
 	stop   context.CancelFunc
 	mu     sync.Mutex
 	meshIP string
+	// lastWords: per party, what it logged as it was last stopped.
+	lastWords map[int]lastWords
 	// fwd is the port-forward dialer to the mesh's pod, kept between
 	// connections (dialMesh).
 	fwd struct {

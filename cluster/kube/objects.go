@@ -147,7 +147,7 @@ func keeperObject(s cluster.Spec, hostRoot string) *corev1.Pod {
 // hostVolumesMount is where the keeper sees the hostPath volumes' root.
 const hostVolumesMount = "/host-volumes"
 
-// meshSynRetries makes the mesh give up a connect after 7 s instead of
+// meshSynRetries makes the mesh give up a connect after 3 s instead of
 // the kernel's 2 minutes. toxiproxy dials a link's upstream inside the
 // link's accept loop, without a timeout: when a party's pod is replaced,
 // a connect that races kube-proxy to the old pod's address is
@@ -155,7 +155,7 @@ const hostVolumesMount = "/host-volumes"
 // harness's) waits behind it. On Docker a party keeps its address and the
 // connect is refused at once. Not a safe sysctl: the kubelet must allow
 // it (--allowed-unsafe-sysctls); make k8s-up does.
-var meshSynRetries = corev1.Sysctl{Name: "net.ipv4.tcp_syn_retries", Value: "2"}
+var meshSynRetries = corev1.Sysctl{Name: "net.ipv4.tcp_syn_retries", Value: "1"}
 
 func meshObjects(s cluster.Spec) (*appsv1.Deployment, *corev1.Service) {
 	ctl, proxies := s.MeshPorts()

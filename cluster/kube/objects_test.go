@@ -178,9 +178,14 @@ func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	}
 	var verbs []string
 	for _, a := range cs.Actions() {
-		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
+		verb := a.GetVerb() + " " + a.GetResource().Resource
+		if sub := a.GetSubresource(); sub != "" {
+			verb += "/" + sub
+		}
+		verbs = append(verbs, verb)
 	}
-	if got := strings.Join(verbs, ", "); got != "patch statefulsets, watch pods, get pods, delete pods, patch statefulsets" {
+	// The log is followed before the delete: the pod's last words go with it.
+	if got := strings.Join(verbs, ", "); got != "patch statefulsets, watch pods, get pods, get pods/log, delete pods, patch statefulsets" {
 		t.Errorf("Stop did %s", got)
 	}
 	got, _ := cs.AppsV1().StatefulSets("kmschaos-ab12cd34").Get(context.Background(), sts.Name, metav1.GetOptions{})
@@ -227,5 +232,18 @@ func TestMeshSysctlRefusedIsNamed(t *testing.T) {
 	}
 	if time.Since(start) > fixtures.Intervals.Kube.MeshReady/2 {
 		t.Errorf("the refusal took %s to be named: it waited for the timeout", time.Since(start))
+	}
+}
+
+// Root is another user for a party's container: a command that needs it
+// is refused as unsupported (the scenario is skipped), never run as the
+// party's user, where it would fail for want of the right.
+func TestRootExecInAPartyIsUnsupported(t *testing.T) {
+	d, _ := fakeDriver()
+	party := &podShell{d: d, pod: "kms-threshold-1-0", container: partyContainer, user: "10001:10001"}
+	_, err := party.Exec(context.Background(), "0:0", "kms-admin", "hosts", "remove", "kms-peer-2")
+	var un *cluster.Unsupported
+	if !errors.As(err, &un) || !strings.Contains(err.Error(), "exec as 0:0") {
+		t.Fatalf("root exec in a party's container: %v", err)
 	}
 }

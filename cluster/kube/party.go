@@ -61,9 +61,11 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	if _, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return nil // stopped already: nothing to end, no new exit status
 	}
+	keep := p.keepLastWords(ctx)
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
 		return err
 	}
+	defer keep()
 	exit := -1
 	if grace == 0 {
 		exit = 137 // SIGKILL, if the kubelet's last word is not seen
@@ -128,13 +130,44 @@ func (p *partyWorkload) Restart(ctx context.Context, grace time.Duration) error 
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
 		return err
 	}
-	return p.d.poll(ctx, fixtures.Intervals.Kube.PodReplaced, func(ctx context.Context) (bool, error) {
+	err = p.d.poll(ctx, fixtures.Intervals.Kube.PodReplaced, func(ctx context.Context) (bool, error) {
 		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
 		return (old == nil || cur.UID != old.UID) && cur.Status.Phase == corev1.PodRunning, nil
 	})
+	if err != nil {
+		return err
+	}
+	// A new pod takes a second or two more than a restarted container to
+	// serve (a new sandbox, a new address in the Service): wait until it
+	// passes its readiness probe, as a restarted container on Docker
+	// serves when its restart returns. A party that ends instead (a bad
+	// config) is restarted all the same; what it does next is the
+	// scenario's to see.
+	served := p.d.poll(ctx, fixtures.Intervals.Kube.PodServing, func(ctx context.Context) (bool, error) {
+		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return podReady(cur) || ended(cur), nil
+	})
+	if served != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// ended tells whether the party's container in pod has ended, now or
+// before (it then restarts, or waits out a crash-loop back-off).
+func ended(pod *corev1.Pod) bool {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == partyContainer && (cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // Kill ends the party at once and keeps it down (scale to zero, delete
@@ -153,11 +186,55 @@ func (p *partyWorkload) Update(context.Context, cluster.Resources) error {
 	return &cluster.Unsupported{Backend: Name, Verb: "changing a party's limits", Why: "in-place pod resize is not wired into the backend yet"}
 }
 
+// lastWords is what a stopped party's container logged as it ended.
+type lastWords struct {
+	from time.Time
+	text string
+}
+
+// keepLastWords follows the pod's log from now until its container ends,
+// and returns the function that waits for that end and keeps what was
+// logged: Stop deletes the pod, and its log with it, where a Docker
+// container stopped keeps its own. A cluster's log shipping keeps it on a
+// real cluster; the backend keeps the last stop's, per party.
+func (p *partyWorkload) keepLastWords(ctx context.Context) func() {
+	from := metav1.Now()
+	rc, err := p.d.cs.CoreV1().Pods(p.d.ns).GetLogs(p.pod, &corev1.PodLogOptions{Container: partyContainer, Follow: true, SinceTime: &from}).Stream(ctx)
+	if err != nil {
+		return func() {}
+	}
+	var text strings.Builder
+	done := make(chan struct{})
+	go func() {
+		io.Copy(&text, rc)
+		close(done)
+	}()
+	return func() {
+		select {
+		case <-done:
+		case <-time.After(fixtures.Intervals.Kube.PodGone):
+		}
+		rc.Close()
+		<-done
+		p.d.mu.Lock()
+		defer p.d.mu.Unlock()
+		if p.d.lastWords == nil {
+			p.d.lastWords = map[int]lastWords{}
+		}
+		p.d.lastWords[p.i] = lastWords{from: from.Time, text: text.String()}
+	}
+}
+
 // LogsSince reads the pod's log (and its previous container's, across a
-// restart) from t on. A deleted pod's log is gone, as on any cluster
-// without log shipping.
+// restart) from t on, after what the party logged as it was last stopped
+// (Stop) if that was after t: a deleted pod's log is gone.
 func (p *partyWorkload) LogsSince(ctx context.Context, t time.Time) (string, error) {
 	var out strings.Builder
+	p.d.mu.Lock()
+	if last, ok := p.d.lastWords[p.i]; ok && !last.from.Before(t.Truncate(time.Second)) {
+		out.WriteString(last.text)
+	}
+	p.d.mu.Unlock()
 	for _, previous := range []bool{true, false} {
 		o := &corev1.PodLogOptions{Container: partyContainer, Previous: previous}
 		if !t.IsZero() {

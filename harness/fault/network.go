@@ -287,7 +287,7 @@ func DNSLoss(i, j int) Fault {
 		}
 		res, err := p.ExecAs(ctx, "0:0", c.Profile.AdminCmd("hosts", "remove", host)...)
 		if err := res.Check(err, "removing "+host); err != nil {
-			return heal, err
+			return nil, err // nothing removed, nothing to add back
 		}
 		link := c.Link(i, j)
 		if err := link.Disable(); err != nil {

@@ -84,8 +84,11 @@ func DecryptFails(i int, code, msg string) Probe {
 }
 
 // StartedSince holds when every listed party's container started after t
-// and is running: they were (re)started.
+// and is running: they were (re)started. To the second: Kubernetes
+// records a container's start in whole seconds, and a party started in
+// the same second as t would otherwise count as started before it.
 func StartedSince(t time.Time, parties ...int) Probe {
+	t = t.Truncate(time.Second)
 	return New(fmt.Sprintf("parties %v restarted", parties), func(ctx context.Context, c *cluster.Cluster) error {
 		var stale []int
 		for _, i := range parties {
