@@ -247,3 +247,29 @@ func TestRootExecInAPartyIsUnsupported(t *testing.T) {
 		t.Fatalf("root exec in a party's container: %v", err)
 	}
 }
+
+// What a party logged as it was stopped outlives its pod, for a log
+// probe that looks since a time before the stop, and only for that.
+func TestStopKeepsThePartysLastWords(t *testing.T) {
+	s := spec(t)
+	sts, _ := render(t, s, 1, nil)
+	sts.Namespace = "kmschaos-ab12cd34"
+	d, _ := fakeDriver(sts, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(1), Namespace: "kmschaos-ab12cd34"}})
+	before := time.Now().Add(-time.Minute)
+	if err := d.party(s, 1).Stop(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	// client-go's fake answers every log request with "fake logs", the
+	// gone pod's too (the previous container's and the current one's):
+	// the kept last words are one answer more, since before the stop only.
+	since := func(from time.Time) int {
+		got, err := d.party(s, 1).LogsSince(context.Background(), from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(got, "fake logs")
+	}
+	if kept, after := since(before), since(time.Now().Add(time.Minute)); kept != after+1 {
+		t.Errorf("logs since before the stop: %d answers, since after it: %d; want one more before", kept, after)
+	}
+}

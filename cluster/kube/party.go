@@ -63,9 +63,10 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	}
 	keep := p.keepLastWords(ctx)
 	if err := p.d.deletePod(ctx, p.pod, int64(grace/time.Second)); err != nil {
+		keep(false)
 		return err
 	}
-	defer keep()
+	defer keep(true)
 	exit := -1
 	if grace == 0 {
 		exit = 137 // SIGKILL, if the kubelet's last word is not seen
@@ -193,15 +194,16 @@ type lastWords struct {
 }
 
 // keepLastWords follows the pod's log from now until its container ends,
-// and returns the function that waits for that end and keeps what was
-// logged: Stop deletes the pod, and its log with it, where a Docker
-// container stopped keeps its own. A cluster's log shipping keeps it on a
-// real cluster; the backend keeps the last stop's, per party.
-func (p *partyWorkload) keepLastWords(ctx context.Context) func() {
+// and returns the function that waits for that end (or, with wait false,
+// does not) and keeps what was logged: Stop deletes the pod, and its log
+// with it, where a Docker container stopped keeps its own. A cluster's
+// log shipping keeps it on a real cluster; the backend keeps the last
+// stop's, per party.
+func (p *partyWorkload) keepLastWords(ctx context.Context) func(wait bool) {
 	from := metav1.Now()
 	rc, err := p.d.cs.CoreV1().Pods(p.d.ns).GetLogs(p.pod, &corev1.PodLogOptions{Container: partyContainer, Follow: true, SinceTime: &from}).Stream(ctx)
 	if err != nil {
-		return func() {}
+		return func(bool) {}
 	}
 	var text strings.Builder
 	done := make(chan struct{})
@@ -209,10 +211,12 @@ func (p *partyWorkload) keepLastWords(ctx context.Context) func() {
 		io.Copy(&text, rc)
 		close(done)
 	}()
-	return func() {
-		select {
-		case <-done:
-		case <-time.After(fixtures.Intervals.Kube.PodGone):
+	return func(wait bool) {
+		if wait {
+			select {
+			case <-done:
+			case <-time.After(fixtures.Intervals.Kube.PodGone):
+			}
 		}
 		rc.Close()
 		<-done
