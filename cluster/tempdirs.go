@@ -14,8 +14,9 @@ import (
 // Terminate, so each killed run left a full key set on the host; build
 // contexts (kmschaos-images-*) were left the same way. Keys are now dealt
 // inside the cluster and contexts removed right after the build; a sweep
-// removes what older versions left.
-var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*"}
+// removes what older versions left, and a copy of the Kubernetes chart
+// (templates only) that a run killed during its helm call left.
+var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*", "kmschaos-chart-*"}
 
 // tempDirGrace keeps a folder a live run of an older version may still be
 // using (a golden copy lives as long as its cluster, at most a test run's

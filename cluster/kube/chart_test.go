@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -19,12 +20,11 @@ import (
 // upgrade --install does, and decodes what it makes.
 func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service) {
 	t.Helper()
-	var c chart
-	dir, err := c.path()
+	dir, err := writeChart()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.remove()
+	defer os.RemoveAll(dir)
 	ch, err := loader.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

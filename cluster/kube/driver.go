@@ -88,7 +88,6 @@ type Driver struct {
 	}
 	// imageWait bounds the wait for nodes to list the images.
 	imageWait time.Duration
-	chart     chart // the parties' chart, written out for helm
 }
 
 // New connects to the cluster the kubeconfig names (with none named and
@@ -163,12 +162,8 @@ func (d *Driver) Name() string { return Name }
 // Namespace is the run's namespace, once Provision or Attach chose it.
 func (d *Driver) Namespace() string { return d.ns }
 
-// Close stops the port-forwards of this handle and removes its copy of
-// the chart; the cluster stays.
-func (d *Driver) Close() {
-	d.stop()
-	d.chart.remove()
-}
+// Close stops the port-forwards of this handle; the cluster stays.
+func (d *Driver) Close() { d.stop() }
 
 // Provision creates the run's namespace, every party's claims (with
 // hostPath volumes where the cluster has no provisioner) and the keeper.

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/kmschaos/kmschaos/cluster"
 )
@@ -85,50 +84,44 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string) partyValues {
 	return v
 }
 
-// chart writes the embedded chart to a folder of this process, once; Close
-// removes it. It holds templates only, no secret.
-type chart struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-func (c *chart) path() (string, error) {
-	c.once.Do(func() {
-		c.dir, c.err = os.MkdirTemp("", "kmschaos-chart-*")
-		if c.err != nil {
-			return
-		}
-		c.err = fs.WalkDir(chartFiles, chartRoot, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			dst := filepath.Join(c.dir, strings.TrimPrefix(p, chartRoot))
-			if e.IsDir() {
-				return os.MkdirAll(dst, 0o755)
-			}
-			b, err := chartFiles.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(dst, b, 0o644)
-		})
-	})
-	return c.dir, c.err
-}
-
-func (c *chart) remove() {
-	if c.dir != "" {
-		os.RemoveAll(c.dir)
+// writeChart writes the embedded chart to a folder of its own for one
+// helm call; the caller removes it when helm returns. It holds templates
+// only, no secret (the values go to helm on its stdin), and no folder
+// outlives the call, so a detached or killed run leaves none behind (the
+// sweep removes one a kill during the call left: cluster/tempdirs.go).
+func writeChart() (string, error) {
+	dir, err := os.MkdirTemp("", "kmschaos-chart-*")
+	if err != nil {
+		return "", err
 	}
+	err = fs.WalkDir(chartFiles, chartRoot, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, strings.TrimPrefix(p, chartRoot))
+		if e.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := chartFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
 
 // installParty installs or upgrades party i's release with helm.
 func (d *Driver) installParty(ctx context.Context, s cluster.Spec, i int, args []string, meshIP string) error {
-	dir, err := d.chart.path()
+	dir, err := writeChart()
 	if err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
 	}
+	defer os.RemoveAll(dir)
 	values, err := json.Marshal(valuesOf(s, i, args, meshIP))
 	if err != nil {
 		return err
