@@ -329,11 +329,15 @@ func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec, patience time.
 	ip := svc.Spec.ClusterIP
 	at := func(p int) string { return net.JoinHostPort(ip, strconv.Itoa(p)) }
 	direct := false
-	for deadline := time.Now().Add(patience); !d.cfg.Forward; {
-		if direct = reachable(at(ctl)); direct || time.Now().After(deadline) {
-			break
+	if !d.cfg.Forward {
+		// Not reached within patience (at least one try) means a port-forward.
+		d.poll(ctx, patience, func(context.Context) (bool, error) {
+			direct = reachable(at(ctl))
+			return direct, nil
+		})
+		if ctx.Err() != nil {
+			return cluster.MeshAccess{}, ctx.Err()
 		}
-		time.Sleep(fixtures.Intervals.Kube.Poll)
 	}
 	if !direct {
 		local, err := d.forward(d.bg, ports)
