@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,19 @@ type Driver interface {
 	// OperatorCommand is the command line an operator types to run verb
 	// (exec, logs) on a party's workload named name, with args.
 	OperatorCommand(name, verb, args string) string
+}
+
+// ConfigPublisher is a driver that deploys each party's config apart from
+// its volumes, as Kubernetes does: a ConfigMap from the release's values,
+// installed into the config volume when the pod starts. A config edited in
+// the volume alone lasts until the party's next start there; the cluster
+// deploys every config it writes or restores, and audits the deployed one.
+type ConfigPublisher interface {
+	// PublishConfig deploys config as party i's; the party starts with it
+	// from its next start on.
+	PublishConfig(ctx context.Context, s Spec, i int, config []byte) error
+	// DeployedConfig is party i's deployed config, nil before it has one.
+	DeployedConfig(ctx context.Context, i int) ([]byte, error)
 }
 
 // MeshAccess is where toxiproxy is: its control API and every party's
@@ -117,6 +131,11 @@ func (s Spec) Volumes(i int) []Volume {
 		out = append(out, Volume{Kind: string(k), InParty: s.Profile.mountPoint(k), InKeeper: KeeperPath(i, k), Size: size})
 	}
 	return out
+}
+
+// KeeperConfigPath is where the keeper sees party i's config.
+func (s Spec) KeeperConfigPath(i int) string {
+	return path.Join(KeeperPath(i, configVolume), path.Base(s.Profile.ConfigFile))
 }
 
 // GoldenPath is where the keeper mounts the golden store (only it does).

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"sort"
@@ -208,7 +210,17 @@ func (c *Cluster) captureGolden(ctx context.Context) error {
 // restoreStorage puts a party's golden storage and config back, with the
 // golden ownership and modes. The party must not be running.
 func (c *Cluster) restoreStorage(ctx context.Context, i int) error {
-	return c.seed(ctx, i)
+	if err := c.seed(ctx, i); err != nil {
+		return err
+	}
+	if _, ok := c.driver.(ConfigPublisher); !ok {
+		return nil
+	}
+	config, err := c.ReadFile(ctx, c.ConfigPath(i))
+	if err != nil {
+		return err
+	}
+	return c.publishConfig(ctx, i, config)
 }
 
 // KeeperExecAs runs a command in the keeper as another user, e.g. the
@@ -278,13 +290,56 @@ func (c *Cluster) ReadFile(ctx context.Context, keeperPath string) ([]byte, erro
 }
 
 // WriteFile writes a file through the keeper, owned by the party's user.
+// A party's config is also deployed where the backend keeps it apart
+// (ConfigPublisher), so that it is the one the party starts with.
 func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte, mode int64) error {
 	if err := c.keeper.CopyIn(ctx, data, keeperPath, mode); err != nil {
 		return err
 	}
 	uid := c.Profile.UID()
 	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("chown", uid+":"+uid, keeperPath)...)
-	return res.Check(err, "chown "+keeperPath)
+	if err := res.Check(err, "chown "+keeperPath); err != nil {
+		return err
+	}
+	for i := 1; i <= c.Topology.N; i++ {
+		if keeperPath == c.ConfigPath(i) {
+			return c.publishConfig(ctx, i, data)
+		}
+	}
+	return nil
+}
+
+// publishConfig deploys party i's config where the backend keeps it apart
+// from the party's volumes; nothing on a backend that does not.
+func (c *Cluster) publishConfig(ctx context.Context, i int, data []byte) error {
+	pub, ok := c.driver.(ConfigPublisher)
+	if !ok {
+		return nil
+	}
+	if err := pub.PublishConfig(ctx, c.spec(), i, data); err != nil {
+		return fmt.Errorf("deploying party %d's config: %w", i, err)
+	}
+	return nil
+}
+
+// deployedConfigDrift tells whether party i's deployed config differs from
+// its baseline (always false where the config is only in its volume).
+func (c *Cluster) deployedConfigDrift(ctx context.Context, i int) (bool, error) {
+	pub, ok := c.driver.(ConfigPublisher)
+	if !ok {
+		return false, nil
+	}
+	data, err := pub.DeployedConfig(ctx, i)
+	if err != nil || data == nil {
+		return false, err
+	}
+	sum := sha256.Sum256(data)
+	for _, l := range c.golden[i] {
+		if f := strings.Fields(l); len(f) >= 6 && f[5] == c.ConfigPath(i) {
+			return f[4] != hex.EncodeToString(sum[:]), nil
+		}
+	}
+	return true, nil
 }
 
 // KeyObject is where the keeper sees an object of party i's storage, e.g.
@@ -299,9 +354,7 @@ func (c *Cluster) KeyObject(i int, vault, typ, id string) string {
 
 // ConfigPath is where the keeper sees party i's config, and BackupConfigPath
 // its known-good copy in the backup volume.
-func (c *Cluster) ConfigPath(i int) string {
-	return path.Join(KeeperPath(i, configVolume), path.Base(c.Profile.ConfigFile))
-}
+func (c *Cluster) ConfigPath(i int) string { return c.spec().KeeperConfigPath(i) }
 
 // BackupConfigPath is the known-good copy of party i's config.
 func (c *Cluster) BackupConfigPath(i int) string {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -93,7 +94,11 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 		mu.Unlock()
 	}
 	err = c.EachParty(func(i int) error {
-		drift := !slices.Equal(current[i], c.golden[i])
+		deployed, err := c.deployedConfigDrift(ctx, i)
+		if err != nil {
+			return err
+		}
+		drift := !slices.Equal(current[i], c.golden[i]) || deployed
 		return c.resetParty(ctx, c.parties[i-1], drift, note)
 	})
 	if err != nil {
@@ -111,6 +116,9 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	for i := 1; i <= c.Topology.N; i++ {
 		if changed, added := diffManifest(c.golden[i], after[i]); len(changed)+len(added) > 0 {
 			return rep, fmt.Errorf("party %d differs from its baseline after the restore: changed %v, new %v", i, changed, added)
+		}
+		if deployed, err := c.deployedConfigDrift(ctx, i); err != nil || deployed {
+			return rep, errors.Join(err, fmt.Errorf("party %d's deployed config differs from its baseline after the restore", i))
 		}
 	}
 	rep.Took = time.Since(start)
@@ -169,6 +177,13 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		changed, added := diffManifest(c.golden[p.ID], current[p.ID])
 		for _, path := range changed {
 			what = append(what, changedPrefix+path)
+		}
+		if deployed, err := c.deployedConfigDrift(ctx, p.ID); err != nil {
+			return err
+		} else if deployed {
+			// It is what the party starts with next time (Kubernetes: its
+			// ConfigMap), whatever its volume holds now.
+			what = append(what, "deployed config differs from the baseline")
 		}
 		if st.Running && !st.Paused && !st.Restarting {
 			if ok, err := c.hostsIntact(ctx, p); err == nil && !ok {

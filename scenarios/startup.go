@@ -37,11 +37,20 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 			if validation {
 				detect = append(detect, configCheck(e, i, msg))
 			}
+			runbooks := []string{"config-recovery"}
+			if e.C.Backend() == "kubernetes" {
+				// The bad config came with a helm upgrade and is in the
+				// party's ConfigMap: the guide's copy into the volume
+				// brings the party back, its next pod start would undo
+				// that (the audit names the ConfigMap), and the guide's
+				// "Fix configuration errors in Helm values" puts it right.
+				runbooks = append(runbooks, "helm-rollback-config")
+			}
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.BadConfig(i, m)},
 				Detect: detect,
 				During: check.Expect{Live: e.Others(i)},
-				Target: i, Runbooks: []string{"config-recovery"},
+				Target: i, Runbooks: runbooks,
 			}
 		},
 	}

@@ -16,9 +16,12 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 )
 
+// testConfig stands for a party's config.toml.
+const testConfig = "[service]\nlisten_port = 50100\n"
+
 // render renders the chart for party i with Helm's own engine, as helm
 // upgrade --install does, and decodes what it makes.
-func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service) {
+func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service, *corev1.ConfigMap) {
 	t.Helper()
 	dir, err := writeChart()
 	if err != nil {
@@ -29,7 +32,7 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(valuesOf(s, i, args, "10.96.0.9"))
+	raw, err := json.Marshal(valuesOf(s, i, args, "10.96.0.9", []byte(testConfig)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +50,7 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 	}
 	var sts appsv1.StatefulSet
 	var svc corev1.Service
+	var cm corev1.ConfigMap
 	for name, doc := range out {
 		var into any
 		switch {
@@ -54,6 +58,8 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 			into = &sts
 		case strings.HasSuffix(name, "service.yaml"):
 			into = &svc
+		case strings.HasSuffix(name, "configmap.yaml"):
+			into = &cm
 		default:
 			continue
 		}
@@ -61,10 +67,10 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 			t.Fatalf("%s does not decode as its kind: %v\n%s", name, err, doc)
 		}
 	}
-	if sts.Name == "" || svc.Name == "" {
-		t.Fatalf("the chart made no StatefulSet or no Service: %v", out)
+	if sts.Name == "" || svc.Name == "" || cm.Name == "" {
+		t.Fatalf("the chart made no StatefulSet, Service or ConfigMap: %v", out)
 	}
-	return &sts, &svc
+	return &sts, &svc, &cm
 }
 
 // The chart makes party i as the backend and the mesh expect it: the
@@ -73,7 +79,7 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 // baseline's limits, and the Service kms-party-<i> selecting that pod.
 func TestChartMakesTheParty(t *testing.T) {
 	s := spec(t)
-	sts, svc := render(t, s, 3, []string{"--test-only-lie"})
+	sts, svc, cm := render(t, s, 3, []string{"--test-only-lie"})
 	if sts.Name != "kms-threshold-3" || svc.Name != "kms-party-3" {
 		t.Errorf("names %s, %s", sts.Name, svc.Name)
 	}
@@ -117,6 +123,20 @@ func TestChartMakesTheParty(t *testing.T) {
 		if sts.Spec.Template.Labels[k] != v {
 			t.Errorf("the StatefulSet selects %s=%s, its pods have %q", k, v, sts.Spec.Template.Labels[k])
 		}
+	}
+	// The config is deployed as the real chart deploys it: a ConfigMap the
+	// pod installs into its config volume when it starts, the pod rolled
+	// when the config changes.
+	if cm.Name != configMapName(3) || cm.Data[configKey] != testConfig {
+		t.Errorf("ConfigMap %s holds %q, want %s holding the config given", cm.Name, cm.Data[configKey], configMapName(3))
+	}
+	if len(pod.InitContainers) != 1 || strings.Join(pod.InitContainers[0].Command, " ") != "kms-admin cp /app/kms/deployed/config.toml "+s.Profile.ConfigFile {
+		t.Errorf("init containers %+v, want one installing the ConfigMap's config at %s", pod.InitContainers, s.Profile.ConfigFile)
+	} else if m := pod.InitContainers[0].VolumeMounts; len(m) != 2 || m[1].Name != "config" || m[1].MountPath != s.Profile.ConfigDir {
+		t.Errorf("the init container mounts %+v, want the ConfigMap and the config volume", m)
+	}
+	if sts.Spec.Template.Annotations["checksum/config"] == "" {
+		t.Error("a new config does not roll the pod: no checksum/config annotation on its template")
 	}
 	if sts.Annotations[OwnerAnnotation] == "" || sts.Labels[ManagedBy] != managedByValue {
 		t.Errorf("the run's labels and owner are missing: %v %v", sts.Labels, sts.Annotations)

@@ -269,3 +269,112 @@ func TestSweepRemovesKilledRuns(t *testing.T) {
 		t.Errorf("the killed run %s is still there", killed.RunID)
 	}
 }
+
+// A party's config is deployed from its release's values, as the real
+// chart deploys it: the ConfigMap kms-threshold-<i>-config, installed into
+// the config volume at every pod start. A config the harness breaks is
+// deployed too (the pod crash-loops on it); the guide's Configuration
+// Recovery (a copy into the volume) brings the party back but not for
+// good: the audit names the deployed config, and the next pod start loops
+// again. The guide's "Fix configuration errors in Helm values" (helm
+// rollback) is what holds, and leaves the audit clean.
+func TestConfigIsDeployedFromTheRelease(t *testing.T) {
+	kubeconfig := onCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
+		cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Terminate(context.Background())
+	const k = 2
+	good, err := c.ReadFile(ctx, c.ConfigPath(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := func() string {
+		t.Helper()
+		res, err := c.Operate(ctx, "kubectl", "get", "configmap", "kms-threshold-2-config", "-o", `jsonpath={.data.config\.toml}`)
+		if err := res.Check(err, "kubectl get configmap"); err != nil {
+			t.Fatal(err)
+		}
+		return res.Stdout
+	}
+	if got := deployed(); got != string(good) {
+		t.Fatalf("the ConfigMap holds %d bytes, not the party's config (%d bytes)", len(got), len(good))
+	}
+	loops := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			st, err := c.Party(k).State(ctx)
+			if err == nil && (st.Restarting || (st.RestartCount > 0 && !st.Running)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: party %d does not crash-loop: %+v, %v", what, k, st, err)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	audit := func() []string {
+		t.Helper()
+		rep, err := c.Audit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Repaired[k]
+	}
+	const drift = "deployed config differs from the baseline"
+
+	bad := append(slices.Clone(good), []byte("\n[[[ not toml\n")...)
+	if err := c.WriteFile(ctx, c.ConfigPath(k), bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployed(); got != string(bad) {
+		t.Fatal("a config written to the party's volume was not deployed to its ConfigMap")
+	}
+	if err := c.Party(k).Restart(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	loops("a bad config deployed")
+	if what := audit(); !slices.Contains(what, drift) {
+		t.Fatalf("the audit of a party with a bad deployed config says %q, want %q", what, drift)
+	}
+
+	// The guide's Configuration Recovery: cp /backup/config.toml /current/config.toml.
+	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("cp", c.BackupConfigPath(k), c.ConfigPath(k))...)
+	if err := res.Check(err, "the guide's cp"); err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer ocancel()
+	if err := c.AwaitOptimal(octx); err != nil {
+		t.Fatalf("after the guide's copy into the volume: %v", err)
+	}
+	if what := audit(); !slices.Contains(what, drift) {
+		t.Fatalf("after the guide's copy, the audit says %q, want %q: the ConfigMap still holds the bad config", what, drift)
+	}
+	if err := c.Party(k).Restart(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	loops("the pod replaced after the guide's copy")
+
+	// Fix configuration errors in Helm values.
+	res, err = c.Operate(ctx, "helm", "rollback", "kms-threshold-2")
+	if err := res.Check(err, "helm rollback"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer rcancel()
+	if err := c.AwaitOptimal(rctx); err != nil {
+		t.Fatalf("after helm rollback: %v", err)
+	}
+	if got := deployed(); got != string(good) {
+		t.Error("after helm rollback the ConfigMap does not hold the good config")
+	}
+	if what := audit(); len(what) > 0 {
+		t.Errorf("after helm rollback the audit still says %q", what)
+	}
+}

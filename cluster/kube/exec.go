@@ -141,8 +141,12 @@ func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult,
 	if d.cfg.Kubeconfig != "" {
 		args = append(args, "--kubeconfig", d.cfg.Kubeconfig)
 	}
-	if d.cfg.As != "" && cmd[0] == "kubectl" {
-		args = append(args, "--as", d.cfg.As)
+	if d.cfg.As != "" {
+		as := "--as" // kubectl's impersonation flag; helm's has another name
+		if cmd[0] == "helm" {
+			as = "--kube-as-user"
+		}
+		args = append(args, as, d.cfg.As)
 	}
 	start := time.Now()
 	c := osexec.CommandContext(ctx, bin, append(args, cmd[1:]...)...)

@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kmschaos/kmschaos/cluster"
 )
 
@@ -33,6 +36,8 @@ type partyValues struct {
 	Args        []string          `json:"args"`
 	User        user              `json:"user"`
 	Ports       ports             `json:"ports"`
+	Config      string            `json:"config"`
+	ConfigFile  string            `json:"configFile"`
 	PeerHosts   []string          `json:"peerHosts"`
 	MeshIP      string            `json:"meshIP"`
 	Volumes     []volumeValue     `json:"volumes"`
@@ -58,10 +63,11 @@ type volumeValue struct {
 	Size      string `json:"size"`
 }
 
-func valuesOf(s cluster.Spec, i int, args []string, meshIP string) partyValues {
+func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte) partyValues {
 	p := s.Profile
 	uid, gid := uidGid(p.User)
 	v := partyValues{Party: i, Image: s.Images.Party, Args: s.PartyCommand(args), User: user{uid, gid},
+		Config: string(config), ConfigFile: p.ConfigFile,
 		Ports: ports{p.P2PPort, p.APIPort, p.MetricsPort}, PeerHosts: s.PeerHosts(), MeshIP: meshIP,
 		Labels: labels(s, "party"), Annotations: owner(s)}
 	for _, vol := range s.Volumes(i) {
@@ -115,22 +121,40 @@ func writeChart() (string, error) {
 	return dir, nil
 }
 
-// installParty installs or upgrades party i's release with helm.
+// installParty installs or upgrades party i's release with helm. The
+// config it deploys is the one deployed already (a release being upgraded
+// keeps its config, as helm upgrade --reuse-values does), else the one
+// dealt into the party's config volume.
 func (d *Driver) installParty(ctx context.Context, s cluster.Spec, i int, args []string, meshIP string) error {
+	config, err := d.DeployedConfig(ctx, i)
+	if err != nil {
+		return err
+	}
+	if config == nil {
+		if config, err = d.keeper().CopyOut(ctx, s.KeeperConfigPath(i)); err != nil {
+			return fmt.Errorf("reading party %d's config: %w", i, err)
+		}
+	}
+	values, err := json.Marshal(valuesOf(s, i, args, meshIP, config))
+	if err != nil {
+		return err
+	}
+	return d.helm(ctx, i, values)
+}
+
+// helm runs helm upgrade --install of party i's release with values (and
+// extra flags), the chart written out for the call.
+func (d *Driver) helm(ctx context.Context, i int, values []byte, extra ...string) error {
 	dir, err := writeChart()
 	if err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	values, err := json.Marshal(valuesOf(s, i, args, meshIP))
-	if err != nil {
-		return err
-	}
 	helm, err := tool("helm", d.local())
 	if err != nil {
 		return &InputError{err.Error()}
 	}
-	cmd := []string{"upgrade", "--install", statefulSetName(i), dir, "--namespace", d.ns, "--values", "-"}
+	cmd := append([]string{"upgrade", "--install", statefulSetName(i), dir, "--namespace", d.ns, "--values", "-"}, extra...)
 	if d.cfg.Kubeconfig != "" {
 		cmd = append(cmd, "--kubeconfig", d.cfg.Kubeconfig)
 	}
@@ -143,9 +167,44 @@ func (d *Driver) installParty(ctx context.Context, s cluster.Spec, i int, args [
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if strings.Contains(msg, "forbidden") {
-			return &InputError{fmt.Sprintf("helm install of party %d: %s: grant it in cluster/kube/rbac.yaml's ClusterRole", i, oneLine(fmt.Errorf("%s", msg)))}
+			return &InputError{fmt.Sprintf("helm upgrade of party %d: %s: grant it in cluster/kube/rbac.yaml's ClusterRole", i, oneLine(fmt.Errorf("%s", msg)))}
 		}
-		return fmt.Errorf("helm install of party %d: %s", i, msg)
+		return fmt.Errorf("helm upgrade of party %d: %s", i, msg)
 	}
 	return nil
+}
+
+// configMapName is party i's deployed config, as the chart names it.
+func configMapName(i int) string { return statefulSetName(i) + "-config" }
+
+// DeployedConfig is party i's config as deployed: its ConfigMap's
+// config.toml, or nil when the party has no release yet.
+func (d *Driver) DeployedConfig(ctx context.Context, i int) ([]byte, error) {
+	cm, err := d.cs.CoreV1().ConfigMaps(d.ns).Get(ctx, configMapName(i), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, d.explain(err, fmt.Sprintf("reading party %d's config", i))
+	}
+	return []byte(cm.Data[configKey]), nil
+}
+
+// configKey is the config's key in the ConfigMap (the file the pod installs).
+const configKey = "config.toml"
+
+// PublishConfig deploys config as party i's, as an operator fixing or
+// breaking the Helm values does: helm upgrade --reuse-values with the new
+// config, which changes the ConfigMap and rolls the pod. A config equal
+// to the deployed one changes nothing.
+func (d *Driver) PublishConfig(ctx context.Context, s cluster.Spec, i int, config []byte) error {
+	now, err := d.DeployedConfig(ctx, i)
+	if err != nil || now == nil || bytes.Equal(now, config) {
+		return err
+	}
+	values, err := json.Marshal(map[string]string{"config": string(config)})
+	if err != nil {
+		return err
+	}
+	return d.helm(ctx, i, values, "--reuse-values")
 }

@@ -34,7 +34,7 @@ func TestObjectsHaveValidNamesAndLabels(t *testing.T) {
 	metas := []metav1.ObjectMeta{namespaceObject(s, "kmschaos-ab12cd34").ObjectMeta, keeperObject(s, "/v").ObjectMeta,
 		dep.ObjectMeta, dep.Spec.Template.ObjectMeta, svc.ObjectMeta}
 	for i := 1; i <= 4; i++ {
-		sts, svc := render(t, s, i, nil)
+		sts, svc, _ := render(t, s, i, nil)
 		metas = append(metas, sts.ObjectMeta, sts.Spec.Template.ObjectMeta, svc.ObjectMeta)
 		for _, v := range s.Volumes(i) {
 			metas = append(metas, claimObject(s, i, v, nil).ObjectMeta, volumeObject(s, "kmschaos-ab12cd34", claimName(i, v.Kind), "/v", v.Size).ObjectMeta)
@@ -126,7 +126,7 @@ func TestForbiddenNamesTheVerb(t *testing.T) {
 func TestStateOfACrashLoopingPod(t *testing.T) {
 	s := spec(t)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(2), Namespace: "kmschaos-ab12cd34"},
-		Spec: func() corev1.PodSpec { sts, _ := render(t, s, 2, []string{"--x"}); return sts.Spec.Template.Spec }(),
+		Spec: func() corev1.PodSpec { sts, _, _ := render(t, s, 2, []string{"--x"}); return sts.Spec.Template.Spec }(),
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: partyContainer, RestartCount: 3,
 			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}}}
@@ -144,7 +144,7 @@ func TestStateOfACrashLoopingPod(t *testing.T) {
 	// A party with no pod reads its definition from its StatefulSet, as a
 	// stopped container keeps its own: Reset must not take it for a
 	// party whose limits were changed.
-	sts3, _ := render(t, s, 3, nil)
+	sts3, _, _ := render(t, s, 3, nil)
 	sts3.Namespace = "kmschaos-ab12cd34"
 	d, _ = fakeDriver(sts3)
 	gone, err := d.party(s, 3).State(context.Background())
@@ -170,7 +170,7 @@ func TestPauseIsUnsupported(t *testing.T) {
 // party stays down.
 func TestStopScalesToZeroThenDeletes(t *testing.T) {
 	s := spec(t)
-	sts, _ := render(t, s, 1, nil)
+	sts, _, _ := render(t, s, 1, nil)
 	sts.Namespace = "kmschaos-ab12cd34"
 	d, cs := fakeDriver(sts, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(1), Namespace: "kmschaos-ab12cd34"}})
 	if err := d.party(s, 1).Stop(context.Background(), 0); err != nil {
@@ -202,7 +202,7 @@ func TestStopScalesToZeroThenDeletes(t *testing.T) {
 // every party that is not running before it starts it).
 func TestStopADownParty(t *testing.T) {
 	s := spec(t)
-	sts, _ := render(t, s, 1, nil)
+	sts, _, _ := render(t, s, 1, nil)
 	sts.Namespace = "kmschaos-ab12cd34"
 	d, _ := fakeDriver(sts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -252,7 +252,7 @@ func TestRootExecInAPartyIsUnsupported(t *testing.T) {
 // probe that looks since a time before the stop, and only for that.
 func TestStopKeepsThePartysLastWords(t *testing.T) {
 	s := spec(t)
-	sts, _ := render(t, s, 1, nil)
+	sts, _, _ := render(t, s, 1, nil)
 	sts.Namespace = "kmschaos-ab12cd34"
 	d, _ := fakeDriver(sts, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: partyPod(1), Namespace: "kmschaos-ab12cd34"}})
 	before := time.Now().Add(-time.Minute)
