@@ -378,3 +378,99 @@ func TestConfigIsDeployedFromTheRelease(t *testing.T) {
 		t.Errorf("after helm rollback the audit still says %q", what)
 	}
 }
+
+// A party's limits change as on Docker: a running party in place (no
+// restart, the kernel's CPU quota changed), a stopped one through its
+// StatefulSet's template (the next pod starts with them); the audit names
+// limits that are not the baseline's until they are put back.
+func TestLimitsChangeInPlaceOrByRollout(t *testing.T) {
+	kubeconfig := onCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
+		cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Terminate(context.Background())
+	const k = 3
+	p := c.Party(k)
+	base := c.BaselineOf(k)
+	before, err := p.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := func() []string {
+		t.Helper()
+		rep, err := c.Audit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Repaired[k]
+	}
+	quota := func() string {
+		t.Helper()
+		res, err := p.Exec(ctx, "kms-admin", "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+		if err := res.Check(err, "reading the CPU quota"); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(res.Stdout)
+	}
+
+	// In place: a fifth of a CPU, then the baseline back.
+	if err := p.Update(ctx, cluster.Resources{NanoCPUs: 2e8}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.State(ctx)
+	if err != nil || st.NanoCPUs != 2e8 || st.Memory != base.Memory || !st.Running || st.RestartCount != before.RestartCount || !st.StartedAt.Equal(before.StartedAt) {
+		t.Fatalf("after an in-place resize to 0.2 CPU: %+v, %v; want the same container running with 200m and the baseline memory", st, err)
+	}
+	if q := quota(); q != "20000" {
+		t.Errorf("the container's CPU quota is %s µs per 100 ms, want 20000 (0.2 CPU)", q)
+	}
+	if what := audit(); !slices.Contains(what, "resources") {
+		t.Errorf("the audit of a resized party says %q, want resources", what)
+	}
+	if err := p.Update(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.State(ctx); err != nil || st.RestartCount != before.RestartCount || !st.StartedAt.Equal(before.StartedAt) {
+		t.Errorf("resized back, the container restarted: %+v, %v", st, err)
+	}
+	if what := audit(); len(what) > 0 {
+		t.Errorf("resized back to the baseline, the audit says %q", what)
+	}
+
+	// By rollout: a stopped party gets 8 MiB and is OOM-killed at start.
+	if err := p.Stop(ctx, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Update(ctx, cluster.Resources{Memory: 8 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := p.State(ctx)
+		if err == nil && st.OOMKilled && st.Memory == 8<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a party started under 8 MiB is not OOM-killed: %+v, %v", st, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err := p.Update(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer ocancel()
+	if err := c.AwaitOptimal(octx); err != nil {
+		t.Fatalf("given its baseline back: %v", err)
+	}
+	if what := audit(); len(what) > 0 {
+		t.Errorf("given its baseline back, the audit says %q", what)
+	}
+}

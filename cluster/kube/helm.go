@@ -10,7 +10,6 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -63,6 +62,14 @@ type volumeValue struct {
 	Size      string `json:"size"`
 }
 
+// What each party asks the scheduler for: little, whatever its limits, or
+// a CPU limit of every core (the baseline) would make each party ask for
+// a whole node, and 13 would not fit.
+const (
+	partyMemoryRequest   = 32 << 20
+	partyCPURequestMilli = 10
+)
+
 func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte) partyValues {
 	p := s.Profile
 	uid, gid := uidGid(p.User)
@@ -74,18 +81,11 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte
 		q := quantity(vol.Size)
 		v.Volumes = append(v.Volumes, volumeValue{Name: vol.Kind, MountPath: vol.InParty, Size: q.String()})
 	}
-	limits := map[string]string{}
-	if b := s.Baseline(i); b.Memory > 0 {
-		limits["memory"] = strconv.FormatInt(b.Memory, 10)
-	}
-	if b := s.Baseline(i); b.NanoCPUs > 0 {
-		limits["cpu"] = strconv.FormatInt(b.NanoCPUs/1e6, 10) + "m"
-	}
-	if len(limits) > 0 {
+	if b := s.Baseline(i); b.Memory > 0 || b.NanoCPUs > 0 {
 		// Limits as the Docker backend sets them; requests small, or a
 		// limit of every core (the CPU baseline) would make each party ask
 		// the scheduler for a whole node.
-		v.Resources = map[string]any{"limits": limits, "requests": map[string]string{"cpu": "10m", "memory": "32Mi"}}
+		v.Resources = requirements(s.Baseline(i))
 	}
 	return v
 }

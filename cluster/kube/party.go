@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,11 +25,12 @@ import (
 // which the StatefulSet replaces, as `kubectl delete pod` does.
 type partyWorkload struct {
 	podShell
-	i int
+	i    int
+	base cluster.Resources // the party's baseline limits
 }
 
 func (d *Driver) party(s cluster.Spec, i int) *partyWorkload {
-	return &partyWorkload{podShell: podShell{d: d, pod: partyPod(i), container: partyContainer, user: s.Profile.User}, i: i}
+	return &partyWorkload{podShell: podShell{d: d, pod: partyPod(i), container: partyContainer, user: s.Profile.User}, i: i, base: s.Baseline(i)}
 }
 
 // exitAnnotation records, on a party's StatefulSet scaled to zero, the
@@ -183,8 +185,133 @@ func (p *partyWorkload) Resume(context.Context) error {
 	return &cluster.Unsupported{Backend: Name, Verb: "resuming a party", Why: "Kubernetes has no verb that freezes a pod's processes"}
 }
 
-func (p *partyWorkload) Update(context.Context, cluster.Resources) error {
-	return &cluster.Unsupported{Backend: Name, Verb: "changing a party's limits", Why: "in-place pod resize is not wired into the backend yet"}
+// Update changes the party's limits; a zero field stays as it is, as with
+// docker update. A party that runs is resized in place (the pod's resize
+// subresource: no restart), and Update returns once the kubelet applied
+// it. Its StatefulSet's template keeps the limits a new pod starts with,
+// as kubectl's resize leaves it; the template takes the new limits when
+// they are the baseline's (a heal, a Reset), which replaces the pod only
+// if the template had others. A party that does not run (stopped,
+// crash-looping) gets the limits in its template and a new pod: a rollout.
+func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
+	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return p.d.explain(err, "reading party "+strconv.Itoa(p.i))
+	}
+	running := false
+	var now cluster.State
+	if err == nil {
+		definition(&now, pod.Spec)
+		for _, cs := range pod.Status.ContainerStatuses {
+			running = running || (cs.Name == partyContainer && cs.State.Running != nil)
+		}
+	}
+	sts, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Get(ctx, statefulSetName(p.i), metav1.GetOptions{})
+	if err != nil {
+		return p.d.explain(err, "reading party "+strconv.Itoa(p.i))
+	}
+	var tmpl cluster.State
+	definition(&tmpl, sts.Spec.Template.Spec)
+	if !running {
+		want := merge(tmpl, r)
+		if err := p.patchTemplate(ctx, want); err != nil {
+			return err
+		}
+		if pod != nil && pod.Name != "" {
+			return p.d.deletePod(ctx, p.pod, 0)
+		}
+		return nil
+	}
+	want := merge(now, r)
+	if want != (cluster.Resources{Memory: now.Memory, NanoCPUs: now.NanoCPUs}) {
+		if err := p.resize(ctx, want); err != nil {
+			return err
+		}
+	}
+	if want == p.base && (tmpl.Memory != want.Memory || tmpl.NanoCPUs != want.NanoCPUs) {
+		return p.patchTemplate(ctx, want)
+	}
+	return nil
+}
+
+// merge is r over the limits st has: a zero field keeps st's.
+func merge(st cluster.State, r cluster.Resources) cluster.Resources {
+	out := cluster.Resources{Memory: st.Memory, NanoCPUs: st.NanoCPUs}
+	if r.Memory != 0 {
+		out.Memory = r.Memory
+	}
+	if r.NanoCPUs != 0 {
+		out.NanoCPUs = r.NanoCPUs
+	}
+	return out
+}
+
+// requirements are the party container's resources for limits r, as the
+// chart sets them (cluster/kube/helm.go): small requests, at most the
+// limits.
+func requirements(r cluster.Resources) map[string]any {
+	limits, requests := map[string]string{}, map[string]string{}
+	if r.Memory > 0 {
+		limits["memory"] = strconv.FormatInt(r.Memory, 10)
+		requests["memory"] = strconv.FormatInt(min(r.Memory, partyMemoryRequest), 10)
+	}
+	if r.NanoCPUs > 0 {
+		limits["cpu"] = strconv.FormatInt(r.NanoCPUs/1e6, 10) + "m"
+		requests["cpu"] = strconv.FormatInt(min(r.NanoCPUs/1e6, partyCPURequestMilli), 10) + "m"
+	}
+	return map[string]any{"limits": limits, "requests": requests}
+}
+
+func (p *partyWorkload) containerPatch(r cluster.Resources) []byte {
+	b, _ := json.Marshal(map[string]any{"name": partyContainer, "resources": requirements(r)})
+	return b
+}
+
+// resize changes the running pod's limits in place and waits until the
+// kubelet reports them applied; a resize it defers or finds infeasible
+// is an error naming its reason.
+func (p *partyWorkload) resize(ctx context.Context, r cluster.Resources) error {
+	patch := fmt.Sprintf(`{"spec":{"containers":[%s]}}`, p.containerPatch(r))
+	_, err := p.d.cs.CoreV1().Pods(p.d.ns).Patch(ctx, p.pod, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize")
+	if err != nil {
+		return p.d.explain(err, "resizing party "+strconv.Itoa(p.i))
+	}
+	var last string
+	err = p.d.poll(ctx, fixtures.Intervals.Kube.PodResized, func(ctx context.Context) (bool, error) {
+		pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range pod.Status.Conditions {
+			if c.Type == corev1.PodResizePending && c.Status == corev1.ConditionTrue {
+				last = c.Reason + ": " + c.Message
+				if c.Reason == corev1.PodReasonInfeasible {
+					return false, fmt.Errorf("the kubelet refuses the resize: %s", last)
+				}
+			}
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.Name != partyContainer || cs.Resources == nil {
+				continue
+			}
+			var got cluster.State
+			definition(&got, corev1.PodSpec{Containers: []corev1.Container{{Name: partyContainer, Resources: *cs.Resources}}})
+			return got.Memory == r.Memory && got.NanoCPUs == r.NanoCPUs, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("resizing party %d to %+v: %w (%s)", p.i, r, err, last)
+	}
+	return nil
+}
+
+// patchTemplate sets the limits in the party's StatefulSet's template:
+// the pod the StatefulSet makes next has them.
+func (p *partyWorkload) patchTemplate(ctx context.Context, r cluster.Resources) error {
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[%s]}}}}`, p.containerPatch(r))
+	_, err := p.d.cs.AppsV1().StatefulSets(p.d.ns).Patch(ctx, statefulSetName(p.i), types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	return p.d.explain(err, "changing party "+strconv.Itoa(p.i)+"'s limits")
 }
 
 // lastWords is what a stopped party's container logged as it ended.
