@@ -134,8 +134,10 @@ func (s Spec) Volumes(i int) []Volume {
 }
 
 // KeeperConfigPath is where the keeper sees party i's config.
-func (s Spec) KeeperConfigPath(i int) string {
-	return path.Join(KeeperPath(i, configVolume), path.Base(s.Profile.ConfigFile))
+func (s Spec) KeeperConfigPath(i int) string { return keeperConfigPath(s.Profile, i) }
+
+func keeperConfigPath(p Profile, i int) string {
+	return path.Join(KeeperPath(i, configVolume), path.Base(p.ConfigFile))
 }
 
 // GoldenPath is where the keeper mounts the golden store (only it does).

@@ -333,13 +333,13 @@ func (c *Cluster) deployedConfigDrift(ctx context.Context, i int) (bool, error) 
 	if err != nil || data == nil {
 		return false, err
 	}
-	sum := sha256.Sum256(data)
+	sum, file := sha256.Sum256(data), c.ConfigPath(i)
 	for _, l := range c.golden[i] {
-		if f := strings.Fields(l); len(f) >= 6 && f[5] == c.ConfigPath(i) {
+		if f := strings.Fields(l); len(f) >= 6 && f[5] == file {
 			return f[4] != hex.EncodeToString(sum[:]), nil
 		}
 	}
-	return true, nil
+	return true, nil // no config in the baseline: whatever is deployed differs
 }
 
 // KeyObject is where the keeper sees an object of party i's storage, e.g.
@@ -354,7 +354,7 @@ func (c *Cluster) KeyObject(i int, vault, typ, id string) string {
 
 // ConfigPath is where the keeper sees party i's config, and BackupConfigPath
 // its known-good copy in the backup volume.
-func (c *Cluster) ConfigPath(i int) string { return c.spec().KeeperConfigPath(i) }
+func (c *Cluster) ConfigPath(i int) string { return keeperConfigPath(c.Profile, i) }
 
 // BackupConfigPath is the known-good copy of party i's config.
 func (c *Cluster) BackupConfigPath(i int) string {
