@@ -81,11 +81,8 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte
 		q := quantity(vol.Size)
 		v.Volumes = append(v.Volumes, volumeValue{Name: vol.Kind, MountPath: vol.InParty, Size: q.String()})
 	}
-	if b := s.Baseline(i); b.Memory > 0 || b.NanoCPUs > 0 {
-		// Limits as the Docker backend sets them; requests small, or a
-		// limit of every core (the CPU baseline) would make each party ask
-		// the scheduler for a whole node.
-		v.Resources = requirements(s.Baseline(i))
+	if b := s.Baseline(i); b != (cluster.Resources{}) {
+		v.Resources = requirements(b) // limits as the Docker backend sets them
 	}
 	return v
 }

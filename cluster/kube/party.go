@@ -198,10 +198,10 @@ func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return p.d.explain(err, "reading party "+strconv.Itoa(p.i))
 	}
-	running := false
-	var now cluster.State
-	if err == nil {
-		definition(&now, pod.Spec)
+	exists, running := err == nil, false
+	var now cluster.Resources
+	if exists {
+		now = limitsIn(pod.Spec)
 		for _, cs := range pod.Status.ContainerStatuses {
 			running = running || (cs.Name == partyContainer && cs.State.Running != nil)
 		}
@@ -210,33 +210,31 @@ func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
 	if err != nil {
 		return p.d.explain(err, "reading party "+strconv.Itoa(p.i))
 	}
-	var tmpl cluster.State
-	definition(&tmpl, sts.Spec.Template.Spec)
+	tmpl := limitsIn(sts.Spec.Template.Spec)
 	if !running {
-		want := merge(tmpl, r)
-		if err := p.patchTemplate(ctx, want); err != nil {
+		if err := p.patchTemplate(ctx, merge(tmpl, r)); err != nil {
 			return err
 		}
-		if pod != nil && pod.Name != "" {
+		if exists {
 			return p.d.deletePod(ctx, p.pod, 0)
 		}
 		return nil
 	}
 	want := merge(now, r)
-	if want != (cluster.Resources{Memory: now.Memory, NanoCPUs: now.NanoCPUs}) {
+	if want != now {
 		if err := p.resize(ctx, want); err != nil {
 			return err
 		}
 	}
-	if want == p.base && (tmpl.Memory != want.Memory || tmpl.NanoCPUs != want.NanoCPUs) {
+	if want == p.base && tmpl != want {
 		return p.patchTemplate(ctx, want)
 	}
 	return nil
 }
 
-// merge is r over the limits st has: a zero field keeps st's.
-func merge(st cluster.State, r cluster.Resources) cluster.Resources {
-	out := cluster.Resources{Memory: st.Memory, NanoCPUs: st.NanoCPUs}
+// merge is r over limits: a zero field keeps the one limits has.
+func merge(limits, r cluster.Resources) cluster.Resources {
+	out := limits
 	if r.Memory != 0 {
 		out.Memory = r.Memory
 	}
@@ -291,12 +289,9 @@ func (p *partyWorkload) resize(ctx context.Context, r cluster.Resources) error {
 			}
 		}
 		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name != partyContainer || cs.Resources == nil {
-				continue
+			if cs.Name == partyContainer && cs.Resources != nil {
+				return limitsOf(*cs.Resources) == r, nil
 			}
-			var got cluster.State
-			definition(&got, corev1.PodSpec{Containers: []corev1.Container{{Name: partyContainer, Resources: *cs.Resources}}})
-			return got.Memory == r.Memory && got.NanoCPUs == r.NanoCPUs, nil
 		}
 		return false, nil
 	})
@@ -435,14 +430,32 @@ func definition(st *cluster.State, spec corev1.PodSpec) {
 	for _, c := range spec.Containers {
 		if c.Name == partyContainer {
 			st.Cmd = c.Args
-			if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-				st.Memory = m.Value()
-			}
-			if c, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-				st.NanoCPUs = c.MilliValue() * 1e6
-			}
+			l := limitsOf(c.Resources)
+			st.Memory, st.NanoCPUs = l.Memory, l.NanoCPUs
 		}
 	}
+}
+
+// limitsIn is the party container's limits in a pod spec.
+func limitsIn(spec corev1.PodSpec) cluster.Resources {
+	for _, c := range spec.Containers {
+		if c.Name == partyContainer {
+			return limitsOf(c.Resources)
+		}
+	}
+	return cluster.Resources{}
+}
+
+// limitsOf reads limits as the cluster counts them (bytes, nano-CPUs).
+func limitsOf(rr corev1.ResourceRequirements) cluster.Resources {
+	var r cluster.Resources
+	if m, ok := rr.Limits[corev1.ResourceMemory]; ok {
+		r.Memory = m.Value()
+	}
+	if c, ok := rr.Limits[corev1.ResourceCPU]; ok {
+		r.NanoCPUs = c.MilliValue() * 1e6
+	}
+	return r
 }
 
 func (p *partyWorkload) Memory(context.Context) (uint64, uint64, error) {
