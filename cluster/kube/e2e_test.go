@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/kube"
@@ -282,12 +285,7 @@ func TestConfigIsDeployedFromTheRelease(t *testing.T) {
 	kubeconfig := onCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
-		cluster.WithTopology(4, 1), cluster.WithKeptImages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Terminate(context.Background())
+	c := startSmall(t, ctx, kubeconfig)
 	const k = 2
 	good, err := c.ReadFile(ctx, c.ConfigPath(k))
 	if err != nil {
@@ -295,7 +293,7 @@ func TestConfigIsDeployedFromTheRelease(t *testing.T) {
 	}
 	deployed := func() string {
 		t.Helper()
-		res, err := c.Operate(ctx, "kubectl", "get", "configmap", "kms-threshold-2-config", "-o", `jsonpath={.data.config\.toml}`)
+		res, err := c.Operate(ctx, "kubectl", "get", "configmap", fmt.Sprintf("kms-threshold-%d-config", k), "-o", `jsonpath={.data.config\.toml}`)
 		if err := res.Check(err, "kubectl get configmap"); err != nil {
 			t.Fatal(err)
 		}
@@ -306,26 +304,11 @@ func TestConfigIsDeployedFromTheRelease(t *testing.T) {
 	}
 	loops := func(what string) {
 		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for {
-			st, err := c.Party(k).State(ctx)
-			if err == nil && (st.Restarting || (st.RestartCount > 0 && !st.Running)) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: party %d does not crash-loop: %+v, %v", what, k, st, err)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+		awaitState(t, ctx, c.Party(k), time.Minute, what+": party crash-loops", func(st cluster.State) bool {
+			return st.Restarting || (st.RestartCount > 0 && !st.Running)
+		})
 	}
-	audit := func() []string {
-		t.Helper()
-		rep, err := c.Audit(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep.Repaired[k]
-	}
+	audit := func() []string { t.Helper(); return auditOf(t, ctx, c, k) }
 	const drift = "deployed config differs from the baseline"
 
 	bad := append(slices.Clone(good), []byte("\n[[[ not toml\n")...)
@@ -362,7 +345,7 @@ func TestConfigIsDeployedFromTheRelease(t *testing.T) {
 	loops("the pod replaced after the guide's copy")
 
 	// Fix configuration errors in Helm values.
-	res, err = c.Operate(ctx, "helm", "rollback", "kms-threshold-2")
+	res, err = c.Operate(ctx, "helm", "rollback", fmt.Sprintf("kms-threshold-%d", k))
 	if err := res.Check(err, "helm rollback"); err != nil {
 		t.Fatal(err)
 	}
@@ -387,12 +370,7 @@ func TestLimitsChangeInPlaceOrByRollout(t *testing.T) {
 	kubeconfig := onCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
-		cluster.WithTopology(4, 1), cluster.WithKeptImages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Terminate(context.Background())
+	c := startSmall(t, ctx, kubeconfig)
 	const k = 3
 	p := c.Party(k)
 	base := c.BaselineOf(k)
@@ -400,14 +378,7 @@ func TestLimitsChangeInPlaceOrByRollout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit := func() []string {
-		t.Helper()
-		rep, err := c.Audit(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep.Repaired[k]
-	}
+	audit := func() []string { t.Helper(); return auditOf(t, ctx, c, k) }
 	quota := func() string {
 		t.Helper()
 		res, err := p.Exec(ctx, "kms-admin", "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
@@ -451,17 +422,9 @@ func TestLimitsChangeInPlaceOrByRollout(t *testing.T) {
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st, err := p.State(ctx)
-		if err == nil && st.OOMKilled && st.Memory == 8<<20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a party started under 8 MiB is not OOM-killed: %+v, %v", st, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	awaitState(t, ctx, p, 2*time.Minute, "a party started under 8 MiB is OOM-killed", func(st cluster.State) bool {
+		return st.OOMKilled && st.Memory == 8<<20
+	})
 	if err := p.Update(ctx, base); err != nil {
 		t.Fatal(err)
 	}
@@ -473,4 +436,42 @@ func TestLimitsChangeInPlaceOrByRollout(t *testing.T) {
 	if what := audit(); len(what) > 0 {
 		t.Errorf("given its baseline back, the audit says %q", what)
 	}
+}
+
+// startSmall brings a 4-party cluster up on the test's cluster; it is
+// removed when the test ends, pass or fail.
+func startSmall(t *testing.T, ctx context.Context, kubeconfig string) *cluster.Cluster {
+	t.Helper()
+	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig, Progress: func(s string) { t.Log(s) }}, images(t, ctx),
+		cluster.WithTopology(4, 1), cluster.WithKeptImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Terminate(context.Background()) })
+	return c
+}
+
+// awaitState polls party p's state until ok holds, or fails the test
+// naming what it waited for and the last state seen.
+func awaitState(t *testing.T, ctx context.Context, p *cluster.Party, within time.Duration, what string, ok func(cluster.State) bool) {
+	t.Helper()
+	var last cluster.State
+	var lastErr error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		last, lastErr = p.State(ctx)
+		return lastErr == nil && ok(last), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not within %s (last state %+v, %v)", what, within, last, lastErr)
+	}
+}
+
+// auditOf is what the audit finds left behind on party k.
+func auditOf(t *testing.T, ctx context.Context, c *cluster.Cluster, k int) []string {
+	t.Helper()
+	rep, err := c.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Repaired[k]
 }
