@@ -108,6 +108,9 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		start := time.Now()
 		rs := report.Step{Name: s.Name, Guide: s.Guide, UndoesFault: s.UndoesHarnessFault(), ChecksNothing: s.ChecksNothing()}
 		output, cmd, err := rb.step(ctx, e, s, v, start)
+		if err == nil {
+			err = s.read(output, v)
+		}
 		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), time.Since(start)
 		if err == nil {
 			if now, kerr := e.C.KeyMaterial(ctx); kerr == nil {

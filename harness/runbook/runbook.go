@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -111,6 +112,12 @@ type Step struct {
 	// Cites are the parts of the guide the step executes or stands for;
 	// `kmschaos guide check` matches them against the guide (drift, gaps).
 	Cites []guide.Citation `yaml:"cites"`
+	// Capture reads values off the step's output, as an operator reads a
+	// node's name off kubectl's: each variable's regular expression has
+	// one group, and its first match is {{name}} in the steps after it.
+	Capture map[string]string `yaml:"capture"`
+
+	captures map[string]*regexp.Regexp // compiled by Validate
 }
 
 // Exec runs a command in a container.
@@ -287,6 +294,11 @@ func (rb *Runbook) Validate() error {
 			v.add(0, "", "vars", fmt.Errorf("%s is declared but no step uses {{%s}}", name, name))
 		}
 	}
+	for _, c := range v.captured {
+		if !v.used[c.name] {
+			v.add(c.step, c.stepName, "capture."+c.name, fmt.Errorf("no later step uses {{%s}}", c.name))
+		}
+	}
 	if len(v.problems) > 0 {
 		file := rb.Source
 		if file == "" {
@@ -301,6 +313,7 @@ func (rb *Runbook) Validate() error {
 type validator struct {
 	rb             *Runbook
 	declared, used map[string]bool
+	captured       []capturedVar
 	problems       []Problem
 	stepNo         int
 	stepName       string
@@ -429,6 +442,7 @@ func (v *validator) step(no int, s *Step) {
 		v.fail("step", "two actions: give one of exec, engine, heal, wait")
 	}
 	v.expect(s, actions)
+	v.capture(s)
 	for k, c := range s.Cites {
 		v.cite(fmt.Sprintf("cites[%d]", k), c)
 	}
@@ -630,6 +644,64 @@ func (v *validator) expect(s *Step, actions int) {
 	case s.Diagnostic && !checksNothing:
 		v.fail("diagnostic", "a diagnostic reads without judging (an exec with any_exit, or an engine inspect, and no expectations); this step does more")
 	}
+}
+
+// capturedVar is a variable a step captures, for the check that a later
+// step uses it.
+type capturedVar struct {
+	name, stepName string
+	step           int
+}
+
+// capture checks and compiles the step's captures, which the steps after
+// it may then use.
+func (v *validator) capture(s *Step) {
+	inspect := s.Engine != nil && s.Engine.Action == "inspect"
+	for _, name := range slices.Sorted(maps.Keys(s.Capture)) {
+		field := "capture." + name
+		switch {
+		case s.Exec == nil && !inspect:
+			v.fail(field, "reads a step's output: the step needs an exec or an engine inspect")
+		case !identifier.MatchString(name):
+			v.fail(field, "%q is not a variable name (lower case letters, digits, _)", name)
+		case builtin[name]:
+			v.fail(field, "%s is built in: a capture may not replace it", name)
+		case v.declared[name]:
+			v.fail(field, "%s is declared already (under vars: or by an earlier capture)", name)
+		}
+		src := s.Capture[name]
+		if varRef.MatchString(src) {
+			v.fail(field, "placeholders are not expanded in a regular expression")
+		}
+		r, err := regexp.Compile(src)
+		if err != nil {
+			v.fail(field, "%v", err)
+			continue
+		}
+		if r.NumSubexp() != 1 {
+			v.fail(field, "/%s/ has %d groups: give one, around the value to read", src, r.NumSubexp())
+			continue
+		}
+		if s.captures == nil {
+			s.captures = map[string]*regexp.Regexp{}
+		}
+		s.captures[name] = r
+		v.declared[name] = true
+		v.captured = append(v.captured, capturedVar{name, s.Name, v.stepNo})
+	}
+}
+
+// read sets the step's captured variables from its output.
+func (s Step) read(out string, v map[string][]string) error {
+	for _, name := range slices.Sorted(maps.Keys(s.captures)) {
+		re := s.captures[name]
+		m := re.FindStringSubmatch(out)
+		if m == nil || m[1] == "" {
+			return fmt.Errorf("capture %s: /%s/ finds nothing in the output: %s", name, re, lastLine(out))
+		}
+		v[name] = []string{m[1]}
+	}
+	return nil
 }
 
 // sets tells whether the step is an engine update of the resource
