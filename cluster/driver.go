@@ -394,3 +394,44 @@ func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error
 func (c *Cluster) unsupported(verb, why string) error {
 	return &Unsupported{Backend: c.Backend(), Verb: verb, Why: why}
 }
+
+// Scheduler is a backend whose parties a scheduler places on nodes
+// (Kubernetes): a party's node can be cordoned and its pod evicted, so
+// that the pod that replaces it waits for a node to take it.
+type Scheduler interface {
+	// Evict cordons the node party i runs on, marking it as the run's,
+	// and evicts party i's pod; it returns the node's name.
+	Evict(ctx context.Context, i int) (node string, err error)
+	// Cordoned lists the nodes the run cordoned that are still cordoned.
+	Cordoned(ctx context.Context) ([]string, error)
+	// Uncordon makes every node the run cordoned schedulable again, and
+	// returns their names.
+	Uncordon(ctx context.Context) ([]string, error)
+}
+
+// Evict cordons the node party i runs on and evicts the party's pod
+// (kubectl drain, for one pod); it returns the node's name. A backend
+// with no scheduler (Docker) refuses it as unsupported.
+func (c *Cluster) Evict(ctx context.Context, i int) (string, error) {
+	if s, ok := c.driver.(Scheduler); ok {
+		return s.Evict(ctx, i)
+	}
+	return "", c.unsupported("evicting a party from its node", "a container runs where the engine started it: there is no scheduler and no node to cordon")
+}
+
+// Uncordon makes every node the run cordoned schedulable again and
+// returns their names; on a backend with no scheduler there is none.
+func (c *Cluster) Uncordon(ctx context.Context) ([]string, error) {
+	if s, ok := c.driver.(Scheduler); ok {
+		return s.Uncordon(ctx)
+	}
+	return nil, nil
+}
+
+// cordoned lists the nodes the run cordoned, for the audit.
+func (c *Cluster) cordoned(ctx context.Context) ([]string, error) {
+	if s, ok := c.driver.(Scheduler); ok {
+		return s.Cordoned(ctx)
+	}
+	return nil, nil
+}

@@ -18,6 +18,9 @@ import (
 type ResetReport struct {
 	Repaired map[int][]string // party -> what was wrong
 	Mesh     []string         // proxies disabled or with toxics (Audit only)
+	// Nodes are the nodes the run cordoned: found by Audit, uncordoned
+	// by Reset.
+	Nodes []string
 	// NewObjects are, per party, the paths (as the keeper sees them) of
 	// stored entries the baseline does not have (Audit only). A runbook
 	// that re-initialises PRSS legitimately adds an epoch on every party:
@@ -32,6 +35,9 @@ func (r ResetReport) String() string {
 		return "nothing to repair"
 	}
 	parts := append([]string{}, r.Mesh...)
+	for _, n := range r.Nodes {
+		parts = append(parts, "node "+n+" cordoned by the run")
+	}
 	for _, i := range partiesOf(r.Repaired, r.NewObjects) {
 		var w []string
 		w = append(w, r.Repaired[i]...)
@@ -83,6 +89,12 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	if err := c.mesh.Reset(); err != nil {
 		return rep, fmt.Errorf("resetting toxiproxy: %w", err)
 	}
+	// First, so that a party whose pod the run evicted can be scheduled.
+	nodes, err := c.Uncordon(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("uncordoning the run's nodes: %w", err)
+	}
+	rep.Nodes = nodes
 	current, err := c.manifests(ctx)
 	if err != nil {
 		return rep, err
@@ -143,6 +155,9 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		}
 	}
 	slices.Sort(rep.Mesh)
+	if rep.Nodes, err = c.cordoned(ctx); err != nil {
+		return rep, fmt.Errorf("reading the nodes: %w", err)
+	}
 	current, err := c.manifests(ctx)
 	if err != nil {
 		return rep, err
@@ -233,7 +248,7 @@ func (r ResetReport) Clean() bool {
 	for _, ps := range r.NewObjects {
 		n += len(ps)
 	}
-	return len(r.Repaired) == 0 && len(r.Mesh) == 0 && n == 0
+	return len(r.Repaired) == 0 && len(r.Mesh) == 0 && len(r.Nodes) == 0 && n == 0
 }
 
 // diffManifest compares a party's manifest with its baseline by path:

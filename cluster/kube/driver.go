@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,11 @@ type Config struct {
 	// Forward reaches the mesh through a port-forward even where its
 	// Service's address is routed here (how a remote cluster is reached).
 	Forward bool
+	// NodeFaults allows cordoning a node (the evict fault). Cordoning
+	// stops scheduling for every workload on the node, not the run's
+	// alone: it is allowed on the local cluster (ours, one node, nothing
+	// else on it) and on another cluster only when asked for.
+	NodeFaults bool
 	// Progress reports waits; nil: silent.
 	Progress func(string)
 }
@@ -153,8 +159,15 @@ func oneLine(err error) string {
 // share the node's filesystem.
 func (d *Driver) VolumesSized() bool { return d.hostRoot == "" }
 
-// local tells whether the driver acts on the local cluster (make k8s-up).
-func (d *Driver) local() bool { return d.cfg.Kubeconfig == LocalKubeconfig() }
+// local tells whether the driver acts on the local cluster (make k8s-up),
+// named by --kubeconfig or by $KUBECONFIG.
+func (d *Driver) local() bool {
+	k := d.cfg.Kubeconfig
+	if k == "" {
+		k = os.Getenv("KUBECONFIG")
+	}
+	return k != "" && filepath.Clean(k) == LocalKubeconfig()
+}
 
 // Name is "kubernetes".
 func (d *Driver) Name() string { return Name }
@@ -437,6 +450,9 @@ func (d *Driver) Terminate(ctx context.Context) error {
 		return nil // nothing made, or a namespace that is not the run's
 	}
 	var errs []error
+	if _, err := d.Uncordon(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if d.hostRoot != "" {
 		// The keeper deletes the directories of the run's volumes, which
 		// the API server would leave on the node (reclaim policy Retain).
@@ -618,6 +634,16 @@ func (d *Driver) Sweep(ctx context.Context, all bool) ([]string, error) {
 			continue
 		}
 		gone = append(gone, run)
+	}
+	// A node a run cordoned stays cordoned after its namespace is gone
+	// (a run killed while tearing down): uncordon those of the runs swept
+	// and of runs that are no more.
+	live := map[string]bool{}
+	for run, ns := range runs {
+		live[ns.Name] = !slices.Contains(gone, run)
+	}
+	if _, err := uncordon(ctx, d.cs, func(ns string) bool { return !live[ns] }); err != nil {
+		errs = append(errs, err)
 	}
 	return gone, errors.Join(errs...)
 }

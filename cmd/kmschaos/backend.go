@@ -16,6 +16,7 @@ import (
 // the root's persistent flags.
 type backend struct {
 	name, kubeconfig, namespace string
+	nodeFaults                  bool
 }
 
 var be backend
@@ -29,14 +30,15 @@ func backendFlags(root *cobra.Command) {
 	f.StringVar(&be.name, "backend", def, "where clusters run: docker (this machine's engine) or kubernetes (default: $KMSCHAOS_BACKEND, else docker)")
 	f.StringVar(&be.kubeconfig, "kubeconfig", "", "with --backend kubernetes: the cluster's kubeconfig (default: $KUBECONFIG, ~/.kube/config; the local cluster's when make k8s-up made one and neither is set)")
 	f.StringVar(&be.namespace, "namespace", "", "with --backend kubernetes: the run's namespace, created and deleted by kmschaos (default: kmschaos-<run id>)")
+	f.BoolVar(&be.nodeFaults, "node-faults", false, "with --backend kubernetes: allow the evict fault to cordon a party's node, which stops scheduling for every workload on it (allowed on the local cluster without it; elsewhere bind rbac.yaml's kmschaos-node-faults role)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return be.validate() }
 }
 
 func (b backend) validate() error {
 	switch b.name {
 	case "docker":
-		if b.kubeconfig != "" || b.namespace != "" {
-			return badInputf("--kubeconfig and --namespace are for --backend kubernetes")
+		if b.kubeconfig != "" || b.namespace != "" || b.nodeFaults {
+			return badInputf("--kubeconfig, --namespace and --node-faults are for --backend kubernetes")
 		}
 	case kube.Name:
 	default:
@@ -59,6 +61,9 @@ func (b backend) flags() string {
 	}
 	if b.namespace != "" {
 		out += " --namespace " + b.namespace
+	}
+	if b.nodeFaults {
+		out += " --node-faults"
 	}
 	return out
 }
@@ -86,7 +91,7 @@ func (b backend) start(ctx context.Context, progress func(string), opts ...clust
 }
 
 func (b backend) config(progress func(string)) kube.Config {
-	return kube.Config{Kubeconfig: b.kubeconfig, Namespace: b.namespace, Progress: progress}
+	return kube.Config{Kubeconfig: b.kubeconfig, Namespace: b.namespace, NodeFaults: b.nodeFaults, Progress: progress}
 }
 
 // attachTo attaches to a run on the backend.

@@ -28,6 +28,9 @@ type Settings struct {
 	// (KMSCHAOS_BACKEND), on the cluster of KMSCHAOS_KUBECONFIG (default:
 	// $KUBECONFIG, ~/.kube/config, the local cluster's).
 	Backend, Kubeconfig string
+	// NodeFaults allows the evict fault to cordon a node of a cluster
+	// other than the local one (KMSCHAOS_K8S_NODE_FAULTS=1).
+	NodeFaults bool
 }
 
 // FromEnvironment reads the settings, with defaults.
@@ -63,6 +66,13 @@ func FromEnvironment() (Settings, error) {
 		s.ReportDir = v
 	}
 	s.Backend, s.Kubeconfig = "docker", os.Getenv("KMSCHAOS_KUBECONFIG")
+	switch v := os.Getenv("KMSCHAOS_K8S_NODE_FAULTS"); v {
+	case "", "0", "false":
+	case "1", "true":
+		s.NodeFaults = true
+	default:
+		return s, fmt.Errorf("KMSCHAOS_K8S_NODE_FAULTS=%q: use 1 or 0", v)
+	}
 	switch v := os.Getenv("KMSCHAOS_BACKEND"); v {
 	case "", "docker":
 	case kube.Name:
@@ -96,7 +106,7 @@ func Start(ctx context.Context, s Settings, progress func(string), images cluste
 	var c *cluster.Cluster
 	var err error
 	if s.Backend == kube.Name {
-		c, err = kube.Start(ctx, kube.Config{Kubeconfig: s.Kubeconfig, Progress: progress}, images, append(all, opts...)...)
+		c, err = kube.Start(ctx, kube.Config{Kubeconfig: s.Kubeconfig, NodeFaults: s.NodeFaults, Progress: progress}, images, append(all, opts...)...)
 	} else {
 		c, err = cluster.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
 	}

@@ -70,6 +70,21 @@ func Pause(parties ...int) Fault {
 	})
 }
 
+// Evict cordons the node party i runs on and evicts the party's pod, as
+// a drain of one pod does (Kubernetes): the pod that replaces it finds
+// no node to take it and stays Pending. The heal uncordons every node
+// the run cordoned; the pod is then scheduled by itself.
+func Evict(i int) Fault {
+	return New(fmt.Sprintf("party %d evicted from its node, the node cordoned", i), Process, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		heal := func(ctx context.Context) error {
+			_, err := c.Uncordon(context.WithoutCancel(ctx))
+			return err
+		}
+		_, err := c.Evict(ctx, i)
+		return heal, err
+	})
+}
+
 // MemoryLimit restarts party i under a memory limit too small for it: the
 // kernel kills it at start (OOMKilled, exit 137) and the engine restarts it
 // again and again.

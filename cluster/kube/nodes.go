@@ -1,0 +1,123 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kmschaos/kmschaos/cluster"
+)
+
+// CordonAnnotation marks a node a run cordoned, with the run's namespace:
+// only such a node is uncordoned by the run's heal, Reset, teardown or a
+// later sweep. A node cordoned by anyone else is left as it is.
+const CordonAnnotation = "kmschaos.org/cordoned-by"
+
+// Evict cordons the node party i's pod runs on and evicts the pod through
+// the Eviction API (what kubectl drain does, for one pod): the
+// StatefulSet's new pod finds no node to take it and stays Pending.
+func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
+	if !d.cfg.NodeFaults && !d.local() {
+		return "", &cluster.Unsupported{Backend: Name, Verb: "cordoning a node",
+			Why: "it stops scheduling for every workload on the node, not the run's alone; allow it on a cluster of your own with --node-faults"}
+	}
+	pod, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, partyPod(i), metav1.GetOptions{})
+	if err != nil {
+		return "", d.explain(err, "reading party "+strconv.Itoa(i)+"'s pod")
+	}
+	node := pod.Spec.NodeName
+	if node == "" {
+		return "", fmt.Errorf("party %d's pod is on no node (%s)", i, pod.Status.Phase)
+	}
+	n, err := d.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if apierrors.IsForbidden(err) {
+		return node, &cluster.Unsupported{Backend: Name, Verb: "cordoning a node",
+			Why: "reading node " + node + " is forbidden: bind the kmschaos-node-faults ClusterRole of cluster/kube/rbac.yaml"}
+	}
+	if err != nil {
+		return node, d.explain(err, "reading node "+node)
+	}
+	if n.Spec.Unschedulable && n.Annotations[CordonAnnotation] != d.ns {
+		return node, fmt.Errorf("node %s is cordoned already, and not by this run: leaving it as it is", node)
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"unschedulable":true}}`, CordonAnnotation, d.ns)
+	if _, err := d.cs.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		return node, d.explain(err, "cordoning node "+node)
+	}
+	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: d.ns}}
+	if err := d.cs.CoreV1().Pods(d.ns).EvictV1(ctx, ev); err != nil {
+		return node, d.explain(err, "evicting party "+strconv.Itoa(i)+"'s pod")
+	}
+	return node, nil
+}
+
+// Cordoned lists the nodes the run cordoned that are cordoned still (an
+// operator's kubectl uncordon leaves the run's mark on the node; the
+// run's heal removes it).
+func (d *Driver) Cordoned(ctx context.Context) ([]string, error) {
+	nodes, err := cordonedBy(ctx, d.cs, func(ns string) bool { return ns == d.ns })
+	var out []string
+	for _, n := range nodes {
+		if n.Spec.Unschedulable {
+			out = append(out, n.Name)
+		}
+	}
+	return out, d.explain(err, "listing the nodes")
+}
+
+// Uncordon makes every node the run cordoned schedulable again, and
+// removes the run's mark from it.
+func (d *Driver) Uncordon(ctx context.Context) ([]string, error) {
+	return uncordon(ctx, d.cs, func(ns string) bool { return ns == d.ns })
+}
+
+// cordonedBy lists the nodes marked as cordoned by a run whose namespace is
+// picked. A user not allowed to list nodes cannot have cordoned one
+// (Evict reads and patches nodes): that is none, not an error.
+func cordonedBy(ctx context.Context, cs kubernetes.Interface, picked func(ns string) bool) ([]corev1.Node, error) {
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []corev1.Node
+	for _, n := range list.Items {
+		if ns, ok := n.Annotations[CordonAnnotation]; ok && picked(ns) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func uncordon(ctx context.Context, cs kubernetes.Interface, picked func(ns string) bool) ([]string, error) {
+	nodes, err := cordonedBy(ctx, cs, picked)
+	if err != nil {
+		return nil, fmt.Errorf("listing the nodes: %w", err)
+	}
+	var errs []error
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"unschedulable":false}}`, CordonAnnotation)
+	for _, n := range nodes {
+		if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("uncordoning node %s: %w", n.Name, err))
+		}
+	}
+	return names(nodes), errors.Join(errs...)
+}
+
+func names(nodes []corev1.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
