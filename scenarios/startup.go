@@ -59,6 +59,30 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 func fixed(msg string) func(*scenario.Env) string { return func(*scenario.Env) string { return msg } }
 
 var _ = section(Startup, func() {
+	spec(scenario.Scenario{
+		// The guide's start-up symptom "StatefulSet not ready", caused by
+		// scheduling: the party's node is cordoned and its pod evicted, so
+		// the new pod stays Pending. Kubernetes only (a container engine
+		// has no scheduler); on a shared cluster only with --node-faults.
+		Name: "a party evicted from its cordoned node stays Pending; the guide's scheduling check finds the node and kubectl uncordon brings it back", Section: Startup,
+		Labels: []string{fault.Process, LabelKubernetes},
+		Build: func(e *scenario.Env) scenario.Plan {
+			p := e.One()
+			alive := e.Others(p)
+			pod := fmt.Sprintf("kms-threshold-%d-0", p)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Evict(p)},
+				Detect: []probe.Probe{
+					probe.OperatorSays("kubectl get pod shows party "+itoa(p)+"'s pod Pending", `(?m)^`+pod+` +0/1 +Pending`, "kubectl", "get", "pod", pod),
+					probe.OperatorSays("kubectl describe pod names the unschedulable node", `node\(s\) were unschedulable`, "kubectl", "describe", "pod", pod),
+					probe.HealthStatus(alive[0], "Healthy"),
+				},
+				During: check.Expect{Live: alive, Down: []int{p}},
+				Target: p, Runbooks: []string{"kubectl-uncordon"},
+			}
+		},
+	})
+
 	spec(badConfig("malformed config.toml crash-loops; configuration recovery restores it", fault.MalformedTOML, true, fixed("invalid TOML")))
 	spec(badConfig("an unknown config key is rejected, not ignored", fault.UnknownKey, true, fixed("unknown configuration key(s): threshold.dec_capacty")))
 	spec(badConfig("a threshold that does not match 3t+1 stops the party", fault.WrongThreshold, true, fixed("3*t+1 must be equal to number of parties")))

@@ -26,7 +26,8 @@ users: [{name: u, user: {token: x}}]
 		want string
 	}{
 		{[]string{"ls", "--backend", "k8s"}, `unknown backend "k8s": docker or kubernetes`},
-		{[]string{"up", "--namespace", "x"}, "--kubeconfig and --namespace are for --backend kubernetes"},
+		{[]string{"up", "--namespace", "x"}, "--kubeconfig, --namespace and --node-faults are for --backend kubernetes"},
+		{[]string{"ls", "--node-faults"}, "--kubeconfig, --namespace and --node-faults are for --backend kubernetes"},
 		{[]string{"ls", "--backend", "kubernetes", "--kubeconfig", filepath.Join(dir, "none")}, "kubeconfig " + filepath.Join(dir, "none") + ": no such file or directory"},
 		{[]string{"ls", "--backend", "kubernetes", "--kubeconfig", "/etc/hostname"}, "no usable kubeconfig"},
 		{[]string{"down", "--run", "x", "--backend", "kubernetes", "--kubeconfig", unreachable}, "the cluster at https://127.0.0.1:1 does not answer"},

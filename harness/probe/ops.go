@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -132,4 +133,25 @@ func firstLines(s string, n int) string {
 		lines = lines[:n]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// OperatorSays holds when an operator's command (kubectl, helm) run
+// against the cluster succeeds and its output matches pattern: what
+// `kubectl get pod` or `kubectl describe pod` shows the operator.
+func OperatorSays(name, pattern string, cmd ...string) Probe {
+	re := regexp.MustCompile(pattern)
+	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
+		res, err := c.Operate(ctx, cmd...)
+		if err != nil {
+			return err
+		}
+		out := res.Output()
+		if res.ExitCode != 0 {
+			return fmt.Errorf("%s: exit %d: %s", strings.Join(cmd, " "), res.ExitCode, firstLines(out, 3))
+		}
+		if !re.MatchString(out) {
+			return fmt.Errorf("%s: output does not match /%s/: %s", strings.Join(cmd, " "), pattern, firstLines(out, 3))
+		}
+		return nil
+	})
 }
