@@ -273,6 +273,18 @@ func (c *Cluster) deal(ctx context.Context) error {
 // the cluster's state in the keeper: the end of every bring-up.
 func (c *Cluster) settle(ctx context.Context, progress func(string)) error {
 	step := time.Now()
+	// PRSS set-up needs every party to reach every other through the
+	// mesh within its window. A party's health is what it reaches, so
+	// every party Optimal is that condition, awaited before kms-init
+	// rather than kms-init retried: on Kubernetes a peer's Service name
+	// can take a DNS cache's lifetime to resolve in the mesh.
+	progress("waiting for every party to reach every peer through the mesh")
+	mctx, cancel := context.WithTimeout(ctx, c.opts.ReadyTimeout)
+	err := c.AwaitOptimal(mctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("before PRSS set-up: %w", err)
+	}
 	progress("initialising PRSS with kms-init")
 	if res, err := c.InitPRSS(ctx, material.DefaultEpochID); err != nil {
 		return err
