@@ -55,24 +55,19 @@ func FromEnvironment() (Settings, error) {
 		}
 		s.Seed = n
 	}
-	switch v := os.Getenv("KMSCHAOS_KEEP_IMAGES"); v {
-	case "", "0", "false":
-	case "1", "true":
-		s.KeepImages = true
-	default:
-		return s, fmt.Errorf("KMSCHAOS_KEEP_IMAGES=%q: use 1 or 0", v)
+	for name, dst := range map[string]*bool{"KMSCHAOS_KEEP_IMAGES": &s.KeepImages, "KMSCHAOS_K8S_NODE_FAULTS": &s.NodeFaults} {
+		switch v := os.Getenv(name); v {
+		case "", "0", "false":
+		case "1", "true":
+			*dst = true
+		default:
+			return s, fmt.Errorf("%s=%q: use 1 or 0", name, v)
+		}
 	}
 	if v := os.Getenv("KMSCHAOS_REPORT_DIR"); v != "" {
 		s.ReportDir = v
 	}
 	s.Backend, s.Kubeconfig = "docker", os.Getenv("KMSCHAOS_KUBECONFIG")
-	switch v := os.Getenv("KMSCHAOS_K8S_NODE_FAULTS"); v {
-	case "", "0", "false":
-	case "1", "true":
-		s.NodeFaults = true
-	default:
-		return s, fmt.Errorf("KMSCHAOS_K8S_NODE_FAULTS=%q: use 1 or 0", v)
-	}
 	switch v := os.Getenv("KMSCHAOS_BACKEND"); v {
 	case "", "docker":
 	case kube.Name:
