@@ -116,3 +116,18 @@ func TestARecordIsMissingOnlyWhenTheKeeperSaysSo(t *testing.T) {
 		t.Fatalf("a record read from a gone keeper: ok %v, %v; want an error", ok, err)
 	}
 }
+
+// Update's rule: a zero field keeps what the party has.
+func TestResourcesOver(t *testing.T) {
+	cur := cluster.Resources{Memory: 256 << 20, NanoCPUs: 2e9}
+	for _, c := range []struct{ r, want cluster.Resources }{
+		{cluster.Resources{}, cur},
+		{cluster.Resources{NanoCPUs: 2e8}, cluster.Resources{Memory: 256 << 20, NanoCPUs: 2e8}},
+		{cluster.Resources{Memory: 8 << 20}, cluster.Resources{Memory: 8 << 20, NanoCPUs: 2e9}},
+		{cluster.Resources{Memory: 1 << 20, NanoCPUs: 1e9}, cluster.Resources{Memory: 1 << 20, NanoCPUs: 1e9}},
+	} {
+		if got := c.r.Over(cur); got != c.want {
+			t.Errorf("%+v over %+v = %+v, want %+v", c.r, cur, got, c.want)
+		}
+	}
+}

@@ -393,6 +393,18 @@ type Resources struct {
 	NanoCPUs int64 `json:"nano_cpus"`
 }
 
+// Over is r applied over cur, as Update applies it: a zero field keeps
+// cur's.
+func (r Resources) Over(cur Resources) Resources {
+	if r.Memory != 0 {
+		cur.Memory = r.Memory
+	}
+	if r.NanoCPUs != 0 {
+		cur.NanoCPUs = r.NanoCPUs
+	}
+	return cur
+}
+
 func (r Resources) engine() container.Resources {
 	out := container.Resources{Memory: r.Memory, MemorySwap: r.Memory, NanoCPUs: r.NanoCPUs}
 	if out.Memory == 0 {

@@ -152,12 +152,8 @@ func (p *Party) Update(_ context.Context, r cluster.Resources) error {
 		return err
 	}
 	p.set(func(s *cluster.State) {
-		if r.Memory != 0 {
-			s.Memory = r.Memory
-		}
-		if r.NanoCPUs != 0 {
-			s.NanoCPUs = r.NanoCPUs
-		}
+		now := r.Over(cluster.Resources{Memory: s.Memory, NanoCPUs: s.NanoCPUs})
+		s.Memory, s.NanoCPUs = now.Memory, now.NanoCPUs
 	})
 	return nil
 }

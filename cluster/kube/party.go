@@ -212,7 +212,7 @@ func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
 	}
 	tmpl := limitsIn(sts.Spec.Template.Spec)
 	if !running {
-		if err := p.patchTemplate(ctx, merge(tmpl, r)); err != nil {
+		if err := p.patchTemplate(ctx, r.Over(tmpl)); err != nil {
 			return err
 		}
 		if exists {
@@ -220,7 +220,7 @@ func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
 		}
 		return nil
 	}
-	want := merge(now, r)
+	want := r.Over(now)
 	if want != now {
 		if err := p.resize(ctx, want); err != nil {
 			return err
@@ -230,18 +230,6 @@ func (p *partyWorkload) Update(ctx context.Context, r cluster.Resources) error {
 		return p.patchTemplate(ctx, want)
 	}
 	return nil
-}
-
-// merge is r over limits: a zero field keeps the one limits has.
-func merge(limits, r cluster.Resources) cluster.Resources {
-	out := limits
-	if r.Memory != 0 {
-		out.Memory = r.Memory
-	}
-	if r.NanoCPUs != 0 {
-		out.NanoCPUs = r.NanoCPUs
-	}
-	return out
 }
 
 // requirements are the party container's resources for limits r, as the
