@@ -69,7 +69,7 @@ var _ = section(Startup, func() {
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := e.One()
 			alive := e.Others(p)
-			pod := fmt.Sprintf("kms-threshold-%d-0", p)
+			pod := e.C.Party(p).Name // the backend's name for it: its pod
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Evict(p)},
 				Detect: []probe.Probe{
