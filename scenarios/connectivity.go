@@ -47,7 +47,7 @@ var _ = section(Connectivity, func() {
 				errors := map[string]string{"peer": fmt.Sprint(j)}
 				return scenario.Plan{
 					Faults: []fault.Fault{f(j)},
-					Detect: []probe.Probe{probe.Rising(bg, e.C, e.Others(j), "kms_peer_errors_total", errors)},
+					Detect: []probe.Probe{probe.Rising(e.Others(j), "kms_peer_errors_total", errors)},
 					During: check.Expect{Live: e.Others(j), MinLive: 0.8},
 					Target: j, Runbooks: []string{"peer-network-recovery"},
 					Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, timings.Connectivity.PeerErrorsSteady)},

@@ -32,7 +32,7 @@ var _ = section(KeysSec, func() {
 				Faults: []fault.Fault{fault.CorruptShare(k)},
 				Detect: []probe.Probe{
 					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)),
-					probe.MetricAbove(e.Others(k), "kms_invalid_shares_received_total", invalid, 0),
+					probe.Rising(e.Others(k), "kms_invalid_shares_received_total", invalid),
 					probe.DecryptFails(k, "FailedPrecondition", "does not match the public material"),
 				},
 				During: check.Expect{Live: e.Others(k), Down: []int{k}},
@@ -49,7 +49,7 @@ var _ = section(KeysSec, func() {
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Flip(k, fault.KeyShare)},
 				Detect: []probe.Probe{
-					probe.CrashLooping(bg, e.C, k),
+					probe.CrashLooping(k),
 					probe.LogSays(k, "reading failed for FheKeyInfo with id "+e.C.Key.KeyID),
 				},
 				During: check.Expect{Live: e.Others(k)},

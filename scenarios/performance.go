@@ -75,7 +75,7 @@ var _ = section(Performance, func() {
 		Name: "memory pressure below the limit: docker stats shows the party near its limit, it keeps serving right and is never OOM-killed; raising the limit recovers it", Section: Performance, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
-			alive := neverRestarted(bg, e.C, k)
+			alive := neverRestarted(k)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.MemoryPressure(k, 0.85)},
 				// The kernel reclaims page cache under the limit, so what docker

@@ -252,21 +252,11 @@ func underPressure(used, limit uint64, ratio float64) error {
 	return nil
 }
 
-// neverRestarted holds while party i runs in the container it ran in when
-// the probe was made: not OOM-killed, not restarted. Made when the plan is
-// built, it catches a kill at any time during the scenario.
-func neverRestarted(ctx context.Context, c *cluster.Cluster, i int) probe.Probe {
-	base, baseErr := c.Party(i).State(ctx)
-	return probe.New(fmt.Sprintf("party %d never OOM-killed nor restarted", i), func(ctx context.Context, c *cluster.Cluster) error {
-		if baseErr != nil {
-			return fmt.Errorf("no baseline: %w", baseErr)
-		}
-		st, err := c.Party(i).State(ctx)
-		if err != nil {
-			return err
-		}
-		return sameRun(base, st)
-	})
+// neverRestarted holds while party i runs in the container it ran in just
+// before the injection (Armed): not OOM-killed, not restarted. It catches
+// a kill at any time during the scenario.
+func neverRestarted(i int) probe.Probe {
+	return probe.Since(fmt.Sprintf("party %d never OOM-killed nor restarted", i), probe.StateOf(i), sameRun)
 }
 
 // sameRun tells whether a container's state is still the run base saw:

@@ -31,7 +31,7 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 			i := e.One()
 			msg := logMsg(e)
 			detect := []probe.Probe{
-				probe.CrashLooping(bg, e.C, i),
+				probe.CrashLooping(i),
 				probe.LogSays(i, "ERROR kms_server: .*"+regexp.QuoteMeta(msg)),
 			}
 			if validation {
@@ -105,7 +105,7 @@ var _ = section(Startup, func() {
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.PortHeld(i, port)},
 				Detect: []probe.Probe{
-					probe.CrashLooping(bg, e.C, i),
+					probe.CrashLooping(i),
 					// "Check previous container logs if pod is restarting"
 					probe.LogSays(i, fmt.Sprintf(`ERROR kms_server: .*failed to bind the gRPC service to 0\.0\.0\.0:%d: bind: address already in use`, port)),
 					// Network Analysis: "ss -tuln | grep 50100"
@@ -161,7 +161,7 @@ var _ = section(Startup, func() {
 			i := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.MemoryLimit(i, 8<<20)},
-				Detect: []probe.Probe{probe.OOMKilled(i), probe.CrashLooping(bg, e.C, i)},
+				Detect: []probe.Probe{probe.OOMKilled(i), probe.CrashLooping(i)},
 				During: check.Expect{Live: e.Others(i)},
 				Target: i, Runbooks: []string{"raise-memory-limit"},
 			}
@@ -175,7 +175,7 @@ var _ = section(Startup, func() {
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Chmod(i, fmt.Sprintf("PRIV-p%d", i), "500", fault.RestartParty())},
 				Detect: []probe.Probe{
-					probe.CrashLooping(bg, e.C, i),
+					probe.CrashLooping(i),
 					probe.LogSays(i, fmt.Sprintf("storage path %s/PRIV-p%d of the private vault is not usable: cannot write to .*: permission denied", e.C.Profile.KeysDir, i)),
 				},
 				During: check.Expect{Live: e.Others(i)},

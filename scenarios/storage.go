@@ -70,7 +70,7 @@ var _ = section(StorageSec, func() {
 				Faults: []fault.Fault{fault.DiskFull(k, 100)},
 				Detect: []probe.Probe{
 					probe.HealthCheckSays(k, `\[FAIL\] private vault .*no space left on device`),
-					probe.MetricAbove([]int{k}, "kms_storage_errors_total", map[string]string{"vault": "private", "kind": "nospace"}, 0),
+					probe.Rising([]int{k}, "kms_storage_errors_total", map[string]string{"vault": "private", "kind": "nospace"}),
 					noTempFiles(k),
 				},
 				During: check.Expect{Live: e.Others()},

@@ -132,7 +132,7 @@ var _ = section(Threshold, func() {
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Flip(k, fault.PRSSEpochData)},
 				Detect: []probe.Probe{
-					probe.CrashLooping(bg, e.C, k),
+					probe.CrashLooping(k),
 					probe.LogSays(k, "reading failed for EpochData with id "+material.DefaultEpochID),
 				},
 				During: check.Expect{Live: e.Others(k)},
@@ -150,7 +150,7 @@ var _ = section(Threshold, func() {
 				Faults: []fault.Fault{fault.ScramblePRSS(k)},
 				Detect: []probe.Probe{
 					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: PRSS share inconsistent with the other parties'[^\n]* party="?%d\b`, k)),
-					probe.MetricAbove(e.Others(k), "kms_invalid_shares_received_total", invalid, 0),
+					probe.Rising(e.Others(k), "kms_invalid_shares_received_total", invalid),
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"prss-reinit"},

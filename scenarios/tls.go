@@ -43,7 +43,7 @@ func refusedCert(name string, f func(k int) fault.Fault, reason string, msg func
 				Detect: []probe.Probe{
 					probe.PeerUnreachable(j, k, msg(k)),
 					probe.LogSays(j, "WARN kms_server: Refused party-to-party connection: "+regexp.QuoteMeta(msg(k))),
-					probe.Rising(bg, e.C, others, unauthenticated, labels),
+					probe.Rising(others, unauthenticated, labels),
 				},
 				// Every peer refuses party k's certificate and k cannot
 				// verify theirs: k coordinates nothing, the others need

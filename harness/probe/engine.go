@@ -9,45 +9,25 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 )
 
-// RestartsAtLeast holds once party i's container has restarted at least n
-// more times than when the probe was made: a crash loop.
-func RestartsAtLeast(ctx context.Context, c *cluster.Cluster, i, n int) Probe {
-	base := 0
-	if st, err := c.Party(i).State(ctx); err == nil {
-		base = st.RestartCount
-	}
-	return New(fmt.Sprintf("party %d restarted %d times (crash loop)", i, n), func(ctx context.Context, c *cluster.Cluster) error {
-		st, err := c.Party(i).State(ctx)
-		if err != nil {
-			return err
-		}
-		if st.RestartCount-base < n {
-			return fmt.Errorf("%d restarts so far, status %s, exit code %d", st.RestartCount-base, st.Status, st.ExitCode)
-		}
-		return nil
-	})
-}
-
 // CrashLooping holds once party i's container has failed and the engine is
 // restarting it again and again: it is waiting to restart it after an
-// error exit, or has restarted it since the probe was made. (The engine
+// error exit, or has restarted it since the injection (Armed). (The engine
 // backs off between restarts, up to a minute, like CrashLoopBackOff; the
 // restart count alone can lag that long.)
-func CrashLooping(ctx context.Context, c *cluster.Cluster, i int) Probe {
-	base := 0
-	if st, err := c.Party(i).State(ctx); err == nil {
-		base = st.RestartCount
-	}
-	return New(fmt.Sprintf("party %d crash-looping (restarting after an error exit)", i), func(ctx context.Context, c *cluster.Cluster) error {
-		st, err := c.Party(i).State(ctx)
-		if err != nil {
-			return err
-		}
-		if st.RestartCount > base || (st.Restarting && st.ExitCode != 0) {
-			return nil
-		}
-		return fmt.Errorf("status %s, exit code %d, %d restarts since the fault", st.Status, st.ExitCode, st.RestartCount-base)
-	})
+func CrashLooping(i int) Armed {
+	return Since(fmt.Sprintf("party %d crash-looping (restarting after an error exit)", i), StateOf(i),
+		func(before, now cluster.State) error {
+			if now.RestartCount > before.RestartCount || (now.Restarting && now.ExitCode != 0) {
+				return nil
+			}
+			return fmt.Errorf("status %s, exit code %d, %d restarts since the fault", now.Status, now.ExitCode, now.RestartCount-before.RestartCount)
+		})
+}
+
+// StateOf reads party i's state: the reading of engine probes made with
+// Since.
+func StateOf(i int) func(context.Context, *cluster.Cluster) (cluster.State, error) {
+	return func(ctx context.Context, c *cluster.Cluster) (cluster.State, error) { return c.Party(i).State(ctx) }
 }
 
 // OOMKilled holds when the engine reports party i killed for memory

@@ -67,20 +67,6 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 	return true
 }
 
-// MetricAbove holds when the sum of a metric over the parties exceeds
-// min: e.g. kms_invalid_shares_received_total{party="3",reason="prss"} > 0.
-func MetricAbove(parties []int, name string, labels map[string]string, min float64) Probe {
-	return New(fmt.Sprintf("%s%v > %g on parties %v", name, labels, min, parties), func(ctx context.Context, c *cluster.Cluster) error {
-		// A party that cannot be scraped counts zero: here that can only
-		// keep the probe from holding, never make it hold.
-		total, _ := sumOver(ctx, clusterScrape(c), parties, name, labels)
-		if total <= min {
-			return fmt.Errorf("sum is %g", total)
-		}
-		return nil
-	})
-}
-
 // scrapeFunc reads one party's metrics: Scrape on a cluster, a fake in
 // tests.
 type scrapeFunc func(ctx context.Context, i int) (map[string]*dto.MetricFamily, error)
@@ -107,32 +93,27 @@ func sumOver(ctx context.Context, scrape scrapeFunc, parties []int, name string,
 	return total, errors.Join(errs...)
 }
 
-// Rising holds when a metric summed over the parties grew since the probe
-// was made: the error counters of an ongoing fault. The baseline is read
-// now; if a party cannot be scraped then, the probe never holds and says
-// why.
-func Rising(ctx context.Context, c *cluster.Cluster, parties []int, name string, labels map[string]string) Probe {
-	check := rising(ctx, clusterScrape(c), parties, name, labels)
-	return New(fmt.Sprintf("%s%v rising on parties %v", name, labels, parties), func(ctx context.Context, c *cluster.Cluster) error {
-		return check(ctx, clusterScrape(c))
-	})
+// Rising holds when a metric summed over the parties rose since the
+// reading taken just before the faults were injected (Armed): the error
+// counters of an ongoing fault. Counters live as long as the party, so
+// their value alone says nothing of this fault (a reused or attached
+// cluster carries an earlier run's); only the rise does. A party that
+// cannot be read, then or now, keeps it from holding, named.
+func Rising(parties []int, name string, labels map[string]string) Armed {
+	return rising(func(c *cluster.Cluster) scrapeFunc { return clusterScrape(c) }, parties, name, labels)
 }
 
-func rising(ctx context.Context, scrape scrapeFunc, parties []int, name string, labels map[string]string) func(context.Context, scrapeFunc) error {
-	base, baseErr := sumOver(ctx, scrape, parties, name, labels)
-	return func(ctx context.Context, scrape scrapeFunc) error {
-		if baseErr != nil {
-			return fmt.Errorf("no baseline: %w", baseErr)
-		}
-		now, err := sumOver(ctx, scrape, parties, name, labels)
-		if err != nil {
-			return err
-		}
-		if now <= base {
-			return fmt.Errorf("still %g", now)
-		}
-		return nil
-	}
+func rising(scrapeOf func(*cluster.Cluster) scrapeFunc, parties []int, name string, labels map[string]string) Armed {
+	return Since(fmt.Sprintf("%s%v rising on parties %v", name, labels, parties),
+		func(ctx context.Context, c *cluster.Cluster) (float64, error) {
+			return sumOver(ctx, scrapeOf(c), parties, name, labels)
+		},
+		func(before, now float64) error {
+			if now <= before {
+				return fmt.Errorf("still %g", now)
+			}
+			return nil
+		})
 }
 
 // Steady holds when a metric summed over the parties did not move during

@@ -12,6 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 const counter = "kms_peer_errors_total"
@@ -128,16 +130,47 @@ func (f *failingAfter) scrape(ctx context.Context, i int) (map[string]*dto.Metri
 	return f.fakeParties.scrape(ctx, i)
 }
 
+// risingOn is a rising probe reading f's counters.
+func risingOn(f *fakeParties, ps []int) Armed {
+	return rising(func(*cluster.Cluster) scrapeFunc { return f.scrape }, ps, counter, labels)
+}
+
+// armed is a rising probe on f armed, as the runner arms it just before
+// the injection.
+func armed(t *testing.T, f *fakeParties, ps []int) Armed {
+	t.Helper()
+	r := risingOn(f, ps)
+	_ = r.Arm(context.Background(), nil)
+	return r
+}
+
 func TestRisingHoldsOnlyOnARise(t *testing.T) {
 	ctx := context.Background()
 	f := parties(map[int]float64{1: 2, 2: 0})
-	check := rising(ctx, f.scrape, []int{1, 2}, counter, labels)
-	if err := check(ctx, f.scrape); err == nil || err.Error() != "still 2" {
+	r := armed(t, f, []int{1, 2})
+	if err := r.Check(ctx, nil); err == nil || err.Error() != "still 2" {
 		t.Fatalf("no rise: %v", err)
 	}
 	f.set(2, 1)
-	if err := check(ctx, f.scrape); err != nil {
+	if err := r.Check(ctx, nil); err != nil {
 		t.Fatalf("risen from 2 to 3: %v", err)
+	}
+}
+
+// A counter an earlier run raised (a reused or attached cluster) is not
+// this fault's detection: only a rise since the injection is.
+func TestRisingIgnoresWhatCameBeforeTheInjection(t *testing.T) {
+	ctx := context.Background()
+	f := parties(map[int]float64{1: 0, 2: 0})
+	before := risingOn(f, []int{1, 2})
+	f.set(1, 5) // an earlier scenario's invalid shares
+	_ = before.Arm(ctx, nil)
+	if err := before.Check(ctx, nil); err == nil || err.Error() != "still 5" {
+		t.Fatalf("a lifetime counter of 5 with no rise since the injection: %v", err)
+	}
+	unarmed := risingOn(f, []int{1, 2})
+	if err := unarmed.Check(ctx, nil); err == nil || !strings.Contains(err.Error(), "no reading from before the injection") {
+		t.Fatalf("checked without a reading from before the injection: %v", err)
 	}
 }
 
@@ -145,10 +178,10 @@ func TestRisingFailsWithoutABaseline(t *testing.T) {
 	ctx := context.Background()
 	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
 	f.fail(2, refused)
-	check := rising(ctx, f.scrape, []int{1, 2, 3}, counter, labels)
+	r := armed(t, f, []int{1, 2, 3})
 	// Party 2 back: counted as zero, its 7 would look like a rise.
 	f.fail(2, nil)
-	err := check(ctx, f.scrape)
+	err := r.Check(ctx, nil)
 	expectNames(t, err, 2)
 	if !strings.Contains(err.Error(), "no baseline") {
 		t.Fatalf("error does not say the baseline is missing: %v", err)
@@ -158,13 +191,13 @@ func TestRisingFailsWithoutABaseline(t *testing.T) {
 func TestRisingFailsNamingAPartyThatCannotBeScrapedLater(t *testing.T) {
 	ctx := context.Background()
 	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
-	check := rising(ctx, f.scrape, []int{1, 2, 3}, counter, labels)
+	r := armed(t, f, []int{1, 2, 3})
 	f.set(1, 100) // a rise elsewhere must not hide the unreadable party
 	f.fail(3, refused)
-	expectNames(t, check(ctx, f.scrape), 3)
+	expectNames(t, r.Check(ctx, nil), 3)
 }
 
-// MetricAbove reads the sum of the parties that could be scraped: one
+// sumOver reads the sum of the parties that could be scraped of the parties that could be scraped: one
 // party down must not hide another's counter.
 func TestSumOverKeepsTheOthersWhenOneCannotBeScraped(t *testing.T) {
 	f := parties(map[int]float64{1: 2, 2: 5, 3: 3})

@@ -7,7 +7,9 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -48,6 +50,61 @@ func All(ps ...Probe) Probe {
 		}
 		return nil
 	})
+}
+
+// Armed is a detection of a change since the injection: Arm takes its
+// reading just before the faults are injected (the scenario runner arms
+// every detection that is one), and Check holds on what changed since.
+// A value alone — a counter, a restart count — may come from an earlier
+// run on the same cluster; only the change is this fault's.
+type Armed interface {
+	Probe
+	Arm(ctx context.Context, c *cluster.Cluster) error
+}
+
+// Since makes an Armed probe: read is taken at Arm and at every Check, and
+// held judges the two readings. Checked unarmed, or armed with a reading
+// that failed, it never holds and says why.
+func Since[T any](name string, read func(context.Context, *cluster.Cluster) (T, error), held func(before, now T) error) Armed {
+	return &armedProbe[T]{name: name, read: read, held: held}
+}
+
+type armedProbe[T any] struct {
+	name string
+	read func(context.Context, *cluster.Cluster) (T, error)
+	held func(before, now T) error
+
+	mu    sync.Mutex
+	armed bool
+	base  T
+	err   error // why the reading before the injection failed
+}
+
+func (s *armedProbe[T]) Name() string { return s.name }
+
+func (s *armedProbe[T]) Arm(ctx context.Context, c *cluster.Cluster) error {
+	base, err := s.read(ctx, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.armed, s.base, s.err = true, base, err
+	return err
+}
+
+func (s *armedProbe[T]) Check(ctx context.Context, c *cluster.Cluster) error {
+	s.mu.Lock()
+	armed, base, err := s.armed, s.base, s.err
+	s.mu.Unlock()
+	switch {
+	case !armed:
+		return errors.New("no reading from before the injection: only a change since then detects the fault")
+	case err != nil:
+		return fmt.Errorf("no baseline: %w", err)
+	}
+	now, err := s.read(ctx, c)
+	if err != nil {
+		return err
+	}
+	return s.held(base, now)
 }
 
 type injectedAtKey struct{}

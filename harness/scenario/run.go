@@ -186,6 +186,7 @@ func (r *runner) inject() bool {
 		}
 		r.w = w
 	}
+	r.arm()
 	r.faultStart = time.Now()
 	// healAll heals what is registered when it is called: a skip during
 	// the injection heals the faults injected so far.
@@ -226,6 +227,19 @@ func (r *runner) inject() bool {
 		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
 	}
 	return true
+}
+
+// arm takes the readings of the detections that judge a change since the
+// injection (probe.Armed), just before it. A reading that fails keeps its
+// probe from ever holding, which says why; it is marked here too.
+func (r *runner) arm() {
+	for _, p := range append(slices.Clone(r.plan.Detect), r.plan.Recovered...) {
+		if a, ok := p.(probe.Armed); ok {
+			if err := a.Arm(r.ctx, r.c); err != nil {
+				r.rec.Mark(report.LaneProbes, "no reading before the injection: "+p.Name(), report.Warn, err.Error())
+			}
+		}
+	}
 }
 
 // skip stops the run without a verdict: the backend cannot offer a verb
