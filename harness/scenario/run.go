@@ -49,21 +49,29 @@ type phases interface {
 	runbooks() bool
 	recover() bool
 	audit() bool
+	judgeSeen() bool
 }
 
 // sequence runs the phases in order, timing each into ph. A fault that is
-// not detected is healed and what can be judged is; a run that stops
-// before detection or during the observation (interrupted) leaves the
-// heals to the spec's cleanup. A run skipped at injection or in a
-// runbook (a verb the backend cannot offer) has healed its faults and
-// judges nothing more.
+// not detected is healed and what can be judged is. A run that stops
+// after the injection began — a skip at injection or in a runbook (a
+// verb the backend cannot offer), an injection that failed, an
+// interrupted observation — still judges what the workload saw up to
+// there: a wrong value is never dropped because the run went no
+// further. The heals of a run that stopped without skipping are left to
+// the spec's cleanup.
 func sequence(ph *report.Phases, p phases) {
+	if !timed(&ph.Reset, p.reset) {
+		return
+	}
 	switch {
-	case !timed(&ph.Reset, p.reset), !timed(&ph.Inject, p.inject):
+	case !timed(&ph.Inject, p.inject):
+		timed(&ph.Audit, p.judgeSeen)
 	case !timed(&ph.Detect, p.detect):
 		timed(&ph.Recover, p.healUndetected)
 		timed(&ph.Audit, p.auditUndetected)
 	case !timed(&ph.Observe, p.observe), !timed(&ph.Runbook, p.runbooks):
+		timed(&ph.Audit, p.judgeSeen)
 	default:
 		timed(&ph.Recover, p.recover)
 		timed(&ph.Audit, p.audit)
@@ -288,6 +296,16 @@ func (r *runner) auditUndetected() bool {
 	r.stopWorkload()
 	checkHistory(&r.fail, r.hist, &r.res, check.Window{}, r.plan.During)
 	auditKeys(r.ctx, r.c, &r.fail, &r.res)
+	return true
+}
+
+// judgeSeen judges the workload's history up to a stop before the
+// recovery: every operation for a wrong value, and, when the fault was
+// observed whole, the operations during it against what t allows (a party
+// that should be down answering). The row shows the operations either way.
+func (r *runner) judgeSeen() bool {
+	r.stopWorkload()
+	checkHistory(&r.fail, r.hist, &r.res, r.during, r.plan.During)
 	return true
 }
 

@@ -20,7 +20,7 @@ type fakePhases struct {
 // wrong field shows.
 var took = map[string]time.Duration{
 	"reset": 1, "inject": 2, "detect": 3, "healUndetected": 4, "auditUndetected": 5,
-	"observe": 6, "runbooks": 7, "recover": 8, "audit": 9,
+	"observe": 6, "runbooks": 7, "recover": 8, "audit": 9, "judgeSeen": 10,
 }
 
 func (f *fakePhases) phase(name string) bool {
@@ -38,6 +38,7 @@ func (f *fakePhases) observe() bool         { return f.phase("observe") }
 func (f *fakePhases) runbooks() bool        { return f.phase("runbooks") }
 func (f *fakePhases) recover() bool         { return f.phase("recover") }
 func (f *fakePhases) audit() bool           { return f.phase("audit") }
+func (f *fakePhases) judgeSeen() bool       { return f.phase("judgeSeen") }
 
 func TestSequence(t *testing.T) {
 	for _, tc := range []struct {
@@ -48,15 +49,17 @@ func TestSequence(t *testing.T) {
 		// A bad plan or runbook, a failed injection: nothing more (the
 		// heals registered so far run in the spec's cleanup).
 		{"reset", []string{"reset"}},
-		{"inject", []string{"reset", "inject"}},
+		// Anything that stops the run after the workload started still
+		// judges what it saw.
+		{"inject", []string{"reset", "inject", "judgeSeen"}},
 		// Not detected: the fault is healed and judged, no runbook runs.
 		{"detect", []string{"reset", "inject", "detect", "healUndetected", "auditUndetected"}},
 		// Interrupted while observing.
-		{"observe", []string{"reset", "inject", "detect", "observe"}},
+		{"observe", []string{"reset", "inject", "detect", "observe", "judgeSeen"}},
 		// A runbook that fails still leads to recovery and the audit
 		// (runbooks says yes); one that needs a verb the backend cannot
-		// offer says no: skipped, nothing more is judged.
-		{"runbooks", []string{"reset", "inject", "detect", "observe", "runbooks"}},
+		// offer says no: skipped, and what the workload saw is judged.
+		{"runbooks", []string{"reset", "inject", "detect", "observe", "runbooks", "judgeSeen"}},
 	} {
 		f := &fakePhases{stop: tc.stop}
 		var ph report.Phases

@@ -6,12 +6,15 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/workload"
 )
 
 // fakeRunner is a runner of a plan on a cluster of fake workloads (n=4),
@@ -138,5 +141,72 @@ steps:
 	}
 	if r.err != nil || r.res.Passed || heals != 1 || len(r.res.Steps) != 1 {
 		t.Errorf("err %v, passed %v, healed %d times, %d steps; want no error, not passed, healed once, the one step run", r.err, r.res.Passed, heals, len(r.res.Steps))
+	}
+}
+
+// wrongHistory is a workload's history with one wrong decryption through
+// party 3, seen during the fault, and one right one through party 2.
+func wrongHistory(at time.Time) *workload.History {
+	return &workload.History{Ops: []workload.Op{
+		{Seq: 1, Party: 2, Want: 7, Got: 7, Start: at, End: at.Add(time.Millisecond), Outcome: workload.OK},
+		{Seq: 2, Party: 3, Want: 7, Got: 8, Start: at, End: at.Add(time.Millisecond), Outcome: workload.Wrong, Err: "decrypted 8, the ciphertext holds 7"},
+	}}
+}
+
+// A skip at injection does not drop what the workload saw before it: a
+// wrong value makes the row FAIL, with the skip's reason beside it, and
+// the row shows the operations.
+func TestSkipAtInjectionStillJudgesTheWorkload(t *testing.T) {
+	heals := 0
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{counted("a filler file", &heals, nil), fault.Pause(2)}})
+	if r.inject() {
+		t.Fatal("inject went on after an unsupported verb")
+	}
+	r.hist = wrongHistory(time.Now())
+	r.judgeSeen()
+	r.finish()
+	res := r.res
+	if res.Result() != report.ResultFail || !strings.Contains(res.Error, "1 WRONG decryption(s): op 2 via party 3") {
+		t.Errorf("result %s, error %q; want FAIL naming the wrong decryption", res.Result(), res.Error)
+	}
+	if !strings.Contains(res.Error, "(and the scenario was skipped: injecting pause (freeze) parties [2]") {
+		t.Errorf("error %q; want the skip's reason beside the failure", res.Error)
+	}
+	if res.Ops.OK != 1 || res.Ops.Wrong != 1 {
+		t.Errorf("ops %+v; want the operations seen before the skip (1 ok, 1 wrong)", res.Ops)
+	}
+}
+
+// A skip in a runbook comes after the observation: the operations during
+// the fault are judged against the plan, so a party that should be down
+// and answered turns the row red.
+func TestSkipInARunbookStillJudgesTheFaultWindow(t *testing.T) {
+	rb, err := runbook.Parse("runbooks/freeze.yaml", []byte(`name: freeze
+origin: guide
+steps:
+  - name: Freeze the party
+    engine: {action: pause}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heals := 0
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{counted("a filler file", &heals, nil)}, Target: 2,
+		During: check.Expect{Down: []int{2}}})
+	r.rbs = []*runbook.Runbook{rb}
+	if !r.inject() {
+		t.Fatalf("inject: %v", r.fail.err())
+	}
+	at := time.Now()
+	r.during = check.Window{From: at.Add(-time.Second), To: at.Add(time.Second)} // the observation, done
+	r.hist = &workload.History{Ops: []workload.Op{{Seq: 1, Party: 2, Want: 7, Got: 7, Start: at, End: at, Outcome: workload.OK}}}
+	if r.runbooks() {
+		t.Fatal("runbooks went on after an unsupported verb")
+	}
+	r.judgeSeen()
+	r.finish()
+	if r.res.Result() != report.ResultFail || !strings.Contains(r.res.Error, "1 operations through parties [2] succeeded during the fault") ||
+		!strings.Contains(r.res.Error, `step "Freeze the party"`) {
+		t.Errorf("result %s, error %q; want FAIL for the party that answered, the skip beside it", r.res.Result(), r.res.Error)
 	}
 }
