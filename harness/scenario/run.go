@@ -164,18 +164,12 @@ func (r *runner) reset() bool {
 			}
 		}
 	}
-	// Every runbook is loaded, validated and given its variables before
-	// anything is injected.
-	rbs, err := loadRunbooks(r.o.RunbookDir, plan.Runbooks)
+	// Every runbook is loaded, validated and given its variables, and
+	// the plan judged against them, before anything is injected.
+	rbs, err := plan.load(r.o.RunbookDir)
 	if err != nil {
 		r.fail.add("%w", err)
 		return false
-	}
-	for _, rb := range rbs {
-		if err := rb.CheckVars(plan.Vars); err != nil {
-			r.fail.add("runbook %q: %w", rb.Name, err)
-			return false
-		}
 	}
 	r.rbs = rbs
 	res.Runbook = strings.Join(plan.Runbooks, ", ")
@@ -266,6 +260,13 @@ func (r *runner) skip(why error) {
 // only what was written since the injection.
 func (r *runner) detect() bool {
 	r.ctx = probe.WithInjectedAt(r.ctx, r.faultStart)
+	if len(r.plan.Detect) == 0 {
+		// Nothing to detect (a plan without faults, or one that says why
+		// none can be seen): no time to detect is claimed, and the fault
+		// is observed from its injection.
+		r.detectedAt = r.faultStart
+		return true
+	}
 	dets, detectedAt, ok := detect(r.ctx, r.c, r.plan.Detect, r.plan.DetectWithin, r.rec, r.faultStart)
 	r.res.Detections, r.res.Detected = dets, ok
 	r.detectedAt = detectedAt

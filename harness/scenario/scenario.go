@@ -81,6 +81,10 @@ type Plan struct {
 
 	Detect       []probe.Probe // every one must hold: the fault is detected
 	DetectWithin time.Duration // 45 s
+	// NoDetection says why a plan that injects faults declares no
+	// detection (e.g. only the audit can see what it changed): the row
+	// then shows no time to detect. Without it such a plan is refused.
+	NoDetection string
 
 	Observe time.Duration // the fault stays on after detection, for the workload (3 s)
 	During  check.Expect  // how operations must fare meanwhile

@@ -1,0 +1,73 @@
+package scenario
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/runbook"
+)
+
+func restartRunbook(t *testing.T) *runbook.Runbook {
+	t.Helper()
+	rb, err := runbook.Parse("runbooks/restart.yaml", []byte(`name: restart
+origin: guide
+steps:
+  - name: Restart it
+    engine: {action: restart}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rb
+}
+
+// A plan is refused at load, before anything is injected, where its row
+// would claim what the run cannot know.
+func TestPlanRefusedAtLoad(t *testing.T) {
+	kill := fault.Kill(1)
+	seen := probe.New("something", func(context.Context, *cluster.Cluster) error { return nil })
+	for _, tc := range []struct {
+		name string
+		plan Plan
+		want string // "" for a plan that loads
+	}{
+		{"faults and no detection", Plan{Faults: []fault.Fault{kill}}, "injects SIGKILL parties [1] but declares no detection"},
+		{"faults and a reason for no detection", Plan{Faults: []fault.Fault{kill}, NoDetection: "only the audit sees it"}, ""},
+		{"both", Plan{Faults: []fault.Fault{kill}, Detect: []probe.Probe{seen}, NoDetection: "x"}, "both a detection and NoDetection"},
+		{"no faults, no detection", Plan{}, ""},
+		{"a defect in a runbook the plan does not run", Plan{ExpectDefect: Defect{Step: "other/Restart it", Reason: "x"}}, `no runbook of the plan is named "other"`},
+		{"a defect naming a step the runbook lacks", Plan{ExpectDefect: Defect{Step: "restart/Restart all", Reason: "x"}}, `runbook "restart" (runbooks/restart.yaml) has no step "Restart all"`},
+		{"a defect with no runbook/step form", Plan{ExpectDefect: Defect{Step: "Restart it", Reason: "x"}}, "write it runbook/step"},
+		{"a defect without a reason", Plan{ExpectDefect: Defect{Step: "restart/Restart it"}}, "gives no reason"},
+		{"a defect with a bad reason", Plan{ExpectDefect: Defect{Step: "restart/Restart it", Reason: "(["}}, "error parsing regexp"},
+		{"a defect of a step the plan runs", Plan{ExpectDefect: Defect{Step: "restart/Restart it", Reason: "exit"}}, ""},
+	} {
+		err := tc.plan.validate([]*runbook.Runbook{restartRunbook(t)})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// A plan that declares no detection claims no time to detect: the row is
+// not "detected at 0 s".
+func TestNoDetectionClaimsNoDetection(t *testing.T) {
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{fault.Kill(1)}, NoDetection: "only the audit sees it"})
+	r.faultStart = r.res.Started
+	if !r.detect() {
+		t.Fatal("detect said no")
+	}
+	if r.res.Detected || r.res.TTD != 0 || len(r.res.Detections) != 0 {
+		t.Errorf("detected %v, TTD %s, %d detections; want no detection claimed", r.res.Detected, r.res.TTD, len(r.res.Detections))
+	}
+	if !r.detectedAt.Equal(r.faultStart) {
+		t.Errorf("the observation starts at %s, want the injection %s", r.detectedAt, r.faultStart)
+	}
+}
