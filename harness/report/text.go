@@ -3,8 +3,10 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -143,6 +145,8 @@ func (s Scenario) KeysWord() string {
 }
 
 // RecoveredBySummary counts the scenarios by who recovered the cluster.
+// Every row that says who is counted: one whose "by" has no words here is
+// counted under its own name rather than left out.
 func (r *Run) RecoveredBySummary() string {
 	counts := map[string]int{}
 	for _, s := range r.Scenarios {
@@ -151,15 +155,24 @@ func (r *Run) RecoveredBySummary() string {
 		}
 	}
 	var parts []string
-	for _, by := range []struct{ key, words string }{
-		{ByGuide, "the guide as written"}, {ByRepaired, "a repaired runbook"},
-		{ByHarness, "the harness undoing its own fault (TTR measures the harness)"}, {ByReset, "a reset by the harness"},
-	} {
+	for _, by := range recoveredByWords {
 		if n := counts[by.key]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d by %s", n, by.words))
+			delete(counts, by.key)
 		}
 	}
+	for _, key := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d by %s", counts[key], key))
+	}
 	return strings.Join(parts, ", ")
+}
+
+// recoveredByWords says each Scenario.RecoveredBy in words, in the order
+// the summary lists them.
+var recoveredByWords = []struct{ key, words string }{
+	{ByGuide, "the guide as written"}, {ByRepaired, "a repaired runbook"},
+	{ByOperations, "the real KMS's operations pages"},
+	{ByHarness, "the harness undoing its own fault (TTR measures the harness)"}, {ByReset, "a reset by the harness"},
 }
 
 // PhaseSummary sums each phase over the run's scenarios, with its share
