@@ -169,11 +169,13 @@ func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error)
 	return out, nil
 }
 
-// transient tells the files a running party writes and removes on its own
-// (the storage probe of its health monitor) from the stored objects.
+// transient tells the file a running party writes and removes on its own
+// every few seconds (the storage probe of its health monitor) from the
+// stored objects. A write's temp file (".<name>.tmp-<random>") is not one:
+// it lives only inside a write, and one that outlives it — a party killed
+// mid-write — is as much a fault left behind as any other stray file.
 func transient(p string) bool {
-	base := path.Base(p)
-	return strings.HasPrefix(base, ".health-probe") || strings.Contains(base, ".tmp-")
+	return strings.HasPrefix(path.Base(p), ".health-probe")
 }
 
 // captureGolden completes the golden copy once PRSS is set up: every

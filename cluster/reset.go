@@ -166,52 +166,17 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	// about 2 s in a row for 13 on this engine, a few hundred ms at once.
 	var mu sync.Mutex
 	err = c.EachParty(func(i int) error {
-		p := c.parties[i-1]
-		var what []string
-		st, err := p.State(ctx)
+		what, added, err := c.auditParty(ctx, c.parties[i-1], current[i])
 		if err != nil {
 			return err
-		}
-		if st.Paused {
-			what = append(what, "paused")
-		}
-		if !st.Running || st.Restarting {
-			what = append(what, "not running ("+st.Status+")")
-		}
-		if base := c.BaselineOf(p.ID); st.Memory != base.Memory || st.NanoCPUs != base.NanoCPUs {
-			what = append(what, "resources")
-		}
-		if !slices.Equal(st.Cmd, c.Profile.Command) {
-			what = append(what, fmt.Sprintf("started with %q", st.Cmd))
-		}
-		if st.SharesNetworkOf != "" {
-			what = append(what, "in the network namespace of "+st.SharesNetworkOf)
-		}
-		// Every baseline object counts, PRSS epochs included; what is new
-		// is reported apart (see NewObjects).
-		changed, added := diffManifest(c.golden[p.ID], current[p.ID])
-		for _, path := range changed {
-			what = append(what, changedPrefix+path)
-		}
-		if deployed, err := c.deployedConfigDrift(ctx, p.ID); err != nil {
-			return err
-		} else if deployed {
-			// It is what the party starts with next time (Kubernetes: its
-			// ConfigMap), whatever its volume holds now.
-			what = append(what, "deployed config differs from the baseline")
-		}
-		if st.Running && !st.Paused && !st.Restarting {
-			if ok, err := c.hostsIntact(ctx, p); err == nil && !ok {
-				what = append(what, "/etc/hosts")
-			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if len(added) > 0 {
-			rep.NewObjects[p.ID] = added
+			rep.NewObjects[i] = added
 		}
 		if len(what) > 0 {
-			rep.Repaired[p.ID] = what
+			rep.Repaired[i] = what
 		}
 		return nil
 	})
@@ -219,6 +184,54 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// auditParty lists what of party p differs from its baseline (what) and
+// the stored objects it has that the baseline has not (added); current
+// is its manifest now. What could not be read is a difference that names
+// it, never a pass.
+func (c *Cluster) auditParty(ctx context.Context, p *Party, current []string) (what, added []string, err error) {
+	st, err := p.State(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Paused {
+		what = append(what, "paused")
+	}
+	if !st.Running || st.Restarting {
+		what = append(what, "not running ("+st.Status+")")
+	}
+	if base := c.BaselineOf(p.ID); st.Memory != base.Memory || st.NanoCPUs != base.NanoCPUs {
+		what = append(what, "resources")
+	}
+	if !slices.Equal(st.Cmd, c.Profile.Command) {
+		what = append(what, fmt.Sprintf("started with %q", st.Cmd))
+	}
+	if st.SharesNetworkOf != "" {
+		what = append(what, "in the network namespace of "+st.SharesNetworkOf)
+	}
+	// Every baseline object counts, PRSS epochs included; what is new
+	// is reported apart (see NewObjects).
+	changed, added := diffManifest(c.golden[p.ID], current)
+	for _, path := range changed {
+		what = append(what, changedPrefix+path)
+	}
+	if deployed, err := c.deployedConfigDrift(ctx, p.ID); err != nil {
+		return nil, nil, err
+	} else if deployed {
+		// It is what the party starts with next time (Kubernetes: its
+		// ConfigMap), whatever its volume holds now.
+		what = append(what, "deployed config differs from the baseline")
+	}
+	if st.Running && !st.Paused && !st.Restarting {
+		switch ok, err := c.hostsIntact(ctx, p); {
+		case err != nil:
+			what = append(what, "/etc/hosts could not be read: "+err.Error())
+		case !ok:
+			what = append(what, "/etc/hosts")
+		}
+	}
+	return what, added, nil
 }
 
 const changedPrefix = "storage or config: changed or missing "

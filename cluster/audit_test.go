@@ -1,0 +1,60 @@
+package cluster_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+)
+
+// A party whose /etc/hosts cannot be read is not counted as intact: the
+// audit names what it could not read.
+func TestAuditNamesAnUnreadableHostsFile(t *testing.T) {
+	c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parties[1].Unsupported = []string{"exec"} // the engine refuses the read
+	what, _, err := cluster.AuditParty(context.Background(), c, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(what, func(w string) bool {
+		return strings.HasPrefix(w, "/etc/hosts could not be read: ") && strings.Contains(w, "exec is not supported")
+	}) {
+		t.Errorf("audit of a party whose hosts file cannot be read: %q; want it named as unread", what)
+	}
+}
+
+// A write's temp file left in a vault (a party killed mid-write) is a
+// stored object like any other, seen by the key audit; only the health
+// monitor's own probe file, written and removed every few seconds, is left
+// out.
+func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
+	c, _, keeper, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dir = "/vaults/p3/keys/PRIV-p3/FheKeyInfo/"
+	keeper.OnExec = func(_ string, cmd []string) cluster.ExecResult {
+		if !slices.Contains(cmd, "manifest") {
+			return cluster.ExecResult{}
+		}
+		return cluster.ExecResult{Stdout: strings.Join([]string{
+			"f 0600 10001:10001 120 aa11 " + dir + "4acd",
+			"f 0600 10001:10001 60 bb22 " + dir + ".4acd.tmp-9f1c2b",
+			"f 0600 10001:10001 0 cc33 " + dir + ".health-probe",
+		}, "\n")}
+	}
+	m, err := c.KeyMaterial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"aa11 " + dir + "4acd", "bb22 " + dir + ".4acd.tmp-9f1c2b"}
+	if !slices.Equal(m[3], want) {
+		t.Errorf("party 3's key material %q, want %q: the temp file counted, the health probe's file not", m[3], want)
+	}
+}
