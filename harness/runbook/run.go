@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -113,7 +114,10 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		}
 		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), time.Since(start)
 		if err == nil {
-			if now, kerr := e.C.KeyMaterial(ctx); kerr == nil {
+			// What cannot be read cannot be said intact: the step fails.
+			if now, kerr := e.C.KeyMaterial(ctx); kerr != nil {
+				err = fmt.Errorf("reading the key material after the step: %w", kerr)
+			} else {
 				for i := 1; i <= e.C.Topology.N; i++ {
 					for _, obj := range base.Diff(now, i) {
 						if _, seen := lostAt[obj]; !seen {
@@ -147,15 +151,19 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		if err != nil {
 			// Key material lost earlier explains a failure better than
 			// the failure itself does.
-			if loss := rb.loss(ctx, e, base, lostAt); loss != nil {
+			loss, lerr := rb.loss(ctx, e, base, lostAt)
+			if loss != nil {
 				loss.Objects = append(loss.Objects, fmt.Sprintf("(then step %q failed: %v)", s.Name, err))
 				return out, loss
 			}
-			return out, &StepError{Runbook: rb.Name, Step: s.Name, Err: err}
+			return out, &StepError{Runbook: rb.Name, Step: s.Name, Err: errors.Join(err, lerr)}
 		}
 	}
-	if loss := rb.loss(ctx, e, base, lostAt); loss != nil {
-		return out, loss
+	if loss, err := rb.loss(ctx, e, base, lostAt); loss != nil || err != nil {
+		if loss != nil {
+			return out, loss
+		}
+		return out, fmt.Errorf("runbook %q: %w", rb.Name, err)
 	}
 	return out, rb.newBaseline(ctx, e, set)
 }
@@ -196,11 +204,11 @@ func (rb *Runbook) newBaseline(ctx context.Context, e *Env, set map[string][]int
 }
 
 // loss names the first step after which key objects went missing or
-// changed and stayed so.
-func (rb *Runbook) loss(ctx context.Context, e *Env, base cluster.Manifest, lostAt map[string]string) *DataLoss {
+// changed and stayed so; an error if the key material cannot be read.
+func (rb *Runbook) loss(ctx context.Context, e *Env, base cluster.Manifest, lostAt map[string]string) (*DataLoss, error) {
 	now, err := e.C.KeyMaterial(ctx)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("reading the key material at the end: %w", err)
 	}
 	byStep := map[string][]string{}
 	for i := 1; i <= e.C.Topology.N; i++ {
@@ -214,10 +222,10 @@ func (rb *Runbook) loss(ctx context.Context, e *Env, base cluster.Manifest, lost
 			if len(objs) > 6 {
 				objs = append(objs[:6], fmt.Sprintf("and %d more", len(objs)-6))
 			}
-			return &DataLoss{Runbook: rb.Name, Step: s.Name, Objects: objs}
+			return &DataLoss{Runbook: rb.Name, Step: s.Name, Objects: objs}, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (rb *Runbook) step(ctx context.Context, e *Env, s Step, v map[string][]string, start time.Time) (output, command string, err error) {
