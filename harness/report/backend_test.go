@@ -35,16 +35,23 @@ func TestScorecardNamesTheBackend(t *testing.T) {
 	}
 }
 
-// A skipped row was not audited: its KEYS column says so, and a row that
-// ran and was not found intact still says CHANGED.
-func TestKeysOfASkippedRow(t *testing.T) {
+// The KEYS column says what an audit found, and nothing where none ran: a
+// skipped row, a row that stopped before its audit, a row written by hand
+// that only claims intact keys.
+func TestKeysOfARowNotAudited(t *testing.T) {
 	if got := (Scenario{Skipped: "kubectl is not supported on the docker backend"}).KeysWord(); got != "-" {
 		t.Errorf("a skipped row's keys: %q, want -", got)
 	}
-	if got := (Scenario{}).KeysWord(); got != KeysChanged {
-		t.Errorf("a row that ran with no intact audit: %q, want %s", got, KeysChanged)
+	if got := (Scenario{}).KeysWord(); got != "-" {
+		t.Errorf("a row that stopped before its audit: %q, want -", got)
+	}
+	if got := (Scenario{DataIntact: true}).KeysWord(); got != "-" {
+		t.Errorf("a row that claims intact keys without an audit: %q, want -", got)
 	}
 	if got := (Scenario{Skipped: "x", Keys: KeysLost}).KeysWord(); got != KeysLost {
 		t.Errorf("a skipped row whose runbook lost keys: %q, want %s", got, KeysLost)
+	}
+	if got := (Scenario{Keys: KeysChanged}).KeysWord(); got != KeysChanged {
+		t.Errorf("an audit that found a change: %q, want %s", got, KeysChanged)
 	}
 }

@@ -214,8 +214,8 @@ func TestClip(t *testing.T) {
 
 func TestWriteTextListsScenariosAndDefects(t *testing.T) {
 	r := &Run{Seed: 7, N: 4, T: 1, Scenarios: []Scenario{
-		{Name: "a", Section: "S", Passed: true, Detected: true, Detections: []Detection{{Probe: "p", Held: true}}, Recovered: true, DataIntact: true},
-		{Name: "b", Section: "S", Steps: []Step{{Name: "chmod", Defect: true, Error: "permission denied"}}, Error: "did not recover after the runbooks"},
+		{Name: "a", Section: "S", Passed: true, Detected: true, Detections: []Detection{{Probe: "p", Held: true}}, Recovered: true, DataIntact: true, Keys: KeysIntact},
+		{Name: "b", Section: "S", Steps: []Step{{Name: "chmod", Defect: true, Error: "permission denied"}}, Error: "did not recover after the runbooks", Keys: KeysChanged},
 	}}
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil {
@@ -233,7 +233,7 @@ func TestWriteTextSaysWhoRecoveredAndLostKeys(t *testing.T) {
 	r := &Run{Seed: 7, N: 4, T: 1, Scenarios: []Scenario{
 		{Name: "by the guide", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByGuide, DataIntact: true, Keys: KeysIntact},
 		{Name: "restored", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByReset, DataIntact: true, Keys: KeysLost},
-		{Name: "healed", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByHarness, DataIntact: true},
+		{Name: "healed", Section: "S", Passed: true, Recovered: true, TTR: time.Second, RecoveredBy: ByHarness, DataIntact: true, Keys: KeysIntact},
 	}}
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil {

@@ -129,19 +129,15 @@ func (r *Run) WriteTextFile(path string) error {
 	return f.Close()
 }
 
-// KeysWord is what the KEYS column says: lost wins over a later restore;
-// a skipped scenario whose keys were not audited says nothing ("-"), not
-// CHANGED.
+// KeysWord is what the KEYS column says: what the key audit found
+// (intact, CHANGED), or lost where a step destroyed some, whatever
+// restored them later; "-" for a row whose keys were never audited (a
+// skip, a run that stopped before its audit), never a guess either way.
 func (s Scenario) KeysWord() string {
-	switch {
-	case s.Keys != "":
+	if s.Keys != "" {
 		return s.Keys
-	case s.DataIntact:
-		return KeysIntact
-	case s.Skipped != "":
-		return "-"
 	}
-	return KeysChanged
+	return "-"
 }
 
 // RecoveredBySummary counts the scenarios by who recovered the cluster.

@@ -640,13 +640,24 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 
 // auditKeys compares every party's key material with the baseline.
 func auditKeys(ctx context.Context, c *cluster.Cluster, fail *failure, res *report.Scenario) {
-	if err := check.KeyMaterialIntact(ctx, c); err != nil {
-		res.Keys = report.KeysChanged
+	if err := JudgeKeys(ctx, c, res); err != nil {
 		fail.add("%w", err)
-		return
+	}
+}
+
+// JudgeKeys audits every party's key material against the baseline and
+// says what it found in the row: intact (or lost, where a step destroyed
+// some that were restored later), or CHANGED with the error naming the
+// objects. A row written by hand calls it too: a row that was never
+// audited says nothing of its keys.
+func JudgeKeys(ctx context.Context, c *cluster.Cluster, res *report.Scenario) error {
+	if err := check.KeyMaterialIntact(ctx, c); err != nil {
+		res.Keys, res.DataIntact = report.KeysChanged, false
+		return err
 	}
 	res.DataIntact = true
 	if res.Keys == "" {
 		res.Keys = report.KeysIntact
 	}
+	return nil
 }
