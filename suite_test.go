@@ -3,6 +3,7 @@ package kmschaos_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,20 +62,21 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	// The images are the first process's: it removes them when every
 	// process has ended, not the first cluster to stop.
 	Expect(env.Start(ctx, s, progress, sh.Images)).To(Succeed())
-	// The cluster's secrets, in memory only: redacted from captured
+	// The cluster's secrets, in memory only, and every one it makes
+	// during the run (a runbook's fresh epoch): redacted from captured
 	// output from now on, and searched for in every report at the end.
-	set, err := secrets.Collect(ctx, env.Cluster())
+	tracked, err := secrets.Track(ctx, env.Cluster())
 	Expect(err).NotTo(HaveOccurred())
-	Expect(set.Len()).To(BeNumerically(">", 0), "no secret found to scan for")
-	secrets.Use(set)
-	clusterSecrets = set
+	Expect(tracked.Set().Len()).To(BeNumerically(">", 0), "no secret found to scan for")
+	clusterSecrets = tracked
 }, NodeTimeout(10*time.Minute))
 
 func progress(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) }
 
-// clusterSecrets are the secrets of this process's cluster, kept in
-// memory for the reports written after the cluster is gone.
-var clusterSecrets *secrets.Set
+// clusterSecrets are the secrets of this process's cluster, every one it
+// held at any point, kept in memory for the reports written after the
+// cluster is gone.
+var clusterSecrets *secrets.Tracker
 
 // Every spec's report is searched for this process's secrets by this
 // process: the first process, which writes junit.xml, knows only its own
@@ -87,7 +89,7 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	for _, e := range r.ReportEntries {
 		text = append(text, e.StringRepresentation())
 	}
-	Expect(clusterSecrets.Check("the report of "+r.FullText(), []byte(strings.Join(text, "\n")))).To(Succeed())
+	Expect(clusterSecrets.Set().Check("the report of "+r.FullText(), []byte(strings.Join(text, "\n")))).To(Succeed())
 })
 
 // JUnit for CI and Ginkgo's JSON, beside the scorecard; then no report
@@ -98,7 +100,8 @@ var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
 	Expect(reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml"))).To(Succeed())
 	Expect(reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo.json"))).To(Succeed())
 	if clusterSecrets != nil {
-		Expect(secrets.Scan(dir, clusterSecrets)).To(Succeed())
+		Expect(clusterSecrets.Err()).NotTo(HaveOccurred(), "a secret the scan could not read")
+		Expect(secrets.Scan(dir, clusterSecrets.Set())).To(Succeed())
 	}
 })
 
@@ -109,7 +112,7 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	var leak error
 	if clusterSecrets != nil {
 		leak = scanPartyLogs(ctx)
-		check = clusterSecrets.Check
+		check = clusterSecrets.Set().Check
 	}
 	err := scenarios.WritePart(env.ReportDir(), GinkgoParallelProcess(), check)
 	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
@@ -123,7 +126,7 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	}
 	var scan error
 	if clusterSecrets != nil {
-		scan = secrets.Scan(env.ReportDir(), clusterSecrets)
+		scan = errors.Join(clusterSecrets.Err(), secrets.Scan(env.ReportDir(), clusterSecrets.Set()))
 	}
 	var rm error
 	if c := env.Current(); !c.KeepImages {
@@ -147,13 +150,12 @@ func removeImages(ctx context.Context) error {
 }
 
 // scanPartyLogs searches the parties' logs for any secret the cluster
-// held at the start or holds now (epochs a runbook made included).
+// held at any point of the run (epochs a runbook made included), read once
+// more now.
 func scanPartyLogs(ctx context.Context) error {
 	c := env.Cluster()
-	now, err := secrets.Collect(ctx, c)
-	if err != nil {
-		return fmt.Errorf("collecting the cluster's secrets: %w", err)
+	if _, err := c.Storage(ctx); err != nil { // the tracker reads what is new
+		return fmt.Errorf("reading the cluster's storage: %w", err)
 	}
-	clusterSecrets = secrets.Merge(clusterSecrets, now)
-	return secrets.ScanPartyLogs(ctx, c, clusterSecrets)
+	return errors.Join(clusterSecrets.Err(), secrets.ScanPartyLogs(ctx, c, clusterSecrets.Set()))
 }

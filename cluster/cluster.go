@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -60,6 +61,9 @@ type Cluster struct {
 	parties     []*Party
 
 	golden Manifest
+	// watch is told of every manifest of the parties' storage this handle
+	// reads (WatchStorage).
+	watch atomic.Pointer[func(context.Context, Manifest)]
 	// baseline holds the parties whose resources a runbook changed on
 	// purpose (SetBaseline): their new baseline, kept in the cluster's state.
 	baseline         map[int]Resources

@@ -128,10 +128,32 @@ func (c *Cluster) admin(ctx context.Context, sub string, args ...string) error {
 // size, digest, path (see kms-admin manifest).
 type Manifest map[int][]string
 
-// manifests reads the manifest of every party's volumes in one exec.
+// manifests reads the manifest of every party's volumes in one exec, and
+// tells the watcher (WatchStorage).
 func (c *Cluster) manifests(ctx context.Context) (Manifest, error) {
-	return c.manifestOf(ctx, keeperRoot)
+	m, err := c.manifestOf(ctx, keeperRoot)
+	if w := c.watch.Load(); err == nil && w != nil {
+		(*w)(ctx, m)
+	}
+	return m, err
 }
+
+// WatchStorage has fn told of every manifest of the parties' storage the
+// handle reads from now on — every audit, key check and Reset, and the
+// key check after every runbook step — before the caller sees it: what
+// the cluster holds at any point, for those that must know every key
+// object it ever held (the secret scan). One watcher; nil removes it.
+func (c *Cluster) WatchStorage(fn func(ctx context.Context, m Manifest)) {
+	if fn == nil {
+		c.watch.Store(nil)
+		return
+	}
+	c.watch.Store(&fn)
+}
+
+// Storage is the manifest of every party's volumes now, one line per
+// entry: type, mode, owner, size, digest, path.
+func (c *Cluster) Storage(ctx context.Context) (Manifest, error) { return c.manifests(ctx) }
 
 // manifestOf reads the manifest of a tree laid out like keeperRoot (the
 // parties' volumes or their golden copy), with paths as under keeperRoot:

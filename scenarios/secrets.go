@@ -12,8 +12,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/runbook"
 	"github.com/kmschaos/kmschaos/harness/secrets"
+	"github.com/kmschaos/kmschaos/kms/localcluster"
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/storage"
 )
@@ -81,5 +84,56 @@ var _ = Describe("The secret scan", Label("meta", "secrets"), func() {
 
 		By("finding none in the parties' logs")
 		Expect(secrets.ScanPartyLogs(ctx, c, set)).To(Succeed())
+	})
+
+	// The set the suite scans with is every secret the cluster held at any
+	// point: a PRSS epoch a runbook sets up, then a Reset removes, was
+	// never in the set collected at the start nor in one collected at the
+	// end.
+	It("knows a PRSS epoch a runbook made, after a Reset removed it", func(ctx SpecContext) {
+		c := env.Cluster()
+		_, err := c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		root, err := localcluster.ModuleRoot()
+		Expect(err).NotTo(HaveOccurred())
+		rb, err := runbook.Load(filepath.Join(root, "runbooks", "prss-reinit.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) error { _, err := c.Reset(ctx); return err }, NodeTimeout(timings.Heal))
+		_, err = rb.Run(ctx, &runbook.Env{C: c, Party: 1})
+		Expect(err).NotTo(HaveOccurred())
+
+		rep, err := c.Audit(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		var epoch string
+		for _, p := range rep.NewObjects[1] {
+			if cluster.IsEpochObject(p) {
+				epoch = p
+			}
+		}
+		Expect(epoch).NotTo(BeEmpty(), "no new epoch on party 1 after kms-init: %s", rep)
+		raw, err := c.ReadFile(ctx, epoch)
+		Expect(err).NotTo(HaveOccurred())
+		payload, err := storage.Open(epoch, material.EpochData, path.Base(epoch), raw)
+		Expect(err).NotTo(HaveOccurred())
+		e, err := material.DecodeEpoch(payload)
+		Expect(err).NotTo(HaveOccurred())
+		var key string
+		for _, k := range e.Keys.Export() {
+			key = hex.EncodeToString(k[:])
+			break
+		}
+
+		_, err = c.Reset(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		after, err := c.Audit(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after.Clean()).To(BeTrue(), "the Reset left: %s", after)
+
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "scorecard.json"), []byte(`{"output":"`+key+`"}`), 0o600)).To(Succeed())
+		var leak *secrets.LeakError
+		Expect(errors.As(secrets.Scan(dir, secrets.Active()), &leak)).To(BeTrue(), "the removed epoch's PRSS key planted in a report: the scan found nothing")
+		Expect(leak.Kind).To(ContainSubstring("PRSS keys"))
+		Expect(secrets.Redact("step said " + key)).To(Equal("step said " + secrets.Redacted))
 	})
 })

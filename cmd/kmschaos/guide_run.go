@@ -109,11 +109,14 @@ func runGuideRun(ctx context.Context, o guideRunOpts, stdout, stderr io.Writer) 
 			return 0, inputErr(err)
 		}
 	}
-	set, err := secrets.Collect(ctx, c)
+	tracked, err := secrets.Track(ctx, c)
 	if err != nil {
 		return 0, fmt.Errorf("reading the cluster's secrets to redact output: %w", err)
 	}
-	r := &literal.Runner{C: c, Guide: g, Mapping: m, Options: literal.Options{Limit: o.limit, Redact: set.Mask}}
+	defer tracked.Stop()
+	// secrets.Mask masks what the tracker knows when it is called: the
+	// secrets a block made too, once the cluster's storage was read since.
+	r := &literal.Runner{C: c, Guide: g, Mapping: m, Options: literal.Options{Limit: o.limit, Redact: secrets.Mask}}
 	code := 0
 	for _, b := range blocks {
 		fmt.Fprintf(stderr, "running %s (line %d) on party %d's host…\n", b.Address, b.Line, o.party)

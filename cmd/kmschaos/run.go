@@ -143,13 +143,14 @@ func selectScenarios(names []string, label string) ([]scenarios.CatalogEntry, er
 // DeferCleanup does), and writes the suite's reports.
 func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, w io.Writer) error {
 	start := time.Now()
-	// The cluster's secrets, in memory only: masked in every captured
-	// output, and searched for in the reports at the end.
-	set, err := secrets.Collect(ctx, c)
+	// The cluster's secrets, in memory only, and every one it makes while
+	// the scenarios run: masked in every captured output, and searched
+	// for in the reports at the end.
+	tracked, err := secrets.Track(ctx, c)
 	if err != nil {
 		return fmt.Errorf("reading the cluster's secrets (to keep them out of the reports): %w", err)
 	}
-	secrets.Use(set)
+	defer tracked.Stop()
 	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
 	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Started: start, Machine: machine()}
 	failed, skipped := 0, 0
@@ -194,7 +195,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		}
 	}
 	res.Duration = time.Since(start)
-	if err := writeRunReports(res, dir, set); err != nil {
+	if err := writeRunReports(res, dir, tracked); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
@@ -214,7 +215,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 
 // writeRunReports writes the suite's reports (text, JSON, HTML, JUnit) and proves none holds
 // a secret of the cluster.
-func writeRunReports(r *report.Run, dir string, set *secrets.Set) error {
+func writeRunReports(r *report.Run, dir string, tracked *secrets.Tracker) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -230,7 +231,10 @@ func writeRunReports(r *report.Run, dir string, set *secrets.Set) error {
 	if err := r.WriteJUnit(filepath.Join(dir, "junit.xml")); err != nil {
 		return err
 	}
-	return secrets.Scan(dir, set)
+	if err := tracked.Err(); err != nil {
+		return fmt.Errorf("the reports cannot be vouched free of secrets: %w", err)
+	}
+	return secrets.Scan(dir, tracked.Set())
 }
 
 func orDash(s string) string {

@@ -119,11 +119,11 @@ func parseVars(vars []string) (map[string]string, error) {
 func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, party int, vars map[string]string, within time.Duration, w io.Writer) error {
 	start := time.Now()
 	// A step's output may show a secret (a cat of a vault): masked.
-	set, err := secrets.Collect(ctx, c)
+	tracked, err := secrets.Track(ctx, c)
 	if err != nil {
 		return fmt.Errorf("reading the cluster's secrets (to mask them in the output): %w", err)
 	}
-	secrets.Use(set)
+	defer tracked.Stop()
 	fmt.Fprintf(w, "runbook %s on party %d of cluster %s (%s)\n", rb.Name, party, c.RunID, rb.Source)
 	n := 0
 	env := &runbook.Env{C: c, Party: party, Vars: vars, Rec: report.NewRecorder(),

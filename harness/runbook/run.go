@@ -112,21 +112,25 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 		if err == nil {
 			err = s.read(output, v)
 		}
-		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), time.Since(start)
-		if err == nil {
-			// What cannot be read cannot be said intact: the step fails.
-			if now, kerr := e.C.KeyMaterial(ctx); kerr != nil {
-				err = fmt.Errorf("reading the key material after the step: %w", kerr)
-			} else {
-				for i := 1; i <= e.C.Topology.N; i++ {
-					for _, obj := range base.Diff(now, i) {
-						if _, seen := lostAt[obj]; !seen {
-							lostAt[obj] = s.Name
-						}
+		took := time.Since(start)
+		// The key material after every step: what the step lost, and any
+		// secret it made (a fresh epoch), which the cluster's storage
+		// watcher learns before the step's output is redacted. What cannot
+		// be read cannot be said intact: the step fails.
+		switch now, kerr := e.C.KeyMaterial(ctx); {
+		case err != nil:
+		case kerr != nil:
+			err = fmt.Errorf("reading the key material after the step: %w", kerr)
+		default:
+			for i := 1; i <= e.C.Topology.N; i++ {
+				for _, obj := range base.Diff(now, i) {
+					if _, seen := lostAt[obj]; !seen {
+						lostAt[obj] = s.Name
 					}
 				}
 			}
 		}
+		rs.Command, rs.Output, rs.Took = cmd, secrets.Redact(output), took
 		rs.OK = err == nil
 		status := report.OK
 		if err != nil {
