@@ -21,7 +21,7 @@ import (
 // Exit codes of the guide commands.
 const (
 	exitOK       = 0
-	exitFailed   = 1 // drift or a gap
+	exitFailed   = 1 // drift, a moved part or a gap
 	exitBadInput = 2 // a guide, a citation or an exclusion the tools refuse
 )
 
@@ -40,7 +40,8 @@ addresses they run or stand for, and fixtures/guide-exclusions.yaml lists
 what no runbook runs, and why (it can never run on a container cluster, or
 no runbook runs it yet).
 
-  check        the coverage table; exit 1 on drift or a gap, 2 on bad input
+  check        the coverage table; exit 1 on drift, a moved part or a gap,
+               2 on input it cannot read
   diff OLD NEW the runbooks and scenarios a change of the guide touches
   run          run the guide's shell blocks as written on a party's host of a
                running cluster, through the mapping table (fixtures/guide/mapping.yaml)
@@ -49,7 +50,7 @@ no runbook runs it yet).
 	cmd.PersistentFlags().StringVar(&o.runbooks, "runbooks", "runbooks", "directory of runbook YAML files")
 	check := &cobra.Command{
 		Use:   "check",
-		Short: "print the coverage table; exit 1 on drift or a gap, 2 on bad input",
+		Short: "print the coverage table; exit 1 on drift, a moved part or a gap, 2 on input it cannot read",
 		Args:  cobra.NoArgs,
 		Run: func(c *cobra.Command, _ []string) {
 			os.Exit(runGuideCheck(o, c.OutOrStdout(), c.ErrOrStderr()))

@@ -59,7 +59,7 @@ func TestGuideCheckOnTheShippedRunbooks(t *testing.T) {
 	if strings.Contains(out, ": gap: ") || strings.Contains(out, ": drift: ") {
 		t.Errorf("gaps or drift on the shipped guide:\n%s", out)
 	}
-	if l := lastLine(out); !strings.HasPrefix(l, "16 blocks, 40 commands, 33 steps: ") || !strings.HasSuffix(l, " 0 gaps, 0 drift") {
+	if l := lastLine(out); !strings.HasPrefix(l, "16 blocks, 40 commands, 33 steps: ") || !strings.HasSuffix(l, " 0 gaps, 0 drift, 0 moved") {
 		t.Errorf("last line %q", l)
 	}
 }
@@ -79,7 +79,7 @@ func TestGuideCheckPassesWhenAllIsCovered(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
 	}
-	if l := lastLine(out); l != "1 blocks, 2 commands, 2 steps: 1 verbatim, 3 mapped, 0 substitute, 1 excluded, 0 gaps, 0 drift" {
+	if l := lastLine(out); l != "1 blocks, 2 commands, 2 steps: 1 verbatim, 3 mapped, 0 substitute, 1 excluded, 0 gaps, 0 drift, 0 moved" {
 		t.Errorf("summary %q", l)
 	}
 }
@@ -93,7 +93,52 @@ func TestGuideCheckDrift(t *testing.T) {
 	if !strings.Contains(out, want) {
 		t.Errorf("no %q in\n%s", want, out)
 	}
-	if l := lastLine(out); !strings.HasSuffix(l, ", 1 drift") {
+	if l := lastLine(out); !strings.HasSuffix(l, ", 1 drift, 0 moved") {
+		t.Errorf("summary %q", l)
+	}
+}
+
+// drainRestartGuide writes the shipped guide with a procedure inserted as
+// item 2 of Service Recovery: Force Restart and Full System Recovery,
+// which runbooks cite, become items 3 and 4.
+func drainRestartGuide(t *testing.T) string {
+	src, err := os.ReadFile("../../fixtures/guide/troubleshooting-guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(src), "3. **Full System Recovery**", "4. **Full System Recovery**", 1)
+	s = strings.Replace(s, "2. **Force Restart**", "2. **Drain Restart**\n   ```bash\n   kms-admin drain kms-server\n   ```\n\n3. **Force Restart**", 1)
+	if !strings.Contains(s, "3. **Force Restart**") || !strings.Contains(s, "4. **Full System Recovery**") {
+		t.Fatal("the guide's Service Recovery list is not as this test expects")
+	}
+	p := filepath.Join(t.TempDir(), "inserted.md")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The maintainer's edit: check exits 1 (not 2), names each runbook step
+// whose citation moved with the address to write, and the new procedure's
+// gaps.
+func TestGuideFollowsAnInsertedProcedure(t *testing.T) {
+	const sr = "Emergency Procedures > Service Recovery > "
+	inserted := drainRestartGuide(t)
+	out, errOut, code := kmschaos(t, "guide", "check", "--guide", inserted)
+	if code != 1 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q; want 1\n%s", code, errOut, out)
+	}
+	for _, want := range []string{
+		`runbooks/force-restart.yaml:8: moved: runbook force-restart step "Force kill": citation of "` + sr + `2. Force Restart > block 1 > line 2": it is now at "` + sr + `3. Force Restart > block 1 > line 2"; write that address`,
+		`runbooks/full-system-recovery-as-written.yaml:43: moved: runbook full-system-recovery-as-written step "docker-compose up -d": citation of "` + sr + `3. Full System Recovery > block 1 > line 4": it is now at "` + sr + `4. Full System Recovery > block 1 > line 4"`,
+		inserted + `:321: gap: step "` + sr + `2. Drain Restart"`,
+		`gap: command "` + sr + `2. Drain Restart > block 1 > line 1"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if l := lastLine(out); !strings.HasSuffix(l, " 3 gaps, 0 drift, 7 moved") {
 		t.Errorf("summary %q", l)
 	}
 }
@@ -171,12 +216,11 @@ func TestGuideBadInputExits2(t *testing.T) {
 		{"unterminated fence", []string{"guide", "check", "--guide", rel("bad/unterminated.md")},
 			"harness/guide/testdata/bad/unterminated.md:5: code block never closed (no closing fence): \"```bash\""},
 		{"empty guide", []string{"guide", "check", "--guide", empty}, empty + ": empty guide"},
-		{"citation of no address", []string{"guide", "check", "--guide", rel("small-guide.md"), "--runbooks", rel("bad/runbooks"), "--exclusions", ""},
-			`harness/guide/testdata/bad/runbooks/cites-nowhere.yaml:5: bad address: runbook cites-nowhere step "Stop": no part of the guide has the address "Recovery > Restart > block 2 > line 2"`},
+		{"no guide", []string{"guide", "check", "--guide", filepath.Join(t.TempDir(), "none.md")}, "no such file"},
 		{"exclusion without a reason", []string{"guide", "check", "--guide", rel("small-guide.md"), "--runbooks", rel("small-runbooks"), "--exclusions", rel("bad/exclusion-no-reason.yaml")},
 			`harness/guide/testdata/bad/exclusion-no-reason.yaml:2: exclusion without a reason: "Recovery > Resolution Steps > 2. Check the logs"`},
-		{"exclusion of no address", []string{"guide", "check", "--guide", rel("small-guide.md"), "--runbooks", rel("small-runbooks"), "--exclusions", rel("bad/exclusion-unknown-address.yaml")},
-			`harness/guide/testdata/bad/exclusion-unknown-address.yaml:4: bad address: no part of the guide has the address "Recovery > Resolution Steps > 7. Reboot the datacenter"`},
+		{"citation of a section", []string{"guide", "check", "--guide", rel("small-guide.md"), "--runbooks", sectionCiting(t), "--exclusions", ""},
+			`cites.yaml:5: bad address: runbook cites-a-section step "Stop": "Recovery > Restart" is a section: cite a step, a block or a command line`},
 		{"diff of a bad guide", []string{"guide", "diff", rel("small-guide.md"), rel("bad/unterminated.md")},
 			"unterminated.md:5: code block never closed"},
 	}
@@ -184,6 +228,34 @@ func TestGuideBadInputExits2(t *testing.T) {
 		out, errOut, code := kmschaos(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) || out != "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.name, code, out, errOut, c.want)
+		}
+	}
+}
+
+// sectionCiting writes a runbook directory whose one citation names a
+// section.
+func sectionCiting(t *testing.T) string {
+	dir := t.TempDir()
+	doc := "name: cites-a-section\nsteps:\n  - name: Stop\n    cites:\n      - address: Recovery > Restart\n        text: Restart\n        how: verbatim\n"
+	if err := os.WriteFile(filepath.Join(dir, "cites.yaml"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A citation or an exclusion of a part the guide no longer has, even by
+// its titles, is a finding like drift (exit 1, the whole table), not
+// input that cannot be read.
+func TestGuideCheckAddressGone(t *testing.T) {
+	for _, c := range []struct{ name, runbooks, exclusions, want string }{
+		{"citation", rel("bad/runbooks"), "",
+			`harness/guide/testdata/bad/runbooks/cites-nowhere.yaml:5: drift: runbook cites-nowhere step "Stop": citation of "Recovery > Reboot > block 1 > line 2": no part of the guide has that address, nor its titles with that text`},
+		{"exclusion", rel("small-runbooks"), rel("bad/exclusion-unknown-address.yaml"),
+			`harness/guide/testdata/bad/exclusion-unknown-address.yaml:4: drift: exclusion of "Recovery > Resolution Steps > 7. Reboot the datacenter": no part of the guide has that address, nor its titles`},
+	} {
+		out, errOut, code := kmschaos(t, "guide", "check", "--guide", rel("small-guide.md"), "--runbooks", c.runbooks, "--exclusions", c.exclusions)
+		if code != 1 || errOut != "" || !strings.Contains(out, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q in\n%s", c.name, code, errOut, c.want, out)
 		}
 	}
 }

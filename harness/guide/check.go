@@ -15,13 +15,14 @@ const (
 	StatusMapped     Status = HowMapped
 	StatusSubstitute Status = HowSubstitute
 	StatusExcluded   Status = "excluded"
+	StatusMoved      Status = "moved" // covered only by what names its old address
 	StatusDrift      Status = "drift" // only drifted citations point here
 	StatusGap        Status = "gap"
 	// StatusInfo: a diagnostic step shown for its blocks; it needs no citation.
 	StatusInfo Status = "-"
 )
 
-var rank = map[Status]int{StatusVerbatim: 0, StatusMapped: 1, StatusSubstitute: 2, StatusExcluded: 3}
+var rank = map[Status]int{StatusVerbatim: 0, StatusMapped: 1, StatusSubstitute: 2, StatusExcluded: 3, StatusMoved: 4}
 
 // Use is one runbook step citing a part of the guide.
 type Use struct {
@@ -31,6 +32,8 @@ type Use struct {
 	// Via is the address of the block cited as a whole, when the row is a
 	// command of it.
 	Via string
+	// Moved: the citation names the part's old address.
+	Moved bool
 }
 
 // Row is one part of the guide in the coverage table.
@@ -41,7 +44,9 @@ type Row struct {
 	// ExcludedVia is the address of the excluded section, step or block
 	// this row is under, when it is not excluded by its own address.
 	ExcludedVia string
-	Status      Status
+	// ExclusionMoved: the exclusion names the part's old address.
+	ExclusionMoved bool
+	Status         Status
 	// Derived: covered because every part under it is (its commands, its
 	// blocks); Status is then the weakest of theirs.
 	Derived bool
@@ -53,10 +58,11 @@ type Row struct {
 // ProblemKind is what is wrong.
 type ProblemKind string
 
-// Problems. BadAddress and BadCitation are bad input (exit 2); Drift and
-// Gap fail the check (exit 1).
+// Problems. BadAddress (a section cited) and BadCitation are bad input
+// (exit 2); Drift, Moved and Gap fail the check (exit 1).
 const (
 	ProblemDrift       ProblemKind = "drift"
+	ProblemMoved       ProblemKind = "moved"
 	ProblemGap         ProblemKind = "gap"
 	ProblemBadAddress  ProblemKind = "bad address"
 	ProblemBadCitation ProblemKind = "bad citation"
@@ -101,7 +107,7 @@ type Report struct {
 type Summary struct {
 	Blocks, Commands, Steps                int
 	Verbatim, Mapped, Substitute, Excluded int
-	Gaps, Drift                            int
+	Gaps, Drift, Moved                     int
 }
 
 // BadInput reports whether any problem is bad input.
@@ -114,10 +120,10 @@ func (r *Report) BadInput() bool {
 	return false
 }
 
-// Failed reports whether the guide has drift or a gap.
+// Failed reports whether the guide has drift, a moved part or a gap.
 func (r *Report) Failed() bool {
 	for _, p := range r.Problems {
-		if p.Kind == ProblemDrift || p.Kind == ProblemGap {
+		if p.Kind == ProblemDrift || p.Kind == ProblemMoved || p.Kind == ProblemGap {
 			return true
 		}
 	}
@@ -156,21 +162,25 @@ func (r *Report) Summary() Summary {
 			s.Gaps++
 		case ProblemDrift:
 			s.Drift++
+		case ProblemMoved:
+			s.Moved++
 		}
 	}
 	return s
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%d blocks, %d commands, %d steps: %d verbatim, %d mapped, %d substitute, %d excluded, %d gaps, %d drift",
-		s.Blocks, s.Commands, s.Steps, s.Verbatim, s.Mapped, s.Substitute, s.Excluded, s.Gaps, s.Drift)
+	return fmt.Sprintf("%d blocks, %d commands, %d steps: %d verbatim, %d mapped, %d substitute, %d excluded, %d gaps, %d drift, %d moved",
+		s.Blocks, s.Commands, s.Steps, s.Verbatim, s.Mapped, s.Substitute, s.Excluded, s.Gaps, s.Drift, s.Moved)
 }
 
 // Check matches the runbooks' citations and the exclusions against the
-// guide. A citation whose text is no longer at its address is drift; a
+// guide. A citation whose text is at another address now, under the same
+// titles (the guide renumbered or rearranged the part), is moved, and
+// covers the part; one whose text the guide no longer has is drift; a
 // block, a command or a resolution step that nothing cites or excludes is
-// a gap; a citation or an exclusion naming an address the guide does not
-// have, or lacking what it must say, is bad input. ex may be nil.
+// a gap. A citation or an exclusion lacking what it must say, or citing a
+// section, is bad input. ex may be nil.
 func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 	r := &Report{Guide: g}
 	rows := map[*Node]*Row{}
@@ -187,19 +197,15 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 	if ex != nil {
 		for i := range ex.Entries {
 			e := &ex.Entries[i]
-			n := r.resolve(g, e.Address, ex.File, e.Line, "", "", true)
+			n, moved := r.resolve(g, e.Address, e.Text, ex.File, e.Line, "", "", "exclusion")
 			if n == nil {
-				continue
-			}
-			if e.Text != "" && !matches(n, e.Text) {
-				r.drift(g, n, e.Text, ex.File, e.Line, "", "", "exclusion")
 				continue
 			}
 			for _, row := range r.Rows {
 				if row.Node == n {
-					row.Exclusion = e
+					row.Exclusion, row.ExclusionMoved = e, moved
 				} else if under(row.Node, n.Address) && row.Exclusion == nil {
-					row.Exclusion, row.ExcludedVia = e, n.Address
+					row.Exclusion, row.ExcludedVia, row.ExclusionMoved = e, n.Address, moved
 				}
 			}
 		}
@@ -227,16 +233,14 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 					bad(fmt.Sprintf("a %s citation of %q must say why (what stands for what)", c.How, c.Address))
 					continue
 				}
-				n := r.resolve(g, c.Address, rb.File, line, rb.Name, st.Name, false)
+				n, moved := r.resolve(g, c.Address, c.Text, rb.File, line, rb.Name, st.Name, "citation")
 				if n == nil {
+					if at := g.Lookup(c.Address); at != nil {
+						drifted[at] = true
+					}
 					continue
 				}
-				if !matches(n, c.Text) {
-					r.drift(g, n, c.Text, rb.File, line, rb.Name, st.Name, "citation")
-					drifted[n] = true
-					continue
-				}
-				use := Use{Runbook: rb.Name, Step: st.Name, File: rb.File, Citation: c}
+				use := Use{Runbook: rb.Name, Step: st.Name, File: rb.File, Citation: c, Moved: moved}
 				rows[n].Uses = append(rows[n].Uses, use)
 				if n.Kind == KindBlock { // a block cited whole stands for its commands
 					use.Via = n.Address
@@ -254,14 +258,17 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 		n := row.Node
 		switch {
 		case len(row.Uses) > 0:
-			row.Status = StatusSubstitute
+			row.Status = StatusMoved
 			for _, u := range row.Uses {
-				if s := Status(u.Citation.How); rank[s] < rank[row.Status] {
+				if s := Status(u.Citation.How); !u.Moved && rank[s] < rank[row.Status] {
 					row.Status = s
 				}
 			}
 		case row.Exclusion != nil:
 			row.Status = StatusExcluded
+			if row.ExclusionMoved {
+				row.Status = StatusMoved
+			}
 		case drifted[n]:
 			row.Status = StatusDrift
 		default:
@@ -300,26 +307,35 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 	return r
 }
 
-// resolve looks an address up, reporting a bad address. Exclusions may
-// name a section (all of it is excluded); citations name a step, a block
-// or a command.
-func (r *Report) resolve(g *Guide, addr, file string, line int, runbook, step string, sectionOK bool) *Node {
-	n := g.Lookup(addr)
-	msg := ""
-	switch {
-	case n == nil:
-		msg = fmt.Sprintf("no part of the guide has the address %q", addr)
-		if s := suggest(g, addr); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
+// resolve finds the part a citation or an exclusion (what) names: at its
+// address with its text there; or, when the guide renumbered or moved it,
+// at the address follow finds, reported as moved with the address to write
+// instead (moved is true). Otherwise the text is no longer there: drift,
+// and nil. An exclusion may name a section (all of it is excluded); a
+// citation names a step, a block or a command.
+func (r *Report) resolve(g *Guide, addr, text, file string, line int, runbook, step, what string) (n *Node, moved bool) {
+	ok := func(n *Node) bool { return text == "" || matches(n, text) }
+	n = g.Lookup(addr)
+	if n == nil || !ok(n) {
+		// Without its text a block or a line is only its number: follow
+		// a renumbered title, never a renumbered block or line.
+		found, tied := follow(g.Nodes, addr, ok, text == "")
+		if found == nil {
+			r.drift(g, addr, n, text, tied, file, line, runbook, step, what)
+			return nil, false
 		}
-	case n.Kind == KindSection && !sectionOK:
-		msg = fmt.Sprintf("%q is a section: cite a step, a block or a command line", addr)
-	default:
-		return n
+		n, moved = found, true
 	}
-	r.Problems = append(r.Problems, Problem{Kind: ProblemBadAddress, File: file, Line: line, Address: addr, Text: addr,
-		Runbook: runbook, Step: step, Msg: msg})
-	return nil
+	if n.Kind == KindSection && what != "exclusion" {
+		r.Problems = append(r.Problems, Problem{Kind: ProblemBadAddress, File: file, Line: line, Address: n.Address, Text: addr,
+			Runbook: runbook, Step: step, Msg: fmt.Sprintf("%q is a section: cite a step, a block or a command line", n.Address)})
+		return nil, false
+	}
+	if moved {
+		r.Problems = append(r.Problems, Problem{Kind: ProblemMoved, File: file, Line: line, Address: n.Address, Text: addr,
+			Runbook: runbook, Step: step, Msg: fmt.Sprintf("%s of %q: it is now at %q; write that address", what, addr, n.Address)})
+	}
+	return n, moved
 }
 
 // suggest finds the one address that ends with the given one (a citation
@@ -337,12 +353,35 @@ func suggest(g *Guide, addr string) string {
 	return found
 }
 
-func (r *Report) drift(g *Guide, n *Node, text, file string, line int, runbook, step, what string) {
-	msg := fmt.Sprintf("%s of %q: %q is no longer there; the guide has %q", what, n.Address, Normalize(text), excerpt(n, 80))
-	if elsewhere := find(g, text); elsewhere != nil {
-		msg += fmt.Sprintf(" (the text is now at %q)", elsewhere.Address)
+// drift reports a citation or an exclusion whose text is no longer at its
+// address (at, nil if the guide has no such address any more), nor at one
+// place follow could tell (tied: the places it could not choose between).
+func (r *Report) drift(g *Guide, addr string, at *Node, text string, tied []*Node, file string, line int, runbook, step, what string) {
+	var msg string
+	if at != nil {
+		msg = fmt.Sprintf("%s of %q: %q is no longer there; the guide has %q", what, addr, Normalize(text), excerpt(at, 80))
+	} else {
+		msg = fmt.Sprintf("%s of %q: no part of the guide has that address, nor its titles with that text", what, addr)
+		if text == "" {
+			msg = fmt.Sprintf("%s of %q: no part of the guide has that address, nor its titles", what, addr)
+		}
+		if s := suggest(g, addr); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
 	}
-	r.Problems = append(r.Problems, Problem{Kind: ProblemDrift, File: file, Line: line, Address: n.Address, Text: text,
+	switch {
+	case len(tied) > 0:
+		addrs := make([]string, len(tied))
+		for i, n := range tied {
+			addrs[i] = fmt.Sprintf("%q", n.Address)
+		}
+		msg += fmt.Sprintf(" (it could be any of %s: write the one meant)", strings.Join(addrs, ", "))
+	case text != "":
+		if elsewhere := find(g, text); elsewhere != nil {
+			msg += fmt.Sprintf(" (the text is now at %q)", elsewhere.Address)
+		}
+	}
+	r.Problems = append(r.Problems, Problem{Kind: ProblemDrift, File: file, Line: line, Address: addr, Text: text,
 		Runbook: runbook, Step: step, Msg: msg})
 }
 

@@ -2,8 +2,8 @@
 // heading tree, its fenced code blocks and the command lines in them, and
 // its numbered procedure steps, each with a stable address and a digest of
 // its text. Runbook steps cite those addresses; Check says which parts of
-// the guide no runbook covers (a gap) and which cited text the guide no
-// longer has (drift).
+// the guide no runbook covers (a gap), which cited text the guide no
+// longer has (drift) and which it has at another address now (moved).
 //
 // Addresses: headings joined with " > " (a document's single leading
 // level-1 heading is its title and is left out), then a bold label such as

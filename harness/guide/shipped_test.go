@@ -1,8 +1,10 @@
 package guide
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,5 +77,90 @@ func TestShippedRunbooksDriftWhenTheGuideChanges(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no drift names key-recovery-as-written's step \"chmod -R 600 as written\": %v", r.Problems)
+	}
+}
+
+// drainRestart is a new procedure for the guide's Service Recovery list.
+const drainRestart = "**Drain Restart**\n   ```bash\n   # Drain traffic before restarting\n   kms-admin drain kms-server\n   docker-compose restart kms-server\n   ```\n\n"
+
+// withDrainRestart writes the shipped guide with drainRestart inserted as
+// the Service Recovery list's item 2 (the items after it renumbered), or
+// appended as its item 4.
+func withDrainRestart(t *testing.T, middle bool) string {
+	t.Helper()
+	src, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	if middle {
+		s = strings.Replace(s, "3. **Full System Recovery**", "4. **Full System Recovery**", 1)
+		s = strings.Replace(s, "2. **Force Restart**", "2. "+drainRestart+"3. **Force Restart**", 1)
+	} else {
+		s = strings.Replace(s, "### Data Recovery", "4. "+drainRestart+"### Data Recovery", 1)
+	}
+	if strings.Count(s, "Drain Restart") != 1 || (middle && !strings.Contains(s, "4. **Full System Recovery**")) {
+		t.Fatal("the guide's Service Recovery list is not as this test expects")
+	}
+	path := filepath.Join(t.TempDir(), "troubleshooting-guide.md")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A procedure inserted in the middle of the emergency procedures' list
+// renumbers the two after it: every runbook step citing them is told its
+// citation moved and where to, and the new procedure is a gap, in the same
+// check. Appended at the end, it is a gap and nothing moved.
+func TestShippedRunbooksFollowAnInsertedProcedure(t *testing.T) {
+	const sr = "Emergency Procedures > Service Recovery > "
+	gaps := func(n int) []string {
+		item := fmt.Sprintf("%s%d. Drain Restart", sr, n)
+		return []string{item, item + " > block 1", item + " > block 1 > line 2", item + " > block 1 > line 3"}
+	}
+	for _, c := range []struct {
+		name   string
+		middle bool
+		moved  []string // runbook / step: old address → new address
+		gaps   []string
+	}{
+		{"in the middle", true, []string{
+			`force-restart / Force kill: 2. Force Restart > block 1 > line 2 → 3. Force Restart > block 1 > line 2`,
+			`force-restart / Remove the container: 2. Force Restart > block 1 > line 3 → 3. Force Restart > block 1 > line 3`,
+			`force-restart / Create it again: 2. Force Restart > block 1 > line 4 → 3. Force Restart > block 1 > line 4`,
+			`full-system-recovery-as-written / docker-compose down --volumes (containers): 3. Full System Recovery > block 1 > line 2 → 4. Full System Recovery > block 1 > line 2`,
+			`full-system-recovery-as-written / docker-compose down --volumes (volumes): 3. Full System Recovery > block 1 > line 2 → 4. Full System Recovery > block 1 > line 2`,
+			`full-system-recovery-as-written / docker system prune -f: 3. Full System Recovery > block 1 > line 3 → 4. Full System Recovery > block 1 > line 3`,
+			`full-system-recovery-as-written / docker-compose up -d: 3. Full System Recovery > block 1 > line 4 → 4. Full System Recovery > block 1 > line 4`,
+		}, gaps(2)},
+		{"at the end", false, nil, gaps(4)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := checkShipped(t, withDrainRestart(t, c.middle))
+			if r.BadInput() || !r.Failed() {
+				t.Errorf("bad input %v, failed %v: the edit is a finding, not unreadable input", r.BadInput(), r.Failed())
+			}
+			var moved, gapped []string
+			for _, p := range r.Problems {
+				switch p.Kind {
+				case ProblemMoved:
+					moved = append(moved, fmt.Sprintf("%s / %s: %s → %s", p.Runbook, p.Step, strings.TrimPrefix(p.Text, sr), strings.TrimPrefix(p.Address, sr)))
+					if !strings.HasPrefix(p.File, shippedRunbooks+"/") || !strings.Contains(p.String(), fmt.Sprintf("it is now at %q; write that address", p.Address)) {
+						t.Errorf("%s: does not name the runbook file and the new address", p)
+					}
+				case ProblemGap:
+					gapped = append(gapped, p.Address)
+				default:
+					t.Errorf("%s", p)
+				}
+			}
+			if !slices.Equal(moved, c.moved) {
+				t.Errorf("moved\n  %s\nwant\n  %s", strings.Join(moved, "\n  "), strings.Join(c.moved, "\n  "))
+			}
+			if !slices.Equal(gapped, c.gaps) {
+				t.Errorf("gaps %q, want %q", gapped, c.gaps)
+			}
+		})
 	}
 }

@@ -40,7 +40,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 		}
 		how := strings.ToUpper(string(row.Status))
-		if row.Status != StatusGap && row.Status != StatusDrift {
+		if row.Status != StatusGap && row.Status != StatusDrift && row.Status != StatusMoved {
 			how = string(row.Status)
 		}
 		by := []string{""}
