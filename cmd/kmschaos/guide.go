@@ -171,6 +171,8 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 			if c.New.Kind == guide.KindCommand {
 				fmt.Fprintf(stdout, "           - %s\n           + %s\n", c.Old.Text, c.New.Text)
 			}
+		case guide.Moved:
+			fmt.Fprintf(stdout, "  moved    %s → %s (line %d → %d)\n", c.Old.Address, c.Address, c.Old.Line, c.New.Line)
 		case guide.Added:
 			fmt.Fprintf(stdout, "  added    %s (line %d)\n", c.Address, c.New.Line)
 		case guide.Removed:
@@ -196,7 +198,7 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 	}
 	touches := guide.Touched(oldG, changes, rbs)
 	if len(touches) == 0 {
-		fmt.Fprintf(stdout, "\nno runbook in %s cites a changed or removed part\n", o.runbooks)
+		fmt.Fprintf(stdout, "\nno runbook in %s cites a changed, moved or removed part\n", o.runbooks)
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "\nrunbooks touched:\n")
@@ -207,7 +209,11 @@ func runGuideDiff(o guideOpts, oldFile, newFile string, stdout, stderr io.Writer
 			fmt.Fprintf(stdout, "  %s (%s) cites nothing yet; its guide: line points at %q, and %q %s\n",
 				t.Runbook, t.File, t.Citation.Address, t.Change.Address, t.Change.Kind)
 		} else {
-			fmt.Fprintf(stdout, "  %s (%s:%d) step %q cites %s %q (%s)\n", t.Runbook, t.File, t.Citation.Line, t.Step, t.Change.Kind, t.Citation.Address, t.Citation.Text)
+			now := ""
+			if t.Change.Kind == guide.Moved {
+				now = fmt.Sprintf(", now at %q", t.Change.Address)
+			}
+			fmt.Fprintf(stdout, "  %s (%s:%d) step %q cites %s %q (%s)%s\n", t.Runbook, t.File, t.Citation.Line, t.Step, t.Change.Kind, t.Citation.Address, t.Citation.Text, now)
 		}
 		if !seen[t.Runbook] {
 			seen[t.Runbook] = true

@@ -120,7 +120,7 @@ func drainRestartGuide(t *testing.T) string {
 
 // The maintainer's edit: check exits 1 (not 2), names each runbook step
 // whose citation moved with the address to write, and the new procedure's
-// gaps.
+// gaps; diff says moved.
 func TestGuideFollowsAnInsertedProcedure(t *testing.T) {
 	const sr = "Emergency Procedures > Service Recovery > "
 	inserted := drainRestartGuide(t)
@@ -140,6 +140,24 @@ func TestGuideFollowsAnInsertedProcedure(t *testing.T) {
 	}
 	if l := lastLine(out); !strings.HasSuffix(l, " 3 gaps, 0 drift, 7 moved") {
 		t.Errorf("summary %q", l)
+	}
+
+	out, errOut, code = kmschaos(t, "guide", "diff", "fixtures/guide/troubleshooting-guide.md", inserted)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"  added    " + sr + "2. Drain Restart (line 321)",
+		"  moved    " + sr + "2. Force Restart → " + sr + "3. Force Restart (line 321 → 326)",
+		"  moved    " + sr + "3. Full System Recovery > block 1 > line 3 → " + sr + "4. Full System Recovery > block 1 > line 3 (line 333 → 338)",
+		`force-restart (runbooks/force-restart.yaml:8) step "Force kill" cites moved "` + sr + `2. Force Restart > block 1 > line 2" (docker-compose kill kms-server), now at "` + sr + `3. Force Restart > block 1 > line 2"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "removed") {
+		t.Errorf("a renumbered part is listed as removed:\n%s", out)
 	}
 }
 

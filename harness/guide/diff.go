@@ -14,31 +14,61 @@ const (
 	Added   ChangeKind = "added"
 	Removed ChangeKind = "removed"
 	Changed ChangeKind = "changed"
+	Moved   ChangeKind = "moved" // the same text under the same titles, at another address
 )
 
 // Change is one part of the guide that differs between two versions. A
 // change under a step changes the step too: its text includes its blocks.
 type Change struct {
-	Kind     ChangeKind
+	Kind ChangeKind
+	// Address is the part's address in the new version, or in the old one
+	// when it was removed; a moved part's old address is Old.Address.
 	Address  string
 	Old, New *Node
 }
 
 // Diff compares two versions of the guide by address and digest, in the
 // order of the new version (removed parts last, in the old one's order).
+// A part whose address changed but not its text nor its titles (an item
+// renumbered by one inserted before it, a block or a line by one inserted
+// above it, an item pasted under another heading) is moved, as a citation
+// of it is followed by Check.
 func Diff(old, new *Guide) []Change {
-	var out []Change
+	// The parts whose address or text differ, on either side.
+	var gone, came []*Node
+	for _, o := range old.Nodes {
+		if n := new.Lookup(o.Address); n == nil || n.Digest != o.Digest {
+			gone = append(gone, o)
+		}
+	}
 	for _, n := range new.Nodes {
+		if o := old.Lookup(n.Address); o == nil || o.Digest != n.Digest {
+			came = append(came, n)
+		}
+	}
+	from := map[*Node]*Node{} // new part → the old part moved there
+	moved := map[*Node]bool{} // old parts moved away
+	for _, o := range gone {
+		same := func(n *Node) bool { return n.Kind == o.Kind && n.Digest == o.Digest && from[n] == nil }
+		if n, _ := follow(came, o.Address, same, false); n != nil {
+			from[n], moved[o] = o, true
+		}
+	}
+	var out []Change
+	for _, n := range came {
 		o := old.Lookup(n.Address)
 		switch {
-		case o == nil:
+		case from[n] != nil:
+			out = append(out, Change{Kind: Moved, Address: n.Address, Old: from[n], New: n})
+		case o == nil || moved[o]:
 			out = append(out, Change{Kind: Added, Address: n.Address, New: n})
-		case o.Digest != n.Digest:
+		default:
 			out = append(out, Change{Kind: Changed, Address: n.Address, Old: o, New: n})
 		}
 	}
-	for _, o := range old.Nodes {
-		if new.Lookup(o.Address) == nil {
+	for _, o := range gone {
+		// Removed, unless moved or changed in place.
+		if n := new.Lookup(o.Address); !moved[o] && (n == nil || from[n] != nil) {
 			out = append(out, Change{Kind: Removed, Address: o.Address, Old: o})
 		}
 	}
@@ -55,17 +85,17 @@ type Touch struct {
 	ByGuideField bool
 }
 
-// Touched lists the citations of the runbooks that name a changed or
-// removed part of the guide, by runbook name. A runbook without citations
+// Touched lists the citations of the runbooks that name a changed, moved
+// or removed part of the guide, by runbook name. A runbook without citations
 // is matched by its guide: line instead, when that names a part of the old
 // guide (a trailing remark in parentheses is dropped, and the top headings
 // may be left out): it is touched by a change of that part or of anything
 // under it.
 func Touched(old *Guide, changes []Change, runbooks []RunbookCites) []Touch {
-	byAddr := map[string]Change{}
+	byAddr := map[string]Change{} // by the old address
 	for _, c := range changes {
-		if c.Kind != Added {
-			byAddr[c.Address] = c
+		if c.Old != nil {
+			byAddr[c.Old.Address] = c
 		}
 	}
 	var out []Touch
@@ -89,8 +119,8 @@ func Touched(old *Guide, changes []Change, runbooks []RunbookCites) []Touch {
 		// Name the deepest change: the command rather than its block.
 		var deepest *Change
 		for i, ch := range changes {
-			if ch.Kind != Added && (ch.Address == addr || strings.HasPrefix(ch.Address, addr+Sep)) &&
-				(deepest == nil || len(ch.Address) > len(deepest.Address)) {
+			if ch.Old != nil && (ch.Old.Address == addr || strings.HasPrefix(ch.Old.Address, addr+Sep)) &&
+				(deepest == nil || len(ch.Old.Address) > len(deepest.Old.Address)) {
 				deepest = &changes[i]
 			}
 		}

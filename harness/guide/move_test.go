@@ -20,6 +20,11 @@ const (
 	restoreItem = "**Restore**\n   ```bash\n   cp -r /backup/keys/* /current/keys/\n   ```\n"
 )
 
+// drainInserted inserts the Drain procedure as item 2: Restore becomes 3.
+func drainInserted(s string) string {
+	return strings.Replace(s, "2. **Restore**", "2. "+drainItem+"3. **Restore**", 1)
+}
+
 func movesRunbooks() []RunbookCites {
 	return []RunbookCites{
 		{Name: "restart", File: "restart.yaml", Steps: []StepCites{
@@ -65,9 +70,7 @@ func TestCitationsFollowAMovedPart(t *testing.T) {
 		want []string
 	}{
 		{"nothing changed", func(s string) string { return s }, nil},
-		{"a procedure inserted in the middle of the list", func(s string) string {
-			return strings.Replace(s, "2. **Restore**", "2. "+drainItem+"3. **Restore**", 1)
-		}, []string{
+		{"a procedure inserted in the middle of the list", drainInserted, []string{
 			"moved Recovery > 2. Restore > block 1 > line 1 → Recovery > 3. Restore > block 1 > line 1 (restore / Copy)",
 			"gap Recovery > 2. Drain",
 			"gap Recovery > 2. Drain > block 1",
@@ -104,8 +107,7 @@ func TestCitationsFollowAMovedPart(t *testing.T) {
 			"moved Recovery > 2. Restore > block 1 > line 1 → Data > 1. Restore > block 1 > line 1 (restore / Copy)",
 		}},
 		{"renumbered, and the same item under another heading", func(s string) string {
-			s = strings.Replace(s, "2. **Restore**", "2. "+drainItem+"3. **Restore**", 1)
-			return s + "\n## Data\n\n1. " + restoreItem
+			return drainInserted(s) + "\n## Data\n\n1. " + restoreItem
 		}, []string{
 			// The fewest headings changed wins.
 			"moved Recovery > 2. Restore > block 1 > line 1 → Recovery > 3. Restore > block 1 > line 1 (restore / Copy)",
@@ -154,7 +156,7 @@ func TestCitationsFollowAMovedPart(t *testing.T) {
 // A moved citation names runbook, step and both addresses, so the new one
 // can be pasted; the part it covers is shown moved, not a gap.
 func TestMovedCitationMessage(t *testing.T) {
-	g, err := Parse("g.md", []byte(strings.Replace(movesGuide, "2. **Restore**", "2. "+drainItem+"3. **Restore**", 1)))
+	g, err := Parse("g.md", []byte(drainInserted(movesGuide)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +194,7 @@ func TestAmbiguousMoveIsDrift(t *testing.T) {
 // Exclusions follow a renumbered step too, by its title when they give no
 // text; without its text a block is only its number and is not followed.
 func TestExclusionsFollowARenumberedStep(t *testing.T) {
-	g, err := Parse("g.md", []byte(strings.Replace(movesGuide, "2. **Restore**", "2. "+drainItem+"3. **Restore**", 1)))
+	g, err := Parse("g.md", []byte(drainInserted(movesGuide)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,5 +217,63 @@ func TestExclusionsFollowARenumberedStep(t *testing.T) {
 		if under(row.Node, "Recovery > 3. Restore") && row.Status != StatusMoved {
 			t.Errorf("%s: %s, want moved (excluded by its old address)", row.Node.Address, row.Status)
 		}
+	}
+}
+
+// guide diff says moved, with both addresses, for what an insertion
+// renumbered; a line removed from a block is removed, the lines after it
+// moved.
+func TestDiffSaysMoved(t *testing.T) {
+	old, err := Parse("old.md", []byte(movesGuide))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"an item inserted", drainInserted(movesGuide), []string{
+			"added Recovery > 2. Drain",
+			"added Recovery > 2. Drain > block 1",
+			"added Recovery > 2. Drain > block 1 > line 1",
+			"moved Recovery > 2. Restore → Recovery > 3. Restore",
+			"moved Recovery > 2. Restore > block 1 → Recovery > 3. Restore > block 1",
+			"moved Recovery > 2. Restore > block 1 > line 1 → Recovery > 3. Restore > block 1 > line 1",
+		}},
+		{"a line removed", strings.Replace(movesGuide, "   docker-compose stop kms-server\n", "", 1), []string{
+			"changed Recovery > 1. Restart",
+			"changed Recovery > 1. Restart > block 1",
+			"moved Recovery > 1. Restart > block 1 > line 2 → Recovery > 1. Restart > block 1 > line 1",
+			// Its address holds the old line 2 now.
+			"removed Recovery > 1. Restart > block 1 > line 1",
+		}},
+	} {
+		new, err := Parse("new.md", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ch := range Diff(old, new) {
+			if ch.Kind == Moved {
+				got = append(got, fmt.Sprintf("moved %s → %s", ch.Old.Address, ch.Address))
+			} else {
+				got = append(got, fmt.Sprintf("%s %s", ch.Kind, ch.Address))
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s:\n  %s\nwant\n  %s", c.name, strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
+		}
+	}
+
+	// The runbook citing the moved command is touched, by its old address.
+	new, err := Parse("new.md", []byte(drainInserted(movesGuide)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	touched := Touched(old, Diff(old, new), movesRunbooks())
+	if len(touched) != 1 || touched[0].Step != "Copy" || touched[0].Change.Kind != Moved ||
+		touched[0].Change.Address != "Recovery > 3. Restore > block 1 > line 1" {
+		t.Errorf("touched %+v", touched)
 	}
 }
