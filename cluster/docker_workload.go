@@ -243,7 +243,7 @@ func (d *dockerWorkload) State(ctx context.Context) (State, error) {
 	st := State{RestartCount: in.RestartCount}
 	if s := in.State; s != nil {
 		st.Status, st.Running, st.Paused, st.Restarting = string(s.Status), s.Running, s.Paused, s.Restarting
-		st.OOMKilled, st.ExitCode = s.OOMKilled, s.ExitCode
+		st.OOMKilled, st.ExitCode, st.ExitKnown = s.OOMKilled, s.ExitCode, true
 		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
 	}
 	if hc := in.HostConfig; hc != nil {

@@ -155,7 +155,8 @@ type State struct {
 	Paused       bool
 	Restarting   bool
 	OOMKilled    bool
-	ExitCode     int
+	ExitCode     int  // what the party's process last exited with, if ExitKnown
+	ExitKnown    bool // Docker always knows it; Kubernetes only if the kubelet reported it
 	RestartCount int
 	StartedAt    time.Time
 	Memory       int64 // memory limit in bytes, 0: none
@@ -164,6 +165,14 @@ type State struct {
 	// SharesNetworkOf is the container whose network namespace the party
 	// runs in (HoldPort), "" when it has its own on the cluster network.
 	SharesNetworkOf string
+}
+
+// ExitStatus is ExitCode as text, "unknown" when it is not known.
+func (s State) ExitStatus() string {
+	if !s.ExitKnown {
+		return "unknown"
+	}
+	return strconv.Itoa(s.ExitCode)
 }
 
 // State inspects the party.

@@ -28,6 +28,9 @@ type Party struct {
 	Unsupported []string
 	// OnExec answers Exec; nil answers exit 0, no output.
 	OnExec func(user string, cmd []string) cluster.ExecResult
+	// ExitUnseen: Stop and Kill leave the exit status unknown, as on
+	// Kubernetes when the kubelet did not report the container's end.
+	ExitUnseen bool
 
 	mu    sync.Mutex
 	st    cluster.State
@@ -42,7 +45,7 @@ type logLine struct {
 
 // NewParty is a running party.
 func NewParty(name string) *Party {
-	return &Party{Name: name, st: cluster.State{Status: "running", Running: true, StartedAt: time.Now()}}
+	return &Party{Name: name, st: cluster.State{Status: "running", Running: true, ExitKnown: true, StartedAt: time.Now()}}
 }
 
 // Calls are the verbs the party was given, in order ("kill", "start",
@@ -109,7 +112,9 @@ func (p *Party) Stop(_ context.Context, grace time.Duration) error {
 	if err := p.verb("stop"); err != nil {
 		return err
 	}
-	p.set(func(s *cluster.State) { s.Status, s.Running, s.ExitCode = "exited", false, 0 })
+	p.set(func(s *cluster.State) {
+		s.Status, s.Running, s.ExitCode, s.ExitKnown = "exited", false, 0, !p.ExitUnseen
+	})
 	return nil
 }
 
@@ -127,7 +132,9 @@ func (p *Party) Kill(context.Context) error {
 	if err := p.verb("kill"); err != nil {
 		return err
 	}
-	p.set(func(s *cluster.State) { s.Status, s.Running, s.ExitCode = "exited", false, 137 })
+	p.set(func(s *cluster.State) {
+		s.Status, s.Running, s.ExitCode, s.ExitKnown = "exited", false, 137, !p.ExitUnseen
+	})
 	return nil
 }
 

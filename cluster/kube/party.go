@@ -34,9 +34,11 @@ func (d *Driver) party(s cluster.Spec, i int) *partyWorkload {
 }
 
 // exitAnnotation records, on a party's StatefulSet scaled to zero, the
-// exit status its container reported as it ended: the pod, which held it,
-// is deleted, and State reports it as the Docker backend reports a
-// stopped container's.
+// exit status the kubelet reported for its container as Stop ended it:
+// the pod, which held it, is deleted, and State reports it as the Docker
+// backend reports a stopped container's. A stop whose end the kubelet
+// did not report (a pod deleted with no grace is gone from the API before
+// the kubelet ends its container) records none: its exit is unknown.
 const exitAnnotation = "kmschaos.org/exit-code"
 
 // scale sets the party's replicas, and forgets the last exit status.
@@ -50,7 +52,8 @@ func (p *partyWorkload) Start(ctx context.Context) error { return p.scale(ctx, 1
 
 // Stop scales the party to zero and deletes its pod with grace: SIGTERM,
 // then SIGKILL after grace. It returns once the pod is gone, and records
-// the exit status its container reported on the way (State reads it).
+// the exit status the kubelet reported for its container on the way, if
+// it reported one (State reads it).
 func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 	if err := p.scale(ctx, 0); err != nil {
 		return err
@@ -69,10 +72,7 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 		return err
 	}
 	defer keep(true)
-	exit := -1
-	if grace == 0 {
-		exit = 137 // SIGKILL, if the kubelet's last word is not seen
-	}
+	exit := -1 // none seen
 	deadline := time.After(grace + fixtures.Intervals.Kube.PodGone)
 	for {
 		select {
@@ -89,8 +89,8 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 				continue
 			}
 			for _, cs := range pod.Status.ContainerStatuses {
-				if t := cs.State.Terminated; cs.Name == partyContainer && t != nil {
-					exit = int(t.ExitCode)
+				if code, ok := exitOf(cs.State.Terminated); cs.Name == partyContainer && ok {
+					exit = code
 				}
 			}
 			if ev.Type == watch.Deleted {
@@ -102,6 +102,16 @@ func (p *partyWorkload) Stop(ctx context.Context, grace time.Duration) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// exitOf is the exit status the kubelet reported in t, ok false if it
+// reported none: a container it could not find as the pod was deleted
+// it reports as 137, "ContainerStatusUnknown", which is no exit status.
+func exitOf(t *corev1.ContainerStateTerminated) (code int, ok bool) {
+	if t == nil || t.Reason == "ContainerStatusUnknown" {
+		return 0, false
+	}
+	return int(t.ExitCode), true
 }
 
 func (p *partyWorkload) annotateExit(ctx context.Context, code int) error {
@@ -371,7 +381,8 @@ func (p *partyWorkload) LogsSince(ctx context.Context, t time.Time) (string, err
 }
 
 // State maps the pod's status to the backend-neutral State: no pod is an
-// exited party.
+// exited party, whose exit status is known if Stop saw the kubelet
+// report it.
 func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 	pod, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -382,7 +393,9 @@ func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 		if err != nil {
 			return st, err
 		}
-		st.ExitCode, _ = strconv.Atoi(sts.Annotations[exitAnnotation])
+		if code, err := strconv.Atoi(sts.Annotations[exitAnnotation]); err == nil {
+			st.ExitCode, st.ExitKnown = code, true
+		}
 		definition(&st, sts.Spec.Template.Spec)
 		return st, nil
 	}
@@ -396,18 +409,19 @@ func (p *partyWorkload) State(ctx context.Context) (cluster.State, error) {
 			continue
 		}
 		st.RestartCount = int(cs.RestartCount)
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			st.ExitCode = int(t.ExitCode)
-			st.OOMKilled = t.Reason == "OOMKilled"
+		end := cs.LastTerminationState.Terminated
+		if cs.State.Terminated != nil {
+			end = cs.State.Terminated // its current end, newer than the last
 		}
+		st.ExitCode, st.ExitKnown = exitOf(end)
+		st.OOMKilled = end != nil && end.Reason == "OOMKilled"
 		switch {
 		case cs.State.Running != nil:
 			st.Status, st.Running, st.StartedAt = "running", true, cs.State.Running.StartedAt.Time
 		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff":
 			st.Status, st.Restarting = "restarting", true
 		case cs.State.Terminated != nil:
-			st.Status, st.ExitCode = "exited", int(cs.State.Terminated.ExitCode)
-			st.OOMKilled = cs.State.Terminated.Reason == "OOMKilled"
+			st.Status = "exited"
 		}
 	}
 	return st, nil

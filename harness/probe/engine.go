@@ -17,10 +17,10 @@ import (
 func CrashLooping(i int) Armed {
 	return Since(fmt.Sprintf("party %d crash-looping (restarting after an error exit)", i), StateOf(i),
 		func(before, now cluster.State) error {
-			if now.RestartCount > before.RestartCount || (now.Restarting && now.ExitCode != 0) {
+			if now.RestartCount > before.RestartCount || (now.Restarting && now.ExitKnown && now.ExitCode != 0) {
 				return nil
 			}
-			return fmt.Errorf("status %s, exit code %d, %d restarts since the fault", now.Status, now.ExitCode, now.RestartCount-before.RestartCount)
+			return fmt.Errorf("status %s, exit code %s, %d restarts since the fault", now.Status, now.ExitStatus(), now.RestartCount-before.RestartCount)
 		})
 }
 
@@ -38,22 +38,27 @@ func OOMKilled(i int) Probe {
 		if err != nil {
 			return err
 		}
-		if !st.OOMKilled || st.ExitCode != 137 {
-			return fmt.Errorf("OOMKilled=%v exit code %d, status %s", st.OOMKilled, st.ExitCode, st.Status)
+		if !st.OOMKilled || !st.ExitKnown || st.ExitCode != 137 {
+			return fmt.Errorf("OOMKilled=%v exit code %s, status %s", st.OOMKilled, st.ExitStatus(), st.Status)
 		}
 		return nil
 	})
 }
 
-// Exited holds when party i's container has exited with code.
+// Exited holds when party i's container has exited with code. An exit
+// the backend did not see fails it: a status nobody reported proves
+// nothing.
 func Exited(i, code int) Probe {
 	return New(fmt.Sprintf("party %d exited with code %d", i, code), func(ctx context.Context, c *cluster.Cluster) error {
 		st, err := c.Party(i).State(ctx)
 		if err != nil {
 			return err
 		}
+		if !st.Running && !st.Restarting && !st.ExitKnown {
+			return fmt.Errorf("status %s, exit status unknown: the %s backend did not see how the party ended", st.Status, c.Backend())
+		}
 		if st.Running || st.Restarting || st.ExitCode != code {
-			return fmt.Errorf("status %s, exit code %d", st.Status, st.ExitCode)
+			return fmt.Errorf("status %s, exit code %s", st.Status, st.ExitStatus())
 		}
 		return nil
 	})

@@ -1,0 +1,41 @@
+package probe_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+	"github.com/kmschaos/kmschaos/harness/probe"
+)
+
+// "Exited with N" holds only on an exit status the backend saw: one it
+// did not see fails the probe, naming it, whatever ExitCode holds.
+func TestExitedNeedsAKnownExitStatus(t *testing.T) {
+	ctx := context.Background()
+	c, parties, _, err := fakebackend.ClusterOn(&fakebackend.Driver{}, 4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Party(1).Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	parties[1].ExitUnseen = true
+	if err := c.Party(2).Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		party, code int
+		want        string // "": holds
+	}{
+		{1, 137, ""},
+		{1, 0, "status exited, exit code 137"},
+		{2, 137, "status exited, exit status unknown: the fake backend did not see how the party ended"},
+		{3, 137, "status running, exit code 0"},
+	} {
+		err := probe.Exited(tc.party, tc.code).Check(ctx, c)
+		if (tc.want == "") != (err == nil) || err != nil && err.Error() != tc.want {
+			t.Errorf("Exited(%d, %d): %v, want %q", tc.party, tc.code, err, tc.want)
+		}
+	}
+}
