@@ -263,7 +263,7 @@ func neverRestarted(i int) probe.Probe {
 // running, never OOM-killed, not restarted since.
 func sameRun(base, st cluster.State) error {
 	if st.OOMKilled || !st.Running || st.RestartCount != base.RestartCount || !st.StartedAt.Equal(base.StartedAt) {
-		return fmt.Errorf("status %s, OOMKilled=%v, exit code %d, %d restarts since the fault", st.Status, st.OOMKilled, st.ExitCode, st.RestartCount-base.RestartCount)
+		return fmt.Errorf("status %s, OOMKilled=%v, exit code %s, %d restarts since the fault", st.Status, st.OOMKilled, st.ExitStatus(), st.RestartCount-base.RestartCount)
 	}
 	return nil
 }

@@ -36,9 +36,9 @@ func TestSameRun(t *testing.T) {
 	if err := sameRun(base, base); err != nil {
 		t.Errorf("the same run: %v", err)
 	}
-	oom := cluster.State{Status: "running", Running: true, RestartCount: 3, StartedAt: start.Add(time.Second), OOMKilled: true, ExitCode: 137}
+	oom := cluster.State{Status: "running", Running: true, RestartCount: 3, StartedAt: start.Add(time.Second), OOMKilled: true, ExitCode: 137, ExitKnown: true}
 	restarted := cluster.State{Status: "running", Running: true, RestartCount: 2, StartedAt: start.Add(time.Second)} // docker restart keeps the count
-	dead := cluster.State{Status: "exited", ExitCode: 137, RestartCount: 2, StartedAt: start}
+	dead := cluster.State{Status: "exited", ExitCode: 137, ExitKnown: true, RestartCount: 2, StartedAt: start}
 	for name, st := range map[string]cluster.State{"OOM-killed and restarted": oom, "restarted by hand": restarted, "dead": dead} {
 		if err := sameRun(base, st); err == nil {
 			t.Errorf("%s: held", name)

@@ -38,7 +38,7 @@ type partyStatus struct {
 	State     string `json:"state"` // running, paused, restarting, exited, ...
 	Restarts  int    `json:"restarts"`
 	OOMKilled bool   `json:"oom_killed,omitempty"`
-	ExitCode  int    `json:"exit_code,omitempty"` // of the container, when it is not running
+	ExitCode  *int   `json:"exit_code,omitempty"` // of the container, when it is not running and the backend saw it
 	// Health is the overall status kms-health-check reports inside the
 	// party (Optimal, Healthy, Degraded, Unhealthy), "" when it could not
 	// run (the party is down or frozen); HealthExit its exit code.
@@ -196,8 +196,8 @@ func partyState(ctx context.Context, c *cluster.Cluster, i int) partyStatus {
 		return ps
 	}
 	ps.State, ps.Restarts, ps.OOMKilled = st.Status, st.RestartCount, st.OOMKilled
-	if !st.Running {
-		ps.ExitCode = st.ExitCode
+	if !st.Running && st.ExitKnown {
+		ps.ExitCode = &st.ExitCode
 	}
 	if !st.Running || st.Paused || st.Restarting {
 		return ps
@@ -227,7 +227,11 @@ func (s *statusReport) write(w io.Writer) error {
 			state += " (OOMKilled)"
 		}
 		if p.State == "exited" {
-			state += fmt.Sprintf(" (exit %d)", p.ExitCode)
+			code := "unknown"
+			if p.ExitCode != nil {
+				code = fmt.Sprint(*p.ExitCode)
+			}
+			state += " (exit " + code + ")"
 		}
 		health, exit := "-", "-"
 		if p.Health != "" {

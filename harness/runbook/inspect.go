@@ -51,8 +51,8 @@ func describe(i int, st cluster.State, base cluster.Resources) string {
 		}
 		return strconv.FormatFloat(float64(n)/1e9, 'f', -1, 64)
 	}
-	return fmt.Sprintf("party %d: status %s, exit code %d, restarts %d, OOM-killed %s; memory limit: %s, %s; cpus: %s, %s",
-		i, st.Status, st.ExitCode, st.RestartCount, oom,
+	return fmt.Sprintf("party %d: status %s, exit code %s, restarts %d, OOM-killed %s; memory limit: %s, %s; cpus: %s, %s",
+		i, st.Status, st.ExitStatus(), st.RestartCount, oom,
 		mem(st.Memory), compare(st.Memory, base.Memory, mem(base.Memory)),
 		cpus(st.NanoCPUs), compare(st.NanoCPUs, base.NanoCPUs, cpus(base.NanoCPUs)))
 }

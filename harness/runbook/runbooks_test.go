@@ -266,7 +266,7 @@ func TestPartiesAtRunTime(t *testing.T) {
 
 func TestDescribeComparesWithTheBaseline(t *testing.T) {
 	base := cluster.Resources{Memory: 256 << 20, NanoCPUs: 2e9}
-	got := describe(3, cluster.State{Status: "restarting", ExitCode: 137, RestartCount: 4, OOMKilled: true, Memory: 8 << 20, NanoCPUs: 2e9}, base)
+	got := describe(3, cluster.State{Status: "restarting", ExitCode: 137, ExitKnown: true, RestartCount: 4, OOMKilled: true, Memory: 8 << 20, NanoCPUs: 2e9}, base)
 	want := "party 3: status restarting, exit code 137, restarts 4, OOM-killed yes; memory limit: 8MiB, below the baseline (256MiB); cpus: 2, the baseline"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -274,6 +274,10 @@ func TestDescribeComparesWithTheBaseline(t *testing.T) {
 	got = describe(1, cluster.State{Status: "running", NanoCPUs: 2e7}, cluster.Resources{NanoCPUs: 2e9})
 	if !strings.Contains(got, "memory limit: none, the baseline; cpus: 0.02, below the baseline (2)") {
 		t.Errorf("got %s", got)
+	}
+	// An exit status the backend did not see is not shown as 0.
+	if got = describe(2, cluster.State{Status: "exited"}, base); !strings.Contains(got, "status exited, exit code unknown,") {
+		t.Errorf("an unknown exit: %s", got)
 	}
 	if got := compare(8<<20, 0, "none"); got != "below the baseline (none)" {
 		t.Errorf("a limit where the baseline has none: %s", got)

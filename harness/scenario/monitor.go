@@ -81,9 +81,9 @@ func sampleParty(ctx context.Context, c *cluster.Cluster, i int) partyState {
 	case st.Paused:
 		return partyState{label: "paused", status: report.Fail}
 	case st.Restarting:
-		return partyState{label: fmt.Sprintf("restarting (exit %d)", st.ExitCode), status: report.Fail}
+		return partyState{label: fmt.Sprintf("restarting (exit %s)", st.ExitStatus()), status: report.Fail}
 	case !st.Running:
-		return partyState{label: fmt.Sprintf("%s (exit %d)", st.Status, st.ExitCode), status: report.Fail}
+		return partyState{label: fmt.Sprintf("%s (exit %s)", st.Status, st.ExitStatus()), status: report.Fail}
 	}
 	hctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Scenario.MonitorHealthCall)
 	defer cancel()
