@@ -78,6 +78,9 @@ type Driver struct {
 	// ours: the namespace is the run's (made by Provision, or found by
 	// its label): only then does Terminate delete it.
 	ours bool
+	// noNodeFaults: the run's namespace records that it was brought up
+	// without node faults (NodeFaultsAnnotation): it cordons no node.
+	noNodeFaults bool
 
 	// bg lives as long as the handle: port-forwards run in it.
 	bg     context.Context
@@ -236,10 +239,13 @@ func (d *Driver) createNamespace(ctx context.Context, s cluster.Spec) error {
 	case !apierrors.IsNotFound(err):
 		return d.explain(err, "reading namespace "+d.ns)
 	}
-	if _, err = d.cs.CoreV1().Namespaces().Create(ctx, namespaceObject(s, d.ns), metav1.CreateOptions{}); err != nil {
+	allowed := d.nodeFaultsAllowed()
+	obj := namespaceObject(s, d.ns)
+	obj.Annotations[NodeFaultsAnnotation] = strconv.FormatBool(allowed)
+	if _, err = d.cs.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 		return d.explain(err, "creating namespace "+d.ns)
 	}
-	d.ours = true
+	d.ours, d.noNodeFaults = true, !allowed
 	return nil
 }
 
@@ -585,8 +591,7 @@ func (d *Driver) Attach(ctx context.Context, run string) (*cluster.Cluster, erro
 	if !ok {
 		return nil, &InputError{fmt.Sprintf("no run %s on the cluster", run)}
 	}
-	d.ns, d.ours = ns.Name, true
-	d.hostRoot = d.hostRootOf(ctx)
+	d.take(ctx, ns)
 	return cluster.AttachOn(ctx, d, run, d.keeper())
 }
 
@@ -611,9 +616,16 @@ func (d *Driver) RemoveRun(ctx context.Context, run string) (string, error) {
 	if !ok {
 		return "", &InputError{fmt.Sprintf("no run %s on the cluster (see kmschaos ls --backend kubernetes)", run)}
 	}
-	d.ns, d.ours = ns.Name, true
-	d.hostRoot = d.hostRootOf(ctx)
+	d.take(ctx, ns)
 	return d.ns, d.Terminate(ctx)
+}
+
+// take makes the run in namespace ns the driver's, as its namespace
+// records it.
+func (d *Driver) take(ctx context.Context, ns corev1.Namespace) {
+	d.ns, d.ours = ns.Name, true
+	d.noNodeFaults = ns.Annotations[NodeFaultsAnnotation] == "false"
+	d.hostRoot = d.hostRootOf(ctx)
 }
 
 // Sweep removes the runs whose creating process is gone (a killed run),
@@ -642,7 +654,10 @@ func (d *Driver) Sweep(ctx context.Context, all bool) ([]string, error) {
 	for run, ns := range runs {
 		live[ns.Name] = !slices.Contains(gone, run)
 	}
-	if _, err := uncordon(ctx, d.cs, func(ns string) bool { return !live[ns] }); err != nil {
+	nodes, err := cordonedBy(ctx, d.cs, func(ns string) bool { return !live[ns] })
+	if err != nil {
+		errs = append(errs, d.explain(err, "listing the nodes, to uncordon those of runs that are gone"))
+	} else if _, err := d.uncordon(ctx, nodes); err != nil {
 		errs = append(errs, err)
 	}
 	return gone, errors.Join(errs...)

@@ -21,13 +21,29 @@ import (
 // later sweep. A node cordoned by anyone else is left as it is.
 const CordonAnnotation = "kmschaos.org/cordoned-by"
 
+// NodeFaultsAnnotation records on a run's namespace whether the run may
+// cordon a node ("true", "false"), as decided when it was brought up. A
+// run that may not has no node to find: its audit, Reset and teardown
+// need not list the nodes. Any other run must, and a refusal to list
+// them is an error naming it, never "none cordoned": the permission may
+// have been revoked since, or the fault run by another identity.
+const NodeFaultsAnnotation = "kmschaos.org/node-faults"
+
+// nodeFaultsAllowed tells whether this handle may cordon a node: on the
+// local cluster (ours, one node, nothing else on it), elsewhere only when
+// asked for.
+func (d *Driver) nodeFaultsAllowed() bool { return d.cfg.NodeFaults || d.local() }
+
 // Evict cordons the node party i's pod runs on and evicts the pod through
 // the Eviction API (what kubectl drain does, for one pod): the
 // StatefulSet's new pod finds no node to take it and stays Pending.
 func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
-	if !d.cfg.NodeFaults && !d.local() {
+	if !d.nodeFaultsAllowed() {
 		return "", &cluster.Unsupported{Backend: Name, Verb: "cordoning a node",
 			Why: "it stops scheduling for every workload on the node, not the run's alone; allow it on a cluster of your own with --node-faults"}
+	}
+	if d.noNodeFaults {
+		return "", &InputError{fmt.Sprintf("namespace %s records a run brought up without node faults, which its audit and teardown rely on: bring the run up with --node-faults", d.ns)}
 	}
 	pod, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, partyPod(i), metav1.GetOptions{})
 	if err != nil {
@@ -39,8 +55,11 @@ func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
 	}
 	n, err := d.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if apierrors.IsForbidden(err) {
-		return node, &cluster.Unsupported{Backend: Name, Verb: "cordoning a node",
-			Why: "reading node " + node + " is forbidden: bind the kmschaos-node-faults ClusterRole of cluster/kube/rbac.yaml"}
+		why := fmt.Sprintf("reading node %s is forbidden (%s): bind the kmschaos-node-faults ClusterRole of cluster/kube/rbac.yaml", node, oneLine(err))
+		if d.cfg.NodeFaults {
+			return node, &InputError{"--node-faults: " + why} // asked for: not a skip
+		}
+		return node, &cluster.Unsupported{Backend: Name, Verb: "cordoning a node", Why: why}
 	}
 	if err != nil {
 		return node, d.explain(err, "reading node "+node)
@@ -63,30 +82,41 @@ func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
 // operator's kubectl uncordon leaves the run's mark on the node; the
 // run's heal removes it).
 func (d *Driver) Cordoned(ctx context.Context) ([]string, error) {
-	nodes, err := cordonedBy(ctx, d.cs, func(ns string) bool { return ns == d.ns })
+	nodes, err := d.runNodes(ctx)
 	var out []string
 	for _, n := range nodes {
 		if n.Spec.Unschedulable {
 			out = append(out, n.Name)
 		}
 	}
-	return out, d.explain(err, "listing the nodes")
+	return out, err
 }
 
 // Uncordon makes every node the run cordoned schedulable again, and
 // removes the run's mark from it.
 func (d *Driver) Uncordon(ctx context.Context) ([]string, error) {
-	return uncordon(ctx, d.cs, func(ns string) bool { return ns == d.ns })
+	nodes, err := d.runNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.uncordon(ctx, nodes)
+}
+
+// runNodes lists the nodes marked as the run's. Listing them may be
+// forbidden only to a run brought up without node faults
+// (NodeFaultsAnnotation), which has none.
+func (d *Driver) runNodes(ctx context.Context) ([]corev1.Node, error) {
+	nodes, err := cordonedBy(ctx, d.cs, func(ns string) bool { return ns == d.ns })
+	if apierrors.IsForbidden(err) && d.noNodeFaults {
+		return nil, nil
+	}
+	return nodes, d.explain(err, "listing the nodes, to find those the run cordoned")
 }
 
 // cordonedBy lists the nodes marked as cordoned by a run whose namespace is
-// picked. A user not allowed to list nodes cannot have cordoned one
-// (Evict reads and patches nodes): that is none, not an error.
+// picked.
 func cordonedBy(ctx context.Context, cs kubernetes.Interface, picked func(ns string) bool) ([]corev1.Node, error) {
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if apierrors.IsForbidden(err) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,15 +129,12 @@ func cordonedBy(ctx context.Context, cs kubernetes.Interface, picked func(ns str
 	return out, nil
 }
 
-func uncordon(ctx context.Context, cs kubernetes.Interface, picked func(ns string) bool) ([]string, error) {
-	nodes, err := cordonedBy(ctx, cs, picked)
-	if err != nil {
-		return nil, fmt.Errorf("listing the nodes: %w", err)
-	}
+// uncordon makes nodes schedulable again and removes the run's mark.
+func (d *Driver) uncordon(ctx context.Context, nodes []corev1.Node) ([]string, error) {
 	var errs []error
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"unschedulable":false}}`, CordonAnnotation)
 	for _, n := range nodes {
-		if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if _, err := d.cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("uncordoning node %s: %w", n.Name, err))
 		}
 	}
