@@ -27,7 +27,7 @@ var _ = section(ProcessSec, func() {
 			alive := e.Others(dead...)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Kill(dead...)},
-				Detect: []probe.Probe{probe.Exited(dead[0], 137), probe.HealthStatus(alive[0], "Healthy")},
+				Detect: []probe.Probe{probe.Killed(dead[0]), probe.HealthStatus(alive[0], "Healthy")},
 				During: check.Expect{Live: alive, Down: dead},
 				Target: alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
 			}
@@ -44,7 +44,7 @@ var _ = section(ProcessSec, func() {
 			alive := e.Others(p)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Kill(p)},
-				Detect: []probe.Probe{probe.Exited(p, 137), probe.HealthStatus(alive[0], "Healthy")},
+				Detect: []probe.Probe{probe.Killed(p), probe.HealthStatus(alive[0], "Healthy")},
 				During: check.Expect{Live: alive, Down: []int{p}},
 				Target: p, Runbooks: []string{"kubectl-scale-up"},
 			}
@@ -62,7 +62,7 @@ var _ = section(ProcessSec, func() {
 			return scenario.Plan{
 				Faults:          []fault.Fault{fault.Kill(dead...)},
 				BeyondThreshold: true,
-				Detect:          []probe.Probe{probe.Exited(dead[0], 137), probe.HealthStatus(alive[0], "Degraded", "Unhealthy")},
+				Detect:          []probe.Probe{probe.Killed(dead[0]), probe.HealthStatus(alive[0], "Degraded", "Unhealthy")},
 				During:          check.Expect{Live: alive, Down: dead},
 				Target:          alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
 			}

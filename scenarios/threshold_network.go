@@ -188,7 +188,7 @@ var _ = section(Threshold, func() {
 				Faults:          []fault.Fault{fault.Kill(dead...)},
 				BeyondThreshold: true, // n-(t+1) = 2t parties away, more than t
 				Detect: []probe.Probe{
-					probe.Exited(dead[0], 137),
+					probe.Killed(dead[0]),
 					// "Check your party's connectivity to others using kms-health-check"
 					probe.HealthStatus(alive[0], "Unhealthy"),
 					probe.HealthCheckSays(alive[0], fmt.Sprintf(`%d of %d peers reachable`, e.T, e.N-1)),

@@ -64,6 +64,24 @@ func Exited(i, code int) Probe {
 	})
 }
 
+// Killed holds when party i is down after a kill: not running, and exited
+// with 137 (SIGKILL) where the backend saw how it ended. Where it did not
+// (Kubernetes deletes a killed party's pod before the kubelet reports an
+// exit), the party being gone is what an operator sees, and all the probe
+// claims: it never reads a 137 nobody reported.
+func Killed(i int) Probe {
+	return New(fmt.Sprintf("party %d down after a kill (exited 137 where the backend reports it)", i), func(ctx context.Context, c *cluster.Cluster) error {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Running || st.Restarting || (st.ExitKnown && st.ExitCode != 137) {
+			return fmt.Errorf("status %s, exit code %s", st.Status, st.ExitStatus())
+		}
+		return nil
+	})
+}
+
 // Paused holds when party i's container is frozen.
 func Paused(i int) Probe {
 	return New(fmt.Sprintf("party %d paused", i), func(ctx context.Context, c *cluster.Cluster) error {

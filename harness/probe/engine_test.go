@@ -39,3 +39,38 @@ func TestExitedNeedsAKnownExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// "Down after a kill" holds on a 137 the backend saw, or on a party gone
+// where the backend saw no exit at all; never on a party that runs, nor
+// on another exit status the backend did see.
+func TestKilledClaimsOnlyWhatTheBackendSaw(t *testing.T) {
+	ctx := context.Background()
+	c, parties, _, err := fakebackend.ClusterOn(&fakebackend.Driver{}, 4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Party(1).Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	parties[1].ExitUnseen = true
+	if err := c.Party(2).Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Party(3).Stop(ctx, 0); err != nil { // a graceful stop: exit 0, seen
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		party int
+		want  string // "": holds
+	}{
+		{1, ""},
+		{2, ""},
+		{3, "status exited, exit code 0"},
+		{4, "status running, exit code 0"},
+	} {
+		err := probe.Killed(tc.party).Check(ctx, c)
+		if (tc.want == "") != (err == nil) || err != nil && err.Error() != tc.want {
+			t.Errorf("Killed(%d): %v, want %q", tc.party, err, tc.want)
+		}
+	}
+}
