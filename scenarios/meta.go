@@ -12,6 +12,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
@@ -29,6 +30,12 @@ func metaRunbooks() string {
 }
 
 func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
+	_, err := runMetaRow(ctx, sc, runbookDir)
+	return err
+}
+
+// runMetaRow runs a meta scenario and returns its row too.
+func runMetaRow(ctx SpecContext, sc scenario.Scenario, runbookDir string) (report.Scenario, error) {
 	res, err := scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
 		RunbookDir: runbookDir,
 		Cleanup: func(heal func(context.Context) error) {
@@ -40,7 +47,7 @@ func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
 		// (pausing a party on Kubernetes): there is no verdict to show red.
 		Skip(res.Skipped)
 	}
-	return err
+	return res, err
 }
 
 var _ = Describe("The scenario runner", Label("meta"), func() {
@@ -69,7 +76,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 				k := e.One()
 				return scenario.Plan{
 					Faults:        []fault.Fault{fault.Kill(k)},
-					Detect:        []probe.Probe{probe.Exited(k, 137)},
+					Detect:        []probe.Probe{probe.Killed(k)},
 					Target:        k,
 					Runbooks:      []string{"look-only"},
 					RecoverWithin: timings.Meta.UnrecoveredWithin,

@@ -13,9 +13,11 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/kms/material"
 )
@@ -78,7 +80,9 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{probe.Decrypts(k)},
 					DetectWithin: timings.Meta.WrongValueWithin, NoWorkload: true, Target: k}
 			}}, "")
-		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by probe: decrypts right through parties \[%d\]`, k, k)))
+		// Only the witness's verdict says "on record": the probe's own
+		// error, quoted by the failed detection, does not.
+		Expect(err).To(MatchError(MatchRegexp(`a WRONG decryption is on record: party %d returned \d+ for \d+ \(seen by probe: decrypts right through parties \[%d\]`, k, k)))
 	})
 
 	It("turns red when a runbook's check sees a wrong value", func(ctx SpecContext) {
@@ -91,7 +95,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 					NoWorkload: true, Target: k, Runbooks: []string{"check-decrypts"}}
 			}}, dir)
 		Expect(err).To(MatchError(ContainSubstring(`runbook step failed`)))
-		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+`, k)))
+		Expect(err).To(MatchError(MatchRegexp(`a WRONG decryption is on record: party %d returned \d+ for \d+ \(seen by probe: decrypts right through parties \[%d\]`, k, k)))
 	})
 
 	It("turns red when the steady-state check sees a wrong value", func(ctx SpecContext) {
@@ -102,7 +106,39 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
 					NoWorkload: true, Target: k, RecoverWithin: timings.Meta.LiesRecoverWithin}
 			}}, "")
-		Expect(err).To(MatchError(MatchRegexp(`WRONG decryption: party %d returned \d+ for \d+ \(seen by the steady-state check`, k)))
+		Expect(err).To(MatchError(MatchRegexp(`a WRONG decryption is on record: party %d returned \d+ for \d+ \(seen by the steady-state check`, k)))
+	})
+
+	// A skip is no hiding place: a wrong value the workload saw before a
+	// runbook step the backend cannot offer still turns the row red.
+	It("turns red when the workload saw a wrong value before the scenario was skipped", func(ctx SpecContext) {
+		dir := metaRunbooks()
+		var k int
+		res, err := runMetaRow(ctx, scenario.Scenario{Name: "meta: a lying coordinator, then a step the backend cannot offer", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
+					Target: k, Runbooks: []string{"unsupported-here"}}
+			}}, dir)
+		Expect(err).To(MatchError(MatchRegexp(`\d+ WRONG decryption\(s\): op \d+ via party %d`, k)))
+		Expect(err).To(MatchError(MatchRegexp(`\(and the scenario was skipped: .*(not supported|Unsupported|cannot)`)))
+		Expect(res.Result()).To(Equal(report.ResultFail))
+		Expect(res.Ops.Wrong).To(BeNumerically(">", 0), "the row shows the wrong operations")
+	})
+
+	// The availability verdict: parties that must stay live under the
+	// fault must have served. A plan that wrongly expects the killed party
+	// to serve turns red, through that check and no other.
+	It("turns red when a party that must stay live does not serve during the fault", func(ctx SpecContext) {
+		dir := metaRunbooks()
+		var k int
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a killed party expected live", Section: ProcessSec,
+			Build: func(e *scenario.Env) scenario.Plan {
+				k = e.One()
+				return scenario.Plan{Faults: []fault.Fault{fault.Kill(k)}, Detect: []probe.Probe{probe.HealthStatus(e.Others(k)[0], "Healthy")},
+					During: check.Expect{Live: []int{k}}, Target: k, Runbooks: []string{"heal-only"}}
+			}}, dir)
+		Expect(err).To(MatchError(MatchRegexp(`only \d+ of \d+ operations through parties \[%d\] succeeded during the fault \(\d+%%, want at least 90%%\)`, k)))
 	})
 
 	It("does not let a log line written before the fault satisfy a detection", func(ctx SpecContext) {

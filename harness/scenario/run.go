@@ -463,7 +463,7 @@ func (r *runner) finish() {
 		r.rec.Mark(report.LaneWorkload, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String())
 		if w.By != workload.By {
 			res.Ops.Wrong++
-			r.fail.add("WRONG decryption: %s", w)
+			r.fail.add("a WRONG decryption is on record: %s", w)
 		}
 	}
 	res.Phases.Audit += time.Since(start)
