@@ -9,11 +9,11 @@ import (
 // Wrong is a decryption that returned a value other than the one
 // encrypted: the one thing a threshold KMS must never do.
 type Wrong struct {
-	At    time.Time
-	Party int    // the coordinator asked
-	Sent  uint64 // the value encrypted
-	Got   uint64 // the value returned
-	By    string // who saw it: the workload, a probe, a runbook check, ...
+	At    time.Time `json:"at"`
+	Party int       `json:"party"` // the coordinator asked
+	Sent  uint64    `json:"sent"`  // the value encrypted
+	Got   uint64    `json:"got"`   // the value returned
+	By    string    `json:"by"`    // who saw it: the workload, a probe, a runbook check, ...
 }
 
 func (w Wrong) String() string {

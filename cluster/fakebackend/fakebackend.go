@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -251,11 +252,50 @@ func (k *Keeper) CopyOut(_ context.Context, path string) ([]byte, error) {
 	return slices.Clone(b), nil
 }
 
+// Files answers, from the keeper's own files, what the cluster's records
+// run in it — kms-admin ls DIR and kms-admin rm -f PATH — as kms-admin
+// would. Set it as OnExec where a test needs records listed or removed.
+func (k *Keeper) Files(_ string, cmd []string) cluster.ExecResult {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case len(cmd) == 3 && cmd[1] == "ls":
+		var b strings.Builder
+		fmt.Fprintf(&b, "drwx------ 0:0 0 %s\n", cmd[2])
+		var names []string
+		for p := range k.files {
+			if path.Dir(p) == cmd[2] {
+				names = append(names, p)
+			}
+		}
+		slices.Sort(names)
+		for _, p := range names {
+			fmt.Fprintf(&b, "-rw------- 0:0 %d %s\n", len(k.files[p]), p)
+		}
+		return cluster.ExecResult{Stdout: b.String()}
+	case len(cmd) == 4 && cmd[1] == "rm" && cmd[2] == "-f":
+		delete(k.files, cmd[3])
+		return cluster.ExecResult{}
+	}
+	return cluster.ExecResult{ExitCode: 1, Stderr: fmt.Sprintf("the fake keeper does not answer %q", cmd)}
+}
+
 // Cluster assembles n parties (t = (n-1)/3) and a keeper into a cluster
 // handle, with the simulated party's profile, every party started with
 // baseline resources (zero: the defaults).
 func Cluster(n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Keeper, error) {
 	return ClusterOn(nil, n, baseline)
+}
+
+// Attach is another handle on the cluster c assembled of these parties
+// and keeper, as another process attaches to a running cluster: the same
+// parties and keeper, a witness of its own.
+func Attach(c *cluster.Cluster, parties []*Party, k *Keeper) (*cluster.Cluster, error) {
+	ws := make([]cluster.Workload, len(parties))
+	for i, p := range parties {
+		ws[i] = p
+	}
+	return cluster.Assemble(cluster.Parts{Topology: c.Topology, Profile: c.Profile, RunID: c.RunID, Parties: ws, Keeper: k, Key: c.Key})
 }
 
 // Driver is a backend's cluster-wide side that only says what it can

@@ -39,6 +39,22 @@ type Runner struct {
 	rec  *report.Recorder // the workload's events, this runner's alone
 	w    *workload.Workload
 	tick int
+	test *checks // a test's stand-ins for the checks on the cluster
+}
+
+// checks are what the runner asks of the cluster to tell a fault gone.
+type checks struct {
+	audit  func(*cluster.Cluster, context.Context) (cluster.ResetReport, error)
+	steady func(context.Context, *cluster.Cluster) error
+	keys   func(context.Context, *cluster.Cluster) error
+}
+
+// checks are the real ones, or a test's stand-ins.
+func (r *Runner) checks() checks {
+	if r.test != nil {
+		return *r.test
+	}
+	return checks{audit: (*cluster.Cluster).Audit, steady: check.Steady, keys: check.KeyMaterialIntact}
 }
 
 // Run runs the game day the cluster keeps until it ends (a stop request,
@@ -142,7 +158,7 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 	var rep *cluster.ResetReport
 	audit := func() *cluster.ResetReport {
 		if rep == nil {
-			a, err := r.C.Audit(ctx)
+			a, err := r.checks().audit(r.C, ctx)
 			if err != nil {
 				r.logf("audit: %v", err)
 				return nil
@@ -167,10 +183,10 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 			}
 			// Undone by the players: recovered once the cluster is steady
 			// and its key material intact.
-			if err := check.Steady(ctx, r.C); err != nil {
+			if err := r.checks().steady(ctx, r.C); err != nil {
 				continue
 			}
-			if err := check.KeyMaterialIntact(ctx, r.C); err != nil {
+			if err := r.checks().keys(ctx, r.C); err != nil {
 				continue
 			}
 			f.RecoveredAt, f.RecoveredBy = time.Now().UTC(), ByPlayers
@@ -182,7 +198,7 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 	}
 	if r.tick%keysEvery == 0 {
 		keys := report.KeysIntact
-		if err := check.KeyMaterialIntact(ctx, r.C); err != nil {
+		if err := r.checks().keys(ctx, r.C); err != nil {
 			keys = report.KeysChanged
 			if s.Keys != keys {
 				r.event(report.LaneProbes, "key material differs from the baseline", report.Fail, err.Error(), now, time.Time{})
