@@ -54,8 +54,10 @@ reported "not recovered".
 
 'gameday end' heals what is left, writes the report — per fault: time to
 the first right diagnosis, wrong diagnoses, time to recovery and who
-recovered it, operations ok/failed/wrong; key material; what is left —
-as text, JSON and an HTML timeline with the players' own lane. 'gameday
+recovered it, operations ok/failed/wrong; every wrong decryption, whoever
+saw it (the workload, the harness's checks, the players' runbooks); key
+material; what is left — as text, JSON and an HTML timeline with the
+players' own lane, and exits 1 if anything saw a wrong value. 'gameday
 abort' heals everything at once.
 
 'start' leaves a background kmschaos ('gameday run', its log beside the
@@ -474,13 +476,16 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = cmd.OutOrStdout().Write(append(b, '\n'))
-				return err
+				if _, err = cmd.OutOrStdout().Write(append(b, '\n')); err != nil {
+					return err
+				}
+				return gameday.Failed(s, notes)
 			}
 			gameday.WriteText(cmd.OutOrStdout(), s, diags, notes)
 			base := filepath.Join(s.Dir, "gameday-"+s.ID)
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s.txt, %s.json, %s.html\n", base, base, base)
-			return nil
+			// A wrong value, whoever saw it, fails the game day: exit 1.
+			return gameday.Failed(s, notes)
 		},
 	}
 	outputFlag(c, &out)

@@ -63,9 +63,11 @@ type State struct {
 	// offsets from Started (the workload's are the runner's alone).
 	Events []report.Event `json:"events"`
 	Ops    report.Ops     `json:"ops"`
-	Wrongs []string       `json:"wrongs,omitempty"`
-	Keys   string         `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
-	Left   string         `json:"left,omitempty"` // what the final audit found different from the baseline
+	// Wrongs are the wrong values the runners saw, their workload's and
+	// their checks' (the players' are in their notes: see Wrongs).
+	Wrongs []cluster.Wrong `json:"wrongs,omitempty"`
+	Keys   string          `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
+	Left   string          `json:"left,omitempty"` // what the final audit found different from the baseline
 	// WorkloadLost: the runner that ran the workload died; its
 	// operations are counted only up to its last heartbeat.
 	WorkloadLost bool `json:"workload_lost,omitempty"`
@@ -144,6 +146,9 @@ type Note struct {
 	Party   int           `json:"party"`
 	Passed  bool          `json:"passed"`
 	Detail  string        `json:"detail,omitempty"`
+	// Wrongs are the wrong values the runbook's process saw (AddNote
+	// fills them in): they fail the game day as the runner's do.
+	Wrongs []cluster.Wrong `json:"wrongs,omitempty"`
 }
 
 // InputError is a request the facilitator or a player must change:
@@ -381,13 +386,15 @@ func ScoreAll(s *State, diags []Diagnosis) []Scored {
 	return out
 }
 
-// AddNote records a runbook the players ran, if a game day is running;
-// it says whether one was.
+// AddNote records a runbook the players ran, if a game day is running,
+// with every wrong value this process saw — the players' process, whose
+// witness the runner and 'end' cannot read; it says whether one was.
 func AddNote(ctx context.Context, c *cluster.Cluster, n Note) (bool, error) {
 	h, err := LoadHeader(ctx, c)
 	if err != nil || !h.Running() {
 		return false, err
 	}
+	n.Wrongs = c.Witness.Since(time.Time{})
 	b, err := json.Marshal(n)
 	if err != nil {
 		return true, err

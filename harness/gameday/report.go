@@ -6,10 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/workload"
 )
 
 // FaultResult is one fault's line of the report.
@@ -113,7 +116,13 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		fmt.Fprint(w, " (a runner died: its operations after its last heartbeat are not counted)")
 	}
 	fmt.Fprintln(w)
-	for _, wr := range s.Wrongs {
+	wrongs := Wrongs(s, notes)
+	if n := wrongCount(s, wrongs); n > 0 {
+		fmt.Fprintf(w, "WRONG decryptions: %d, whoever saw them: the game day FAILED\n", n)
+	} else {
+		fmt.Fprintln(w, "wrong decryptions: none")
+	}
+	for _, wr := range wrongs {
 		fmt.Fprintf(w, "  WRONG: %s\n", wr)
 	}
 	fmt.Fprintf(w, "key material: %s\n", orUnchecked(s.Keys))
@@ -153,6 +162,53 @@ func orUnchecked(s string) string {
 	return s
 }
 
+// Wrongs are every wrong value seen during the game day, oldest first,
+// whoever saw it: the runners' workload and checks (the state), and the
+// players' runbooks in their own processes (their notes).
+func Wrongs(s *State, notes []Note) []cluster.Wrong {
+	out := slices.Clone(s.Wrongs)
+	for _, n := range notes {
+		for _, w := range n.Wrongs {
+			w.By = fmt.Sprintf("the players' runbook %s on party %d: %s", n.Runbook, n.Party, w.By)
+			out = append(out, w)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b cluster.Wrong) int { return a.At.Compare(b.At) })
+	return out
+}
+
+// wrongCount is how many decryptions were wrong: the workload's wrong
+// operations (counted on its history, even those of a runner that died
+// before it saved them) and every other wrong value seen.
+func wrongCount(s *State, wrongs []cluster.Wrong) int {
+	n := s.Ops.Wrong
+	for _, w := range wrongs {
+		if w.By != workload.By {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed is the game day's failure if anything saw a wrong value —
+// whatever else the report says, it is what 'gameday end' exits with —
+// or nil.
+func Failed(s *State, notes []Note) error {
+	wrongs := Wrongs(s, notes)
+	n := wrongCount(s, wrongs)
+	if n == 0 {
+		return nil
+	}
+	var seen []string
+	for _, w := range wrongs[:min(len(wrongs), 3)] {
+		seen = append(seen, w.String())
+	}
+	if len(wrongs) > len(seen) {
+		seen = append(seen, fmt.Sprintf("%d more in the report", len(wrongs)-len(seen)))
+	}
+	return fmt.Errorf("game day %s FAILED: %d WRONG decryptions: %s", s.ID, n, strings.Join(seen, "; "))
+}
+
 // Run is the game day as the suite's report writer takes it: one row
 // whose timeline has the faults, the probes, the workload and the
 // players' own lane (diagnoses, runbooks).
@@ -163,7 +219,12 @@ func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Even
 	}
 	results := Results(s, diags)
 	row := report.Scenario{Name: "game day " + s.ID, Section: "Game day", Kind: "hidden", Started: s.Started, Duration: end.Sub(s.Started),
-		Ops: s.Ops, Wrongs: s.Wrongs, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact, FaultLeft: s.Left}
+		Ops: s.Ops, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact, FaultLeft: s.Left}
+	wrongs := Wrongs(s, notes)
+	row.Ops.Wrong = wrongCount(s, wrongs)
+	for _, w := range wrongs {
+		row.Wrongs = append(row.Wrongs, w.String())
+	}
 	var names, kinds []string
 	recovered := true
 	for _, r := range results {
@@ -181,9 +242,9 @@ func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Even
 	if recovered {
 		row.RecoveredBy = "players"
 	}
-	row.Passed = recovered && s.Left == "" && s.Keys == report.KeysIntact && s.Ops.Wrong == 0
+	row.Passed = recovered && s.Left == "" && s.Keys == report.KeysIntact && row.Ops.Wrong == 0
 	if !row.Passed {
-		row.Error = summary(results, s)
+		row.Error = summary(results, s, row.Ops.Wrong)
 	}
 	row.Events = append(append([]report.Event(nil), s.Events...), workloadEvents...)
 	for _, d := range ScoreAll(s, diags) {
@@ -204,7 +265,7 @@ func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Even
 	return &report.Run{Seed: s.Seed, Started: s.Started, Duration: end.Sub(s.Started), Scenarios: []report.Scenario{row}}
 }
 
-func summary(results []FaultResult, s *State) string {
+func summary(results []FaultResult, s *State, wrong int) string {
 	var why []string
 	for i, r := range results {
 		if !r.Recovered {
@@ -217,21 +278,26 @@ func summary(results []FaultResult, s *State) string {
 	if s.Keys == report.KeysChanged {
 		why = append(why, "key material differs from the baseline")
 	}
-	if s.Ops.Wrong > 0 {
-		why = append(why, fmt.Sprintf("%d WRONG decryptions", s.Ops.Wrong))
+	if wrong > 0 {
+		why = append(why, fmt.Sprintf("%d WRONG decryptions", wrong))
 	}
 	return strings.Join(why, "; ")
 }
 
 // JSON is the report for scripts: the state (the truth included), each
-// fault's results, the diagnoses scored and the players' runbooks.
+// fault's results, the diagnoses scored, the players' runbooks, every
+// wrong value whoever saw it, and the verdict the HTML report gives.
 func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
+	row := Run(s, diags, notes, nil).Scenarios[0]
 	return json.MarshalIndent(struct {
 		*State
-		Results   []FaultResult `json:"results"`
-		Diagnoses []Scored      `json:"diagnoses"`
-		Notes     []Note        `json:"notes"`
-	}{s, Results(s, diags), ScoreAll(s, diags), notes}, "", "  ")
+		Results   []FaultResult   `json:"results"`
+		Diagnoses []Scored        `json:"diagnoses"`
+		Notes     []Note          `json:"notes"`
+		Wrongs    []cluster.Wrong `json:"wrongs,omitempty"` // the state's and the notes'
+		Passed    bool            `json:"passed"`
+		Error     string          `json:"error,omitempty"`
+	}{s, Results(s, diags), ScoreAll(s, diags), notes, Wrongs(s, notes), row.Passed, row.Error}, "", "  ")
 }
 
 // WriteReports writes gameday-ID.txt, .json and .html into the state's

@@ -40,6 +40,9 @@ type Runner struct {
 	w    *workload.Workload
 	tick int
 	test *checks // a test's stand-ins for the checks on the cluster
+	// witnessed: how many of the wrong values this process saw are in
+	// the state already.
+	witnessed int
 }
 
 // checks are what the runner asks of the cluster to tell a fault gone.
@@ -184,6 +187,8 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 			// Undone by the players: recovered once the cluster is steady
 			// and its key material intact.
 			if err := r.checks().steady(ctx, r.C); err != nil {
+				// Not recovered; a wrong value is on the witness besides
+				// (witness, below), failing the game day.
 				continue
 			}
 			if err := r.checks().keys(ctx, r.C); err != nil {
@@ -208,6 +213,24 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 		}
 		s.Keys = keys
 	}
+	r.witness()
+}
+
+// witness moves the wrong values this process saw since the last call —
+// the workload's, the steady check's, any other's — into the state, saved
+// with the tick: none is lost with the process, and the report has them
+// all. Those not the workload's (its own are in its lane) go on the
+// timeline.
+func (r *Runner) witness() {
+	all := r.C.Witness.Since(time.Time{})
+	for _, w := range all[r.witnessed:] {
+		r.s.Wrongs = append(r.s.Wrongs, w)
+		r.logf("WRONG decryption: %s", w)
+		if w.By != workload.By {
+			r.event(report.LaneProbes, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String(), w.At, time.Time{})
+		}
+	}
+	r.witnessed = len(all)
 }
 
 func (r *Runner) inject(ctx context.Context, i int) {
@@ -273,12 +296,6 @@ func (r *Runner) tally(base report.Ops, final bool) {
 		// A runner that continues another adds to what that one counted.
 		f.Ops = report.Ops{OK: max(f.Ops.OK, o), Failed: max(f.Ops.Failed, fl), Wrong: max(f.Ops.Wrong, wr)}
 	}
-	r.s.Wrongs = nil
-	for _, op := range h.Ops {
-		if op.Outcome == workload.Wrong {
-			r.s.Wrongs = append(r.s.Wrongs, fmt.Sprintf("op %d via party %d at %s: %s", op.Seq, op.Party, op.Start.Format("15:04:05.000"), op.Err))
-		}
-	}
 }
 
 // finish ends the game day: faults not injected are cancelled, those
@@ -304,6 +321,7 @@ func (r *Runner) finish(ctx context.Context, base report.Ops, abort bool) error 
 		}
 		r.event(report.LaneFaults, "game day aborted: everything healed", report.Fail, "", time.Now(), time.Time{})
 	}
+	r.witness()
 	return Close(ctx, r.C, s, abort, r.rec.Events(), r.rec.Start(), r.logf)
 }
 
