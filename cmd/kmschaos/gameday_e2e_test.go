@@ -235,3 +235,74 @@ func regexpFind(re, s string) string {
 	}
 	return m[1]
 }
+
+// TestGameDayWrongValueFails plays a game day on an n=4 cluster where one
+// party lies as coordinator (kms-server --test-only-lie, as the meta-specs
+// make it), every command a new kmschaos process. The hidden fault kills
+// another party; the player starts it again with 'runbook run', whose
+// decrypt check sees the lie in the player's own process; the background
+// process's steady check, once the kill is gone, sees it too. 'gameday
+// end' reports every wrong value with who saw it — the workload, the
+// steady-state check, the player's runbook — fails the game day and exits 1.
+func TestGameDayWrongValueFails(t *testing.T) {
+	dockertest.Require(t)
+	g := NewWithT(t)
+	kc := buildBinary(t, g)
+	dir := t.TempDir() // before the cluster: the cleanup's abort needs the key in it
+	run := kc.upDetached([]string{"gameday", "abort"})
+
+	kc.run(time.Minute, 0, "gameday", "start", "--seed", "3", "--faults", "1", "--every", "20s", "--limit", "10m", "--kinds", "kill", "--report", dir, "--run", run)
+	var truth revealJSON
+	g.Expect(json.Unmarshal(kc.run(time.Minute, 0, "gameday", "reveal", "--output", "json", "--run", run).Out.Contents(), &truth)).To(Succeed())
+	g.Expect(truth).To(HaveLen(1))
+	killed := truth[0].Party
+	liar := killed%4 + 1
+	c, err := cluster.Attach(context.Background(), run)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.RecreateWith(context.Background(), liar, "--test-only-lie")).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		out, err := exec.Command(kc.bin, "gameday", "reveal", "--output", "json", "--run", run).Output()
+		g.Expect(err).NotTo(HaveOccurred())
+		var r revealJSON
+		g.Expect(json.Unmarshal(out, &r)).To(Succeed())
+		g.Expect(r[0].InjectedAt).NotTo(BeZero())
+	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
+
+	// The player starts the killed party; the runbook's last check
+	// decrypts through every party and meets the liar.
+	rb := kc.run(3*time.Minute, 1, "runbook", "run", "runbooks/start-parties.yaml", "--party", strconvI(killed), "--var", "targets="+strconvI(killed), "--within", "20s", "--run", run)
+	g.Expect(rb.Out).To(gbytes.Say(`WRONG decryption: party ` + strconvI(liar)))
+	// The background process's steady check, the kill gone, meets it too
+	// (its log is the facilitator's).
+	logs, err := filepath.Glob(filepath.Join(dir, "gameday-*.log"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(logs).To(HaveLen(1))
+	g.Eventually(func() (string, error) {
+		b, err := os.ReadFile(logs[0])
+		return string(b), err
+	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(ContainSubstring("(seen by the steady-state check"))
+
+	end := kc.run(3*time.Minute, 1, "gameday", "end", "--run", run)
+	report := string(end.Out.Contents())
+	t.Logf("report:\n%s", report)
+	lie := `WRONG: party ` + strconvI(liar) + ` returned \d+ for \d+ \(seen by `
+	g.Expect(report).To(MatchRegexp(lie + `the workload at `))
+	g.Expect(report).To(MatchRegexp(lie + `the steady-state check at `))
+	g.Expect(report).To(MatchRegexp(lie + `the players' runbook start-parties on party ` + strconvI(killed) + `: `))
+	g.Expect(report).To(MatchRegexp(`WRONG decryptions: \d+, whoever saw them: the game day FAILED`))
+	g.Expect(string(end.Err.Contents())).To(MatchRegexp(`Error: game day \w+ FAILED: \d+ WRONG decryptions: party ` + strconvI(liar) + ` returned`))
+	// The JSON report's verdict, and the HTML report's.
+	base := strings.TrimSuffix(regexpFind(`report: (\S+)\.txt,`, report), ".txt")
+	var j struct {
+		Passed bool   `json:"passed"`
+		Error  string `json:"error"`
+	}
+	b, err := os.ReadFile(base + ".json")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(json.Unmarshal(b, &j)).To(Succeed())
+	g.Expect(j.Passed).To(BeFalse())
+	g.Expect(j.Error).To(ContainSubstring("WRONG decryptions"))
+	html, err := os.ReadFile(base + ".html")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(html)).To(ContainSubstring("the players&#39; runbook start-parties"))
+}
