@@ -153,9 +153,15 @@ func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, pa
 	steady := probe.New("steady", check.Steady)
 	verdict("steady state: every party Optimal, decrypts right through every party", probe.Await(ctx, c, within, steady))
 	verdict("key material as the baseline", check.KeyMaterialIntact(ctx, c))
-	gd, _ := gameday.LoadHeader(ctx, c)
+	gd, gdErr := gameday.LoadHeader(ctx, c)
+	if gdErr != nil {
+		fails = append(fails, "reading the game day's record (is one running?): "+gdErr.Error())
+	}
+	// Where it cannot be told whether a game day runs, what differs is
+	// hidden as if one did.
+	hide := gd.Running() || gdErr != nil
 	left := check.NoFaultLeft(ctx, c, check.Declared{Renews: rb.Renews, Touched: []int{party}})
-	if left != nil && gd.Running() {
+	if left != nil && hide {
 		// What differs would tell the players the game day's other faults.
 		left = errors.New("the cluster still differs from its baseline (what is hidden while a game day runs)")
 	}
@@ -165,8 +171,10 @@ func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, pa
 		if len(fails) > 0 {
 			n.Detail = fails[0]
 		}
+		// The note carries any wrong value this process saw: one the game
+		// day did not record is a failure, not a warning.
 		if _, err := gameday.AddNote(ctx, c, n); err != nil {
-			fmt.Fprintf(w, "warning: the game day did not record this runbook: %v\n", err)
+			fails = append(fails, "the game day did not record this runbook: "+err.Error())
 		}
 	}
 	if len(fails) > 0 {

@@ -79,6 +79,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.logf("continuing game day %s after runner %d stopped", s.ID, s.PID)
 	}
 	s.PID = os.Getpid()
+	// Every secret the cluster holds while the game day runs — a player's
+	// runbook may set up a fresh epoch — is searched for in its reports.
+	tracked, err := secrets.Track(ctx, r.C)
+	if err != nil {
+		return fmt.Errorf("reading the cluster's secrets: %w", err)
+	}
+	defer tracked.Stop()
 	r.rec = report.NewRecorder()
 	h := fnv.New64a()
 	h.Write([]byte("gameday workload"))
@@ -98,7 +105,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		if stop != nil || ctx.Err() != nil {
 			abort := stop != nil && stop.Abort
-			return r.finish(context.WithoutCancel(ctx), base, abort)
+			return errors.Join(r.finish(context.WithoutCancel(ctx), base, abort), tracked.Err())
 		}
 		r.step(ctx, time.Now())
 		r.tally(base, false)
@@ -375,10 +382,12 @@ func Close(ctx context.Context, c *cluster.Cluster, s *State, abort bool, worklo
 			errs = append(errs, fmt.Errorf("writing the reports: %w", err))
 		}
 		// No report, and not the sealed file, may hold a secret of the
-		// cluster: searched for, in every encoding, in memory.
+		// cluster: searched for, in every encoding, in memory; those the
+		// cluster holds now, and in the runner's process every one it
+		// held while the game day ran (secrets.Track).
 		set, err := secrets.Collect(ctx, c)
 		if err == nil {
-			err = secrets.Scan(s.Dir, set)
+			err = secrets.Scan(s.Dir, secrets.Merge(set, secrets.Active()))
 		}
 		errs = append(errs, err)
 	}
