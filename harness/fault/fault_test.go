@@ -216,6 +216,11 @@ func TestKindsRefuseBadInput(t *testing.T) {
 			t.Errorf("Closest(%q) = %q, want %q", typo, got, want)
 		}
 	}
+	// A word of a long name means a name that says it, not the shortest.
+	names := []string{"a peer id greater than n stops the party", "kill one party: the others go on", "a slow disk"}
+	if got := Nearest("kill", names); got != names[1] {
+		t.Errorf("Nearest(kill) = %q, want %q", got, names[1])
+	}
 }
 
 // The name is what reports and heals show: it must say -R when recursive.

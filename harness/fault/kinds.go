@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -371,8 +372,19 @@ func Closest(name string) string {
 
 // Nearest is the candidate nearest to name by edit distance (the first of
 // equals): the "did you mean" of a mistyped name, a kind's or a
-// scenario's.
+// scenario's. Candidates that hold name count first: a word of a
+// scenario's long name ("kill") means a scenario that says it, not the
+// shortest name.
 func Nearest(name string, candidates []string) string {
+	var holding []string
+	for _, c := range candidates {
+		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) {
+			holding = append(holding, c)
+		}
+	}
+	if len(holding) > 0 {
+		candidates = holding
+	}
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := editDistance(name, c); d < bestD {
