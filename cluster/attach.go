@@ -78,8 +78,9 @@ func (c *Cluster) saveState(ctx context.Context) error {
 	return c.keeper.CopyIn(ctx, b, statePath, 0o600)
 }
 
-// AttachError is why Attach found no single cluster: the CLI's bad input
-// (exit 2), not a failure of the engine.
+// AttachError is why Attach found no single cluster, or a run id that
+// names nothing on the engine (Sweep of a run): the CLI's bad input (exit
+// 2), not a failure of the engine.
 type AttachError struct{ Msg string }
 
 func (e *AttachError) Error() string { return e.Msg }

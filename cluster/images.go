@@ -167,13 +167,21 @@ func removeImages(ctx context.Context, dc client.APIClient) (int, error) {
 	}
 	n := 0
 	for _, img := range res.Items {
-		for _, ref := range img.RepoTags {
-			if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
-				n++
-			}
-		}
+		n += removeUnused(ctx, dc, img.RepoTags)
 	}
 	return n, nil
+}
+
+// removeUnused removes the images refs names that no container uses, and
+// returns how many it removed.
+func removeUnused(ctx context.Context, dc client.APIClient, refs []string) int {
+	n := 0
+	for _, ref := range refs {
+		if _, err := dc.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // hashDir digests every file name and content of dir.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,15 +86,20 @@ func (s SweepReport) String() string {
 
 // SweepOptions choose what a sweep removes.
 type SweepOptions struct {
-	All    bool   // also resources of live runs (never those of another host)
-	Run    string // only this run
-	Images bool   // also the cached images
+	All bool // also resources of live runs (never those of another host)
+	// Run: only this run (kmschaos down), which must be on the engine.
+	Run string
+	// Images: also the harness's images; with Run only those the run's
+	// containers ran, as its own Terminate removes them. Either way an
+	// image a container still uses stays.
+	Images bool
 }
 
 // Sweep removes the containers, networks and volumes a killed run left
 // behind: those whose owner process is gone, or all with All. Unless it is
 // for one run, it also removes the key and build folders older versions
-// left in os.TempDir() (see leftoverPatterns).
+// left in os.TempDir() (see leftoverPatterns). A Run the engine has
+// nothing of is an *AttachError, and nothing is removed.
 //
 // A container the daemon was still creating for a killed client appears
 // after the listing and holds its volumes and network: a pass that finds
@@ -101,8 +107,14 @@ type SweepOptions struct {
 func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepReport, error) {
 	var total SweepReport
 	var dirErr error
+	var runImages []string
 	if o.Run == "" {
 		total.TempDirs, dirErr = sweepTempDirs(os.TempDir(), tempDirGrace, time.Now())
+	} else {
+		var err error
+		if runImages, err = imagesOfRun(ctx, dc, o.Run); err != nil {
+			return total, err
+		}
 	}
 	for pass := 1; ; pass++ {
 		rep, inUse, err := sweepOnce(ctx, dc, o)
@@ -111,6 +123,9 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 		total.Volumes += rep.Volumes
 		total.Images += rep.Images
 		if !inUse || pass == 5 {
+			if o.Run != "" && o.Images {
+				total.Images += removeUnused(ctx, dc, runImages)
+			}
 			return total, errors.Join(dirErr, err)
 		}
 		select {
@@ -119,6 +134,37 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 		case <-time.After(fixtures.Intervals.Cluster.SweepRetryPoll):
 		}
 	}
+}
+
+// imagesOfRun lists the images run's containers ran, or says, before
+// anything is removed, that the engine has nothing of run.
+func imagesOfRun(ctx context.Context, dc client.APIClient, run string) ([]string, error) {
+	f := client.Filters{}.Add("label", LabelManaged+"=true").Add("label", LabelRun+"="+run)
+	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	var images []string
+	for _, c := range cs.Items {
+		if !slices.Contains(images, c.Image) {
+			images = append(images, c.Image)
+		}
+	}
+	if len(cs.Items) > 0 {
+		return images, nil
+	}
+	ns, err := dc.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	vs, err := dc.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	if len(ns.Items) == 0 && len(vs.Items) == 0 {
+		return nil, &AttachError{fmt.Sprintf("no run %s on this engine: nothing is labelled with it ('kmschaos ls' lists the runs)", run)}
+	}
+	return nil, nil
 }
 
 func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep SweepReport, inUse bool, err error) {
@@ -183,7 +229,7 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 		}
 		rep.Volumes++
 	}
-	if o.Images {
+	if o.Images && o.Run == "" {
 		n, err := removeImages(ctx, dc)
 		rep.Images += n
 		if err != nil {

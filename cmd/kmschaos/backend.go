@@ -114,7 +114,9 @@ func (b backend) down(ctx context.Context, run string, keepImages bool) error {
 			return err
 		}
 		rep, err := cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run, Images: !keepImages})
-		fmt.Printf("removed %s\n", rep)
+		if err == nil || rep != (cluster.SweepReport{}) {
+			fmt.Printf("removed %s\n", rep)
+		}
 		return err
 	}
 	d, err := b.driver(ctx, nil)

@@ -122,7 +122,11 @@ func downCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "down --run <id> [--keep-images]",
 		Short: "Remove a cluster left running by 'up --detach'",
-		Args:  cobra.NoArgs,
+		Long: `down removes the run's containers, networks and volumes, and the images
+its containers ran unless --keep-images (an image another run's container
+uses stays). A run id the engine has nothing of is refused (exit 2), and
+nothing is removed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" {
 				return badInputf("--run is required: see 'kmschaos ls'")
@@ -131,7 +135,7 @@ func downCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&run, "run", "", "run id of the cluster")
-	c.Flags().BoolVar(&keep, "keep-images", false, "keep the images (those another cluster uses are always kept)")
+	c.Flags().BoolVar(&keep, "keep-images", false, "keep the run's images (those another cluster uses are always kept)")
 	return c
 }
 
