@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kmschaos/kmschaos/fixtures"
@@ -12,15 +14,29 @@ import (
 // Topology is the size of a cluster: n = 3t+1 parties.
 type Topology struct{ N, T int }
 
-// Validate checks n = 3t+1 and the limits of the mesh.
+// MaxParties is the harness's own bound on n, below the scheme's (tss.MaxParties).
+const MaxParties = 31
+
+// Validate checks n = 3t+1 with t >= 1 and the harness's bound, and says
+// which sizes are valid: a size is what a user types (up --parties
+// --threshold, KMSCHAOS_N and KMSCHAOS_T).
 func (t Topology) Validate() error {
-	if err := tss.ValidateTopology(t.N, t.T); err != nil {
-		return err
+	maxT := (MaxParties - 1) / 3
+	if t.T < 1 || t.N != 3*t.T+1 || t.N > MaxParties {
+		var hint []string
+		if t.N >= 4 && t.N <= MaxParties && t.N%3 == 1 {
+			hint = append(hint, fmt.Sprintf("n=%d goes with t=%d", t.N, (t.N-1)/3))
+		}
+		if t.T >= 1 && t.T <= maxT {
+			hint = append(hint, fmt.Sprintf("t=%d goes with n=%d", t.T, 3*t.T+1))
+		}
+		msg := fmt.Sprintf("%s is not a size the harness runs: n = 3t+1 parties with t from 1 to %d (n = 4, 7, 10, 13, ..., %d)", t, maxT, MaxParties)
+		if len(hint) > 0 {
+			msg += "; " + strings.Join(hint, ", ")
+		}
+		return errors.New(msg)
 	}
-	if t.N > 31 {
-		return fmt.Errorf("the harness runs at most 31 parties, got %d", t.N)
-	}
-	return nil
+	return tss.ValidateTopology(t.N, t.T)
 }
 
 func (t Topology) String() string { return fmt.Sprintf("n=%d t=%d", t.N, t.T) }

@@ -23,18 +23,32 @@ func LocalRoot() string {
 // LocalKubeconfig is the local cluster's admin kubeconfig.
 func LocalKubeconfig() string { return filepath.Join(LocalRoot(), "admin.kubeconfig") }
 
-// ImportLocal copies images from the Docker engine into the local
-// cluster's containerd (docker save | ctr images import), the way a
-// cluster with no registry gets them. It says so when there is no local
-// cluster: a user's own cluster pulls from a registry instead.
-func ImportLocal(ctx context.Context, refs ...string) error {
-	ctr := filepath.Join(LocalRoot(), "bin", "ctr")
-	sock := filepath.Join(LocalRoot(), "containerd", "containerd.sock")
+func localCtr() (ctr, sock string) {
+	return filepath.Join(LocalRoot(), "bin", "ctr"), filepath.Join(LocalRoot(), "containerd", "containerd.sock")
+}
+
+// CheckLocal says, as an *InputError, when there is no local cluster to
+// import images into: what 'kmschaos images --backend kubernetes' checks
+// before it builds anything.
+func CheckLocal() error {
+	ctr, sock := localCtr()
 	for _, f := range []string{ctr, sock} {
 		if _, err := os.Stat(f); err != nil {
 			return &InputError{fmt.Sprintf("no local cluster to import images into (%s missing): start one with make k8s-up, or push the images to your cluster's registry", f)}
 		}
 	}
+	return nil
+}
+
+// ImportLocal copies images from the Docker engine into the local
+// cluster's containerd (docker save | ctr images import), the way a
+// cluster with no registry gets them. It says so when there is no local
+// cluster: a user's own cluster pulls from a registry instead.
+func ImportLocal(ctx context.Context, refs ...string) error {
+	if err := CheckLocal(); err != nil {
+		return err
+	}
+	ctr, sock := localCtr()
 	save := exec.CommandContext(ctx, "docker", append([]string{"save"}, refs...)...)
 	imp := exec.CommandContext(ctx, ctr, "-a", sock, "-n", "k8s.io", "images", "import", "--local", "-")
 	pr, pw := io.Pipe()
@@ -62,6 +76,13 @@ func Start(ctx context.Context, cfg Config, im cluster.Images, opts ...cluster.O
 	if err != nil {
 		return nil, err
 	}
+	return d.Start(ctx, im, opts...)
+}
+
+// Start is Start on the cluster d is connected to: a caller that builds
+// the images connects first, so that a wrong kubeconfig is told before
+// minutes of building.
+func (d *Driver) Start(ctx context.Context, im cluster.Images, opts ...cluster.Option) (*cluster.Cluster, error) {
 	if d.local() {
 		d.cfg.Progress("importing the images into the local cluster's containerd")
 		if err := ImportLocal(ctx, im.Party, im.Toxiproxy, im.Toolbox); err != nil {

@@ -79,6 +79,10 @@ func (b backend) start(ctx context.Context, progress func(string), opts ...clust
 	if !b.kubernetes() {
 		return cluster.Start(ctx, opts...)
 	}
+	d, err := b.driver(ctx, progress)
+	if err != nil {
+		return nil, err
+	}
 	dc, err := cluster.DockerClient(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the container engine (the images are built there): %w", err)
@@ -87,7 +91,7 @@ func (b backend) start(ctx context.Context, progress func(string), opts ...clust
 	if err != nil {
 		return nil, err
 	}
-	return kube.Start(ctx, b.config(progress), im, opts...)
+	return d.Start(ctx, im, opts...)
 }
 
 func (b backend) config(progress func(string)) kube.Config {

@@ -43,6 +43,9 @@ next run, or by 'kmschaos sweep'.`,
   kmschaos up --parties 4 --threshold 1 --detach`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := (cluster.Topology{N: n, T: t}).Validate(); err != nil {
+				return badInputf("--parties %d --threshold %d: %v", n, t, err)
+			}
 			start := time.Now()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
@@ -241,6 +244,11 @@ pods find them without a registry; for a cluster of your own, push them to
 the registry its nodes pull from.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if be.kubernetes() {
+				if err := kube.CheckLocal(); err != nil {
+					return err
+				}
+			}
 			dc, err := dockerClient(cmd.Context())
 			if err != nil {
 				return err

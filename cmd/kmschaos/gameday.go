@@ -87,11 +87,17 @@ func gamedayStartCmd() *cobra.Command {
 			if kinds != "" {
 				o.Kinds = strings.Split(kinds, ",")
 			}
+			if err := writableDir("--report", dir); err != nil {
+				return err
+			}
 			abs, err := filepath.Abs(dir)
 			if err != nil {
 				return err
 			}
 			o.Dir = abs
+			if err := o.Check(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			c, err := attach(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
@@ -128,9 +134,9 @@ func gamedayStartCmd() *cobra.Command {
 		},
 	}
 	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of the draw (default: random)")
-	c.Flags().IntVar(&o.Faults, "faults", 1, "how many hidden faults")
-	c.Flags().DurationVar(&o.Every, "every", 2*time.Minute, "time before the first fault and between two faults")
-	c.Flags().DurationVar(&o.Limit, "limit", 15*time.Minute, "after this long the harness heals a fault the players have not recovered")
+	countFlag(c.Flags(), &o.Faults, "faults", "", 1, "how many hidden faults")
+	durationFlag(c.Flags(), &o.Every, "every", 2*time.Minute, false, "time before the first fault and between two faults")
+	durationFlag(c.Flags(), &o.Limit, "limit", 15*time.Minute, false, "after this long the harness heals a fault the players have not recovered")
 	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind)")
 	c.Flags().StringVar(&dir, "report", "reports/gameday", "directory of the sealed file, the log and the report")
 	runFlag(c, &run)
@@ -366,7 +372,7 @@ the time it was said — with the time since the fault's injection.`,
 			return nil
 		},
 	}
-	c.Flags().IntVarP(&party, "party", "p", 0, "the party at fault (for a link, either end)")
+	countFlag(c.Flags(), &party, "party", "p", 0, "the party at fault (for a link, either end)")
 	c.Flags().StringVarP(&kind, "kind", "k", "", "the fault kind (see 'kmschaos faults')")
 	runFlag(c, &run)
 	return c

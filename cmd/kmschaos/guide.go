@@ -88,6 +88,14 @@ func runGuideCheck(o guideOpts, stdout, stderr io.Writer) int {
 			return badInput(stderr, err)
 		}
 	}
+	// Every file is read before a line is printed: a missing one is bad
+	// input alone on stderr.
+	var m *literal.Mapping
+	if o.mapping != "" {
+		if m, err = literal.LoadMapping(o.mapping); err != nil {
+			return badInput(stderr, err)
+		}
+	}
 	r := guide.Check(g, rbs, ex)
 	if r.BadInput() {
 		for _, p := range r.Problems {
@@ -109,11 +117,7 @@ func runGuideCheck(o guideOpts, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "guide %s (digest %s): %d runbooks in %s with %d citations, %d exclusions in %s\n",
 		g.File, g.Digest, len(rbs), o.runbooks, cites, nex, o.exclusions)
-	if o.mapping != "" {
-		m, err := literal.LoadMapping(o.mapping)
-		if err != nil {
-			return badInput(stderr, err)
-		}
+	if m != nil {
 		p := literal.PlanGuide(g, m)
 		fmt.Fprintf(stdout, "As written (kmschaos guide run, the catalog's guide-literal specs, through %s): %s\n", o.mapping, p)
 		fmt.Fprintln(stdout)

@@ -65,9 +65,9 @@ Examples:
 	}
 	cmd.Flags().StringVar(&o.guide, "guide", "fixtures/guide/troubleshooting-guide.md", "the guide")
 	cmd.Flags().StringVar(&o.mapping, "mapping", "fixtures/guide/mapping.yaml", "the mapping table: the guide's names on this cluster")
-	cmd.Flags().IntVar(&o.party, "party", 1, "the party whose host the blocks run on")
+	countFlag(cmd.Flags(), &o.party, "party", "", 1, "the party whose host the blocks run on")
 	cmd.Flags().StringArrayVar(&o.blocks, "block", nil, "a block's address (repeatable; default: every shell block)")
-	cmd.Flags().DurationVar(&o.limit, "limit", literal.DefaultLimit, "how long a block may run (docker events streams until stopped)")
+	durationFlag(cmd.Flags(), &o.limit, "limit", literal.DefaultLimit, false, "how long a block may run (docker events streams until stopped)")
 	cmd.Flags().BoolVar(&o.output, "show-output", false, "print each block's standard output")
 	runFlag(cmd, &o.run)
 	return cmd
@@ -93,14 +93,11 @@ func runGuideRun(ctx context.Context, o guideRunOpts, stdout, stderr io.Writer) 
 		}
 		blocks = append(blocks, b)
 	}
-	if o.limit <= 0 {
-		return 0, badInputf("--limit must be positive, not %s", o.limit)
-	}
 	c, err := attach(ctx, o.run, stderr)
 	if err != nil {
 		return 0, err
 	}
-	if o.party < 1 || o.party > c.Topology.N {
+	if o.party > c.Topology.N {
 		return 0, badInputf("--party %d: the cluster has parties 1..%d", o.party, c.Topology.N)
 	}
 	// Refuse before running anything: a block the table cannot resolve.

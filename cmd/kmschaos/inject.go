@@ -48,9 +48,6 @@ the budget — exits 2 with one line, and nothing is injected.`,
 			if _, ok := fault.LookupKind(req.Kind); !ok {
 				return badInputf("unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", req.Kind, fault.Closest(req.Kind))
 			}
-			if req.For < 0 {
-				return badInputf("--for %s: a fault cannot last a negative time", req.For)
-			}
 			var err error
 			if link != "" {
 				if req.Link, err = parseLink(link); err != nil {
@@ -86,10 +83,10 @@ the budget — exits 2 with one line, and nothing is injected.`,
 			return nil
 		},
 	}
-	c.Flags().IntVarP(&party, "party", "p", 0, "the party to fault (1 to n)")
+	countFlag(c.Flags(), &party, "party", "p", 0, "the party to fault (1 to n)")
 	c.Flags().StringVarP(&link, "link", "l", "", "the directed peer link I-J to fault: party I's connection to party J")
 	c.Flags().StringArrayVar(&params, "param", nil, "a parameter of the kind, name=value (see 'kmschaos faults')")
-	c.Flags().DurationVar(&req.For, "for", 0, "heal the fault after this long (default: until healed)")
+	durationFlag(c.Flags(), &req.For, "for", 0, true, "heal the fault after this long (default: until healed)")
 	c.Flags().BoolVar(&req.BeyondThreshold, "beyond-threshold", false, "allow faulting more than t parties in all")
 	runFlag(c, &run)
 	return c

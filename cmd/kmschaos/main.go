@@ -44,6 +44,7 @@ test suite: see 'make test' and the README.`,
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
 		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
 	backendFlags(root)
+	strictArgs(root)
 	// A mistyped flag is bad input like any other: exit 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
 	if err := root.Execute(); err != nil {

@@ -74,6 +74,13 @@ a bad label filter, no cluster).`,
 					return badInputf("no --runbooks and no kmschaos module here to find runbooks/ in: run from the repository, or pass --runbooks DIR")
 				}
 				runbooks = filepath.Join(root, "runbooks")
+			} else if fi, err := os.Stat(runbooks); err != nil || !fi.IsDir() {
+				return badInputf("--runbooks %s: not a directory of runbook files", runbooks)
+			}
+			if reportDir != "" {
+				if err := writableDir("--report", reportDir); err != nil {
+					return err
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()

@@ -94,9 +94,9 @@ touch the party.`,
 			return runRunbook(ctx, c, rb, party, supplied, within, cmd.OutOrStdout())
 		},
 	}
-	c.Flags().IntVarP(&party, "party", "p", 0, "the party the runbook is about: {{party}} (1 to n)")
+	countFlag(c.Flags(), &party, "party", "p", 0, "the party the runbook is about: {{party}} (1 to n)")
 	c.Flags().StringArrayVar(&vars, "var", nil, "a variable, name=value: one the runbook declares, or an override of a built-in one")
-	c.Flags().DurationVar(&within, "within", 90*time.Second, "how long the cluster may take to be steady after the last step")
+	durationFlag(c.Flags(), &within, "within", 90*time.Second, false, "how long the cluster may take to be steady after the last step")
 	runFlag(c, &run)
 	return c
 }

@@ -42,6 +42,9 @@ names the file, the line and the offending text).`,
   kmschaos soak-report --out reports reports/soak/run-*`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if err := writableDir("--out", out); err != nil {
+				return err
+			}
 			rep, err := soak.Load(dirs)
 			if err != nil {
 				return err

@@ -134,7 +134,7 @@ With --watch it shows the status again at that interval until Ctrl-C (with
 			}
 		},
 	}
-	c.Flags().DurationVar(&watch, "watch", 0, "show the status again at this interval (e.g. 2s) until Ctrl-C")
+	durationFlag(c.Flags(), &watch, "watch", 0, true, "show the status again at this interval (e.g. 2s) until Ctrl-C")
 	runFlag(c, &run)
 	outputFlag(c, &out)
 	return c

@@ -169,26 +169,37 @@ type Options struct {
 	Dir    string
 }
 
+// Check refuses options no cluster could make a game day of (an
+// *InputError): what the command line checks before it attaches.
+func (o Options) Check() error {
+	if o.Faults < 1 {
+		return inputf("--faults %d: a game day has at least one fault", o.Faults)
+	}
+	if o.Every <= 0 || o.Limit <= 0 {
+		return inputf("--every and --limit must be positive")
+	}
+	for _, name := range o.Kinds {
+		if _, ok := fault.LookupKind(name); !ok {
+			return inputf("--kinds: unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", name, fault.Closest(name))
+		}
+	}
+	return nil
+}
+
 // Plan draws the hidden faults from the seed: kinds from the table (or
 // opts.Kinds), targets within the fault budget — every fault touches only
 // parties of t drawn at random, so all of them together never take more
 // than t parties away.
 func Plan(topo cluster.Topology, o Options) ([]Fault, error) {
-	if o.Faults < 1 {
-		return nil, inputf("--faults %d: a game day has at least one fault", o.Faults)
-	}
-	if o.Every <= 0 || o.Limit <= 0 {
-		return nil, inputf("--every and --limit must be positive")
+	if err := o.Check(); err != nil {
+		return nil, err
 	}
 	var kinds []fault.KindSpec
 	if len(o.Kinds) == 0 {
 		kinds = fault.Kinds()
 	}
 	for _, name := range o.Kinds {
-		k, ok := fault.LookupKind(name)
-		if !ok {
-			return nil, inputf("--kinds: unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", name, fault.Closest(name))
-		}
+		k, _ := fault.LookupKind(name)
 		kinds = append(kinds, k)
 	}
 	if topo.T < 1 {
