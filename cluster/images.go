@@ -50,11 +50,12 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	if err != nil {
 		return Images{}, err
 	}
-	work, err := os.MkdirTemp("", "kmschaos-images-")
+	owned, err := MkdirOwned("kmschaos-images-")
 	if err != nil {
 		return Images{}, err
 	}
-	defer os.RemoveAll(work)
+	defer owned.Remove()
+	work := owned.Path
 	party := filepath.Join(work, "party")
 	proxy := filepath.Join(work, "toxiproxy")
 	toolbox := filepath.Join(work, "toolbox")

@@ -77,7 +77,7 @@ func ownerAlive(o string) bool {
 // SweepReport counts what a sweep removed.
 type SweepReport struct {
 	Containers, Networks, Volumes, Images int
-	TempDirs                              int // folders older versions left in os.TempDir()
+	TempDirs                              int // folders in os.TempDir() whose maker is gone
 }
 
 func (s SweepReport) String() string {
@@ -97,9 +97,9 @@ type SweepOptions struct {
 
 // Sweep removes the containers, networks and volumes a killed run left
 // behind: those whose owner process is gone, or all with All. Unless it is
-// for one run, it also removes the key and build folders older versions
-// left in os.TempDir() (see leftoverPatterns). A Run the engine has
-// nothing of is an *AttachError, and nothing is removed.
+// for one run, it also removes the harness's folders in os.TempDir() whose
+// maker is gone (sweepTempDirs). A Run the engine has nothing of is an
+// *AttachError, and nothing is removed.
 //
 // A container the daemon was still creating for a killed client appears
 // after the listing and holds its volumes and network: a pass that finds

@@ -6,25 +6,75 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
-// Older versions dealt the keys into os.TempDir()/kmschaos-golden-* (every
-// party's shares, signing keys and PRSS keys) and removed it only in
-// Terminate, so each killed run left a full key set on the host; build
-// contexts (kmschaos-images-*) were left the same way. Keys are now dealt
-// inside the cluster and contexts removed right after the build; a sweep
-// removes what older versions left, and a copy of the Kubernetes chart
-// (templates only) that a run killed during its helm call left.
+// The harness's folders in os.TempDir(): build contexts (kmschaos-images-*,
+// about 100 MB) and copies of the Kubernetes chart for one helm call
+// (kmschaos-chart-*), each removed by its maker when done; a maker killed
+// meanwhile leaves its folder. Older versions also dealt the keys into
+// kmschaos-golden-* (every party's shares) and removed it only in
+// Terminate; keys are now dealt inside the cluster.
 var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*", "kmschaos-chart-*"}
 
-// tempDirGrace keeps a folder a live run of an older version may still be
-// using (a golden copy lives as long as its cluster, at most a test run's
-// 80 minute timeout); only the name and the age tell a leftover here.
+// OwnerFile marks a folder whose maker holds a lock (flock) on the folder
+// for as long as it uses it: the kernel drops the lock when the maker
+// dies, however it dies, so a sweep tells a dead maker's folder from a
+// live one's at once, whatever their age. It is written once the lock is
+// held, and says who holds it (host/pid) for a person looking.
+const OwnerFile = ".kmschaos-owner"
+
+// tempDirGrace is the age rule for a folder without an owner file: one an
+// older version made (a golden copy lives as long as its cluster, at most
+// a test run's 80 minute timeout), or one whose maker was killed between
+// making it and writing the owner file. Only the name and the age can
+// tell a leftover there.
 var tempDirGrace = fixtures.Intervals.Cluster.TempDirGrace
 
-// sweepTempDirs removes the leftover folders of older versions in dir
-// older than grace, and returns how many it removed.
+// OwnedDir is a folder in os.TempDir() that this process holds for its
+// life (see OwnerFile).
+type OwnedDir struct {
+	Path string
+	lock *os.File
+}
+
+// MkdirOwned makes a folder in os.TempDir() named after pattern (as
+// os.MkdirTemp) and holds it: remove it with Remove.
+func MkdirOwned(pattern string) (*OwnedDir, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return nil, err
+	}
+	// Opened close-on-exec, as Go opens every file: a child (go build,
+	// helm) does not inherit the lock and outlive its maker with it.
+	lock, err := os.Open(dir)
+	if err == nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, OwnerFile), []byte(owner()+"\n"), 0o600)
+	}
+	d := &OwnedDir{Path: dir, lock: lock}
+	if err != nil {
+		return nil, errors.Join(err, d.Remove())
+	}
+	return d, nil
+}
+
+// Remove removes the folder, then lets go of it.
+func (d *OwnedDir) Remove() error {
+	err := os.RemoveAll(d.Path)
+	if d.lock != nil {
+		d.lock.Close()
+	}
+	return err
+}
+
+// sweepTempDirs removes the harness's folders in dir whose maker is gone:
+// at once for a folder with an owner file whose lock no one holds, after
+// grace for one without. It returns how many it removed.
 func sweepTempDirs(dir string, grace time.Duration, now time.Time) (int, error) {
 	var errs []error
 	n := 0
@@ -34,11 +84,13 @@ func sweepTempDirs(dir string, grace time.Duration, now time.Time) (int, error) 
 			return n, err
 		}
 		for _, m := range matches {
-			fi, err := os.Lstat(m)
-			if err != nil || !fi.IsDir() || now.Sub(fi.ModTime()) < grace {
+			release, gone := ownerGone(m, grace, now)
+			if !gone {
 				continue
 			}
-			if err := os.RemoveAll(m); err != nil {
+			err := os.RemoveAll(m)
+			release()
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -46,4 +98,28 @@ func sweepTempDirs(dir string, grace time.Duration, now time.Time) (int, error) 
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// ownerGone tells whether the folder m's maker is gone; if so, the caller
+// removes m, then calls release (which lets go of the lock taken to know:
+// no one else takes the folder meanwhile).
+func ownerGone(m string, grace time.Duration, now time.Time) (release func(), gone bool) {
+	none := func() {}
+	fi, err := os.Lstat(m)
+	if err != nil || !fi.IsDir() {
+		return none, false
+	}
+	if _, err := os.Lstat(filepath.Join(m, OwnerFile)); err != nil {
+		return none, now.Sub(fi.ModTime()) >= grace
+	}
+	f, err := os.Open(m)
+	if err != nil {
+		return none, false
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		// EWOULDBLOCK: its maker holds it.
+		f.Close()
+		return none, false
+	}
+	return func() { f.Close() }, true
 }

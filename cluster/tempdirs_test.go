@@ -1,9 +1,15 @@
 package cluster
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -51,5 +57,79 @@ func TestSweepTempDirsRemovesOnlyOldLeftovers(t *testing.T) {
 	want := []string{"golden-kmschaos-golden", "kmschaos-golden-file", "kmschaos-golden-live", "kmschaos-other-333"}
 	if !slices.Equal(left, want) {
 		t.Errorf("left %q, want %q", left, want)
+	}
+}
+
+// TestMain lets a test start this binary as the maker of a folder: with
+// KMSCHAOS_TEST_MAKE_OWNED=pattern it makes one in $TMPDIR (MkdirOwned),
+// prints its path and holds it until its stdin closes, then exits
+// without removing it, as a maker killed half-way.
+func TestMain(m *testing.M) {
+	if pattern := os.Getenv("KMSCHAOS_TEST_MAKE_OWNED"); pattern != "" {
+		d, err := MkdirOwned(pattern)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(d.Path)
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// A folder's maker is judged by the lock it holds, not by the folder's
+// age: a live maker's folder stays however old, a dead maker's goes at
+// once however young.
+func TestSweepTempDirsTellsALiveMakerFromADeadOne(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// maker starts a process that makes a folder; end makes it exit and
+	// reaps it.
+	maker := func(pattern string) (path string, end func()) {
+		t.Helper()
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), "TMPDIR="+dir, "KMSCHAOS_TEST_MAKE_OWNED="+pattern)
+		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		end = sync.OnceFunc(func() { in.Close(); cmd.Wait() })
+		t.Cleanup(end)
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			t.Fatalf("the maker printed no folder: %v", err)
+		}
+		return strings.TrimSpace(line), end
+	}
+	live, endLive := maker("kmschaos-images-")
+	dead, endDead := maker("kmschaos-chart-*")
+	endDead()
+	old := time.Now().Add(-3 * time.Hour)
+	if err := os.Chtimes(live, old, old); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	n, err := sweepTempDirs(dir, 2*time.Hour, time.Now())
+	if err != nil || n != 1 || exists(dead) || !exists(live) {
+		t.Errorf("sweep with one maker alive (3 h old) and one just dead: removed %d (%v); dead maker's there %v, live maker's there %v; want 1, only the dead maker's",
+			n, err, exists(dead), exists(live))
+	}
+	endLive()
+	n, err = sweepTempDirs(dir, 2*time.Hour, time.Now())
+	if err != nil || n != 1 || exists(live) {
+		t.Errorf("sweep once the other maker is dead: removed %d (%v), its folder there %v; want it removed", n, err, exists(live))
 	}
 }

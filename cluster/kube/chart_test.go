@@ -2,7 +2,6 @@ package kube
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -23,11 +22,11 @@ const testConfig = "[service]\nlisten_port = 50100\n"
 // upgrade --install does, and decodes what it makes.
 func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service, *corev1.ConfigMap) {
 	t.Helper()
-	dir, err := writeChart()
+	dir, owned, err := writeChart()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	defer owned.Remove()
 	ch, err := loader.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -88,15 +88,17 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte
 }
 
 // writeChart writes the embedded chart to a folder of its own for one
-// helm call; the caller removes it when helm returns. It holds templates
-// only, no secret (the values go to helm on its stdin), and no folder
-// outlives the call, so a detached or killed run leaves none behind (the
-// sweep removes one a kill during the call left: cluster/tempdirs.go).
-func writeChart() (string, error) {
-	dir, err := os.MkdirTemp("", "kmschaos-chart-*")
+// helm call, in chart/ of a folder this process holds (cluster.MkdirOwned);
+// the caller removes that when helm returns. It holds templates only, no
+// secret (the values go to helm on its stdin), and no folder outlives the
+// call, so a detached run leaves none behind, and the sweep removes at
+// once the one a kill during the call left (cluster/tempdirs.go).
+func writeChart() (chart string, owned *cluster.OwnedDir, err error) {
+	owned, err = cluster.MkdirOwned("kmschaos-chart-*")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	dir := filepath.Join(owned.Path, "chart")
 	err = fs.WalkDir(chartFiles, chartRoot, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -112,10 +114,10 @@ func writeChart() (string, error) {
 		return os.WriteFile(dst, b, 0o644)
 	})
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", err
+		owned.Remove()
+		return "", nil, err
 	}
-	return dir, nil
+	return dir, owned, nil
 }
 
 // installParty installs or upgrades party i's release with helm. The
@@ -142,11 +144,11 @@ func (d *Driver) installParty(ctx context.Context, s cluster.Spec, i int, args [
 // helm runs helm upgrade --install of party i's release with values (and
 // extra flags), the chart written out for the call.
 func (d *Driver) helm(ctx context.Context, i int, values []byte, extra ...string) error {
-	dir, err := writeChart()
+	dir, owned, err := writeChart()
 	if err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer owned.Remove()
 	helm, err := tool("helm", d.local())
 	if err != nil {
 		return &InputError{err.Error()}

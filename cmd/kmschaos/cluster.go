@@ -153,9 +153,12 @@ runs too; --images also removes the cached images. Only resources labelled
 org.kmschaos are ever touched. With --backend kubernetes it removes the
 namespaces (with their volumes' contents) of runs whose process is gone,
 or of every run with --all; only namespaces labelled
-app.kubernetes.io/managed-by=kmschaos are touched. It also removes the kmschaos-golden-* key
-folders and kmschaos-images-* build contexts older versions left in the
-temp dir, once older than two hours.`,
+app.kubernetes.io/managed-by=kmschaos are touched. It also removes the
+folders of the harness in the temp dir (kmschaos-images-* build contexts,
+kmschaos-chart-* chart copies) whose maker is gone, at once: the maker
+holds a lock on its folder for its life. A folder without the maker's
+owner file (an older version's, like the kmschaos-golden-* key folders)
+goes once older than two hours.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if be.kubernetes() {
