@@ -41,6 +41,8 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus" for kmschaos: its commands are`},
 		{[]string{"runbook", "bogus"}, `unknown command "bogus" for kmschaos runbook: its commands are check, run, vars`},
 		{[]string{"gameday", "diagnos"}, `unknown command "diagnos" for kmschaos gameday: did you mean "diagnose"?`},
+		{[]string{"help", "gameday", "bogus"}, `kmschaos help: unknown help topic "gameday bogus"`},
+		{[]string{"completion", "bash", "extra"}, `kmschaos completion bash takes no argument, got "extra"`},
 		// Numbers and durations out of range, refused as the flag is read.
 		{[]string{"status", "--watch", "-2s"}, `invalid argument "-2s" for "--watch" flag: must not be negative`},
 		{[]string{"inject", "kill", "--party", "0"}, `invalid argument "0" for "-p, --party" flag: must be a whole number from 1`},

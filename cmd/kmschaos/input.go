@@ -68,6 +68,15 @@ func strictArgs(c *cobra.Command) {
 		return
 	}
 	check := c.Args
+	if c == helpCommand(c.Root()) {
+		// help TOPIC: a topic is a path of commands.
+		check = func(c *cobra.Command, args []string) error {
+			if _, rest, err := c.Root().Find(args); err != nil || len(rest) > 0 {
+				return fmt.Errorf("unknown help topic %q", strings.Join(args, " "))
+			}
+			return nil
+		}
+	}
 	if check == nil {
 		return
 	}
@@ -81,6 +90,16 @@ func strictArgs(c *cobra.Command) {
 		}
 		return badInputf("%s: %s (usage: %s)", c.CommandPath(), err, c.UseLine())
 	}
+}
+
+// helpCommand is cobra's help command of root, nil before it is made.
+func helpCommand(root *cobra.Command) *cobra.Command {
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			return c
+		}
+	}
+	return nil
 }
 
 // durationValue is a duration flag that refuses, as it is parsed, a

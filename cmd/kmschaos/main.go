@@ -44,6 +44,10 @@ test suite: see 'make test' and the README.`,
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
 		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
 	backendFlags(root)
+	// cobra's own help and completion commands too: made now, not when
+	// Execute makes them, so that strictArgs sees them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	strictArgs(root)
 	// A mistyped flag is bad input like any other: exit 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err.Error()} })
