@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/kube"
@@ -41,6 +43,10 @@ func (b backend) validate() error {
 			return badInputf("--kubeconfig, --namespace and --node-faults are for --backend kubernetes")
 		}
 	case kube.Name:
+		// Told before minutes of building images, not by the API server after.
+		if errs := validation.IsDNS1123Label(b.namespace); b.namespace != "" && len(errs) > 0 {
+			return badInputf("--namespace %q is not a namespace name: %s", b.namespace, strings.Join(errs, "; "))
+		}
 	default:
 		return badInputf("unknown backend %q: docker or kubernetes", b.name)
 	}

@@ -33,6 +33,7 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		// A wrong kubeconfig is told before minutes of building images.
 		{[]string{"up", "--backend", "kubernetes", "--kubeconfig", noConfig, "--parties", "4", "--threshold", "1"}, "kubeconfig " + noConfig + ": no such file"},
 		{[]string{"images", "--backend", "kubernetes"}, "no local cluster to import images into"},
+		{[]string{"up", "--backend", "kubernetes", "--namespace", "Chaos_1", "--parties", "4", "--threshold", "1"}, `--namespace "Chaos_1" is not a namespace name: a lowercase RFC 1123 label`},
 		// Positional arguments a command does not take, unknown commands.
 		{[]string{"ls", "extra"}, `kmschaos ls takes no argument, got "extra" (usage: kmschaos ls`},
 		{[]string{"down", "x", "--run", "y"}, `kmschaos down takes no argument, got "x"`},
