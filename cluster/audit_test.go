@@ -31,8 +31,8 @@ func TestAuditNamesAnUnreadableHostsFile(t *testing.T) {
 
 // A write's temp file left in a vault (a party killed mid-write) is a
 // stored object like any other, seen by the key audit; only the health
-// monitor's own probe file, written and removed every few seconds, is left
-// out.
+// monitor's own probe file and its write's temp file, written and removed
+// every few seconds, are left out, by their exact names.
 func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
 	c, _, keeper, err := fakebackend.Cluster(4, cluster.Resources{})
 	if err != nil {
@@ -47,14 +47,17 @@ func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
 			"f 0600 10001:10001 120 aa11 " + dir + "4acd",
 			"f 0600 10001:10001 60 bb22 " + dir + ".4acd.tmp-9f1c2b",
 			"f 0600 10001:10001 0 cc33 " + dir + ".health-probe",
+			"f 0600 10001:10001 0 dd44 " + dir + "..health-probe.tmp-0a1b2c3d4e5f",
+			"f 0600 10001:10001 0 ee55 " + dir + ".health-probe-old",
 		}, "\n")}
 	}
 	m, err := c.KeyMaterial(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aa11 " + dir + "4acd", "bb22 " + dir + ".4acd.tmp-9f1c2b"}
-	if !slices.Equal(m[3], want) {
-		t.Errorf("party 3's key material %q, want %q: the temp file counted, the health probe's file not", m[3], want)
+	want := []string{"aa11 " + dir + "4acd", "bb22 " + dir + ".4acd.tmp-9f1c2b", "ee55 " + dir + ".health-probe-old"}
+	got := slices.Sorted(slices.Values(m[3]))
+	if !slices.Equal(got, want) {
+		t.Errorf("party 3's key material %q, want %q: the temp file counted, the health probe's files not", got, want)
 	}
 }

@@ -191,14 +191,21 @@ func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error)
 	return out, nil
 }
 
-// transient tells the file a running party writes and removes on its own
-// every few seconds (the storage probe of its health monitor) from the
-// stored objects. A write's temp file (".<name>.tmp-<random>") is not one:
-// it lives only inside a write, and one that outlives it — a party killed
-// mid-write — is as much a fault left behind as any other stray file.
+// transient tells the files a running party writes and removes on its own
+// every few seconds — the storage probe of its health monitor,
+// ".health-probe", and the temp file its atomic write goes through,
+// "..health-probe.tmp-<random>" — from the stored objects. Any other
+// write's temp file (".<name>.tmp-<random>") is not one: it lives only
+// inside a write, and one that outlives it — a party killed mid-write — is
+// as much a fault left behind as any other stray file.
 func transient(p string) bool {
-	return strings.HasPrefix(path.Base(p), ".health-probe")
+	base := path.Base(p)
+	return base == healthProbe || strings.HasPrefix(base, "."+healthProbe+".tmp-")
 }
+
+// healthProbe is the file the party's health monitor writes into each
+// vault (kms/storage Vault.Probe).
+const healthProbe = ".health-probe"
 
 // captureGolden completes the golden copy once PRSS is set up: every
 // party's epoch data is copied into the golden volume, inside the keeper,

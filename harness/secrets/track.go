@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
 	"strings"
 	"sync"
 
@@ -78,7 +80,12 @@ func (t *Tracker) observe(ctx context.Context, m cluster.Manifest) {
 	var errs []error
 	for _, p := range fresh {
 		raw, err := t.c.ReadFile(ctx, p)
-		if err != nil {
+		switch {
+		case err != nil && errors.Is(err, fs.ErrNotExist) && strings.Contains(path.Base(p), ".tmp-"):
+			// A write's temp file, renamed since the manifest was read:
+			// what it held is read under its own name.
+			continue
+		case err != nil:
 			// Gone since the manifest was read, or unreadable: either way
 			// the scan cannot vouch for what it held.
 			errs = append(errs, fmt.Errorf("reading %s, new in the cluster's storage: %w", p, err))

@@ -130,3 +130,29 @@ func TestTrackerNamesANewFileItCouldNotRead(t *testing.T) {
 		t.Errorf("tracker error %v; want the unreadable new file named", err)
 	}
 }
+
+// A write's temp file renamed between the manifest and the read is no
+// secret lost: its content is read under the object's own name.
+func TestTrackerPassesOverATempFileRenamedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	c, _, keeper, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &storage{files: map[string][]byte{}, k: keeper}
+	keeper.OnExec = st.manifest
+	tr, err := Track(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Stop(); Use(nil) })
+	st.mu.Lock()
+	st.files["/vaults/p2/keys/PRIV-p2/EpochData/.e2.tmp-0a1b2c3d4e5f"] = []byte("renamed before it could be read")
+	st.mu.Unlock()
+	if _, err := c.KeyMaterial(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Err(); err != nil {
+		t.Errorf("a temp file gone since the manifest: %v", err)
+	}
+}
