@@ -168,6 +168,57 @@ func TestMarksCollapseBusyWorkload(t *testing.T) {
 	}
 }
 
+// The workload's operations, spans of a few ms each, draw as one run per
+// stretch of a status: a pause in the workload stays a gap, each failure
+// among successes stays visible over them, a wrong value stays its own
+// mark on top, and every operation is counted in a run.
+func TestWorkloadDrawsAsRuns(t *testing.T) {
+	ms := time.Millisecond
+	var evs []Event
+	for at := time.Duration(0); at < 60*time.Second; at += 80 * ms {
+		if at >= 30*time.Second && at < 35*time.Second {
+			continue // the workload paused
+		}
+		e := Event{At: at, End: at + 40*ms, Lane: LaneWorkload, Label: "decrypt via party 2", Status: OK}
+		if at >= 10*time.Second && at < 20*time.Second && at%(2*time.Second) == 0 {
+			e.Status, e.Detail = Fail, "Unavailable: party 3 unreachable"
+		}
+		if at == 50*time.Second {
+			e.Status = Wrong
+		}
+		evs = append(evs, e)
+	}
+	tl := &timeline{span: 60 * time.Second}
+	marks := tl.marks(evs)
+	var ok, failed, wrong, total int
+	for i, m := range marks {
+		total += 1 + m.more
+		switch m.Status {
+		case OK:
+			ok++
+			if failed > 0 || wrong > 0 {
+				t.Errorf("mark %d: a successful run drawn over a failure", i)
+			}
+		case Fail:
+			failed++
+		case Wrong:
+			wrong++
+		}
+	}
+	if ok != 2 || failed != 5 || wrong != 1 {
+		t.Errorf("%d successful runs, %d failed, %d wrong marks; want 2 (either side of the pause), 5 (two seconds apart), 1", ok, failed, wrong)
+	}
+	if total != len(evs) {
+		t.Errorf("marks stand for %d operations, want %d", total, len(evs))
+	}
+	if last := marks[len(marks)-1]; last.Status != Wrong {
+		t.Errorf("last mark is %q, want the wrong result on top", last.Status)
+	}
+	if first := marks[0]; first.End < 29*time.Second || !strings.HasPrefix(first.title(), "370 operations [ok], 0 s → 30.0 s") {
+		t.Errorf("the first run ends at %v, titled %q; want it to last until the pause and count its operations", first.End, first.title())
+	}
+}
+
 func TestFmtDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0:                        "0 s",

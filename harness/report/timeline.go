@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"html/template"
@@ -165,8 +166,9 @@ func tickStep(span time.Duration) time.Duration {
 }
 
 // mark is an event to draw, standing for more events when instants of the
-// same lane and status fall on the same pixel: that bounds the page size
-// however busy the workload was.
+// same lane and status fall on the same pixel, or when it is a run of the
+// workload's operations: that bounds the page size however busy the
+// workload was.
 type mark struct {
 	Event
 	more int
@@ -178,17 +180,27 @@ type markKey struct {
 	px     int
 }
 
-// marks orders what to draw: spans, then instants, then wrong results on
-// top so they are never hidden under other shapes.
+// tlRunGap is how far apart, in pixels, two operations of the workload may
+// be and still draw as one run: a scenario holds hundreds of them, each a
+// pixel wide, and one bar per stretch of each status reads better than
+// the ticks (and weighs a fraction of them); a longer pause shows as a gap.
+const tlRunGap = 2.0
+
+// marks orders what to draw: spans, then instants, then the workload's
+// runs, the failed ones over the successful, then wrong results on top so
+// they are never hidden under other shapes.
 func (t *timeline) marks(events []Event) []mark {
 	var spans, instants, wrong []mark
+	var work []Event
 	seen := map[markKey]int{} // index in instants
 	for _, e := range events {
 		switch {
-		case e.End > e.At:
-			spans = append(spans, mark{Event: e})
 		case e.Status == Wrong:
 			wrong = append(wrong, mark{Event: e})
+		case e.Lane == LaneWorkload:
+			work = append(work, e)
+		case e.End > e.At:
+			spans = append(spans, mark{Event: e})
 		default:
 			k := markKey{e.Lane, e.Status, int(t.x(e.At))}
 			if i, ok := seen[k]; ok {
@@ -199,16 +211,47 @@ func (t *timeline) marks(events []Event) []mark {
 			instants = append(instants, mark{Event: e})
 		}
 	}
-	return slices.Concat(spans, instants, wrong)
+	return slices.Concat(spans, instants, t.runs(work), wrong)
 }
 
-// draw draws one mark in its lane: a bar for a span, a thin tick for a
-// workload operation, a diamond for any other instant.
+// runs merges operations of one status into a mark while each starts
+// within tlRunGap pixels of the run's end; successful runs come first so
+// failures are drawn over them.
+func (t *timeline) runs(ops []Event) []mark {
+	slices.SortStableFunc(ops, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
+	var out []mark
+	open := map[Status]int{} // index in out of each status's current run
+	for _, e := range ops {
+		if i, ok := open[e.Status]; ok && t.x(e.At) <= t.x(max(out[i].At, out[i].End))+tlRunGap {
+			out[i].End = max(out[i].End, out[i].At, e.At, e.End)
+			out[i].more++
+			continue
+		}
+		open[e.Status] = len(out)
+		out = append(out, mark{Event: e})
+	}
+	failedLast := func(m mark) int {
+		if m.Status == OK {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(out, func(a, b mark) int { return cmp.Compare(failedLast(a), failedLast(b)) })
+	return out
+}
+
+// draw draws one mark in its lane: a bar for a span, a thin tick (or a
+// run of them) for the workload's operations, a diamond for any other
+// instant.
 func (t *timeline) draw(m mark) {
 	y := t.laneY(t.row[m.Lane])
 	cls := statusClass(m.Status)
 	title := "<title>" + html.EscapeString(m.title()) + "</title>"
 	switch {
+	case m.Lane == LaneWorkload && m.Status != Wrong:
+		x0 := t.x(m.At) - 0.75
+		fmt.Fprintf(&t.b, `<rect class="%s" x="%.1f" y="%.0f" width="%.1f" height="%d">%s</rect>`,
+			cls, x0, y+3, max(t.x(max(m.End, m.At))-x0, 1.5), tlLaneH-6, title)
 	case m.End > m.At:
 		x0 := t.x(m.At)
 		w := max(t.x(m.End)-x0, 1)
@@ -218,9 +261,6 @@ func (t *timeline) draw(m mark) {
 			fmt.Fprintf(&t.b, `<text class="bar-label" x="%.1f" y="%.0f">%s</text>`,
 				x0+4, y+tlLaneH/2+4, html.EscapeString(m.Label))
 		}
-	case m.Lane == LaneWorkload && m.Status != Wrong:
-		fmt.Fprintf(&t.b, `<rect class="%s" x="%.1f" y="%.0f" width="1.5" height="%d">%s</rect>`,
-			cls, t.x(m.At)-0.75, y+3, tlLaneH-6, title)
 	default:
 		r := tlDiamond
 		if m.Status == Wrong {
@@ -245,6 +285,13 @@ func statusClass(status Status) string {
 // title is the hover text of a mark: what, how it went, and when.
 func (m mark) title() string {
 	var b strings.Builder
+	if m.Lane == LaneWorkload && m.more > 0 {
+		fmt.Fprintf(&b, "%d operations [%s], %s → %s\nthe first: %s", m.more+1, m.Status, fmtDuration(m.At), fmtDuration(max(m.End, m.At)), m.Label)
+		if m.Detail != "" {
+			b.WriteString(": " + m.Detail)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s [%s]", m.Label, m.Status)
 	if m.Detail != "" {
 		b.WriteString("\n" + m.Detail)
