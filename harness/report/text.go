@@ -47,13 +47,7 @@ func (r *Run) WriteText(w io.Writer) error {
 		if by == "" {
 			by = "-"
 		}
-		defects := len(s.Defects)
-		for _, st := range s.Steps {
-			if st.Defect {
-				defects++
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, overhead, by, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, s.KeysWord(), defects, s.Section, s.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%d\t%s\t%s\n", res, ttd, ttr, overhead, by, s.Ops.OK, s.Ops.Failed, s.Ops.Wrong, s.KeysWord(), s.DefectCount(), s.Section, s.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -138,6 +132,18 @@ func (s Scenario) KeysWord() string {
 		return s.Keys
 	}
 	return "-"
+}
+
+// DefectCount is what the DEFECTS column says: the defects of the guide
+// the scenario recorded and its runbook steps that are defects.
+func (s Scenario) DefectCount() int {
+	n := len(s.Defects)
+	for _, st := range s.Steps {
+		if st.Defect {
+			n++
+		}
+	}
+	return n
 }
 
 // RecoveredBySummary counts the scenarios by who recovered the cluster.
