@@ -27,12 +27,20 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":    percent,
 	"clip":   func(s string) string { return clip(s, maxInline) },
 	"output": func(s string) string { return clip(s, maxOutput) },
+	"error":  func(s string) string { return clip(s, maxError) },
+	"brief":  brief,
 }).Parse(pageText))
 
 const (
-	// maxOutput bounds each step's output on the page; the JSON has it all.
-	maxOutput = 2000
-	// maxInline bounds an error shown inside a scorecard cell.
+	// maxOutput bounds each step's output and each error on the page,
+	// about fifteen lines: the catalog has hundreds of steps, and the
+	// JSON has all of it.
+	maxOutput = 1000
+	// maxError bounds a failed scenario's error in its details: one per
+	// failure, and what the reader came for.
+	maxError = 4000
+	// maxInline bounds a reason shown inline: a line of the first screen,
+	// a defect, what a probe saw last.
 	maxInline = 200
 )
 
@@ -53,9 +61,41 @@ func (r *Run) WriteHTML(path string) error {
 type page struct {
 	Run                     *Run
 	Passed, Failed, Skipped int
-	Defects                 []defectRow
-	Scenarios               []scenarioView
-	PhaseSummary            string // the run's time by phase
+	// Failures and Skips are the first screen's lists: each failed or
+	// skipped scenario with why, linked to its details.
+	Failures, Skips []reason
+	// Matrix counts the scenarios of each section of the guide by result,
+	// in the order the run met the sections; Totals is the run's Tally.
+	Matrix       []sectionCount
+	Totals       sectionCount
+	Defects      []defectRow
+	Scenarios    []scenarioView
+	PhaseSummary string // the run's time by phase
+	RecoveredBy  string // the run's recoveries by who brought the cluster back
+}
+
+// reason is one line of the first screen: a scenario and why it failed or
+// was skipped.
+type reason struct {
+	ID, Name, Why string
+}
+
+// sectionCount is one row of the section × result matrix.
+type sectionCount struct {
+	Section               string
+	Pass, Fail, Skip, All int
+}
+
+func (c *sectionCount) add(result string) {
+	switch result {
+	case ResultPass:
+		c.Pass++
+	case ResultSkip:
+		c.Skip++
+	default:
+		c.Fail++
+	}
+	c.All++
 }
 
 type scenarioView struct {
@@ -64,7 +104,7 @@ type scenarioView struct {
 	Timeline template.HTML
 	// PhaseBar is the scenario's time as a bar of its phases, the
 	// longest scenario of the run filling phaseBarWidth: slow scenarios
-	// and where their time goes stand out down the column.
+	// and their phases stand out against each other.
 	PhaseBar    []phaseSegment
 	Overhead    time.Duration
 	HasOverhead bool
@@ -105,23 +145,30 @@ type defectRow struct {
 }
 
 func newPage(r *Run) page {
-	p := page{Run: r, PhaseSummary: r.PhaseSummary()}
+	p := page{Run: r, PhaseSummary: r.PhaseSummary(), RecoveredBy: r.RecoveredBySummary()}
+	p.Passed, p.Failed, p.Skipped = r.Tally()
 	var longest time.Duration
 	for _, s := range r.Scenarios {
 		longest = max(longest, s.Phases.Total())
 	}
+	row := map[string]int{} // index in p.Matrix of each section
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		v := scenarioView{Scenario: s, ID: fmt.Sprintf("sc-%d", i), Timeline: timelineSVG(s), PhaseBar: phaseBar(s.Phases, longest)}
 		v.Overhead, v.HasOverhead = s.Overhead()
 		switch s.Result() {
-		case ResultPass:
-			p.Passed++
+		case ResultFail:
+			p.Failures = append(p.Failures, reason{v.ID, s.Name, brief(s.Error)})
 		case ResultSkip:
-			p.Skipped++
-		default:
-			p.Failed++
+			p.Skips = append(p.Skips, reason{v.ID, s.Name, brief(s.Skipped)})
 		}
+		j, ok := row[s.Section]
+		if !ok {
+			j, row[s.Section] = len(p.Matrix), len(p.Matrix)
+			p.Matrix = append(p.Matrix, sectionCount{Section: s.Section})
+		}
+		p.Matrix[j].add(s.Result())
+		p.Totals.add(s.Result())
 		p.Defects = append(p.Defects, defectsOf(v)...)
 		p.Scenarios = append(p.Scenarios, v)
 	}
@@ -203,13 +250,33 @@ func percent(share float64) string {
 
 // clip cuts s to at most n bytes on a rune boundary, saying how much it cut.
 func clip(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
+	head, rest := cut(strings.TrimRight(s, "\n"), n)
+	if rest == 0 {
+		return head
+	}
+	return fmt.Sprintf("%s… (%d more bytes in the JSON report)", head, rest)
+}
+
+// cut cuts s to at most n bytes on a rune boundary; rest is how many
+// bytes it cut.
+func cut(s string, n int) (head string, rest int) {
 	if len(s) <= n {
-		return s
+		return s, 0
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
 	}
-	return fmt.Sprintf("%s… (%d more bytes in the JSON report)", s[:cut], len(s)-cut)
+	return s[:i], len(s) - i
+}
+
+// brief is the first line of a reason, cut to fit a line or two of the
+// first screen; the scenario's details, a link away, have all of it.
+func brief(s string) string {
+	head, rest := cut(strings.TrimSpace(s), maxInline)
+	head, more, _ := strings.Cut(head, "\n")
+	if rest > 0 || more != "" {
+		head += " …"
+	}
+	return head
 }
