@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -323,6 +325,19 @@ func judge(x Expect, out string) error {
 	}
 	if x.notOutput != nil && x.notOutput.MatchString(out) {
 		return fmt.Errorf("output matches /%s/: %q", x.NotOutput, x.notOutput.FindString(out))
+	}
+	return nil
+}
+
+// read sets the step's captured variables from its output.
+func (s Step) read(out string, v map[string][]string) error {
+	for _, name := range slices.Sorted(maps.Keys(s.captures)) {
+		re := s.captures[name]
+		m := re.FindStringSubmatch(out)
+		if m == nil || m[1] == "" {
+			return fmt.Errorf("capture %s: /%s/ finds nothing in the output: %s", name, re, lastLine(out))
+		}
+		v[name] = []string{m[1]}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/kms/material"
@@ -172,4 +173,20 @@ func (e *Env) vars() map[string][]string {
 		v[k] = []string{val}
 	}
 	return v
+}
+
+// CheckVars tells whether the caller supplies every variable the runbook
+// declares, with a value. Call it before injecting a fault: Run calls it
+// before its first step.
+func (rb *Runbook) CheckVars(supplied map[string]string) error {
+	var missing []string
+	for _, name := range rb.Vars {
+		if strings.TrimSpace(supplied[name]) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("runbook %q needs variables the caller did not supply: %s", rb.Name, strings.Join(missing, ", "))
+	}
+	return nil
 }
