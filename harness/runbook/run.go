@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
-
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -444,10 +442,10 @@ var engineActions = map[string]engineAction{
 func update(ctx context.Context, e *Env, g *Engine, i int, _ time.Duration) error {
 	r := cluster.Resources{}
 	if g.Memory != "" {
-		if err := checkMemory(g.Memory); err != nil {
+		b, err := parseMemory(g.Memory)
+		if err != nil {
 			return err
 		}
-		b, _ := units.RAMInBytes(g.Memory)
 		r.Memory = b
 	}
 	if g.CPUs != "" {

@@ -173,17 +173,19 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func checkMemory(s string) error {
+// parseMemory reads an engine update's memory limit, like 256m.
+func parseMemory(s string) (int64, error) {
 	b, err := units.RAMInBytes(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a memory size (like 256m): %v", s, err)
+		return 0, fmt.Errorf("%q is not a memory size (like 256m): %v", s, err)
 	}
 	if b <= 0 {
-		return fmt.Errorf("%q: a memory limit must be positive", s)
+		return 0, fmt.Errorf("%q: a memory limit must be positive", s)
 	}
-	return nil
+	return b, nil
 }
 
+// parseCPUs reads an engine update's CPU limit, like 1.5.
 func parseCPUs(s string) (float64, error) {
 	c, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || c <= 0 || math.IsInf(c, 0) || math.IsNaN(c) {

@@ -291,7 +291,7 @@ func (v *validator) engine(g *Engine) {
 	if g.Memory != "" {
 		v.text("engine.memory", g.Memory)
 		if !varRef.MatchString(g.Memory) {
-			if err := checkMemory(g.Memory); err != nil {
+			if _, err := parseMemory(g.Memory); err != nil {
 				v.fail("engine.memory", "%v", err)
 			}
 		}
