@@ -225,11 +225,17 @@ func TestGuideBadInputExits2(t *testing.T) {
 	if err := os.WriteFile(latin1, []byte("# Guide\n\n## Caf\xe9\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	notShell := filepath.Join(t.TempDir(), "not-shell.md")
+	if err := os.WriteFile(notShell, []byte("# Guide\n\n## A\n\n```bash\nls\necho \"oops\n```\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"a block that is not shell", []string{"guide", "check", "--guide", notShell},
+			notShell + ":7: a shell block the shell parser (mvdan.cc/sh, as bash) refuses: reached EOF without closing quote `\"`: \"echo \\\"oops\""},
 		{"not UTF-8", []string{"guide", "check", "--guide", latin1}, latin1 + ":3: not UTF-8: \"## Caf\uFFFD\""},
 		{"unterminated fence", []string{"guide", "check", "--guide", rel("bad/unterminated.md")},
 			"harness/guide/testdata/bad/unterminated.md:5: code block never closed (no closing fence): \"```bash\""},

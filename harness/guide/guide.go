@@ -56,8 +56,9 @@ type Node struct {
 	Title         string // section and step: the title; block: the info string
 	Number        int    // step: its number
 	// Text is the node's text: a block's content as written, a command's
-	// lines joined (continuations and compound commands on one line,
-	// whitespace collapsed), a step's item as written.
+	// as written with its comments and line continuations cut and
+	// whitespace collapsed (a compound command on one line), a step's
+	// item as written.
 	Text   string
 	Digest string // of the text with whitespace collapsed
 	// Script: a block that runs as one script (#!, a heredoc); it has no
@@ -436,13 +437,8 @@ func (p *parser) block(n ast.Node, info []byte, parent *Node) error {
 		blk.EndLine = open + len(content) - 1
 	}
 	if shellInfo[strings.ToLower(string(info))] {
-		units, script := splitCommands(content)
-		blk.Script = script
-		for _, u := range units {
-			c := &Node{Kind: KindCommand, Parent: blk, Text: u.text,
-				Address: join(blk.Address, fmt.Sprintf("line %d", u.line)),
-				Line:    first + u.line - 1, EndLine: first + u.end - 1}
-			blk.Children = append(blk.Children, c)
+		if err := p.commands(blk, content, first); err != nil {
+			return err
 		}
 	}
 	if err := p.add(blk); err != nil {
@@ -455,6 +451,25 @@ func (p *parser) block(n ast.Node, info []byte, parent *Node) error {
 		if err := p.add(c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// commands adds a shell block's commands to it (first is the guide line
+// of its content's first line), or marks it a script. A block the shell
+// parser refuses is refused, naming the guide's line.
+func (p *parser) commands(blk *Node, content []string, first int) error {
+	units, script, err := splitCommands(strings.Join(content, "\n"))
+	if err != nil {
+		line := first + err.line - 1
+		return &InputError{File: p.file, Line: line, Text: strings.TrimSpace(p.lineText(line)),
+			Msg: "a shell block the shell parser (mvdan.cc/sh, as bash) refuses: " + err.msg}
+	}
+	blk.Script = script
+	for _, u := range units {
+		blk.Children = append(blk.Children, &Node{Kind: KindCommand, Parent: blk, Text: u.text,
+			Address: join(blk.Address, fmt.Sprintf("line %d", u.line)),
+			Line:    first + u.line - 1, EndLine: first + u.end - 1})
 	}
 	return nil
 }

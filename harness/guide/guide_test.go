@@ -137,28 +137,6 @@ func TestDigestsFollowTheText(t *testing.T) {
 	}
 }
 
-func TestSplitCommands(t *testing.T) {
-	cases := []struct {
-		name   string
-		block  string
-		want   []unit
-		script bool
-	}{
-		{"comments and blanks", "# a\n\nls -l  # list\necho '#not a comment'\n", []unit{{3, 3, "ls -l"}, {4, 4, "echo '#not a comment'"}}, false},
-		{"continuation", "kms-init \\\n  --a 1 \\\n  --b 2\nwait\n", []unit{{1, 3, "kms-init --a 1 --b 2"}, {4, 4, "wait"}}, false},
-		{"compound", "if true; then\n  x\nfi\nfor i in 1 2; do y & done\n", []unit{{1, 3, "if true; then x fi"}, {4, 4, "for i in 1 2; do y & done"}}, false},
-		{"script", "#!/bin/bash\nls\n", nil, true},
-		{"heredoc", "cat <<EOF\nx\nEOF\n", nil, true},
-		{"not a heredoc", "grep x <<< \"$v\"\n", []unit{{1, 1, `grep x <<< "$v"`}}, false},
-	}
-	for _, c := range cases {
-		got, script := splitCommands(strings.Split(strings.TrimSuffix(c.block, "\n"), "\n"))
-		if script != c.script || !slices.Equal(got, c.want) {
-			t.Errorf("%s: got %v script=%v, want %v script=%v", c.name, got, script, c.want, c.script)
-		}
-	}
-}
-
 func loadTestRunbooks(t testing.TB, dir string) []RunbookCites {
 	t.Helper()
 	rbs, err := LoadRunbookDir(dir)

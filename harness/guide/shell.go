@@ -1,176 +1,168 @@
 package guide
 
 import (
+	"bytes"
+	"errors"
 	"regexp"
 	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // unit is one command of a shell block: lines line..end of the block's
-// content (1-based), text joined on one line.
+// content (1-based), and its text as written with its comments and line
+// continuations cut and whitespace collapsed.
 type unit struct {
 	line, end int
 	text      string
 }
 
-var heredoc = regexp.MustCompile(`<<-?\s*['"]?[A-Za-z_]`)
+// Placeholder is a <name> the guide writes for a value the reader fills
+// in (<GRPC_PORT>, <pid>). To a shell it is two redirections, and often
+// not valid ones; a block holding one must not run as it is.
+var Placeholder = regexp.MustCompile(`<[A-Za-z_][A-Za-z0-9_-]*>`)
 
-// splitCommands cuts a shell block into the commands an operator runs one
-// by one: blank and comment lines dropped, trailing comments cut, lines
-// ending in a backslash joined to the next, and a compound command (for,
-// while, until, if, case, { }) kept whole up to its done/fi/esac/}. A block
-// that is a script (#! first) or feeds a heredoc is one unit, the block
-// itself: script is true and there are no units.
-func splitCommands(content []string) (units []unit, script bool) {
-	for i, l := range content {
-		t := strings.TrimSpace(l)
-		if t == "" {
-			continue
-		}
-		if strings.HasPrefix(t, "#!") && i == firstNonBlank(content) {
-			return nil, true
-		}
-		if heredoc.MatchString(stripComment(l)) && !strings.Contains(l, "<<<") {
-			return nil, true
-		}
-	}
-	var cur *unit
-	var parts []string
-	depth := 0
-	for i, l := range content {
-		code := strings.TrimSpace(stripComment(l))
-		if code == "" {
-			continue
-		}
-		if cur == nil {
-			cur = &unit{line: i + 1}
-		}
-		cur.end = i + 1
-		continued := strings.HasSuffix(code, `\`)
-		code = strings.TrimSuffix(code, `\`)
-		parts = append(parts, code)
-		depth += nesting(code)
-		if continued || depth > 0 {
-			continue
-		}
-		depth = 0
-		cur.text = Normalize(strings.Join(parts, " "))
-		units = append(units, *cur)
-		cur, parts = nil, nil
-	}
-	if cur != nil { // an unfinished compound or continuation: keep what is there
-		cur.text = Normalize(strings.Join(parts, " "))
-		units = append(units, *cur)
-	}
-	return units, false
+// shellError is a block the shell parser refuses: the line of the block's
+// content it points at, and what it says.
+type shellError struct {
+	line int
+	msg  string
 }
 
-func firstNonBlank(lines []string) int {
-	for i, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			return i
-		}
+// splitCommands parses a shell block with mvdan.cc/sh's bash parser and
+// cuts it into the commands an operator runs one by one: each top-level
+// statement (a compound command, a pipeline or a && chain whole, however
+// many lines it takes), joined by the statements that start on the line
+// the one before ends on (a; b), so that every command starts on a line
+// of its own. A block that is a script (#! first) or feeds a heredoc is
+// one unit, the block itself: script is true and there are no units.
+func splitCommands(content string) (units []unit, script bool, err *shellError) {
+	f, err := parseShell(content)
+	if err != nil {
+		return nil, false, err
 	}
-	return -1
-}
-
-// stripComment cuts a # comment that starts a word outside quotes.
-func stripComment(l string) string {
-	var quote byte
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && quote == '"' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\\':
-			i++
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t'):
-			return l[:i]
-		}
+	if strings.HasPrefix(strings.TrimSpace(content), "#!") || feedsHeredoc(f) {
+		return nil, true, nil
 	}
-	return l
-}
-
-// nesting is how many compound commands a line opens minus how many it
-// closes, counting keywords in command position outside quotes.
-func nesting(code string) int {
-	d := 0
-	cmdPos := true
-	for _, w := range words(code) {
-		switch w {
-		case ";", "&", "&&", "|", "||", "do", "then", "else", "elif", "(":
-			cmdPos = true
-			continue
-		case "{":
-			d++
-			cmdPos = true
-			continue
-		}
-		if cmdPos {
-			switch w {
-			case "for", "while", "until", "if", "case":
-				d++
-			case "done", "fi", "esac", "}":
-				d--
-			}
-		}
-		cmdPos = false
-	}
-	return d
-}
-
-// words splits a line into shell words and the operators ; & && | ||,
-// keeping quoted text and $( ) inside their word.
-func words(s string) []string {
-	var out []string
-	var w strings.Builder
+	cut := cuts(content, f)
+	var from, to uint
 	flush := func() {
-		if w.Len() > 0 {
-			out = append(out, w.String())
-			w.Reset()
+		units[len(units)-1].text = Normalize(kept(content[from:to], cut[from:to]))
+	}
+	for _, st := range f.Stmts {
+		line := int(st.Pos().Line())
+		if len(units) == 0 || line != units[len(units)-1].end {
+			if len(units) > 0 {
+				flush()
+			}
+			units = append(units, unit{line: line})
+			from = st.Pos().Offset()
+		}
+		units[len(units)-1].end = int(st.End().Line())
+		to = st.End().Offset()
+	}
+	if len(units) > 0 {
+		flush()
+	}
+	return units, false, nil
+}
+
+// parseShell parses a block as bash, its placeholders read as words: each
+// <name> is masked by a word of the same length, so that offsets, lines
+// and the text taken from the block stay as the guide writes them.
+func parseShell(content string) (*syntax.File, *shellError) {
+	masked := []byte(content)
+	for _, m := range Placeholder.FindAllStringIndex(content, -1) {
+		if m[0] > 0 && content[m[0]-1] == '<' { // <<EOF>: a heredoc's word
+			continue
+		}
+		masked[m[0]], masked[m[1]-1] = '_', '_'
+	}
+	for {
+		f, err := syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(masked), "")
+		if err != nil {
+			return nil, parseError(err)
+		}
+		// mvdan.cc/sh takes a backslash ending a comment for a line
+		// continuation; to bash it is text, and the newline ends the
+		// command. Mask it too, and parse again.
+		again := false
+		syntax.Walk(f, func(n syntax.Node) bool {
+			if c, ok := n.(*syntax.Comment); ok && strings.HasSuffix(c.Text, "\\\n") {
+				masked[c.End().Offset()-2], again = ' ', true
+			}
+			return true
+		})
+		if !again {
+			return f, nil
 		}
 	}
-	var quote byte
-	paren := 0
+}
+
+func parseError(err error) *shellError {
+	var pe syntax.ParseError
+	var le syntax.LangError
+	switch {
+	case errors.As(err, &pe):
+		return &shellError{int(pe.Pos.Line()), pe.Text}
+	case errors.As(err, &le):
+		return &shellError{int(le.Pos.Line()), strings.TrimPrefix(le.Error(), le.Pos.String()+": ")}
+	}
+	return &shellError{1, err.Error()}
+}
+
+func feedsHeredoc(f *syntax.File) bool {
+	found := false
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if r, ok := n.(*syntax.Redirect); ok && (r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// cuts marks the bytes of a block that are not a command's text: its
+// comments, and each backslash-newline outside single quotes, which the
+// shell removes (a line continuation).
+func cuts(content string, f *syntax.File) []bool {
+	cut := make([]bool, len(content))
+	quoted := make([]bool, len(content))
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Comment:
+			for i := n.Pos().Offset(); i < n.End().Offset(); i++ {
+				cut[i] = true
+			}
+		case *syntax.SglQuoted:
+			for i := n.Pos().Offset(); i < n.End().Offset(); i++ {
+				quoted[i] = true
+			}
+		}
+		return true
+	})
+	for i := 1; i < len(content); i++ {
+		if content[i] != '\n' || content[i-1] != '\\' || cut[i-1] || quoted[i-1] {
+			continue
+		}
+		run := 0
+		for j := i - 1; j >= 0 && content[j] == '\\'; j-- {
+			run++
+		}
+		if run%2 == 1 {
+			cut[i-1], cut[i] = true, true
+		}
+	}
+	return cut
+}
+
+// kept is s without the bytes cut marks.
+func kept(s string, cut []bool) string {
+	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			w.WriteByte(c)
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-			w.WriteByte(c)
-		case c == '$' && i+1 < len(s) && s[i+1] == '(':
-			paren++
-			w.WriteString("$(")
-			i++
-		case c == ')' && paren > 0:
-			paren--
-			w.WriteByte(c)
-		case paren > 0:
-			w.WriteByte(c)
-		case c == ' ' || c == '\t':
-			flush()
-		case c == ';' || c == '&' || c == '|':
-			flush()
-			if i+1 < len(s) && s[i+1] == c && c != ';' {
-				out = append(out, string([]byte{c, c}))
-				i++
-			} else {
-				out = append(out, string(c))
-			}
-		default:
-			w.WriteByte(c)
+		if !cut[i] {
+			b.WriteByte(s[i])
 		}
 	}
-	flush()
-	return out
+	return b.String()
 }
