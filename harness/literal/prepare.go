@@ -3,7 +3,6 @@ package literal
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/kmschaos/kmschaos/harness/guide"
@@ -46,9 +45,6 @@ func (s *Script) MappedAt(l int) []Use {
 	}
 	return out
 }
-
-// placeholder is a <name> left in a block: it must never reach a shell.
-var placeholder = regexp.MustCompile(`<[A-Za-z_][A-Za-z0-9_-]*>`)
 
 // Prepare applies the mapping to block b of g for the run's variables. It
 // refuses a block that still holds a <placeholder> afterwards, naming the
@@ -145,7 +141,7 @@ func Prepare(g *guide.Guide, b *guide.Node, m *Mapping, vars map[string]string) 
 				prelude = append(prelude, strings.TrimRight(fn, "\n"))
 			}
 		}
-		if p := placeholder.FindString(codeOf(line)); p != "" {
+		if p := guide.Placeholder.FindString(codeOf(line)); p != "" { // it must never reach a shell
 			return nil, &guide.InputError{File: g.File, Line: gl, Text: strings.TrimSpace(raw),
 				Msg: fmt.Sprintf("%s has no mapping in %s: the block is not run", p, m.File)}
 		}
