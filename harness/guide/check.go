@@ -192,25 +192,44 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 		rows[n] = row
 		r.Rows = append(r.Rows, row)
 	}
-	drifted := map[*Node]bool{}
-
 	if ex != nil {
-		for i := range ex.Entries {
-			e := &ex.Entries[i]
-			n, moved := r.resolve(g, e.Address, e.Text, ex.File, e.Line, "", "", "exclusion")
-			if n == nil {
-				continue
-			}
-			for _, row := range r.Rows {
-				if row.Node == n {
-					row.Exclusion, row.ExclusionMoved = e, moved
-				} else if under(row.Node, n.Address) && row.Exclusion == nil {
-					row.Exclusion, row.ExcludedVia, row.ExclusionMoved = e, n.Address, moved
-				}
+		r.exclude(g, ex)
+	}
+	drifted := r.cite(g, runbooks, rows)
+	r.settle(rows, drifted)
+	for _, row := range r.Rows {
+		if row.Counted && row.Status == StatusGap {
+			n := row.Node
+			r.Problems = append(r.Problems, Problem{Kind: ProblemGap, File: g.File, Line: n.Line, Address: n.Address, Text: n.Text,
+				Msg: fmt.Sprintf("%s %q", n.Kind, n.Address)})
+		}
+	}
+	return r
+}
+
+// exclude marks the rows each exclusion names, and those under them.
+func (r *Report) exclude(g *Guide, ex *Exclusions) {
+	for i := range ex.Entries {
+		e := &ex.Entries[i]
+		n, moved := r.resolve(g, e.Address, e.Text, ex.File, e.Line, "", "", "exclusion")
+		if n == nil {
+			continue
+		}
+		for _, row := range r.Rows {
+			if row.Node == n {
+				row.Exclusion, row.ExclusionMoved = e, moved
+			} else if under(row.Node, n.Address) && row.Exclusion == nil {
+				row.Exclusion, row.ExcludedVia, row.ExclusionMoved = e, n.Address, moved
 			}
 		}
 	}
+}
 
+// cite adds each citation to the row of the part it names (a block's to
+// its commands' too) and returns the parts only drifted citations name.
+// A citation lacking what it must say is bad input.
+func (r *Report) cite(g *Guide, runbooks []RunbookCites, rows map[*Node]*Row) (drifted map[*Node]bool) {
+	drifted = map[*Node]bool{}
 	for _, rb := range runbooks {
 		for _, st := range rb.Steps {
 			for _, c := range st.Cites {
@@ -251,7 +270,13 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 			}
 		}
 	}
+	return drifted
+}
 
+// settle gives every row its status: the strongest of its citations',
+// excluded, drift, or else a gap, unless every counted part under it is
+// covered (then the weakest of theirs, derived).
+func (r *Report) settle(rows map[*Node]*Row, drifted map[*Node]bool) {
 	// Children come after their parents: settle them first.
 	for i := len(r.Rows) - 1; i >= 0; i-- {
 		row := r.Rows[i]
@@ -297,14 +322,6 @@ func Check(g *Guide, runbooks []RunbookCites, ex *Exclusions) *Report {
 			row.Status = StatusInfo
 		}
 	}
-	for _, row := range r.Rows {
-		if row.Counted && row.Status == StatusGap {
-			n := row.Node
-			r.Problems = append(r.Problems, Problem{Kind: ProblemGap, File: g.File, Line: n.Line, Address: n.Address, Text: n.Text,
-				Msg: fmt.Sprintf("%s %q", n.Kind, n.Address)})
-		}
-	}
-	return r
 }
 
 // resolve finds the part a citation or an exclusion (what) names: at its

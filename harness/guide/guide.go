@@ -127,32 +127,14 @@ func ParseFile(path string) (*Guide, error) {
 // Parse parses a guide. goldmark accepts any text as Markdown, so Parse
 // refuses what cannot be a guide: an empty file, text that is not UTF-8, a
 // fenced block that is never closed (the rest of the file would silently
-// become code), and two parts with the same address.
+// become code), a shell block that is not shell, and two parts with the
+// same address.
 func Parse(file string, src []byte) (*Guide, error) {
-	if len(bytes.TrimSpace(src)) == 0 {
-		return nil, &InputError{File: file, Msg: "empty guide"}
-	}
-	if i := bytes.IndexByte(src, 0); i >= 0 {
-		p := &parser{src: src}
-		p.lineStarts()
-		return nil, &InputError{File: file, Line: p.lineOf(i), Msg: "a NUL byte: not a text file"}
-	}
-	if !utf8.Valid(src) {
-		off := 0
-		for off < len(src) {
-			r, size := utf8.DecodeRune(src[off:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			off += size
-		}
-		p := &parser{src: src}
-		p.lineStarts()
-		line := p.lineOf(off)
-		return nil, &InputError{File: file, Line: line, Text: strings.ToValidUTF8(p.lineText(line), "\uFFFD"), Msg: "not UTF-8"}
-	}
 	p := &parser{file: file, src: src, g: &Guide{File: file, index: map[string]*Node{}}, blocks: map[string]int{}}
 	p.lineStarts()
+	if err := p.notText(); err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(src)
 	p.g.Digest = hex.EncodeToString(sum[:6])
 	doc := goldmark.New().Parser().Parse(text.NewReader(src))
@@ -160,6 +142,30 @@ func Parse(file string, src []byte) (*Guide, error) {
 		return nil, err
 	}
 	return p.g, nil
+}
+
+// notText refuses a source that is not text: empty, with a NUL byte, or
+// not UTF-8.
+func (p *parser) notText() error {
+	if len(bytes.TrimSpace(p.src)) == 0 {
+		return &InputError{File: p.file, Msg: "empty guide"}
+	}
+	if i := bytes.IndexByte(p.src, 0); i >= 0 {
+		return &InputError{File: p.file, Line: p.lineOf(i), Msg: "a NUL byte: not a text file"}
+	}
+	if utf8.Valid(p.src) {
+		return nil
+	}
+	off := 0
+	for off < len(p.src) {
+		r, size := utf8.DecodeRune(p.src[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	line := p.lineOf(off)
+	return &InputError{File: p.file, Line: line, Text: strings.ToValidUTF8(p.lineText(line), "\uFFFD"), Msg: "not UTF-8"}
 }
 
 type parser struct {
