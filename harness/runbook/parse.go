@@ -49,9 +49,24 @@ var lineRef = regexp.MustCompile(`line (\d+): `)
 // atSteps names the step of each line a decoding error points at, so that
 // a type error reads like a validation error: line 9: step 2 "Stop": ...
 func atSteps(raw []byte, err error) string {
+	steps := stepNodes(raw)
+	return lineRef.ReplaceAllStringFunc(err.Error(), func(ref string) string {
+		line, _ := strconv.Atoi(lineRef.FindStringSubmatch(ref)[1])
+		for k := len(steps) - 1; k >= 0; k-- {
+			if steps[k].Line <= line {
+				return fmt.Sprintf("%sstep %d %q: ", ref, k+1, nameOf(steps[k]))
+			}
+		}
+		return ref
+	})
+}
+
+// stepNodes are the YAML nodes of a runbook's steps, as far as it is a
+// mapping with a list of steps.
+func stepNodes(raw []byte) []*yaml.Node {
 	var root yaml.Node
 	if yaml.Unmarshal(raw, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return err.Error()
+		return nil
 	}
 	var steps []*yaml.Node
 	doc := root.Content[0].Content
@@ -60,21 +75,18 @@ func atSteps(raw []byte, err error) string {
 			steps = doc[k+1].Content
 		}
 	}
-	return lineRef.ReplaceAllStringFunc(err.Error(), func(ref string) string {
-		line, _ := strconv.Atoi(lineRef.FindStringSubmatch(ref)[1])
-		for k := len(steps) - 1; k >= 0; k-- {
-			if steps[k].Line <= line {
-				name := ""
-				if steps[k].Kind == yaml.MappingNode {
-					for j := 0; j+1 < len(steps[k].Content); j += 2 {
-						if steps[k].Content[j].Value == "name" {
-							name = steps[k].Content[j+1].Value
-						}
-					}
-				}
-				return fmt.Sprintf("%sstep %d %q: ", ref, k+1, name)
+	return steps
+}
+
+// nameOf is a step node's name, "" if it has none.
+func nameOf(step *yaml.Node) string {
+	name := ""
+	if step.Kind == yaml.MappingNode {
+		for j := 0; j+1 < len(step.Content); j += 2 {
+			if step.Content[j].Value == "name" {
+				name = step.Content[j+1].Value
 			}
 		}
-		return ref
-	})
+	}
+	return name
 }

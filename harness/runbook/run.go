@@ -84,10 +84,13 @@ func expand(args []string, v map[string][]string) ([]string, error) {
 	return out, nil
 }
 
-// Run executes the steps in order. It stops at the first step that fails
-// and returns a *StepError; after every step it compares the key material
-// with the baseline, and returns a *DataLoss if the runbook ends with key
-// objects missing or changed, naming the step where they went.
+// Run executes the steps in order. After every step it compares the key
+// material with the baseline (a step after which it cannot be read
+// fails). It stops at the first step that fails and returns a *StepError,
+// or a *DataLoss when key objects went missing or changed before (that
+// explains the failure better); a runbook that ends with key objects
+// missing or changed returns a *DataLoss too, naming the step where they
+// went.
 //
 // A runbook that does not validate, or whose declared variables the
 // caller does not supply, is an error before any step runs.
@@ -237,7 +240,7 @@ func (rb *Runbook) step(ctx context.Context, e *Env, s Step, v map[string][]stri
 	switch {
 	case s.Exec != nil:
 		output, command, err = runExec(ctx, e, s, v)
-	case s.Engine != nil && s.Engine.Action == "inspect":
+	case s.inspects():
 		output, err = inspect(ctx, e, s.Engine, v)
 		if err == nil {
 			err = judge(s.Expect, output)

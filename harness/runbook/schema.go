@@ -142,9 +142,9 @@ type Engine struct {
 	CPUs    string   `yaml:"cpus"`    // update: e.g. 2, or {{cpus}} (the baseline)
 }
 
-// Expect is a step's postcondition. Exit, Output and NotOutput judge the
-// step's own output (an exec's, or an engine inspect's); the others are
-// polled until they hold or Within passes.
+// Expect is a step's postcondition. Exit judges an exec's exit status,
+// Output and NotOutput the step's own output (an exec's, or an engine
+// inspect's); the others are polled until they hold or Within passes.
 type Expect struct {
 	Exit      *int     `yaml:"exit"`       // exit status of the command (0)
 	AnyExit   bool     `yaml:"any_exit"`   // any exit status will do (then judge the output, or declare a diagnostic)
@@ -192,6 +192,16 @@ func parseCPUs(s string) (float64, error) {
 		return 0, fmt.Errorf("cpus %q: must be a positive number (like 1.5)", s)
 	}
 	return c, nil
+}
+
+// inspects tells whether the step is an engine inspect, whose output is
+// read and judged like a command's.
+func (s Step) inspects() bool { return s.Engine != nil && s.Engine.Action == "inspect" }
+
+// polled tells whether the expectation has conditions polled until they
+// hold or Within passes.
+func (x Expect) polled() bool {
+	return x.Optimal || x.Health != "" || x.Decrypt != "" || x.Restarted != "" || x.Readable != ""
 }
 
 // sets tells whether the step is an engine update of the resource

@@ -333,8 +333,6 @@ func (v *validator) party(field, spec string, one bool) {
 
 func (v *validator) expect(s *Step, actions int) {
 	x := &s.Expect
-	polled := x.Optimal || x.Health != "" || x.Decrypt != "" || x.Restarted != "" || x.Readable != ""
-	inspect := s.Engine != nil && s.Engine.Action == "inspect"
 	if (x.Exit != nil || x.AnyExit) && s.Exec == nil {
 		v.fail("expect.exit", "exit and any_exit judge a command: the step needs an exec")
 	}
@@ -351,18 +349,10 @@ func (v *validator) expect(s *Step, actions int) {
 		if re.src == "" {
 			continue
 		}
-		if s.Exec == nil && !inspect {
+		if s.Exec == nil && !s.inspects() {
 			v.fail(re.field, "judges a step's output: the step needs an exec or an engine inspect")
 		}
-		if varRef.MatchString(re.src) {
-			v.fail(re.field, "placeholders are not expanded in a regular expression")
-		}
-		r, err := regexp.Compile(re.src)
-		if err != nil {
-			v.fail(re.field, "%v", err)
-			continue
-		}
-		*re.dst = r
+		*re.dst = v.pattern(re.field, re.src)
 	}
 	if x.Health != "" {
 		for _, h := range strings.Split(x.Health, "|") {
@@ -378,19 +368,40 @@ func (v *validator) expect(s *Step, actions int) {
 	}
 	if x.Within < 0 {
 		v.fail("expect.within", "negative duration %s", time.Duration(x.Within))
-	} else if x.Within > 0 && !polled {
+	} else if x.Within > 0 && !x.polled() {
 		v.fail("expect.within", "bounds the polled conditions (optimal, health, decrypt, restarted, readable), and the step has none")
 	}
+	v.judges(s, actions)
+}
+
+// judges checks that the step judges something, or declares that it only
+// shows something (diagnostic), and not both.
+func (v *validator) judges(s *Step, actions int) {
+	x := s.Expect
 	judged := x.Output != "" || x.NotOutput != ""
-	checksNothing := (s.Exec != nil && x.AnyExit || inspect) && !judged && !polled
+	checksNothing := (s.Exec != nil && x.AnyExit || s.inspects()) && !judged && !x.polled()
 	switch {
-	case actions == 0 && !polled:
+	case actions == 0 && !x.polled():
 		v.fail("step", "does nothing and checks nothing")
 	case checksNothing && !s.Diagnostic:
 		v.fail("expect", "checks nothing (any exit status, no output check): judge its output with output or not_output, or declare it diagnostic: true")
 	case s.Diagnostic && !checksNothing:
 		v.fail("diagnostic", "a diagnostic reads without judging (an exec with any_exit, or an engine inspect, and no expectations); this step does more")
 	}
+}
+
+// pattern compiles a regular expression field; nil when it does not
+// compile.
+func (v *validator) pattern(field, src string) *regexp.Regexp {
+	if varRef.MatchString(src) {
+		v.fail(field, "placeholders are not expanded in a regular expression")
+	}
+	r, err := regexp.Compile(src)
+	if err != nil {
+		v.fail(field, "%v", err)
+		return nil
+	}
+	return r
 }
 
 // capturedVar is a variable a step captures, for the check that a later
@@ -403,11 +414,10 @@ type capturedVar struct {
 // capture checks and compiles the step's captures, which the steps after
 // it may then use.
 func (v *validator) capture(s *Step) {
-	inspect := s.Engine != nil && s.Engine.Action == "inspect"
 	for _, name := range slices.Sorted(maps.Keys(s.Capture)) {
 		field := "capture." + name
 		switch {
-		case s.Exec == nil && !inspect:
+		case s.Exec == nil && !s.inspects():
 			v.fail(field, "reads a step's output: the step needs an exec or an engine inspect")
 		case !identifier.MatchString(name):
 			v.fail(field, "%q is not a variable name (lower case letters, digits, _)", name)
@@ -417,12 +427,8 @@ func (v *validator) capture(s *Step) {
 			v.fail(field, "%s is declared already (under vars: or by an earlier capture)", name)
 		}
 		src := s.Capture[name]
-		if varRef.MatchString(src) {
-			v.fail(field, "placeholders are not expanded in a regular expression")
-		}
-		r, err := regexp.Compile(src)
-		if err != nil {
-			v.fail(field, "%v", err)
+		r := v.pattern(field, src)
+		if r == nil {
 			continue
 		}
 		if r.NumSubexp() != 1 {
