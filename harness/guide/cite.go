@@ -28,9 +28,10 @@ const (
 type Citation struct {
 	// Address of a step, a block or a command line of the guide.
 	Address string `yaml:"address"`
-	// Text that must still be found there: a command's exact text (its
-	// lines joined, whitespace collapsed), or for a block or a step a part
-	// of its text (a step's title will do).
+	// Text that must still be found there: a command's exact text (as
+	// the guide writes it, comments and line continuations cut, whitespace
+	// collapsed), or for a block or a step a part of its text (a step's
+	// title will do).
 	Text string `yaml:"text"`
 	How  string `yaml:"how"` // verbatim, mapped or substitute
 	// Why: for mapped and substitute, what stands for what.

@@ -1,5 +1,5 @@
 // Package guide reads the operators' troubleshooting guide as data: its
-// heading tree, its fenced code blocks and the command lines in them, and
+// heading tree, its fenced code blocks and the shell commands in them, and
 // its numbered procedure steps, each with a stable address and a digest of
 // its text. Runbook steps cite those addresses; Check says which parts of
 // the guide no runbook covers (a gap), which cited text the guide no
