@@ -10,10 +10,11 @@ import (
 )
 
 // unit is one command of a shell block: lines line..end of the block's
-// content (1-based), and its text as written with its comments and line
-// continuations cut and whitespace collapsed.
+// content (1-based), bytes from..to of it, and its text: those bytes with
+// comments and line continuations cut and whitespace collapsed.
 type unit struct {
 	line, end int
+	from, to  uint
 	text      string
 }
 
@@ -44,27 +45,21 @@ func splitCommands(content string) (units []unit, script bool, err *shellError) 
 	if strings.HasPrefix(strings.TrimSpace(content), "#!") || feedsHeredoc(f) {
 		return nil, true, nil
 	}
-	cut := cuts(content, f)
-	var from, to uint
-	flush := func() {
-		units[len(units)-1].text = Normalize(kept(content[from:to], cut[from:to]))
-	}
 	for _, st := range f.Stmts {
-		line := int(st.Pos().Line())
-		if len(units) == 0 || line != units[len(units)-1].end {
-			if len(units) > 0 {
-				flush()
-			}
-			units = append(units, unit{line: line})
-			from = st.Pos().Offset()
+		if n := len(units); n > 0 && int(st.Pos().Line()) == units[n-1].end { // a; b
+			units[n-1].end, units[n-1].to = int(st.End().Line()), st.End().Offset()
+			continue
 		}
-		units[len(units)-1].end = int(st.End().Line())
-		to = st.End().Offset()
+		units = append(units, unit{line: int(st.Pos().Line()), end: int(st.End().Line()), from: st.Pos().Offset(), to: st.End().Offset()})
 	}
-	if len(units) > 0 {
-		flush()
+	cut := cuts(content, f)
+	kept := units[:0]
+	for _, u := range units {
+		if u.text = Normalize(keep(content[u.from:u.to], cut[u.from:u.to])); u.text != "" { // not a stray \f
+			kept = append(kept, u)
+		}
 	}
-	return units, false, nil
+	return kept, false, nil
 }
 
 // parseShell parses a block as bash, its placeholders read as words: each
@@ -88,7 +83,7 @@ func parseShell(content string) (*syntax.File, *shellError) {
 		// command. Mask it too, and parse again.
 		again := false
 		syntax.Walk(f, func(n syntax.Node) bool {
-			if c, ok := n.(*syntax.Comment); ok && strings.HasSuffix(c.Text, "\\\n") {
+			if c, ok := n.(*syntax.Comment); ok && strings.HasSuffix(c.Text, "\\\n") && masked[c.End().Offset()-2] == '\\' {
 				masked[c.End().Offset()-2], again = ' ', true
 			}
 			return true
@@ -156,8 +151,8 @@ func cuts(content string, f *syntax.File) []bool {
 	return cut
 }
 
-// kept is s without the bytes cut marks.
-func kept(s string, cut []bool) string {
+// keep is s without the bytes cut marks.
+func keep(s string, cut []bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if !cut[i] {

@@ -116,3 +116,34 @@ func TestShellBlockNotShell(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShellBlock feeds the splitter arbitrary blocks: it must never panic
+// or loop, a refusal names a line of the block, and what it accepts is
+// commands in order, each starting on a line after the one before ends,
+// within the block, with text. The seeds are the shipped guide's blocks.
+func FuzzShellBlock(f *testing.F) {
+	for _, b := range parseFixture(f).OfKind(KindBlock) {
+		f.Add(strings.TrimSuffix(b.Text, "\n"))
+	}
+	f.Add("for i in 1; do # a \\\n  x\ndone; y\n")
+	f.Fuzz(func(t *testing.T, block string) {
+		lines := strings.Count(block, "\n") + 1
+		units, script, err := splitCommands(block)
+		if err != nil {
+			if err.line < 1 || err.line > lines || err.msg == "" {
+				t.Fatalf("refused at line %d of %d: %q", err.line, lines, err.msg)
+			}
+			return
+		}
+		if script && len(units) > 0 {
+			t.Fatalf("a script with %d commands", len(units))
+		}
+		last := 0
+		for _, u := range units {
+			if u.line <= last || u.end < u.line || u.end > lines || u.text == "" {
+				t.Fatalf("command %+v after line %d, in %d lines", u, last, lines)
+			}
+			last = u.end
+		}
+	})
+}
