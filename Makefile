@@ -84,7 +84,7 @@ FUZZTIME ?= 20s
 FUZZ_FLAGS ?=
 FUZZ_TARGETS = ./kms/config:FuzzParse ./kms/tss:FuzzParseCiphertext ./kms/tss:FuzzVerifyShare \
 	./kms/service:FuzzVerifyReply ./kms/material:FuzzDecodePublicKey ./kms/material:FuzzDecodeKeyShare \
-	./kms/material:FuzzDecodeEpoch ./harness/runbook:FuzzRunbook
+	./kms/material:FuzzDecodeEpoch ./harness/runbook:FuzzRunbook ./harness/guide:FuzzShellBlock
 
 fuzz: ## run every fuzz target for FUZZTIME each (a crash is saved under the package's testdata/fuzz)
 	@set -e; for t in $(FUZZ_TARGETS); do \
