@@ -215,7 +215,7 @@ func TestScriptedGameDay(t *testing.T) {
 	report = string(end.Out.Contents())
 	t.Logf("game day 2 report:\n%s", report)
 	g.Expect(report).To(ContainSubstring("NOT diagnosed right"))
-	g.Expect(report).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness [0-9.]+s after the injection`))
+	g.Expect(report).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness [0-9.m]+s after the injection`))
 	g.Expect(report).To(ContainSubstring("runbooks the players ran (0)"))
 	g.Expect(report).To(ContainSubstring("a runner died"))
 	g.Expect(report).To(ContainSubstring("left on the cluster after the game day: nothing"))

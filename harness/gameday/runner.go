@@ -80,8 +80,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	s.PID = os.Getpid()
 	// Every secret the cluster holds while the game day runs — a player's
-	// runbook may set up a fresh epoch — is searched for in its reports.
-	tracked, err := secrets.Track(ctx, r.C)
+	// runbook may set up a fresh epoch — is searched for in its reports:
+	// those made meanwhile from here, those of the end by Close.
+	tracked, err := secrets.Watch(ctx, r.C)
 	if err != nil {
 		return fmt.Errorf("reading the cluster's secrets: %w", err)
 	}

@@ -30,15 +30,28 @@ type Tracker struct {
 // Track collects the cluster's secrets, makes them the set Redact masks,
 // and keeps both up to date as the handle sees new stored objects.
 func Track(ctx context.Context, c *cluster.Cluster) (*Tracker, error) {
-	now, err := c.Storage(ctx)
+	t, err := Watch(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	set, err := Collect(ctx, c)
 	if err != nil {
+		t.Stop()
 		return nil, err
 	}
-	t := &Tracker{c: c, seen: map[string]bool{}, set: set}
+	t.add(set)
+	return t, nil
+}
+
+// Watch is Track without reading what is stored now (every file, one copy
+// each: seconds at n=13): for a process that collects the secrets of the
+// end anyway (a game day's runner) and needs only those made meanwhile.
+func Watch(ctx context.Context, c *cluster.Cluster) (*Tracker, error) {
+	now, err := c.Storage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tracker{c: c, seen: map[string]bool{}, set: NewSet()}
 	for _, lines := range now {
 		for _, l := range lines {
 			if key, _, ok := file(l); ok {
@@ -46,9 +59,16 @@ func Track(ctx context.Context, c *cluster.Cluster) (*Tracker, error) {
 			}
 		}
 	}
-	Use(set)
 	c.WatchStorage(t.observe)
 	return t, nil
+}
+
+// add merges s into the tracked set and makes it the one Redact masks.
+func (t *Tracker) add(s *Set) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.set = Merge(t.set, s)
+	Use(t.set)
 }
 
 // file reads a manifest line: "digest path" of a regular file, and its path.
@@ -94,11 +114,10 @@ func (t *Tracker) observe(ctx context.Context, m cluster.Manifest) {
 		found = append(found, FromObject(p, raw)...)
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.errs = append(t.errs, errs...)
+	t.mu.Unlock()
 	if len(found) > 0 {
-		t.set = Merge(t.set, NewSet(found...))
-		Use(t.set)
+		t.add(NewSet(found...))
 	}
 }
 
