@@ -12,8 +12,8 @@ import (
 // Connectivity Issues: connection refused, timeouts, intermittent
 // connectivity, DNS.
 
-var _ = section(Connectivity, func() {
-	spec(scenario.Scenario{
+var connectivityIssues = []scenario.Scenario{
+	{
 		Name: "a refused client link is reported as [FAIL] Cannot connect, fast", Section: Connectivity, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -24,9 +24,9 @@ var _ = section(Connectivity, func() {
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a silently hanging client link is reported as a timeout within the tool's own bound", Section: Connectivity, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -37,28 +37,12 @@ var _ = section(Connectivity, func() {
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}
 		},
-	})
+	},
 
-	intermittent := func(name string, f func(j int) fault.Fault) scenario.Scenario {
-		return scenario.Scenario{
-			Name: name, Section: Connectivity, Labels: []string{fault.Network},
-			Build: func(e *scenario.Env) scenario.Plan {
-				j := e.One()
-				errors := map[string]string{"peer": fmt.Sprint(j)}
-				return scenario.Plan{
-					Faults: []fault.Fault{f(j)},
-					Detect: []probe.Probe{probe.Rising(e.Others(j), "kms_peer_errors_total", errors)},
-					During: check.Expect{Live: e.Others(j), MinLive: 0.8},
-					Target: j, Runbooks: []string{"peer-network-recovery"},
-					Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, timings.Connectivity.PeerErrorsSteady)},
-				}
-			},
-		}
-	}
-	spec(intermittent("intermittent connection resets raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.Resets(j, 0.7) }))
-	spec(intermittent("connections cut after a few kilobytes raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.LimitData(j, 2<<10) }))
+	intermittent("intermittent connection resets raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.Resets(j, 0.7) }),
+	intermittent("connections cut after a few kilobytes raise the peer error rate; healed, it falls back to zero", func(j int) fault.Fault { return fault.LimitData(j, 2<<10) }),
 
-	spec(scenario.Scenario{
+	{
 		Name: "a peer name that no longer resolves is named by the health check; the check by IP works", Section: Connectivity, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := e.Pick(2)
@@ -71,5 +55,24 @@ var _ = section(Connectivity, func() {
 				Vars: map[string]string{"peer": fmt.Sprint(j), "peer_ip_port": e.C.PeerProxyAddr(i, j)},
 			}
 		},
-	})
-})
+	},
+}
+
+// intermittent is a link to one party that fails now and then: the
+// peers count the errors, and the count stops rising once healed.
+func intermittent(name string, f func(j int) fault.Fault) scenario.Scenario {
+	return scenario.Scenario{
+		Name: name, Section: Connectivity, Labels: []string{fault.Network},
+		Build: func(e *scenario.Env) scenario.Plan {
+			j := e.One()
+			errors := map[string]string{"peer": fmt.Sprint(j)}
+			return scenario.Plan{
+				Faults: []fault.Fault{f(j)},
+				Detect: []probe.Probe{probe.Rising(e.Others(j), "kms_peer_errors_total", errors)},
+				During: check.Expect{Live: e.Others(j), MinLive: 0.8},
+				Target: j, Runbooks: []string{"peer-network-recovery"},
+				Recovered: []probe.Probe{probe.Steady(e.Others(j), "kms_peer_errors_total", errors, timings.Connectivity.PeerErrorsSteady)},
+			}
+		},
+	}
+}

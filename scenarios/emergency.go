@@ -11,22 +11,22 @@ import (
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-var _ = section(Emergency, func() {
-	spec(scenario.Scenario{
+var emergencyProcedures = []scenario.Scenario{
+	{
 		Name: "graceful restart as written brings the party back with nothing lost", Section: Emergency, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			return scenario.Plan{Target: e.One(), Runbooks: []string{"graceful-restart"}}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "force restart as written brings the party back with nothing lost", Section: Emergency, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			return scenario.Plan{Target: e.One(), Runbooks: []string{"force-restart"}}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "coordinated restart as written restarts 4 parties of the cluster; every party must be named", Section: Emergency, Long: true, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := scenario.Plan{Target: 1, Runbooks: []string{"coordinated-restart-as-written", "coordinated-restart"}}
@@ -36,9 +36,9 @@ var _ = section(Emergency, func() {
 			}
 			return p
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "full system recovery as written destroys every party's key material", Section: Emergency, Long: true, Labels: []string{"procedure"},
 		Build: func(e *scenario.Env) scenario.Plan {
 			return scenario.Plan{
@@ -49,5 +49,5 @@ var _ = section(Emergency, func() {
 				NoWorkload:     true,
 			}
 		},
-	})
-})
+	},
+}

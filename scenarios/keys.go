@@ -22,8 +22,8 @@ import (
 
 // Key Management Issues: key validation errors, cryptographic failures.
 
-var _ = section(KeysSec, func() {
-	spec(scenario.Scenario{
+var keyManagementIssues = []scenario.Scenario{
+	{
 		Name: "a corrupt but loadable key share: peers reject its shares and name it, the party refuses to coordinate, nothing is wrong", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -40,9 +40,9 @@ var _ = section(KeysSec, func() {
 				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, timings.Keys.InvalidSharesSteady)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a key share with a broken digest stops the party, naming the object; restoring from backup recovers", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -56,9 +56,9 @@ var _ = section(KeysSec, func() {
 				Target: k, Runbooks: []string{"key-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "public material that does not match the shares: decryptions refused, never wrong", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -73,9 +73,8 @@ var _ = section(KeysSec, func() {
 				Defects: []string{"Key Management Issues, Resolution Steps 1 \"Regenerate corrupted or missing keys\": in a threshold cluster this deals a new key, and every value encrypted under the old one is lost; restore the material from backup or, for public material, from a healthy peer"},
 			}
 		},
-	})
-
-})
+	},
+}
 
 // Not a scenario of the catalog: the guide's diagnostics, judged step by
 // step, with no fault.

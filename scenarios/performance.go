@@ -13,8 +13,8 @@ import (
 // these machines (a decryption costs about 30 ms of CPU over 13 parties).
 var objective = timings.Performance.Objective
 
-var _ = section(Performance, func() {
-	spec(scenario.Scenario{
+var performanceIssues = []scenario.Scenario{
+	{
 		Name: "latency and jitter on one party's links break the latency objective and show per peer", Section: Performance, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -31,9 +31,9 @@ var _ = section(Performance, func() {
 				Recovered: []probe.Probe{decryptFaster(k, objective)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "latency on t parties: the health check names every slow party", Section: Performance, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			slow := e.Pick(e.T)
@@ -50,9 +50,9 @@ var _ = section(Performance, func() {
 				Target: o, Runbooks: []string{"network-optimisation"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a bandwidth cap times out large requests while small ones pass", Section: Performance, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -64,14 +64,14 @@ var _ = section(Performance, func() {
 				Recovered: []probe.Probe{largeRequestsPass(i)},
 			}
 		},
-	})
+	},
 
 	// "High CPU/memory usage" (Symptoms), short of an OOM kill: the limit
 	// is lowered near what the party uses, while it runs. The guide's
 	// diagnostics: "Monitor real-time resource usage (CPU, memory, disk
 	// I/O)" and, at start-up, "Check resource limits and requests"; its
 	// docker stats line is read from the engine (MEM USAGE / LIMIT).
-	spec(scenario.Scenario{
+	{
 		Name: "memory pressure below the limit: docker stats shows the party near its limit, it keeps serving right and is never OOM-killed; raising the limit recovers it", Section: Performance, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -87,9 +87,9 @@ var _ = section(Performance, func() {
 				Recovered: []probe.Probe{alive},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a CPU-starved party is slow to coordinate; scaling its CPU back recovers it", Section: Performance, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -101,5 +101,5 @@ var _ = section(Performance, func() {
 				Recovered: []probe.Probe{decryptFaster(k, objective)},
 			}
 		},
-	})
-})
+	},
+}

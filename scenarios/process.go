@@ -19,8 +19,8 @@ func list(ps []int) string {
 	return strings.Join(s, ",")
 }
 
-var _ = section(ProcessSec, func() {
-	spec(scenario.Scenario{
+var processFaults = []scenario.Scenario{
+	{
 		Name: "t parties killed: the cluster stays correct and live; starting them recovers", Section: ProcessSec, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			dead := e.Pick(e.T)
@@ -32,9 +32,9 @@ var _ = section(ProcessSec, func() {
 				Target: alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		// On Kubernetes a killed party is a StatefulSet scaled to zero;
 		// the real KMS's operations pages bring it back with kubectl.
 		Name: "a party scaled to zero is brought back with the operations pages' kubectl steps", Section: ProcessSec,
@@ -49,9 +49,9 @@ var _ = section(ProcessSec, func() {
 				Target: p, Runbooks: []string{"kubectl-scale-up"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		// FAULTS.md says t+1 killed must fail closed. With n = 3t+1, t+1
 		// killed leaves 2t >= t+1 parties, which still decrypt: the
 		// cluster must stay live. Failing closed starts below t+1 (next).
@@ -67,9 +67,9 @@ var _ = section(ProcessSec, func() {
 				Target:          alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "all but t parties killed: every operation fails closed, nothing wrong; starting them recovers", Section: ProcessSec, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			alive := e.Pick(e.T)
@@ -86,9 +86,9 @@ var _ = section(ProcessSec, func() {
 				Defects: []string{`the guide's start-up symptom "StatefulSet not ready" never shows a lost threshold: with only t parties left every decryption fails, yet each party's /ready answers 200 "ready" (it checks the key, the PRSS and shutdown, not the peers); only kms-health-check (Unhealthy) shows it`},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a graceful stop drains in-flight work and exits 0", Section: ProcessSec, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -99,9 +99,9 @@ var _ = section(ProcessSec, func() {
 				Target: k, Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": itoa(k)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "t paused parties (gray failure): connections hang, peers time out, decryption stays right", Section: ProcessSec, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			frozen := e.Pick(e.T)
@@ -114,5 +114,5 @@ var _ = section(ProcessSec, func() {
 				Vars: map[string]string{"targets": list(frozen), "observer": itoa(alive[0])},
 			}
 		},
-	})
-})
+	},
+}

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,88 +15,94 @@ import (
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
-// The catalog is data: every file of this package declares its scenarios
-// with spec(...) inside a section(...) body, and Catalog() lists them as
-// values. The Ginkgo suite registers its Its from those values (section
-// does it, at init), and the CLI lists and runs the same values without
-// Ginkgo. Specs that are not scenarios (the meta specs, the steady state)
-// stay plain Ginkgo Describe/It blocks, outside the catalog.
+// The catalog is data: each section file of this package declares its
+// scenarios as a plain list, groups below puts the lists in order, and
+// Catalog() lists them as values. The Ginkgo suite registers one It per
+// entry, and the CLI lists and runs the same values without Ginkgo.
+// Specs that are not scenarios (the meta specs, the steady state) stay
+// plain Ginkgo Describe/It blocks, outside the catalog.
 
-// CatalogCatalogEntry is one scenario of the catalog.
+// CatalogEntry is one scenario of the catalog.
 type CatalogEntry struct {
 	Name    string
 	Section string   // the guide's section (the scenario's own)
-	Group   string   // the Ginkgo container it is registered under
 	Labels  []string // every Ginkgo label of its It: "scenario", the section's, its own
 	// Scenario is the value to run: its Build makes the plan from a
 	// cluster and a seed.
 	Scenario scenario.Scenario
 }
 
-type sectionDef struct {
-	name string
-	body func()
+// Group is one container of the suite: a section's scenarios.
+type Group struct {
+	Name    string // the Ginkgo container: the guide section's name, or the catalog's own (PeerLinkTLS)
+	Entries []CatalogEntry
 }
 
-var (
-	sections []sectionDef
+// groups is the catalog, in the order `kmschaos scenarios` lists it.
+var groups = []struct {
+	name      string
+	scenarios []scenario.Scenario
+}{
+	{Connectivity, connectivityIssues},
+	{Emergency, emergencyProcedures},
+	{KeysSec, keyManagementIssues},
+	{Performance, performanceIssues},
+	{ProcessSec, processFaults},
+	{Startup, startupIssues},
+	{StorageSec, storageIssues},
+	{Threshold, thresholdNetworkIssues},
+	{PeerLinkTLS, peerLinkTLS},
+}
 
-	// collecting is where spec puts scenarios while Catalog runs the
-	// section bodies; nil outside them.
-	collecting *[]scenario.Scenario
+// built is the catalog with each scenario's labels, made once.
+var built = sync.OnceValue(func() []Group {
+	var out []Group
+	for _, g := range groups {
+		grp := Group{Name: g.name}
+		for _, sc := range g.scenarios {
+			labels, err := labelsOf(sc)
+			if err != nil {
+				// The suite stops here, naming the scenario, instead of
+				// running it under a label nothing selects.
+				panic(err)
+			}
+			grp.Entries = append(grp.Entries, CatalogEntry{Name: sc.Name, Section: sc.Section, Labels: labels, Scenario: sc})
+		}
+		out = append(out, grp)
+	}
+	return out
+})
 
-	catalogOnce sync.Once
-	catalog     []CatalogEntry
-)
+// Groups lists the catalog as the suite registers it: one container per
+// group, its scenarios in the order they are written.
+func Groups() []Group {
+	out := slices.Clone(built())
+	for i := range out {
+		out[i].Entries = slices.Clone(out[i].Entries)
+	}
+	return out
+}
 
-// section declares a group of scenarios: body calls spec for each. It
-// registers the group as a Ginkgo container whose Its come from the
-// catalog, so the suite and the CLI share one list.
-func section(name string, body func()) bool {
-	sections = append(sections, sectionDef{name, body})
-	Describe(name, func() {
-		for _, e := range Catalog() {
-			if e.Group == name {
+// Catalog lists every scenario, in the order of Groups.
+func Catalog() []CatalogEntry {
+	var out []CatalogEntry
+	for _, g := range built() {
+		out = append(out, g.Entries...)
+	}
+	return out
+}
+
+// The suite's containers of the catalog: one It per scenario.
+var _ = func() bool {
+	for _, g := range Groups() {
+		Describe(g.Name, func() {
+			for _, e := range g.Entries {
 				register(e)
 			}
-		}
-	})
-	return true
-}
-
-// spec declares one scenario of the section whose body calls it.
-func spec(sc scenario.Scenario) {
-	if collecting == nil {
-		// A spec(...) in a plain Describe would run in the suite and be
-		// missing from the CLI's catalog: refuse it where it is written.
-		panic(fmt.Sprintf("scenario %q: spec(...) must be called inside a section(...) body, not a Describe: the catalog (kmschaos scenarios) would miss it", sc.Name))
+		})
 	}
-	*collecting = append(*collecting, sc)
-}
-
-// Catalog lists every scenario, in declaration order (the order of the
-// files, then of the specs in each).
-func Catalog() []CatalogEntry {
-	catalogOnce.Do(func() {
-		for _, s := range sections {
-			var got []scenario.Scenario
-			collecting = &got
-			s.body()
-			collecting = nil
-			for _, sc := range got {
-				labels, err := labelsOf(sc)
-				if err != nil {
-					// While the catalog is built: the suite stops here, naming
-					// the scenario, instead of running it under a label
-					// nothing selects.
-					panic(err)
-				}
-				catalog = append(catalog, CatalogEntry{Name: sc.Name, Section: sc.Section, Group: s.name, Labels: labels, Scenario: sc})
-			}
-		}
-	})
-	return slices.Clone(catalog)
-}
+	return true
+}()
 
 // Processes is how many of the suite's clusters run at once (Ginkgo's
 // parallel processes; 1 under go test).

@@ -58,8 +58,8 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 
 func fixed(msg string) func(*scenario.Env) string { return func(*scenario.Env) string { return msg } }
 
-var _ = section(Startup, func() {
-	spec(scenario.Scenario{
+var startupIssues = []scenario.Scenario{
+	{
 		// The guide's start-up symptom "StatefulSet not ready", caused by
 		// scheduling: the party's node is cordoned and its pod evicted, so
 		// the new pod stays Pending. Kubernetes only (a container engine
@@ -81,23 +81,23 @@ var _ = section(Startup, func() {
 				Target: p, Runbooks: []string{"kubectl-uncordon"},
 			}
 		},
-	})
+	},
 
-	spec(badConfig("malformed config.toml crash-loops; configuration recovery restores it", fault.MalformedTOML, true, fixed("invalid TOML")))
-	spec(badConfig("an unknown config key is rejected, not ignored", fault.UnknownKey, true, fixed("unknown configuration key(s): threshold.dec_capacty")))
-	spec(badConfig("a threshold that does not match 3t+1 stops the party", fault.WrongThreshold, true, fixed("3*t+1 must be equal to number of parties")))
-	spec(badConfig("a peer id greater than n stops the party", fault.PeerIDTooLarge, true, func(e *scenario.Env) string {
+	badConfig("malformed config.toml crash-loops; configuration recovery restores it", fault.MalformedTOML, true, fixed("invalid TOML")),
+	badConfig("an unknown config key is rejected, not ignored", fault.UnknownKey, true, fixed("unknown configuration key(s): threshold.dec_capacty")),
+	badConfig("a threshold that does not match 3t+1 stops the party", fault.WrongThreshold, true, fixed("3*t+1 must be equal to number of parties")),
+	badConfig("a peer id greater than n stops the party", fault.PeerIDTooLarge, true, func(e *scenario.Env) string {
 		return fmt.Sprintf("Peer party ID cannot be greater than the number of parties (%d).", e.N)
-	}))
-	spec(badConfig("the service port equal to the party-to-party port is refused, naming the port", fault.SamePorts, true, func(e *scenario.Env) string {
+	}),
+	badConfig("the service port equal to the party-to-party port is refused, naming the port", fault.SamePorts, true, func(e *scenario.Env) string {
 		return fmt.Sprintf("Service listen port and threshold listen port must differ, both are %d", e.C.Profile.APIPort)
-	}))
-	spec(badConfig("a port that cannot be bound stops the party, naming address and port", fault.UnbindableAddress, false, func(e *scenario.Env) string {
+	}),
+	badConfig("a port that cannot be bound stops the party, naming address and port", fault.UnbindableAddress, false, func(e *scenario.Env) string {
 		return fmt.Sprintf("failed to bind the gRPC service to 10.255.255.1:%d: bind: cannot assign requested address", e.C.Profile.APIPort)
-	}))
+	}),
 	// "Port binding errors" (Symptoms), the variant no config check can
 	// catch: the port is free in the config and taken on the host.
-	spec(scenario.Scenario{
+	{
 		Name: "a port another process holds stops the party, naming the port; the port listed by ss, freeing it recovers", Section: Startup, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -116,11 +116,11 @@ var _ = section(Startup, func() {
 				Defects: []string{fmt.Sprintf(`the guide lists "Port binding errors" among the Service Startup Issues and gives no procedure for them: its resolution steps are about Helm values, resource limits, PVCs and node capacity; its Network Analysis commands (netstat -an | grep %[1]d, ss -tuln | grep %[1]d) show that port %[1]d is taken but not by which process (neither asks for -p)`, port)},
 			}
 		},
-	})
+	},
 
-	spec(badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
+	badConfig("a missing storage path stops the party, naming the path", fault.MissingStoragePath, false, func(e *scenario.Env) string {
 		return "storage path " + e.C.Profile.KeysDir + "/missing of the private vault is not usable: no such file or directory"
-	}))
+	}),
 
 	// "StatefulSet not ready" (Symptoms). The party's readiness endpoint
 	// is what a StatefulSet's readiness probe reads; the guide's
@@ -132,7 +132,7 @@ var _ = section(Startup, func() {
 	// steps (Helm values, resource limits, PVC, node capacity) hold
 	// nothing that makes a party ready; the procedure that does is
 	// elsewhere in the guide, PRSS Re-initialization.
-	spec(scenario.Scenario{
+	{
 		Name: "a party without PRSS is live but not ready: /ready and /health answer 503 naming it, /live stays ok; PRSS re-initialisation makes it ready", Section: Startup, Labels: []string{fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -153,9 +153,9 @@ var _ = section(Startup, func() {
 				Defects: []string{`the guide lists "StatefulSet not ready" among the Service Startup Issues but none of that section's resolution steps (Helm values, resource limits, PVC and storage class, node capacity) makes a party ready: the party's /ready says "no PRSS epoch data: run kms-init", and the procedure is under another section (Emergency Procedures > Threshold Cluster Recovery > 2. PRSS Re-initialization), which as written names four parties`},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -166,9 +166,9 @@ var _ = section(Startup, func() {
 				Target: i, Runbooks: []string{"raise-memory-limit"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a storage path the party cannot write stops it; fixing permissions recovers it", Section: Startup, Labels: []string{fault.Storage},
 		Build: func(e *scenario.Env) scenario.Plan {
 			i := e.One()
@@ -182,5 +182,5 @@ var _ = section(Startup, func() {
 				Target: i, Runbooks: []string{"fix-permissions"},
 			}
 		},
-	})
-})
+	},
+}

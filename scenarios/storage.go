@@ -14,8 +14,8 @@ import (
 
 // Storage Backend Issues: key material not found, access errors, backups.
 
-var _ = section(StorageSec, func() {
-	spec(scenario.Scenario{
+var storageIssues = []scenario.Scenario{
+	{
 		Name: "a missing key share is named by the health check; the guide's key recovery breaks access as written, a safe one restores it", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -33,9 +33,9 @@ var _ = section(StorageSec, func() {
 				ExpectDefect: scenario.Defect{Step: "key-recovery-as-written/chmod -R 600 as written", Reason: `party \d+: .*permission denied`},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a key file the party cannot read shows as [FAIL] permission denied; fixing permissions recovers it", Section: StorageSec, Labels: []string{fault.Storage},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -47,9 +47,9 @@ var _ = section(StorageSec, func() {
 				Target: k, Runbooks: []string{"fix-permissions"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a volume above 85 percent is reported as a warning", Section: StorageSec, Labels: []string{fault.Storage},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -60,9 +60,9 @@ var _ = section(StorageSec, func() {
 				Target: k, Runbooks: []string{"disk-free"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a full disk fails writes with ENOSPC, counted, with no torn files; freeing space recovers", Section: StorageSec, Labels: []string{fault.Storage},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -77,14 +77,14 @@ var _ = section(StorageSec, func() {
 				Target: k, Runbooks: []string{"disk-free"},
 			}
 		},
-	})
+	},
 
 	// "Backup/restore failures" (Symptoms): the backup vault itself is bad
 	// when it is needed. The guide's Key Material Recovery copies
 	// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")
 	// without checking what it copies, and nothing in the guide says what to
 	// do when the backup is not usable.
-	spec(scenario.Scenario{
+	{
 		Name: "a lost key share with a corrupt backup: the health check warns of the backup, the guide's restore copies corrupt material, the party refuses it and nothing wrong is decrypted", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -109,9 +109,9 @@ var _ = section(StorageSec, func() {
 				RecoverByReset: true,
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a lost key share with a backup vault the party cannot read: the guide's restore runs as root and works; the backup stays unreadable until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -133,5 +133,5 @@ var _ = section(StorageSec, func() {
 				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays unreadable to the party (kms-health-check keeps failing its backup vault) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
-	})
-})
+	},
+}

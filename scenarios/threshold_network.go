@@ -14,8 +14,8 @@ import (
 // 13-Party Threshold Network Issues: fewer than t+1 parties reachable,
 // session synchronisation, PRSS set-up.
 
-var _ = section(Threshold, func() {
-	spec(scenario.Scenario{
+var thresholdNetworkIssues = []scenario.Scenario{
+	{
 		Name: "a partition n-t | t: the majority stays Healthy and right, the minority fails cleanly", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			minority := e.Pick(e.T)
@@ -27,9 +27,9 @@ var _ = section(Threshold, func() {
 				Target: majority[0], Runbooks: []string{"peer-network-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a partition where every side is smaller than t+1: every party Unhealthy, every operation fails closed", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			perm := e.Pick(e.N)
@@ -47,9 +47,9 @@ var _ = section(Threshold, func() {
 				Target:          groups[0][0], Runbooks: []string{"peer-network-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a one-way partition: the cut-off party sees nobody, everyone sees it", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			a := e.One()
@@ -61,9 +61,9 @@ var _ = section(Threshold, func() {
 				Target: a, Runbooks: []string{"peer-network-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a non-transitive partition: a and b lose each other, c still sees both", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := e.Pick(3)
@@ -77,9 +77,9 @@ var _ = section(Threshold, func() {
 				Target: a, Runbooks: []string{"peer-network-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "a flapping link: the health check sees the peer come and go", Section: Threshold, Labels: []string{fault.Network},
 		Build: func(e *scenario.Env) scenario.Plan {
 			p := e.Pick(2)
@@ -90,9 +90,9 @@ var _ = section(Threshold, func() {
 				Target: p[0], Runbooks: []string{"peer-network-recovery"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "missing PRSS: the party warns and answers NotFound; the guide's re-initialisation fails as written, a full one recovers", Section: Threshold, Long: true, Labels: []string{fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -123,9 +123,9 @@ var _ = section(Threshold, func() {
 				ExpectDefect: defect,
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "corrupt PRSS data: the party refuses to start and crash-loops; removing it and re-initialising recovers", Section: Threshold, Labels: []string{fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -139,9 +139,9 @@ var _ = section(Threshold, func() {
 				Target: k, Runbooks: []string{"prss-remove-bad-epoch", "prss-reinit"},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "silently wrong PRSS: the peers catch the party at run time and name it", Section: Threshold, Labels: []string{fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -157,9 +157,9 @@ var _ = section(Threshold, func() {
 				Recovered: []probe.Probe{probe.Steady(e.Others(k), "kms_invalid_shares_received_total", invalid, timings.Threshold.InvalidSharesSteady)},
 			}
 		},
-	})
+	},
 
-	spec(scenario.Scenario{
+	{
 		Name: "kms-init while a party is unreachable exits non-zero naming the party", Section: Threshold, Long: true, Labels: []string{fault.Network, fault.PRSS},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
@@ -171,7 +171,7 @@ var _ = section(Threshold, func() {
 				Target:       k, Runbooks: []string{"kms-init-after-heal"},
 			}
 		},
-	})
+	},
 
 	// The guide's own threshold, at its boundary: "Your party needs
 	// connectivity to at least 4 other parties for t=4 threshold operations"
@@ -179,7 +179,7 @@ var _ = section(Threshold, func() {
 	// With exactly t+1 parties left (5 of 13, 2 of 4) decryption must still
 	// work; one fewer must fail closed, which "all but t parties killed"
 	// (process.go) proves.
-	spec(scenario.Scenario{
+	{
 		Name: "exactly t+1 parties reachable (the guide's threshold): every one still decrypts right, though the health check grades it Unhealthy", Section: Threshold, Labels: []string{fault.Process},
 		Build: func(e *scenario.Env) scenario.Plan {
 			alive := e.Pick(e.T + 1)
@@ -199,5 +199,5 @@ var _ = section(Threshold, func() {
 				Defects: []string{fmt.Sprintf("at exactly t+1 = %d parties reachable the cluster still decrypts, as the guide's threshold says (symptom only below it: \"< 5 parties reachable\"), but kms-health-check grades every party Unhealthy and exits 1: an operator alerting on the tool's status pages for a cluster that still serves, and the guide does not say which to believe", e.T+1)},
 			}
 		},
-	})
-})
+	},
+}

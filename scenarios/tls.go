@@ -26,6 +26,10 @@ import (
 
 const unauthenticated = "kms_p2p_unauthenticated_total"
 
+// PeerLinkTLS is the catalog's own group of these scenarios: their section
+// is the guide's threshold network one, which has nothing on TLS.
+const PeerLinkTLS = "Peer-link TLS"
+
 // refusedCert is a party cut off by a certificate its peers refuse: an
 // observer's health check names it with the error, the observer's log has
 // one WARN line per refused connection, the refusals are counted, and
@@ -60,25 +64,24 @@ func refusedCert(name string, f func(k int) fault.Fault, reason string, msg func
 	}
 }
 
-var _ = section("Peer-link TLS", func() {
-	spec(refusedCert("a party whose certificate CN is not its mpc_identity is refused by every peer and named; re-issuing the certificate recovers",
+var peerLinkTLS = []scenario.Scenario{
+	refusedCert("a party whose certificate CN is not its mpc_identity is refused by every peer and named; re-issuing the certificate recovers",
 		fault.WrongCertIdentity, "identity_mismatch",
 		func(k int) string {
 			return fmt.Sprintf("Certificate subject %s does not match mpc_identity kms-party-%d", fault.WrongIdentity(k), k)
 		},
-		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate subject is not its mpc_identity (\"Certificate subject <x> does not match mpc_identity <y>\" in its peers' logs and health checks) is cut off from every peer, and the guide has no diagnostic or runbook for it: re-issue the certificate with the right CN and restart the party"))
+		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate subject is not its mpc_identity (\"Certificate subject <x> does not match mpc_identity <y>\" in its peers' logs and health checks) is cut off from every peer, and the guide has no diagnostic or runbook for it: re-issue the certificate with the right CN and restart the party"),
 
-	spec(refusedCert("a party with an expired certificate is refused by every peer and named; re-issuing the certificate recovers",
+	refusedCert("a party with an expired certificate is refused by every peer and named; re-issuing the certificate recovers",
 		fault.ExpiredCert, "expired",
 		func(k int) string {
 			return fmt.Sprintf("certificate has expired: subject kms-party-%d was valid until", k)
 		},
-		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate has expired (\"certificate has expired\" in its peers' logs and health checks) is cut off from every peer, and the guide neither says to watch certificate expiry nor how to renew: re-issue the certificate and restart the party"))
-
-})
+		"13-Party Threshold Network Issues: the guide says nothing about peer-link TLS; a party whose certificate has expired (\"certificate has expired\" in its peers' logs and health checks) is cut off from every peer, and the guide neither says to watch certificate expiry nor how to renew: re-issue the certificate and restart the party"),
+}
 
 // Not a scenario of the catalog: an intrusion attempt judged by hand.
-var _ = Describe("Peer-link TLS", func() {
+var _ = Describe(PeerLinkTLS, func() {
 	It("a host on the cluster network that is not a party gets no decryption share, and the party counts the refusals", Label("scenario", "threshold-network", fault.TLS), func(ctx SpecContext) {
 		c := env.Cluster()
 		_, err := c.Reset(ctx)
