@@ -17,6 +17,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
+	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/scenarios"
 )
@@ -43,7 +44,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
 		s.N, s.T, s.Seed, scenarios.Processes(), s.Seed)
-	Expect(scenarios.ClearParts(s.ReportDir)).To(Succeed())
+	Expect(report.ClearParts(s.ReportDir)).To(Succeed())
 	dc, err := cluster.DockerClient(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	images, err := cluster.BuildImages(ctx, dc, progress)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -159,7 +158,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 	}
 	defer tracked.Stop()
 	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
-	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Started: start, Machine: machine()}
+	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Started: start, Machine: report.Machine()}
 	failed, skipped := 0, 0
 	for k, e := range entries {
 		if ctx.Err() != nil {
@@ -223,16 +222,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 // writeRunReports writes the suite's reports (text, JSON, HTML, JUnit) and proves none holds
 // a secret of the cluster.
 func writeRunReports(r *report.Run, dir string, tracked *secrets.Tracker) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := r.WriteJSON(filepath.Join(dir, "scorecard.json")); err != nil {
-		return err
-	}
-	if err := r.WriteHTML(filepath.Join(dir, "report.html")); err != nil {
-		return err
-	}
-	if err := r.WriteTextFile(filepath.Join(dir, "scorecard.txt")); err != nil {
+	if _, err := r.WriteFiles(dir); err != nil {
 		return err
 	}
 	if err := r.WriteJUnit(filepath.Join(dir, "junit.xml")); err != nil {
@@ -249,10 +239,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// machine describes the host, as the suite's reports do.
-func machine() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s: %d cores, %s/%s, %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }

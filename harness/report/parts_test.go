@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"bytes"
@@ -7,41 +7,36 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/kmschaos/kmschaos/harness/report"
 )
 
 // A process's part of the scorecard is written only once its secret
 // check passed; parts merge in the order their scenarios started.
 func TestPartsAreCheckedThenMergedInOrder(t *testing.T) {
 	dir := t.TempDir()
-	saved := results.scenarios
-	t.Cleanup(func() { results.scenarios = saved })
 	t0 := time.Now()
-
-	results.scenarios = []report.Scenario{{Name: "late", Started: t0.Add(time.Second), Error: "holds SECRET"}}
 	leak := func(where string, b []byte) error {
 		if bytes.Contains(b, []byte("SECRET")) {
 			return errors.New(where + " holds a secret")
 		}
 		return nil
 	}
-	if err := WritePart(dir, 2, leak); err == nil {
+	late := Part{Started: t0, Scenarios: []Scenario{{Name: "late", Started: t0.Add(time.Second), Error: "holds SECRET"}}}
+	if err := late.Write(dir, 2, leak); err == nil {
 		t.Fatal("a part holding a secret was written")
 	}
 	if _, err := os.Stat(filepath.Join(partsDir(dir), "process-2.json")); !os.IsNotExist(err) {
 		t.Fatalf("the refused part is on disk: %v", err)
 	}
 
-	results.scenarios = []report.Scenario{{Name: "late", Started: t0.Add(time.Second)}}
-	if err := WritePart(dir, 2, leak); err != nil {
+	late.Scenarios[0].Error = ""
+	if err := late.Write(dir, 2, leak); err != nil {
 		t.Fatal(err)
 	}
-	results.scenarios = []report.Scenario{{Name: "early", Started: t0}}
-	if err := WritePart(dir, 1, leak); err != nil {
+	early := Part{Started: t0, Scenarios: []Scenario{{Name: "early", Started: t0}}}
+	if err := early.Write(dir, 1, leak); err != nil {
 		t.Fatal(err)
 	}
-	all, err := readParts(dir)
+	all, err := ReadParts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
