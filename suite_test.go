@@ -16,11 +16,20 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
-	"github.com/kmschaos/kmschaos/scenarios"
 )
+
+// The scenario suite. catalog_test.go registers the catalog (package
+// scenarios, plain data) as one spec per scenario; the other files hold
+// the specs that are no scenario of the catalog, each named after what it
+// tests: the harness's own verdicts (meta_test.go, meta_verdicts_test.go,
+// secrets_test.go), the guide run as written (guide_literal_test.go,
+// guide_monitoring_test.go, key_inventory_test.go), the cluster without a
+// fault (steady_state_test.go), non_party_test.go and cleanup_test.go;
+// scorecard_test.go writes the run's scorecard.
 
 // TestKmschaos runs every scenario against a shared cluster
 // (KMSCHAOS_N/KMSCHAOS_T parties, 13/4 by default). Run with Ginkgo's
@@ -43,7 +52,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := env.FromEnvironment()
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
-		s.N, s.T, s.Seed, scenarios.Processes(), s.Seed)
+		s.N, s.T, s.Seed, processes(), s.Seed)
 	Expect(report.ClearParts(s.ReportDir)).To(Succeed())
 	dc, err := cluster.DockerClient(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -115,13 +124,13 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 		leak = scanPartyLogs(ctx)
 		check = clusterSecrets.Set().Check
 	}
-	err := scenarios.WritePart(env.ReportDir(), GinkgoParallelProcess(), check)
+	err := writePart(env.ReportDir(), GinkgoParallelProcess(), check)
 	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(leak).NotTo(HaveOccurred())
 }, func(ctx SpecContext) {
 	// The first process, once every process has ended: one scorecard.
-	paths, err := scenarios.WriteReports(env.ReportDir(), scenarios.Processes())
+	paths, err := writeReports(env.ReportDir(), processes())
 	if err == nil {
 		fmt.Fprintf(GinkgoWriter, "kmschaos: scorecard written to %v\n", paths)
 	}
@@ -137,6 +146,9 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	Expect(scan).NotTo(HaveOccurred())
 	Expect(rm).NotTo(HaveOccurred())
 }, NodeTimeout(3*time.Minute))
+
+// timings are the suite's bounds: fixtures/intervals.yaml, scenarios.
+var timings = fixtures.Intervals.Scenarios
 
 // builtImages are the images the first process built for every process.
 var builtImages cluster.Images

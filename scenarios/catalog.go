@@ -1,16 +1,16 @@
+// Package scenarios is the catalog: every scenario of the troubleshooting
+// guide as a plain value (harness/scenario.Scenario), one list per section
+// in a file of its own, with the probes and faults they share. It holds
+// no test framework: the Ginkgo suite at the module's root registers one
+// spec per entry, and `kmschaos scenarios` and `kmschaos run` list and
+// run the same values.
 package scenarios
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"sync"
-	"time"
 
-	"github.com/kmschaos/kmschaos/harness/env"
-	"github.com/kmschaos/kmschaos/harness/guide"
-	"github.com/kmschaos/kmschaos/harness/report"
-	"github.com/kmschaos/kmschaos/kms/localcluster"
+	"github.com/kmschaos/kmschaos/harness/scenario"
 )
 
 // The sections of the troubleshooting guide; their labels are in labels.go.
@@ -25,85 +25,75 @@ const (
 	Emergency    = "Emergency Procedures"
 )
 
-// results collects the scorecard of the run.
-var results struct {
-	mu        sync.Mutex
-	scenarios []report.Scenario
-	guide     []report.GuideBlock
-	started   time.Time
+// CatalogEntry is one scenario of the catalog.
+type CatalogEntry struct {
+	Name    string
+	Section string   // the guide's section (the scenario's own)
+	Labels  []string // every Ginkgo label of its It: "scenario", the section's, its own
+	// Scenario is the value to run: its Build makes the plan from a
+	// cluster and a seed.
+	Scenario scenario.Scenario
 }
 
-func init() { results.started = time.Now() }
-
-func record(s report.Scenario) {
-	results.mu.Lock()
-	defer results.mu.Unlock()
-	results.scenarios = append(results.scenarios, s)
+// Group is one container of the suite: a section's scenarios.
+type Group struct {
+	Name    string // the Ginkgo container: the guide section's name, or the catalog's own (PeerLinkTLS)
+	Entries []CatalogEntry
 }
 
-func oneLine(r report.Scenario) string {
-	return fmt.Sprintf("detected=%v ttd=%s recovered=%v ttr=%s ops=%d/%d/%d data_intact=%v defects=%d",
-		r.Detected, r.TTD.Round(time.Millisecond), r.Recovered, r.TTR.Round(time.Millisecond),
-		r.Ops.OK, r.Ops.Failed, r.Ops.Wrong, r.DataIntact, len(r.Defects))
+// groups is the catalog, in the order `kmschaos scenarios` lists it.
+var groups = []struct {
+	name      string
+	scenarios []scenario.Scenario
+}{
+	{Connectivity, connectivityIssues},
+	{Emergency, emergencyProcedures},
+	{KeysSec, keyManagementIssues},
+	{Performance, performanceIssues},
+	{ProcessSec, processFaults},
+	{Startup, startupIssues},
+	{StorageSec, storageIssues},
+	{Threshold, thresholdNetworkIssues},
+	{PeerLinkTLS, peerLinkTLS},
 }
 
-// WritePart writes what this process ran as part proc of the run, after
-// check (the process's secret scan) has passed on its bytes.
-func WritePart(dir string, proc int, check func(where string, b []byte) error) error {
-	results.mu.Lock()
-	p := report.Part{Started: results.started, Scenarios: results.scenarios, Guide: results.guide}
-	results.mu.Unlock()
-	return p.Write(dir, proc, check)
+// built is the catalog with each scenario's labels, made once.
+var built = sync.OnceValue(func() []Group {
+	var out []Group
+	for _, g := range groups {
+		grp := Group{Name: g.name}
+		for _, sc := range g.scenarios {
+			labels, err := labelsOf(sc)
+			if err != nil {
+				// The suite stops here, naming the scenario, instead of
+				// running it under a label nothing selects.
+				panic(err)
+			}
+			grp.Entries = append(grp.Entries, CatalogEntry{Name: sc.Name, Section: sc.Section, Labels: labels, Scenario: sc})
+		}
+		out = append(out, grp)
+	}
+	return out
+})
+
+// Groups lists the catalog as the suite registers it: one container per
+// group, its scenarios in the order they are written.
+func Groups() []Group {
+	out := slices.Clone(built())
+	for i := range out {
+		out[i].Entries = slices.Clone(out[i].Entries)
+	}
+	return out
 }
 
-// WriteReports merges the parts of the run (see WritePart) into the
-// scorecard in dir, prints it, removes the parts, and returns the paths.
-// Processes is how many wrote parts.
-func WriteReports(dir string, processes int) ([]string, error) {
-	all, err := report.ReadParts(dir)
-	if err != nil {
-		return nil, err
+// Catalog lists every scenario, in the order of Groups.
+func Catalog() []CatalogEntry {
+	var out []CatalogEntry
+	for _, g := range built() {
+		out = append(out, g.Entries...)
 	}
-	if all.Started.IsZero() {
-		all.Started = results.started
-	}
-	s := env.Current()
-	run := &report.Run{
-		Seed: s.Seed, N: s.N, T: s.T, Started: all.Started, Duration: time.Since(all.Started),
-		Machine: report.Machine(), Processes: processes, Backend: s.Backend,
-		Scenarios: all.Scenarios,
-	}
-	if len(all.Guide) > 0 {
-		run.Guide = &report.Guide{Blocks: all.Guide}
-		run.Guide.File, run.Guide.Digest, run.Guide.Coverage = guideCoverage()
-	}
-	paths, err := run.WriteFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	run.WriteText(os.Stdout)
-	return paths, report.ClearParts(dir)
+	return out
 }
 
-// guideCoverage is how the shipped runbooks cover the project's guide
-// (what `kmschaos guide check` prints), for the scorecard's guide section.
-func guideCoverage() (file, digest, summary string) {
-	root, err := localcluster.ModuleRoot()
-	if err != nil {
-		return "", "", err.Error()
-	}
-	file = filepath.Join("fixtures", "guide", "troubleshooting-guide.md")
-	g, err := guide.ParseFile(filepath.Join(root, file))
-	if err != nil {
-		return file, "", err.Error()
-	}
-	rbs, err := guide.LoadRunbookDir(filepath.Join(root, "runbooks"))
-	if err != nil {
-		return file, g.Digest, err.Error()
-	}
-	ex, err := guide.ReadExclusionsFile(filepath.Join(root, "fixtures", "guide-exclusions.yaml"))
-	if err != nil {
-		return file, g.Digest, err.Error()
-	}
-	return file, g.Digest, guide.Check(g, rbs, ex).Summary().String()
-}
+// SectionLabel is the Ginkgo label of a guide section.
+func SectionLabel(section string) string { return sectionLabel[section] }

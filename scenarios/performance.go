@@ -24,7 +24,7 @@ var performanceIssues = []scenario.Scenario{
 				Detect: []probe.Probe{
 					probe.PeerLatency(o, k, timings.Performance.PartySlowPing, timings.Performance.PingMax),
 					probe.PeerLatency(k, o, timings.Performance.PartySlowPing, timings.Performance.PingMax),
-					decryptSlower(k, objective),
+					DecryptSlower(k, objective),
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k, Runbooks: []string{"network-optimisation"},
@@ -95,7 +95,7 @@ var performanceIssues = []scenario.Scenario{
 			k := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.CPUQuota(k, 0.02)},
-				Detect: []probe.Probe{decryptSlower(k, objective)},
+				Detect: []probe.Probe{DecryptSlower(k, objective)},
 				During: check.Expect{Live: e.Others(k)},
 				Target: k, Runbooks: []string{"scale-resources"},
 				Recovered: []probe.Probe{decryptFaster(k, objective)},

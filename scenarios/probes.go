@@ -93,9 +93,9 @@ func answers(ctx context.Context, c *cluster.Cluster, i int) error {
 	return err
 }
 
-// decryptSlower holds when decryptions through party i take more than d:
+// DecryptSlower holds when decryptions through party i take more than d:
 // the latency objective is broken.
-func decryptSlower(i int, d time.Duration) probe.Probe {
+func DecryptSlower(i int, d time.Duration) probe.Probe {
 	name := fmt.Sprintf("decryptions through party %d slower than %s", i, d)
 	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {
 		t, err := decryptTime(ctx, c, i, 8*d, "probe: "+name)

@@ -59,7 +59,7 @@ func (e *Expected) Set(addr string, n int, sig string) {
 }
 
 const expectedHeader = `# What each shell block of the guide did when it last ran as written on a
-# healthy party's host, per cluster size (scenarios/guide_literal.go, through
+# healthy party's host, per cluster size (guide_literal_test.go, through
 # harness/literal and fixtures/guide/mapping.yaml). A block that does anything
 # else turns the catalog red. After a deliberate change of the guide, the
 # mapping table or the toolbox, re-record with KMSCHAOS_UPDATE_EXPECTED=1 and

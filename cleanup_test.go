@@ -1,4 +1,4 @@
-package scenarios
+package kmschaos_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package scenarios
+package kmschaos_test
 
 import (
 	"fmt"
@@ -13,7 +13,6 @@ import (
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/guide"
 	"github.com/kmschaos/kmschaos/harness/literal"
-	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
@@ -127,13 +126,6 @@ func surveyBlock(ctx SpecContext, addr string) {
 	recordGuide(rb)
 	Expect(check.Steady(ctx, c)).To(Succeed())
 	Expect(changed).To(BeEmpty(), "%s did not do what %s records:\n    %s", addr, exp.File, strings.Join(changed, "\n    "))
-}
-
-// recordGuide adds a block's outcome to the run's guide section.
-func recordGuide(b report.GuideBlock) {
-	results.mu.Lock()
-	defer results.mu.Unlock()
-	results.guide = append(results.guide, b)
 }
 
 // skipWithoutToolbox skips a spec that only runs the guide's shell blocks

@@ -1,4 +1,4 @@
-package scenarios
+package kmschaos_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/scenarios"
 )
 
 // Verdicts that must be able to fail: each spec breaks the cluster (or
@@ -63,7 +64,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 	It("turns red when the workload sees a wrong value, naming party, value sent and value returned", func(ctx SpecContext) {
 		dir := metaRunbooks()
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the workload", Section: ProcessSec,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the workload", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
@@ -74,7 +75,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 
 	It("turns red when a probe sees a wrong value", func(ctx SpecContext) {
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a probe", Section: ProcessSec,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a probe", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{probe.Decrypts(k)},
@@ -88,7 +89,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 	It("turns red when a runbook's check sees a wrong value", func(ctx SpecContext) {
 		dir := metaRunbooks()
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a runbook check", Section: ProcessSec,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by a runbook check", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
@@ -100,7 +101,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 
 	It("turns red when the steady-state check sees a wrong value", func(ctx SpecContext) {
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the steady-state check", Section: ProcessSec,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a lying coordinator seen by the steady-state check", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
@@ -114,7 +115,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 	It("turns red when the workload saw a wrong value before the scenario was skipped", func(ctx SpecContext) {
 		dir := metaRunbooks()
 		var k int
-		res, err := runMetaRow(ctx, scenario.Scenario{Name: "meta: a lying coordinator, then a step the backend cannot offer", Section: ProcessSec,
+		res, err := runMetaRow(ctx, scenario.Scenario{Name: "meta: a lying coordinator, then a step the backend cannot offer", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{lyingCoordinator(k)}, Detect: []probe.Probe{lies(k)},
@@ -134,7 +135,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 	It("turns red when a party that must stay live does not serve during the fault", func(ctx SpecContext) {
 		dir := metaRunbooks()
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a killed party expected live", Section: ProcessSec,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a killed party expected live", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				return scenario.Plan{Faults: []fault.Fault{fault.Kill(k)}, Detect: []probe.Probe{probe.HealthStatus(e.Others(k)[0], "Healthy")},
@@ -154,7 +155,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 		Expect(c.Party(k).Logs(ctx)).To(ContainSubstring(line))
 		nothing := fault.New(fmt.Sprintf("nothing at all done to party %d", k), fault.Process, []int{k},
 			func(context.Context, *cluster.Cluster) (fault.Heal, error) { return nil, nil })
-		err = runMeta(ctx, scenario.Scenario{Name: "meta: a stale log line", Section: ProcessSec,
+		err = runMeta(ctx, scenario.Scenario{Name: "meta: a stale log line", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				return scenario.Plan{Faults: []fault.Fault{nothing}, Detect: []probe.Probe{probe.LogSays(k, line)},
 					DetectWithin: timings.Meta.StaleLogWithin, NoWorkload: true, Target: k}
@@ -164,7 +165,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 
 	It("turns red when a PRSS object is left changed", func(ctx SpecContext) {
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a PRSS epoch left corrupt", Section: Threshold,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a PRSS epoch left corrupt", Section: scenarios.Threshold,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
 				file := path.Join(cluster.VolumePath(k, "keys"), fmt.Sprintf("PRIV-p%d", k), material.EpochData, material.DefaultEpochID)
@@ -183,7 +184,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 
 	It("turns red when the expected defect's step fails for another reason", func(ctx SpecContext) {
 		dir := metaRunbooks()
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a defect failing for another reason", Section: Emergency,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a defect failing for another reason", Section: scenarios.Emergency,
 			Build: func(e *scenario.Env) scenario.Plan {
 				return scenario.Plan{Target: 1, Runbooks: []string{"fails-otherwise"}, NoWorkload: true,
 					ExpectDefect: scenario.Defect{Step: "fails-otherwise/The guide's step", Reason: `permission denied`}}
@@ -193,10 +194,10 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 
 	It("does not count a hung party as a slow one", func(ctx SpecContext) {
 		var k int
-		err := runMeta(ctx, scenario.Scenario{Name: "meta: a paused party is not CPU-starved", Section: Performance,
+		err := runMeta(ctx, scenario.Scenario{Name: "meta: a paused party is not CPU-starved", Section: scenarios.Performance,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k = e.One()
-				return scenario.Plan{Faults: []fault.Fault{fault.Pause(k)}, Detect: []probe.Probe{decryptSlower(k, objective)},
+				return scenario.Plan{Faults: []fault.Fault{fault.Pause(k)}, Detect: []probe.Probe{scenarios.DecryptSlower(k, timings.Performance.Objective)},
 					DetectWithin: timings.Meta.PausedWithin, NoWorkload: true, Target: k}
 			}}, "")
 		Expect(err).To(MatchError(ContainSubstring("the party does not answer its API")))
@@ -207,7 +208,7 @@ var _ = Describe("Verdicts that can fail", Label("meta"), func() {
 			dir := GinkgoT().TempDir()
 			writeRunbook(dir, "bad", body)
 			var injected atomic.Bool
-			err := runMeta(ctx, scenario.Scenario{Name: "meta: a bad runbook", Section: ProcessSec,
+			err := runMeta(ctx, scenario.Scenario{Name: "meta: a bad runbook", Section: scenarios.ProcessSec,
 				Build: func(e *scenario.Env) scenario.Plan {
 					k := e.One()
 					touch := fault.New(fmt.Sprintf("a fault that only notes it ran, party %d", k), fault.Process, []int{k},

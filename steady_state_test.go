@@ -1,8 +1,4 @@
-// Package scenarios holds the specs: the steady state and the mesh here,
-// then one file per section of the troubleshooting guide. They are plain
-// Ginkgo specs registered when the package is imported by the root suite,
-// so that every spec shares the suite's one cluster.
-package scenarios
+package kmschaos_test
 
 import (
 	"context"

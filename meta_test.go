@@ -1,4 +1,4 @@
-package scenarios
+package kmschaos_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
+	"github.com/kmschaos/kmschaos/scenarios"
 )
 
 // The harness itself: a scenario must turn red, naming the reason, when a
@@ -52,7 +53,7 @@ func runMetaRow(ctx SpecContext, sc scenario.Scenario, runbookDir string) (repor
 
 var _ = Describe("The scenario runner", Label("meta"), func() {
 	It("turns a scenario red, naming the probe, when the detection does not happen", func(ctx SpecContext) {
-		sc := scenario.Scenario{Name: "meta: undetected", Section: ProcessSec,
+		sc := scenario.Scenario{Name: "meta: undetected", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k := e.One()
 				return scenario.Plan{
@@ -71,7 +72,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 
 	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
 		dir := metaRunbooks()
-		sc := scenario.Scenario{Name: "meta: unrecovered", Section: ProcessSec,
+		sc := scenario.Scenario{Name: "meta: unrecovered", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				k := e.One()
 				return scenario.Plan{
@@ -124,7 +125,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 	})
 
 	It("refuses a fault beyond t that the scenario does not declare", func(ctx SpecContext) {
-		sc := scenario.Scenario{Name: "meta: over budget", Section: ProcessSec,
+		sc := scenario.Scenario{Name: "meta: over budget", Section: scenarios.ProcessSec,
 			Build: func(e *scenario.Env) scenario.Plan {
 				return scenario.Plan{Faults: []fault.Fault{fault.Kill(e.Pick(e.T + 1)...)}}
 			}}
