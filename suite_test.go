@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
@@ -79,7 +78,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(tracked.Set().Len()).To(BeNumerically(">", 0), "no secret found to scan for")
 	clusterSecrets = tracked
-}, NodeTimeout(10*time.Minute))
+}, NodeTimeout(timings.SuiteStart))
 
 func progress(msg string) { fmt.Fprintln(GinkgoWriter, "kmschaos:", msg) }
 
@@ -145,7 +144,7 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(scan).NotTo(HaveOccurred())
 	Expect(rm).NotTo(HaveOccurred())
-}, NodeTimeout(3*time.Minute))
+}, NodeTimeout(timings.SuiteEnd))
 
 // timings are the suite's bounds: fixtures/intervals.yaml, scenarios.
 var timings = fixtures.Intervals.Scenarios
