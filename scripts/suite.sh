@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The scenario suite (the module's root package) through Ginkgo's own
-# runner, on KMSCHAOS_PROCS clusters at once (1): each Ginkgo process
-# brings up a cluster of its own and takes the next scenario when it is
-# free; the first builds the images once and writes the one scorecard.
+# The scenario suite (the module root's *_test.go files: the catalog of
+# package scenarios as one spec per scenario, and the specs that are no
+# scenario) through Ginkgo's own runner, on KMSCHAOS_PROCS clusters at
+# once (1): each Ginkgo process brings up a cluster of its own and takes
+# the next scenario when it is free; the first builds the images once and
+# writes the one scorecard.
 # `go test .` runs the same suite on one cluster.
 #
 #   KMSCHAOS_PROCS  clusters at once (1): more can pay only with about
