@@ -126,7 +126,7 @@ func gamedayStartCmd() *cobra.Command {
 			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
 				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
 			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", sealed)
-			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", gameday.KeyPath(s.Dir, s.ID))
+			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", s.Files().Key())
 			fmt.Fprintf(w, "background process log: %s\n", logPath)
 			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
 			fmt.Fprintf(w, "facilitator: kmschaos gameday status | reveal | end | abort\n")
@@ -154,7 +154,7 @@ func startRunner(run string, s *gameday.Header) (string, error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", err
 	}
-	logPath := filepath.Join(s.Dir, "gameday-"+s.ID+".log")
+	logPath := s.Files().Log()
 	// The facilitator's: it tells when faults came.
 	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -313,7 +313,7 @@ func gamedayStatusCmd() *cobra.Command {
 			}
 			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", len(diags))
 			if !s.Running() {
-				fmt.Fprintf(w, "report: %s\n", filepath.Join(s.Dir, "gameday-"+s.ID+".txt"))
+				fmt.Fprintf(w, "report: %s\n", s.Files().Text())
 			}
 			return nil
 		},
@@ -488,8 +488,8 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 				return gameday.Failed(s, notes)
 			}
 			gameday.WriteText(cmd.OutOrStdout(), s, diags, notes)
-			base := filepath.Join(s.Dir, "gameday-"+s.ID)
-			fmt.Fprintf(cmd.OutOrStdout(), "report: %s.txt, %s.json, %s.html\n", base, base, base)
+			files := s.Files()
+			fmt.Fprintf(cmd.OutOrStdout(), "report: %s, %s, %s\n", files.Text(), files.JSON(), files.HTML())
 			// A wrong value, whoever saw it, fails the game day: exit 1.
 			return gameday.Failed(s, notes)
 		},

@@ -8,7 +8,7 @@
 // players work on the same engine and can read the keeper, so the state's
 // record shows only a public header (id, start, runner, end); the truth —
 // the faults, the schedule, the timeline — is sealed in it with a key that
-// exists only in the facilitator's file beside the sealed truth (KeyPath,
+// exists only in the facilitator's file beside the sealed truth (Files.Key,
 // mode 0600). Players' commands need the header alone; what needs the
 // truth (the runner, reveal, end, the report) needs that file. A diagnosis
 // is recorded as said and scored only in the report.
@@ -319,7 +319,7 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	}
 	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Heartbeat: now.UTC()},
 		Seed: o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
-	if s.key, err = newKey(s.Dir, s.ID); err != nil {
+	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)
 	}
 	// Old diagnoses, notes and a stop request belong to the game day before.

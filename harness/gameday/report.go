@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -306,8 +305,8 @@ func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []re
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(s.Dir, "gameday-"+s.ID)
-	f, err := os.Create(base + ".txt")
+	files := s.Files()
+	f, err := os.Create(files.Text())
 	if err != nil {
 		return err
 	}
@@ -319,10 +318,10 @@ func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []re
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(base+".json", b, 0o644); err != nil {
+	if err := os.WriteFile(files.JSON(), b, 0o644); err != nil {
 		return err
 	}
-	return Run(s, diags, notes, workloadEvents).WriteHTML(base + ".html")
+	return Run(s, diags, notes, workloadEvents).WriteHTML(files.HTML())
 }
 
 // Truth is the sealed file's content: what the facilitator may read and
@@ -355,9 +354,6 @@ func TruthOf(s *State) Truth {
 	return t
 }
 
-// SealedPath is where the sealed file of a game day goes.
-func SealedPath(dir, id string) string { return filepath.Join(dir, "gameday-"+id+".sealed.json") }
-
 // Seal writes the truth to its file, readable by its owner only. The
 // file is created with those permissions (never wider, not even for a
 // moment) and must not exist already.
@@ -365,7 +361,7 @@ func Seal(s *State) (string, error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", err
 	}
-	p := SealedPath(s.Dir, s.ID)
+	p := s.Files().Sealed()
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return p, err

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -39,20 +38,17 @@ func (h *Header) Running() bool { return h != nil && h.Ended.IsZero() }
 // Alive tells whether the runner has shown signs of life lately.
 func (h *Header) Alive(now time.Time) bool { return now.Sub(h.Heartbeat) < staleAfter }
 
-// KeyPath is where the key of a game day goes, beside its sealed file.
-func KeyPath(dir, id string) string { return filepath.Join(dir, "gameday-"+id+".key") }
-
 const keySize = 32 // AES-256
 
 // newKey draws a game day's key and writes it to its file, readable by
 // its owner only from its creation; an existing file is never reused.
-func newKey(dir, id string) ([]byte, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func newKey(files Files) ([]byte, error) {
+	if err := os.MkdirAll(files.Dir, 0o755); err != nil {
 		return nil, err
 	}
 	key := make([]byte, keySize)
 	rand.Read(key)
-	f, err := os.OpenFile(KeyPath(dir, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(files.Key(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +73,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 
 // readKey reads the key of the game day h names.
 func readKey(h Header) ([]byte, error) {
-	p := KeyPath(h.Dir, h.ID)
+	p := h.Files().Key()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		var pe *fs.PathError
@@ -165,7 +161,7 @@ func openRecord(rec []byte, key func(Header) ([]byte, error)) (*State, error) {
 	}
 	plain, err := aead.Open(nil, r.Nonce, r.Box, r.Header)
 	if err != nil {
-		return nil, fmt.Errorf("game day %s: its record does not open with the key in %s: changed since it was written, or another game day's", h.ID, KeyPath(h.Dir, h.ID))
+		return nil, fmt.Errorf("game day %s: its record does not open with the key in %s: changed since it was written, or another game day's", h.ID, h.Files().Key())
 	}
 	var s State
 	if err := json.Unmarshal(plain, &s); err != nil {

@@ -176,11 +176,12 @@ func TestSealedRecordRefusesTampering(t *testing.T) {
 // file.
 func TestKeyFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports")
-	k, err := newKey(dir, "abc123")
+	abc, def, bad := Files{Dir: dir, ID: "abc123"}, Files{Dir: dir, ID: "def456"}, Files{Dir: dir, ID: "bad"}
+	k, err := newKey(abc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := KeyPath(dir, "abc123")
+	p := abc.Key()
 	st, err := os.Stat(p)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file %s: %v, mode %v", p, err, st.Mode())
@@ -192,7 +193,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || !bytes.Equal(got, k) {
 		t.Fatalf("read back %x (%v), want %x", got, err, k)
 	}
-	if _, err := newKey(dir, "abc123"); err == nil {
+	if _, err := newKey(abc); err == nil {
 		t.Error("a second key for the same game day replaced the first")
 	}
 	if got, _ := readKey(Header{ID: "abc123", Dir: dir}); !bytes.Equal(got, k) {
@@ -201,14 +202,14 @@ func TestKeyFile(t *testing.T) {
 
 	var ke *KeyError
 	_, err = readKey(Header{ID: "def456", Dir: dir})
-	if !errors.As(err, &ke) || ke.Path != KeyPath(dir, "def456") || !errors.Is(err, os.ErrNotExist) {
+	if !errors.As(err, &ke) || ke.Path != def.Key() || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("no key file: %v", err)
 	}
-	want := "only the facilitator who started game day def456 can read its truth: " + KeyPath(dir, "def456") + " is not readable (no such file or directory)"
+	want := "only the facilitator who started game day def456 can read its truth: " + def.Key() + " is not readable (no such file or directory)"
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant\n%s", err, want)
 	}
-	os.WriteFile(KeyPath(dir, "bad"), []byte("not hex\n"), 0o600)
+	os.WriteFile(bad.Key(), []byte("not hex\n"), 0o600)
 	if _, err := readKey(Header{ID: "bad", Dir: dir}); !errors.As(err, &ke) || !strings.Contains(err.Error(), "not a game day key") {
 		t.Errorf("garbled key file: %v", err)
 	}
