@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/gameday"
-	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
 func gamedayCmd() *cobra.Command {
@@ -103,31 +101,17 @@ func gamedayStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if active, err := manual.Active(ctx, c); err != nil {
-				return err
-			} else if len(active) > 0 {
-				return badInputf("%d fault(s) injected by hand are active: heal them first ('kmschaos heal --all'), a game day needs the whole budget", len(active))
-			}
-			s, err := gameday.Begin(ctx, c, o, time.Now())
+			s, err := gameday.Start(ctx, c, o, time.Now())
 			if err != nil {
 				return err
 			}
-			sealed, err := gameday.Seal(s)
-			if err != nil {
-				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
-				return fmt.Errorf("writing the sealed file: %w", err)
-			}
-			logPath, err := startRunner(c.RunID, &s.Header)
-			if err != nil {
-				_ = gameday.Finish(context.WithoutCancel(ctx), c, true, io.Discard)
-				return fmt.Errorf("starting the game day's background process: %w", err)
-			}
+			files := s.Files()
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
 				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
-			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", sealed)
-			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", s.Files().Key())
-			fmt.Fprintf(w, "background process log: %s\n", logPath)
+			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", files.Sealed())
+			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", files.Key())
+			fmt.Fprintf(w, "background process log: %s\n", files.Log())
 			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
 			fmt.Fprintf(w, "facilitator: kmschaos gameday status | reveal | end | abort\n")
 			return nil
@@ -143,45 +127,14 @@ func gamedayStartCmd() *cobra.Command {
 	return c
 }
 
-// startRunner starts the game day's background process, detached, its
-// output appended to a log beside the report. It runs as this user: the
-// facilitator, who can read the key.
-func startRunner(run string, s *gameday.Header) (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return "", err
-	}
-	logPath := s.Files().Log()
-	// The facilitator's: it tells when faults came.
-	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return "", err
-	}
-	defer log.Close()
-	cmd := exec.Command(exe, "gameday", "run", "--run", run)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return logPath, err
-	}
-	return logPath, cmd.Process.Release()
-}
-
-// ensureRunner starts a new background process for a running game day
-// whose process died (no heartbeat): what the facilitator's new shell
-// does after a crash.
-func ensureRunner(c *cluster.Cluster, s *gameday.Header, w io.Writer) {
-	if !s.Running() || s.Alive(time.Now()) {
-		return
-	}
-	if _, err := startRunner(c.RunID, s); err != nil {
+// revive starts a new background process for a running game day whose
+// process died, and says so.
+func revive(c *cluster.Cluster, h *gameday.Header, w io.Writer) {
+	if started, err := gameday.Revive(c, h, time.Now()); err != nil {
 		fmt.Fprintf(w, "warning: the game day's background process is gone and could not be restarted: %v\n", err)
-		return
+	} else if started {
+		fmt.Fprintf(w, "the game day's background process had stopped (last seen %s ago): started a new one\n", time.Since(h.Heartbeat).Round(time.Second))
 	}
-	fmt.Fprintf(w, "the game day's background process had stopped (last seen %s ago): started a new one\n", time.Since(s.Heartbeat).Round(time.Second))
 }
 
 func gamedayRunCmd() *cobra.Command {
@@ -210,20 +163,14 @@ func gamedayRunCmd() *cobra.Command {
 }
 
 // loadHeader attaches and reads the game day's public header, all a
-// player's command needs; none is bad input.
+// player's command needs.
 func loadHeader(ctx context.Context, run string, stderr io.Writer) (*cluster.Cluster, *gameday.Header, error) {
 	c, err := attach(ctx, run, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := gameday.LoadHeader(ctx, c)
-	if err != nil {
-		return c, nil, err
-	}
-	if h == nil {
-		return c, nil, badInputf("no game day on cluster %s: start one with 'kmschaos gameday start'", c.RunID)
-	}
-	return c, h, nil
+	h, err := gameday.CurrentHeader(ctx, c)
+	return c, h, err
 }
 
 // loadTruth attaches and reads the whole game day, with the key only the
@@ -233,14 +180,8 @@ func loadTruth(ctx context.Context, run string, stderr io.Writer, doing string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := gameday.Load(ctx, c)
-	if err != nil {
-		return c, nil, facilitatorOnly(err, doing)
-	}
-	if s == nil {
-		return c, nil, badInputf("no game day on cluster %s: start one with 'kmschaos gameday start'", c.RunID)
-	}
-	return c, s, nil
+	s, err := gameday.Current(ctx, c)
+	return c, s, facilitatorOnly(err, doing)
 }
 
 // facilitatorOnly is the one line, exit 2, of a user who cannot read the
@@ -269,49 +210,21 @@ func gamedayStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ensureRunner(c, &s.Header, cmd.ErrOrStderr())
-			diags, err := gameday.Diagnoses(ctx, c)
+			revive(c, &s.Header, cmd.ErrOrStderr())
+			st, err := gameday.StatusOf(ctx, c, s, time.Now())
 			if err != nil {
 				return err
-			}
-			now := time.Now()
-			injected, on := 0, 0
-			var next time.Duration = -1
-			for _, f := range s.Faults {
-				if !f.InjectedAt.IsZero() {
-					injected++
-				} else if next < 0 {
-					next = max(0, s.Started.Add(f.At).Sub(now))
-				}
-				if f.Active(now) {
-					on++
-				}
-			}
-			st := struct {
-				ID        string  `json:"id"`
-				Run       string  `json:"run"`
-				State     string  `json:"state"`
-				ElapsedS  float64 `json:"elapsed_s"`
-				Faults    int     `json:"faults"`
-				Injected  int     `json:"injected"`
-				NextInS   float64 `json:"next_in_s,omitempty"`
-				Diagnoses int     `json:"diagnoses"`
-				Runner    bool    `json:"runner_alive"`
-				PID       int     `json:"runner_pid"` // the background process, on the host that started the game day
-			}{s.ID, s.Run, stateWord(s), now.Sub(s.Started).Seconds(), len(s.Faults), injected, next.Seconds(), len(diags), s.Running() && s.Alive(now), s.PID}
-			if !s.Running() {
-				st.ElapsedS = s.Ended.Sub(s.Started).Seconds()
 			}
 			if out.json() {
 				return writeJSON(cmd.OutOrStdout(), st)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "game day %s on cluster %s: %s, %s since the start\n", s.ID, s.Run, st.State, time.Duration(st.ElapsedS*float64(time.Second)).Round(time.Second))
-			fmt.Fprintf(w, "hidden faults: %d of %d injected", injected, len(s.Faults))
-			if next >= 0 && s.Running() {
-				fmt.Fprintf(w, ", the next in %s", next.Round(time.Second))
+			fmt.Fprintf(w, "game day %s on cluster %s: %s, %s since the start\n", s.ID, s.Run, st.State, seconds(st.ElapsedS).Round(time.Second))
+			fmt.Fprintf(w, "hidden faults: %d of %d injected", st.Injected, st.Faults)
+			if st.NextInS >= 0 && s.Running() {
+				fmt.Fprintf(w, ", the next in %s", seconds(st.NextInS).Round(time.Second))
 			}
-			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", len(diags))
+			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", st.Diagnoses)
 			if !s.Running() {
 				fmt.Fprintf(w, "report: %s\n", s.Files().Text())
 			}
@@ -323,15 +236,8 @@ func gamedayStatusCmd() *cobra.Command {
 	return c
 }
 
-func stateWord(s *gameday.State) string {
-	switch {
-	case s.Aborted:
-		return "aborted"
-	case !s.Ended.IsZero():
-		return "ended"
-	}
-	return "running"
-}
+// seconds is a duration the JSON output gives in seconds.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func gamedayDiagnoseCmd() *cobra.Command {
 	var run, kind string
@@ -447,36 +353,13 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.Running() {
-				if err := gameday.RequestStop(ctx, c, abort, time.Now()); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] asked the background process to %s the game day\n", time.Since(start).Seconds(), use)
-				h, err := awaitEnd(ctx, c, &s.Header)
-				if err != nil {
-					return err
-				}
-				if h.Running() {
-					fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] the background process is gone: ending the game day from here\n", time.Since(start).Seconds())
-					if err := gameday.Finish(ctx, c, abort, io.Discard); err != nil {
-						return err
-					}
-				}
-				if s, err = gameday.Load(ctx, c); err != nil {
-					return err
-				}
-				if s == nil {
-					return errors.New("the game day's record is gone")
-				}
-			}
-			diags, err := gameday.Diagnoses(ctx, c)
+			r, err := gameday.End(ctx, c, s, abort, func(msg string) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "[%5.1fs] %s\n", time.Since(start).Seconds(), msg)
+			})
 			if err != nil {
 				return err
 			}
-			notes, err := gameday.Notes(ctx, c)
-			if err != nil {
-				return err
-			}
+			s, diags, notes := r.State, r.Diagnoses, r.Notes
 			if out.json() {
 				b, err := gameday.JSON(s, diags, notes)
 				if err != nil {
@@ -497,25 +380,4 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 	outputFlag(c, &out)
 	runFlag(c, &run)
 	return c
-}
-
-// awaitEnd waits for the background process to end the game day, as long
-// as it is alive.
-func awaitEnd(ctx context.Context, c *cluster.Cluster, s *gameday.Header) (*gameday.Header, error) {
-	for s.Running() && s.Alive(time.Now()) {
-		select {
-		case <-ctx.Done():
-			return s, ctx.Err()
-		case <-time.After(time.Second):
-		}
-		n, err := gameday.LoadHeader(ctx, c)
-		if err != nil {
-			return s, err
-		}
-		if n == nil {
-			return s, errors.New("the game day's record is gone")
-		}
-		s = n
-	}
-	return s, nil
 }

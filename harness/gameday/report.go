@@ -51,19 +51,12 @@ func Results(s *State, diags []Diagnosis) []FaultResult {
 
 // WriteText writes the game day's report for people.
 func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
-	state := "running"
-	switch {
-	case s.Aborted:
-		state = "aborted"
-	case !s.Ended.IsZero():
-		state = "ended"
-	}
 	end := s.Ended
 	if end.IsZero() {
 		end = time.Now()
 	}
 	fmt.Fprintf(w, "kmschaos game day %s on cluster %s: %s, seed %d, %d hidden faults every %s, limit %s, %s\n",
-		s.ID, s.Run, state, s.Seed, len(s.Faults), s.Every, s.Limit, end.Sub(s.Started).Round(time.Second))
+		s.ID, s.Run, s.Stage(), s.Seed, len(s.Faults), s.Every, s.Limit, end.Sub(s.Started).Round(time.Second))
 	if first := firstInjected(s); !first.IsZero() {
 		fmt.Fprintf(w, "first fault injected %s after 'gameday start'\n", first.Sub(s.Started).Round(time.Millisecond))
 	}

@@ -35,6 +35,18 @@ type Header struct {
 // Running tells whether the header is of a game day not ended.
 func (h *Header) Running() bool { return h != nil && h.Ended.IsZero() }
 
+// Stage is the word for where the game day is: running, ended or
+// aborted.
+func (h *Header) Stage() string {
+	switch {
+	case h.Aborted:
+		return "aborted"
+	case !h.Ended.IsZero():
+		return "ended"
+	}
+	return "running"
+}
+
 // Alive tells whether the runner has shown signs of life lately.
 func (h *Header) Alive(now time.Time) bool { return now.Sub(h.Heartbeat) < staleAfter }
 
