@@ -221,8 +221,8 @@ func gamedayStatusCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "game day %s on cluster %s: %s, %s since the start\n", s.ID, s.Run, st.State, seconds(st.ElapsedS).Round(time.Second))
 			fmt.Fprintf(w, "hidden faults: %d of %d injected", st.Injected, st.Faults)
-			if st.NextInS >= 0 && s.Running() {
-				fmt.Fprintf(w, ", the next in %s", seconds(st.NextInS).Round(time.Second))
+			if st.NextInS != nil {
+				fmt.Fprintf(w, ", the next in %s", seconds(*st.NextInS).Round(time.Second))
 			}
 			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", st.Diagnoses)
 			if !s.Running() {

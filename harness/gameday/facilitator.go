@@ -116,16 +116,16 @@ func Revive(c *cluster.Cluster, h *Header, now time.Time) (bool, error) {
 // Status is where a game day stands, without its faults: what 'gameday
 // status' tells the facilitator.
 type Status struct {
-	ID        string  `json:"id"`
-	Run       string  `json:"run"`
-	State     string  `json:"state"` // Header.Stage
-	ElapsedS  float64 `json:"elapsed_s"`
-	Faults    int     `json:"faults"`
-	Injected  int     `json:"injected"`
-	NextInS   float64 `json:"next_in_s,omitempty"`
-	Diagnoses int     `json:"diagnoses"`
-	Runner    bool    `json:"runner_alive"`
-	PID       int     `json:"runner_pid"` // the background process, on the host that started the game day
+	ID        string   `json:"id"`
+	Run       string   `json:"run"`
+	State     string   `json:"state"` // Header.Stage
+	ElapsedS  float64  `json:"elapsed_s"`
+	Faults    int      `json:"faults"`
+	Injected  int      `json:"injected"`
+	NextInS   *float64 `json:"next_in_s,omitempty"` // none once every fault is in, or the game day ended
+	Diagnoses int      `json:"diagnoses"`
+	Runner    bool     `json:"runner_alive"`
+	PID       int      `json:"runner_pid"` // the background process, on the host that started the game day
 }
 
 // StatusOf tells where game day s stands at now, with the diagnoses
@@ -135,17 +135,16 @@ func StatusOf(ctx context.Context, c *cluster.Cluster, s *State, now time.Time) 
 	if err != nil {
 		return Status{}, err
 	}
-	injected := 0
-	var next time.Duration = -1
+	st := Status{ID: s.ID, Run: s.Run, State: s.Stage(), ElapsedS: now.Sub(s.Started).Seconds(), Faults: len(s.Faults),
+		Diagnoses: len(diags), Runner: s.Running() && s.Alive(now), PID: s.PID}
 	for _, f := range s.Faults {
 		if !f.InjectedAt.IsZero() {
-			injected++
-		} else if next < 0 {
-			next = max(0, s.Started.Add(f.At).Sub(now))
+			st.Injected++
+		} else if st.NextInS == nil && s.Running() {
+			next := max(0, s.Started.Add(f.At).Sub(now)).Seconds()
+			st.NextInS = &next
 		}
 	}
-	st := Status{ID: s.ID, Run: s.Run, State: s.Stage(), ElapsedS: now.Sub(s.Started).Seconds(), Faults: len(s.Faults), Injected: injected,
-		NextInS: next.Seconds(), Diagnoses: len(diags), Runner: s.Running() && s.Alive(now), PID: s.PID}
 	if !s.Running() {
 		st.ElapsedS = s.Ended.Sub(s.Started).Seconds()
 	}

@@ -2,11 +2,14 @@ package gameday
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -324,12 +327,44 @@ func TestStatusOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Status{ID: s.ID, Run: "fake", State: "running", ElapsedS: 120, Faults: 2, Injected: 1, NextInS: 60, Diagnoses: 1, Runner: true, PID: 4242}
-	if st != want {
+	minute := 60.0
+	want := Status{ID: s.ID, Run: "fake", State: "running", ElapsedS: 120, Faults: 2, Injected: 1, NextInS: &minute, Diagnoses: 1, Runner: true, PID: 4242}
+	if !reflect.DeepEqual(st, want) {
 		t.Errorf("status\n%+v, want\n%+v", st, want)
 	}
 	s.Ended = s.Started.Add(time.Minute)
 	if st, _ := StatusOf(ctx, c, s, now); st.State != "ended" || st.ElapsedS != 60 || st.Runner {
 		t.Errorf("ended: %+v; want ended after 60 s, no runner", st)
+	}
+}
+
+// 'gameday status --output json' gives next_in_s while a fault is still
+// to come, 0 for one due now, and none once every fault is in or the
+// game day has ended.
+func TestStatusNextInJSON(t *testing.T) {
+	ctx := context.Background()
+	c, _, _, s := fakeGameDay(t) // its one fault injected
+	now := s.Started.Add(2 * time.Minute)
+	next := func() string {
+		t.Helper()
+		st, err := StatusOf(ctx, c, s, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(st)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return fmt.Sprint(m["next_in_s"])
+	}
+	if got := next(); got != "<nil>" {
+		t.Errorf("every fault injected: next_in_s %s, want none", got)
+	}
+	s.Faults = append(s.Faults, Fault{Kind: "kill", Party: 1, Parties: []int{1}, At: time.Minute}) // overdue: due now
+	if got := next(); got != "0" {
+		t.Errorf("a fault due now: next_in_s %s, want 0", got)
+	}
+	s.Ended = now
+	if got := next(); got != "<nil>" {
+		t.Errorf("game day ended: next_in_s %s, want none", got)
 	}
 }
