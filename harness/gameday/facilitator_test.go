@@ -364,6 +364,7 @@ func TestStatusNextInJSON(t *testing.T) {
 		t.Errorf("a fault due now: next_in_s %s, want 0", got)
 	}
 	s.Ended = now
+	s.Faults[1].At = 3 * time.Minute // cancelled by the end, not to come
 	if got := next(); got != "<nil>" {
 		t.Errorf("game day ended: next_in_s %s, want none", got)
 	}
