@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
-	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
-	"github.com/kmschaos/kmschaos/harness/secrets"
+	"github.com/kmschaos/kmschaos/harness/verdict"
 )
 
 // runbookFailed is a runbook that ran and did not pass: what failed is
@@ -118,16 +114,10 @@ func parseVars(vars []string) (map[string]string, error) {
 // runbookFailed (exit 1), every reason printed.
 func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, party int, vars map[string]string, within time.Duration, w io.Writer) error {
 	start := time.Now()
-	// A step's output may show a secret (a cat of a vault): masked.
-	tracked, err := secrets.Track(ctx, c)
-	if err != nil {
-		return fmt.Errorf("reading the cluster's secrets (to mask them in the output): %w", err)
-	}
-	defer tracked.Stop()
 	fmt.Fprintf(w, "runbook %s on party %d of cluster %s (%s)\n", rb.Name, party, c.RunID, rb.Source)
 	n := 0
-	env := &runbook.Env{C: c, Party: party, Vars: vars, Rec: report.NewRecorder(),
-		Heal: func(ctx context.Context) error { return healParty(ctx, c, party) },
+	env := &runbook.Env{C: c, Party: party, Vars: vars,
+		Heal: func(ctx context.Context) error { return manual.HealParty(ctx, c, party) },
 		OnStep: func(s report.Step) {
 			n++
 			fmt.Fprintf(w, "  %2d. %-4s %-50s %6s  %s\n", n, okFail(s.OK), s.Name, s.Took.Round(100*time.Millisecond), s.Command)
@@ -135,49 +125,13 @@ func runRunbook(ctx context.Context, c *cluster.Cluster, rb *runbook.Runbook, pa
 				fmt.Fprintf(w, "      %s\n", s.Error)
 			}
 		}}
-	var fails []string
-	if _, err := rb.Run(ctx, env); err != nil {
-		var loss *runbook.DataLoss
-		if errors.As(err, &loss) {
-			fails = append(fails, "key material lost: "+err.Error())
-		} else {
-			fails = append(fails, err.Error())
-		}
+	v, err := verdict.Runbook(ctx, rb, env, within, func(ch verdict.Check) {
+		fmt.Fprintf(w, "  check %-4s %s (%s)\n", okFail(ch.Err == nil), ch.Name, ch.At.Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return err
 	}
-	verdict := func(name string, err error) {
-		if err != nil {
-			fails = append(fails, name+": "+err.Error())
-		}
-		fmt.Fprintf(w, "  check %-4s %s (%s)\n", okFail(err == nil), name, time.Since(start).Round(100*time.Millisecond))
-	}
-	steady := probe.New("steady", check.Steady)
-	verdict("steady state: every party Optimal, decrypts right through every party", probe.Await(ctx, c, within, steady))
-	verdict("key material as the baseline", check.KeyMaterialIntact(ctx, c))
-	gd, gdErr := gameday.LoadHeader(ctx, c)
-	if gdErr != nil {
-		fails = append(fails, "reading the game day's record (is one running?): "+gdErr.Error())
-	}
-	// Where it cannot be told whether a game day runs, what differs is
-	// hidden as if one did.
-	hide := gd.Running() || gdErr != nil
-	left := check.NoFaultLeft(ctx, c, check.Declared{Renews: rb.Renews, Touched: []int{party}})
-	if left != nil && hide {
-		// What differs would tell the players the game day's other faults.
-		left = errors.New("the cluster still differs from its baseline (what is hidden while a game day runs)")
-	}
-	verdict("nothing left different from the baseline", left)
-	if gd.Running() {
-		n := gameday.Note{At: time.Now(), Took: time.Since(start), Runbook: rb.Name, Party: party, Passed: len(fails) == 0}
-		if len(fails) > 0 {
-			n.Detail = fails[0]
-		}
-		// The note carries any wrong value this process saw: one the game
-		// day did not record is a failure, not a warning.
-		if _, err := gameday.AddNote(ctx, c, n); err != nil {
-			fails = append(fails, "the game day did not record this runbook: "+err.Error())
-		}
-	}
-	if len(fails) > 0 {
+	if fails := gameday.RunbookRan(ctx, c, v); len(fails) > 0 {
 		fmt.Fprintf(w, "FAIL runbook %s in %s:\n", rb.Name, time.Since(start).Round(100*time.Millisecond))
 		for _, f := range fails {
 			fmt.Fprintf(w, "  - %s\n", f)
@@ -193,29 +147,4 @@ func okFail(ok bool) string {
 		return "ok"
 	}
 	return "FAIL"
-}
-
-// healParty is a runbook's heal step from the command line: it undoes the
-// faults injected by hand that touch the party.
-func healParty(ctx context.Context, c *cluster.Cluster, party int) error {
-	active, err := manual.Active(ctx, c)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for _, r := range active {
-		if slices.Contains(r.Parties, party) {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return fmt.Errorf("no fault injected by hand touches party %d", party)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		if _, err := manual.Heal(ctx, c, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }

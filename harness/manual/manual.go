@@ -258,3 +258,28 @@ func HealAll(ctx context.Context, c *cluster.Cluster) (cluster.ResetReport, []Re
 	}
 	return rep, active, errors.Join(errs...)
 }
+
+// HealParty heals every active fault injected by hand that touches the
+// party: a runbook's heal step run by hand ('kmschaos runbook run').
+func HealParty(ctx context.Context, c *cluster.Cluster, party int) error {
+	active, err := Active(ctx, c)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, r := range active {
+		if slices.Contains(r.Parties, party) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("no fault injected by hand touches party %d", party)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, err := Heal(ctx, c, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
