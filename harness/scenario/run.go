@@ -19,6 +19,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/verdict"
 	"github.com/kmschaos/kmschaos/harness/workload"
 )
 
@@ -106,8 +107,9 @@ type runner struct {
 	// runbook step. A failure recorded as well wins over it.
 	skipped string
 
-	plan Plan
-	rbs  []*runbook.Runbook
+	plan  Plan
+	rbs   []*runbook.Runbook
+	judge verdict.Judge // the runbooks' verdict: steps, steady state, nothing left
 
 	mon  *monitor
 	w    *workload.Workload
@@ -123,15 +125,14 @@ type runner struct {
 	during   check.Window // from detection to the end of the observation
 	rbStart  time.Time
 	lastStep string
-	undone   bool     // a step undid the harness's own fault
-	renews   []string // what the runbooks that ran whole renewed on purpose
+	undone   bool // a step undid the harness's own fault
 	origins  []string
 }
 
 func newRunner(ctx context.Context, c *cluster.Cluster, sc Scenario, rng *rand.Rand, o Options) *runner {
 	rec := report.NewRecorder()
 	return &runner{
-		ctx: ctx, c: c, sc: sc, rng: rng, o: o, rec: rec,
+		ctx: ctx, c: c, sc: sc, rng: rng, o: o, rec: rec, judge: verdict.Judge{C: c},
 		res: report.Scenario{Name: sc.Name, Section: sc.Section, Started: rec.Start()},
 	}
 }
@@ -151,6 +152,7 @@ func (r *runner) reset() bool {
 	plan.defaults()
 	res.Fault, res.Kind = describe(plan.Faults)
 	res.Parties, res.BeyondThreshold = fault.Touched(plan.Faults...), plan.BeyondThreshold
+	r.judge.Touched = res.Parties
 	res.Defects = append(res.Defects, plan.Defects...)
 	if err := fault.CheckBudget(c.Topology.T, plan.BeyondThreshold, plan.Faults...); err != nil {
 		r.fail.add("%w", err)
@@ -350,7 +352,7 @@ func (r *runner) runbooks() bool {
 	r.rbStart = time.Now()
 	res := &r.res
 	for _, rb := range r.rbs {
-		steps, err := rb.Run(r.ctx, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec})
+		steps, err := r.judge.Run(r.ctx, rb, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec})
 		if len(steps) > 0 {
 			r.lastStep = rb.Name + "/" + steps[len(steps)-1].Name
 		}
@@ -383,9 +385,6 @@ func (r *runner) runbooks() bool {
 		}
 		res.Steps = append(res.Steps, steps...)
 		r.origins = append(r.origins, rb.Origin)
-		if err == nil {
-			r.renews = append(r.renews, rb.Renews...)
-		}
 		if j.Problem != nil {
 			r.fail.add("%w", j.Problem)
 			if j.Step != "" && !j.Expected {
@@ -416,8 +415,7 @@ func (r *runner) recover() bool {
 		}
 		res.Defects = append(res.Defects, "the cluster did not come back from the guide's procedure: restored by the harness from its offline copy of every vault")
 	}
-	steady := probe.New("steady state (every party Optimal, decrypts right through every party)", check.Steady)
-	if err := probe.Await(ctx, c, r.plan.RecoverWithin, probe.All(append([]probe.Probe{steady}, r.plan.Recovered...)...)); err != nil {
+	if err := r.judge.Steady(ctx, r.plan.RecoverWithin, r.plan.Recovered...); err != nil {
 		r.fail.add("did not recover after the runbooks (last step %q): %w", r.lastStep, err)
 	} else {
 		res.Recovered = true
@@ -441,7 +439,7 @@ func (r *runner) audit() bool {
 	checkHistory(&r.fail, r.hist, &r.res, r.during, r.plan.During)
 
 	auditKeys(r.ctx, r.c, &r.fail, &r.res)
-	if err := check.NoFaultLeft(r.ctx, r.c, check.Declared{Renews: r.renews, Touched: r.res.Parties}); err != nil {
+	if err := r.judge.Left(r.ctx); err != nil {
 		r.res.FaultLeft = err.Error()
 		r.fail.add("the fault outlived the scenario: %w", err)
 	} else if r.res.Recovered {
