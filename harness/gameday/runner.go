@@ -79,11 +79,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.logf("continuing game day %s after runner %d stopped", s.ID, s.PID)
 	}
 	s.PID = os.Getpid()
+	// The set-up can outlast staleAfter on a loaded host: the runner beats
+	// all through it, or the facilitator's next 'gameday status' takes it
+	// for dead and starts a second one on the same game day.
+	settingUp := r.beating(ctx)
 	// Every secret the cluster holds while the game day runs — a player's
 	// runbook may set up a fresh epoch — is searched for in its reports:
 	// those made meanwhile from here, those of the end by Close.
 	tracked, err := secrets.Watch(ctx, r.C)
 	if err != nil {
+		settingUp()
 		return fmt.Errorf("reading the cluster's secrets: %w", err)
 	}
 	defer tracked.Stop()
@@ -91,6 +96,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	h := fnv.New64a()
 	h.Write([]byte("gameday workload"))
 	w, err := workload.Start(r.C, mrand.New(mrand.NewPCG(s.Seed, h.Sum64())), workload.Options{Recorder: r.rec})
+	settingUp()
 	if err != nil {
 		return fmt.Errorf("starting the workload: %w", err)
 	}
@@ -125,6 +131,40 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-t.C:
 		}
+	}
+}
+
+// beating saves the heartbeat now and every Tick until stop is called —
+// while the runner does something slow before its ticks begin, and
+// touches the state nowhere else meanwhile. stop returns once the last
+// beat is saved.
+func (r *Runner) beating(ctx context.Context) (stop func()) {
+	beat := func() {
+		r.s.Heartbeat = time.Now().UTC()
+		if err := Save(ctx, r.C, r.s); err != nil {
+			r.logf("saving the state: %v", err)
+		}
+	}
+	beat()
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(Tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				beat()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
 	}
 }
 
