@@ -38,8 +38,6 @@ type Cluster struct {
 	Key      *tss.PublicKey // the cluster's threshold key
 	public   *kmsclient.PublicMaterial
 	Timings  Timings // how long bring-up took, step by step
-	// Witness holds every wrong decryption anything saw on this cluster.
-	Witness Witness
 
 	opts  Options
 	owner string

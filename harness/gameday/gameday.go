@@ -34,6 +34,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 )
 
@@ -65,9 +66,9 @@ type State struct {
 	Ops    report.Ops     `json:"ops"`
 	// Wrongs are the wrong values the runners saw, their workload's and
 	// their checks' (the players' are in their notes: see Wrongs).
-	Wrongs []cluster.Wrong `json:"wrongs,omitempty"`
-	Keys   string          `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
-	Left   string          `json:"left,omitempty"` // what the final audit found different from the baseline
+	Wrongs []oracle.Wrong `json:"wrongs,omitempty"`
+	Keys   string         `json:"keys,omitempty"` // report.KeysIntact / KeysChanged at the last check
+	Left   string         `json:"left,omitempty"` // what the final audit found different from the baseline
 	// WorkloadLost: the runner that ran the workload died; its
 	// operations are counted only up to its last heartbeat.
 	WorkloadLost bool `json:"workload_lost,omitempty"`
@@ -148,7 +149,7 @@ type Note struct {
 	Detail  string        `json:"detail,omitempty"`
 	// Wrongs are the wrong values the runbook's process saw (AddNote
 	// fills them in): they fail the game day as the runner's do.
-	Wrongs []cluster.Wrong `json:"wrongs,omitempty"`
+	Wrongs []oracle.Wrong `json:"wrongs,omitempty"`
 }
 
 // InputError is a request the facilitator or a player must change:
@@ -405,7 +406,7 @@ func AddNote(ctx context.Context, c *cluster.Cluster, n Note) (bool, error) {
 	if err != nil || !h.Running() {
 		return false, err
 	}
-	n.Wrongs = c.Witness.Since(time.Time{})
+	n.Wrongs = oracle.WitnessOf(c).Since(time.Time{})
 	b, err := json.Marshal(n)
 	if err != nil {
 		return true, err

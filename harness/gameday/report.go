@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/workload"
 )
@@ -157,7 +157,7 @@ func orUnchecked(s string) string {
 // Wrongs are every wrong value seen during the game day, oldest first,
 // whoever saw it: the runners' workload and checks (the state), and the
 // players' runbooks in their own processes (their notes).
-func Wrongs(s *State, notes []Note) []cluster.Wrong {
+func Wrongs(s *State, notes []Note) []oracle.Wrong {
 	out := slices.Clone(s.Wrongs)
 	for _, n := range notes {
 		for _, w := range n.Wrongs {
@@ -165,14 +165,14 @@ func Wrongs(s *State, notes []Note) []cluster.Wrong {
 			out = append(out, w)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b cluster.Wrong) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(out, func(a, b oracle.Wrong) int { return a.At.Compare(b.At) })
 	return out
 }
 
 // wrongCount is how many decryptions were wrong: the workload's wrong
 // operations (counted on its history, even those of a runner that died
 // before it saved them) and every other wrong value seen.
-func wrongCount(s *State, wrongs []cluster.Wrong) int {
+func wrongCount(s *State, wrongs []oracle.Wrong) int {
 	n := s.Ops.Wrong
 	for _, w := range wrongs {
 		if w.By != workload.By {
@@ -283,12 +283,12 @@ func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
 	row := Run(s, diags, notes, nil).Scenarios[0]
 	return json.MarshalIndent(struct {
 		*State
-		Results   []FaultResult   `json:"results"`
-		Diagnoses []Scored        `json:"diagnoses"`
-		Notes     []Note          `json:"notes"`
-		Wrongs    []cluster.Wrong `json:"wrongs,omitempty"` // the state's and the notes'
-		Passed    bool            `json:"passed"`
-		Error     string          `json:"error,omitempty"`
+		Results   []FaultResult  `json:"results"`
+		Diagnoses []Scored       `json:"diagnoses"`
+		Notes     []Note         `json:"notes"`
+		Wrongs    []oracle.Wrong `json:"wrongs,omitempty"` // the state's and the notes'
+		Passed    bool           `json:"passed"`
+		Error     string         `json:"error,omitempty"`
 	}{s, Results(s, diags), ScoreAll(s, diags), notes, Wrongs(s, notes), row.Passed, row.Error}, "", "  ")
 }
 

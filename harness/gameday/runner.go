@@ -16,6 +16,7 @@ import (
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/harness/workload"
@@ -270,7 +271,7 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 // all. Those not the workload's (its own are in its lane) go on the
 // timeline.
 func (r *Runner) witness() {
-	all := r.C.Witness.Since(time.Time{})
+	all := oracle.WitnessOf(r.C).Since(time.Time{})
 	for _, w := range all[r.witnessed:] {
 		r.s.Wrongs = append(r.s.Wrongs, w)
 		r.logf("WRONG decryption: %s", w)

@@ -54,7 +54,7 @@ func ended(t *testing.T, c *cluster.Cluster, parties []*fakebackend.Party, keepe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(end.Witness.Since(time.Time{})) != 0 {
+	if len(oracle.WitnessOf(end).Since(time.Time{})) != 0 {
 		t.Fatal("the process that ends the game day saw a wrong value itself")
 	}
 	return got, notes
@@ -78,10 +78,10 @@ func failedBy(t *testing.T, s *State, notes []Note, want string) {
 		t.Fatal(err)
 	}
 	var j struct {
-		Wrongs []cluster.Wrong `json:"wrongs"`
-		Passed bool            `json:"passed"`
+		Wrongs []oracle.Wrong `json:"wrongs"`
+		Passed bool           `json:"passed"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil || j.Passed || !slices.ContainsFunc(j.Wrongs, func(w cluster.Wrong) bool { return strings.HasPrefix(w.String(), want) }) {
+	if err := json.Unmarshal(b, &j); err != nil || j.Passed || !slices.ContainsFunc(j.Wrongs, func(w oracle.Wrong) bool { return strings.HasPrefix(w.String(), want) }) {
 		t.Errorf("the JSON report (%v) does not fail the game day on %q:\n%s", err, want, b)
 	}
 	if err := Failed(s, notes); err == nil || !strings.Contains(err.Error(), want) {

@@ -1,6 +1,6 @@
 // Package oracle is the one place the harness decrypts: it encrypts a value
 // it chose, asks a party to decrypt it, and compares. A wrong value is
-// recorded on the cluster's Witness and returned as *WrongError — never as
+// recorded on the handle's Witness (WitnessOf) and returned as *WrongError — never as
 // an ordinary failure that a poll would retry and forget — whoever asked:
 // the workload, a probe, a runbook's check, the steady-state check, the demo.
 package oracle
@@ -20,7 +20,7 @@ import (
 
 // WrongError is a decryption that returned another value than the one
 // encrypted.
-type WrongError struct{ cluster.Wrong }
+type WrongError struct{ Wrong }
 
 func (e *WrongError) Error() string { return "WRONG decryption: " + e.Wrong.String() }
 
@@ -136,8 +136,8 @@ func saw(c *cluster.Cluster, r Request, want, got uint64) error {
 	if by == "" {
 		by = "the harness"
 	}
-	w := cluster.Wrong{At: time.Now(), Party: r.Party, Sent: want, Got: got, By: by}
-	c.Witness.Saw(w)
+	w := Wrong{At: time.Now(), Party: r.Party, Sent: want, Got: got, By: by}
+	WitnessOf(c).Saw(w)
 	return &WrongError{w}
 }
 

@@ -456,7 +456,7 @@ func (r *runner) finish() {
 	start := time.Now()
 	r.stopBackground()
 	res := &r.res
-	for _, w := range r.c.Witness.Since(res.Started) {
+	for _, w := range oracle.WitnessOf(r.c).Since(res.Started) {
 		res.Wrongs = append(res.Wrongs, w.String())
 		r.rec.Mark(report.LaneWorkload, fmt.Sprintf("WRONG value via party %d", w.Party), report.Wrong, w.String())
 		if w.By != workload.By {

@@ -30,7 +30,7 @@ const (
 	Wrong  = "wrong"
 )
 
-// By is how the workload signs what it sees on the cluster's Witness.
+// By is how the workload signs what it sees on the handle's witness (oracle.WitnessOf).
 const By = "the workload"
 
 // Op is one decryption.
