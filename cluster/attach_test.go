@@ -83,6 +83,10 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 		if b.Party(i).Endpoint() != a.Party(i).Endpoint() || b.Party(i).ContainerID() != a.Party(i).ContainerID() {
 			t.Fatalf("party %d: attached to %s at %s, want %s at %s", i, b.Party(i).ContainerID(), b.Party(i).Endpoint(), a.Party(i).ContainerID(), a.Party(i).Endpoint())
 		}
+		// A party is named as the operator names its container.
+		if a.Party(i).Name != a.PartyName(i) || b.Party(i).Name != a.PartyName(i) {
+			t.Fatalf("party %d is named %q, attached %q; want %q", i, a.Party(i).Name, b.Party(i).Name, a.PartyName(i))
+		}
 	}
 	// The attached handle verifies results with the cluster's public
 	// material, read back from the golden copy.
@@ -164,7 +168,11 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	if _, ok, err := c.Record(ctx, "no-such-record"); ok || err != nil {
 		t.Fatalf("a missing record: ok %v, %v; want none and no error", ok, err)
 	}
-	if err := removeContainer(ctx, c.dc, c.keeperName(), false); err != nil {
+	dc, err := DockerClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := removeContainer(ctx, dc, keeperName(c.RunID), false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := c.Record(ctx, "no-such-record"); ok || err == nil {

@@ -12,12 +12,11 @@ import (
 // The seam between the harness and where a cluster runs. Faults, probes,
 // checks, runbooks and the workload act on a party only through Party,
 // whose every verb goes to its Workload, and on storage only through the
-// cluster's Shell into the keeper. Docker is the one backend today
-// (dockerWorkload, a container); a second one (Kubernetes: a pod's
-// container, the keeper a pod mounting every PVC) implements these two
-// interfaces, hands them to Assemble, and nothing in harness/ changes.
-// The mesh (Link, toxiproxy) is the same on every backend: only where
-// toxiproxy runs differs.
+// cluster's Shell into the keeper. A backend (cluster/docker: a
+// container; cluster/kube: a pod's container, the keeper a pod mounting
+// every claim) implements these two interfaces and a Driver, and nothing
+// in harness/ changes. The mesh (Link, toxiproxy) is the same on every
+// backend: only where toxiproxy runs differs.
 
 // Shell is a place to run commands and copy files: the keeper (every
 // party's storage), a party's container.
@@ -34,6 +33,13 @@ type Shell interface {
 	// never takes a lost keeper for an empty one.
 	CopyIn(ctx context.Context, content []byte, path string, mode int64) error
 	CopyOut(ctx context.Context, path string) ([]byte, error)
+}
+
+// Named is a workload an operator names otherwise than by its ID (a
+// container has a name and an id): a party's Name is that name, else its
+// ID (a pod's name).
+type Named interface {
+	Name() string
 }
 
 // Workload is one party's process as a backend runs it, with the verbs
@@ -101,8 +107,8 @@ type Parts struct {
 	// Key is the cluster's public threshold key (the runbooks' key_id,
 	// the oracle's encryptions). Required.
 	Key *tss.PublicKey
-	// Driver, if set, answers the cluster-wide verbs (Recreate, Terminate,
-	// Operate, VolumesSized, ...); nil: none (a fake).
+	// Driver answers the cluster-wide verbs (Recreate, Terminate, Operate,
+	// VolumesSized, ...). Required.
 	Driver Driver
 }
 
@@ -126,6 +132,9 @@ func Assemble(p Parts) (*Cluster, error) {
 	if p.Key == nil {
 		return nil, errors.New("assembling a cluster: no public key")
 	}
+	if p.Driver == nil {
+		return nil, errors.New("assembling a cluster: no driver")
+	}
 	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, Key: p.Key, keeper: p.Keeper, driver: p.Driver,
 		clientEndpoints: p.ClientEndpoints, metricsEndpoints: p.MetricsEndpoints}
 	c.opts = DefaultOptions()
@@ -141,7 +150,7 @@ func Assemble(p Parts) (*Cluster, error) {
 		if w == nil {
 			return nil, fmt.Errorf("assembling %s: party %d has no workload", p.Topology, i+1)
 		}
-		c.parties[i] = &Party{ID: i + 1, Name: w.ID(), c: c, w: w}
+		c.parties[i] = c.newParty(i+1, w)
 	}
 	return c, nil
 }

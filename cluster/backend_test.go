@@ -21,17 +21,19 @@ func TestAssembleRefusesPartsOfTheWrongShape(t *testing.T) {
 	}
 	topo := cluster.Topology{N: 4, T: 1}
 	key := &tss.PublicKey{KeyID: "k", N: 4, T: 1}
+	drv := &fakebackend.Driver{}
 	for _, tc := range []struct {
 		name  string
 		parts cluster.Parts
 		want  string
 	}{
-		{"a topology beyond t", cluster.Parts{Topology: cluster.Topology{N: 4, T: 2}, Parties: four(), Keeper: fakebackend.NewKeeper(), Key: key}, "t="},
-		{"too few parties", cluster.Parts{Topology: topo, Parties: four()[:3], Keeper: fakebackend.NewKeeper(), Key: key}, "3 party workloads"},
-		{"a missing party", cluster.Parts{Topology: topo, Parties: append(four()[:3], nil), Keeper: fakebackend.NewKeeper(), Key: key}, "party 4 has no workload"},
-		{"no keeper", cluster.Parts{Topology: topo, Parties: four(), Key: key}, "no keeper"},
-		{"no key", cluster.Parts{Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper()}, "no public key"},
-		{"endpoints of another size", cluster.Parts{Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper(), ClientEndpoints: []string{"a:1"}, Key: key}, "1 endpoints"},
+		{"a topology beyond t", cluster.Parts{Driver: drv, Topology: cluster.Topology{N: 4, T: 2}, Parties: four(), Keeper: fakebackend.NewKeeper(), Key: key}, "t="},
+		{"too few parties", cluster.Parts{Driver: drv, Topology: topo, Parties: four()[:3], Keeper: fakebackend.NewKeeper(), Key: key}, "3 party workloads"},
+		{"a missing party", cluster.Parts{Driver: drv, Topology: topo, Parties: append(four()[:3], nil), Keeper: fakebackend.NewKeeper(), Key: key}, "party 4 has no workload"},
+		{"no keeper", cluster.Parts{Driver: drv, Topology: topo, Parties: four(), Key: key}, "no keeper"},
+		{"no key", cluster.Parts{Driver: drv, Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper()}, "no public key"},
+		{"no driver", cluster.Parts{Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper(), Key: key}, "no driver"},
+		{"endpoints of another size", cluster.Parts{Driver: drv, Topology: topo, Parties: four(), Keeper: fakebackend.NewKeeper(), ClientEndpoints: []string{"a:1"}, Key: key}, "1 endpoints"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cluster.Assemble(tc.parts)

@@ -89,7 +89,11 @@ func lifecycle(b *testing.B, topo Topology, images Images) {
 	b.ReportMetric(ms(lat[len(lat)*9/10]), "decrypt-p90-ms")
 
 	// Memory as `docker stats` counts it, after those decryptions.
-	byName, total, err := c.MemoryUsage(ctx)
+	dc, err := DockerClient(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	byName, total, err := MemoryUsage(ctx, dc, c.RunID)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-// Package cluster brings up a threshold KMS cluster in containers on a
-// private network, with every link routed through toxiproxy, and gives
-// scenarios handles on its parties and links. One call starts a cluster
-// that reports Optimal, Reset returns a used cluster to that baseline, and
-// Terminate removes every container, network and volume it made.
+// Package cluster is a threshold KMS cluster as the harness sees it,
+// whatever runs it: handles on its parties and links, every link routed
+// through toxiproxy. StartOn brings one up on a backend's Driver and
+// returns once it reports Optimal, AttachOn finds one again from its
+// keeper, Reset returns a used cluster to its baseline, and Terminate
+// removes everything it made. The backends are packages of their own
+// (cluster/docker, cluster/kube); this one imports neither.
 package cluster
 
 import (
@@ -11,17 +13,9 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/network"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/kmschaos/kmschaos/fixtures"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
@@ -40,23 +34,15 @@ type Cluster struct {
 	Timings  Timings // how long bring-up took, step by step
 
 	opts  Options
-	owner string
-	// driver runs the cluster on a backend other than the Docker engine
-	// (StartOn); nil on Docker, whose code is the cluster's own.
-	driver Driver
-	keyID  string // the key's id, as the state records it // the owner label: this process, or detachedOwner
-	// toolboxID is the id of the image the keeper runs, looked up once
-	// (toolboxImage).
-	toolboxID   string
-	toolboxOnce sync.Once
-	dc          *testcontainers.DockerClient
-	network     *testcontainers.DockerNetwork // nil on an attached handle
-	netName     string
-	keeper      Shell // every party's storage: a container on Docker
-	toxiproxy   testcontainers.Container
-	toxiIP      string
-	mesh        *Mesh
-	parties     []*Party
+	owner string // the owner label: this process, or detachedOwner
+	// driver runs the cluster on its backend.
+	driver  Driver
+	keyID   string // the key's id, as the state records it
+	netName string
+	keeper  Shell // every party's storage
+	toxiIP  string
+	mesh    *Mesh
+	parties []*Party
 
 	golden Manifest
 	// watch is told of every manifest of the parties' storage this handle
@@ -108,80 +94,6 @@ func (c *Cluster) abandon(progress func(string), err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Cluster.FailedBringupTeardown)
 	defer cancel()
 	c.Terminate(ctx)
-}
-
-// Start brings up a cluster and returns once every party reports Optimal.
-// On error everything created so far is removed.
-func Start(ctx context.Context, opts ...Option) (c *Cluster, err error) {
-	start := time.Now()
-	o, progress, err := options(opts)
-	if err != nil {
-		return nil, err
-	}
-	dc, err := DockerClient(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the container engine: %w", err)
-	}
-	if rep, err := Sweep(ctx, dc, SweepOptions{}); err != nil {
-		progress("sweeping leftovers of earlier runs failed: " + err.Error())
-	} else if rep != (SweepReport{}) {
-		progress("swept leftovers of killed runs: " + rep.String())
-	}
-	c = newCluster(newRunID(), o)
-	c.dc = dc
-	defer func() {
-		if err != nil {
-			c.abandon(progress, err)
-			c = nil
-		}
-	}()
-
-	step := time.Now()
-	if o.Images != nil {
-		c.Images = *o.Images
-	} else if c.Images, err = BuildImages(ctx, dc, progress); err != nil {
-		return c, err
-	}
-	c.Timings.Images = time.Since(step)
-
-	step = time.Now()
-	c.network, err = network.New(ctx, network.WithLabels(c.labels("network")))
-	if err != nil {
-		return c, fmt.Errorf("creating the network: %w", err)
-	}
-	c.netName = c.network.Name
-	if err := c.createVolumes(ctx, o.StorageSize); err != nil {
-		return c, err
-	}
-	if err := c.startKeeper(ctx); err != nil {
-		return c, err
-	}
-	progress(fmt.Sprintf("run %s: generating keys for %s in the keeper", c.RunID, o.Topology))
-	if err := c.deal(ctx); err != nil {
-		return c, err
-	}
-	c.Timings.Storage = time.Since(step)
-
-	step = time.Now()
-	progress(fmt.Sprintf("starting toxiproxy with %d proxies", o.Topology.N*(o.Topology.N-1)+2*o.Topology.N))
-	if err := c.startToxiproxy(ctx); err != nil {
-		return c, err
-	}
-	c.Timings.Toxiproxy = time.Since(step)
-
-	step = time.Now()
-	progress(fmt.Sprintf("starting %d parties", o.Topology.N))
-	if err := c.startParties(ctx); err != nil {
-		return c, err
-	}
-	c.Timings.Parties = time.Since(step)
-
-	if err := c.settle(ctx, progress); err != nil {
-		return c, err
-	}
-	c.Timings.Total = time.Since(start)
-	progress(fmt.Sprintf("cluster %s is Optimal (%s)", c.RunID, c.Timings.Total.Round(time.Millisecond)))
-	return c, nil
 }
 
 func (c *Cluster) all() []int {
@@ -267,120 +179,6 @@ func (c *Cluster) generate(ctx context.Context) error {
 	return nil
 }
 
-// keeperImage is the toolbox: the keeper is the operator's debug pod, and
-// a container that lives as long as the cluster keeps the toolbox image in
-// use, so that no other run's clean-up removes it between two of the
-// guide's blocks. Images handed in without one fall back to the party's.
-func (c *Cluster) keeperImage() string {
-	if c.Images.Toolbox != "" {
-		return c.Images.Toolbox
-	}
-	return c.Images.Party
-}
-
-func (c *Cluster) keeperName() string { return fmt.Sprintf("kmschaos-%s-keeper", c.RunID) }
-
-func (c *Cluster) startKeeper(ctx context.Context) error {
-	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.keeperImage(), Name: c.keeperName(),
-			Labels:     c.labels("keeper"),
-			Networks:   []string{c.netName},
-			Entrypoint: c.Profile.AdminCmd("hold"),
-			Cmd:        []string{},
-			ConfigModifier: func(cfg *container.Config) {
-				cfg.User = "0:0"
-			},
-			HostConfigModifier: func(h *container.HostConfig) { h.Mounts = c.keeperMounts() },
-		},
-		Started: true,
-	})
-	if err != nil {
-		return fmt.Errorf("starting the storage keeper: %w", err)
-	}
-	c.keeper = newDockerWorkload(c.dc, c.keeperName(), ctr)
-	return nil
-}
-
-func (c *Cluster) startToxiproxy(ctx context.Context) error {
-	ports := []string{strconv.Itoa(toxiproxyControlPort()) + "/tcp"}
-	for i := 1; i <= c.Topology.N; i++ {
-		ports = append(ports, strconv.Itoa(clientProxyPort(i))+"/tcp", strconv.Itoa(metricsProxyPort(i))+"/tcp")
-	}
-	var err error
-	c.toxiproxy, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.Images.Toxiproxy, Name: fmt.Sprintf("kmschaos-%s-toxiproxy", c.RunID),
-			Labels:         c.labels("toxiproxy"),
-			ExposedPorts:   ports,
-			Networks:       []string{c.netName},
-			NetworkAliases: map[string][]string{c.netName: {"toxiproxy"}},
-			WaitingFor:     wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(fixtures.Intervals.Cluster.ToxiproxyStart),
-		},
-		Started: true,
-	})
-	if err != nil {
-		return fmt.Errorf("starting toxiproxy: %w", err)
-	}
-	if err := c.meshEndpoints(ctx); err != nil {
-		return err
-	}
-	if c.toxiIP, err = c.toxiproxy.ContainerIP(ctx); err != nil {
-		return err
-	}
-	return c.mesh.populate(c.Topology, c.Profile)
-}
-
-// extraHosts makes every kms-peer-<j> name resolve to toxiproxy, so all
-// party-to-party traffic crosses the mesh.
-func (c *Cluster) extraHosts() []string {
-	var out []string
-	for j := 1; j <= c.Topology.N; j++ {
-		out = append(out, peerHost(j)+":"+c.toxiIP)
-	}
-	return out
-}
-
-func (c *Cluster) partyRequest(i int) testcontainers.GenericContainerRequest {
-	l := c.labels("party")
-	l["org.kmschaos.party"] = strconv.Itoa(i)
-	return testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image: c.Images.Party, Name: c.PartyName(i),
-			Labels:         l,
-			Cmd:            slices.Clone(c.Profile.Command),
-			Networks:       []string{c.netName},
-			NetworkAliases: map[string][]string{c.netName: {partyAlias(i)}},
-			ConfigModifier: func(cfg *container.Config) {
-				cfg.User = c.Profile.User
-				cfg.Hostname = partyAlias(i)
-			},
-			HostConfigModifier: func(h *container.HostConfig) {
-				h.Mounts = c.partyMounts(i)
-				h.ExtraHosts = c.extraHosts()
-				// A party that exits with an error is restarted, like a pod:
-				// a bad config crash-loops with a climbing restart count.
-				h.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
-				h.Resources = c.BaselineOf(i).engine()
-			},
-			WaitingFor: wait.ForLog(c.Profile.Startup).WithStartupTimeout(fixtures.Intervals.Cluster.PartyStart),
-		},
-		Started: true,
-	}
-}
-
-func (c *Cluster) startParties(ctx context.Context) error {
-	c.parties = make([]*Party, c.Topology.N)
-	return c.EachParty(func(i int) error {
-		req := c.partyRequest(i)
-		ctr, err := testcontainers.GenericContainer(ctx, req)
-		if ctr != nil {
-			c.parties[i-1] = &Party{ID: i, Name: req.Name, c: c, w: newDockerWorkload(c.dc, req.Name, ctr)}
-		}
-		return err
-	})
-}
-
 // BaselineResources are the resources every party starts with.
 func (c *Cluster) BaselineResources() Resources {
 	return Resources{Memory: c.opts.MemoryLimit, NanoCPUs: c.opts.NanoCPUs}
@@ -405,14 +203,6 @@ func (r Resources) Over(cur Resources) Resources {
 		cur.NanoCPUs = r.NanoCPUs
 	}
 	return cur
-}
-
-func (r Resources) engine() container.Resources {
-	out := container.Resources{Memory: r.Memory, MemorySwap: r.Memory, NanoCPUs: r.NanoCPUs}
-	if out.Memory == 0 {
-		out.MemorySwap = 0
-	}
-	return out
 }
 
 // BaselineOf is party i's baseline resources: what it started with, or
@@ -445,25 +235,11 @@ func (c *Cluster) SetBaseline(ctx context.Context, i int, r Resources) error {
 func (c *Cluster) Recreate(ctx context.Context, i int) error { return c.recreate(ctx, i, nil) }
 
 func (c *Cluster) recreate(ctx context.Context, i int, args []string) error {
-	if c.driver != nil {
-		w, err := c.driver.StartParty(ctx, c.spec(), i, args, false)
-		if err != nil {
-			return fmt.Errorf("recreating party %d: %w", i, err)
-		}
-		c.parties[i-1].setWorkload(w)
-		return nil
-	}
-	if err := c.parties[i-1].Remove(ctx); err != nil {
-		return err
-	}
-	req := c.partyRequest(i)
-	req.WaitingFor = nil
-	req.Cmd = append(req.Cmd, args...)
-	ctr, err := testcontainers.GenericContainer(ctx, req)
+	w, err := c.driver.StartParty(ctx, c.spec(), i, args, false)
 	if err != nil {
 		return fmt.Errorf("recreating party %d: %w", i, err)
 	}
-	c.parties[i-1].setWorkload(newDockerWorkload(c.dc, req.Name, ctr))
+	c.parties[i-1].setWorkload(w)
 	return nil
 }
 
@@ -557,31 +333,13 @@ func (c *Cluster) Mesh() *Mesh { return c.mesh }
 // NetworkName is the cluster's private network.
 func (c *Cluster) NetworkName() string { return c.netName }
 
-// ToxiproxyIP is the address of the toxiproxy container on the network.
+// ToxiproxyIP is toxiproxy's address where the parties reach it.
 func (c *Cluster) ToxiproxyIP() string { return c.toxiIP }
 
-// Docker is the engine client the cluster uses.
-func (c *Cluster) Docker() client.APIClient { return c.dc }
-
-// Terminate removes every container, volume and network of the cluster,
-// and its images unless they are kept (WithKeptImages) or in use.
-func (c *Cluster) Terminate(ctx context.Context) error {
-	var errs []error
-	if c.driver != nil {
-		return c.driver.Terminate(ctx)
-	}
-	if c.dc == nil {
-		return nil
-	}
-	if _, err := Sweep(ctx, c.dc, SweepOptions{Run: c.RunID}); err != nil {
-		errs = append(errs, err)
-	}
-	// Images handed in with WithImages belong to the caller.
-	if !c.opts.KeepImages && c.opts.Images == nil {
-		errs = append(errs, RemoveImages(ctx, c.dc, c.Images))
-	}
-	return errors.Join(errs...)
-}
+// Terminate removes everything the run made: every container, volume and
+// network of the cluster (a namespace on Kubernetes), and the images the
+// backend built for it unless they are kept (WithKeptImages) or in use.
+func (c *Cluster) Terminate(ctx context.Context) error { return c.driver.Terminate(ctx) }
 
 // RecreateWith creates party i's container anew like Recreate, with extra
 // arguments for kms-server after the baseline's (the meta-specs' lying

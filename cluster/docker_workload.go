@@ -48,6 +48,9 @@ func (d *dockerWorkload) container() testcontainers.Container {
 // ID is the id of the container as last seen (State sees it afresh).
 func (d *dockerWorkload) ID() string { return d.container().GetContainerID() }
 
+// Name is the container's name, what `docker` commands take.
+func (d *dockerWorkload) Name() string { return d.name }
+
 // withContainer runs f on the container and, if the engine no longer
 // knows it, finds the container of that name and runs f once more.
 func (d *dockerWorkload) withContainer(ctx context.Context, f func(testcontainers.Container) error) error {
@@ -183,12 +186,22 @@ func (d *dockerWorkload) Resume(ctx context.Context) error {
 // ("cannot update a stopped container"): the update is retried for a
 // while, as an operator would.
 func (d *dockerWorkload) Update(ctx context.Context, res Resources) error {
-	r := res.engine()
+	r := engineResources(res)
 	iv := fixtures.Intervals.Cluster
 	return retryOn(ctx, "cannot update a stopped container", iv.UpdateRetry, iv.UpdateRetryPoll, func() error {
 		_, err := d.dc.ContainerUpdate(ctx, d.name, client.ContainerUpdateOptions{Resources: &r})
 		return err
 	})
+}
+
+// engineResources are r as the engine takes them: the memory limit with
+// swap included, so the limit is the limit.
+func engineResources(r Resources) container.Resources {
+	out := container.Resources{Memory: r.Memory, MemorySwap: r.Memory, NanoCPUs: r.NanoCPUs}
+	if out.Memory == 0 {
+		out.MemorySwap = 0
+	}
+	return out
 }
 
 // retryOn calls f until it succeeds, fails otherwise than with an error

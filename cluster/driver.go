@@ -14,13 +14,14 @@ import (
 
 // Driver is a backend that runs a whole cluster, not one party: it makes
 // what a Spec describes (storage, the keeper, the mesh, the parties) and
-// removes it. The Docker engine is the cluster's own code (Start, Attach);
-// any other backend (Kubernetes: cluster/kube) is a Driver that StartOn
-// and AttachOn drive, so that dealing keys, populating the mesh, PRSS
-// set-up, the baseline and the state a later process attaches from are
-// the same code on every backend.
+// removes it. StartOn and AttachOn drive it, so that dealing keys,
+// populating the mesh, PRSS set-up, the baseline and the state a later
+// process attaches from are the same code on every backend. What only
+// some backends offer is an optional interface (ConfigPublisher, Sizer,
+// Operator, Scheduler, Builder, PortHolder, Toolboxes): a verb whose
+// interface the driver lacks is Unsupported.
 type Driver interface {
-	// Name is the backend's name ("kubernetes"), as reports and
+	// Name is the backend's name ("docker", "kubernetes"), as reports and
 	// Unsupported errors give it.
 	Name() string
 	// Provision creates every party's storage (Spec.Volumes) and the golden
@@ -55,6 +56,45 @@ type ConfigPublisher interface {
 	PublishConfig(ctx context.Context, s Spec, i int, config []byte) error
 	// DeployedConfig is party i's deployed config, nil before it has one.
 	DeployedConfig(ctx context.Context, i int) ([]byte, error)
+}
+
+// Builder is a backend that builds the images itself when a bring-up is
+// given none (the Docker engine). Images it built are the run's:
+// Terminate removes them unless kept (Options.KeepImages).
+type Builder interface {
+	BuildImages(ctx context.Context, progress func(string)) (Images, error)
+}
+
+// PortHolder is a backend that can make another process own a port a
+// party binds at start, the way a leftover process or a sidecar in the
+// same pod would (HoldPort).
+type PortHolder interface {
+	// HoldPort starts a holder listening on port in party i's place (its
+	// name and address on the cluster's network) and party i again inside
+	// the holder's network namespace, so that every start of the party
+	// finds the port taken. It returns the holder (where the party's
+	// network is seen from while it crash-loops) and the party's new
+	// workload, each as soon as it exists, also when a later step fails.
+	HoldPort(ctx context.Context, s Spec, i, port int) (holder Shell, party Workload, err error)
+	// RemoveHolder removes the holder whose id a party's
+	// State.SharesNetworkOf names.
+	RemoveHolder(ctx context.Context, id string) error
+}
+
+// Toolboxes is a backend that opens an operator's shell on a party's
+// host (OpenToolbox), where the guide's shell blocks run as written.
+type Toolboxes interface {
+	// OpenToolbox starts a shell of Spec.Images.Toolbox on party i's host,
+	// as root, with the party's volumes where the party sees them; with
+	// join it shares the party's namespaces while party (its workload)
+	// runs.
+	OpenToolbox(ctx context.Context, s Spec, i int, party Workload, join bool) (ToolboxShell, error)
+}
+
+// ToolboxShell is an open toolbox; Close removes it.
+type ToolboxShell interface {
+	Shell
+	Close(ctx context.Context) error
 }
 
 // MeshAccess is where toxiproxy is: its control API and every party's
@@ -99,6 +139,10 @@ func (s Spec) Labels(role string) map[string]string {
 	l[LabelRole] = role
 	return l
 }
+
+// PartyName is the name of party i's workload where the backend names it
+// after the run (kmschaos-<run>-p<i>: a container's name).
+func (s Spec) PartyName(i int) string { return partyName(s.RunID, i) }
 
 // PartyHost is the name party i is reached by (kms-party-<i>): the mesh's
 // upstreams and kms-init dial it.
@@ -189,8 +233,8 @@ func (p Profile) mountPoint(k volumeKind) string {
 }
 
 // StartOn brings up a cluster on d and returns once every party reports
-// Optimal, like Start on the Docker engine. The images must already be
-// where d runs them (Options.Images is required). On error everything
+// Optimal. The images are Options.Images, already where d runs them, or,
+// when none are given, built by d (a Builder). On error everything
 // created so far is removed.
 func StartOn(ctx context.Context, d Driver, opts ...Option) (c *Cluster, err error) {
 	start := time.Now()
@@ -198,7 +242,8 @@ func StartOn(ctx context.Context, d Driver, opts ...Option) (c *Cluster, err err
 	if err != nil {
 		return nil, err
 	}
-	if o.Images == nil {
+	b, builds := d.(Builder)
+	if o.Images == nil && !builds {
 		return nil, fmt.Errorf("the %s backend runs images built beforehand: none given", d.Name())
 	}
 	c = newCluster(newRunID(), o)
@@ -209,9 +254,17 @@ func StartOn(ctx context.Context, d Driver, opts ...Option) (c *Cluster, err err
 			c = nil
 		}
 	}()
-	s := c.spec()
 
 	step := time.Now()
+	if o.Images == nil {
+		if c.Images, err = b.BuildImages(ctx, progress); err != nil {
+			return c, err
+		}
+	}
+	c.Timings.Images = time.Since(step)
+	s := c.spec()
+
+	step = time.Now()
 	progress(fmt.Sprintf("run %s: creating storage and the keeper on %s", c.RunID, d.Name()))
 	if c.keeper, err = d.Provision(ctx, s); err != nil {
 		return c, err
@@ -243,7 +296,7 @@ func StartOn(ctx context.Context, d Driver, opts ...Option) (c *Cluster, err err
 	if err := c.EachParty(func(i int) error {
 		w, err := d.StartParty(ctx, s, i, nil, true)
 		if w != nil {
-			c.parties[i-1] = &Party{ID: i, Name: w.ID(), c: c, w: w}
+			c.parties[i-1] = c.newParty(i, w)
 		}
 		return err
 	}); err != nil {
@@ -321,7 +374,10 @@ func (c *Cluster) useMesh(acc MeshAccess) error {
 }
 
 // AttachOn returns a handle on a cluster that runs on d, from its keeper
-// (which the backend found by the run's labels), like Attach on Docker.
+// (which the backend found by the run's labels): the same Cluster the
+// process that started it has, with its baseline read back from the
+// cluster itself, so Reset, Audit, the key audit and every fault work from
+// here. Terminate on the handle removes the cluster.
 func AttachOn(ctx context.Context, d Driver, runID string, keeper Shell) (*Cluster, error) {
 	c := &Cluster{RunID: runID, driver: d, keeper: keeper}
 	if err := c.loadState(ctx); err != nil {
@@ -339,7 +395,7 @@ func AttachOn(ctx context.Context, d Driver, runID string, keeper Shell) (*Clust
 	}
 	c.parties = make([]*Party, c.Topology.N)
 	for i, w := range ws {
-		c.parties[i] = &Party{ID: i + 1, Name: w.ID(), c: c, w: w}
+		c.parties[i] = c.newParty(i+1, w)
 	}
 	if err := c.loadPublic(ctx, c.keyID); err != nil {
 		return nil, err
@@ -351,20 +407,12 @@ func AttachOn(ctx context.Context, d Driver, runID string, keeper Shell) (*Clust
 }
 
 // Backend is the name of the backend the cluster runs on.
-func (c *Cluster) Backend() string {
-	if c.driver != nil {
-		return c.driver.Name()
-	}
-	return "docker"
-}
+func (c *Cluster) Backend() string { return c.driver.Name() }
 
 // OperatorCommand is the command line an operator types to run verb
 // (exec, logs) on party i's workload with args: docker exec, kubectl exec.
 func (c *Cluster) OperatorCommand(i int, verb, args string) string {
-	if c.driver != nil {
-		return c.driver.OperatorCommand(c.Party(i).Name, verb, args)
-	}
-	return strings.TrimSpace(fmt.Sprintf("docker %s %s %s", verb, c.Party(i).Name, args))
+	return c.driver.OperatorCommand(c.Party(i).Name, verb, args)
 }
 
 // Sizer is a backend that can tell whether each volume is a filesystem
@@ -377,10 +425,8 @@ type Sizer interface {
 // capped at its size (a tmpfs volume on Docker, a provisioned volume on
 // Kubernetes), so that filling one fills only that one.
 func (c *Cluster) VolumesSized() bool {
-	if s, ok := c.driver.(Sizer); ok {
-		return s.VolumesSized()
-	}
-	return c.driver == nil
+	s, ok := c.driver.(Sizer)
+	return ok && s.VolumesSized()
 }
 
 // Operator is a backend an operator drives with tools of their own
@@ -428,7 +474,7 @@ func (c *Cluster) Evict(ctx context.Context, i int) (string, error) {
 	if s, ok := c.driver.(Scheduler); ok {
 		return s.Evict(ctx, i)
 	}
-	return "", c.unsupported("evicting a party from its node", "a container runs where the engine started it: there is no scheduler and no node to cordon")
+	return "", c.unsupported("evicting a party from its node", "the backend has no scheduler: a party runs where the backend started it, and there is no node to cordon")
 }
 
 // Uncordon makes every node the run cordoned schedulable again and

@@ -30,14 +30,6 @@ const (
 	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
 )
 
-// Images names the images a cluster runs.
-type Images struct {
-	Party, Toxiproxy string
-	// Toolbox is the operator's shell the guide's blocks run in
-	// (docker/Dockerfile.toolbox, cluster.OpenToolbox).
-	Toolbox string
-}
-
 // BuildImages compiles the party's binaries and toxiproxy, and builds the
 // two images FROM scratch, unless images with the same content exist.
 // Older images are not removed here: another run on the same engine may

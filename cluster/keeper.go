@@ -10,14 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
-
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
-// The keeper is a container that mounts every party's volumes and does
-// nothing else. It keeps the tmpfs volumes mounted, so a party's storage
+// The keeper mounts every party's volumes and does nothing else (a
+// container on Docker, a pod on Kubernetes). It keeps the tmpfs volumes mounted, so a party's storage
 // survives its container being stopped, killed or recreated (a tmpfs
 // volume is emptied when nothing mounts it), and it is the operator's
 // debug pod: the place to read and repair a party's storage while the
@@ -34,16 +31,10 @@ const (
 
 var volumeKinds = []volumeKind{keysVolume, backupVolume, configVolume}
 
-func (c *Cluster) volumeName(i int, k volumeKind) string {
-	return fmt.Sprintf("kmschaos-%s-p%d-%s", c.RunID, i, k)
-}
-
 // The golden copy: what Reset restores, kept in a volume only the keeper
 // mounts, laid out like keeperRoot (goldenRoot/p<i>/{keys,backup,config}).
 // The harness process holds only public material and digests of it.
 const goldenRoot = "/golden"
-
-func (c *Cluster) goldenVolumeName() string { return fmt.Sprintf("kmschaos-%s-golden", c.RunID) }
 
 func goldenPath(i int, k volumeKind) string {
 	return path.Join(goldenRoot, "p"+strconv.Itoa(i), string(k))
@@ -55,53 +46,6 @@ func KeeperPath(i int, k volumeKind) string {
 }
 
 func (c *Cluster) mountPoint(k volumeKind) string { return c.Profile.mountPoint(k) }
-
-// createVolumes makes every party's size-capped tmpfs volumes, and the
-// keeper's golden volume (tmpfs too: key material never reaches a disk).
-func (c *Cluster) createVolumes(ctx context.Context, size string) error {
-	uid := c.Profile.UID()
-	_, err := c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{
-		Name: c.goldenVolumeName(), Driver: "local", Labels: c.labels("golden"),
-		DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=256m,uid=0,gid=0,mode=0700"},
-	})
-	if err != nil {
-		return fmt.Errorf("creating volume %s: %w", c.goldenVolumeName(), err)
-	}
-	for i := 1; i <= c.Topology.N; i++ {
-		for _, k := range volumeKinds {
-			sz := size
-			if k == configVolume {
-				sz = "1m"
-			}
-			_, err := c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{
-				Name: c.volumeName(i, k), Driver: "local", Labels: c.labels("volume"),
-				DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": fmt.Sprintf("size=%s,uid=%s,gid=%s,mode=0700", sz, uid, uid)},
-			})
-			if err != nil {
-				return fmt.Errorf("creating volume %s: %w", c.volumeName(i, k), err)
-			}
-		}
-	}
-	return nil
-}
-
-func (c *Cluster) partyMounts(i int) []mount.Mount {
-	var out []mount.Mount
-	for _, k := range volumeKinds {
-		out = append(out, mount.Mount{Type: mount.TypeVolume, Source: c.volumeName(i, k), Target: c.mountPoint(k)})
-	}
-	return out
-}
-
-func (c *Cluster) keeperMounts() []mount.Mount {
-	out := []mount.Mount{{Type: mount.TypeVolume, Source: c.goldenVolumeName(), Target: goldenRoot}}
-	for i := 1; i <= c.Topology.N; i++ {
-		for _, k := range volumeKinds {
-			out = append(out, mount.Mount{Type: mount.TypeVolume, Source: c.volumeName(i, k), Target: KeeperPath(i, k)})
-		}
-	}
-	return out
-}
 
 // seed makes the storage and config of parties byte-identical copies of
 // their golden copy (contents, owners, modes), inside the keeper: at

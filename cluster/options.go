@@ -54,7 +54,7 @@ func (t Topology) Parties() []int {
 type Options struct {
 	Topology Topology
 	Profile  Profile
-	Images   *Images // prebuilt images; built (or reused) when nil
+	Images   *Images // prebuilt images; built (or reused) by the backend when nil (Builder)
 
 	StorageSize string // tmpfs size of each party's keys volume, e.g. "8m"
 	MemoryLimit int64  // each party's memory limit in bytes (0: none)
@@ -81,6 +81,23 @@ type Options struct {
 
 // Option changes Options.
 type Option func(*Options)
+
+// OptionsOf is what opts make of the defaults, checked as a bring-up
+// checks them: what a backend reads before it starts (the images given,
+// the progress).
+func OptionsOf(opts ...Option) (Options, error) {
+	o, _, err := options(opts)
+	return o, err
+}
+
+// Images names the images a cluster runs.
+type Images struct {
+	Party, Toxiproxy string
+	// Toolbox is the operator's shell the guide's blocks run in
+	// (docker/Dockerfile.toolbox, Cluster.OpenToolbox); the keeper runs
+	// on it too.
+	Toolbox string
+}
 
 // DefaultOptions are the n=13, t=4 cluster of the troubleshooting guide.
 func DefaultOptions() Options {

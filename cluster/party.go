@@ -11,10 +11,10 @@ import (
 )
 
 // Party is the handle of one party. Every verb goes to its Workload
-// (backend.go): a container on the Docker backend.
+// (backend.go): a container on Docker, a pod on Kubernetes.
 type Party struct {
 	ID   int
-	Name string // the backend's name for it: the container's
+	Name string // the backend's name for it, what an operator types: the container's, the pod's
 	c    *Cluster
 
 	mu sync.Mutex
@@ -22,6 +22,15 @@ type Party struct {
 	// holder owns the party's network namespace while HoldPort holds one
 	// of its ports; nil otherwise.
 	holder Shell
+}
+
+// newParty is the handle of party i, which w runs.
+func (c *Cluster) newParty(i int, w Workload) *Party {
+	name := w.ID()
+	if n, ok := w.(Named); ok {
+		name = n.Name()
+	}
+	return &Party{ID: i, Name: name, c: c, w: w}
 }
 
 // Workload is the party as its backend runs it.
@@ -213,6 +222,12 @@ func (p *Party) DirectEndpoint(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(p.c.Profile.APIPort)), nil
+}
+
+// MemoryOf is party i's memory use and limit as `docker stats` shows them
+// (MEM USAGE / LIMIT; MEM % is their ratio).
+func (c *Cluster) MemoryOf(ctx context.Context, i int) (used, limit uint64, err error) {
+	return c.Party(i).Workload().Memory(ctx)
 }
 
 // Remove deletes the container (docker rm -f); its volumes stay. Recreate

@@ -72,6 +72,11 @@ func (d *OwnedDir) Remove() error {
 	return err
 }
 
+// SweepTempDirs removes the harness's folders in os.TempDir() whose maker
+// is gone (see sweepTempDirs), and returns how many it removed: part of a
+// sweep of killed runs on any backend.
+func SweepTempDirs() (int, error) { return sweepTempDirs(os.TempDir(), tempDirGrace, time.Now()) }
+
 // sweepTempDirs removes the harness's folders in dir whose maker is gone:
 // at once for a folder with an owner file whose lock no one holds, after
 // grace for one without. It returns how many it removed.

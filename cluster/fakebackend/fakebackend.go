@@ -295,11 +295,12 @@ func Attach(c *cluster.Cluster, parties []*Party, k *Keeper) (*cluster.Cluster, 
 	for i, p := range parties {
 		ws[i] = p
 	}
-	return cluster.Assemble(cluster.Parts{Topology: c.Topology, Profile: c.Profile, RunID: c.RunID, Parties: ws, Keeper: k, Key: c.Key})
+	return cluster.Assemble(cluster.Parts{Topology: c.Topology, Profile: c.Profile, RunID: c.RunID, Parties: ws, Keeper: k, Key: c.Key, Driver: &Driver{}})
 }
 
 // Driver is a backend's cluster-wide side that only says what it can
-// do: its volumes' sizes. Its other verbs fail.
+// do: its volumes' sizes. Its other verbs fail, and it offers none of the
+// optional ones (a Scheduler, a Toolboxes, ...).
 type Driver struct {
 	// Unsized: the volumes share one filesystem (hostPath volumes).
 	Unsized bool
@@ -326,7 +327,8 @@ func (d *Driver) OperatorCommand(name, verb, args string) string {
 }
 func (d *Driver) VolumesSized() bool { return !d.Unsized }
 
-// ClusterOn is Cluster with d answering the cluster-wide verbs (nil: none).
+// ClusterOn is Cluster with d answering the cluster-wide verbs (nil: a
+// Driver of volumes of their own).
 func ClusterOn(d *Driver, n int, baseline cluster.Resources) (*cluster.Cluster, []*Party, *Keeper, error) {
 	parties := make([]*Party, n)
 	ws := make([]cluster.Workload, n)
@@ -340,13 +342,12 @@ func ClusterOn(d *Driver, n int, baseline cluster.Resources) (*cluster.Cluster, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var drv cluster.Driver // a nil *Driver must stay a nil interface
-	if d != nil {
-		drv = d
+	if d == nil {
+		d = &Driver{}
 	}
 	c, err := cluster.Assemble(cluster.Parts{
 		Topology: cluster.Topology{N: n, T: (n - 1) / 3}, Profile: cluster.SimulatedParty,
-		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline, Key: key, Driver: drv,
+		RunID: "fake", Parties: ws, Keeper: k, Baseline: baseline, Key: key, Driver: d,
 	})
 	return c, parties, k, err
 }

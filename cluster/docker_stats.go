@@ -9,13 +9,11 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// MemoryUsage is the memory each container of the cluster uses, as `docker
-// stats` counts it (usage less inactive page cache), by container name.
-func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, error) {
-	if c.driver != nil {
-		return nil, 0, c.unsupported("memory usage", "needs the metrics API (metrics-server), which the backend does not read yet")
-	}
-	res, err := c.dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", LabelRun+"="+c.RunID)})
+// MemoryUsage is the memory each container of run uses, as `docker stats`
+// counts it (usage less inactive page cache), by container name, and
+// their total.
+func MemoryUsage(ctx context.Context, dc client.APIClient, run string) (map[string]uint64, uint64, error) {
+	res, err := dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", LabelRun+"="+run)})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -28,7 +26,7 @@ func (c *Cluster) MemoryUsage(ctx context.Context) (map[string]uint64, uint64, e
 		wg.Add(1)
 		go func(id, name string) {
 			defer wg.Done()
-			used, _, err := containerMemory(ctx, c.dc, id)
+			used, _, err := containerMemory(ctx, dc, id)
 			if err == nil {
 				mu.Lock()
 				out[name] = used
@@ -69,10 +67,4 @@ func containerMemory(ctx context.Context, dc client.APIClient, id string) (used,
 		}
 	}
 	return used, s.MemoryStats.Limit, nil
-}
-
-// MemoryOf is party i's memory use and limit as `docker stats` shows them
-// (MEM USAGE / LIMIT; MEM % is their ratio).
-func (c *Cluster) MemoryOf(ctx context.Context, i int) (used, limit uint64, err error) {
-	return c.Party(i).Workload().Memory(ctx)
 }
