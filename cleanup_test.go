@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -61,7 +62,7 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		host, _ := os.Hostname()
 		owner := fmt.Sprintf("%s/%d", host, up.Process.Pid)
 
-		dc, err := cluster.DockerClient(ctx)
+		dc, err := docker.Client(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		By("killing the bring-up once its first parties exist")
 		Eventually(func() (int, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
@@ -53,9 +54,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
 		s.N, s.T, s.Seed, processes(), s.Seed)
 	Expect(report.ClearParts(s.ReportDir)).To(Succeed())
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	images, err := cluster.BuildImages(ctx, dc, progress)
+	images, err := docker.BuildImages(ctx, dc, progress)
 	Expect(err).NotTo(HaveOccurred())
 	builtImages = images
 	b, err := json.Marshal(shared{Seed: s.Seed, Images: images})
@@ -154,11 +155,11 @@ var builtImages cluster.Images
 
 // removeImages removes the images the first process built for the run.
 func removeImages(ctx context.Context) error {
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		return err
 	}
-	return cluster.RemoveImages(ctx, dc, builtImages)
+	return docker.RemoveImages(ctx, dc, builtImages)
 }
 
 // scanPartyLogs searches the parties' logs for any secret the cluster

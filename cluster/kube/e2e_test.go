@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 )
@@ -42,11 +43,11 @@ func onCluster(t testing.TB) string {
 
 func images(t testing.TB, ctx context.Context) cluster.Images {
 	t.Helper()
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := cluster.BuildImages(ctx, dc, func(s string) { t.Log(s) })
+	im, err := docker.BuildImages(ctx, dc, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func ImportLocal(ctx context.Context, refs ...string) error {
 }
 
 // Start brings up a cluster on the Kubernetes cluster cfg names, with
-// images built on the Docker engine (cluster.BuildImages): imported into
+// images built on the Docker engine (cluster/docker): imported into
 // the local cluster's containerd when cfg names the local cluster, else
 // expected on the nodes (pushed to the registry they pull from).
 func Start(ctx context.Context, cfg Config, im cluster.Images, opts ...cluster.Option) (*cluster.Cluster, error) {

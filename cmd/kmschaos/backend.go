@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 )
 
@@ -83,17 +84,17 @@ func (b backend) driver(ctx context.Context, progress func(string)) (*kube.Drive
 func (b backend) start(ctx context.Context, progress func(string), opts ...cluster.Option) (*cluster.Cluster, error) {
 	opts = append(opts, cluster.WithProgress(progress))
 	if !b.kubernetes() {
-		return cluster.Start(ctx, opts...)
+		return docker.Start(ctx, opts...)
 	}
 	d, err := b.driver(ctx, progress)
 	if err != nil {
 		return nil, err
 	}
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the container engine (the images are built there): %w", err)
 	}
-	im, err := cluster.BuildImages(ctx, dc, progress)
+	im, err := docker.BuildImages(ctx, dc, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (b backend) config(progress func(string)) kube.Config {
 // attachTo attaches to a run on the backend.
 func (b backend) attachTo(ctx context.Context, run string) (*cluster.Cluster, error) {
 	if !b.kubernetes() {
-		return cluster.Attach(ctx, run)
+		return docker.Attach(ctx, run)
 	}
 	d, err := b.driver(ctx, nil)
 	if err != nil {
@@ -119,12 +120,12 @@ func (b backend) attachTo(ctx context.Context, run string) (*cluster.Cluster, er
 // down removes a run from the backend.
 func (b backend) down(ctx context.Context, run string, keepImages bool) error {
 	if !b.kubernetes() {
-		dc, err := cluster.DockerClient(ctx)
+		dc, err := docker.Client(ctx)
 		if err != nil {
 			return err
 		}
-		rep, err := cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run, Images: !keepImages})
-		if err == nil || rep != (cluster.SweepReport{}) {
+		rep, err := docker.Sweep(ctx, dc, docker.SweepOptions{Run: run, Images: !keepImages})
+		if err == nil || rep != (docker.SweepReport{}) {
 			fmt.Printf("removed %s\n", rep)
 		}
 		return err

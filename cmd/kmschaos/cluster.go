@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 )
@@ -116,7 +117,7 @@ Try:
 }
 
 func dockerClient(ctx context.Context) (client.APIClient, error) {
-	return cluster.DockerClient(ctx)
+	return docker.Client(ctx)
 }
 
 func downCmd() *cobra.Command {
@@ -143,7 +144,7 @@ nothing is removed.`,
 }
 
 func sweepCmd() *cobra.Command {
-	var o cluster.SweepOptions
+	var o docker.SweepOptions
 	c := &cobra.Command{
 		Use:   "sweep [--all] [--images]",
 		Short: "Remove what killed runs left behind",
@@ -174,7 +175,7 @@ goes once older than two hours.`,
 			if err != nil {
 				return err
 			}
-			rep, err := cluster.Sweep(cmd.Context(), dc, o)
+			rep, err := docker.Sweep(cmd.Context(), dc, o)
 			fmt.Printf("removed %s\n", rep)
 			return err
 		},
@@ -256,7 +257,7 @@ the registry its nodes pull from.`,
 			if err != nil {
 				return err
 			}
-			im, err := cluster.BuildImages(cmd.Context(), dc, progress(time.Now()))
+			im, err := docker.BuildImages(cmd.Context(), dc, progress(time.Now()))
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
@@ -179,7 +180,7 @@ func TestEndToEndByHand(t *testing.T) {
 
 // leftovers lists what of a run is still on the engine.
 func leftovers(ctx context.Context, t *testing.T, run string) string {
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +262,8 @@ func (c *binary) upDetached(before ...[]string) string {
 		out, err := exec.Command(c.bin, "down", "--run", run).CombinedOutput()
 		if err != nil {
 			c.t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
-			if dc, derr := cluster.DockerClient(ctx); derr == nil {
-				cluster.Sweep(ctx, dc, cluster.SweepOptions{Run: run})
+			if dc, derr := docker.Client(ctx); derr == nil {
+				docker.Sweep(ctx, dc, docker.SweepOptions{Run: run})
 			}
 		}
 		if left := leftovers(ctx, c.t, run); left != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 )
 
@@ -150,7 +151,7 @@ func gamedayRunCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			c, err := cluster.Attach(ctx, run)
+			c, err := docker.Attach(ctx, run)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 
-	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
 
@@ -93,7 +93,7 @@ func TestScriptedGameDay(t *testing.T) {
 
 	// What a player reads in the keeper (docker exec cat).
 	keeperRecords := func(prefix string) string {
-		c, err := cluster.Attach(context.Background(), run)
+		c, err := docker.Attach(context.Background(), run)
 		g.Expect(err).NotTo(HaveOccurred())
 		recs, err := c.Records(context.Background(), prefix)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -257,7 +257,7 @@ func TestGameDayWrongValueFails(t *testing.T) {
 	g.Expect(truth).To(HaveLen(1))
 	killed := truth[0].Party
 	liar := killed%4 + 1
-	c, err := cluster.Attach(context.Background(), run)
+	c, err := docker.Attach(context.Background(), run)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(c.RecreateWith(context.Background(), liar, "--test-only-lie")).To(Succeed())
 	g.Eventually(func(g Gomega) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
@@ -80,7 +80,7 @@ func healAt(ctx context.Context, run string, args []string, at string) error {
 	if err != nil || len(args) != 1 || run == "" {
 		return badInputf("--at needs a time (RFC 3339), a fault id and --run")
 	}
-	dc, err := cluster.DockerClient(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,12 +94,12 @@ func healAt(ctx context.Context, run string, args []string, at string) error {
 			return ctx.Err()
 		case <-time.After(min(wait, 5*time.Second)):
 		}
-		runs, err := cluster.Runs(ctx, dc)
+		runs, err := docker.Runs(ctx, dc)
 		if err == nil && !slices.Contains(runs, run) {
 			return nil // the cluster is gone, and its faults with it
 		}
 	}
-	c, err := cluster.Attach(ctx, run)
+	c, err := docker.Attach(ctx, run)
 	if err != nil {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
@@ -85,7 +86,7 @@ var (
 )
 
 // Start brings up the shared cluster; opts come after the settings' own.
-// The images are the ones built for the run (cluster.BuildImages), which
+// The images are the ones built for the run (docker.BuildImages), which
 // the Kubernetes backend imports into the local cluster.
 func Start(ctx context.Context, s Settings, progress func(string), images cluster.Images, opts ...cluster.Option) error {
 	mu.Lock()
@@ -103,7 +104,7 @@ func Start(ctx context.Context, s Settings, progress func(string), images cluste
 	if s.Backend == kube.Name {
 		c, err = kube.Start(ctx, kube.Config{Kubeconfig: s.Kubeconfig, NodeFaults: s.NodeFaults, Progress: progress}, images, append(all, opts...)...)
 	} else {
-		c, err = cluster.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
+		c, err = docker.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
 	}
 	if err != nil {
 		return err

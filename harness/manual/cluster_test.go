@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
@@ -19,7 +20,7 @@ func TestEveryKindIsUndoneByAnotherProcess(t *testing.T) {
 	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	c, err := cluster.Start(ctx, cluster.WithTopology(4, 1))
+	c, err := docker.Start(ctx, cluster.WithTopology(4, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestEveryKindIsUndoneByAnotherProcess(t *testing.T) {
 		if before.Clean() {
 			t.Errorf("%s: the audit does not see the fault %s", k.Name, r.Name)
 		}
-		other, err := cluster.Attach(ctx, c.RunID)
+		other, err := docker.Attach(ctx, c.RunID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -18,7 +19,7 @@ import (
 // holder container takes party i's place on the cluster network (its
 // alias, hostname and /etc/hosts) and runs `kms-admin listen` on the
 // port, and party i is recreated inside the holder's namespace.
-func (d *dockerDriver) HoldPort(ctx context.Context, s Spec, i, port int) (Shell, Workload, error) {
+func (d *Driver) HoldPort(ctx context.Context, s cluster.Spec, i, port int) (cluster.Shell, cluster.Workload, error) {
 	// The party leaves the network first: its alias goes to the holder.
 	if err := removeContainer(ctx, d.dc, s.PartyName(i), false); err != nil {
 		return nil, nil, err
@@ -43,7 +44,7 @@ func (d *dockerDriver) HoldPort(ctx context.Context, s Spec, i, port int) (Shell
 		},
 		Started: true,
 	})
-	var hs Shell
+	var hs cluster.Shell
 	if holder != nil {
 		hs = newDockerWorkload(d.dc, holderName, holder)
 	}
@@ -62,7 +63,7 @@ func (d *dockerDriver) HoldPort(ctx context.Context, s Spec, i, port int) (Shell
 	}
 	req.EndpointSettingsModifier = func(m map[string]*network.EndpointSettings) { clear(m) }
 	ctr, err := testcontainers.GenericContainer(ctx, req)
-	var w Workload
+	var w cluster.Workload
 	if ctr != nil {
 		w = newDockerWorkload(d.dc, req.Name, ctr)
 	}
@@ -73,6 +74,6 @@ func (d *dockerDriver) HoldPort(ctx context.Context, s Spec, i, port int) (Shell
 }
 
 // RemoveHolder removes the container that owns a party's namespace.
-func (d *dockerDriver) RemoveHolder(ctx context.Context, id string) error {
+func (d *Driver) RemoveHolder(ctx context.Context, id string) error {
 	return removeContainer(ctx, d.dc, id, false)
 }

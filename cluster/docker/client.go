@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -31,8 +31,8 @@ func setDefault(k, v string) {
 	}
 }
 
-// DockerClient connects to the container engine with the harness's settings.
-func DockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+// Client connects to the container engine with the harness's settings.
+func Client(ctx context.Context) (*testcontainers.DockerClient, error) {
 	ensureEnv()
 	return testcontainers.NewDockerClientWithOpts(ctx)
 }

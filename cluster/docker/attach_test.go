@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
@@ -37,7 +40,7 @@ func TestPickRun(t *testing.T) {
 			}
 			continue
 		}
-		var ae *AttachError
+		var ae *cluster.AttachError
 		if err == nil || !errors.As(err, &ae) || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("pickRun(%v, %q) = %q, %v; want an AttachError saying %q", c.running, c.want, got, err, c.err)
 		}
@@ -53,7 +56,7 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	a, err := Start(ctx, WithTopology(4, 1), WithDetached())
+	a, err := Start(ctx, cluster.WithTopology(4, 1), cluster.WithDetached())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +75,11 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Topology != a.Topology || b.Key.KeyID != a.Key.KeyID || b.NetworkName() != a.NetworkName() || b.ToxiproxyIP() != a.ToxiproxyIP() || b.owner != a.owner {
-		t.Fatalf("attached handle differs: %v %s %s %s %s, want %v %s %s %s %s", b.Topology, b.Key.KeyID, b.NetworkName(), b.ToxiproxyIP(), b.owner,
-			a.Topology, a.Key.KeyID, a.NetworkName(), a.ToxiproxyIP(), a.owner)
+	if b.Topology != a.Topology || b.Key.KeyID != a.Key.KeyID || b.NetworkName() != a.NetworkName() || b.ToxiproxyIP() != a.ToxiproxyIP() {
+		t.Fatalf("attached handle differs: %v %s %s %s, want %v %s %s %s", b.Topology, b.Key.KeyID, b.NetworkName(), b.ToxiproxyIP(),
+			a.Topology, a.Key.KeyID, a.NetworkName(), a.ToxiproxyIP())
 	}
-	if !maps.EqualFunc(a.golden, b.golden, slices.Equal) || len(b.golden) != 4 {
+	if !maps.EqualFunc(a.BaselineKeyMaterial(), b.BaselineKeyMaterial(), slices.Equal) || len(b.BaselineKeyMaterial()) != 4 {
 		t.Fatalf("the attached baseline differs from the one recorded at bring-up")
 	}
 	for i := 1; i <= 4; i++ {
@@ -113,7 +116,7 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	share := b.KeyObject(3, "PRIV", "FheKeyInfo", b.Key.KeyID)
-	if err := b.admin(ctx, "flip", share); err != nil {
+	if res, err := b.KeeperExec(ctx, b.Profile.AdminCmd("flip", share)...); res.Check(err, "kms-admin flip") != nil {
 		t.Fatal(err)
 	}
 	km, err := b.KeyMaterial(ctx)
@@ -162,15 +165,33 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 		}
 	}
 
+	// What an attached handle makes is the run's: labelled with the run's
+	// owner, so that a sweep of killed runs tells it as the run's.
+	dc, err := Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Recreate(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	keeper, err := dc.ContainerInspect(ctx, keeperName(a.RunID), client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	party, err := dc.ContainerInspect(ctx, a.PartyName(4), client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := keeper.Container.Config.Labels[cluster.LabelOwner]; owner != "detached" || party.Container.Config.Labels[cluster.LabelOwner] != owner {
+		t.Fatalf("party 4 recreated by an attached handle is owned by %q, the run by %q; want both detached",
+			party.Container.Config.Labels[cluster.LabelOwner], owner)
+	}
+
 	// A record that is not there is no record; a keeper that is gone is an
 	// error, never an empty keeper (a game day's runner tells the two apart
 	// to stop when its cluster is gone).
 	if _, ok, err := c.Record(ctx, "no-such-record"); ok || err != nil {
 		t.Fatalf("a missing record: ok %v, %v; want none and no error", ok, err)
-	}
-	dc, err := DockerClient(ctx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := removeContainer(ctx, dc, keeperName(c.RunID), false); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -16,21 +16,22 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
-// dockerDriver runs one cluster on the Docker engine: a private network,
+// Driver runs one cluster on the Docker engine: a private network,
 // every store a size-capped tmpfs volume, the keeper, toxiproxy and each
 // party a container on the network, all labelled with the run. A party
 // that exits with an error is restarted, like a pod; a tmpfs volume
 // outlives a party's container because the keeper mounts it.
-type dockerDriver struct {
+type Driver struct {
 	dc client.APIClient
 
 	mu sync.Mutex
 	// run is the run as Provision or Reconnect was given it (Terminate
 	// removes it); ok once there is one.
-	run   Spec
+	run   cluster.Spec
 	ok    bool
 	netw  string // the run's network
 	mesh  string // toxiproxy's address on it: every kms-peer-<j> resolves there
@@ -38,18 +39,18 @@ type dockerDriver struct {
 	tbImg sync.Once
 }
 
-func newDockerDriver(dc client.APIClient) *dockerDriver { return &dockerDriver{dc: dc} }
+func newDriver(dc client.APIClient) *Driver { return &Driver{dc: dc} }
 
 // Name is "docker".
-func (d *dockerDriver) Name() string { return "docker" }
+func (d *Driver) Name() string { return "docker" }
 
-func (d *dockerDriver) setRun(s Spec) {
+func (d *Driver) setRun(s cluster.Spec) {
 	d.mu.Lock()
 	d.run, d.ok = s, true
 	d.mu.Unlock()
 }
 
-func (d *dockerDriver) network() string {
+func (d *Driver) network() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.netw
@@ -57,7 +58,7 @@ func (d *dockerDriver) network() string {
 
 // Provision creates the run's network, every party's volumes and the
 // golden one (tmpfs: key material never reaches a disk), and the keeper.
-func (d *dockerDriver) Provision(ctx context.Context, s Spec) (Shell, error) {
+func (d *Driver) Provision(ctx context.Context, s cluster.Spec) (cluster.Shell, error) {
 	d.setRun(s)
 	nw, err := network.New(ctx, network.WithLabels(s.Labels("network")))
 	if err != nil {
@@ -100,7 +101,7 @@ func goldenVolumeName(run string) string { return "kmschaos-" + run + "-golden" 
 
 // createVolumes makes every party's size-capped tmpfs volumes, and the
 // keeper's golden volume.
-func (d *dockerDriver) createVolumes(ctx context.Context, s Spec) error {
+func (d *Driver) createVolumes(ctx context.Context, s cluster.Spec) error {
 	uid := s.Profile.UID()
 	_, err := d.dc.VolumeCreate(ctx, client.VolumeCreateOptions{
 		Name: goldenVolumeName(s.RunID), Driver: "local", Labels: s.Labels("golden"),
@@ -124,7 +125,7 @@ func (d *dockerDriver) createVolumes(ctx context.Context, s Spec) error {
 	return nil
 }
 
-func partyMounts(s Spec, i int) []mount.Mount {
+func partyMounts(s cluster.Spec, i int) []mount.Mount {
 	var out []mount.Mount
 	for _, v := range s.Volumes(i) {
 		out = append(out, mount.Mount{Type: mount.TypeVolume, Source: volumeName(s.RunID, i, v.Kind), Target: v.InParty})
@@ -132,7 +133,7 @@ func partyMounts(s Spec, i int) []mount.Mount {
 	return out
 }
 
-func keeperMounts(s Spec) []mount.Mount {
+func keeperMounts(s cluster.Spec) []mount.Mount {
 	out := []mount.Mount{{Type: mount.TypeVolume, Source: goldenVolumeName(s.RunID), Target: s.GoldenPath()}}
 	for i := 1; i <= s.Topology.N; i++ {
 		for _, v := range s.Volumes(i) {
@@ -144,7 +145,7 @@ func keeperMounts(s Spec) []mount.Mount {
 
 // StartMesh starts toxiproxy on the run's network, alias toxiproxy, with
 // its control port and every client and metrics link published here.
-func (d *dockerDriver) StartMesh(ctx context.Context, s Spec) (MeshAccess, error) {
+func (d *Driver) StartMesh(ctx context.Context, s cluster.Spec) (cluster.MeshAccess, error) {
 	ctl, _ := s.MeshPorts()
 	ports := []string{tcp(ctl)}
 	for i := 1; i <= s.Topology.N; i++ {
@@ -163,7 +164,7 @@ func (d *dockerDriver) StartMesh(ctx context.Context, s Spec) (MeshAccess, error
 		Started: true,
 	})
 	if err != nil {
-		return MeshAccess{}, fmt.Errorf("starting toxiproxy: %w", err)
+		return cluster.MeshAccess{}, fmt.Errorf("starting toxiproxy: %w", err)
 	}
 	return d.meshAccess(ctx, s, ctr)
 }
@@ -173,8 +174,8 @@ func tcp(port int) string { return strconv.Itoa(port) + "/tcp" }
 // meshAccess finds toxiproxy's published ports (its control API, every
 // party's client and metrics links as the harness reaches them) and its
 // address on the cluster's network.
-func (d *dockerDriver) meshAccess(ctx context.Context, s Spec, ctr testcontainers.Container) (MeshAccess, error) {
-	var acc MeshAccess
+func (d *Driver) meshAccess(ctx context.Context, s cluster.Spec, ctr testcontainers.Container) (cluster.MeshAccess, error) {
+	var acc cluster.MeshAccess
 	host, err := ctr.Host(ctx)
 	if err != nil {
 		return acc, err
@@ -223,7 +224,7 @@ func (d *dockerDriver) meshAccess(ctx context.Context, s Spec, ctr testcontainer
 
 // extraHosts makes every kms-peer-<j> name resolve to toxiproxy, so all
 // party-to-party traffic crosses the mesh.
-func (d *dockerDriver) extraHosts(s Spec) []string {
+func (d *Driver) extraHosts(s cluster.Spec) []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
@@ -234,7 +235,7 @@ func (d *dockerDriver) extraHosts(s Spec) []string {
 }
 
 // partyRequest is party i's container as the baseline has it.
-func (d *dockerDriver) partyRequest(s Spec, i int) testcontainers.GenericContainerRequest {
+func (d *Driver) partyRequest(s cluster.Spec, i int) testcontainers.GenericContainerRequest {
 	l := s.Labels("party")
 	l[labelParty] = strconv.Itoa(i)
 	netw := d.network()
@@ -269,7 +270,7 @@ const labelParty = "org.kmschaos.party"
 // StartParty creates party i's container, removing the one there is
 // (docker-compose up -d after rm); with wait it returns once the party
 // logs that it serves.
-func (d *dockerDriver) StartParty(ctx context.Context, s Spec, i int, args []string, wait bool) (Workload, error) {
+func (d *Driver) StartParty(ctx context.Context, s cluster.Spec, i int, args []string, wait bool) (cluster.Workload, error) {
 	if err := removeContainer(ctx, d.dc, s.PartyName(i), false); err != nil {
 		return nil, err
 	}
@@ -286,43 +287,43 @@ func (d *dockerDriver) StartParty(ctx context.Context, s Spec, i int, args []str
 }
 
 // containers lists the run's containers by role.
-func (d *dockerDriver) containers(ctx context.Context, run string) (map[string][]container.Summary, error) {
+func (d *Driver) containers(ctx context.Context, run string) (map[string][]container.Summary, error) {
 	res, err := d.dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.
-		Add("label", LabelManaged+"=true").Add("label", LabelRun+"="+run)})
+		Add("label", cluster.LabelManaged+"=true").Add("label", cluster.LabelRun+"="+run)})
 	if err != nil {
 		return nil, err
 	}
 	byRole := map[string][]container.Summary{}
 	for _, s := range res.Items {
-		byRole[s.Labels[LabelRole]] = append(byRole[s.Labels[LabelRole]], s)
+		byRole[s.Labels[cluster.LabelRole]] = append(byRole[s.Labels[cluster.LabelRole]], s)
 	}
 	return byRole, nil
 }
 
 // Reconnect finds a running cluster's toxiproxy and parties by the run's
 // labels.
-func (d *dockerDriver) Reconnect(ctx context.Context, s Spec) (MeshAccess, []Workload, error) {
+func (d *Driver) Reconnect(ctx context.Context, s cluster.Spec) (cluster.MeshAccess, []cluster.Workload, error) {
 	d.setRun(s)
 	byRole, err := d.containers(ctx, s.RunID)
 	if err != nil {
-		return MeshAccess{}, nil, err
+		return cluster.MeshAccess{}, nil, err
 	}
 	if len(byRole["toxiproxy"]) != 1 {
-		return MeshAccess{}, nil, fmt.Errorf("run %s is incomplete: %d toxiproxy containers", s.RunID, len(byRole["toxiproxy"]))
+		return cluster.MeshAccess{}, nil, fmt.Errorf("run %s is incomplete: %d toxiproxy containers", s.RunID, len(byRole["toxiproxy"]))
 	}
 	provider, err := testcontainers.NewDockerProvider()
 	if err != nil {
-		return MeshAccess{}, nil, err
+		return cluster.MeshAccess{}, nil, err
 	}
 	mesh, err := provider.ContainerFromType(ctx, byRole["toxiproxy"][0])
 	if err != nil {
-		return MeshAccess{}, nil, fmt.Errorf("attaching to toxiproxy: %w", err)
+		return cluster.MeshAccess{}, nil, fmt.Errorf("attaching to toxiproxy: %w", err)
 	}
 	acc, err := d.meshAccess(ctx, s, mesh)
 	if err != nil {
 		return acc, nil, err
 	}
-	ws := make([]Workload, s.Topology.N)
+	ws := make([]cluster.Workload, s.Topology.N)
 	for _, sum := range byRole["party"] {
 		i, err := strconv.Atoi(sum.Labels[labelParty])
 		if err != nil || i < 1 || i > s.Topology.N || ws[i-1] != nil {
@@ -352,7 +353,7 @@ func firstName(names []string) string {
 // Terminate removes every container, volume and network of the run, and
 // the images it built unless they are kept or in use. Images handed in
 // (WithImages) belong to the caller.
-func (d *dockerDriver) Terminate(ctx context.Context) error {
+func (d *Driver) Terminate(ctx context.Context) error {
 	d.mu.Lock()
 	s, ok := d.run, d.ok
 	d.mu.Unlock()
@@ -370,14 +371,14 @@ func (d *dockerDriver) Terminate(ctx context.Context) error {
 }
 
 // OperatorCommand is the docker command line for verb on a container.
-func (d *dockerDriver) OperatorCommand(name, verb, args string) string {
+func (d *Driver) OperatorCommand(name, verb, args string) string {
 	return strings.TrimSpace(fmt.Sprintf("docker %s %s %s", verb, name, args))
 }
 
 // VolumesSized: every volume is a tmpfs of its own size.
-func (d *dockerDriver) VolumesSized() bool { return true }
+func (d *Driver) VolumesSized() bool { return true }
 
 // BuildImages builds the images on the engine (or finds them unchanged).
-func (d *dockerDriver) BuildImages(ctx context.Context, progress func(string)) (Images, error) {
+func (d *Driver) BuildImages(ctx context.Context, progress func(string)) (cluster.Images, error) {
 	return BuildImages(ctx, d.dc, progress)
 }

@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -10,14 +10,16 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 // Start brings up a cluster on the Docker engine and returns once every
 // party reports Optimal, sweeping first what killed runs left behind. The
 // images are built (or found unchanged) unless given. On error everything
 // created so far is removed.
-func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
-	o, err := OptionsOf(opts...)
+func Start(ctx context.Context, opts ...cluster.Option) (*cluster.Cluster, error) {
+	o, err := cluster.OptionsOf(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +27,7 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	dc, err := DockerClient(ctx)
+	dc, err := Client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the container engine: %w", err)
 	}
@@ -34,14 +36,14 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	} else if rep != (SweepReport{}) {
 		progress("swept leftovers of killed runs: " + rep.String())
 	}
-	return StartOn(ctx, newDockerDriver(dc), opts...)
+	return cluster.StartOn(ctx, newDriver(dc), opts...)
 }
 
 // Attach returns a handle on a cluster another process started (kmschaos
 // up --detach, or a test suite), by its run id; with an empty runID the
 // only running cluster. See AttachOn.
-func Attach(ctx context.Context, runID string) (*Cluster, error) {
-	dc, err := DockerClient(ctx)
+func Attach(ctx context.Context, runID string) (*cluster.Cluster, error) {
+	dc, err := Client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the container engine: %w", err)
 	}
@@ -52,7 +54,7 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 	if runID, err = pickRun(running, runID); err != nil {
 		return nil, err
 	}
-	d := newDockerDriver(dc)
+	d := newDriver(dc)
 	byRole, err := d.containers(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -68,20 +70,20 @@ func Attach(ctx context.Context, runID string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching to the keeper: %w", err)
 	}
-	return AttachOn(ctx, d, runID, newDockerWorkload(dc, firstName(byRole["keeper"][0].Names), keeper))
+	return cluster.AttachOn(ctx, d, runID, newDockerWorkload(dc, firstName(byRole["keeper"][0].Names), keeper))
 }
 
 // Runs lists the run ids of the clusters on this engine whose keeper
 // runs: the clusters one can attach to.
 func Runs(ctx context.Context, dc client.APIClient) ([]string, error) {
 	res, err := dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.
-		Add("label", LabelManaged+"=true").Add("label", LabelRole+"=keeper").Add("status", "running")})
+		Add("label", cluster.LabelManaged+"=true").Add("label", cluster.LabelRole+"=keeper").Add("status", "running")})
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, ctr := range res.Items {
-		if r := ctr.Labels[LabelRun]; r != "" && !slices.Contains(out, r) {
+		if r := ctr.Labels[cluster.LabelRun]; r != "" && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
@@ -95,15 +97,15 @@ func pickRun(running []string, want string) (string, error) {
 	if want != "" {
 		if !slices.Contains(running, want) {
 			if len(running) == 0 {
-				return "", &AttachError{fmt.Sprintf("no cluster to attach to: run %s is not running (start one with 'kmschaos up --detach')", want)}
+				return "", &cluster.AttachError{Msg: fmt.Sprintf("no cluster to attach to: run %s is not running (start one with 'kmschaos up --detach')", want)}
 			}
-			return "", &AttachError{fmt.Sprintf("no cluster to attach to: run %s is not running (running: %s)", want, strings.Join(running, ", "))}
+			return "", &cluster.AttachError{Msg: fmt.Sprintf("no cluster to attach to: run %s is not running (running: %s)", want, strings.Join(running, ", "))}
 		}
 		return want, nil
 	}
 	switch len(running) {
 	case 0:
-		return "", &AttachError{"no cluster to attach to: start one with 'kmschaos up --detach'"}
+		return "", &cluster.AttachError{Msg: "no cluster to attach to: start one with 'kmschaos up --detach'"}
 	case 1:
 		return running[0], nil
 	}
@@ -111,5 +113,5 @@ func pickRun(running []string, want string) (string, error) {
 	if len(running) == 2 {
 		count = "two"
 	}
-	return "", &AttachError{fmt.Sprintf("%s clusters, pass --run: %s are running", count, strings.Join(running, ", "))}
+	return "", &cluster.AttachError{Msg: fmt.Sprintf("%s clusters, pass --run: %s are running", count, strings.Join(running, ", "))}
 }

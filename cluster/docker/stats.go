@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -7,13 +7,15 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 // MemoryUsage is the memory each container of run uses, as `docker stats`
 // counts it (usage less inactive page cache), by container name, and
 // their total.
 func MemoryUsage(ctx context.Context, dc client.APIClient, run string) (map[string]uint64, uint64, error) {
-	res, err := dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", LabelRun+"="+run)})
+	res, err := dc.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", cluster.LabelRun+"="+run)})
 	if err != nil {
 		return nil, 0, err
 	}

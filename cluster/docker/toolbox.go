@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -13,12 +13,14 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 // OpenToolbox starts a container of the toolbox image that mounts party
 // i's volumes and the engine's socket; with join, while the party runs,
 // in the party's network and process namespaces.
-func (d *dockerDriver) OpenToolbox(ctx context.Context, s Spec, i int, party Workload, join bool) (ToolboxShell, error) {
+func (d *Driver) OpenToolbox(ctx context.Context, s cluster.Spec, i int, party cluster.Workload, join bool) (cluster.ToolboxShell, error) {
 	st, err := party.State(ctx)
 	if err != nil {
 		return nil, err
@@ -66,7 +68,7 @@ func (t toolbox) Close(ctx context.Context) error {
 // once: a tag can be removed by another run's clean-up (the same content
 // built by a parallel run shares it), an image a running container uses
 // cannot.
-func (d *dockerDriver) toolboxImage(ctx context.Context, s Spec) string {
+func (d *Driver) toolboxImage(ctx context.Context, s cluster.Spec) string {
 	d.tbImg.Do(func() {
 		if s.KeeperImage() != s.Images.Toolbox {
 			return

@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -94,7 +95,7 @@ func isGone(err error) bool {
 }
 
 // Exec is docker exec --user.
-func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
+func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (cluster.ExecResult, error) {
 	start := time.Now()
 	var code int
 	var r io.Reader
@@ -103,13 +104,13 @@ func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (
 		return err
 	})
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
+		return cluster.ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
 	}
 	var out, errb bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &errb, r); err != nil && err != io.EOF {
-		return ExecResult{}, fmt.Errorf("exec %v: reading output: %w", cmd, err)
+		return cluster.ExecResult{}, fmt.Errorf("exec %v: reading output: %w", cmd, err)
 	}
-	return ExecResult{ExitCode: code, Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}, nil
+	return cluster.ExecResult{ExitCode: code, Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}, nil
 }
 
 // CopyIn is docker cp into the container (also a stopped one).
@@ -185,7 +186,7 @@ func (d *dockerWorkload) Resume(ctx context.Context) error {
 // OOM kill, say) has a stopped task that refuses updates for a moment
 // ("cannot update a stopped container"): the update is retried for a
 // while, as an operator would.
-func (d *dockerWorkload) Update(ctx context.Context, res Resources) error {
+func (d *dockerWorkload) Update(ctx context.Context, res cluster.Resources) error {
 	r := engineResources(res)
 	iv := fixtures.Intervals.Cluster
 	return retryOn(ctx, "cannot update a stopped container", iv.UpdateRetry, iv.UpdateRetryPoll, func() error {
@@ -196,7 +197,7 @@ func (d *dockerWorkload) Update(ctx context.Context, res Resources) error {
 
 // engineResources are r as the engine takes them: the memory limit with
 // swap included, so the limit is the limit.
-func engineResources(r Resources) container.Resources {
+func engineResources(r cluster.Resources) container.Resources {
 	out := container.Resources{Memory: r.Memory, MemorySwap: r.Memory, NanoCPUs: r.NanoCPUs}
 	if out.Memory == 0 {
 		out.MemorySwap = 0
@@ -241,19 +242,19 @@ func (d *dockerWorkload) LogsSince(ctx context.Context, t time.Time) (string, er
 }
 
 // State is docker inspect.
-func (d *dockerWorkload) State(ctx context.Context) (State, error) {
+func (d *dockerWorkload) State(ctx context.Context) (cluster.State, error) {
 	res, err := d.dc.ContainerInspect(ctx, d.name, client.ContainerInspectOptions{})
 	if err != nil {
-		return State{}, err
+		return cluster.State{}, err
 	}
 	in := res.Container
 	if in.ID != d.ID() {
 		// Recreated by another process: exec and copy follow.
 		if err := d.refind(ctx); err != nil {
-			return State{}, err
+			return cluster.State{}, err
 		}
 	}
-	st := State{RestartCount: in.RestartCount}
+	st := cluster.State{RestartCount: in.RestartCount}
 	if s := in.State; s != nil {
 		st.Status, st.Running, st.Paused, st.Restarting = string(s.Status), s.Running, s.Paused, s.Restarting
 		st.OOMKilled, st.ExitCode, st.ExitKnown = s.OOMKilled, s.ExitCode, true

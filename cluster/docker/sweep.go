@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -50,7 +51,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 	var dirErr error
 	var runImages []string
 	if o.Run == "" {
-		total.TempDirs, dirErr = SweepTempDirs()
+		total.TempDirs, dirErr = cluster.SweepTempDirs()
 	} else {
 		var err error
 		if runImages, err = imagesOfRun(ctx, dc, o.Run); err != nil {
@@ -80,7 +81,7 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 // imagesOfRun lists the images run's containers ran, or says, before
 // anything is removed, that the engine has nothing of run.
 func imagesOfRun(ctx context.Context, dc client.APIClient, run string) ([]string, error) {
-	f := client.Filters{}.Add("label", LabelManaged+"=true").Add("label", LabelRun+"="+run)
+	f := client.Filters{}.Add("label", cluster.LabelManaged+"=true").Add("label", cluster.LabelRun+"="+run)
 	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, err
@@ -103,18 +104,18 @@ func imagesOfRun(ctx context.Context, dc client.APIClient, run string) ([]string
 		return nil, err
 	}
 	if len(ns.Items) == 0 && len(vs.Items) == 0 {
-		return nil, &AttachError{fmt.Sprintf("no run %s on this engine: nothing is labelled with it ('kmschaos ls' lists the runs)", run)}
+		return nil, &cluster.AttachError{Msg: fmt.Sprintf("no run %s on this engine: nothing is labelled with it ('kmschaos ls' lists the runs)", run)}
 	}
 	return nil, nil
 }
 
 func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep SweepReport, inUse bool, err error) {
-	f := client.Filters{}.Add("label", LabelManaged+"=true")
+	f := client.Filters{}.Add("label", cluster.LabelManaged+"=true")
 	if o.Run != "" {
-		f = f.Add("label", LabelRun+"="+o.Run)
+		f = f.Add("label", cluster.LabelRun+"="+o.Run)
 	}
 	stale := func(l map[string]string) bool {
-		return o.All || o.Run != "" || !OwnerAlive(l[LabelOwner])
+		return o.All || o.Run != "" || !cluster.OwnerAlive(l[cluster.LabelOwner])
 	}
 	var errs []error
 	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})

@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -36,15 +37,15 @@ const (
 // be about to start containers of one (a build removed the image a
 // concurrent run had just checked for); a run removes its own images when
 // it ends (Terminate), and `kmschaos sweep --images` the rest.
-func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)) (Images, error) {
+func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)) (cluster.Images, error) {
 	ensureEnv()
 	root, err := localcluster.ModuleRoot()
 	if err != nil {
-		return Images{}, err
+		return cluster.Images{}, err
 	}
-	owned, err := MkdirOwned("kmschaos-images-")
+	owned, err := cluster.MkdirOwned("kmschaos-images-")
 	if err != nil {
-		return Images{}, err
+		return cluster.Images{}, err
 	}
 	defer owned.Remove()
 	work := owned.Path
@@ -53,15 +54,15 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	toolbox := filepath.Join(work, "toolbox")
 	progress("compiling the party binaries, toxiproxy and grpcurl")
 	if err := localcluster.Build(ctx, party); err != nil {
-		return Images{}, err
+		return cluster.Images{}, err
 	}
 	if err := goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage); err != nil {
-		return Images{}, err
+		return cluster.Images{}, err
 	}
 	if err := toolboxContext(ctx, root, party, toolbox); err != nil {
-		return Images{}, err
+		return cluster.Images{}, err
 	}
-	var out Images
+	var out cluster.Images
 	for _, b := range []struct {
 		dir, dockerfile, repo string
 		dst                   *string
@@ -71,23 +72,23 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 		{toolbox, "Dockerfile.toolbox", ToolboxRepo, &out.Toolbox},
 	} {
 		if err := copyFile(filepath.Join(root, "docker", b.dockerfile), filepath.Join(b.dir, "Dockerfile")); err != nil {
-			return Images{}, err
+			return cluster.Images{}, err
 		}
 		tag, err := hashDir(b.dir)
 		if err != nil {
-			return Images{}, err
+			return cluster.Images{}, err
 		}
 		ref := b.repo + ":" + tag
 		*b.dst = ref
 		if exists, err := imageExists(ctx, dc, ref); err != nil {
-			return Images{}, err
+			return cluster.Images{}, err
 		} else if exists {
 			progress("reusing image " + ref)
 			continue
 		}
 		progress("building image " + ref)
 		if err := buildImage(ctx, b.dir, b.repo, tag); err != nil {
-			return Images{}, fmt.Errorf("building %s: %w", ref, err)
+			return cluster.Images{}, fmt.Errorf("building %s: %w", ref, err)
 		}
 	}
 	return out, nil
@@ -112,7 +113,7 @@ func buildImage(ctx context.Context, dir, repo, tag string) error {
 	_, err = p.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		Context: dir, Dockerfile: "Dockerfile", Repo: repo, Tag: tag, KeepImage: true,
 		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
-			o.Labels = map[string]string{LabelManaged: "true", LabelRole: "image"}
+			o.Labels = map[string]string{cluster.LabelManaged: "true", cluster.LabelRole: "image"}
 			o.Remove, o.ForceRemove = true, true
 		},
 	}})
@@ -143,7 +144,7 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 // RemoveImages removes the images of im that no container uses: what the
 // process that built images for others (WithImages) does once they all
 // ended.
-func RemoveImages(ctx context.Context, dc client.APIClient, im Images) error {
+func RemoveImages(ctx context.Context, dc client.APIClient, im cluster.Images) error {
 	var errs []error
 	for _, ref := range []string{im.Party, im.Toxiproxy, im.Toolbox} {
 		errs = append(errs, removeImage(ctx, dc, ref))
@@ -154,7 +155,7 @@ func RemoveImages(ctx context.Context, dc client.APIClient, im Images) error {
 // removeImages removes every image of the harness; images in use by a
 // container stay.
 func removeImages(ctx context.Context, dc client.APIClient) (int, error) {
-	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
+	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", cluster.LabelManaged+"=true")})
 	if err != nil {
 		return 0, err
 	}

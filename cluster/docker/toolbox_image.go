@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kmschaos/kmschaos/cluster"
 )
 
 // GrpcurlPackage is built into the toolbox; go.mod pins its version.
@@ -50,7 +52,7 @@ func toolboxContext(ctx context.Context, root, partyBin, dir string) error {
 		return err
 	}
 	// The guide's `chown kms:kms` names the service user: here the party's.
-	uid := SimulatedParty.UID()
+	uid := cluster.SimulatedParty.UID()
 	files := map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/bash\nkms:x:" + uid + ":" + uid + ":kms:/app/kms:/bin/false\n",
 		"etc/group":  "root:x:0:\nkms:x:" + uid + ":\n",

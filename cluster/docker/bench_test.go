@@ -1,4 +1,4 @@
-package cluster
+package docker
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/benchsize"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
@@ -30,7 +31,7 @@ func BenchmarkCluster(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	dc, err := DockerClient(ctx)
+	dc, err := Client(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,15 +60,15 @@ func BenchmarkCluster(b *testing.B) {
 	for _, sz := range sizes {
 		b.Run(sz.Name(), func(b *testing.B) {
 			for b.Loop() {
-				lifecycle(b, Topology{sz.N, sz.T}, images)
+				lifecycle(b, cluster.Topology{N: sz.N, T: sz.T}, images)
 			}
 		})
 	}
 }
 
-func lifecycle(b *testing.B, topo Topology, images Images) {
+func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images) {
 	ctx := context.Background()
-	c, err := Start(ctx, WithTopology(topo.N, topo.T), WithImages(images), WithKeptImages())
+	c, err := Start(ctx, cluster.WithTopology(topo.N, topo.T), cluster.WithImages(images), cluster.WithKeptImages())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func lifecycle(b *testing.B, topo Topology, images Images) {
 	b.ReportMetric(ms(lat[len(lat)*9/10]), "decrypt-p90-ms")
 
 	// Memory as `docker stats` counts it, after those decryptions.
-	dc, err := DockerClient(ctx)
+	dc, err := Client(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func lifecycle(b *testing.B, topo Topology, images Images) {
 // decryptLatencies decrypts one ciphertext rounds times, one at a time,
 // through endpoint, checking every result, and returns the latencies
 // sorted.
-func decryptLatencies(b *testing.B, c *Cluster, endpoint string, rounds int) []time.Duration {
+func decryptLatencies(b *testing.B, c *cluster.Cluster, endpoint string, rounds int) []time.Duration {
 	ctx := context.Background()
 	ct, err := c.Key.Encrypt(rand.Reader, 7)
 	if err != nil {
@@ -197,12 +198,12 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func BenchmarkProxyHop(b *testing.B) {
 	ctx := context.Background()
 	const rounds = 100
-	p50 := func(c *Cluster, endpoint string) time.Duration {
+	p50 := func(c *cluster.Cluster, endpoint string) time.Duration {
 		return decryptLatencies(b, c, endpoint, rounds)[rounds/2]
 	}
 	// Each cluster is terminated even when a decryption fails the benchmark.
-	measure := func(opts []Option, endpoint func(*Cluster) (string, error)) time.Duration {
-		c, err := Start(ctx, append(opts, WithKeptImages())...)
+	measure := func(opts []cluster.Option, endpoint func(*cluster.Cluster) (string, error)) time.Duration {
+		c, err := Start(ctx, append(opts, cluster.WithKeptImages())...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -214,8 +215,8 @@ func BenchmarkProxyHop(b *testing.B) {
 		return p50(c, ep)
 	}
 	for b.Loop() {
-		d := measure([]Option{WithDirectLinks()}, func(c *Cluster) (string, error) { return c.Party(1).DirectEndpoint(ctx) })
-		m := measure(nil, func(c *Cluster) (string, error) { return c.Party(1).Endpoint(), nil })
+		d := measure([]cluster.Option{cluster.WithDirectLinks()}, func(c *cluster.Cluster) (string, error) { return c.Party(1).DirectEndpoint(ctx) })
+		m := measure(nil, func(c *cluster.Cluster) (string, error) { return c.Party(1).Endpoint(), nil })
 		b.ReportMetric(ms(d), "direct-p50-ms")
 		b.ReportMetric(ms(m), "mesh-p50-ms")
 		b.ReportMetric(ms(m-d), "added-ms")
