@@ -71,13 +71,6 @@ func (c *Cluster) saveState(ctx context.Context) error {
 	return c.keeper.CopyIn(ctx, b, statePath, 0o600)
 }
 
-// AttachError is why a backend found no single cluster to attach to, or a
-// run id that names nothing there (the removal of a run): the CLI's bad
-// input (exit 2), not a failure of the backend.
-type AttachError struct{ Msg string }
-
-func (e *AttachError) Error() string { return e.Msg }
-
 // loadState reads the cluster's description from the keeper, as
 // saveState wrote it, into the handle.
 func (c *Cluster) loadState(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,4 +63,30 @@ func ownerAlive(o string) bool {
 	}
 	err = syscall.Kill(p, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// InputError is what the user must fix, said in one line: a run id that
+// names nothing on the backend, no single cluster to attach to, a wrong
+// kubeconfig, a namespace that is not a run's. The CLI exits 2 on it, and
+// nothing was changed.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// RunList is what 'kmschaos ls' shows of a backend's runs: each run's id
+// and owner, then the backend's own columns.
+type RunList struct {
+	Columns []string // CONTAINERS on Docker; NAMESPACE and AGE on Kubernetes
+	Runs    []Run
+}
+
+// Run is one run of a RunList.
+type Run struct {
+	ID, Owner string
+	Values    []string // one per RunList.Columns
+}
+
+// Has tells whether the list holds run id.
+func (l RunList) Has(id string) bool {
+	return slices.ContainsFunc(l.Runs, func(r Run) bool { return r.ID == id })
 }

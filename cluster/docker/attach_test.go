@@ -40,9 +40,9 @@ func TestPickRun(t *testing.T) {
 			}
 			continue
 		}
-		var ae *cluster.AttachError
+		var ae *cluster.InputError
 		if err == nil || !errors.As(err, &ae) || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("pickRun(%v, %q) = %q, %v; want an AttachError saying %q", c.running, c.want, got, err, c.err)
+			t.Errorf("pickRun(%v, %q) = %q, %v; want an InputError saying %q", c.running, c.want, got, err, c.err)
 		}
 	}
 }

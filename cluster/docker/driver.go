@@ -1,3 +1,10 @@
+// Package docker is the Docker backend: a cluster's parties, its keeper
+// and toxiproxy as containers on a private network of the run's own, its
+// stores as size-capped tmpfs volumes, all labelled with the run, on this
+// machine's engine (testcontainers-go). It implements cluster.Driver and
+// cluster.Workload, and what only it offers (building the images, holding
+// a party's port, the operator's toolbox); Engine manages the runs on
+// one engine. Faults, probes and runbooks do not know it.
 package docker
 
 import (
@@ -19,6 +26,9 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
+
+// Name is the backend's name.
+const Name = "docker"
 
 // Driver runs one cluster on the Docker engine: a private network,
 // every store a size-capped tmpfs volume, the keeper, toxiproxy and each
@@ -42,7 +52,7 @@ type Driver struct {
 func newDriver(dc client.APIClient) *Driver { return &Driver{dc: dc} }
 
 // Name is "docker".
-func (d *Driver) Name() string { return "docker" }
+func (d *Driver) Name() string { return Name }
 
 func (d *Driver) setRun(s cluster.Spec) {
 	d.mu.Lock()

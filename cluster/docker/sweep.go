@@ -41,7 +41,7 @@ type SweepOptions struct {
 // behind: those whose owner process is gone, or all with All. Unless it is
 // for one run, it also removes the harness's folders in os.TempDir() whose
 // maker is gone (sweepTempDirs). A Run the engine has nothing of is an
-// *AttachError, and nothing is removed.
+// *InputError, and nothing is removed.
 //
 // A container the daemon was still creating for a killed client appears
 // after the listing and holds its volumes and network: a pass that finds
@@ -104,7 +104,7 @@ func imagesOfRun(ctx context.Context, dc client.APIClient, run string) ([]string
 		return nil, err
 	}
 	if len(ns.Items) == 0 && len(vs.Items) == 0 {
-		return nil, &cluster.AttachError{Msg: fmt.Sprintf("no run %s on this engine: nothing is labelled with it ('kmschaos ls' lists the runs)", run)}
+		return nil, &cluster.InputError{Msg: fmt.Sprintf("no run %s on this engine: nothing is labelled with it ('kmschaos ls' lists the runs)", run)}
 	}
 	return nil, nil
 }

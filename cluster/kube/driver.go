@@ -110,15 +110,15 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if cfg.Kubeconfig != "" {
 		if _, err := os.Stat(cfg.Kubeconfig); err != nil {
 			if cfg.Kubeconfig == LocalKubeconfig() {
-				return nil, &InputError{"no cluster to run on: no $KUBECONFIG, no ~/.kube/config and no local cluster (start one with make k8s-up, or pass --kubeconfig)"}
+				return nil, &InputError{Msg: "no cluster to run on: no $KUBECONFIG, no ~/.kube/config and no local cluster (start one with make k8s-up, or pass --kubeconfig)"}
 			}
-			return nil, &InputError{fmt.Sprintf("kubeconfig %s: %v", cfg.Kubeconfig, errors.Unwrap(err))}
+			return nil, &InputError{Msg: fmt.Sprintf("kubeconfig %s: %v", cfg.Kubeconfig, errors.Unwrap(err))}
 		}
 		rules.ExplicitPath = cfg.Kubeconfig
 	}
 	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		return nil, &InputError{fmt.Sprintf("no usable kubeconfig (%v): pass --kubeconfig or set KUBECONFIG", oneLine(err))}
+		return nil, &InputError{Msg: fmt.Sprintf("no usable kubeconfig (%v): pass --kubeconfig or set KUBECONFIG", oneLine(err))}
 	}
 	// client-go reports a port-forwarded connection a client closed
 	// early (a health call timing out, a probe) through klog, to stderr:
@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	vctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Kube.APICheck)
 	defer cancel()
 	if _, err := cs.Discovery().ServerVersion(); err != nil || vctx.Err() != nil {
-		return nil, &InputError{fmt.Sprintf("the cluster at %s does not answer (%s): is it up (make k8s-up) and is the kubeconfig right?", rc.Host, oneLine(err))}
+		return nil, &InputError{Msg: fmt.Sprintf("the cluster at %s does not answer (%s): is it up (make k8s-up) and is the kubeconfig right?", rc.Host, oneLine(err))}
 	}
 	if cfg.VolumeRoot == "" {
 		cfg.VolumeRoot = DefaultVolumeRoot
@@ -146,10 +146,9 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 }
 
 // InputError is a wrong kubeconfig, a namespace that is not ours, a
-// missing permission or image: what the user must fix, in one line.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// missing permission or image: what the user must fix, in one line, as
+// every backend says it.
+type InputError = cluster.InputError
 
 func oneLine(err error) string {
 	if err == nil {
@@ -233,9 +232,9 @@ func (d *Driver) createNamespace(ctx context.Context, s cluster.Spec) error {
 	ns, err := d.cs.CoreV1().Namespaces().Get(ctx, d.ns, metav1.GetOptions{})
 	switch {
 	case err == nil && ns.Labels[ManagedBy] != managedByValue:
-		return &InputError{fmt.Sprintf("namespace %s exists and is not a kmschaos run's: name another with --namespace", d.ns)}
+		return &InputError{Msg: fmt.Sprintf("namespace %s exists and is not a kmschaos run's: name another with --namespace", d.ns)}
 	case err == nil:
-		return &InputError{fmt.Sprintf("namespace %s holds run %s already: remove it with kmschaos down --backend kubernetes --run %s", d.ns, ns.Labels[cluster.LabelRun], ns.Labels[cluster.LabelRun])}
+		return &InputError{Msg: fmt.Sprintf("namespace %s holds run %s already: remove it with kmschaos down --backend kubernetes --run %s", d.ns, ns.Labels[cluster.LabelRun], ns.Labels[cluster.LabelRun])}
 	case !apierrors.IsNotFound(err):
 		return d.explain(err, "reading namespace "+d.ns)
 	}
@@ -291,7 +290,7 @@ func (d *Driver) checkImages(ctx context.Context, refs ...string) error {
 		return len(missing) == 0, nil
 	})
 	if len(missing) > 0 {
-		return &InputError{fmt.Sprintf("image %s is on no node of the cluster: import it (kmschaos images --backend kubernetes, on the local cluster) or push it to a registry the nodes pull from", strings.Join(missing, ", "))}
+		return &InputError{Msg: fmt.Sprintf("image %s is on no node of the cluster: import it (kmschaos images --backend kubernetes, on the local cluster) or push it to a registry the nodes pull from", strings.Join(missing, ", "))}
 	}
 	return err
 }
@@ -309,7 +308,7 @@ func (d *Driver) explain(err error, what string) error {
 		return nil
 	}
 	if apierrors.IsForbidden(err) {
-		return &InputError{fmt.Sprintf("%s: forbidden (%s): grant it with the ClusterRole of cluster/kube/rbac.yaml (README, \"Running on your own cluster\")", what, oneLine(err))}
+		return &InputError{Msg: fmt.Sprintf("%s: forbidden (%s): grant it with the ClusterRole of cluster/kube/rbac.yaml (README, \"Running on your own cluster\")", what, oneLine(err))}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -390,7 +389,7 @@ func (d *Driver) meshPod(ctx context.Context) (string, error) {
 				return true, nil
 			}
 			if p.Status.Reason == "SysctlForbidden" {
-				return false, &InputError{fmt.Sprintf("the node refuses the mesh pod's sysctl %s (%s): allow it on the kubelets "+
+				return false, &InputError{Msg: fmt.Sprintf("the node refuses the mesh pod's sysctl %s (%s): allow it on the kubelets "+
 					"(--allowed-unsafe-sysctls=%[1]s); without it a replaced party's links hang for two minutes", meshSynRetries.Name, p.Status.Message)}
 			}
 		}
@@ -581,7 +580,7 @@ func (d *Driver) Attach(ctx context.Context, run string) (*cluster.Cluster, erro
 	}
 	if run == "" {
 		if len(runs) != 1 {
-			return nil, &InputError{fmt.Sprintf("%d kmschaos runs on the cluster: name one with --run", len(runs))}
+			return nil, &InputError{Msg: fmt.Sprintf("%d kmschaos runs on the cluster: name one with --run", len(runs))}
 		}
 		for r := range runs {
 			run = r
@@ -589,7 +588,7 @@ func (d *Driver) Attach(ctx context.Context, run string) (*cluster.Cluster, erro
 	}
 	ns, ok := runs[run]
 	if !ok {
-		return nil, &InputError{fmt.Sprintf("no run %s on the cluster", run)}
+		return nil, &InputError{Msg: fmt.Sprintf("no run %s on the cluster", run)}
 	}
 	d.take(ctx, ns)
 	return cluster.AttachOn(ctx, d, run, d.keeper())
@@ -614,7 +613,7 @@ func (d *Driver) RemoveRun(ctx context.Context, run string) (string, error) {
 	}
 	ns, ok := runs[run]
 	if !ok {
-		return "", &InputError{fmt.Sprintf("no run %s on the cluster (see kmschaos ls --backend kubernetes)", run)}
+		return "", &InputError{Msg: fmt.Sprintf("no run %s on the cluster (see kmschaos ls --backend kubernetes)", run)}
 	}
 	d.take(ctx, ns)
 	return d.ns, d.Terminate(ctx)

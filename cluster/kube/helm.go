@@ -151,7 +151,7 @@ func (d *Driver) helm(ctx context.Context, i int, values []byte, extra ...string
 	defer owned.Remove()
 	helm, err := tool("helm", d.local())
 	if err != nil {
-		return &InputError{err.Error()}
+		return &InputError{Msg: err.Error()}
 	}
 	cmd := append([]string{"upgrade", "--install", statefulSetName(i), dir, "--namespace", d.ns, "--values", "-"}, extra...)
 	if d.cfg.Kubeconfig != "" {
@@ -166,7 +166,7 @@ func (d *Driver) helm(ctx context.Context, i int, values []byte, extra ...string
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if strings.Contains(msg, "forbidden") {
-			return &InputError{fmt.Sprintf("helm upgrade of party %d: %s: grant it in cluster/kube/rbac.yaml's ClusterRole", i, oneLine(fmt.Errorf("%s", msg)))}
+			return &InputError{Msg: fmt.Sprintf("helm upgrade of party %d: %s: grant it in cluster/kube/rbac.yaml's ClusterRole", i, oneLine(fmt.Errorf("%s", msg)))}
 		}
 		return fmt.Errorf("helm upgrade of party %d: %s", i, msg)
 	}

@@ -34,7 +34,7 @@ func CheckLocal() error {
 	ctr, sock := localCtr()
 	for _, f := range []string{ctr, sock} {
 		if _, err := os.Stat(f); err != nil {
-			return &InputError{fmt.Sprintf("no local cluster to import images into (%s missing): start one with make k8s-up, or push the images to your cluster's registry", f)}
+			return &InputError{Msg: fmt.Sprintf("no local cluster to import images into (%s missing): start one with make k8s-up, or push the images to your cluster's registry", f)}
 		}
 	}
 	return nil

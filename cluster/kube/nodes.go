@@ -43,7 +43,7 @@ func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
 			Why: "it stops scheduling for every workload on the node, not the run's alone; allow it on a cluster of your own with --node-faults"}
 	}
 	if d.noNodeFaults {
-		return "", &InputError{fmt.Sprintf("namespace %s records a run brought up without node faults, which its audit and teardown rely on: bring the run up with --node-faults", d.ns)}
+		return "", &InputError{Msg: fmt.Sprintf("namespace %s records a run brought up without node faults, which its audit and teardown rely on: bring the run up with --node-faults", d.ns)}
 	}
 	pod, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, partyPod(i), metav1.GetOptions{})
 	if err != nil {
@@ -57,7 +57,7 @@ func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
 	if apierrors.IsForbidden(err) {
 		why := fmt.Sprintf("reading node %s is forbidden (%s): bind the kmschaos-node-faults ClusterRole of cluster/kube/rbac.yaml", node, oneLine(err))
 		if d.cfg.NodeFaults {
-			return node, &InputError{"--node-faults: " + why} // asked for: not a skip
+			return node, &InputError{Msg: "--node-faults: " + why} // asked for: not a skip
 		}
 		return node, &cluster.Unsupported{Backend: Name, Verb: "cordoning a node", Why: why}
 	}

@@ -21,7 +21,7 @@ func runFlag(c *cobra.Command, run *string) {
 // every command sees a cluster whose faults by hand have not outlived
 // their --for, even when the process that was to heal one was killed.
 func attach(ctx context.Context, run string, stderr io.Writer) (*cluster.Cluster, error) {
-	c, err := be.attachTo(ctx, run)
+	c, err := attachTo(ctx, run)
 	if err != nil {
 		return nil, err
 	}

@@ -5,18 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/cluster/docker"
-	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
@@ -57,7 +53,11 @@ next run, or by 'kmschaos sweep'.`,
 			if keep {
 				opts = append(opts, cluster.WithKeptImages())
 			}
-			c, err := be.start(ctx, progress(start), opts...)
+			b, err := backend(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := b.Start(ctx, append(opts, cluster.WithProgress(progress(start)))...)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ next run, or by 'kmschaos sweep'.`,
 			if detach {
 				// The last line is the run id alone, for scripts:
 				// run=$(kmschaos up --detach | tail -1).
-				fmt.Printf("\nDetached: the cluster keeps running, and any kmschaos attaches to it with --run %s%s\n(status, inject, heal). Remove it with: kmschaos down --run %s%s\n%s\n", c.RunID, be.flags(), c.RunID, be.flags(), c.RunID)
+				fmt.Printf("\nDetached: the cluster keeps running, and any kmschaos attaches to it with --run %s%s\n(status, inject, heal). Remove it with: kmschaos down --run %s%s\n%s\n", c.RunID, be.Flags(), c.RunID, be.Flags(), c.RunID)
 				return nil
 			}
 			fmt.Println("\nThe cluster runs until Ctrl-C.")
@@ -116,10 +116,6 @@ Try:
 	return nil
 }
 
-func dockerClient(ctx context.Context) (client.APIClient, error) {
-	return docker.Client(ctx)
-}
-
 func downCmd() *cobra.Command {
 	var run string
 	var keep bool
@@ -135,7 +131,15 @@ nothing is removed.`,
 			if run == "" {
 				return badInputf("--run is required: see 'kmschaos ls'")
 			}
-			return be.down(cmd.Context(), run, keep)
+			b, err := backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			removed, err := b.Remove(cmd.Context(), run, keep)
+			if removed != "" {
+				fmt.Printf("removed %s\n", removed)
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&run, "run", "", "run id of the cluster")
@@ -144,7 +148,7 @@ nothing is removed.`,
 }
 
 func sweepCmd() *cobra.Command {
-	var o docker.SweepOptions
+	var all, images bool
 	c := &cobra.Command{
 		Use:   "sweep [--all] [--images]",
 		Short: "Remove what killed runs left behind",
@@ -162,26 +166,17 @@ owner file (an older version's, like the kmschaos-golden-* key folders)
 goes once older than two hours.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if be.kubernetes() {
-				d, err := be.driver(cmd.Context(), nil)
-				if err != nil {
-					return err
-				}
-				runs, err := d.Sweep(cmd.Context(), o.All)
-				fmt.Printf("removed %d runs %v from the Kubernetes cluster\n", len(runs), runs)
-				return err
-			}
-			dc, err := dockerClient(cmd.Context())
+			b, err := backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			rep, err := docker.Sweep(cmd.Context(), dc, o)
-			fmt.Printf("removed %s\n", rep)
+			removed, err := b.Sweep(cmd.Context(), all, images)
+			fmt.Printf("removed %s\n", removed)
 			return err
 		},
 	}
-	c.Flags().BoolVar(&o.All, "all", false, "also remove the resources of runs still alive")
-	c.Flags().BoolVar(&o.Images, "images", false, "also remove the cached images")
+	c.Flags().BoolVar(&all, "all", false, "also remove the resources of runs still alive")
+	c.Flags().BoolVar(&images, "images", false, "also remove the cached images")
 	return c
 }
 
@@ -191,50 +186,22 @@ func lsCmd() *cobra.Command {
 		Short: "List kmschaos clusters on this engine (or, with --backend kubernetes, on the cluster)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if be.kubernetes() {
-				return lsKubernetes(cmd.Context())
-			}
-			dc, err := dockerClient(cmd.Context())
+			b, err := backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := dc.ContainerList(cmd.Context(), client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", cluster.LabelManaged+"=true")})
+			runs, err := b.Runs(cmd.Context())
 			if err != nil {
 				return err
 			}
-			runs := map[string][]string{}
-			owners := map[string]string{}
-			for _, ctr := range res.Items {
-				r := ctr.Labels[cluster.LabelRun]
-				runs[r] = append(runs[r], string(ctr.State))
-				owners[r] = ctr.Labels[cluster.LabelOwner]
-			}
-			ids := make([]string, 0, len(runs))
-			for r := range runs {
-				ids = append(ids, r)
-			}
-			sort.Strings(ids)
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUN\tOWNER\tCONTAINERS")
-			for _, r := range ids {
-				fmt.Fprintf(w, "%s\t%s\t%d (%s)\n", r, owners[r], len(runs[r]), summarize(runs[r]))
+			fmt.Fprintln(w, strings.Join(append([]string{"RUN", "OWNER"}, runs.Columns...), "\t"))
+			for _, r := range runs.Runs {
+				fmt.Fprintln(w, strings.Join(append([]string{r.ID, r.Owner}, r.Values...), "\t"))
 			}
 			return w.Flush()
 		},
 	}
-}
-
-func summarize(states []string) string {
-	n := map[string]int{}
-	for _, s := range states {
-		n[s]++
-	}
-	var parts []string
-	for s, k := range n {
-		parts = append(parts, fmt.Sprintf("%d %s", k, s))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
 }
 
 func imagesCmd() *cobra.Command {
@@ -248,50 +215,16 @@ pods find them without a registry; for a cluster of your own, push them to
 the registry its nodes pull from.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if be.kubernetes() {
-				if err := kube.CheckLocal(); err != nil {
-					return err
-				}
-			}
-			dc, err := dockerClient(cmd.Context())
+			b, err := backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			im, err := docker.BuildImages(cmd.Context(), dc, progress(time.Now()))
+			im, err := b.Images(cmd.Context(), progress(time.Now()))
 			if err != nil {
 				return err
-			}
-			if be.kubernetes() {
-				if err := kube.ImportLocal(cmd.Context(), im.Party, im.Toxiproxy, im.Toolbox); err != nil {
-					return err
-				}
 			}
 			fmt.Printf("party:     %s\ntoxiproxy: %s\ntoolbox:   %s\n", im.Party, im.Toxiproxy, im.Toolbox)
 			return nil
 		},
 	}
-}
-
-// lsKubernetes lists the runs on the Kubernetes cluster: namespace, owner.
-func lsKubernetes(ctx context.Context) error {
-	d, err := be.driver(ctx, nil)
-	if err != nil {
-		return err
-	}
-	runs, err := d.Runs(ctx)
-	if err != nil {
-		return err
-	}
-	ids := make([]string, 0, len(runs))
-	for r := range runs {
-		ids = append(ids, r)
-	}
-	sort.Strings(ids)
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "RUN\tOWNER\tNAMESPACE\tAGE")
-	for _, r := range ids {
-		ns := runs[r]
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r, ns.Annotations[kube.OwnerAnnotation], ns.Name, time.Since(ns.CreationTimestamp.Time).Round(time.Second))
-	}
-	return w.Flush()
 }

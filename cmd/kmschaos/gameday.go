@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 )
 
@@ -151,7 +150,7 @@ func gamedayRunCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			c, err := docker.Attach(ctx, run)
+			c, err := attachTo(ctx, run)
 			if err != nil {
 				return err
 			}

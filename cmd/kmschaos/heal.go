@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
@@ -80,7 +78,7 @@ func healAt(ctx context.Context, run string, args []string, at string) error {
 	if err != nil || len(args) != 1 || run == "" {
 		return badInputf("--at needs a time (RFC 3339), a fault id and --run")
 	}
-	dc, err := docker.Client(ctx)
+	b, err := backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,12 +92,12 @@ func healAt(ctx context.Context, run string, args []string, at string) error {
 			return ctx.Err()
 		case <-time.After(min(wait, 5*time.Second)):
 		}
-		runs, err := docker.Runs(ctx, dc)
-		if err == nil && !slices.Contains(runs, run) {
+		runs, err := b.Runs(ctx)
+		if err == nil && !runs.Has(run) {
 			return nil // the cluster is gone, and its faults with it
 		}
 	}
-	c, err := docker.Attach(ctx, run)
+	c, err := b.Attach(ctx, run)
 	if err != nil {
 		return nil
 	}

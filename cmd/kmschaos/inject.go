@@ -79,7 +79,7 @@ the budget — exits 2 with one line, and nothing is injected.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "warning: no background heal (%v); the next kmschaos command after %s heals it\n", err, until)
 				}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "injected %s: %s, %s. Undo: kmschaos heal %s --run %s%s\n", r.ID, r.Name, until, r.ID, c.RunID, be.flags())
+			fmt.Fprintf(cmd.ErrOrStderr(), "injected %s: %s, %s. Undo: kmschaos heal %s --run %s%s\n", r.ID, r.Name, until, r.ID, c.RunID, be.Flags())
 			return nil
 		},
 	}

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
@@ -32,11 +31,10 @@ func badInputf(format string, args ...any) error { return inputError{fmt.Sprintf
 // isBadInput tells the errors that exit 2.
 func isBadInput(err error) bool {
 	var b inputError
-	var a *cluster.AttachError
+	var a *cluster.InputError // every backend's
 	var m *manual.InputError
 	var g *gameday.InputError
-	var k *kube.InputError
-	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m) || errors.As(err, &g) || errors.As(err, &k)
+	return errors.As(err, &b) || errors.As(err, &a) || errors.As(err, &m) || errors.As(err, &g)
 }
 
 // strictArgs makes every command of the tree refuse positional arguments

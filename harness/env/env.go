@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/cluster/docker"
-	"github.com/kmschaos/kmschaos/cluster/kube"
+	"github.com/kmschaos/kmschaos/cluster/backends"
 	"github.com/kmschaos/kmschaos/fixtures"
 )
 
@@ -68,13 +69,12 @@ func FromEnvironment() (Settings, error) {
 	if v := os.Getenv("KMSCHAOS_REPORT_DIR"); v != "" {
 		s.ReportDir = v
 	}
-	s.Backend, s.Kubeconfig = "docker", os.Getenv("KMSCHAOS_KUBECONFIG")
-	switch v := os.Getenv("KMSCHAOS_BACKEND"); v {
-	case "", "docker":
-	case kube.Name:
+	s.Backend, s.Kubeconfig = backends.Docker, os.Getenv("KMSCHAOS_KUBECONFIG")
+	if v := os.Getenv("KMSCHAOS_BACKEND"); v != "" {
+		if !slices.Contains(backends.Names, v) {
+			return s, fmt.Errorf("KMSCHAOS_BACKEND=%q: use %s", v, strings.Join(backends.Names, " or "))
+		}
 		s.Backend = v
-	default:
-		return s, fmt.Errorf("KMSCHAOS_BACKEND=%q: use docker or kubernetes", v)
 	}
 	return s, (cluster.Topology{N: s.N, T: s.T}).Validate()
 }
@@ -85,9 +85,9 @@ var (
 	settings Settings
 )
 
-// Start brings up the shared cluster; opts come after the settings' own.
-// The images are the ones built for the run (docker.BuildImages), which
-// the Kubernetes backend imports into the local cluster.
+// Start brings up the shared cluster on the settings' backend; opts come
+// after the settings' own. The images are the ones built for the run,
+// which the Kubernetes backend imports into the local cluster.
 func Start(ctx context.Context, s Settings, progress func(string), images cluster.Images, opts ...cluster.Option) error {
 	mu.Lock()
 	defer mu.Unlock()
@@ -99,13 +99,11 @@ func Start(ctx context.Context, s Settings, progress func(string), images cluste
 	if s.KeepImages {
 		all = append(all, cluster.WithKeptImages())
 	}
-	var c *cluster.Cluster
-	var err error
-	if s.Backend == kube.Name {
-		c, err = kube.Start(ctx, kube.Config{Kubeconfig: s.Kubeconfig, NodeFaults: s.NodeFaults, Progress: progress}, images, append(all, opts...)...)
-	} else {
-		c, err = docker.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
+	b, err := backends.Open(ctx, backends.Config{Name: s.Backend, Kubeconfig: s.Kubeconfig, NodeFaults: s.NodeFaults})
+	if err != nil {
+		return err
 	}
+	c, err := b.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
 	if err != nil {
 		return err
 	}
