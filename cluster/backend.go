@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
 // The seam between the harness and where a cluster runs. Faults, probes,
@@ -87,70 +87,69 @@ func IsUnsupported(err error) bool {
 	return errors.As(err, &u)
 }
 
-// Parts are what a backend brought up, for Assemble.
-type Parts struct {
-	Topology Topology
-	Profile  Profile
-	RunID    string
-	// Parties holds party i's workload at index i-1.
-	Parties []Workload
-	// Keeper mounts every party's storage under KeeperPath.
-	Keeper Shell
-	// MeshAddr is toxiproxy's control API, and ClientEndpoints and
-	// MetricsEndpoints party i's API and HTTP endpoint through it, at
-	// index i-1, as the harness reaches them.
-	MeshAddr                          string
-	ClientEndpoints, MetricsEndpoints []string
-	// Baseline is every party's resources at bring-up; zero: the
-	// defaults (DefaultOptions).
-	Baseline Resources
-	// Key is the cluster's public threshold key (the runbooks' key_id,
-	// the oracle's encryptions). Required.
-	Key *tss.PublicKey
-	// Driver answers the cluster-wide verbs (Recreate, Terminate, Operate,
-	// VolumesSized, ...). Required.
-	Driver Driver
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	ExitCode       int
+	Stdout, Stderr string
+	Took           time.Duration
 }
 
-// Assemble makes a cluster handle of what a backend brought up. It checks
-// the parts' shape, not that the cluster is healthy (AwaitOptimal does).
-func Assemble(p Parts) (*Cluster, error) {
-	if err := p.Topology.Validate(); err != nil {
-		return nil, err
+// Output is stdout and stderr together.
+func (r ExecResult) Output() string { return r.Stdout + r.Stderr }
+
+// Check is err, or, where the command ran and exited non-zero, an error
+// saying what failed, with the command's output.
+func (r ExecResult) Check(err error, what string) error {
+	if err != nil || r.ExitCode == 0 {
+		return err
 	}
-	if len(p.Parties) != p.Topology.N {
-		return nil, fmt.Errorf("assembling %s: %d party workloads", p.Topology, len(p.Parties))
+	return fmt.Errorf("%s: %s", what, strings.TrimSpace(r.Output()))
+}
+
+// State is what the backend says of the party.
+type State struct {
+	Status       string // created, running, paused, restarting, exited
+	Running      bool
+	Paused       bool
+	Restarting   bool
+	OOMKilled    bool
+	ExitCode     int  // what the party's process last exited with, if ExitKnown
+	ExitKnown    bool // Docker always knows it; Kubernetes only if the kubelet reported it
+	RestartCount int
+	StartedAt    time.Time
+	Memory       int64 // memory limit in bytes, 0: none
+	NanoCPUs     int64
+	Cmd          []string // the arguments the party was started with
+	// SharesNetworkOf is the container whose network namespace the party
+	// runs in (HoldPort), "" when it has its own on the cluster network.
+	SharesNetworkOf string
+}
+
+// ExitStatus is ExitCode as text, "unknown" when it is not known.
+func (s State) ExitStatus() string {
+	if !s.ExitKnown {
+		return "unknown"
 	}
-	for _, eps := range [][]string{p.ClientEndpoints, p.MetricsEndpoints} {
-		if eps != nil && len(eps) != p.Topology.N {
-			return nil, fmt.Errorf("assembling %s: %d endpoints", p.Topology, len(eps))
-		}
+	return strconv.Itoa(s.ExitCode)
+}
+
+// Resources are a party's limits: memory in bytes (swap included, so
+// the limit is the limit) and CPUs in billionths; 0: no limit, or left
+// as it is by Update. A backend's own type, not the engine's: faults and
+// runbooks speak it whatever runs the parties.
+type Resources struct {
+	Memory   int64 `json:"memory"`
+	NanoCPUs int64 `json:"nano_cpus"`
+}
+
+// Over is r applied over cur, as Update applies it: a zero field keeps
+// cur's.
+func (r Resources) Over(cur Resources) Resources {
+	if r.Memory != 0 {
+		cur.Memory = r.Memory
 	}
-	if p.Keeper == nil {
-		return nil, errors.New("assembling a cluster: no keeper")
+	if r.NanoCPUs != 0 {
+		cur.NanoCPUs = r.NanoCPUs
 	}
-	if p.Key == nil {
-		return nil, errors.New("assembling a cluster: no public key")
-	}
-	if p.Driver == nil {
-		return nil, errors.New("assembling a cluster: no driver")
-	}
-	c := &Cluster{Topology: p.Topology, Profile: p.Profile, RunID: p.RunID, Key: p.Key, keeper: p.Keeper, driver: p.Driver,
-		clientEndpoints: p.ClientEndpoints, metricsEndpoints: p.MetricsEndpoints}
-	c.opts = DefaultOptions()
-	c.opts.Topology, c.opts.Profile = p.Topology, p.Profile
-	if p.Baseline != (Resources{}) {
-		c.opts.MemoryLimit, c.opts.NanoCPUs = p.Baseline.Memory, p.Baseline.NanoCPUs
-	}
-	if p.MeshAddr != "" {
-		c.mesh = newMesh(p.MeshAddr)
-	}
-	c.parties = make([]*Party, p.Topology.N)
-	for i, w := range p.Parties {
-		if w == nil {
-			return nil, fmt.Errorf("assembling %s: party %d has no workload", p.Topology, i+1)
-		}
-		c.parties[i] = c.newParty(i+1, w)
-	}
-	return c, nil
+	return cur
 }

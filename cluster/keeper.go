@@ -13,38 +13,6 @@ import (
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
-// The keeper mounts every party's volumes and does nothing else (a
-// container on Docker, a pod on Kubernetes). It keeps the tmpfs volumes mounted, so a party's storage
-// survives its container being stopped, killed or recreated (a tmpfs
-// volume is emptied when nothing mounts it), and it is the operator's
-// debug pod: the place to read and repair a party's storage while the
-// party itself is down or crash-looping.
-const keeperRoot = "/vaults"
-
-type volumeKind string
-
-const (
-	keysVolume   volumeKind = "keys"
-	backupVolume volumeKind = "backup"
-	configVolume volumeKind = "config"
-)
-
-var volumeKinds = []volumeKind{keysVolume, backupVolume, configVolume}
-
-// The golden copy: what Reset restores, kept in a volume only the keeper
-// mounts, laid out like keeperRoot (goldenRoot/p<i>/{keys,backup,config}).
-// The harness process holds only public material and digests of it.
-const goldenRoot = "/golden"
-
-func goldenPath(i int, k volumeKind) string {
-	return path.Join(goldenRoot, "p"+strconv.Itoa(i), string(k))
-}
-
-// KeeperPath is where the keeper sees a party's volume.
-func KeeperPath(i int, k volumeKind) string {
-	return path.Join(keeperRoot, "p"+strconv.Itoa(i), string(k))
-}
-
 func (c *Cluster) mountPoint(k volumeKind) string { return c.Profile.mountPoint(k) }
 
 // seed makes the storage and config of parties byte-identical copies of
@@ -335,10 +303,6 @@ func (c *Cluster) ConfigPath(i int) string { return keeperConfigPath(c.Profile, 
 func (c *Cluster) BackupConfigPath(i int) string {
 	return path.Join(KeeperPath(i, backupVolume), path.Base(c.Profile.ConfigFile))
 }
-
-// VolumePath is where the keeper sees one of party i's volumes: "keys",
-// "backup" or "config".
-func VolumePath(i int, kind string) string { return KeeperPath(i, volumeKind(kind)) }
 
 // StoredFiles lists, per party, the keeper paths of every file of its
 // volumes and of its golden copy (which still holds what a fault may have

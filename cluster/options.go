@@ -140,3 +140,17 @@ func WithKeptImages() Option { return func(o *Options) { o.KeepImages = true } }
 // bypassing toxiproxy: the baseline that measures what the mesh adds. Link
 // faults have no effect on such a cluster.
 func WithDirectLinks() Option { return func(o *Options) { o.DirectLinks = true } }
+
+// options applies opts to the defaults and checks them; progress is
+// Options.Progress, or silent.
+func options(opts []Option) (o Options, progress func(string), err error) {
+	o = DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	progress = o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	return o, progress, o.Topology.Validate()
+}

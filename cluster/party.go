@@ -52,25 +52,6 @@ func (p *Party) setHolder(h Shell) {
 	p.mu.Unlock()
 }
 
-// ExecResult is the outcome of a command run in a container.
-type ExecResult struct {
-	ExitCode       int
-	Stdout, Stderr string
-	Took           time.Duration
-}
-
-// Output is stdout and stderr together.
-func (r ExecResult) Output() string { return r.Stdout + r.Stderr }
-
-// Check is err, or, where the command ran and exited non-zero, an error
-// saying what failed, with the command's output.
-func (r ExecResult) Check(err error, what string) error {
-	if err != nil || r.ExitCode == 0 {
-		return err
-	}
-	return fmt.Errorf("%s: %s", what, strings.TrimSpace(r.Output()))
-}
-
 // Exec runs a command in the party's container as the party's user, the
 // way an operator's `docker exec` does. The container must be running.
 func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
@@ -155,33 +136,6 @@ func (p *Party) Logs(ctx context.Context) (string, error) {
 // line an earlier scenario left. The zero time means the whole history.
 func (p *Party) LogsSince(ctx context.Context, t time.Time) (string, error) {
 	return p.Workload().LogsSince(ctx, t)
-}
-
-// State is what the backend says of the party.
-type State struct {
-	Status       string // created, running, paused, restarting, exited
-	Running      bool
-	Paused       bool
-	Restarting   bool
-	OOMKilled    bool
-	ExitCode     int  // what the party's process last exited with, if ExitKnown
-	ExitKnown    bool // Docker always knows it; Kubernetes only if the kubelet reported it
-	RestartCount int
-	StartedAt    time.Time
-	Memory       int64 // memory limit in bytes, 0: none
-	NanoCPUs     int64
-	Cmd          []string // the arguments the party was started with
-	// SharesNetworkOf is the container whose network namespace the party
-	// runs in (HoldPort), "" when it has its own on the cluster network.
-	SharesNetworkOf string
-}
-
-// ExitStatus is ExitCode as text, "unknown" when it is not known.
-func (s State) ExitStatus() string {
-	if !s.ExitKnown {
-		return "unknown"
-	}
-	return strconv.Itoa(s.ExitCode)
 }
 
 // State inspects the party.

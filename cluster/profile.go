@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -68,3 +69,7 @@ func metricsProxyPort(i int) int    { return 31000 + i }
 func partyAlias(i int) string       { return fmt.Sprintf("kms-party-%d", i) }
 func peerHost(j int) string         { return fmt.Sprintf("kms-peer-%d", j) }
 func toxiproxyControlPort() int     { return 8474 }
+
+func partyName(run string, i int) string { return partyNamePrefix(run) + strconv.Itoa(i) }
+
+func partyNamePrefix(run string) string { return "kmschaos-" + run + "-p" }

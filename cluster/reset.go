@@ -409,3 +409,21 @@ func IsEpochObject(p string) bool {
 func IsCertificateObject(p string) bool {
 	return path.Base(p) == "cert.pem" && path.Base(path.Dir(p)) == "TLS" && strings.HasPrefix(path.Base(path.Dir(path.Dir(p))), "PRIV-p")
 }
+
+// RestoreParty puts party i's storage and config back to the baseline
+// from the golden copy, byte for byte, and starts it again: how a fault
+// of storage, keys, PRSS or config is undone by a process that did not
+// inject it (and so holds no copy of what the fault overwrote).
+func (c *Cluster) RestoreParty(ctx context.Context, i int) error {
+	if i < 1 || i > c.Topology.N {
+		return fmt.Errorf("no party %d in %s", i, c.Topology)
+	}
+	p := c.parties[i-1]
+	if err := p.Stop(ctx, fixtures.Intervals.Cluster.RestoreStop); err != nil {
+		return fmt.Errorf("stopping party %d: %w", i, err)
+	}
+	if err := c.restoreStorage(ctx, i); err != nil {
+		return fmt.Errorf("restoring party %d's storage: %w", i, err)
+	}
+	return p.Start(ctx)
+}

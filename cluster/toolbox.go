@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strconv"
 )
 
 // Toolbox is an operator's shell on a party's host: on Docker a container
@@ -18,19 +17,6 @@ type Toolbox struct {
 	Party int
 	sh    ToolboxShell
 }
-
-// PartyName is the container name of party i, what `docker` commands take.
-func (c *Cluster) PartyName(i int) string { return partyName(c.RunID, i) }
-
-// PartyNamePrefix is what every party's container name starts with,
-// followed by its number.
-func (c *Cluster) PartyNamePrefix() string { return partyNamePrefix(c.RunID) }
-
-func partyName(run string, i int) string { return partyNamePrefix(run) + strconv.Itoa(i) }
-func partyNamePrefix(run string) string  { return "kmschaos-" + run + "-p" }
-
-// PartyHost is the name party i's API answers to on the cluster's network.
-func (c *Cluster) PartyHost(i int) string { return partyAlias(i) }
 
 // ToolboxUnsupported is why the cluster's backend offers no operator's
 // toolbox (an Unsupported), or nil when it does: specs that only run the

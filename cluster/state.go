@@ -4,27 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
-
-	kmsclient "github.com/kmschaos/kmschaos/kms/client"
-	"github.com/kmschaos/kmschaos/kms/material"
-	"github.com/kmschaos/kmschaos/kms/storage"
-)
-
-// A cluster keeps what a later process needs to attach to it inside
-// itself, never on the host's disk: the golden copy (keys, configs, PRSS)
-// is already in the keeper's golden volume, and StatePath beside it holds
-// the rest of the handle (topology, profile, options, key id). The
-// baseline manifest is not stored at all: it is read again from the
-// golden copy, which captureGolden proved identical to it line by line.
-const (
-	stateDir  = goldenRoot + "/state"
-	statePath = stateDir + "/cluster.json"
-	// StateDir is where the keeper keeps small records of the cluster's
-	// life (the cluster's own description, faults injected by hand): on
-	// the golden volume's tmpfs, outside the per-party trees the manifest
-	// and the secret scan read.
-	StateDir = stateDir
 )
 
 // state is what AttachOn rebuilds a handle from. It holds no secret.
@@ -93,27 +72,5 @@ func (c *Cluster) loadState(ctx context.Context) error {
 		im := s.Images
 		c.opts.Images = &im
 	}
-	return nil
-}
-
-// loadPublic reads the cluster's public key and verification keys from
-// the golden copy, as generate did at bring-up.
-func (c *Cluster) loadPublic(ctx context.Context, keyID string) error {
-	raw, err := c.ReadFile(ctx, path.Join(goldenPath(1, keysVolume), "PUB-p1", material.PublicKey, keyID))
-	if err != nil {
-		return fmt.Errorf("reading the public key: %w", err)
-	}
-	pub, err := storage.Open("PUB-p1/"+material.PublicKey+"/"+keyID, material.PublicKey, keyID, raw)
-	if err != nil {
-		return err
-	}
-	if c.Key, err = material.DecodePublicKey(pub); err != nil {
-		return err
-	}
-	verf, err := c.loadVerfKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the verification keys: %w", err)
-	}
-	c.public = &kmsclient.PublicMaterial{Key: c.Key, VerfKeys: verf}
 	return nil
 }
