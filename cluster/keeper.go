@@ -13,8 +13,6 @@ import (
 	"github.com/kmschaos/kmschaos/kms/material"
 )
 
-func (c *Cluster) mountPoint(k volumeKind) string { return c.Profile.mountPoint(k) }
-
 // seed makes the storage and config of parties byte-identical copies of
 // their golden copy (contents, owners, modes), inside the keeper: at
 // bring-up, and whenever Reset repairs a party. The party must not be

@@ -160,7 +160,7 @@ func (p *Party) ClientLink() *Link { return p.c.mesh.proxy(clientProxyName(p.ID)
 // volumes) to where the keeper sees it.
 func (p *Party) StoragePath(inParty string) (string, error) {
 	for _, k := range volumeKinds {
-		mp := p.c.mountPoint(k)
+		mp := p.c.Profile.mountPoint(k)
 		if inParty == mp || strings.HasPrefix(inParty, mp+"/") {
 			return KeeperPath(p.ID, k) + strings.TrimPrefix(inParty, mp), nil
 		}

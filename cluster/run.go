@@ -40,12 +40,8 @@ func (c *Cluster) labels(role string) map[string]string {
 
 // OwnerAlive tells whether the process that created a resource (its
 // owner label or annotation) still runs: a sweep of any backend removes
-// the runs whose owner is gone.
-func OwnerAlive(o string) bool { return ownerAlive(o) }
-
-// ownerAlive tells whether the process that created a resource still runs
-// on this host. Resources of another host are left alone.
-func ownerAlive(o string) bool {
+// the runs whose owner is gone. Resources of another host are left alone.
+func OwnerAlive(o string) bool {
 	if o == detachedOwner {
 		return true
 	}
