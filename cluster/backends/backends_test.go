@@ -3,6 +3,8 @@ package backends
 import (
 	"context"
 	"errors"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,6 +45,29 @@ func TestFlagsNameTheBackend(t *testing.T) {
 	} {
 		if got := c.cfg.Flags(); got != c.want {
 			t.Errorf("%+v.Flags() = %q, want %q", c.cfg, got, c.want)
+		}
+	}
+}
+
+// Only the chooser names a backend: no other package of the module
+// imports cluster/docker or cluster/kube (tests aside), so the CLI and
+// the suite choose one in one place. The Docker cleanup scenario is the
+// one exception: it counts what a killed run left on the engine, by the
+// engine's labels, whatever the suite runs on.
+func TestOnlyTheChooserImportsABackend(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/kmschaos/kmschaos/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const mod = "github.com/kmschaos/kmschaos/"
+	docker, kube := mod+"cluster/docker", mod+"cluster/kube"
+	allowed := map[string][]string{mod + "cluster/backends": {docker, kube}, mod + "scenarios": {docker}}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, im := range f[1:] {
+			if (im == docker || im == kube) && !slices.Contains(allowed[f[0]], im) {
+				t.Errorf("%s imports %s: a backend is chosen by cluster/backends alone", strings.TrimPrefix(f[0], mod), strings.TrimPrefix(im, mod))
+			}
 		}
 	}
 }
