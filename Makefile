@@ -55,7 +55,7 @@ soak: setup ## the scenario catalog RUNS times (3), fresh seeds: flake rate, TTD
 # A PRSS set-up at n=16 takes seconds, so set-ups run 3 times, not 200.
 BENCH_N ?=
 bench: setup ## benchmarks of the party, the crypto and the container cluster, at n = BENCH_N (4 7 10 13 16)
-	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./cluster/
+	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./cluster/docker/
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench . -skip Setup -benchtime 200x ./kms/...
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench Setup -benchtime 3x ./kms/...
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem ./harness/guide/ ./harness/literal/
@@ -111,5 +111,5 @@ test-k8s: k8s-up ## the catalog on the local Kubernetes cluster: every scenario 
 # local Kubernetes cluster, one after the other: the same metric names,
 # side by side (BENCH_N as for make bench; e.g. BENCH_N=13).
 bench-k8s: k8s-up ## bring-up, decryption, memory, reset and teardown on Docker and on the local Kubernetes cluster, side by side
-	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench BenchmarkCluster -benchtime 1x -timeout 60m ./cluster/
+	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench BenchmarkCluster -benchtime 1x -timeout 60m ./cluster/docker/
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench BenchmarkKubernetesCluster -benchtime 1x -timeout 60m ./cluster/kube/

@@ -16,7 +16,7 @@ import (
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 )
 
-// Run with: go test -run '^$' -bench . -benchtime 1x ./cluster/ (make bench).
+// Run with: go test -run '^$' -bench . -benchtime 1x ./cluster/docker/ (make bench).
 // BENCH_N="4 13" picks the sizes (default 4 7 10 13 16, t = (n-1)/3);
 // BENCH_COLD=1 also measures a build of the images from nothing, which
 // removes every kmschaos image not in use, so it is off on a shared engine.
