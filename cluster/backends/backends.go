@@ -100,8 +100,9 @@ func (c Config) Flags() string {
 	return out
 }
 
-// Open is the backend c chooses. Docker's engine is connected to at once;
-// a Kubernetes cluster by every call, since each hands its driver to the
+// Open is the backend c chooses, once c is valid. The Docker engine's
+// client is made once, and kept for every call; a Kubernetes cluster is
+// connected to by every call, since each hands a driver of its own to the
 // cluster it starts or attaches to.
 func Open(ctx context.Context, c Config) (Backend, error) {
 	if err := c.Validate(); err != nil {
@@ -110,5 +111,9 @@ func Open(ctx context.Context, c Config) (Backend, error) {
 	if c.Name == Kubernetes {
 		return kubernetes{kube.Config{Kubeconfig: c.Kubeconfig, Namespace: c.Namespace, NodeFaults: c.NodeFaults}}, nil
 	}
-	return docker.Open(ctx)
+	e, err := docker.Open(ctx)
+	if err != nil {
+		return nil, err // not a Backend holding a nil *Engine
+	}
+	return e, nil
 }
