@@ -15,8 +15,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/cluster/docker"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
