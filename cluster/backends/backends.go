@@ -84,18 +84,28 @@ func inputf(format string, args ...any) error {
 // Flags are the command-line flags that reach the same backend, for a
 // printed command line ("" on Docker, the default).
 func (c Config) Flags() string {
-	if c.Name != Kubernetes {
-		return ""
+	if args := c.Args(); len(args) > 0 {
+		return " " + strings.Join(args, " ")
 	}
-	out := " --backend " + Kubernetes
+	return ""
+}
+
+// Args are the same flags as arguments, for a kmschaos this one starts
+// (a heal when a fault's --for runs out, a game day's background
+// process): it must reach the same cluster. None on Docker, the default.
+func (c Config) Args() []string {
+	if c.Name != Kubernetes {
+		return nil
+	}
+	out := []string{"--backend", Kubernetes}
 	if c.Kubeconfig != "" {
-		out += " --kubeconfig " + c.Kubeconfig
+		out = append(out, "--kubeconfig", c.Kubeconfig)
 	}
 	if c.Namespace != "" {
-		out += " --namespace " + c.Namespace
+		out = append(out, "--namespace", c.Namespace)
 	}
 	if c.NodeFaults {
-		out += " --node-faults"
+		out = append(out, "--node-faults")
 	}
 	return out
 }

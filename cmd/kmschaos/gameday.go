@@ -92,7 +92,7 @@ func gamedayStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o.Dir = abs
+			o.Dir, o.Backend = abs, be.Args()
 			if err := o.Check(); err != nil {
 				return err
 			}

@@ -114,7 +114,8 @@ func healLater(run string, r manual.Record) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, "heal", r.ID, "--run", run, "--at", r.ExpiresAt.Format(time.RFC3339Nano))
+	// The same backend flags as this command: the heal must reach the same cluster.
+	cmd := exec.Command(exe, append([]string{"heal", r.ID, "--run", run, "--at", r.ExpiresAt.Format(time.RFC3339Nano)}, be.Args()...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return err

@@ -69,20 +69,21 @@ func Start(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 }
 
 // runnerCommand is the background process of a game day on cluster run:
-// this executable's hidden 'gameday run'. A test puts another in.
-var runnerCommand = func(run string) (*exec.Cmd, error) {
+// this executable's hidden 'gameday run', with the flags that reach the
+// cluster's backend. A test puts another in.
+var runnerCommand = func(run string, backend []string) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	return exec.Command(exe, "gameday", "run", "--run", run), nil
+	return exec.Command(exe, append([]string{"gameday", "run", "--run", run}, backend...)...), nil
 }
 
 // startRunner starts the game day's background process, detached, its
 // output appended to its log (Files.Log). It runs as this user: the
 // facilitator, who can read the key.
 func startRunner(c *cluster.Cluster, h *Header) error {
-	cmd, err := runnerCommand(c.RunID)
+	cmd, err := runnerCommand(c.RunID, h.Backend)
 	if err != nil {
 		return err
 	}

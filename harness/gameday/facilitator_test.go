@@ -26,11 +26,11 @@ import (
 func fakeRunnerCommand(t *testing.T, fail error) {
 	t.Helper()
 	old := runnerCommand
-	runnerCommand = func(run string) (*exec.Cmd, error) {
+	runnerCommand = func(run string, backend []string) (*exec.Cmd, error) {
 		if fail != nil {
 			return nil, fail
 		}
-		return exec.Command("/bin/sh", "-c", `echo "gameday run --run $0"`, run), nil
+		return exec.Command("/bin/sh", append([]string{"-c", `echo "gameday run --run $*"`, "sh", run}, backend...)...), nil
 	}
 	t.Cleanup(func() { runnerCommand = old })
 }
@@ -154,10 +154,12 @@ func TestRevive(t *testing.T) {
 	c, _, _, s := fakeGameDay(t)
 	now := time.Now()
 	s.Heartbeat = now.Add(-staleAfter - time.Second)
+	// The new process reaches the cluster's backend as the first did.
+	s.Backend = []string{"--backend", "kubernetes", "--namespace", "chaos-1"}
 	if started, err := Revive(c, &s.Header, now); err != nil || !started {
 		t.Fatalf("silent runner: started %v (%v), want a new one", started, err)
 	}
-	awaitFile(t, s.Files().Log(), "gameday run --run "+c.RunID)
+	awaitFile(t, s.Files().Log(), "gameday run --run "+c.RunID+" --backend kubernetes --namespace chaos-1")
 	s.Heartbeat = now
 	if started, err := Revive(c, &s.Header, now); err != nil || started {
 		t.Errorf("live runner: started %v (%v), want none", started, err)

@@ -168,6 +168,9 @@ type Options struct {
 	Limit  time.Duration // after which the harness heals a fault the players did not
 	Kinds  []string      // the kinds to draw from (default: every kind)
 	Dir    string
+	// Backend are the flags that reach the cluster's backend, which the
+	// game day's background process is started with (Header.Backend).
+	Backend []string
 }
 
 // Check refuses options no cluster could make a game day of (an
@@ -318,7 +321,7 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Heartbeat: now.UTC()},
+	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Backend: o.Backend, Heartbeat: now.UTC()},
 		Seed: o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
 	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)

@@ -25,6 +25,9 @@ type Header struct {
 	Run     string    `json:"run"`
 	Started time.Time `json:"started"`
 	Dir     string    `json:"dir"` // the facilitator's report directory, on the host that started it
+	// Backend are the flags that reach the cluster's backend (none on
+	// Docker): every background process of the game day is given them.
+	Backend []string `json:"backend,omitempty"`
 
 	PID       int       `json:"pid,omitempty"` // the runner's, on the facilitator's host
 	Heartbeat time.Time `json:"heartbeat,omitzero"`

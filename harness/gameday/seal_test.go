@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestSealedRecordHidesTheTruth(t *testing.T) {
 		t.Errorf("record fields %v (%v), want header, nonce, sealed", keys(fields), err)
 	}
 	h, _, err := parseRecord(rec)
-	if err != nil || h != s.Header {
+	if err != nil || !reflect.DeepEqual(h, s.Header) {
 		t.Errorf("header %+v (%v), want %+v", h, err, s.Header)
 	}
 	back, err := openRecord(rec, with(k))
