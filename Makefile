@@ -61,8 +61,8 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster, a
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem ./harness/guide/ ./harness/literal/
 	$(GO) run ./cmd/kmschaos sweep --images
 
-findings: ## rewrite the README's "What the catalog found in the guide" from the last run's reports/scorecard.json
-	$(GO) run ./cmd/kmschaos guide findings --readme README.md
+findings: ## rewrite docs/findings.md, what the catalog found in the guide, from the last run's reports/scorecard.json
+	$(GO) run ./cmd/kmschaos guide findings --doc docs/findings.md
 
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images

@@ -45,7 +45,7 @@ no runbook runs it yet).
   diff OLD NEW the runbooks and scenarios a change of the guide touches
   run          run the guide's shell blocks as written on a party's host of a
                running cluster, through the mapping table (fixtures/guide/mapping.yaml)
-  findings     the defects of the guide a run found, as the README's list`,
+  findings     the defects of the guide a run found, as docs/findings.md lists them`,
 	}
 	cmd.PersistentFlags().StringVar(&o.runbooks, "runbooks", "runbooks", "directory of runbook YAML files")
 	check := &cobra.Command{

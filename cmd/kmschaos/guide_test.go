@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -308,23 +309,62 @@ func TestGuideRunRefusesBadInputBeforeTouchingACluster(t *testing.T) {
 	}
 }
 
-// The README's findings come from a full n=13 run (make findings), between
-// the generator's markers: a hand edit there loses its provenance line.
-func TestTheReadmeFindingsAreGenerated(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+// docs/findings.md comes from a full n=13 run (make findings), between the
+// generator's markers: a hand edit there loses its provenance line.
+func TestTheFindingsPageIsGenerated(t *testing.T) {
+	b, err := os.ReadFile("../../docs/findings.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
 	i, j := strings.Index(s, report.FindingsBegin), strings.Index(s, report.FindingsEnd)
 	if i < 0 || j < i {
-		t.Fatal("README.md lacks the findings markers")
+		t.Fatal("docs/findings.md lacks the findings markers")
 	}
 	body := s[i+len(report.FindingsBegin) : j]
 	if !regexp.MustCompile(`(?m)^From a run of the catalog at n=13, t=4 \(seed \d+, .*\): \d+ findings\.$`).MatchString(body) {
-		t.Errorf("the README's findings do not say which n=13 run they come from:\n%s", body)
+		t.Errorf("the findings do not say which n=13 run they come from:\n%s", body)
 	}
 	if strings.Count(body, "\n* *") == 0 {
-		t.Error("the README's findings are empty")
+		t.Error("the findings are empty")
+	}
+}
+
+// make findings rewrites the list between the markers of the page --doc
+// names, and leaves the rest of the page as it was; a page without the
+// markers is bad input, changed in nothing.
+func TestGuideFindingsRewritesThePage(t *testing.T) {
+	dir := t.TempDir()
+	run := report.Run{N: 13, T: 4, Seed: 42, Machine: "vm", Guide: &report.Guide{},
+		Scenarios: []report.Scenario{{Name: "key recovery", Defects: []string{"step 1 loses every key"}}}}
+	js, err := json.Marshal(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scorecard := filepath.Join(dir, "scorecard.json")
+	page := filepath.Join(dir, "findings.md")
+	bare := filepath.Join(dir, "bare.md")
+	for p, body := range map[string]string{
+		scorecard: string(js),
+		page:      "# Found\n\nWhat it is for.\n\n" + report.FindingsBegin + "\nold\n" + report.FindingsEnd + "\n\nAfter.\n",
+		bare:      "# No markers\n",
+	} {
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, code := cli(t, "guide", "findings", "--scorecard", scorecard, "--doc", page)
+	if code != 0 || out != "" || errOut != page+": 1 findings from "+scorecard+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	got, _ := os.ReadFile(page)
+	want := "# Found\n\nWhat it is for.\n\n" + report.FindingsBegin + "\nFrom a run of the catalog at n=13, t=4 (seed 42, 0001-01-01, vm): 1 findings.\n\n" +
+		"* *key recovery*: step 1 loses every key\n" + report.FindingsEnd + "\n\nAfter.\n"
+	if string(got) != want {
+		t.Errorf("the page is\n%s\nwant\n%s", got, want)
+	}
+	_, errOut, code = cli(t, "guide", "findings", "--scorecard", scorecard, "--doc", bare)
+	if b, _ := os.ReadFile(bare); code != 2 || !strings.HasPrefix(errOut, "Error: "+bare+": no findings markers") || strings.Count(errOut, "\n") != 1 || string(b) != "# No markers\n" {
+		t.Errorf("a page without markers: exit %d, stderr %q, page now %q", code, errOut, b)
 	}
 }
