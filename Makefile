@@ -11,7 +11,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 # runs after the others through scripts/suite.sh, on KMSCHAOS_PROCS
 # clusters at once (1). Two n=13 clusters on 2 cores were no faster than
 # one and saturated both cores: one cluster's workload alone takes most of
-# a core (README, "Speed of the suite").
+# a core (docs/performance.md, "Several clusters at once").
 TEST_FLAGS ?= -p 1 -timeout 80m -count=1
 export KMSCHAOS_PROCS ?= 1
 MODULE = github.com/kmschaos/kmschaos

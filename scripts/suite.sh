@@ -9,7 +9,7 @@
 #
 #   KMSCHAOS_PROCS  clusters at once (1): more can pay only with about
 #                   two free cores per n=13 cluster (measured: two on 2
-#                   cores were no faster than one, README "Speed of the suite")
+#                   cores were no faster than one, docs/performance.md)
 #   extra arguments go to `ginkgo run`, e.g. --focus='full disk' or
 #   --label-filter=connectivity
 set -uo pipefail

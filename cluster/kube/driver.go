@@ -308,7 +308,7 @@ func (d *Driver) explain(err error, what string) error {
 		return nil
 	}
 	if apierrors.IsForbidden(err) {
-		return &InputError{Msg: fmt.Sprintf("%s: forbidden (%s): grant it with the ClusterRole of cluster/kube/rbac.yaml (README, \"Running on your own cluster\")", what, oneLine(err))}
+		return &InputError{Msg: fmt.Sprintf("%s: forbidden (%s): grant it with the ClusterRole of cluster/kube/rbac.yaml (docs/kubernetes.md, \"Running on your own cluster\")", what, oneLine(err))}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

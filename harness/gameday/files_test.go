@@ -2,7 +2,7 @@ package gameday
 
 import "testing"
 
-// The files are named as the README and the commands' output tell the
+// The files are named as docs/gameday.md and the commands' output tell the
 // facilitator, all in the game day's directory.
 func TestFiles(t *testing.T) {
 	f := (&Header{ID: "abc123", Dir: "/r"}).Files()

@@ -13,7 +13,7 @@ import (
 // Env is the variable that selects the sizes.
 const Env = "BENCH_N"
 
-// Default is every size the README's table reports.
+// Default is every size the table of docs/performance.md reports.
 var Default = []int{4, 7, 10, 13, 16}
 
 // Size is one cluster size with its threshold, t = (n-1)/3.
