@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/docker"
@@ -38,7 +40,31 @@ func onCluster(t testing.TB) string {
 		}
 		t.Skipf("no Kubernetes cluster (%s): make k8s-up, then make test-k8s", cfg)
 	}
+	// A kubeconfig outlives its cluster (a machine restored from an image
+	// taken while one ran): without KMSCHAOS_K8S=1 a cluster that does not
+	// answer is not there, and the test says so instead of failing.
+	if err := answers(cfg); err != nil {
+		if os.Getenv("KMSCHAOS_K8S") == "1" {
+			t.Fatalf("KMSCHAOS_K8S=1 but the cluster of %s does not answer: %v", cfg, err)
+		}
+		t.Skipf("the cluster of %s does not answer (%v): make k8s-up, then make test-k8s", cfg, err)
+	}
 	return cfg
+}
+
+// answers asks the cluster of a kubeconfig for its version, briefly.
+func answers(kubeconfig string) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	rc.Timeout = 10 * time.Second
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	_, err = cs.Discovery().ServerVersion()
+	return err
 }
 
 func images(t testing.TB, ctx context.Context) cluster.Images {
