@@ -13,12 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/labelfilter"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/harness/secrets"
@@ -112,7 +112,7 @@ func selectScenarios(names []string, label string) ([]scenarios.CatalogEntry, er
 		return nil, badInputf("give scenario names or --label EXPR ('kmschaos scenarios' lists them)")
 	}
 	if label != "" {
-		f, err := types.ParseLabelFilter(label)
+		f, err := labelfilter.Parse(label)
 		if err != nil {
 			return nil, badInputf("--label %q: %s", label, oneLineError(err))
 		}

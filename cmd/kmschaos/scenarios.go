@@ -1,13 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/kmschaos/kmschaos/harness/labelfilter"
 	"github.com/kmschaos/kmschaos/scenarios"
 )
 
@@ -24,8 +23,9 @@ threshold-network, storage, keys, process, emergency) and the kinds of the
 faults it injects (network, process, resources, storage, config, prss,
 keys, tls).
 
---label takes Ginkgo's label-filter syntax, as 'go test -ginkgo.label-filter'
-does: && || ! ( ), a label alone, /regexp/ for a pattern.`,
+--label takes the suite's label-filter syntax, as 'go test -ginkgo.label-filter'
+does: a label alone (any case), /regexp/ for a pattern, ! && || (or ","),
+and ( ) to group; ! binds tightest, then &&, then ||.`,
 		Example: `  kmschaos scenarios
   kmschaos scenarios --label connectivity
   kmschaos scenarios --label 'threshold-network && !prss' --output json`,
@@ -36,7 +36,7 @@ does: && || ! ( ), a label alone, /regexp/ for a pattern.`,
 			}
 			match := func([]string) bool { return true }
 			if label != "" {
-				f, err := types.ParseLabelFilter(label)
+				f, err := labelfilter.Parse(label)
 				if err != nil {
 					return badInputf("--label %q: %s", label, oneLineError(err))
 				}
@@ -76,17 +76,12 @@ does: && || ! ( ), a label alone, /regexp/ for a pattern.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&label, "label", "l", "", "Ginkgo label filter, e.g. 'connectivity && !dns'")
+	c.Flags().StringVarP(&label, "label", "l", "", "Ginkgo label filter, e.g. 'connectivity && !network'")
 	outputFlag(c, &out)
 	return c
 }
 
-// oneLineError is an error's message on one line, without the colours
-// and the documentation link Ginkgo's label-filter errors carry.
+// oneLineError is an error's message on one line.
 func oneLineError(err error) string {
-	var ge types.GinkgoError
-	if errors.As(err, &ge) {
-		return strings.Join(strings.Fields(ge.Heading+": "+ge.Message), " ")
-	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
