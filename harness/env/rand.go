@@ -1,9 +1,7 @@
 package env
 
 import (
-	"crypto/rand"
 	"hash/fnv"
-	"io"
 	mrand "math/rand/v2"
 )
 
@@ -18,7 +16,3 @@ func RandFor(seed uint64, name string) *mrand.Rand {
 	h.Write([]byte(name))
 	return mrand.New(mrand.NewPCG(seed, h.Sum64()))
 }
-
-// CryptoRand is the randomness of cryptographic operations: never seeded,
-// so a replayed run never reuses key material or nonces.
-func CryptoRand() io.Reader { return rand.Reader }
