@@ -37,6 +37,9 @@ import (
 // of its own and takes the next scenario when it is free; the first
 // process builds the images once and writes the one scorecard.
 func TestKmschaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the scenario suite brings up a cluster per process; skipped with -short (make check)")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "kmschaos")
 }
