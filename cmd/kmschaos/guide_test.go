@@ -13,7 +13,6 @@ import (
 
 // The tests run the real command line, main() included, by running this
 // test binary again as kmschaos: the exit codes are the process's own.
-const td = "../../harness/guide/testdata"
 
 // rel makes a testdata path relative to the repository root.
 func rel(p string) string { return filepath.Join("harness/guide/testdata", p) }

@@ -161,11 +161,3 @@ func names(fs []Fault) string {
 	}
 	return strings.Join(n, " + ")
 }
-
-func seq(from, to int) []int {
-	var out []int
-	for i := from; i <= to; i++ {
-		out = append(out, i)
-	}
-	return out
-}
