@@ -262,7 +262,7 @@ func (d *dockerWorkload) State(ctx context.Context) (cluster.State, error) {
 	}
 	if hc := in.HostConfig; hc != nil {
 		st.Memory, st.NanoCPUs = hc.Memory, hc.NanoCPUs
-		if m := container.NetworkMode(hc.NetworkMode); m.IsContainer() {
+		if m := hc.NetworkMode; m.IsContainer() {
 			st.SharesNetworkOf = m.ConnectedContainer()
 		}
 	}
