@@ -244,11 +244,12 @@ func (s *statusReport) write(w io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	if s.GameDay != "" {
+	switch {
+	case s.GameDay != "":
 		fmt.Fprintf(w, "Links: not shown while game day %s runs (the mesh is no operator's view; 'kmschaos gameday reveal' tells the truth)\n", s.GameDay)
-	} else if len(s.Links) == 0 {
+	case len(s.Links) == 0:
 		fmt.Fprintln(w, "Links: every link enabled, no toxic")
-	} else {
+	default:
 		fmt.Fprintln(w, "Links not at their baseline:")
 		for _, l := range s.Links {
 			what := l.Toxics

@@ -100,7 +100,7 @@ func sumOver(ctx context.Context, scrape scrapeFunc, parties []int, name string,
 // cluster carries an earlier run's); only the rise does. A party that
 // cannot be read, then or now, keeps it from holding, named.
 func Rising(parties []int, name string, labels map[string]string) Armed {
-	return rising(func(c *cluster.Cluster) scrapeFunc { return clusterScrape(c) }, parties, name, labels)
+	return rising(clusterScrape, parties, name, labels)
 }
 
 func rising(scrapeOf func(*cluster.Cluster) scrapeFunc, parties []int, name string, labels map[string]string) Armed {

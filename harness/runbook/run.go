@@ -277,9 +277,10 @@ func runExec(ctx context.Context, e *Env, s Step, v map[string][]string) (string
 	}
 	command := fmt.Sprintf("[%s] %s", in, strings.Join(args, " "))
 	var res cluster.ExecResult
-	if in == "operator" {
+	switch in {
+	case "operator":
 		res, err = e.C.Operate(ctx, args...)
-	} else if in == "keeper" {
+	case "keeper":
 		user := "0:0"
 		if s.Exec.User == "party" {
 			user = e.C.Profile.User
@@ -288,7 +289,7 @@ func runExec(ctx context.Context, e *Env, s Step, v map[string][]string) (string
 		if user != "0:0" {
 			command = fmt.Sprintf("[keeper as %s] %s", user, strings.Join(args, " "))
 		}
-	} else {
+	default:
 		who := s.Exec.Party
 		if who == "" {
 			who = "{{party}}"
