@@ -164,6 +164,7 @@ func mustKubectl(t *testing.T, args ...string) string {
 // image in the Docker engine, and imports that into the cluster's
 // containerd (ctr in $ROOT/bin is bound to it).
 func buildTestImage(t *testing.T) {
+	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "testimage"), "./testimage")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -67,6 +67,7 @@ func BenchmarkCluster(b *testing.B) {
 }
 
 func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images) {
+	b.Helper()
 	ctx := context.Background()
 	c, err := Start(ctx, cluster.WithTopology(topo.N, topo.T), cluster.WithImages(images), cluster.WithKeptImages())
 	if err != nil {
@@ -164,6 +165,7 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images) {
 // through endpoint, checking every result, and returns the latencies
 // sorted.
 func decryptLatencies(b *testing.B, c *cluster.Cluster, endpoint string, rounds int) []time.Duration {
+	b.Helper()
 	ctx := context.Background()
 	ct, err := c.Key.Encrypt(rand.Reader, 7)
 	if err != nil {

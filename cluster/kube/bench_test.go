@@ -45,6 +45,7 @@ func BenchmarkKubernetesCluster(b *testing.B) {
 }
 
 func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
+	b.Helper()
 	ctx := context.Background()
 	c, err := kube.Start(ctx, kube.Config{Kubeconfig: kubeconfig}, im, cluster.WithTopology(n, t), cluster.WithKeptImages())
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 // as a pod deleted with no grace leaves the API before the kubelet ends
 // its container.
 func kubeletReports(t *testing.T, cs *fake.Clientset, end *corev1.ContainerStateTerminated) {
+	t.Helper()
 	cs.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if end == nil {
 			return false, nil, nil

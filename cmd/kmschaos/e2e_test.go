@@ -180,6 +180,7 @@ func TestEndToEndByHand(t *testing.T) {
 
 // leftovers lists what of a run is still on the engine.
 func leftovers(ctx context.Context, t *testing.T, run string) string {
+	t.Helper()
 	dc, err := docker.Client(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ func rel(p string) string { return filepath.Join("harness/guide/testdata", p) }
 
 // chmodChangedGuide writes the shipped guide with its chmod made safe.
 func chmodChangedGuide(t *testing.T) string {
+	t.Helper()
 	src, err := os.ReadFile("../../fixtures/guide/troubleshooting-guide.md")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +103,7 @@ func TestGuideCheckDrift(t *testing.T) {
 // item 2 of Service Recovery: Force Restart and Full System Recovery,
 // which runbooks cite, become items 3 and 4.
 func drainRestartGuide(t *testing.T) string {
+	t.Helper()
 	src, err := os.ReadFile("../../fixtures/guide/troubleshooting-guide.md")
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +261,7 @@ func TestGuideBadInputExits2(t *testing.T) {
 // sectionCiting writes a runbook directory whose one citation names a
 // section.
 func sectionCiting(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	doc := "name: cites-a-section\nsteps:\n  - name: Stop\n    cites:\n      - address: Recovery > Restart\n        text: Restart\n        how: verbatim\n"
 	if err := os.WriteFile(filepath.Join(dir, "cites.yaml"), []byte(doc), 0o644); err != nil {

@@ -11,6 +11,7 @@ import (
 )
 
 func shipped(t testing.TB) []string {
+	t.Helper()
 	files, err := filepath.Glob("../../runbooks/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no runbooks found: %v", err)

@@ -14,6 +14,7 @@ import (
 )
 
 func signed(t *testing.T, k ed25519.PrivateKey, pl *kmsv1.PublicDecryptionResponsePayload) *kmsv1.PublicDecryptionResponse {
+	t.Helper()
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(pl)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 // benchSizes are the sizes BENCH_N selects (default 4 7 10 13 16).
 func benchSizes(b *testing.B) []benchsize.Size {
+	b.Helper()
 	sizes, err := benchsize.Sizes()
 	if err != nil {
 		b.Fatal(err)
@@ -57,6 +58,7 @@ func BenchmarkDecrypt(b *testing.B) {
 }
 
 func benchDecrypt(b *testing.B, sz benchsize.Size) {
+	b.Helper()
 	c := benchCluster(b, sz)
 	ct, _ := c.Key.Encrypt(rand.Reader, 1)
 	ctx := context.Background()
@@ -107,6 +109,7 @@ func BenchmarkPRSSSetup(b *testing.B) {
 }
 
 func benchPRSSSetup(b *testing.B, sz benchsize.Size) {
+	b.Helper()
 	c := benchCluster(b, sz)
 	n := 0
 	for b.Loop() {

@@ -160,6 +160,7 @@ func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
 }
 
 func testGracefulStop(t *testing.T, poll bool) {
+	t.Helper()
 	g := NewWithT(t)
 	c := start(t, 4, 1)
 	ctx := context.Background()

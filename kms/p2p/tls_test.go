@@ -30,6 +30,7 @@ type party struct {
 }
 
 func newParty(t *testing.T, id int) party {
+	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +39,7 @@ func newParty(t *testing.T, id int) party {
 }
 
 func (p party) cert(t *testing.T, cn string, from, until time.Time) tls.Certificate {
+	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(p.id)), Subject: pkix.Name{CommonName: cn},
 		NotBefore: from, NotAfter: until, BasicConstraintsValid: true, IsCA: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -51,6 +53,7 @@ func (p party) cert(t *testing.T, cn string, from, until time.Time) tls.Certific
 }
 
 func (p party) good(t *testing.T) tls.Certificate {
+	t.Helper()
 	return p.cert(t, identity(p.id), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 }
 
@@ -79,6 +82,7 @@ func (p pinger) Ping(context.Context, *p2pv1.PingRequest) (*p2pv1.PingResponse, 
 }
 
 func pins(t *testing.T, parties ...party) []Pinned {
+	t.Helper()
 	var out []Pinned
 	for _, p := range parties {
 		c := p.good(t)
@@ -88,6 +92,7 @@ func pins(t *testing.T, parties ...party) []Pinned {
 }
 
 func serve(t *testing.T, me party, pinned []Pinned) *server {
+	t.Helper()
 	a := NewAuth(me.id, me.good(t), pinned)
 	s := &server{}
 	a.OnRefused(func(inbound bool, reason, _ string, err error) {
@@ -111,6 +116,7 @@ func serve(t *testing.T, me party, pinned []Pinned) *server {
 
 // ping calls party 1 as party `as` presenting cert.
 func ping(t *testing.T, s *server, as int, cert tls.Certificate, pinned []Pinned) error {
+	t.Helper()
 	a := NewAuth(as, cert, pinned)
 	p := NewPeers(as, []Peer{{ID: 1, Address: s.addr}}, a)
 	defer p.Close()

@@ -204,6 +204,7 @@ func BenchmarkSetup(b *testing.B) {
 }
 
 func benchSizes(b *testing.B) []benchsize.Size {
+	b.Helper()
 	sizes, err := benchsize.Sizes()
 	if err != nil {
 		b.Fatal(err)

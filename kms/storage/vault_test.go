@@ -11,6 +11,7 @@ import (
 )
 
 func newVault(t *testing.T) *Vault {
+	t.Helper()
 	return &Vault{Name: "private", Path: t.TempDir(), Prefix: "PRIV-p1"}
 }
 
@@ -122,6 +123,7 @@ func TestFullDiskLeavesNoTornFiles(t *testing.T) {
 // asUser runs fn on a thread whose filesystem uid is uid, so that a test
 // running as root sees permissions as the party's non-root user does.
 func asUser(t *testing.T, uid int, fn func()) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		fn()
 		return
