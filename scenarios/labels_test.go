@@ -20,7 +20,7 @@ func TestLabelsOf(t *testing.T) {
 	}{
 		// Before labels were checked, this one ran under the label "".
 		{scenario.Scenario{Name: "x", Section: "Storage backend issues"}, `section "Storage backend issues" is not a section of the guide`},
-		{scenario.Scenario{Name: "x", Section: Connectivity, Labels: []string{"netwrok"}}, `label "netwrok" is not registered`},
+		{scenario.Scenario{Name: "x", Section: Connectivity, Labels: []string{"netwrok"}}, `label "netwrok" is not registered`}, //nolint:misspell // the typo is the test: a misspelt label is refused
 		{scenario.Scenario{Name: "x", Section: Connectivity, Labels: []string{""}}, `label "" is not registered`},
 	} {
 		if _, err := labelsOf(tc.sc); err == nil || !strings.Contains(err.Error(), tc.want) {
