@@ -18,4 +18,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 procs=${KMSCHAOS_PROCS:-1}
 case $procs in '' | *[!0-9]* | 0) echo "suite: KMSCHAOS_PROCS=$procs is not a number of clusters (1 or more)" >&2; exit 2 ;; esac
+# Colour only on a terminal: a log file or a pipe (CI, make soak's
+# suite.log) gets plain text, not escape codes.
+[ -t 1 ] || set -- --no-color "$@"
 exec "$GO" tool ginkgo run --procs="$procs" --timeout=80m "$@" .
