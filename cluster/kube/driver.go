@@ -496,7 +496,7 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, ns string) error {
 		}
 		pvs, err := cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{LabelSelector: ManagedBy + "=" + managedByValue})
 		if err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // a failed list is asked again at the next poll, until the timeout
 		}
 		for _, pv := range pvs.Items {
 			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == ns {

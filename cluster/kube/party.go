@@ -146,7 +146,7 @@ func (p *partyWorkload) Restart(ctx context.Context, grace time.Duration) error 
 	err = p.d.poll(ctx, fixtures.Intervals.Kube.PodReplaced, func(ctx context.Context) (bool, error) {
 		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // the pod may not exist yet: asked again at the next poll
 		}
 		return (old == nil || cur.UID != old.UID) && cur.Status.Phase == corev1.PodRunning, nil
 	})
@@ -162,7 +162,7 @@ func (p *partyWorkload) Restart(ctx context.Context, grace time.Duration) error 
 	served := p.d.poll(ctx, fixtures.Intervals.Kube.PodServing, func(ctx context.Context) (bool, error) {
 		cur, err := p.d.cs.CoreV1().Pods(p.d.ns).Get(ctx, p.pod, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // the pod may not exist yet: asked again at the next poll
 		}
 		return podReady(cur) || ended(cur), nil
 	})
