@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -134,7 +135,8 @@ func (l *Link) Enable() error {
 }
 
 func isToxiproxyNotFound(err error) bool {
-	if ae, ok := err.(*toxiproxy.ApiError); ok {
+	var ae *toxiproxy.ApiError
+	if errors.As(err, &ae) {
 		return ae.Status == 404
 	}
 	return false

@@ -107,7 +107,7 @@ func (d *dockerWorkload) Exec(ctx context.Context, user string, cmd ...string) (
 		return cluster.ExecResult{}, fmt.Errorf("exec %v: %w", cmd, err)
 	}
 	var out, errb bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errb, r); err != nil && err != io.EOF {
+	if _, err := stdcopy.StdCopy(&out, &errb, r); err != nil && !errors.Is(err, io.EOF) {
 		return cluster.ExecResult{}, fmt.Errorf("exec %v: reading output: %w", cmd, err)
 	}
 	return cluster.ExecResult{ExitCode: code, Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}, nil

@@ -1,6 +1,7 @@
 package guide
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -259,7 +260,8 @@ func TestBadGuides(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := Parse("g.md", []byte(c.src))
-		ie, ok := err.(*InputError)
+		var ie *InputError
+		ok := errors.As(err, &ie)
 		if !ok || !strings.Contains(ie.Msg, c.want) || ie.Line != c.line || ie.File != "g.md" {
 			t.Errorf("%s: %v, want %q at line %d", c.name, err, c.want, c.line)
 		}

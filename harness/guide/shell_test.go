@@ -1,6 +1,7 @@
 package guide
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,7 +111,8 @@ func TestShellBlockNotShell(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := blockCommands(c.block)
-		ie, ok := err.(*InputError)
+		var ie *InputError
+		ok := errors.As(err, &ie)
 		if !ok || ie.File != "g.md" || ie.Line != c.line || !strings.Contains(ie.Msg, c.msg) || ie.Text != c.text {
 			t.Errorf("%s: %v, want g.md:%d: … %s …: %q", c.name, err, c.line, c.msg, c.text)
 		}

@@ -82,7 +82,8 @@ func awaitHealth(t *testing.T, c *Cluster, i int, want kmsv1.HealthStatus) {
 func healthCheck(c *Cluster, args ...string) (string, int) {
 	out, err := exec.Command(filepath.Join(c.Bin, "kms-health-check"), args...).CombinedOutput()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
 	return string(out), code
@@ -360,7 +361,9 @@ func TestOperatorSurfaces(t *testing.T) {
 	os.WriteFile(bad, []byte(strings.Replace(string(raw), "threshold = 1", "threshold = 2", 1)), 0o644)
 	out, err = exec.Command(filepath.Join(c.Bin, "kms-server"), "--config-file", bad).CombinedOutput()
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.(*exec.ExitError).ExitCode()).To(Equal(1))
+	var ee *exec.ExitError
+	g.Expect(errors.As(err, &ee)).To(BeTrue(), "%v", err)
+	g.Expect(ee.ExitCode()).To(Equal(1))
 	g.Expect(string(out)).To(ContainSubstring("3*t+1 must be equal to number of parties. Got t=2 but expected t=1 for n=4 parties"))
 	report, code := healthCheck(c, "config", "--file", bad)
 	g.Expect(code).To(Equal(1))

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -156,7 +157,7 @@ func (s *Service) setupError(id, what string, err error, missing []int, unsent m
 		sort.Ints(ps)
 		msg += fmt.Sprintf("; could not reach parties %v (party %d: %v)", ps, ps[0], unsent[ps[0]])
 	}
-	if err != context.DeadlineExceeded {
+	if !errors.Is(err, context.DeadlineExceeded) {
 		msg += ": " + err.Error()
 	}
 	return status.Error(codes.DeadlineExceeded, msg)
