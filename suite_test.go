@@ -121,7 +121,7 @@ var _ = ReportAfterSuite("kmschaos reports", func(r Report) {
 var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	// Every process: its part of the scorecard, checked for its secrets;
 	// then its cluster's logs and storage, while it still runs.
-	var check func(string, []byte) error = func(string, []byte) error { return nil }
+	var check = func(string, []byte) error { return nil }
 	var leak error
 	if clusterSecrets != nil {
 		leak = scanPartyLogs(ctx)

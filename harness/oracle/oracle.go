@@ -22,7 +22,7 @@ import (
 // encrypted.
 type WrongError struct{ Wrong }
 
-func (e *WrongError) Error() string { return "WRONG decryption: " + e.Wrong.String() }
+func (e *WrongError) Error() string { return "WRONG decryption: " + e.String() }
 
 // IsWrong tells whether err is, or wraps, a wrong decryption.
 func IsWrong(err error) bool {

@@ -57,7 +57,7 @@ func parties(values map[int]float64) *fakeParties {
 	return &fakeParties{values: values, errs: map[int]error{}}
 }
 
-var refused = errors.New("dial tcp 127.0.0.1:9464: connect: connection refused")
+var errRefused = errors.New("dial tcp 127.0.0.1:9464: connect: connection refused")
 
 func expectNames(t *testing.T, err error, party int) {
 	t.Helper()
@@ -103,7 +103,7 @@ func (r *risingAfter) scrape(ctx context.Context, i int) (map[string]*dto.Metric
 func TestSteadyFailsNamingAPartyThatCannotBeScraped(t *testing.T) {
 	ctx := context.Background()
 	f := parties(map[int]float64{1: 0, 2: 0, 3: 0})
-	f.fail(2, refused)
+	f.fail(2, errRefused)
 	expectNames(t, steady(ctx, f.scrape, []int{1, 2, 3}, counter, labels, time.Millisecond), 2)
 
 	// Readable at the start, gone at the end of the window.
@@ -124,7 +124,7 @@ type failingAfter struct {
 func (f *failingAfter) scrape(ctx context.Context, i int) (map[string]*dto.MetricFamily, error) {
 	f.mu.Lock()
 	if f.calls == f.after {
-		f.errs[f.party] = refused
+		f.errs[f.party] = errRefused
 	}
 	f.mu.Unlock()
 	return f.fakeParties.scrape(ctx, i)
@@ -177,7 +177,7 @@ func TestRisingIgnoresWhatCameBeforeTheInjection(t *testing.T) {
 func TestRisingFailsWithoutABaseline(t *testing.T) {
 	ctx := context.Background()
 	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
-	f.fail(2, refused)
+	f.fail(2, errRefused)
 	r := armed(t, f, []int{1, 2, 3})
 	// Party 2 back: counted as zero, its 7 would look like a rise.
 	f.fail(2, nil)
@@ -193,7 +193,7 @@ func TestRisingFailsNamingAPartyThatCannotBeScrapedLater(t *testing.T) {
 	f := parties(map[int]float64{1: 4, 2: 7, 3: 1})
 	r := armed(t, f, []int{1, 2, 3})
 	f.set(1, 100) // a rise elsewhere must not hide the unreadable party
-	f.fail(3, refused)
+	f.fail(3, errRefused)
 	expectNames(t, r.Check(ctx, nil), 3)
 }
 
@@ -201,7 +201,7 @@ func TestRisingFailsNamingAPartyThatCannotBeScrapedLater(t *testing.T) {
 // party down must not hide another's counter.
 func TestSumOverKeepsTheOthersWhenOneCannotBeScraped(t *testing.T) {
 	f := parties(map[int]float64{1: 2, 2: 5, 3: 3})
-	f.fail(2, refused)
+	f.fail(2, errRefused)
 	total, err := sumOver(context.Background(), f.scrape, []int{1, 2, 3}, counter, labels)
 	if total != 5 {
 		t.Errorf("sum = %g, want 5 (parties 1 and 3)", total)

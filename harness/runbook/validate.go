@@ -100,7 +100,7 @@ func (v *validator) known(name string) error {
 		v.used[name] = true
 		return nil
 	}
-	return fmt.Errorf("unknown variable {{%s}}: not built in and not declared under vars:", name)
+	return fmt.Errorf("unknown variable {{%s}}: not built in and not declared under vars:", name) //nolint:staticcheck // ST1005: it names the YAML key, vars:
 }
 
 // text checks the placeholders of a string field.

@@ -104,9 +104,7 @@ func (s *Service) GetKeyMaterialAvailability(ctx context.Context, _ *kmsv1.Empty
 	defer func() { s.observe(opKeyMaterial, start, err) }()
 	r := s.vaults.Scan()
 	resp = &kmsv1.KeyMaterialAvailabilityResponse{StorageInfo: s.storageInfo()}
-	for _, id := range r.KeyIDs {
-		resp.FheKeyIds = append(resp.FheKeyIds, id)
-	}
+	resp.FheKeyIds = append(resp.FheKeyIds, r.KeyIDs...)
 	for _, p := range r.Problems {
 		resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: p.Object, Kind: p.Kind, Detail: p.Detail})
 	}
