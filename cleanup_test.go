@@ -58,7 +58,7 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		up.Env = runEnv
 		up.Stdout, up.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(up.Start()).To(Succeed())
-		DeferCleanup(func() { up.Process.Kill(); up.Wait() })
+		DeferCleanup(func() { _ = up.Process.Kill(); _ = up.Wait() })
 		host, _ := os.Hostname()
 		owner := fmt.Sprintf("%s/%d", host, up.Process.Pid)
 
@@ -73,7 +73,7 @@ var _ = Describe("Cleaning up", Label("cleanup"), func() {
 		By("finding no key folder or build context on the host once keys are dealt")
 		Expect(ourTempEntries(tmp)).To(BeEmpty(), "the run keeps something on the host, or did not sweep what an older version left")
 		Expect(up.Process.Signal(syscall.SIGKILL)).To(Succeed())
-		up.Wait()
+		_ = up.Wait()
 		Expect(leftovers(ctx, dc, owner)).To(BeNumerically(">", 0), "the killed run left something to sweep")
 		Expect(ourTempEntries(tmp)).To(BeEmpty(), "the killed run left a folder on the host")
 

@@ -74,7 +74,7 @@ func writeReports(dir string, processes int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	run.WriteText(os.Stdout)
+	_ = run.WriteText(os.Stdout)
 	return paths, report.ClearParts(dir)
 }
 

@@ -191,7 +191,7 @@ func (c *Cluster) abandon(progress func(string), err error) {
 	progress("bring-up failed, removing what was created: " + err.Error())
 	ctx, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Cluster.FailedBringupTeardown)
 	defer cancel()
-	c.Terminate(ctx)
+	_ = c.Terminate(ctx)
 }
 
 // Parts are what a backend brought up, for Assemble.

@@ -40,7 +40,7 @@ func TestSweepTempDirsRemovesOnlyOldLeftovers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "kmschaos-golden-file"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	os.Chtimes(filepath.Join(dir, "kmschaos-golden-file"), old, old)
+	_ = os.Chtimes(filepath.Join(dir, "kmschaos-golden-file"), old, old)
 
 	n, err := sweepTempDirs(dir, 2*time.Hour, now)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		fmt.Println(d.Path)
-		io.Copy(io.Discard, os.Stdin)
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -105,7 +105,7 @@ func TestSweepTempDirsTellsALiveMakerFromADeadOne(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		end = sync.OnceFunc(func() { in.Close(); cmd.Wait() })
+		end = sync.OnceFunc(func() { in.Close(); _ = cmd.Wait() })
 		t.Cleanup(end)
 		line, err := bufio.NewReader(out).ReadString('\n')
 		if err != nil {

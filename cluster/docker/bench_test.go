@@ -77,7 +77,7 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images) {
 	terminated := false
 	defer func() {
 		if !terminated {
-			c.Terminate(context.Background())
+			_ = c.Terminate(context.Background())
 		}
 	}()
 	b.ReportMetric(c.Timings.Total.Seconds(), "bringup-s")
@@ -209,7 +209,7 @@ func BenchmarkProxyHop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Terminate(context.Background())
+		defer func() { _ = c.Terminate(context.Background()) }()
 		ep, err := endpoint(c)
 		if err != nil {
 			b.Fatal(err)

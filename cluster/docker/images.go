@@ -47,7 +47,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	if err != nil {
 		return cluster.Images{}, err
 	}
-	defer owned.Remove()
+	defer func() { _ = owned.Remove() }()
 	work := owned.Path
 	party := filepath.Join(work, "party")
 	proxy := filepath.Join(work, "toxiproxy")

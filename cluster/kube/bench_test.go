@@ -54,7 +54,7 @@ func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
 	terminated := false
 	defer func() {
 		if !terminated {
-			c.Terminate(context.Background())
+			_ = c.Terminate(context.Background())
 		}
 	}()
 	b.ReportMetric(c.Timings.Total.Seconds(), "bringup-s")

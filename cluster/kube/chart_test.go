@@ -26,7 +26,7 @@ func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.Statefu
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer owned.Remove()
+	defer func() { _ = owned.Remove() }()
 	ch, err := loader.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -349,7 +349,7 @@ func (d *Driver) connectMesh(ctx context.Context, s cluster.Spec, patience time.
 	direct := false
 	if !d.cfg.Forward {
 		// Not reached within patience (at least one try) means a port-forward.
-		d.poll(ctx, patience, func(context.Context) (bool, error) {
+		_ = d.poll(ctx, patience, func(context.Context) (bool, error) {
 			direct = reachable(at(ctl))
 			return direct, nil
 		})

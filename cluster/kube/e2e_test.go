@@ -99,7 +99,7 @@ func TestClusterOnKubernetes(t *testing.T) {
 	terminated := false
 	defer func() {
 		if !terminated {
-			c.Terminate(context.Background())
+			_ = c.Terminate(context.Background())
 		}
 	}()
 	t.Logf("bring-up %s: %+v", c.Timings.Total, c.Timings)
@@ -215,8 +215,12 @@ func TestRBACRoleIsEnough(t *testing.T) {
 	const user = "kmschaos-rbac-test"
 	kubectlAdmin("apply", "-f", "rbac.yaml")
 	kubectlAdmin("create", "clusterrolebinding", user, "--clusterrole=kmschaos", "--user="+user)
-	defer exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "clusterrolebinding", user, "--ignore-not-found").Run()
-	defer exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "-f", "rbac.yaml", "--ignore-not-found").Run()
+	defer func() {
+		_ = exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "clusterrolebinding", user, "--ignore-not-found").Run()
+	}()
+	defer func() {
+		_ = exec.Command(kubectl(), "--kubeconfig", kubeconfig, "delete", "-f", "rbac.yaml", "--ignore-not-found").Run()
+	}()
 
 	im := images(t, ctx)
 	cfg := kube.Config{Kubeconfig: kubeconfig, As: user, Progress: func(s string) { t.Log(s) }}
@@ -267,12 +271,12 @@ func TestSweepRemovesKilledRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer live.Terminate(context.Background())
+	defer func() { _ = live.Terminate(context.Background()) }()
 	killed, err := kube.Start(ctx, cfg, im, cluster.WithTopology(4, 1), cluster.WithKeptImages())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer killed.Terminate(context.Background())
+	defer func() { _ = killed.Terminate(context.Background()) }()
 	host, _ := os.Hostname()
 	// As if its process had been killed: an owner pid that runs no more.
 	out, err := exec.CommandContext(ctx, kubectl(), "--kubeconfig", kubeconfig, "annotate", "--overwrite", "namespace",
@@ -474,7 +478,7 @@ func startSmall(t *testing.T, ctx context.Context, kubeconfig string) *cluster.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Terminate(context.Background()) })
+	t.Cleanup(func() { _ = c.Terminate(context.Background()) })
 	return c
 }
 

@@ -77,7 +77,7 @@ func (d *Driver) forwardConn(ctx context.Context, conn net.Conn, port int) {
 		return
 	}
 	errStream.Close() // nothing to send on it
-	go io.Copy(io.Discard, errStream)
+	go func() { _, _ = io.Copy(io.Discard, errStream) }()
 	h.Set(corev1.StreamType, corev1.StreamTypeData)
 	data, err := sc.CreateStream(h)
 	if err != nil {
@@ -85,11 +85,11 @@ func (d *Driver) forwardConn(ctx context.Context, conn net.Conn, port int) {
 	}
 	remoteDone := make(chan struct{})
 	go func() {
-		io.Copy(conn, data)
+		_, _ = io.Copy(conn, data)
 		close(remoteDone)
 	}()
 	go func() {
-		io.Copy(data, conn)
+		_, _ = io.Copy(data, conn)
 		data.Close() // no more from this side
 	}()
 	select {

@@ -114,7 +114,7 @@ func writeChart() (chart string, owned *cluster.OwnedDir, err error) {
 		return os.WriteFile(dst, b, 0o644)
 	})
 	if err != nil {
-		owned.Remove()
+		_ = owned.Remove()
 		return "", nil, err
 	}
 	return dir, owned, nil
@@ -148,7 +148,7 @@ func (d *Driver) helm(ctx context.Context, i int, values []byte, extra ...string
 	if err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
 	}
-	defer owned.Remove()
+	defer func() { _ = owned.Remove() }()
 	helm, err := tool("helm", d.local())
 	if err != nil {
 		return &InputError{Msg: err.Error()}

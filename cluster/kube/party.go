@@ -328,7 +328,7 @@ func (p *partyWorkload) keepLastWords(ctx context.Context) func(wait bool) {
 	var text strings.Builder
 	done := make(chan struct{})
 	go func() {
-		io.Copy(&text, rc)
+		_, _ = io.Copy(&text, rc)
 		close(done)
 	}()
 	return func(wait bool) {

@@ -67,7 +67,7 @@ free the space: kms-admin rm <dir>/` + fillerName,
 					return err
 				}
 			}
-			f.Sync()
+			_ = f.Sync()
 			_, free, _ = storage.DiskSpace(args[0])
 			fmt.Printf("wrote %d bytes; %.0f%% used, %d bytes free\n", written, 100*(1-float64(free)/float64(total)), free)
 			return nil

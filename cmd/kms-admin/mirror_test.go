@@ -58,7 +58,10 @@ func TestMirrorMakesAnExactCopy(t *testing.T) {
 	must(os.WriteFile(filepath.Join(src, "sealed", "f"), []byte("x"), 0o400))
 	must(os.Chmod(filepath.Join(src, "sealed"), 0o500))
 	must(os.Chmod(src, 0o750))
-	t.Cleanup(func() { os.Chmod(filepath.Join(src, "sealed"), 0o700); os.Chmod(filepath.Join(dst, "sealed"), 0o700) })
+	t.Cleanup(func() {
+		_ = os.Chmod(filepath.Join(src, "sealed"), 0o700)
+		_ = os.Chmod(filepath.Join(dst, "sealed"), 0o700)
+	})
 
 	// dst holds what a fault left: a stale object, a changed one, a mode.
 	must(os.MkdirAll(filepath.Join(dst, "PRIV-p1", "EpochData"), 0o755))

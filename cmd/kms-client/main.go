@@ -69,8 +69,8 @@ func encryptCmd() *cobra.Command {
 	c.Flags().Uint64Var(&value, "value", 0, "the value to encrypt")
 	c.Flags().StringVar(&keyID, "key-id", "", "key to use when the directory holds several")
 	c.Flags().StringVar(&out, "out", "", "write the hex ciphertext to this file instead of stdout")
-	c.MarkFlagRequired("public")
-	c.MarkFlagRequired("value")
+	_ = c.MarkFlagRequired("public")
+	_ = c.MarkFlagRequired("value")
 	return c
 }
 
@@ -149,7 +149,7 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "print the parties that took part on stderr")
 	f.BoolVar(&verifySig, "verify", false, "verify the result against the public material of --public")
 	f.StringVar(&pubDir, "public", "", "storage root holding the cluster's PUB-p<i>/ directories: verify every result against them")
-	c.MarkFlagRequired("ciphertext")
+	_ = c.MarkFlagRequired("ciphertext")
 	return c
 }
 

@@ -86,7 +86,7 @@ It refuses to overwrite existing key material unless --force is given.`,
 	f.StringVar(&o.Identity, "identity-template", "kms-party-{i}", "mpc_identity of party {i}: the CN of its TLS certificate")
 	f.DurationVar(&o.CertValidity, "cert-validity", keygen.DefaultCertValidity, "how long the TLS certificates are valid")
 	f.BoolVar(&o.Force, "force", false, "overwrite existing key material in --out")
-	cmd.MarkFlagRequired("out")
+	_ = cmd.MarkFlagRequired("out")
 	cmd.AddCommand(reissueCmd())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
@@ -163,7 +163,7 @@ for fault injection).`,
 	f.BoolVar(&expired, "expired", false, "issue a certificate that expired yesterday (fault injection)")
 	f.StringVar(&from, "valid-from", "", "start of validity, RFC 3339")
 	f.StringVar(&until, "valid-until", "", "end of validity, RFC 3339")
-	c.MarkFlagRequired("dir")
-	c.MarkFlagRequired("party")
+	_ = c.MarkFlagRequired("dir")
+	_ = c.MarkFlagRequired("party")
 	return c
 }

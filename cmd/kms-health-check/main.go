@@ -103,7 +103,7 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 		},
 	}
 	configCmd.Flags().StringVar(&file, "file", "", "config file to validate (required)")
-	configCmd.MarkFlagRequired("file")
+	_ = configCmd.MarkFlagRequired("file")
 
 	var endpoint string
 	liveCmd := &cobra.Command{
@@ -150,7 +150,7 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 	}
 	fullCmd.Flags().StringVar(&endpoint, "endpoint", "localhost:50100", "API endpoint of the party")
 	fullCmd.Flags().StringVar(&fullConfig, "config", "", "the party's config file (required)")
-	fullCmd.MarkFlagRequired("config")
+	_ = fullCmd.MarkFlagRequired("config")
 
 	root.AddCommand(configCmd, liveCmd, fullCmd)
 	root.SetArgs(args)

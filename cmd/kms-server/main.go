@@ -65,7 +65,7 @@ Generate keys and configs with kms-gen-keys, then set up PRSS with kms-init.`,
 	cmd.Flags().StringVar(&configFile, "config-file", "", "path of the party's config.toml (required)")
 	cmd.Flags().StringVar(&level, "log-level", envOr("KMS_LOG_LEVEL", "info"), "debug, info, warn or error (env KMS_LOG_LEVEL)")
 	cmd.Flags().BoolVar(&lie, "test-only-lie", false, "TEST ONLY, never in production: as coordinator, return every plaintext plus one\n(kmschaos's meta-specs prove with it that a wrong value turns a scenario red)")
-	cmd.MarkFlagRequired("config-file")
+	_ = cmd.MarkFlagRequired("config-file")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)

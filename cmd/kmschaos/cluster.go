@@ -62,7 +62,7 @@ next run, or by 'kmschaos sweep'.`,
 				return err
 			}
 			if err := demo(ctx, c); err != nil {
-				c.Terminate(context.Background())
+				_ = c.Terminate(context.Background())
 				return err
 			}
 			if detach {

@@ -36,8 +36,8 @@ func TestDownRemovesOnlyItsRun(t *testing.T) {
 		return exec.Command("docker", "image", "inspect", ref).Run() == nil
 	}
 	t.Cleanup(func() {
-		exec.Command("docker", "rm", "-f", "kmschaos-test-"+run).Run()
-		exec.Command("docker", "rmi", other, mine).Run()
+		_ = exec.Command("docker", "rm", "-f", "kmschaos-test-"+run).Run()
+		_ = exec.Command("docker", "rmi", other, mine).Run()
 	})
 	for _, ref := range []string{other, mine} {
 		docker("FROM scratch\nLABEL org.kmschaos.test=down\n", "build", "-q", "--label", "org.kmschaos=true", "--label", "org.kmschaos.role=image", "-t", ref, "-")

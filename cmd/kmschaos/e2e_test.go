@@ -255,7 +255,7 @@ func (c *binary) upDetached(before ...[]string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		for _, args := range before {
-			exec.Command(c.bin, append(args, "--run", run)...).Run()
+			_ = exec.Command(c.bin, append(args, "--run", run)...).Run()
 		}
 		if leftovers(ctx, c.t, run) == "" {
 			return // the test's own down removed it: another would be refused
@@ -264,7 +264,7 @@ func (c *binary) upDetached(before ...[]string) string {
 		if err != nil {
 			c.t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
 			if dc, derr := docker.Client(ctx); derr == nil {
-				docker.Sweep(ctx, dc, docker.SweepOptions{Run: run})
+				_, _ = docker.Sweep(ctx, dc, docker.SweepOptions{Run: run})
 			}
 		}
 		if left := leftovers(ctx, c.t, run); left != "" {

@@ -65,7 +65,7 @@ it drift, by hand or not, and forgets every fault injected by hand.`,
 	}
 	c.Flags().BoolVar(&all, "all", false, "return the whole cluster to its baseline (the kill switch)")
 	c.Flags().StringVar(&at, "at", "", "wait until this time (RFC 3339), then heal the fault if it is still there (what 'inject --for' runs)")
-	c.Flags().MarkHidden("at")
+	_ = c.Flags().MarkHidden("at")
 	runFlag(c, &run)
 	return c
 }

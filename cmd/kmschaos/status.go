@@ -144,7 +144,7 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 	start := time.Now()
 	s := &statusReport{Run: c.RunID, N: c.Topology.N, T: c.Topology.T, Parties: make([]partyStatus, c.Topology.N), Links: []linkStatus{}, Faults: []faultStatus{}}
 	// Every party at once: a health check may wait out a peer's timeout.
-	c.EachParty(func(i int) error {
+	_ = c.EachParty(func(i int) error {
 		s.Parties[i-1] = partyState(ctx, c, i)
 		return nil
 	})

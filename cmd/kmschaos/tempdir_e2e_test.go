@@ -32,7 +32,7 @@ func TestSweepRemovesAKilledBuildsContextAtOnce(t *testing.T) {
 	// Its own process group: the kill takes its go build children too.
 	build.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	g.Expect(build.Start()).To(Succeed())
-	kill := func() { syscall.Kill(-build.Process.Pid, syscall.SIGKILL); build.Wait() }
+	kill := func() { _ = syscall.Kill(-build.Process.Pid, syscall.SIGKILL); _ = build.Wait() }
 	t.Cleanup(kill)
 
 	// The context is held (its owner file written) before anything is

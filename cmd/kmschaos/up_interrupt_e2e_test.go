@@ -41,7 +41,7 @@ func TestUpExitsZeroOnInterrupt(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		if leftovers(ctx, t, run) != "" {
-			exec.Command(kc.bin, "down", "--run", run).Run()
+			_ = exec.Command(kc.bin, "down", "--run", run).Run()
 		}
 	})
 

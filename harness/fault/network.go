@@ -253,9 +253,9 @@ func Flapping(i, j int, period time.Duration) Fault {
 			defer t.Stop()
 			for up := false; ; up = !up {
 				if up {
-					link.Enable()
+					_ = link.Enable()
 				} else {
-					link.Disable()
+					_ = link.Disable()
 				}
 				select {
 				case <-stop:

@@ -189,7 +189,7 @@ func meshCluster(t *testing.T) (*cluster.Cluster, []*fakebackend.Party, *fakebac
 	mesh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/proxies":
-			w.Write([]byte("{}"))
+			_, _ = w.Write([]byte("{}"))
 		case "/reset":
 			w.WriteHeader(http.StatusNoContent)
 		default:
@@ -355,7 +355,7 @@ func TestStatusNextInJSON(t *testing.T) {
 		}
 		b, _ := json.Marshal(st)
 		var m map[string]any
-		json.Unmarshal(b, &m)
+		_ = json.Unmarshal(b, &m)
 		return fmt.Sprint(m["next_in_s"])
 	}
 	if got := next(); got != "<nil>" {

@@ -37,7 +37,7 @@ func TestRunnerBeatsWhileItSetsUp(t *testing.T) {
 	for len(beats) < 2 {
 		if time.Now().After(deadline) {
 			close(release)
-			<-ran
+			<-ran //nolint:errcheck // only awaits the runner before failing: the heartbeats are what failed
 			t.Fatalf("heartbeats of the runner during its set-up: %v; want two, its pid recorded", beats)
 		}
 		h, err := LoadHeader(ctx, c)

@@ -134,7 +134,7 @@ func TestSealedRecordRefusesTampering(t *testing.T) {
 	ended.Ended = time.Now().UTC()
 	other, _ := sealState(k, &ended)
 	var or sealed
-	json.Unmarshal(other, &or)
+	_ = json.Unmarshal(other, &or)
 	cases := []struct {
 		name string
 		rec  []byte
@@ -210,7 +210,7 @@ func TestKeyFile(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant\n%s", err, want)
 	}
-	os.WriteFile(bad.Key(), []byte("not hex\n"), 0o600)
+	_ = os.WriteFile(bad.Key(), []byte("not hex\n"), 0o600)
 	if _, err := readKey(Header{ID: "bad", Dir: dir}); !errors.As(err, &ke) || !strings.Contains(err.Error(), "not a game day key") {
 		t.Errorf("garbled key file: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestKeyFile(t *testing.T) {
 		t.Errorf("opening with the key file: %v", err)
 	}
 	if os.Geteuid() != 0 {
-		os.Chmod(p, 0o200)
+		_ = os.Chmod(p, 0o200)
 		if _, err := openRecord(rec, readKey); !errors.As(err, &ke) || !errors.Is(err, os.ErrPermission) {
 			t.Errorf("key file not readable: %v", err)
 		}

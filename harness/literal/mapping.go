@@ -248,7 +248,7 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 func yamlError(file string, data []byte, err error) error {
 	line := 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		fmt.Sscan(m[1], &line)
+		_, _ = fmt.Sscan(m[1], &line)
 	}
 	return &guide.InputError{File: file, Line: line, Text: lineOf(data, line), Msg: "not valid YAML (" + strings.TrimPrefix(err.Error(), "yaml: ") + ")"}
 }

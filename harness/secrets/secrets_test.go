@@ -52,7 +52,7 @@ func TestScanFindsASecretInEveryEncoding(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(dir, "clean.txt"), []byte("nothing secret here"), 0o644)
+			_ = os.WriteFile(filepath.Join(dir, "clean.txt"), []byte("nothing secret here"), 0o644)
 			file := filepath.Join(dir, "sub", "scorecard.json")
 			if err := os.WriteFile(file, []byte(`{"output":"step said `+text+` and went on"}`), 0o644); err != nil {
 				t.Fatal(err)
@@ -72,7 +72,7 @@ func TestScanFindsASecretInEveryEncoding(t *testing.T) {
 		}
 	}
 	clean := t.TempDir()
-	os.WriteFile(filepath.Join(clean, "report.html"), []byte(strings.Repeat("abcdef0123456789", 1000)), 0o644)
+	_ = os.WriteFile(filepath.Join(clean, "report.html"), []byte(strings.Repeat("abcdef0123456789", 1000)), 0o644)
 	if err := Scan(clean, set); err != nil {
 		t.Errorf("a clean directory: %v", err)
 	}

@@ -358,7 +358,7 @@ func TestOperatorSurfaces(t *testing.T) {
 	// A bad config exits 1 with the real message, before binding a port.
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	raw, _ := os.ReadFile(c.Configs[0])
-	os.WriteFile(bad, []byte(strings.Replace(string(raw), "threshold = 1", "threshold = 2", 1)), 0o644)
+	_ = os.WriteFile(bad, []byte(strings.Replace(string(raw), "threshold = 1", "threshold = 2", 1)), 0o644)
 	out, err = exec.Command(filepath.Join(c.Bin, "kms-server"), "--config-file", bad).CombinedOutput()
 	g.Expect(err).To(HaveOccurred())
 	var ee *exec.ExitError

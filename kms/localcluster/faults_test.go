@@ -133,7 +133,7 @@ func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
 		g.Expect(string(out)).To(ContainSubstring("reading failed for EpochData with id 00000000000000000000000000000000000000000000000000000000000000a2"))
 		// Three parties keep decrypting.
 		g.Expect(c.Decrypt(ctx, 1, ct)).To(Equal(uint64(4242)))
-		os.WriteFile(file, orig, 0o600)
+		_ = os.WriteFile(file, orig, 0o600)
 		g.Expect(c.Start(4)).To(Succeed())
 	})
 

@@ -217,12 +217,12 @@ func (c *Cluster) signal(i int, sig syscall.Signal, timeout time.Duration) (int,
 	if cmd == nil {
 		return 0, fmt.Errorf("party %d is not running", i)
 	}
-	cmd.Process.Signal(sig)
+	_ = cmd.Process.Signal(sig)
 	select {
-	case <-done:
+	case <-done: //nolint:errcheck // Wait's error is a non-zero exit: the exit code is read from ProcessState below
 	case <-time.After(timeout):
-		cmd.Process.Kill()
-		<-done
+		_ = cmd.Process.Kill()
+		<-done //nolint:errcheck // only awaits the killed process
 		return -1, fmt.Errorf("party %d did not exit within %s of %v", i, timeout, sig)
 	}
 	c.mu.Lock()
@@ -235,7 +235,7 @@ func (c *Cluster) signal(i int, sig syscall.Signal, timeout time.Duration) (int,
 func (c *Cluster) Close() {
 	for i := 1; i <= c.N; i++ {
 		if c.Running(i) {
-			c.Kill(i)
+			_ = c.Kill(i)
 		}
 	}
 }
@@ -295,7 +295,7 @@ func (c *Cluster) PeakRSS(i int) (int64, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
 			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			_, _ = fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
 			return kb << 10, nil
 		}
 	}

@@ -29,7 +29,7 @@ func seedMaterial(tb testing.TB) (pub, share, epoch []byte) {
 	for _, s := range prss.KeySets(4, 1) {
 		if s.Has(1) {
 			var k [prss.KeyLen]byte
-			rnd.Read(k[:])
+			_, _ = rnd.Read(k[:])
 			keys[s] = k
 		}
 	}

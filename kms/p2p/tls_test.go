@@ -108,7 +108,7 @@ func serve(t *testing.T, me party, pinned []Pinned) *server {
 	}
 	g := grpc.NewServer(ServerOptions(a)...)
 	p2pv1.RegisterPeerServer(g, pinger{me: me.id})
-	go g.Serve(lis)
+	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
 	s.addr = lis.Addr().String()
 	return s
@@ -195,7 +195,7 @@ func TestNoCertificateRefused(t *testing.T) {
 	conn, err := tls.Dial("tcp", s.addr, creds)
 	if err == nil {
 		// TLS 1.3: the refusal reaches the client at its first read.
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
 		_, err = conn.Read(make([]byte, 1))
 		conn.Close()
 	}
@@ -241,7 +241,7 @@ func TestDialVerifiesThePeer(t *testing.T) {
 	}
 	g := grpc.NewServer(ServerOptions(a)...)
 	p2pv1.RegisterPeerServer(g, pinger{me: 1})
-	go g.Serve(lis)
+	go func() { _ = g.Serve(lis) }()
 	defer g.Stop()
 	err = ping(t, &server{addr: lis.Addr().String()}, 2, p2.good(t), pinned)
 	if err == nil || !strings.Contains(err.Error(), "Certificate subject someone-else does not match mpc_identity kms-party-1") {

@@ -183,9 +183,9 @@ func (k *Keys) PairDigest(other int) []byte {
 	h.Write([]byte("kmschaos-prss-confirm-v1"))
 	h.Write([]byte(k.EpochID))
 	lo, hi := min(k.Party, other), max(k.Party, other)
-	binary.Write(h, binary.BigEndian, [2]uint32{uint32(lo), uint32(hi)})
+	_ = binary.Write(h, binary.BigEndian, [2]uint32{uint32(lo), uint32(hi)})
 	for _, s := range sets {
-		binary.Write(h, binary.BigEndian, uint64(s))
+		_ = binary.Write(h, binary.BigEndian, uint64(s))
 		key := k.keys[s]
 		h.Write(key[:])
 	}
@@ -198,7 +198,7 @@ func DeriveKey(epochID string, s Set, contributions map[int][KeyLen]byte) ([KeyL
 	h := sha256.New()
 	h.Write([]byte("kmschaos-prss-key-v1"))
 	h.Write([]byte(epochID))
-	binary.Write(h, binary.BigEndian, uint64(s))
+	_ = binary.Write(h, binary.BigEndian, uint64(s))
 	for _, m := range s.Members() {
 		c, ok := contributions[m]
 		if !ok {

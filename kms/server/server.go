@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	stopGracefully(peer, 5*time.Second)
 	if httpSrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		httpSrv.Shutdown(sctx)
+		_ = httpSrv.Shutdown(sctx)
 		cancel()
 	}
 	log.Info("KMS server stopped")

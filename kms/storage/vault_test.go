@@ -47,11 +47,11 @@ func TestPutGetListDelete(t *testing.T) {
 
 func TestDigestCatchesFlippedByte(t *testing.T) {
 	v := newVault(t)
-	v.Put("EpochData", "e1", bytes.Repeat([]byte{7}, 100))
+	_ = v.Put("EpochData", "e1", bytes.Repeat([]byte{7}, 100))
 	raw, _ := os.ReadFile(v.File("EpochData", "e1"))
 	i := bytes.Index(raw, []byte(`"data": "`)) + 12
 	raw[i] ^= 0x01
-	os.WriteFile(v.File("EpochData", "e1"), raw, 0o600)
+	_ = os.WriteFile(v.File("EpochData", "e1"), raw, 0o600)
 	_, err := v.Get("EpochData", "e1")
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.Object != "PRIV-p1/EpochData/e1" {
@@ -62,7 +62,7 @@ func TestDigestCatchesFlippedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(v.File("EpochData", "e1"), resealed, 0o600)
+	_ = os.WriteFile(v.File("EpochData", "e1"), resealed, 0o600)
 	if got, err := v.Get("EpochData", "e1"); err != nil || bytes.Equal(got, bytes.Repeat([]byte{7}, 100)) {
 		t.Fatalf("resealed object: %v", err)
 	}
@@ -70,9 +70,9 @@ func TestDigestCatchesFlippedByte(t *testing.T) {
 
 func TestSweepRemovesStaleTempFiles(t *testing.T) {
 	v := newVault(t)
-	v.Put("EpochData", "e1", []byte("x"))
+	_ = v.Put("EpochData", "e1", []byte("x"))
 	stale := filepath.Join(v.Dir(), "EpochData", ".e2"+tempMarker+"abcd")
-	os.WriteFile(stale, []byte("half"), 0o600)
+	_ = os.WriteFile(stale, []byte("half"), 0o600)
 	if ids, _ := v.List("EpochData"); len(ids) != 1 {
 		t.Fatalf("temp file listed: %v", ids)
 	}
@@ -95,7 +95,7 @@ func TestFullDiskLeavesNoTornFiles(t *testing.T) {
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
 		t.Skipf("cannot mount a small tmpfs here (%v); the container scenarios cover a full disk", err)
 	}
-	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
 	v := &Vault{Name: "private", Path: dir, Prefix: "PRIV-p1"}
 	if err := v.Put("EpochData", "e1", []byte("old")); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestFullDiskLeavesNoTornFiles(t *testing.T) {
 	}
 	// Fill what is left, as the disk-full fault does: the probe says so.
 	filler, _ := os.Create(filepath.Join(dir, "filler"))
-	filler.Write(make([]byte, 128<<10))
+	_, _ = filler.Write(make([]byte, 128<<10))
 	filler.Close()
 	if st := v.Probe(); st.Writable || !IsNoSpace(st.Err) || st.UsedRatio() < UsageWarnRatio {
 		t.Fatalf("probe of a full vault: %+v", st)
@@ -132,7 +132,7 @@ func asUser(t *testing.T, uid int, fn func()) {
 	go func() {
 		defer close(done)
 		runtime.LockOSThread() // the thread dies with the goroutine: its fsuid never leaks
-		syscall.Syscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
+		_, _, _ = syscall.Syscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
 		fn()
 	}()
 	<-done
@@ -140,14 +140,14 @@ func asUser(t *testing.T, uid int, fn func()) {
 
 func TestProbeReportsPermissionProblems(t *testing.T) {
 	v := newVault(t)
-	v.Put("FheKeyInfo", "k", []byte("x"))
+	_ = v.Put("FheKeyInfo", "k", []byte("x"))
 	uid := os.Geteuid()
 	if uid == 0 {
 		// Let the unprivileged user reach the vault through the temp dirs.
-		os.Chmod(filepath.Dir(v.Path), 0o755)
-		os.Chmod(v.Path, 0o755)
+		_ = os.Chmod(filepath.Dir(v.Path), 0o755)
+		_ = os.Chmod(v.Path, 0o755)
 		uid = 10001
-		filepath.Walk(v.Path, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, uid) })
+		_ = filepath.Walk(v.Path, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, uid) })
 	}
 	asUser(t, uid, func() {
 		if st := v.Probe(); !st.Readable || !st.Writable {
@@ -155,7 +155,7 @@ func TestProbeReportsPermissionProblems(t *testing.T) {
 		}
 	})
 	// The guide's `chmod -R 600` strips the search bit from directories.
-	filepath.Walk(v.Dir(), func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o600) })
+	_ = filepath.Walk(v.Dir(), func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o600) })
 	asUser(t, uid, func() {
 		st := v.Probe()
 		if st.Readable || st.Err == nil || !IsPermission(st.Err) {
