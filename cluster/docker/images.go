@@ -31,8 +31,14 @@ const (
 	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
 )
 
-// BuildImages compiles the party's binaries and toxiproxy, and builds the
-// two images FROM scratch, unless images with the same content exist.
+// BuildImages builds the party, toxiproxy and toolbox images FROM
+// scratch, unless images with the same content exist. A tag is a key of
+// what the image is made of, computed without compiling: the sources of
+// its Go binaries as `go list -deps` names them (sourceKeys), its
+// Dockerfile and its other files; so an unchanged tree reuses the images
+// of an earlier run and compiles nothing, and a changed source file makes
+// a new tag, hence a new image. Only the binaries of an image that must
+// be built are compiled.
 // Older images are not removed here: another run on the same engine may
 // be about to start containers of one (a build removed the image a
 // concurrent run had just checked for); a run removes its own images when
@@ -52,39 +58,86 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	party := filepath.Join(work, "party")
 	proxy := filepath.Join(work, "toxiproxy")
 	toolbox := filepath.Join(work, "toolbox")
-	progress("compiling the party binaries, toxiproxy and grpcurl")
-	if err := localcluster.Build(ctx, party); err != nil {
+
+	partyMains := make([]string, len(localcluster.Binaries))
+	for i, b := range localcluster.Binaries {
+		partyMains[i] = "./cmd/" + b
+	}
+	toolboxMains := []string{GrpcurlPackage}
+	for _, t := range partyToolsInToolbox {
+		toolboxMains = append(toolboxMains, "./cmd/"+t)
+	}
+	keys, err := sourceKeys(ctx, root, append(append(partyMains, ToxiproxyPackage), toolboxMains...)...)
+	if err != nil {
 		return cluster.Images{}, err
 	}
-	if err := goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage); err != nil {
+	// The toolbox's files that are not compiled (the shells, the docker
+	// CLI, /etc) are laid out first: their content is part of its tag.
+	if err := toolboxBase(toolbox); err != nil {
 		return cluster.Images{}, err
 	}
-	if err := toolboxContext(ctx, root, party, toolbox); err != nil {
+	toolboxFiles, err := hashDir(toolbox)
+	if err != nil {
 		return cluster.Images{}, err
+	}
+	var partyBuilt bool
+	buildParty := func() error {
+		if partyBuilt {
+			return nil
+		}
+		progress("compiling the party binaries")
+		if err := localcluster.Build(ctx, party); err != nil {
+			return err
+		}
+		partyBuilt = true
+		return nil
 	}
 	var out cluster.Images
 	for _, b := range []struct {
-		dir, dockerfile, repo string
-		dst                   *string
+		dir, dockerfile, repo, files string
+		mains                        []string
+		compile                      func() error
+		dst                          *string
 	}{
-		{party, "Dockerfile.party", PartyRepo, &out.Party},
-		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, &out.Toxiproxy},
-		{toolbox, "Dockerfile.toolbox", ToolboxRepo, &out.Toolbox},
+		{party, "Dockerfile.party", PartyRepo, "", partyMains, buildParty, &out.Party},
+		{proxy, "Dockerfile.toxiproxy", ToxiproxyRepo, "", []string{ToxiproxyPackage}, func() error {
+			progress("compiling toxiproxy")
+			return goBuild(ctx, root, filepath.Join(proxy, "toxiproxy-server"), ToxiproxyPackage)
+		}, &out.Toxiproxy},
+		{toolbox, "Dockerfile.toolbox", ToolboxRepo, toolboxFiles, toolboxMains, func() error {
+			if err := buildParty(); err != nil {
+				return err
+			}
+			progress("compiling grpcurl")
+			return toolboxBinaries(ctx, root, party, toolbox)
+		}, &out.Toolbox},
 	} {
-		if err := copyFile(filepath.Join(root, "docker", b.dockerfile), filepath.Join(b.dir, "Dockerfile")); err != nil {
-			return cluster.Images{}, err
-		}
-		tag, err := hashDir(b.dir)
+		dockerfile, err := os.ReadFile(filepath.Join(root, "docker", b.dockerfile))
 		if err != nil {
 			return cluster.Images{}, err
 		}
+		h := sha256.New()
+		fmt.Fprintf(h, "dockerfile %d\n%s\nfiles %s\n", len(dockerfile), dockerfile, b.files)
+		for _, m := range b.mains {
+			fmt.Fprintf(h, "main %s %s\n", m, keys[m])
+		}
+		tag := hex.EncodeToString(h.Sum(nil))[:16]
 		ref := b.repo + ":" + tag
 		*b.dst = ref
 		if exists, err := imageExists(ctx, dc, ref); err != nil {
 			return cluster.Images{}, err
 		} else if exists {
-			progress("reusing image " + ref)
+			progress("reusing image " + ref + " (its sources are unchanged)")
 			continue
+		}
+		if err := os.MkdirAll(b.dir, 0o755); err != nil {
+			return cluster.Images{}, err
+		}
+		if err := b.compile(); err != nil {
+			return cluster.Images{}, err
+		}
+		if err := os.WriteFile(filepath.Join(b.dir, "Dockerfile"), dockerfile, 0o644); err != nil {
+			return cluster.Images{}, err
 		}
 		progress("building image " + ref)
 		if err := buildImage(ctx, b.dir, b.repo, tag); err != nil {
@@ -95,9 +148,9 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 }
 
 func goBuild(ctx context.Context, root, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = buildEnv()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
@@ -206,12 +259,4 @@ func hashDir(dir string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }

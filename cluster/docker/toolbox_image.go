@@ -26,9 +26,11 @@ var toolboxStatics = map[string]string{
 // this image.
 var partyToolsInToolbox = []string{"kms-health-check", "kms-init", "kms-admin", "kms-client", "kms-gen-keys"}
 
-// toolboxContext lays out the toolbox image's root file system under
-// dir/rootfs, with its Dockerfile's context around it.
-func toolboxContext(ctx context.Context, root, partyBin, dir string) error {
+// toolboxBase lays out the toolbox image's root file system under
+// dir/rootfs, with its Dockerfile's context around it: every file but the
+// compiled ones (toolboxBinaries), so that their content can go into the
+// image's tag before anything is compiled.
+func toolboxBase(dir string) error {
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"bin", "etc", "root", "tmp", "var/log"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
@@ -39,14 +41,6 @@ func toolboxContext(ctx context.Context, root, partyBin, dir string) error {
 		if err := copyExecutable(src, filepath.Join(rootfs, dst)); err != nil {
 			return fmt.Errorf("the toolbox needs %s (apt-get install busybox-static bash-static; scripts/bootstrap.sh does): %w", src, err)
 		}
-	}
-	for _, t := range partyToolsInToolbox {
-		if err := copyExecutable(filepath.Join(partyBin, t), filepath.Join(rootfs, "bin", t)); err != nil {
-			return err
-		}
-	}
-	if err := goBuild(ctx, root, filepath.Join(rootfs, "bin", "grpcurl"), GrpcurlPackage); err != nil {
-		return err
 	}
 	if err := dockerCLI(rootfs); err != nil {
 		return err
@@ -63,6 +57,18 @@ func toolboxContext(ctx context.Context, root, partyBin, dir string) error {
 		}
 	}
 	return nil
+}
+
+// toolboxBinaries adds the compiled files to the toolbox's root file
+// system: the party's tools from partyBin, and grpcurl.
+func toolboxBinaries(ctx context.Context, root, partyBin, dir string) error {
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, t := range partyToolsInToolbox {
+		if err := copyExecutable(filepath.Join(partyBin, t), filepath.Join(rootfs, "bin", t)); err != nil {
+			return err
+		}
+	}
+	return goBuild(ctx, root, filepath.Join(rootfs, "bin", "grpcurl"), GrpcurlPackage)
 }
 
 // dockerCLI copies the engine's own client and the shared libraries it

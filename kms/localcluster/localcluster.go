@@ -27,15 +27,18 @@ import (
 // Binaries are the commands a cluster needs.
 var Binaries = []string{"kms-server", "kms-init", "kms-health-check", "kms-client", "kms-admin", "kms-gen-keys"}
 
+// BuildFlags are the flags of Build: -trimpath and no VCS stamp, so the
+// same sources give the same binaries in any checkout and at any commit,
+// and the images' tags (keys of the sources) are reused across checkouts.
+var BuildFlags = []string{"-trimpath", "-buildvcs=false"}
+
 // Build compiles the party's commands into dir (static, as in the image).
 func Build(ctx context.Context, dir string) error {
 	root, err := ModuleRoot()
 	if err != nil {
 		return err
 	}
-	// -trimpath: the same source gives the same binaries in any checkout,
-	// so image tags (content hashes) are reused across checkouts.
-	args := []string{"build", "-trimpath", "-o", dir + string(os.PathSeparator)}
+	args := append(append([]string{"build"}, BuildFlags...), "-o", dir+string(os.PathSeparator))
 	for _, b := range Binaries {
 		args = append(args, "./cmd/"+b)
 	}
