@@ -17,7 +17,7 @@ export KMSCHAOS_PROCS ?= 1
 MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
-.PHONY: help setup demo test test-quick check lint vet soak bench images clean proto fuzz findings
+.PHONY: help setup demo test test-quick test-smoke check lint vet soak bench images clean proto fuzz findings
 .PHONY: k8s-up k8s-down test-k8s bench-k8s
 
 # `make` alone prints the targets: nothing starts by surprise.
@@ -51,6 +51,14 @@ test-quick: export KMSCHAOS_N = 4
 test-quick: export KMSCHAOS_T = 1
 test-quick: setup ## the same with 4-party clusters
 	$(TESTS)
+
+# The smoke slice: one scenario of each section of the guide (label smoke,
+# scenarios/labels.go), at n=13 through the same suite runner as make
+# test; what a pull request's pipeline runs. The whole catalog (make test)
+# stays the release gate. Its scorecard is printed whether it passed or not.
+test-smoke: setup ## one scenario per failure family (label smoke) at n=13, about 5 min: a pull request's gate
+	rm -f reports/scorecard.txt; GO='$(GO)' ./scripts/suite.sh --label-filter=smoke; suite=$$?; \
+	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; exit $$suite
 
 # The flake rate, measured: the catalog RUNS times with fresh seeds, then
 # reports/soak.md and soak.json. FOCUS (a Ginkgo focus) or LABELS (a label

@@ -23,7 +23,27 @@ const (
 	// LabelKubernetes: the scenario's runbook is a Kubernetes operator's
 	// (kubectl, helm); on another backend it is skipped.
 	LabelKubernetes = "kubernetes"
+	// LabelSmoke: the smoke slice (make test-smoke), one scenario of each
+	// section of the guide, what a pull request's pipeline runs; the whole
+	// catalog stays the release gate.
+	LabelSmoke = "smoke"
 )
+
+// smoke is the smoke slice: one scenario per section of the guide (the
+// failure families), picked among the quicker ones and to cover as many
+// fault kinds as eight can (every kind but tls: network, process,
+// resources, storage, config, prss, keys, and an emergency procedure).
+// TestSmokeIsOneScenarioPerSection holds it to that.
+var smoke = map[string]string{
+	Connectivity: "a refused client link is reported as [FAIL] Cannot connect, fast",
+	Emergency:    "graceful restart as written brings the party back with nothing lost",
+	KeysSec:      "public material that does not match the shares: decryptions refused, never wrong",
+	Performance:  "a CPU-starved party is slow to coordinate; scaling its CPU back recovers it",
+	ProcessSec:   "t parties killed: the cluster stays correct and live; starting them recovers",
+	Startup:      "malformed config.toml crash-loops; configuration recovery restores it",
+	StorageSec:   "a full disk fails writes with ENOSPC, counted, with no torn files; freeing space recovers",
+	Threshold:    "kms-init while a party is unreachable exits non-zero naming the party",
+}
 
 // sectionLabel is the label of each section of the guide.
 var sectionLabel = map[string]string{
@@ -37,7 +57,7 @@ var faultKinds = []string{fault.Network, fault.Process, fault.Resources, fault.S
 // known is every label a scenario may carry.
 func known() map[string]bool {
 	k := map[string]bool{}
-	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets, LabelKubernetes} {
+	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets, LabelKubernetes, LabelSmoke} {
 		k[l] = true
 	}
 	for _, l := range sectionLabel {
@@ -62,5 +82,9 @@ func labelsOf(sc scenario.Scenario) ([]string, error) {
 			return nil, fmt.Errorf("scenario %q: label %q is not registered (scenarios/labels.go lists them)", sc.Name, l)
 		}
 	}
-	return append([]string{LabelScenario, section}, sc.Labels...), nil
+	labels := append([]string{LabelScenario, section}, sc.Labels...)
+	if smoke[sc.Section] == sc.Name {
+		labels = append(labels, LabelSmoke)
+	}
+	return labels, nil
 }

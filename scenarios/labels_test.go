@@ -44,3 +44,23 @@ func TestSectionLabelsAreDistinct(t *testing.T) {
 		seen[l] = s
 	}
 }
+
+// The smoke slice (label smoke) is one scenario of each section of the
+// guide, and each name it lists is a scenario of the catalog: a renamed
+// scenario must not drop a section out of the slice unnoticed.
+func TestSmokeIsOneScenarioPerSection(t *testing.T) {
+	perSection := map[string][]string{}
+	for _, e := range Catalog() {
+		if slices.Contains(e.Labels, LabelSmoke) {
+			perSection[e.Section] = append(perSection[e.Section], e.Name)
+		}
+	}
+	for _, s := range []string{Startup, Connectivity, Performance, Threshold, StorageSec, KeysSec, ProcessSec, Emergency} {
+		if got := perSection[s]; len(got) != 1 {
+			t.Errorf("section %q has %d smoke scenarios %q, want 1 (scenarios/labels.go: smoke names %q)", s, len(got), got, smoke[s])
+		}
+	}
+	if len(smoke) != len(perSection) {
+		t.Errorf("smoke lists %d sections, the catalog labelled %d", len(smoke), len(perSection))
+	}
+}
