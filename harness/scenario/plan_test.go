@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/fault"
@@ -69,5 +70,37 @@ func TestNoDetectionClaimsNoDetection(t *testing.T) {
 	}
 	if !r.detectedAt.Equal(r.faultStart) {
 		t.Errorf("the observation starts at %s, want the injection %s", r.detectedAt, r.faultStart)
+	}
+}
+
+// The availability verdict's window starts when the faults are in, not
+// when they are detected, and lasts at least Observe from there: a
+// detection slower than Observe has covered it, and the observation ends
+// at once instead of starting over.
+func TestTheObservationOverlapsTheDetection(t *testing.T) {
+	const observe = 3 * time.Second
+	for _, tc := range []struct {
+		name                string
+		injected, detected  time.Duration // before the observation starts
+		notBefore, notAfter time.Duration // the window's end, after the injection
+	}{
+		// Detected in 8 s: the window is the 10 s since the injection.
+		{"slow detection", -10 * time.Second, -2 * time.Second, 10 * time.Second, 10*time.Second + observe},
+		// Detected at once: the window still lasts Observe.
+		{"quick detection", -100 * time.Millisecond, -50 * time.Millisecond, observe, 2 * observe},
+	} {
+		r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{fault.Kill(1)}, Observe: observe})
+		start := time.Now()
+		r.injectedAt, r.detectedAt = start.Add(tc.injected), start.Add(tc.detected)
+		r.faultStart = r.injectedAt.Add(-time.Millisecond)
+		if !r.observe() {
+			t.Fatalf("%s: observe said no", tc.name)
+		}
+		if !r.during.From.Equal(r.injectedAt) {
+			t.Errorf("%s: the window starts %s after the injection, want at it", tc.name, r.during.From.Sub(r.injectedAt))
+		}
+		if end := r.during.To.Sub(r.injectedAt); end < tc.notBefore || end > tc.notAfter {
+			t.Errorf("%s: the window ends %s after the injection, want between %s and %s", tc.name, end, tc.notBefore, tc.notAfter)
+		}
 	}
 }

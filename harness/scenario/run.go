@@ -120,9 +120,10 @@ type runner struct {
 	healAll     func(context.Context) error
 	healedAt    time.Time
 	faultStart  time.Time
+	injectedAt  time.Time // every fault in: the observation's start
 	detectedAt  time.Time
 
-	during   check.Window // from detection to the end of the observation
+	during   check.Window // from the end of the injection to the end of the observation
 	rbStart  time.Time
 	lastStep string
 	undone   bool // a step undid the harness's own fault
@@ -227,6 +228,7 @@ func (r *runner) inject() bool {
 			return false
 		}
 	}
+	r.injectedAt = time.Now()
 	if len(r.plan.Faults) > 0 {
 		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
 	}
@@ -312,31 +314,42 @@ func (r *runner) judgeSeen() bool {
 	return true
 }
 
-// observe leaves the fault on after its detection, the workload running.
+// observe leaves the fault on, the workload running, until the
+// availability verdict has its window: the operations that started and
+// ended under the fault, from the end of its injection, not from its
+// detection, so the window overlaps the detection instead of following
+// it. The window lasts at least Observe from the injection (a detection
+// that took longer has covered it, and the observation ends at once);
+// then until an operation through the parties that must stay live has
+// run whole in it (a fault that slows every decryption past the window
+// left During nothing to judge), at most observeMore longer: During then
+// says none ran.
 func (r *runner) observe() bool {
-	// At least Observe; then until an operation through the parties that
-	// must stay live has run whole under the fault (a fault that slows
-	// every decryption past the window left During nothing to judge), at
-	// most observeMore longer: During then says none ran.
-	minEnd := time.Now().Add(r.plan.Observe)
-	maxEnd := minEnd.Add(observeMore)
+	minEnd := r.injectedAt.Add(r.plan.Observe)
+	maxEnd := later(minEnd, time.Now()).Add(observeMore)
 	tick := time.NewTicker(observePoll)
 	defer tick.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			r.fail.add("interrupted: %w", r.ctx.Err())
-			return false
-		case now := <-tick.C:
-			if now.Before(minEnd) {
-				continue
-			}
-			r.during = check.Window{From: r.detectedAt, To: now}
+	for now := time.Now(); ; {
+		if !now.Before(minEnd) {
+			r.during = check.Window{From: r.injectedAt, To: now}
 			if r.w == nil || now.After(maxEnd) || check.Observed(r.w.Snapshot(), r.during, r.plan.During) {
 				return true
 			}
 		}
+		select {
+		case <-r.ctx.Done():
+			r.fail.add("interrupted: %w", r.ctx.Err())
+			return false
+		case now = <-tick.C:
+		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // How the observation waits for an operation to have run under the fault.

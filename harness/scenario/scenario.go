@@ -86,8 +86,11 @@ type Plan struct {
 	// then shows no time to detect. Without it such a plan is refused.
 	NoDetection string
 
-	Observe time.Duration // the fault stays on after detection, for the workload (3 s)
-	During  check.Expect  // how operations must fare meanwhile
+	// Observe is the least the fault stays on from its injection, the
+	// workload running (3 s): the window of During, which overlaps the
+	// detection; a detection that took longer has covered it.
+	Observe time.Duration
+	During  check.Expect // how operations must fare from the injection to the end of the observation
 
 	Target   int      // {{party}} of the runbooks
 	Runbooks []string // runbook files, run in order
