@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/scenario"
@@ -82,7 +83,13 @@ func labelsOf(sc scenario.Scenario) ([]string, error) {
 			return nil, fmt.Errorf("scenario %q: label %q is not registered (scenarios/labels.go lists them)", sc.Name, l)
 		}
 	}
-	labels := append([]string{LabelScenario, section}, sc.Labels...)
+	labels := []string{LabelScenario, section}
+	for _, l := range sc.Labels {
+		// A kind can be its section's name too (process): once is enough.
+		if !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
 	if smoke[sc.Section] == sc.Name {
 		labels = append(labels, LabelSmoke)
 	}
