@@ -21,17 +21,6 @@ import (
 // Filter says whether a scenario with these labels is selected.
 type Filter func(labels []string) bool
 
-// Error is a filter that does not parse: where, and why.
-type Error struct {
-	Expr string
-	Pos  int // a rune index into Expr; len(Expr) at its end
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s (at character %d)", e.Msg, e.Pos+1)
-}
-
 // operators end a label; ':' is refused inside one (a label set).
 const operators = "&|!,()/"
 
@@ -40,7 +29,7 @@ func Parse(expr string) (Filter, error) {
 	if expr == "" {
 		return func([]string) bool { return true }, nil
 	}
-	p := &parser{expr: expr, in: []rune(expr)}
+	p := &parser{in: []rune(expr)}
 	f, err := p.or()
 	if err != nil {
 		return nil, err
@@ -59,13 +48,12 @@ func Parse(expr string) (Filter, error) {
 }
 
 type parser struct {
-	expr string
-	in   []rune
-	i    int
+	in []rune
+	i  int
 }
 
 func (p *parser) fail(format string, a ...any) error {
-	return &Error{Expr: p.expr, Pos: p.i, Msg: fmt.Sprintf(format, a...)}
+	return fmt.Errorf("%s (at character %d)", fmt.Sprintf(format, a...), p.i+1)
 }
 
 func (p *parser) space() {
@@ -77,7 +65,11 @@ func (p *parser) space() {
 // peek reports whether the next token starts with s.
 func (p *parser) peek(s string) bool {
 	p.space()
-	return strings.HasPrefix(string(p.in[p.i:]), s)
+	rest := p.in[p.i:]
+	if len(rest) < len(s) { // the operators are ASCII: a byte a rune
+		return false
+	}
+	return string(rest[:len(s)]) == s
 }
 
 func (p *parser) or() (Filter, error) {
