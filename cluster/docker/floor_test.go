@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,10 +79,17 @@ func engineFloor(ctx context.Context, b *testing.B, dc client.APIClient, image s
 			errs <- err
 		}()
 	}
+	// Every start answered before failing: the sweep deferred above must
+	// not run while a container is still being made.
+	var failed []error
 	for range count {
 		if err := <-errs; err != nil {
-			b.Fatalf("engine floor: %v", err)
+			failed = append(failed, err)
 		}
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	if err := errors.Join(failed...); err != nil {
+		b.Fatalf("engine floor: %v", err)
+	}
+	return took
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/kmschaos/kmschaos/internal/benchsize"
 )
 
-// BenchmarkKubernetesCluster is cluster.BenchmarkCluster's lifecycle on
+// BenchmarkKubernetesCluster is docker.BenchmarkCluster's lifecycle on
 // the Kubernetes backend, with the same metric names, so the two read
 // side by side (make bench-k8s): bring-up and its phases, decryption
 // latency through the mesh, memory as the kubelet counts it (working

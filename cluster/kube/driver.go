@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	}
 	vctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Kube.APICheck)
 	defer cancel()
-	if _, err := cs.Discovery().ServerVersion(); err != nil || vctx.Err() != nil {
+	// ServerVersion takes no context: the same request, bounded by vctx.
+	if err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Error(); err != nil {
 		return nil, &InputError{Msg: fmt.Sprintf("the cluster at %s does not answer (%s): is it up (make k8s-up) and is the kubeconfig right?", rc.Host, oneLine(err))}
 	}
 	if cfg.VolumeRoot == "" {
