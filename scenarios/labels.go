@@ -55,10 +55,11 @@ var sectionLabel = map[string]string{
 // faultKinds are the fault kinds, labels of the scenarios that inject them.
 var faultKinds = []string{fault.Network, fault.Process, fault.Resources, fault.Storage, fault.Config, fault.PRSS, fault.Keys, fault.TLS}
 
-// known is every label a scenario may carry.
+// known is every label a scenario may carry itself (smoke comes from the
+// smoke map alone, so a scenario cannot join the slice twice).
 func known() map[string]bool {
 	k := map[string]bool{}
-	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets, LabelKubernetes, LabelSmoke} {
+	for _, l := range []string{LabelScenario, LabelProcedure, LabelDiagnostics, LabelMesh, LabelSteadyState, LabelMeta, LabelCleanup, LabelSecrets, LabelKubernetes} {
 		k[l] = true
 	}
 	for _, l := range sectionLabel {

@@ -11,9 +11,6 @@ import (
 	"github.com/kmschaos/kmschaos/harness/report"
 )
 
-// The tests run the real command line, main() included, by running this
-// test binary again as kmschaos: the exit codes are the process's own.
-
 // rel makes a testdata path relative to the repository root.
 func rel(p string) string { return filepath.Join("harness/guide/testdata", p) }
 

@@ -46,7 +46,7 @@ guide's diagnostics to detect them, runs its runbooks for real, waits for
 the recovery and audits the invariants (no wrong decryption, availability
 as t allows, key material intact, no fault left).
 
-Name the scenarios, or select them with --label (Ginkgo's label-filter
+Name the scenarios, or select them with --label (the suite's label-filter
 syntax, as 'kmschaos scenarios --label' takes it). The seed makes the
 scenarios' choices (parties, links) — the same seed gives the same
 choices as 'go test' with KMSCHAOS_SEED. The reports are those of the
@@ -93,7 +93,7 @@ a bad label filter, no cluster).`,
 			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, cmd.OutOrStdout())
 		},
 	}
-	c.Flags().StringVarP(&label, "label", "l", "", "Ginkgo label filter selecting the scenarios, e.g. 'connectivity && !dns'")
+	c.Flags().StringVarP(&label, "label", "l", "", "label filter selecting the scenarios, e.g. 'connectivity && !network'")
 	c.Flags().Uint64Var(&seed, "seed", 0, "seed of the scenarios' choices (default: random, printed)")
 	c.Flags().StringVar(&reportDir, "report", "", "directory of the reports (default reports/run-<run id>-<time>)")
 	c.Flags().StringVar(&runbooks, "runbooks", "", "directory of the runbook files (default: runbooks/ of the repository)")

@@ -76,7 +76,7 @@ and ( ) to group; ! binds tightest, then &&, then ||.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&label, "label", "l", "", "Ginkgo label filter, e.g. 'connectivity && !network'")
+	c.Flags().StringVarP(&label, "label", "l", "", "label filter (the suite's syntax), e.g. 'connectivity && !network'")
 	outputFlag(c, &out)
 	return c
 }

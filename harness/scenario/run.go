@@ -121,7 +121,6 @@ type runner struct {
 	healedAt    time.Time
 	faultStart  time.Time
 	injectedAt  time.Time // every fault in: the observation's start
-	detectedAt  time.Time
 
 	during   check.Window // from the end of the injection to the end of the observation
 	rbStart  time.Time
@@ -266,14 +265,11 @@ func (r *runner) detect() bool {
 	r.ctx = probe.WithInjectedAt(r.ctx, r.faultStart)
 	if len(r.plan.Detect) == 0 {
 		// Nothing to detect (a plan without faults, or one that says why
-		// none can be seen): no time to detect is claimed, and the fault
-		// is observed from its injection.
-		r.detectedAt = r.faultStart
+		// none can be seen): no time to detect is claimed.
 		return true
 	}
 	dets, detectedAt, ok := detect(r.ctx, r.c, r.plan.Detect, r.plan.DetectWithin, r.rec, r.faultStart)
 	r.res.Detections, r.res.Detected = dets, ok
-	r.detectedAt = detectedAt
 	r.res.TTD = detectedAt.Sub(r.faultStart)
 	if !ok {
 		for _, d := range dets {
