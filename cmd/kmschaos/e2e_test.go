@@ -229,15 +229,22 @@ func buildBinary(t *testing.T, g Gomega) *binary {
 // run runs one command and awaits its exit with code.
 func (c *binary) run(timeout time.Duration, code int, args ...string) *gexec.Session {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, args...)
-	cmd.Dir = c.root
-	s, err := gexec.Start(cmd, nil, nil)
-	c.g.Expect(err).NotTo(HaveOccurred())
+	s := c.start(args...)
 	// The description is a func: the output as it is when it fails, not
 	// as it was when the command started.
 	c.g.Eventually(s).WithTimeout(timeout).Should(gexec.Exit(code), func() string {
 		return fmt.Sprintf("kmschaos %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), s.Out.Contents(), s.Err.Contents())
 	})
+	return s
+}
+
+// start starts one command, from the repository's root.
+func (c *binary) start(args ...string) *gexec.Session {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Dir = c.root
+	s, err := gexec.Start(cmd, nil, nil)
+	c.g.Expect(err).NotTo(HaveOccurred())
 	return s
 }
 
@@ -257,19 +264,27 @@ func (c *binary) upDetached(before ...[]string) string {
 		for _, args := range before {
 			_ = exec.Command(c.bin, append(args, "--run", run)...).Run()
 		}
-		if leftovers(ctx, c.t, run) == "" {
-			return // the test's own down removed it: another would be refused
-		}
-		out, err := exec.Command(c.bin, "down", "--run", run).CombinedOutput()
-		if err != nil {
-			c.t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
-			if dc, derr := docker.Client(ctx); derr == nil {
-				_, _ = docker.Sweep(ctx, dc, docker.SweepOptions{Run: run})
-			}
-		}
-		if left := leftovers(ctx, c.t, run); left != "" {
-			c.t.Errorf("after down, run %s left %s", run, left)
-		}
+		c.remove(ctx, run)
 	})
 	return run
+}
+
+// remove ends a test's run: 'down' unless nothing of it is left (the
+// test's own down removed it: another would be refused), a sweep if down
+// fails, then the proof that nothing of it is left.
+func (c *binary) remove(ctx context.Context, run string) {
+	c.t.Helper()
+	if leftovers(ctx, c.t, run) == "" {
+		return
+	}
+	out, err := exec.Command(c.bin, "down", "--run", run).CombinedOutput()
+	if err != nil {
+		c.t.Errorf("kmschaos down --run %s: %v\n%s", run, err, out)
+		if dc, derr := docker.Client(ctx); derr == nil {
+			_, _ = docker.Sweep(ctx, dc, docker.SweepOptions{Run: run})
+		}
+	}
+	if left := leftovers(ctx, c.t, run); left != "" {
+		c.t.Errorf("after down, run %s left %s", run, left)
+	}
 }

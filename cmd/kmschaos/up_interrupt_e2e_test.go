@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"testing"
 	"time"
@@ -24,24 +23,21 @@ func TestUpExitsZeroOnInterrupt(t *testing.T) {
 	dockertest.Require(t)
 	g := NewWithT(t)
 	kc := buildBinary(t, g)
-	cmd := exec.Command(kc.bin, "up", "--parties", "4", "--threshold", "1")
-	cmd.Dir = kc.root
-	s, err := gexec.Start(cmd, nil, nil)
-	g.Expect(err).NotTo(HaveOccurred())
+	s := kc.start("up", "--parties", "4", "--threshold", "1")
 	var run string
 	t.Cleanup(func() {
-		s.Kill()
+		// Ctrl-C first, as in the test: up removes what it made, ready or
+		// not; killed only if it does not end.
+		s.Signal(os.Interrupt)
 		select {
 		case <-s.Exited:
-		case <-time.After(time.Minute):
+		case <-time.After(3 * time.Minute):
+			s.Kill()
 		}
-		if run == "" {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		if leftovers(ctx, t, run) != "" {
-			_ = exec.Command(kc.bin, "down", "--run", run).Run()
+		if run != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			kc.remove(ctx, run)
 		}
 	})
 
