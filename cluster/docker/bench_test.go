@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/benchsize"
+	"github.com/kmschaos/kmschaos/internal/clusterbench"
 	kmsclient "github.com/kmschaos/kmschaos/kms/client"
 )
 
@@ -103,11 +103,7 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images, floor
 			_ = c.Terminate(context.Background())
 		}
 	}()
-	b.ReportMetric(c.Timings.Total.Seconds(), "bringup-s")
-	b.ReportMetric(c.Timings.Storage.Seconds(), "keygen-s")
-	b.ReportMetric(c.Timings.Toxiproxy.Seconds(), "mesh-s")
-	b.ReportMetric(c.Timings.Parties.Seconds(), "parties-s")
-	b.ReportMetric(c.Timings.Init.Seconds(), "prss-init-s")
+	clusterbench.BringUp(b, c)
 
 	lat := decryptLatencies(b, c, c.Party(1).Endpoint(), 50)
 	b.ReportMetric(ms(lat[len(lat)/2]), "decrypt-p50-ms")
@@ -132,41 +128,13 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images, floor
 			party = max(party, used)
 		}
 	}
-	b.ReportMetric(float64(total)/(1<<20), "cluster-MiB")
-	b.ReportMetric(float64(party)/(1<<20), "party-max-MiB")
-	b.ReportMetric(float64(mesh)/(1<<20), "toxiproxy-MiB")
+	clusterbench.Memory(b, total, party, mesh)
 
-	start := time.Now()
-	if _, err := c.Reset(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(time.Since(start).Milliseconds()), "reset-clean-ms")
-	// The audit after every scenario, on a clean cluster: what no fault
-	// left costs.
-	start = time.Now()
-	if rep, err := c.Audit(ctx); err != nil || !rep.Clean() {
-		b.Fatalf("audit of a clean cluster: %s %v", rep, err)
-	}
-	b.ReportMetric(float64(time.Since(start).Milliseconds()), "audit-clean-ms")
-	// A used cluster: one party killed, one link cut, one latency toxic.
-	if err := c.Party(1).Kill(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Link(2, 3).Disable(); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Link(3, 2).AddToxic(toxics.Latency(100*time.Millisecond, 0)); err != nil {
-		b.Fatal(err)
-	}
-	start = time.Now()
-	if _, err := c.Reset(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(time.Since(start).Seconds(), "reset-used-s")
+	clusterbench.ResetAndAudit(ctx, b, c)
 
 	// A fresh epoch agreed by the running parties, as an operator's
 	// kms-init does: the PRSS set-up alone, without the parties' start.
-	start = time.Now()
+	start := time.Now()
 	res, err := c.InitPRSS(ctx, fmt.Sprintf("%064x", time.Now().UnixNano()))
 	if err != nil {
 		b.Fatal(err)

@@ -15,10 +15,10 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/kube"
-	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/internal/benchsize"
+	"github.com/kmschaos/kmschaos/internal/clusterbench"
 )
 
 // BenchmarkKubernetesCluster is docker.BenchmarkCluster's lifecycle on
@@ -57,11 +57,7 @@ func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
 			_ = c.Terminate(context.Background())
 		}
 	}()
-	b.ReportMetric(c.Timings.Total.Seconds(), "bringup-s")
-	b.ReportMetric(c.Timings.Storage.Seconds(), "keygen-s")
-	b.ReportMetric(c.Timings.Toxiproxy.Seconds(), "mesh-s")
-	b.ReportMetric(c.Timings.Parties.Seconds(), "parties-s")
-	b.ReportMetric(c.Timings.Init.Seconds(), "prss-init-s")
+	clusterbench.BringUp(b, c)
 
 	var lat []time.Duration
 	for range 50 {
@@ -76,35 +72,10 @@ func lifecycle(b *testing.B, kubeconfig string, n, t int, im cluster.Images) {
 	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "decrypt-p90-ms")
 
 	total, party, mesh := workingSets(b, kubeconfig, "kmschaos-"+c.RunID, n+2)
-	b.ReportMetric(float64(total)/(1<<20), "cluster-MiB")
-	b.ReportMetric(float64(party)/(1<<20), "party-max-MiB")
-	b.ReportMetric(float64(mesh)/(1<<20), "toxiproxy-MiB")
+	clusterbench.Memory(b, total, party, mesh)
 
+	clusterbench.ResetAndAudit(ctx, b, c)
 	start := time.Now()
-	if _, err := c.Reset(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(time.Since(start).Milliseconds()), "reset-clean-ms")
-	start = time.Now()
-	if rep, err := c.Audit(ctx); err != nil || !rep.Clean() {
-		b.Fatalf("audit of a clean cluster: %s %v", rep, err)
-	}
-	b.ReportMetric(float64(time.Since(start).Milliseconds()), "audit-clean-ms")
-	if err := c.Party(1).Kill(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Link(2, 3).Disable(); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Link(3, 2).AddToxic(toxics.Latency(100*time.Millisecond, 0)); err != nil {
-		b.Fatal(err)
-	}
-	start = time.Now()
-	if _, err := c.Reset(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(time.Since(start).Seconds(), "reset-used-s")
-	start = time.Now()
 	terminated = true
 	if err := c.Terminate(ctx); err != nil {
 		b.Fatal(err)
