@@ -221,11 +221,14 @@ func TestEndAwaitsTheRunner(t *testing.T) {
 	if _, err := Diagnose(ctx, c, 2, "kill", "party 2 exited", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	// The background process: it ends the game day once asked, as Runner.Run does.
+	// The background process: it ends the game day once asked, as Runner.Run does;
+	// gone with the test if End fails before asking.
 	ended := make(chan error, 1)
+	bg, stopBG := context.WithCancel(ctx)
+	t.Cleanup(stopBG)
 	go func() {
-		for {
-			stop, err := stopRequested(ctx, c)
+		for bg.Err() == nil {
+			stop, err := stopRequested(bg, c)
 			if err != nil || stop != nil {
 				if err == nil {
 					var st *State
@@ -239,6 +242,7 @@ func TestEndAwaitsTheRunner(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		ended <- bg.Err()
 	}()
 	var said []string
 	r, err := End(ctx, c, s, true, func(m string) { said = append(said, m) })
