@@ -117,11 +117,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.step(ctx, time.Now())
 		r.tally(base, false)
-		s.Heartbeat = time.Now().UTC()
-		saveErr := Save(ctx, r.C, s)
-		if saveErr != nil {
-			r.logf("saving the state: %v", saveErr)
-		}
+		saveErr := r.beat(ctx)
 		if out.since(time.Now(), stopErr, saveErr) >= staleAfter {
 			// The cluster is gone (kmschaos down, a swept run): nobody can
 			// end this game day any more, so the runner does not outlive it.
@@ -135,17 +131,22 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// beat saves the state with the heartbeat now, logging a failure.
+func (r *Runner) beat(ctx context.Context) error {
+	r.s.Heartbeat = time.Now().UTC()
+	err := Save(ctx, r.C, r.s)
+	if err != nil {
+		r.logf("saving the state: %v", err)
+	}
+	return err
+}
+
 // beating saves the heartbeat now and every Tick until stop is called —
 // while the runner does something slow before its ticks begin, and
 // touches the state nowhere else meanwhile. stop returns once the last
 // beat is saved.
 func (r *Runner) beating(ctx context.Context) (stop func()) {
-	beat := func() {
-		r.s.Heartbeat = time.Now().UTC()
-		if err := Save(ctx, r.C, r.s); err != nil {
-			r.logf("saving the state: %v", err)
-		}
-	}
+	beat := func() { _ = r.beat(ctx) } // logged; the ticks judge reach
 	beat()
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
