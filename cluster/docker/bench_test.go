@@ -38,6 +38,7 @@ func BenchmarkCluster(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer dc.Close()
 	if os.Getenv("BENCH_COLD") == "1" {
 		b.Run("images=cold", func(b *testing.B) {
 			for b.Loop() {
@@ -84,11 +85,12 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images, floor
 	// containers as the cluster has (its parties, toxiproxy and the
 	// keeper), FROM scratch, started at once. Bring-up's distance from
 	// it is what the harness and the party add to the engine.
-	dcf, err := Client(ctx)
+	dc, err := Client(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	floor := engineFloor(ctx, b, dcf, floorImage, topo.N+2)
+	defer dc.Close()
+	floor := engineFloor(ctx, b, dc, floorImage, topo.N+2)
 	c, err := Start(ctx, cluster.WithTopology(topo.N, topo.T), cluster.WithImages(images), cluster.WithKeptImages())
 	if err != nil {
 		b.Fatal(err)
@@ -110,10 +112,6 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images, floor
 	b.ReportMetric(ms(lat[len(lat)*9/10]), "decrypt-p90-ms")
 
 	// Memory as `docker stats` counts it, after those decryptions.
-	dc, err := Client(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
 	byName, total, err := MemoryUsage(ctx, dc, c.RunID)
 	if err != nil {
 		b.Fatal(err)

@@ -45,7 +45,7 @@ type Driver struct {
 	ok    bool
 	netw  string // the run's network
 	mesh  string // toxiproxy's address on it: every kms-peer-<j> resolves there
-	tbID  string // the id of the image the keeper runs (toolboxImage)
+	tbID  string // the id of the image the keeper runs: written once, in tbImg (toolboxImage)
 	tbImg sync.Once
 }
 

@@ -75,13 +75,10 @@ func (d *Driver) toolboxImage(ctx context.Context, s cluster.Spec) string {
 		}
 		in, err := d.dc.ContainerInspect(ctx, keeperName(s.RunID), client.ContainerInspectOptions{})
 		if err == nil {
-			d.mu.Lock()
 			d.tbID = in.Container.Image
-			d.mu.Unlock()
 		}
 	})
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	// Once.Do returns after the write: every reader sees it, no lock.
 	if d.tbID != "" {
 		return d.tbID
 	}
