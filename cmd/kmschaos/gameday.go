@@ -44,7 +44,9 @@ commands on the live cluster — and say what they found with 'gameday
 diagnose --party N --kind KIND'. It is recorded as said, with its time,
 and told neither right nor wrong: the report scores it against the truth
 (right party, right kind, at that time). They repair with the guide's
-procedures, e.g. 'kmschaos runbook run'. The harness watches for the
+procedures, e.g. 'kmschaos runbook run', and escalate to the network
+coordinator what is not an operator's to fix ('gameday escalate', which
+the harness answers standing for the coordinator). The harness watches for the
 recovery (the fault's trace gone from the audit, every party Optimal,
 right decryptions, key material intact) and records its time; a fault
 still on --limit after its injection is healed by the harness and
@@ -64,7 +66,7 @@ with the cluster: a shell that is killed loses nothing, and the
 facilitator's 'gameday status' from a new one continues (and restarts the
 background process if it died).`,
 	}
-	c.AddCommand(gamedayStartCmd(), gamedayRunCmd(), gamedayStatusCmd(), gamedayDiagnoseCmd(), gamedayRevealCmd(),
+	c.AddCommand(gamedayStartCmd(), gamedayRunCmd(), gamedayStatusCmd(), gamedayDiagnoseCmd(), gamedayEscalateCmd(), gamedayRevealCmd(),
 		gamedayEndCmd(false), gamedayEndCmd(true))
 	return c
 }
@@ -112,7 +114,7 @@ func gamedayStartCmd() *cobra.Command {
 			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", files.Sealed())
 			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", files.Key())
 			fmt.Fprintf(w, "background process log: %s\n", files.Log())
-			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"\n")
+			fmt.Fprintf(w, "players: kmschaos status; kmschaos gameday diagnose --party N --kind KIND \"what you saw\"; kmschaos gameday escalate --party N \"what we ask\"\n")
 			fmt.Fprintf(w, "facilitator: kmschaos gameday status | reveal | end | abort\n")
 			return nil
 		},
@@ -314,8 +316,8 @@ func gamedayRevealCmd() *cobra.Command {
 				switch {
 				case f.InjectedAt.IsZero():
 					how = "not injected yet"
-				case f.RecoveredBy == gameday.ByPlayers:
-					how = fmt.Sprintf("recovered by the players after %s", f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
+				case f.RecoveredBy == gameday.ByPlayers || f.RecoveredBy == gameday.ByCoordinator:
+					how = fmt.Sprintf("recovered by %s after %s", gameday.Who(f.RecoveredBy), f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
 				case f.RecoveredBy == gameday.ByHarness:
 					how = fmt.Sprintf("healed by the harness after %s", f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
 				}

@@ -114,13 +114,18 @@ func During(h *workload.History, w Window, e Expect) error {
 // KeyMaterialIntact fails, naming the objects, if any key object of any
 // party differs from the baseline recorded at bring-up.
 func KeyMaterialIntact(ctx context.Context, c *cluster.Cluster) error {
+	return KeyMaterialIntactOf(ctx, c, c.Topology.Parties())
+}
+
+// KeyMaterialIntactOf is KeyMaterialIntact judged on the parties given.
+func KeyMaterialIntactOf(ctx context.Context, c *cluster.Cluster, parties []int) error {
 	now, err := c.KeyMaterial(ctx)
 	if err != nil {
 		return err
 	}
 	base := c.BaselineKeyMaterial()
 	var diffs []string
-	for i := 1; i <= c.Topology.N; i++ {
+	for _, i := range parties {
 		for _, obj := range base.Diff(now, i) {
 			diffs = append(diffs, "missing or changed: "+obj)
 		}
@@ -184,6 +189,19 @@ func Steady(ctx context.Context, c *cluster.Cluster) error {
 	return c.EachParty(func(i int) error { return steadyParty(ctx, c, i) })
 }
 
+// SteadyAmong is Steady judged on the parties of scope alone: each is
+// Optimal, or misses only parties outside scope
+// (cluster.CheckOptimalAmong), and a fresh value decrypts right through
+// it.
+func SteadyAmong(scope []int) func(context.Context, *cluster.Cluster) error {
+	return func(ctx context.Context, c *cluster.Cluster) error {
+		if err := c.CheckOptimalAmong(ctx, scope); err != nil {
+			return err
+		}
+		return cluster.Parallel(scope, func(i int) error { return decrypts(ctx, c, i) })
+	}
+}
+
 func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
 	pc, err := c.Health(ctx, i)
 	if err != nil {
@@ -192,6 +210,11 @@ func steadyParty(ctx context.Context, c *cluster.Cluster, i int) error {
 	if pc.GetStatus() != kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL {
 		return fmt.Errorf("reaches %d of %d nodes", pc.GetNodesReachable(), c.Topology.N)
 	}
+	return decrypts(ctx, c, i)
+}
+
+// decrypts fails unless a fresh value decrypts right through party i.
+func decrypts(ctx context.Context, c *cluster.Cluster, i int) error {
 	if _, err := oracle.Decrypt(ctx, c, oracle.Request{Party: i, By: "the steady-state check"}); err != nil {
 		if oracle.IsWrong(err) {
 			return err

@@ -30,6 +30,20 @@ const (
 	AtLink  Target = "link"  // --link I-J, the directed peer link I->J
 )
 
+// FixCoordinator: a fault the party's operator cannot fix — the network
+// between parties (a link, a party's peer links) and between clients and
+// a party. The guide itself leaves it to others: "contact the network
+// coordinator for cross-party connectivity issues", and for the client
+// path the firewall, security groups and load balancer, run by whoever
+// runs that network. Here it is the toxiproxy mesh, which no command of
+// an operator's reaches. So these are the coordinator's: during a game
+// day the players recover them by escalating ('kmschaos gameday
+// escalate'), and the harness, standing for the coordinator, heals them.
+// Every other kind — a party's process, resources, storage, keys,
+// config — its operator fixes with the guide's commands (another party's
+// outage too: the players are every party's operators).
+const FixCoordinator = "coordinator"
+
 // Param is one parameter of a kind, given as --param name=value.
 type Param struct {
 	Name    string `json:"name"`
@@ -59,6 +73,9 @@ type KindSpec struct {
 	Target  Target  `json:"target"`
 	Summary string  `json:"summary"`
 	Params  []Param `json:"params"`
+	// Fix is whose fix the fault is: FixCoordinator, or empty for the
+	// party's own operator.
+	Fix string `json:"fix,omitempty"`
 	// build makes the fault; tag names what it adds to the mesh (toxics),
 	// so the undo and a reader of the mesh find it again.
 	build func(a Args, tag string) Fault
@@ -240,12 +257,12 @@ func startParty(ctx context.Context, c *cluster.Cluster, a Args, _ string) error
 }
 
 var kinds = []KindSpec{
-	{Name: "link-refused", Family: Network, Target: AtLink, Summary: "party I's connections to party J are refused (the proxy of link I->J disabled); J still reaches I",
+	{Name: "link-refused", Family: Network, Fix: FixCoordinator, Target: AtLink, Summary: "party I's connections to party J are refused (the proxy of link I->J disabled); J still reaches I",
 		build: func(a Args, _ string) Fault { return LinkRefused(a.Link[0], a.Link[1]) },
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, _ string) error {
 			return enableLinks([]*cluster.Link{c.Link(a.Link[0], a.Link[1])})
 		}},
-	{Name: "link-hang", Family: Network, Target: AtLink, Summary: "link I->J accepts connections and drops every byte: a silent hang",
+	{Name: "link-hang", Family: Network, Fix: FixCoordinator, Target: AtLink, Summary: "link I->J accepts connections and drops every byte: a silent hang",
 		build: func(a Args, tag string) Fault {
 			i, j := a.Link[0], a.Link[1]
 			return New(fmt.Sprintf("link %d->%d hangs silently", i, j), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
@@ -255,7 +272,7 @@ var kinds = []KindSpec{
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
 			return removeToxic([]*cluster.Link{c.Link(a.Link[0], a.Link[1])}, tag)
 		}},
-	{Name: "link-latency", Family: Network, Target: AtLink, Summary: "every byte on link I->J is delayed",
+	{Name: "link-latency", Family: Network, Fix: FixCoordinator, Target: AtLink, Summary: "every byte on link I->J is delayed",
 		Params: []Param{{"latency", "duration", "300ms", "added delay"}, {"jitter", "duration", "0s", "random variation of the delay, ±"}},
 		build: func(a Args, tag string) Fault {
 			i, j := a.Link[0], a.Link[1]
@@ -267,7 +284,7 @@ var kinds = []KindSpec{
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
 			return removeToxic([]*cluster.Link{c.Link(a.Link[0], a.Link[1])}, tag)
 		}},
-	{Name: "latency", Family: Network, Target: AtParty, Summary: "every link into and out of party N is slow",
+	{Name: "latency", Family: Network, Fix: FixCoordinator, Target: AtParty, Summary: "every link into and out of party N is slow",
 		Params: []Param{{"latency", "duration", "300ms", "added delay"}, {"jitter", "duration", "50ms", "random variation of the delay, ±"}},
 		build: func(a Args, tag string) Fault {
 			lat, jit := a.duration("latency"), a.duration("jitter")
@@ -278,12 +295,12 @@ var kinds = []KindSpec{
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
 			return removeToxic(peerLinksOf(c, []int{a.Party}), tag)
 		}},
-	{Name: "isolate", Family: Network, Target: AtParty, Summary: "party N is cut from every peer, both ways (connection refused)",
+	{Name: "isolate", Family: Network, Fix: FixCoordinator, Target: AtParty, Summary: "party N is cut from every peer, both ways (connection refused)",
 		build: func(a Args, _ string) Fault { return Isolate(a.Party) },
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, _ string) error {
 			return enableLinks(peerLinksOf(c, []int{a.Party}))
 		}},
-	{Name: "resets", Family: Network, Target: AtParty, Summary: "a fraction of the connections into party N are reset by the network",
+	{Name: "resets", Family: Network, Fix: FixCoordinator, Target: AtParty, Summary: "a fraction of the connections into party N are reset by the network",
 		Params: []Param{{"fraction", "fraction", "0.7", "share of connections reset"}},
 		build: func(a Args, tag string) Fault {
 			f := float32(a.float("fraction"))
@@ -294,12 +311,12 @@ var kinds = []KindSpec{
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, tag string) error {
 			return removeToxic(intoParty(c, a.Party), tag)
 		}},
-	{Name: "client-refused", Family: Network, Target: AtParty, Summary: "clients of party N get connection refused; the party itself is fine",
+	{Name: "client-refused", Family: Network, Fix: FixCoordinator, Target: AtParty, Summary: "clients of party N get connection refused; the party itself is fine",
 		build: func(a Args, _ string) Fault { return ClientRefused(a.Party) },
 		undo: func(_ context.Context, c *cluster.Cluster, a Args, _ string) error {
 			return enableLinks([]*cluster.Link{c.Party(a.Party).ClientLink()})
 		}},
-	{Name: "client-hang", Family: Network, Target: AtParty, Summary: "party N's client link accepts connections and answers nothing",
+	{Name: "client-hang", Family: Network, Fix: FixCoordinator, Target: AtParty, Summary: "party N's client link accepts connections and answers nothing",
 		build: func(a Args, tag string) Fault {
 			return New(fmt.Sprintf("client link of party %d hangs silently", a.Party), Network, []int{a.Party}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 				return toxic([]*cluster.Link{c.Party(a.Party).ClientLink()}, hang(tag))

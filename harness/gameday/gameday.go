@@ -49,6 +49,7 @@ const (
 // Who recovered a fault.
 const (
 	ByPlayers = "players"
+	// ByCoordinator (escalate.go): the players, through the coordinator.
 	ByHarness = "harness" // at the limit, or at the end: not recovered
 )
 
@@ -72,6 +73,9 @@ type State struct {
 	// WorkloadLost: the runner that ran the workload died; its
 	// operations are counted only up to its last heartbeat.
 	WorkloadLost bool `json:"workload_lost,omitempty"`
+	// Escalations are the players' escalations as the coordinator
+	// answered them (escalate.go).
+	Escalations []Escalation `json:"escalations,omitempty"`
 
 	key []byte // seals the state in its record; never marshalled
 }
@@ -90,6 +94,7 @@ type Fault struct {
 
 	InjectedAt  time.Time  `json:"injected_at,omitzero"`
 	InjectError string     `json:"inject_error,omitempty"`
+	EscalatedAt time.Time  `json:"escalated_at,omitzero"` // undone by the coordinator on an escalation
 	RecoveredAt time.Time  `json:"recovered_at,omitzero"`
 	RecoveredBy string     `json:"recovered_by,omitempty"`
 	HealError   string     `json:"heal_error,omitempty"`
@@ -334,7 +339,7 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 }
 
 func clearRecords(ctx context.Context, c *cluster.Cluster) error {
-	for _, prefix := range []string{diagPrefix, notePrefix} {
+	for _, prefix := range []string{diagPrefix, notePrefix, escPrefix} {
 		recs, err := c.Records(ctx, prefix)
 		if err != nil {
 			return err

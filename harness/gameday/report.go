@@ -32,7 +32,7 @@ func Results(s *State, diags []Diagnosis) []FaultResult {
 	scored := ScoreAll(s, diags)
 	out := make([]FaultResult, len(s.Faults))
 	for i, f := range s.Faults {
-		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers}
+		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers || f.RecoveredBy == ByCoordinator}
 		if !f.RecoveredAt.IsZero() && !f.InjectedAt.IsZero() {
 			r.TTR = f.RecoveredAt.Sub(f.InjectedAt)
 		}
@@ -80,7 +80,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		fmt.Fprintf(w, "  wrong diagnoses %d\n", r.Wrong)
 		switch {
 		case r.Recovered:
-			fmt.Fprintf(w, "  recovered       by the players, %s after the injection\n", r.TTR.Round(time.Millisecond))
+			fmt.Fprintf(w, "  recovered       by %s, %s after the injection\n", Who(r.RecoveredBy), r.TTR.Round(time.Millisecond))
 		case !r.RecoveredAt.IsZero():
 			fmt.Fprintf(w, "  recovered       NOT RECOVERED: healed by the harness %s after the injection\n", r.TTR.Round(time.Millisecond))
 		default:
@@ -103,6 +103,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 	for _, n := range notes {
 		fmt.Fprintf(w, "  +%-9s %s on party %d: %s (%s)%s\n", n.At.Sub(s.Started).Round(100*time.Millisecond), n.Runbook, n.Party, passFail(n.Passed), n.Took.Round(100*time.Millisecond), quoted(n.Detail))
 	}
+	writeEscalations(w, s)
 	fmt.Fprintf(w, "\nops in all: %d ok / %d failed / %d wrong", s.Ops.OK, s.Ops.Failed, s.Ops.Wrong)
 	if s.WorkloadLost {
 		fmt.Fprint(w, " (a runner died: its operations after its last heartbeat are not counted)")

@@ -41,6 +41,8 @@ type Runner struct {
 	w    *workload.Workload
 	tick int
 	test *checks // a test's stand-ins for the checks on the cluster
+	// testUndo, if set, stands in for undoing a fault on an escalation.
+	testUndo func(Fault) error
 	// witnessed: how many of the wrong values this process saw are in
 	// the state already.
 	witnessed int
@@ -208,6 +210,7 @@ func (r *Runner) event(lane report.Lane, label string, status report.Status, det
 func (r *Runner) step(ctx context.Context, now time.Time) {
 	s := r.s
 	r.tick++
+	r.answer(ctx, now)
 	var rep *cluster.ResetReport
 	audit := func() *cluster.ResetReport {
 		if rep == nil {
@@ -244,10 +247,10 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 			if err := r.checks().keys(ctx, r.C); err != nil {
 				continue
 			}
-			f.RecoveredAt, f.RecoveredBy = time.Now().UTC(), ByPlayers
-			r.logf("fault %d recovered by the players after %s", i+1, f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
+			f.RecoveredAt, f.RecoveredBy = time.Now().UTC(), recoveredBy(*f)
+			r.logf("fault %d recovered by %s after %s", i+1, Who(f.RecoveredBy), f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
 			r.event(report.LaneFaults, fmt.Sprintf("fault %d", i+1), report.Warn, f.Name, f.InjectedAt, f.RecoveredAt)
-			r.event(report.LaneProbes, fmt.Sprintf("fault %d recovered by the players", i+1), report.OK,
+			r.event(report.LaneProbes, fmt.Sprintf("fault %d recovered by %s", i+1, Who(f.RecoveredBy)), report.OK,
 				fmt.Sprintf("every party Optimal, decrypts right, key material intact, %s after the injection", f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond)), f.RecoveredAt, time.Time{})
 		}
 	}
@@ -354,6 +357,9 @@ func (r *Runner) tally(base report.Ops, final bool) {
 func (r *Runner) finish(ctx context.Context, base report.Ops, abort bool) error {
 	s := r.s
 	now := time.Now()
+	if !abort {
+		r.answer(ctx, now) // asked before the end: answered, if late
+	}
 	for i := range s.Faults {
 		if s.Faults[i].Active(now) && !abort {
 			r.heal(ctx, i, "still on at the end of the game day: healed by the harness")

@@ -24,6 +24,15 @@ type Env struct {
 	C     *cluster.Cluster
 	Party int                             // the party the runbook is about: {{party}}
 	Heal  func(ctx context.Context) error // heals the injected fault (heal steps)
+	// Escalate answers an escalate step about Party: what the one asked
+	// says back, or why the step fails. Nil: the step heals (Heal), the
+	// harness standing for whoever was asked.
+	Escalate func(ctx context.Context, ask string) (answer string, err error)
+	// Scope are the parties the runbook is judged on: its expect
+	// optimal, and the verdict's steady state and key material, look at
+	// them alone. Nil: every party. (A game day's players' runbook: the
+	// parties it touches, see Touches.)
+	Scope []int
 	Vars  map[string]string               // more variables, or overrides
 	Rec   *report.Recorder
 	// OnStep, if set, is told each step as soon as it has run: what a
@@ -247,11 +256,17 @@ func (rb *Runbook) step(ctx context.Context, e *Env, s Step, v map[string][]stri
 		}
 	case s.Engine != nil:
 		err = runEngine(ctx, e, s.Engine, v)
-	case s.Heal:
+	case s.Heal, s.Escalate != "" && e.Escalate == nil:
 		if e.Heal == nil {
 			err = fmt.Errorf("no fault to heal")
 		} else {
 			err = e.Heal(ctx)
+		}
+	case s.Escalate != "":
+		var ask []string
+		if ask, err = expand([]string{s.Escalate}, v); err == nil {
+			command = "[escalate] " + ask[0]
+			output, err = e.Escalate(ctx, ask[0])
 		}
 	case s.Wait > 0:
 		select {
@@ -466,9 +481,7 @@ func update(ctx context.Context, e *Env, g *Engine, i int, _ time.Duration) erro
 func poll(ctx context.Context, e *Env, x Expect, v map[string][]string, since time.Time) error {
 	var probes []probe.Probe
 	if x.Optimal {
-		probes = append(probes, probe.New("every party Optimal", func(ctx context.Context, c *cluster.Cluster) error {
-			return c.CheckOptimal(ctx)
-		}))
+		probes = append(probes, OptimalAmong(e.Scope))
 	}
 	if x.Health != "" {
 		probes = append(probes, probe.HealthStatus(e.Party, strings.Split(x.Health, "|")...))

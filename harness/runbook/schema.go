@@ -81,7 +81,7 @@ const (
 )
 
 // Step is one action and what must hold after it. Exactly one of Exec,
-// Engine, Heal and Wait, or none when the step only checks.
+// Engine, Heal, Escalate and Wait, or none when the step only checks.
 type Step struct {
 	Name   string  `yaml:"name"`
 	Guide  string  `yaml:"guide"` // the guide's words or command
@@ -90,6 +90,12 @@ type Step struct {
 	// Heal undoes the injected fault: what the guide leaves to people
 	// ("contact the network coordinator", "fix the firewall").
 	Heal bool `yaml:"heal"`
+	// Escalate asks whoever fixes what the party's operator cannot (the
+	// guide's "contact the network coordinator") to act on {{party}}'s
+	// network; its text is what the operator asks. Env.Escalate answers
+	// it: during a game day, the harness standing for the coordinator;
+	// elsewhere it heals as a heal step does.
+	Escalate string `yaml:"escalate"`
 	// Wait is a pause the procedure itself prescribes (the guide's
 	// "sleep 10"), not a way to wait for a condition: use Expect for that.
 	Wait Duration `yaml:"wait"`
@@ -219,7 +225,7 @@ func (s Step) ChecksNothing() bool { return s.Diagnostic }
 
 // UndoesHarnessFault tells whether the step undoes the harness's own
 // fault (heal, or undoes_fault) instead of doing what the guide says.
-func (s Step) UndoesHarnessFault() bool { return s.Heal || s.UndoesFault }
+func (s Step) UndoesHarnessFault() bool { return s.Heal || s.Escalate != "" || s.UndoesFault }
 
 // Command renders a step's action for the report.
 func (s Step) Command() string {
@@ -234,6 +240,8 @@ func (s Step) Command() string {
 		return fmt.Sprintf("[engine] %s %s", s.Engine.Action, s.Engine.Parties)
 	case s.Heal:
 		return "[heal the injected fault]"
+	case s.Escalate != "":
+		return fmt.Sprintf("[escalate] %s", s.Escalate)
 	case s.Wait > 0:
 		return fmt.Sprintf("[wait] %s", time.Duration(s.Wait))
 	}

@@ -172,10 +172,10 @@ func (v *validator) runbook() {
 		} else {
 			names[s.Name] = k + 1
 		}
-		undoes = undoes || s.Heal || s.UndoesFault
+		undoes = undoes || s.UndoesHarnessFault()
 	}
 	if rb.Origin == OriginHarness && len(rb.Steps) > 0 && !undoes {
-		top("origin", "harness, but no step undoes the fault (heal: true or undoes_fault: true)")
+		top("origin", "harness, but no step undoes the fault (heal: true, escalate or undoes_fault: true)")
 	}
 }
 
@@ -198,6 +198,10 @@ func (v *validator) step(no int, s *Step) {
 	if s.Heal {
 		actions++
 	}
+	if s.Escalate != "" {
+		actions++
+		v.text("escalate", s.Escalate)
+	}
 	if s.Wait > 0 {
 		actions++
 	}
@@ -205,7 +209,7 @@ func (v *validator) step(no int, s *Step) {
 		v.fail("wait", "negative duration %s", time.Duration(s.Wait))
 	}
 	if actions > 1 {
-		v.fail("step", "two actions: give one of exec, engine, heal, wait")
+		v.fail("step", "two actions: give one of exec, engine, heal, escalate, wait")
 	}
 	v.expect(s, actions)
 	v.capture(s)

@@ -33,6 +33,9 @@ type Judge struct {
 	// renew is accepted: the fault's, or the party a runbook run by hand
 	// is about.
 	Touched []int
+	// Scope are the parties the steady state and the key material are
+	// judged on (runbook.Env.Scope); nil: every party.
+	Scope []int
 
 	renews []string // what the runbooks that ran whole renewed on purpose
 	test   *checks  // a test's stand-ins for the checks on the cluster
@@ -48,6 +51,10 @@ type checks struct {
 func (j *Judge) checks() checks {
 	if j.test != nil {
 		return *j.test
+	}
+	if j.Scope != nil {
+		return checks{steady: probe.New(fmt.Sprintf("steady state of parties %v (Optimal or missing only parties beyond them, decrypt right)", j.Scope), check.SteadyAmong(j.Scope)),
+			keys: func(ctx context.Context, c *cluster.Cluster) error { return check.KeyMaterialIntactOf(ctx, c, j.Scope) }, left: check.NoFaultLeft}
 	}
 	return checks{steady: Steady, keys: check.KeyMaterialIntact, left: check.NoFaultLeft}
 }
@@ -140,7 +147,7 @@ func (v *Verdict) Problems() []string {
 // onCheck, if set, is told each check as soon as it is done. The error
 // is one that kept the runbook from being judged.
 func Runbook(ctx context.Context, rb *runbook.Runbook, env *runbook.Env, within time.Duration, onCheck func(Check)) (*Verdict, error) {
-	j := &Judge{C: env.C, Touched: []int{env.Party}}
+	j := &Judge{C: env.C, Touched: []int{env.Party}, Scope: env.Scope}
 	return j.runbook(ctx, rb, env, within, onCheck)
 }
 
@@ -161,8 +168,13 @@ func (j *Judge) runbook(ctx context.Context, rb *runbook.Runbook, env *runbook.E
 		}
 		return c
 	}
-	v.Steady = done(SteadyCheck, j.Steady(ctx, within))
-	v.Keys = done(KeysCheck, j.Keys(ctx))
+	steady, keys := SteadyCheck, KeysCheck
+	if j.Scope != nil {
+		steady = fmt.Sprintf("steady state of parties %v: Optimal (or missing only parties beyond them), decrypt right", j.Scope)
+		keys = fmt.Sprintf("key material of parties %v as the baseline", j.Scope)
+	}
+	v.Steady = done(steady, j.Steady(ctx, within))
+	v.Keys = done(keys, j.Keys(ctx))
 	v.Left = done(LeftCheck, j.Left(ctx))
 	v.Took = time.Since(start)
 	return v, nil
