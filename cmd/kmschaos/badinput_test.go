@@ -51,6 +51,10 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"guide", "run", "--party", "0"}, `"--party" flag: must be a whole number from 1`},
 		{[]string{"gameday", "start", "--faults", "0"}, `"--faults" flag: must be a whole number from 1`},
 		{[]string{"gameday", "start", "--every", "0s"}, `"--every" flag: must be longer than zero`},
+		// An escalation names a party and says what it asks, before a cluster is looked for.
+		{[]string{"gameday", "escalate", "--party", "1", " "}, `say what you ask the coordinator: kmschaos gameday escalate --party N "what we ask"`},
+		{[]string{"gameday", "escalate", "please"}, "--party N: the party whose network you ask about (1 to n)"},
+		{[]string{"gameday", "escalate", "--party", "0", "please"}, `"-p, --party" flag: must be a whole number from 1`},
 		// What needs no cluster is refused before looking for one.
 		{[]string{"gameday", "start", "--kinds", "kill,bogus"}, `--kinds: unknown fault kind "bogus"`},
 		{[]string{"gameday", "start", "--report", file}, "--report " + file + ": " + file + " is a file, not a directory"},

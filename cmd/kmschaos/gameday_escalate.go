@@ -45,8 +45,10 @@ what you ask, as you would write it to them.
 
 During a game day the harness stands for the coordinator: it looks at that
 party's network and undoes the hidden faults there that are the
-coordinator's (kinds ` + coordinatorKinds() + `;
-for a link, either end counts), and nothing else. The answer says only what
+coordinator's (for a link, either end counts), and nothing else. Those are
+the network's kinds:
+  ` + coordinatorKinds() + `.
+The answer says only what
 a real coordinator would: that they acted on party N's network, or found
 nothing to fix there. The escalation is recorded with its time; once the
 cluster is back the fault counts as recovered by the players, through the

@@ -33,7 +33,7 @@ type Env struct {
 	// them alone. Nil: every party. (A game day's players' runbook: the
 	// parties it touches, see Touches.)
 	Scope []int
-	Vars  map[string]string               // more variables, or overrides
+	Vars  map[string]string // more variables, or overrides
 	Rec   *report.Recorder
 	// OnStep, if set, is told each step as soon as it has run: what a
 	// person watching the runbook sees.
