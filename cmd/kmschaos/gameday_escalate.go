@@ -48,9 +48,8 @@ party's network and undoes the hidden faults there that are the
 coordinator's (for a link, either end counts), and nothing else. Those are
 the network's kinds:
   ` + coordinatorKinds() + `.
-The answer says only what
-a real coordinator would: that they acted on party N's network, or found
-nothing to fix there. The escalation is recorded with its time; once the
+The answer says only what a real coordinator would: that they acted on
+party N's network, or found nothing to fix there. The escalation is recorded with its time; once the
 cluster is back the fault counts as recovered by the players, through the
 coordinator. A wrong escalation changes nothing and is listed in the
 report: asking about every party in turn shows.
