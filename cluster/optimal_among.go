@@ -9,12 +9,12 @@ import (
 )
 
 // CheckOptimalAmong is CheckOptimal judged on the parties of scope alone
-// (nil: every party, CheckOptimal): each reports Optimal, or Healthy
+// (none: every party, CheckOptimal): each reports Optimal, or Healthy
 // (2n/3+1 nodes reached) missing only parties outside scope — parties
 // kept away by what is not the scope's to answer for, such as another
 // hidden fault of a game day.
 func (c *Cluster) CheckOptimalAmong(ctx context.Context, scope []int) error {
-	if scope == nil {
+	if len(scope) == 0 {
 		return c.CheckOptimal(ctx)
 	}
 	return Parallel(scope, func(i int) error { return c.optimalAmong(ctx, i, scope) })

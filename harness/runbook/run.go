@@ -30,7 +30,7 @@ type Env struct {
 	Escalate func(ctx context.Context, ask string) (answer string, err error)
 	// Scope are the parties the runbook is judged on: its expect
 	// optimal, and the verdict's steady state and key material, look at
-	// them alone. Nil: every party. (A game day's players' runbook: the
+	// them alone. None: every party. (A game day's players' runbook: the
 	// parties it touches, see Touches.)
 	Scope []int
 	Vars  map[string]string // more variables, or overrides

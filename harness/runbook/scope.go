@@ -10,10 +10,10 @@ import (
 )
 
 // OptimalAmong is an expect optimal judged on the parties of scope
-// (cluster.CheckOptimalAmong; nil: every party Optimal).
+// (cluster.CheckOptimalAmong; none: every party Optimal).
 func OptimalAmong(scope []int) probe.Probe {
 	name := "every party Optimal"
-	if scope != nil {
+	if len(scope) > 0 {
 		name = fmt.Sprintf("parties %v Optimal (or missing only parties beyond them)", scope)
 	}
 	return probe.New(name, func(ctx context.Context, c *cluster.Cluster) error {

@@ -34,7 +34,7 @@ type Judge struct {
 	// is about.
 	Touched []int
 	// Scope are the parties the steady state and the key material are
-	// judged on (runbook.Env.Scope); nil: every party.
+	// judged on (runbook.Env.Scope); none: every party.
 	Scope []int
 
 	renews []string // what the runbooks that ran whole renewed on purpose
@@ -52,7 +52,7 @@ func (j *Judge) checks() checks {
 	if j.test != nil {
 		return *j.test
 	}
-	if j.Scope != nil {
+	if len(j.Scope) > 0 {
 		return checks{steady: probe.New(fmt.Sprintf("steady state of parties %v (Optimal or missing only parties beyond them, decrypt right)", j.Scope), check.SteadyAmong(j.Scope)),
 			keys: func(ctx context.Context, c *cluster.Cluster) error { return check.KeyMaterialIntactOf(ctx, c, j.Scope) }, left: check.NoFaultLeft}
 	}
@@ -169,7 +169,7 @@ func (j *Judge) runbook(ctx context.Context, rb *runbook.Runbook, env *runbook.E
 		return c
 	}
 	steady, keys := SteadyCheck, KeysCheck
-	if j.Scope != nil {
+	if len(j.Scope) > 0 {
 		steady = fmt.Sprintf("steady state of parties %v: Optimal (or missing only parties beyond them), decrypt right", j.Scope)
 		keys = fmt.Sprintf("key material of parties %v as the baseline", j.Scope)
 	}
