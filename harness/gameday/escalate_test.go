@@ -59,6 +59,7 @@ func escalationGameDay(t *testing.T) (*cluster.Cluster, *Runner, func() []string
 
 // ticking runs the runner's ticks, fast, until the test ends.
 func ticking(t *testing.T, r *Runner) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
