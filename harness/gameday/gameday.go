@@ -166,8 +166,11 @@ type Options struct {
 	Faults int           // how many hidden faults
 	Every  time.Duration // between two injections; the first comes after one
 	Limit  time.Duration // after which the harness heals a fault the players did not
-	Kinds  []string      // the kinds to draw from (default: every kind)
-	Dir    string
+	Kinds  []string      // the kinds to draw from (default: every kind On offers)
+	// On is where the cluster runs (Begin sets it from the cluster): the
+	// draw takes only kinds it offers. Zero is Docker, the default.
+	On  fault.Platform
+	Dir string
 	// Backend are the flags that reach the cluster's backend, which the
 	// game day's background process is started with (Header.Backend).
 	Backend []string
@@ -183,11 +186,23 @@ func (o Options) Check() error {
 		return inputf("--every and --limit must be positive")
 	}
 	for _, name := range o.Kinds {
-		if _, ok := fault.LookupKind(name); !ok {
+		k, ok := fault.LookupKind(name)
+		if !ok {
 			return inputf("--kinds: unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", name, fault.Closest(name))
+		}
+		// Before attaching only the backend is known; Plan checks the rest.
+		if err := k.OfferedOn(fault.Platform{Backend: o.platform().Backend, VolumesSized: true}); err != nil {
+			return inputf("--kinds: %v ('kmschaos faults' lists where each is offered)", err)
 		}
 	}
 	return nil
+}
+
+func (o Options) platform() fault.Platform {
+	if o.On == (fault.Platform{}) {
+		return fault.Platform{Backend: fault.Docker, VolumesSized: true}
+	}
+	return o.On
 }
 
 // Plan draws the hidden faults from the seed: kinds from the table (or
@@ -198,13 +213,24 @@ func Plan(topo cluster.Topology, o Options) ([]Fault, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	on := o.platform()
 	var kinds []fault.KindSpec
 	if len(o.Kinds) == 0 {
-		kinds = fault.Kinds()
+		for _, k := range fault.Kinds() {
+			if k.OfferedOn(on) == nil {
+				kinds = append(kinds, k)
+			}
+		}
 	}
 	for _, name := range o.Kinds {
 		k, _ := fault.LookupKind(name)
+		if err := k.OfferedOn(on); err != nil {
+			return nil, inputf("--kinds: %v ('kmschaos faults' lists where each is offered)", err)
+		}
 		kinds = append(kinds, k)
+	}
+	if len(kinds) == 0 {
+		return nil, inputf("no fault kind is offered on the %s backend", on.Backend)
 	}
 	if topo.T < 1 {
 		return nil, inputf("the cluster's threshold is %d: no fault fits in its budget", topo.T)
@@ -317,6 +343,7 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	if o.Dir == "" {
 		return nil, inputf("a game day needs a directory for its key, sealed file and report")
 	}
+	o.On = fault.PlatformOf(c)
 	faults, err := Plan(c.Topology, o)
 	if err != nil {
 		return nil, err
