@@ -56,10 +56,12 @@ const (
 // it sealed (seal.go); it holds no secret of the cluster.
 type State struct {
 	Header
-	Seed   uint64        `json:"seed"`
-	Every  time.Duration `json:"every_ns"`
-	Limit  time.Duration `json:"limit_ns"`
-	Faults []Fault       `json:"faults"`
+	// Cluster is the cluster the game day ran on (Begin), for the report.
+	Cluster Cluster       `json:"cluster"`
+	Seed    uint64        `json:"seed"`
+	Every   time.Duration `json:"every_ns"`
+	Limit   time.Duration `json:"limit_ns"`
+	Faults  []Fault       `json:"faults"`
 	// Events are the faults, probes and invariant lanes of the timeline,
 	// offsets from Started (the workload's are the runner's alone).
 	Events []report.Event `json:"events"`
@@ -74,6 +76,13 @@ type State struct {
 	WorkloadLost bool `json:"workload_lost,omitempty"`
 
 	key []byte // seals the state in its record; never marshalled
+}
+
+// Cluster is a game day's cluster as the report tells it.
+type Cluster struct {
+	N       int    `json:"n"`
+	T       int    `json:"t"`
+	Backend string `json:"backend"` // docker, kubernetes
 }
 
 // Fault is one hidden fault: what it is, when it was to come and what
@@ -349,7 +358,8 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 		return nil, err
 	}
 	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Backend: o.Backend, Heartbeat: now.UTC()},
-		Seed: o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
+		Cluster: Cluster{N: c.Topology.N, T: c.Topology.T, Backend: c.Backend()},
+		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
 	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)
 	}

@@ -148,12 +148,12 @@ func TestResultsAndText(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
 	}
-	run := Run(s, diags, nil, nil)
-	if run.Scenarios[0].Passed {
+	f := Build(s, diags, nil)
+	if f.Passed {
 		t.Error("a game day with a fault the players did not recover passed")
 	}
 	players := 0
-	for _, e := range run.Scenarios[0].Events {
+	for _, e := range f.Events {
 		if e.Lane == report.LanePlayers {
 			players++
 		}
