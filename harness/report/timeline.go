@@ -33,8 +33,8 @@ var fixedLanes = []Lane{LaneFaults, LaneProbes, LaneRunbook, LaneWorkload}
 
 // timeline builds the SVG of one scenario.
 type timeline struct {
-	b     strings.Builder
-	span  time.Duration
+	b        strings.Builder
+	span     time.Duration
 	lanes    []Lane
 	row      map[Lane]int
 	labelled []Lane
