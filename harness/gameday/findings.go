@@ -157,7 +157,7 @@ func (f *Findings) VerdictLine() string {
 	case f.Wrong > 0:
 		return "the game day FAILED: a decryption returned a WRONG value"
 	case f.Passed:
-		return fmt.Sprintf("the game day PASSED: the players found and recovered all %d faults", len(f.Faults))
+		return "the game day PASSED: the players found and recovered every fault"
 	case f.Stage == "running":
 		return "the game day is still running"
 	}
@@ -229,7 +229,7 @@ func (f *Findings) summarize() []Line {
 		}
 	}
 	if wrongDiags > 0 {
-		badf("%d wrong diagnoses", wrongDiags)
+		badf("%d wrong %s", wrongDiags, plural(wrongDiags, "diagnosis", "diagnoses"))
 	}
 	return append(append([]Line{}, bad...), good...)
 }
@@ -315,4 +315,11 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -69,7 +69,7 @@ func TestReportTextSaysTheWorstFirst(t *testing.T) {
 	for k, want := range []string{
 		"! WRONG decryptions: 1, whoever saw them: the game day FAILED: party 3 returned 43 for 42 (seen by the players' runbook start-parties on party 3: probe: decrypts right at 09:06:00.000)",
 		"! fault 2 (memory on party 3): NOT diagnosed right, NOT RECOVERED: healed by the harness after 5m0s",
-		"! 1 wrong diagnoses",
+		"! 1 wrong diagnosis",
 		"  fault 1 (kill on party 2): diagnosed right after 20s, recovered by the players after 1m0s",
 	} {
 		if got := lines[i+1+k]; got != want {

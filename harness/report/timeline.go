@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Geometry of a timeline, in SVG user units. The width is fixed rather than
@@ -38,6 +39,29 @@ type timeline struct {
 	lanes    []Lane
 	row      map[Lane]int
 	labelled []Lane
+	labels   []markLabel // of the labelled lanes' instants, drawn over everything
+}
+
+// markLabel is an instant's label, beside its mark.
+type markLabel struct {
+	lane Lane
+	x, y float64
+	text string
+}
+
+// drawLabels writes the labels of the labelled lanes over the marks, in
+// time order; one that would overlap the one before it in its lane is
+// left to the hover text, as a label over a label reads as neither.
+func (t *timeline) drawLabels() {
+	slices.SortStableFunc(t.labels, func(a, b markLabel) int { return cmp.Compare(a.x, b.x) })
+	end := map[Lane]float64{}
+	for _, l := range t.labels {
+		if e, ok := end[l.lane]; ok && l.x < e {
+			continue
+		}
+		end[l.lane] = l.x + float64(utf8.RuneCountInString(l.text))*tlCharW + 2*tlDiamond
+		fmt.Fprintf(&t.b, `<text class="mark-label" x="%.1f" y="%.1f">%s</text>`, l.x, l.y, html.EscapeString(l.text))
+	}
 }
 
 // timelineSVG draws the events of s, one lane per party then the fixed
@@ -100,6 +124,7 @@ func (tl Timeline) SVG() template.HTML {
 	for _, m := range t.marks(tl.Events) {
 		t.draw(m)
 	}
+	t.drawLabels()
 	t.b.WriteString(`</svg>`)
 	return template.HTML(t.b.String())
 }
@@ -314,7 +339,7 @@ func (t *timeline) draw(m mark) {
 		fmt.Fprintf(&t.b, `<polygon class="%s" points="%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f">%s</polygon>`,
 			cls, x, cy-r, x+r, cy, x, cy+r, x-r, cy, title)
 		if slices.Contains(t.labelled, m.Lane) {
-			fmt.Fprintf(&t.b, `<text class="mark-label" x="%.1f" y="%.1f">%s</text>`, x+r+2, cy+4, html.EscapeString(m.Label))
+			t.labels = append(t.labels, markLabel{lane: m.Lane, x: x + r + 2, y: cy + 4, text: m.Label})
 		}
 	}
 }
