@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/workload"
@@ -47,9 +48,10 @@ type Findings struct {
 	// or another party's operator ('gameday escalate', to come): none
 	// until then.
 	Escalations []Escalation `json:"escalations"`
-	// Halt is the game day stopped by a guard or 'kmschaos halt' (to
-	// come): its cause and time; nil if it was not.
-	Halt *Halt `json:"halt,omitempty"`
+	// Halt is the game day stopped by a guard or 'kmschaos halt': its
+	// cause, time and who pulled it; nil if it was not. (Build fills it
+	// once the game day's state keeps the halt that stopped it.)
+	Halt *halt.Halt `json:"halt,omitempty"`
 
 	Ops          report.Ops `json:"ops"` // the workload's, in all
 	WorkloadLost bool       `json:"workload_lost,omitempty"`
@@ -88,12 +90,6 @@ func (e Escalation) Verdict() string {
 		return fmt.Sprintf("right (fault %d)", e.Fault+1)
 	}
 	return "wrong: changed nothing"
-}
-
-// Halt is a game day halted: every fault healed at once, and why.
-type Halt struct {
-	At    time.Time `json:"at"`
-	Cause string    `json:"cause"`
 }
 
 // Build makes the game day's findings from its state, what the players
@@ -184,7 +180,7 @@ func (f *Findings) summarize() []Line {
 		badf("%s%s", wrongLine(f.Wrong), first)
 	}
 	if f.Halt != nil {
-		badf("HALTED +%s: %s", f.Halt.At.Sub(f.Started).Round(100*time.Millisecond), f.Halt.Cause)
+		badf("HALTED +%s by %s: %s", f.Halt.At.Sub(f.Started).Round(100*time.Millisecond), f.Halt.By, f.Halt.Cause)
 	}
 	if f.Keys == report.KeysChanged {
 		badf("key material differs from the baseline")

@@ -138,7 +138,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		fmt.Fprintf(w, "  +%-9s party %d: %s%s\n", e.At.Sub(s.Started).Round(100*time.Millisecond), e.Party, e.Verdict(), quoted(e.Text))
 	}
 	if f.Halt != nil {
-		fmt.Fprintf(w, "HALTED +%s: %s\n", f.Halt.At.Sub(s.Started).Round(100*time.Millisecond), f.Halt.Cause)
+		fmt.Fprintf(w, "HALTED +%s by %s: %s\n", f.Halt.At.Sub(s.Started).Round(100*time.Millisecond), f.Halt.By, f.Halt.Cause)
 	}
 	fmt.Fprintf(w, "\nops in all: %d ok / %d failed / %d wrong", s.Ops.OK, s.Ops.Failed, s.Ops.Wrong)
 	if s.WorkloadLost {
