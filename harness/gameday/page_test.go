@@ -22,7 +22,7 @@ import (
 // the runbooks saw.
 func played() (*State, []Diagnosis, []Note) {
 	start := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
-	at := func(d time.Duration) time.Time { return start.Add(d) }
+	at := start.Add
 	s := &State{Header: Header{ID: "abc123", Run: "r42", Started: start, Ended: at(10 * time.Minute)},
 		Cluster: Cluster{N: 4, T: 1, Backend: "docker"}, Seed: 7, Every: 2 * time.Minute, Limit: 5 * time.Minute,
 		Faults: []Fault{
