@@ -65,9 +65,38 @@ func TestFaultsListsTheTable(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &kinds) != nil || len(kinds) != len(fault.Kinds()) {
 		t.Fatalf("faults --output json: exit %d, %d kinds\n%s", code, len(kinds), out)
 	}
+	for _, k := range kinds {
+		if len(k.Backends) == 0 {
+			t.Errorf("faults --output json: %s names no backend", k.Name)
+		}
+	}
 	out, _, code = cli(t, "faults")
-	if code != 0 || !regexp.MustCompile(`(?m)^\s*latency\s+network\s+--party N\s+latency=300ms jitter=50ms\s`).MatchString(out) {
-		t.Errorf("faults: exit %d\n%s", code, out)
+	for _, row := range []string{
+		`(?m)^\s*latency\s+network\s+--party N\s+docker,kubernetes\s+coordinator\s+latency=300ms jitter=50ms\s`,
+		`(?m)^\s*pause\s+process\s+--party N\s+docker\s+operator\s+-\s`,
+		`(?m)^\s*evict\s+process\s+--party N\s+kubernetes\*\s+operator\s+-\s`,
+		`(?m)^\* evict: only where node faults are allowed`,
+	} {
+		if code != 0 || !regexp.MustCompile(row).MatchString(out) {
+			t.Errorf("faults: exit %d, no line matching %s\n%s", code, row, out)
+		}
+	}
+}
+
+// A game day asked for a kind its backend does not offer is refused in
+// one line, exit 2, before any cluster is looked for.
+func TestGameDayRefusesAKindTheBackendLacks(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--backend", "kubernetes", "gameday", "start", "--kinds", "kill,pause"}, "--kinds: fault kind pause is not offered on the kubernetes backend (only on docker)"},
+		{[]string{"gameday", "start", "--kinds", "evict"}, "--kinds: fault kind evict is not offered on the docker backend (only on kubernetes)"},
+	} {
+		_, errOut, code := cli(t, append(c.args, "--report", t.TempDir())...)
+		if code != 2 || !strings.Contains(errOut, c.says) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line saying %q", c.args, code, errOut, c.says)
+		}
 	}
 }
 

@@ -95,6 +95,7 @@ func gamedayStartCmd() *cobra.Command {
 				return err
 			}
 			o.Dir, o.Backend = abs, be.Args()
+			o.On.Backend = be.Name // the volumes are known once attached: Begin checks again
 			if err := o.Check(); err != nil {
 				return err
 			}
@@ -123,7 +124,7 @@ func gamedayStartCmd() *cobra.Command {
 	countFlag(c.Flags(), &o.Faults, "faults", "", 1, "how many hidden faults")
 	durationFlag(c.Flags(), &o.Every, "every", 2*time.Minute, false, "time before the first fault and between two faults")
 	durationFlag(c.Flags(), &o.Limit, "limit", 15*time.Minute, false, "after this long the harness heals a fault the players have not recovered")
-	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind)")
+	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind the backend offers; 'kmschaos faults' says which)")
 	c.Flags().StringVar(&dir, "report", "reports/gameday", "directory of the sealed file, the log and the report")
 	runFlag(c, &run)
 	return c

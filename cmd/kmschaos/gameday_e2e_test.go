@@ -174,7 +174,16 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(report).To(MatchRegexp(`ops in all: [1-9]\d* ok / \d+ failed / 0 wrong`))
 	html, err := os.ReadFile(filepath.Join(dir, "gameday-"+regexpFind(`game day (\w+) on cluster`, report)+".html"))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(html)).To(ContainSubstring(">players<"))
+	// The game day's own page: the cluster's real size, a row and a
+	// lane for the one fault, the players' lane labelled with their first
+	// diagnosis (the right one, a second later, would overlap it: its
+	// label is on hover).
+	g.Expect(report).To(ContainSubstring("cluster: n = 4, t = 1, on docker\n"))
+	g.Expect(report).To(MatchRegexp(`\n  fault 1 \(kill on party ` + strconvI(down) + `\): diagnosed right after \S+, recovered by the players after \S+\n`))
+	g.Expect(string(html)).To(ContainSubstring(`<dd id="cluster">n = 4, t = 1</dd>`))
+	g.Expect(strings.Count(string(html), `<tr class="f-good">`)).To(Equal(1))
+	g.Expect(string(html)).To(And(ContainSubstring(">fault 1</text>"), ContainSubstring(">players</text>"), ContainSubstring(">✗ pause p"+strconvI(alive)+"</text>"),
+		ContainSubstring("<title>✓ kill p"+strconvI(down)+" [ok]\ndiagnosis: party "+strconvI(down)+" kill: right (fault 1)")))
 	runnerGone(pid)
 	// The diagnoses the keeper holds carry no verdict.
 	g.Expect(keeperRecords("gameday-diag-")).To(And(ContainSubstring(`"kind":"kill"`), Not(ContainSubstring(`"right"`)), Not(ContainSubstring(`"fault"`))))

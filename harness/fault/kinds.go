@@ -76,6 +76,15 @@ type KindSpec struct {
 	// Fix is whose fix the fault is: FixCoordinator, or empty for the
 	// party's own operator.
 	Fix string `json:"fix,omitempty"`
+	// Backends are the backends that offer the kind, by the name
+	// Cluster.Backend gives (Docker, Kubernetes); Where says what more a
+	// cluster of theirs needs, if anything.
+	Backends []string `json:"backends"`
+	Where    string   `json:"where,omitempty"`
+	// only lists the backends of a kind not every backend offers (nil:
+	// every one); sized, that it needs volumes of their own size.
+	only  []string
+	sized bool
 	// build makes the fault; tag names what it adds to the mesh (toxics),
 	// so the undo and a reader of the mesh find it again.
 	build func(a Args, tag string) Fault
@@ -93,16 +102,64 @@ func (k KindSpec) Undo(ctx context.Context, c *cluster.Cluster, a Args, tag stri
 }
 
 // Kinds is the table, in the order `kmschaos faults` lists it.
-func Kinds() []KindSpec { return slices.Clone(kinds) }
+func Kinds() []KindSpec {
+	out := slices.Clone(kinds)
+	for i := range out {
+		out[i] = out[i].filled()
+	}
+	return out
+}
 
 // LookupKind finds a kind by name.
 func LookupKind(name string) (KindSpec, bool) {
 	for _, k := range kinds {
 		if k.Name == name {
-			return k, true
+			return k.filled(), true
 		}
 	}
 	return KindSpec{}, false
+}
+
+// The backends, by the name Cluster.Backend gives them (the names
+// cluster/backends chooses from; harness code names no backend package).
+const (
+	Docker     = "docker"
+	Kubernetes = "kubernetes"
+)
+
+// Backends are every backend the table knows.
+var Backends = []string{Docker, Kubernetes}
+
+func (k KindSpec) filled() KindSpec {
+	k.Backends = k.only
+	if k.only == nil {
+		k.Backends = Backends
+	}
+	return k
+}
+
+// Platform is what a draw knows of where a cluster runs.
+type Platform struct {
+	Backend      string // Cluster.Backend
+	VolumesSized bool   // Cluster.VolumesSized
+}
+
+// PlatformOf is where c runs.
+func PlatformOf(c *cluster.Cluster) Platform {
+	return Platform{Backend: c.Backend(), VolumesSized: c.VolumesSized()}
+}
+
+// OfferedOn is nil if the kind can be injected on p, else why not (the
+// user's, one line). A backend the table does not name (a test's fake)
+// offers what every backend offers.
+func (k KindSpec) OfferedOn(p Platform) error {
+	if k.only != nil && !slices.Contains(k.only, p.Backend) {
+		return fmt.Errorf("fault kind %s is not offered on the %s backend (only on %s)", k.Name, p.Backend, strings.Join(k.only, ", "))
+	}
+	if k.sized && !p.VolumesSized {
+		return fmt.Errorf("fault kind %s is not offered on this %s cluster: %s", k.Name, p.Backend, k.Where)
+	}
+	return nil
 }
 
 // Check validates an injection's target and parameters against the
@@ -330,7 +387,15 @@ var kinds = []KindSpec{
 	{Name: "stop", Family: Process, Target: AtParty, Summary: "party N is stopped gracefully (SIGTERM, docker stop)",
 		build: func(a Args, _ string) Fault { return Stop(a.Party) }, undo: startParty},
 	{Name: "pause", Family: Process, Target: AtParty, Summary: "party N is frozen: its sockets accept connections, nothing answers (a gray failure)",
+		only:  []string{Docker}, // Kubernetes has no verb that freezes a pod
 		build: func(a Args, _ string) Fault { return Pause(a.Party) }, undo: startParty},
+	{Name: "evict", Family: Process, Target: AtParty, Summary: "party N's node is cordoned and its pod evicted: the new pod stays Pending",
+		only: []string{Kubernetes}, Where: "only where node faults are allowed: the local cluster, or --node-faults",
+		build: func(a Args, _ string) Fault { return Evict(a.Party) },
+		undo: func(ctx context.Context, c *cluster.Cluster, _ Args, _ string) error {
+			_, err := c.Uncordon(context.WithoutCancel(ctx))
+			return err
+		}},
 	{Name: "cpu", Family: Resources, Target: AtParty, Summary: "party N is limited to a fraction of one CPU (docker update --cpus)",
 		Params: []Param{{"cpus", "float", "0.02", "CPUs the party may use"}},
 		build:  func(a Args, _ string) Fault { return CPUQuota(a.Party, a.float("cpus")) },
@@ -348,17 +413,20 @@ var kinds = []KindSpec{
 		}},
 	{Name: "memory-pressure", Family: Resources, Target: AtParty, Summary: "party N's memory limit is lowered near what it uses, without a restart: it runs under pressure, short of an OOM kill",
 		Params: []Param{{"ratio", "fraction", "0.9", "what the party uses as a fraction of its new limit"}},
+		only:   []string{Docker}, // a party's memory use needs metrics-server on Kubernetes
 		build:  func(a Args, _ string) Fault { return MemoryPressure(a.Party, a.float("ratio")) },
 		undo:   baselineMemory},
 	{Name: "port-held", Family: Process, Target: AtParty, Summary: "another process holds a port party N binds at start, and the party is restarted: every start fails naming the port",
 		Params: []Param{{"port", "port", "50100", "the port held (50100 the API, 50001 peers, 9646 metrics)"}},
+		only:   []string{Docker}, // no second process can hold a pod's network namespace
 		build:  func(a Args, _ string) Fault { return PortHeld(a.Party, a.int("port")) },
 		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
 			return c.ReleaseHeldPort(context.WithoutCancel(ctx), a.Party)
 		}},
 	{Name: "disk-full", Family: Storage, Target: AtParty, Summary: "party N's keys volume is filled up",
 		Params: []Param{{"percent", "percent", "97", "how full the volume is made"}},
-		build:  func(a Args, _ string) Fault { return DiskFull(a.Party, a.int("percent")) },
+		sized:  true, Where: "only where each party's volume has a size of its own (not hostPath volumes on one filesystem: filling one would fill every party's)",
+		build: func(a Args, _ string) Fault { return DiskFull(a.Party, a.int("percent")) },
 		undo: func(ctx context.Context, c *cluster.Cluster, a Args, _ string) error {
 			return admin(context.WithoutCancel(ctx), c, "rm", "-f", cluster.VolumePath(a.Party, "keys")+"/.kmschaos-filler")
 		}},

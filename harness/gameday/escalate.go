@@ -267,21 +267,25 @@ func Who(by string) string {
 
 // writeEscalations lists the escalations in the text report, wrong ones
 // said so.
-func writeEscalations(w io.Writer, s *State) {
+func writeEscalations(w io.Writer, started time.Time, escs []Escalation) {
 	wrong := 0
-	for _, e := range s.Escalations {
+	for _, e := range escs {
 		if !e.Right() {
 			wrong++
 		}
 	}
-	fmt.Fprintf(w, "escalations to the coordinator (%d, %d wrong):\n", len(s.Escalations), wrong)
-	for _, e := range s.Escalations {
-		verdict := "WRONG: nothing to fix, nothing changed"
-		if e.Right() {
-			verdict = "right: the coordinator undid fault " + joinInts(e.Healed)
-		}
-		fmt.Fprintf(w, "  +%-9s party %d: %s%s\n", e.At.Sub(s.Started).Round(100*time.Millisecond), e.Party, verdict, quoted(e.Ask))
+	fmt.Fprintf(w, "escalations to the coordinator (%d, %d wrong):\n", len(escs), wrong)
+	for _, e := range escs {
+		fmt.Fprintf(w, "  +%-9s party %d: %s%s\n", e.At.Sub(started).Round(100*time.Millisecond), e.Party, e.Verdict(), quoted(e.Ask))
 	}
+}
+
+// Verdict is how the report scores the escalation.
+func (e Escalation) Verdict() string {
+	if e.Right() {
+		return "right: the coordinator undid fault " + joinInts(e.Healed)
+	}
+	return "WRONG: nothing to fix, nothing changed"
 }
 
 func joinInts(xs []int) string {

@@ -57,10 +57,12 @@ const (
 // it sealed (seal.go); it holds no secret of the cluster.
 type State struct {
 	Header
-	Seed   uint64        `json:"seed"`
-	Every  time.Duration `json:"every_ns"`
-	Limit  time.Duration `json:"limit_ns"`
-	Faults []Fault       `json:"faults"`
+	// Cluster is the cluster the game day ran on (Begin), for the report.
+	Cluster Cluster       `json:"cluster"`
+	Seed    uint64        `json:"seed"`
+	Every   time.Duration `json:"every_ns"`
+	Limit   time.Duration `json:"limit_ns"`
+	Faults  []Fault       `json:"faults"`
 	// Events are the faults, probes and invariant lanes of the timeline,
 	// offsets from Started (the workload's are the runner's alone).
 	Events []report.Event `json:"events"`
@@ -78,6 +80,13 @@ type State struct {
 	Escalations []Escalation `json:"escalations,omitempty"`
 
 	key []byte // seals the state in its record; never marshalled
+}
+
+// Cluster is a game day's cluster as the report tells it.
+type Cluster struct {
+	N       int    `json:"n"`
+	T       int    `json:"t"`
+	Backend string `json:"backend"` // docker, kubernetes
 }
 
 // Fault is one hidden fault: what it is, when it was to come and what
@@ -171,8 +180,11 @@ type Options struct {
 	Faults int           // how many hidden faults
 	Every  time.Duration // between two injections; the first comes after one
 	Limit  time.Duration // after which the harness heals a fault the players did not
-	Kinds  []string      // the kinds to draw from (default: every kind)
-	Dir    string
+	Kinds  []string      // the kinds to draw from (default: every kind On offers)
+	// On is where the cluster runs (Begin sets it from the cluster): the
+	// draw takes only kinds it offers. Zero is Docker, the default.
+	On  fault.Platform
+	Dir string
 	// Backend are the flags that reach the cluster's backend, which the
 	// game day's background process is started with (Header.Backend).
 	Backend []string
@@ -188,11 +200,23 @@ func (o Options) Check() error {
 		return inputf("--every and --limit must be positive")
 	}
 	for _, name := range o.Kinds {
-		if _, ok := fault.LookupKind(name); !ok {
+		k, ok := fault.LookupKind(name)
+		if !ok {
 			return inputf("--kinds: unknown fault kind %q: did you mean %q? ('kmschaos faults' lists them)", name, fault.Closest(name))
+		}
+		// Before attaching only the backend is known; Plan checks the rest.
+		if err := k.OfferedOn(fault.Platform{Backend: o.platform().Backend, VolumesSized: true}); err != nil {
+			return inputf("--kinds: %v ('kmschaos faults' lists where each is offered)", err)
 		}
 	}
 	return nil
+}
+
+func (o Options) platform() fault.Platform {
+	if o.On == (fault.Platform{}) {
+		return fault.Platform{Backend: fault.Docker, VolumesSized: true}
+	}
+	return o.On
 }
 
 // Plan draws the hidden faults from the seed: kinds from the table (or
@@ -203,13 +227,24 @@ func Plan(topo cluster.Topology, o Options) ([]Fault, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	on := o.platform()
 	var kinds []fault.KindSpec
 	if len(o.Kinds) == 0 {
-		kinds = fault.Kinds()
+		for _, k := range fault.Kinds() {
+			if k.OfferedOn(on) == nil {
+				kinds = append(kinds, k)
+			}
+		}
 	}
 	for _, name := range o.Kinds {
 		k, _ := fault.LookupKind(name)
+		if err := k.OfferedOn(on); err != nil {
+			return nil, inputf("--kinds: %v ('kmschaos faults' lists where each is offered)", err)
+		}
 		kinds = append(kinds, k)
+	}
+	if len(kinds) == 0 {
+		return nil, inputf("no fault kind is offered on the %s backend", on.Backend)
 	}
 	if topo.T < 1 {
 		return nil, inputf("the cluster's threshold is %d: no fault fits in its budget", topo.T)
@@ -322,12 +357,14 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	if o.Dir == "" {
 		return nil, inputf("a game day needs a directory for its key, sealed file and report")
 	}
+	o.On = fault.PlatformOf(c)
 	faults, err := Plan(c.Topology, o)
 	if err != nil {
 		return nil, err
 	}
 	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Backend: o.Backend, Heartbeat: now.UTC()},
-		Seed: o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
+		Cluster: Cluster{N: c.Topology.N, T: c.Topology.T, Backend: c.Backend()},
+		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
 	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)
 	}

@@ -24,6 +24,10 @@ type FaultResult struct {
 	Wrong      int           `json:"wrong_diagnoses"` // wrong diagnoses while it was on
 	TTR        time.Duration `json:"ttr_ns"`          // injection to recovery (or the harness's heal)
 	Recovered  bool          `json:"recovered"`       // by the players
+	Target     string        `json:"target"`          // "party 2", "link 3-1"
+	// By is who recovered it, as the report says it: "the players", "NOT
+	// RECOVERED: healed by the harness", "not yet".
+	By string `json:"by"`
 }
 
 // Results scores each fault against the diagnoses, each held against the
@@ -32,7 +36,7 @@ func Results(s *State, diags []Diagnosis) []FaultResult {
 	scored := ScoreAll(s, diags)
 	out := make([]FaultResult, len(s.Faults))
 	for i, f := range s.Faults {
-		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers || f.RecoveredBy == ByCoordinator}
+		r := FaultResult{Fault: f, Recovered: f.RecoveredBy == ByPlayers || f.RecoveredBy == ByCoordinator, Target: f.Target(), By: byWhom(f)}
 		if !f.RecoveredAt.IsZero() && !f.InjectedAt.IsZero() {
 			r.TTR = f.RecoveredAt.Sub(f.InjectedAt)
 		}
@@ -49,20 +53,46 @@ func Results(s *State, diags []Diagnosis) []FaultResult {
 	return out
 }
 
-// WriteText writes the game day's report for people.
+// byWhom is who recovered f, as the report says it.
+func byWhom(f Fault) string {
+	switch {
+	case f.InjectedAt.IsZero() || f.InjectError != "":
+		return "—"
+	case f.RecoveredBy == ByPlayers, f.RecoveredBy == ByCoordinator:
+		return Who(f.RecoveredBy)
+	case f.RecoveredBy == ByHarness:
+		return "NOT RECOVERED: healed by the harness"
+	case f.RecoveredAt.IsZero():
+		return "not yet"
+	}
+	return f.RecoveredBy
+}
+
+// WriteText writes the game day's report for people: what the summary
+// says first, then each fault, the players' records and the invariants.
 func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
+	f := Build(s, diags, notes)
 	end := s.Ended
 	if end.IsZero() {
 		end = time.Now()
 	}
 	fmt.Fprintf(w, "kmschaos game day %s on cluster %s: %s, seed %d, %d hidden faults every %s, limit %s, %s\n",
 		s.ID, s.Run, s.Stage(), s.Seed, len(s.Faults), s.Every, s.Limit, end.Sub(s.Started).Round(time.Second))
+	fmt.Fprintf(w, "cluster: n = %d, t = %d, on %s\n", f.Cluster.N, f.Cluster.T, orDash(f.Cluster.Backend))
 	if first := firstInjected(s); !first.IsZero() {
 		fmt.Fprintf(w, "first fault injected %s after 'gameday start'\n", first.Sub(s.Started).Round(time.Millisecond))
 	}
+	fmt.Fprintf(w, "\n%s\n", f.VerdictLine())
+	for _, l := range f.Summary {
+		mark := "  "
+		if l.Bad {
+			mark = "! "
+		}
+		fmt.Fprintf(w, "%s%s\n", mark, l.Text)
+	}
 	fmt.Fprintln(w)
-	for i, r := range Results(s, diags) {
-		fmt.Fprintf(w, "fault %d: %s (%s on %s)\n", i+1, r.Name, r.Kind, r.Target())
+	for i, r := range f.Faults {
+		fmt.Fprintf(w, "fault %d: %s (%s on %s)\n", i+1, r.Name, r.Kind, r.Target)
 		if r.InjectedAt.IsZero() {
 			fmt.Fprintf(w, "  not injected: the game day ended first\n\n")
 			continue
@@ -92,7 +122,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		fmt.Fprintf(w, "  ops             %d ok / %d failed / %d wrong while it was on\n\n", r.Ops.OK, r.Ops.Failed, r.Ops.Wrong)
 	}
 	fmt.Fprintf(w, "diagnoses (%d):\n", len(diags))
-	for _, d := range ScoreAll(s, diags) {
+	for _, d := range f.Diagnoses {
 		verdict := "wrong"
 		if d.Right {
 			verdict = fmt.Sprintf("right (fault %d)", d.Fault+1)
@@ -103,19 +133,21 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 	for _, n := range notes {
 		fmt.Fprintf(w, "  +%-9s %s on party %d: %s (%s)%s\n", n.At.Sub(s.Started).Round(100*time.Millisecond), n.Runbook, n.Party, passFail(n.Passed), n.Took.Round(100*time.Millisecond), quoted(n.Detail))
 	}
-	writeEscalations(w, s)
+	writeEscalations(w, s.Started, f.Escalations)
+	if f.Halt != nil {
+		fmt.Fprintf(w, "HALTED +%s by %s: %s\n", f.Halt.At.Sub(s.Started).Round(100*time.Millisecond), f.Halt.By, f.Halt.Cause)
+	}
 	fmt.Fprintf(w, "\nops in all: %d ok / %d failed / %d wrong", s.Ops.OK, s.Ops.Failed, s.Ops.Wrong)
 	if s.WorkloadLost {
 		fmt.Fprint(w, " (a runner died: its operations after its last heartbeat are not counted)")
 	}
 	fmt.Fprintln(w)
-	wrongs := Wrongs(s, notes)
-	if n := wrongCount(s, wrongs); n > 0 {
-		fmt.Fprintf(w, "WRONG decryptions: %d, whoever saw them: the game day FAILED\n", n)
+	if f.Wrong > 0 {
+		fmt.Fprintln(w, wrongLine(f.Wrong))
 	} else {
 		fmt.Fprintln(w, "wrong decryptions: none")
 	}
-	for _, wr := range wrongs {
+	for _, wr := range f.Wrongs {
 		fmt.Fprintf(w, "  WRONG: %s\n", wr)
 	}
 	fmt.Fprintf(w, "key material: %s\n", orUnchecked(s.Keys))
@@ -202,95 +234,9 @@ func Failed(s *State, notes []Note) error {
 	return fmt.Errorf("game day %s FAILED: %d WRONG decryptions: %s", s.ID, n, strings.Join(seen, "; "))
 }
 
-// Run is the game day as the suite's report writer takes it: one row
-// whose timeline has the faults, the probes, the workload and the
-// players' own lane (diagnoses, runbooks).
-func Run(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Event) *report.Run {
-	end := s.Ended
-	if end.IsZero() {
-		end = time.Now()
-	}
-	results := Results(s, diags)
-	row := report.Scenario{Name: "game day " + s.ID, Section: "Game day", Kind: "hidden", Started: s.Started, Duration: end.Sub(s.Started),
-		Ops: s.Ops, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact, FaultLeft: s.Left}
-	wrongs := Wrongs(s, notes)
-	row.Ops.Wrong = wrongCount(s, wrongs)
-	for _, w := range wrongs {
-		row.Wrongs = append(row.Wrongs, w.String())
-	}
-	var names, kinds []string
-	recovered := true
-	for _, r := range results {
-		names = append(names, r.Name)
-		kinds = append(kinds, r.Kind)
-		recovered = recovered && r.Recovered
-		if r.Diagnosed && (!row.Detected || r.FirstRight < row.TTD) {
-			row.Detected, row.TTD = true, r.FirstRight
-		}
-		row.TTR = max(row.TTR, r.TTR)
-		row.Parties = append(row.Parties, r.Parties...)
-	}
-	row.Fault, row.Kind = strings.Join(names, " + "), strings.Join(kinds, ",")
-	row.Recovered = recovered
-	if recovered {
-		row.RecoveredBy = "players"
-	}
-	row.Passed = recovered && s.Left == "" && s.Keys == report.KeysIntact && row.Ops.Wrong == 0
-	if !row.Passed {
-		row.Error = summary(results, s, row.Ops.Wrong)
-	}
-	row.Events = append(append([]report.Event(nil), s.Events...), workloadEvents...)
-	for _, d := range ScoreAll(s, diags) {
-		status, label := report.Fail, fmt.Sprintf("diagnosis: party %d %s (wrong)", d.Party, d.Kind)
-		if d.Right {
-			status, label = report.OK, fmt.Sprintf("diagnosis: party %d %s (right, fault %d)", d.Party, d.Kind, d.Fault+1)
-		}
-		row.Events = append(row.Events, report.Event{At: d.At.Sub(s.Started), Lane: report.LanePlayers, Label: label, Status: status, Detail: d.Text})
-	}
-	for _, n := range notes {
-		status := report.OK
-		if !n.Passed {
-			status = report.Fail
-		}
-		row.Events = append(row.Events, report.Event{At: n.At.Sub(s.Started) - n.Took, End: n.At.Sub(s.Started), Lane: report.LanePlayers,
-			Label: fmt.Sprintf("runbook %s on party %d: %s", n.Runbook, n.Party, passFail(n.Passed)), Status: status, Detail: n.Detail})
-	}
-	return &report.Run{Seed: s.Seed, Started: s.Started, Duration: end.Sub(s.Started), Scenarios: []report.Scenario{row}}
-}
-
-func summary(results []FaultResult, s *State, wrong int) string {
-	var why []string
-	for i, r := range results {
-		if !r.Recovered {
-			why = append(why, fmt.Sprintf("fault %d not recovered by the players", i+1))
-		}
-	}
-	if s.Left != "" {
-		why = append(why, s.Left)
-	}
-	if s.Keys == report.KeysChanged {
-		why = append(why, "key material differs from the baseline")
-	}
-	if wrong > 0 {
-		why = append(why, fmt.Sprintf("%d WRONG decryptions", wrong))
-	}
-	return strings.Join(why, "; ")
-}
-
-// JSON is the report for scripts: the state (the truth included), each
-// fault's results, the diagnoses scored, the players' runbooks, every
-// wrong value whoever saw it, and the verdict the HTML report gives.
+// JSON is the report for scripts: the Findings, indented.
 func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
-	row := Run(s, diags, notes, nil).Scenarios[0]
-	return json.MarshalIndent(struct {
-		*State
-		Results   []FaultResult  `json:"results"`
-		Diagnoses []Scored       `json:"diagnoses"`
-		Notes     []Note         `json:"notes"`
-		Wrongs    []oracle.Wrong `json:"wrongs,omitempty"` // the state's and the notes'
-		Passed    bool           `json:"passed"`
-		Error     string         `json:"error,omitempty"`
-	}{s, Results(s, diags), ScoreAll(s, diags), notes, Wrongs(s, notes), row.Passed, row.Error}, "", "  ")
+	return json.MarshalIndent(Build(s, diags, notes), "", "  ")
 }
 
 // WriteReports writes gameday-ID.txt, .json and .html into the state's
@@ -315,7 +261,7 @@ func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []re
 	if err := os.WriteFile(files.JSON(), b, 0o644); err != nil {
 		return err
 	}
-	return Run(s, diags, notes, workloadEvents).WriteHTML(files.HTML())
+	return WriteHTML(files.HTML(), Build(s, diags, notes), workloadEvents)
 }
 
 // Truth is the sealed file's content: what the facilitator may read and

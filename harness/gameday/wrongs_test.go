@@ -69,9 +69,10 @@ func failedBy(t *testing.T, s *State, notes []Note, want string) {
 	if !strings.Contains(text.String(), "WRONG: "+want) || !strings.Contains(text.String(), "the game day FAILED") {
 		t.Errorf("the text report does not fail the game day on %q:\n%s", want, text.String())
 	}
-	row := Run(s, nil, notes, nil).Scenarios[0]
-	if row.Passed || !strings.Contains(row.Error, "WRONG") || !slices.ContainsFunc(row.Wrongs, func(w string) bool { return strings.HasPrefix(w, want) }) {
-		t.Errorf("the HTML report's row: passed %v, error %q, wrongs %q; want failed on %q", row.Passed, row.Error, row.Wrongs, want)
+	f := Build(s, nil, notes)
+	if f.Passed || !strings.Contains(f.Error, "WRONG") || !slices.ContainsFunc(f.Wrongs, func(w oracle.Wrong) bool { return strings.HasPrefix(w.String(), want) }) ||
+		!strings.HasPrefix(f.Summary[0].Text, "WRONG decryptions") {
+		t.Errorf("the findings: passed %v, error %q, wrongs %q, summary %+v; want failed on %q, said first", f.Passed, f.Error, f.Wrongs, f.Summary, want)
 	}
 	b, err := JSON(s, nil, notes)
 	if err != nil {

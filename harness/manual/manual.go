@@ -133,6 +133,9 @@ func Inject(ctx context.Context, c *cluster.Cluster, req Request, now time.Time)
 	if err != nil {
 		return Record{}, err
 	}
+	if err := k.OfferedOn(fault.PlatformOf(c)); err != nil {
+		return Record{}, &InputError{err.Error() + " ('kmschaos faults' lists where each is offered)"}
+	}
 	r := Record{ID: newID(k.Name), Kind: k.Name, Party: a.Party, Link: a.Link, Params: a.Params, Beyond: req.BeyondThreshold, InjectedAt: now.UTC()}
 	if req.For > 0 {
 		r.ExpiresAt = r.InjectedAt.Add(req.For)

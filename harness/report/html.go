@@ -20,16 +20,34 @@ import (
 //go:embed report.tmpl
 var pageText string
 
-var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"dur":    fmtDuration,
-	"when":   fmtTime,
-	"ints":   joinInts,
+// Style is the pages' CSS: the scenario report's and the game day's,
+// which share its look, its rows and its timeline.
+//
+//go:embed style.css
+var style string
+
+// Style is the CSS of the report pages, for a page of another package
+// (the game day's) to inline.
+func Style() template.CSS { return template.CSS(style) }
+
+var pageTmpl = template.Must(template.New("report").Funcs(Funcs()).Funcs(template.FuncMap{
 	"pct":    percent,
-	"clip":   func(s string) string { return clip(s, maxInline) },
 	"output": func(s string) string { return clip(s, maxOutput) },
-	"error":  func(s string) string { return clip(s, maxError) },
-	"brief":  brief,
 }).Parse(pageText))
+
+// Funcs are the page's formatting functions — durations, times, clipped
+// text — for another page's template to read the same.
+func Funcs() template.FuncMap {
+	return template.FuncMap{
+		"dur":   fmtDuration,
+		"when":  fmtTime,
+		"ints":  joinInts,
+		"clip":  func(s string) string { return clip(s, maxInline) },
+		"error": func(s string) string { return clip(s, maxError) },
+		"brief": brief,
+		"style": Style,
+	}
+}
 
 const (
 	// maxOutput bounds each step's output and each error on the page,

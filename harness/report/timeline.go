@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Geometry of a timeline, in SVG user units. The width is fixed rather than
@@ -33,29 +34,97 @@ var fixedLanes = []Lane{LaneFaults, LaneProbes, LaneRunbook, LaneWorkload}
 
 // timeline builds the SVG of one scenario.
 type timeline struct {
-	b     strings.Builder
-	span  time.Duration
-	lanes []Lane
-	row   map[Lane]int
+	b        strings.Builder
+	span     time.Duration
+	lanes    []Lane
+	row      map[Lane]int
+	labelled []Lane
+	labels   []markLabel // of the labelled lanes' instants, drawn over everything
+}
+
+// markLabel is an instant's label, beside its mark.
+type markLabel struct {
+	lane Lane
+	x, y float64
+	text string
+}
+
+// drawLabels writes the labels of the labelled lanes over the marks, in
+// time order; one that would overlap the one before it in its lane is
+// left to the hover text, as a label over a label reads as neither.
+func (t *timeline) drawLabels() {
+	slices.SortStableFunc(t.labels, func(a, b markLabel) int { return cmp.Compare(a.x, b.x) })
+	end := map[Lane]float64{}
+	for _, l := range t.labels {
+		if e, ok := end[l.lane]; ok && l.x < e {
+			continue
+		}
+		end[l.lane] = l.x + float64(utf8.RuneCountInString(l.text))*tlCharW + 2*tlDiamond
+		fmt.Fprintf(&t.b, `<text class="mark-label" x="%.1f" y="%.1f">%s</text>`, l.x, l.y, html.EscapeString(l.text))
+	}
 }
 
 // timelineSVG draws the events of s, one lane per party then the fixed
-// lanes. Every user-provided string is escaped here, as the template
-// inserts the result verbatim.
+// lanes.
 func timelineSVG(s *Scenario) template.HTML {
-	t := &timeline{span: timelineSpan(s), lanes: timelineLanes(s.Events), row: map[Lane]int{}}
+	return Timeline{Label: s.Name, Span: timelineSpan(s), Events: s.Events}.SVG()
+}
+
+// Timeline is a timeline to draw, a scenario's or another page's (the
+// game day's, with a lane per fault).
+type Timeline struct {
+	Label  string // what the image is of, for a screen reader
+	Span   time.Duration
+	Events []Event
+	// Lanes are the lanes in order; nil: one per party, then the fixed
+	// lanes. An event of a lane not listed gets a lane at the end.
+	Lanes []Lane
+	// Shaded: the spans of these lanes shade every lane (the faults');
+	// nil: LaneFaults.
+	Shaded []Lane
+	// Labelled: the instants of these lanes carry their label beside
+	// them, not only on hover (the players' diagnoses).
+	Labelled []Lane
+}
+
+// SVG draws the timeline. Every user-provided string is escaped here, as
+// a template inserts the result verbatim.
+func (tl Timeline) SVG() template.HTML {
+	lanes := tl.Lanes
+	if lanes == nil {
+		lanes = timelineLanes(tl.Events)
+	} else {
+		lanes = slices.Clone(lanes)
+		for _, e := range tl.Events {
+			if !slices.Contains(lanes, e.Lane) {
+				lanes = append(lanes, e.Lane)
+			}
+		}
+	}
+	if tl.Shaded == nil {
+		tl.Shaded = []Lane{LaneFaults}
+	}
+	span := tl.Span
+	for _, e := range tl.Events {
+		span = max(span, e.At, e.End)
+	}
+	if span <= 0 {
+		span = time.Second
+	}
+	t := &timeline{span: span, lanes: lanes, row: map[Lane]int{}, labelled: tl.Labelled}
 	for i, l := range t.lanes {
 		t.row[l] = i
 	}
 	w, h := tlLabelW+tlPlotW+tlRightW, t.lanesBottom()+tlAxisH
 	fmt.Fprintf(&t.b, `<svg class="timeline" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="timeline of %s">`,
-		w, h, w, h, html.EscapeString(s.Name))
+		w, h, w, h, html.EscapeString(tl.Label))
 	t.stripes()
-	t.faultShading(s.Events)
+	t.faultShading(tl.Events, tl.Shaded)
 	t.axis()
-	for _, m := range t.marks(s.Events) {
+	for _, m := range t.marks(tl.Events) {
 		t.draw(m)
 	}
+	t.drawLabels()
 	t.b.WriteString(`</svg>`)
 	return template.HTML(t.b.String())
 }
@@ -120,16 +189,16 @@ func (t *timeline) stripes() {
 		if i%2 == 0 {
 			fmt.Fprintf(&t.b, `<rect class="stripe" x="0" y="%.0f" width="%d" height="%d"/>`, y, tlLabelW+tlPlotW, tlLaneH)
 		}
-		fmt.Fprintf(&t.b, `<text x="%d" y="%.0f" text-anchor="end">%s</text>`,
+		fmt.Fprintf(&t.b, `<text class="lane" x="%d" y="%.0f" text-anchor="end">%s</text>`,
 			tlLabelW-8, y+tlLaneH/2+4, html.EscapeString(string(l)))
 	}
 }
 
 // faultShading shades every fault window across all lanes, so what each
 // party, probe and operation did during the fault lines up with it.
-func (t *timeline) faultShading(events []Event) {
+func (t *timeline) faultShading(events []Event, shaded []Lane) {
 	for _, e := range events {
-		if e.Lane != LaneFaults || e.End <= e.At {
+		if !slices.Contains(shaded, e.Lane) || e.End <= e.At {
 			continue
 		}
 		x0, x1 := t.x(e.At), t.x(e.End)
@@ -269,6 +338,9 @@ func (t *timeline) draw(m mark) {
 		x, cy := t.x(m.At), y+tlLaneH/2
 		fmt.Fprintf(&t.b, `<polygon class="%s" points="%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f">%s</polygon>`,
 			cls, x, cy-r, x+r, cy, x, cy+r, x-r, cy, title)
+		if slices.Contains(t.labelled, m.Lane) {
+			t.labels = append(t.labels, markLabel{lane: m.Lane, x: x + r + 2, y: cy + 4, text: m.Label})
+		}
 	}
 }
 
