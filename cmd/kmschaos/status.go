@@ -15,36 +15,22 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/manual"
-	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/harness/partystate"
 )
 
 // statusReport is what 'kmschaos status' shows, and its JSON.
 type statusReport struct {
-	Run     string        `json:"run"`
-	N       int           `json:"n"`
-	T       int           `json:"t"`
-	Parties []partyStatus `json:"parties"`
-	Links   []linkStatus  `json:"links"` // only the links that differ from the baseline
+	Run     string             `json:"run"`
+	N       int                `json:"n"`
+	T       int                `json:"t"`
+	Parties []partystate.Party `json:"parties"`
+	Links   []linkStatus       `json:"links"` // only the links that differ from the baseline
 	// GameDay: a game day runs, and the links are not shown: the mesh
 	// would tell the players where its hidden faults are.
 	GameDay    string        `json:"gameday,omitempty"`
 	Faults     []faultStatus `json:"faults"`
 	BudgetLeft int           `json:"budget_left"` // parties more faults may touch before going beyond t
 	TookS      float64       `json:"took_s"`      // how long reading the status took
-}
-
-type partyStatus struct {
-	Party     int    `json:"party"`
-	State     string `json:"state"` // running, paused, restarting, exited, ...
-	Restarts  int    `json:"restarts"`
-	OOMKilled bool   `json:"oom_killed,omitempty"`
-	ExitCode  *int   `json:"exit_code,omitempty"` // of the container, when it is not running and the backend saw it
-	// Health is the overall status kms-health-check reports inside the
-	// party (Optimal, Healthy, Degraded, Unhealthy), "" when it could not
-	// run (the party is down or frozen); HealthExit its exit code.
-	Health     string `json:"health"`
-	HealthExit *int   `json:"health_exit"`
-	Error      string `json:"error,omitempty"`
 }
 
 type linkStatus struct {
@@ -142,12 +128,7 @@ With --watch it shows the status again at that interval until Ctrl-C (with
 
 func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*statusReport, error) {
 	start := time.Now()
-	s := &statusReport{Run: c.RunID, N: c.Topology.N, T: c.Topology.T, Parties: make([]partyStatus, c.Topology.N), Links: []linkStatus{}, Faults: []faultStatus{}}
-	// Every party at once: a health check may wait out a peer's timeout.
-	_ = c.EachParty(func(i int) error {
-		s.Parties[i-1] = partyState(ctx, c, i)
-		return nil
-	})
+	s := &statusReport{Run: c.RunID, N: c.Topology.N, T: c.Topology.T, Parties: partystate.ReadAll(ctx, c), Links: []linkStatus{}, Faults: []faultStatus{}}
 	proxies, err := c.Mesh().Client.Proxies()
 	if err != nil {
 		return nil, fmt.Errorf("reading toxiproxy: %w", err)
@@ -186,33 +167,6 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 	s.BudgetLeft = manual.Budget(c.Topology, active)
 	s.TookS = time.Since(start).Seconds()
 	return s, nil
-}
-
-func partyState(ctx context.Context, c *cluster.Cluster, i int) partyStatus {
-	ps := partyStatus{Party: i}
-	st, err := c.Party(i).State(ctx)
-	if err != nil {
-		ps.State, ps.Error = "unknown", err.Error()
-		return ps
-	}
-	ps.State, ps.Restarts, ps.OOMKilled = st.Status, st.RestartCount, st.OOMKilled
-	if !st.Running && st.ExitKnown {
-		ps.ExitCode = &st.ExitCode
-	}
-	if !st.Running || st.Paused || st.Restarting {
-		return ps
-	}
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	r, err := probe.Live(hctx, c, i)
-	if r.Text != "" || err == nil {
-		code := r.ExitCode
-		ps.HealthExit, ps.Health = &code, r.OverallStatus()
-	}
-	if err != nil {
-		ps.Error = oneLine(err.Error())
-	}
-	return ps
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

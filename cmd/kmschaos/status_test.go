@@ -9,6 +9,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/fakebackend"
+	"github.com/kmschaos/kmschaos/harness/partystate"
 )
 
 // status shows a down party's exit status only where the backend saw it:
@@ -28,7 +29,7 @@ func TestStatusShowsAnUnknownExitAsUnknown(t *testing.T) {
 	}
 	s := &statusReport{N: 4, T: 1}
 	for i := 1; i <= 3; i++ {
-		s.Parties = append(s.Parties, partyState(ctx, c, i))
+		s.Parties = append(s.Parties, partystate.Read(ctx, c, i))
 	}
 	var text strings.Builder
 	if err := s.write(&text); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,21 @@ func Live(ctx context.Context, c *cluster.Cluster, i int) (Report, error) {
 // LiveJSON runs the live check of party i in JSON.
 func LiveJSON(ctx context.Context, c *cluster.Cluster, i int) (Report, error) {
 	return RunHealthCheck(ctx, c, i, "--format", "json", "live", "--endpoint", fmt.Sprintf("localhost:%d", c.Profile.APIPort))
+}
+
+// peersLine is the count of reachable peers in the text report.
+var peersLine = regexp.MustCompile(`(?m)^\s*(\d+) of (\d+) peers reachable$`)
+
+// PeersReachable is how many of its peers the party reached, from a text
+// report; ok is false if the report has no peer status.
+func (r Report) PeersReachable() (up, total int, ok bool) {
+	m := peersLine.FindStringSubmatch(r.Text)
+	if m == nil {
+		return 0, 0, false
+	}
+	up, _ = strconv.Atoi(m[1])
+	total, _ = strconv.Atoi(m[2])
+	return up, total, true
 }
 
 // OverallStatus is the status word of a text report.
