@@ -7,9 +7,9 @@ package partystate
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/probe"
 )
 
@@ -34,7 +34,7 @@ type Party struct {
 
 // healthTimeout bounds one party's health check: it may wait out a
 // peer's timeout, not forever.
-const healthTimeout = 30 * time.Second
+var healthTimeout = fixtures.Intervals.Probe.PartyHealth
 
 // Read reads party i: its container's state, then its health check if it
 // can run one (running, neither paused nor restarting).
