@@ -67,7 +67,7 @@ facilitator's 'gameday status' from a new one continues (and restarts the
 background process if it died).`,
 	}
 	c.AddCommand(gamedayStartCmd(), gamedayRunCmd(), gamedayStatusCmd(), gamedayDiagnoseCmd(), gamedayEscalateCmd(), gamedayRevealCmd(),
-		gamedayEndCmd(false), gamedayEndCmd(true))
+		gamedayEndCmd(false), gamedayEndCmd(true), gamedayServeCmd())
 	return c
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -184,4 +186,13 @@ func openRecord(rec []byte, key func(Header) ([]byte, error)) (*State, error) {
 	}
 	s.Header, s.key = h, k
 	return &s, nil
+}
+
+// Derive is a value only who holds the game day's key can make, for one
+// purpose (the live view's facilitator token): HMAC-SHA256 of purpose
+// under the key, in hex. The key itself never leaves this package.
+func (s *State) Derive(purpose string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(purpose))
+	return hex.EncodeToString(m.Sum(nil))
 }

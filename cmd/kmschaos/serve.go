@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/gameday"
+	"github.com/kmschaos/kmschaos/harness/halt"
+	"github.com/kmschaos/kmschaos/harness/liveview"
+)
+
+func gamedayServeCmd() *cobra.Command {
+	var run, listen string
+	c := &cobra.Command{
+		Use:   "serve [--listen 127.0.0.1:8090]",
+		Short: "The game day's live view in the browser: the players' page and the facilitator's",
+		Long: `serve starts a web server with two pages, updated live (server-sent
+events; every asset is in this binary, nothing comes from the network):
+
+  /             the players' view: what an operator sees — each party's
+                state, restarts, health grade and peers reachable, the
+                quorum against the guide's grades (Optimal n, Healthy 2t+1,
+                Degraded t+2), operations per second and failures, the
+                diagnoses and runbooks recorded, the time, a halt
+  /facilitator  the same with the truth: the hidden faults, their
+                injection and time left to the limit, a lane each on a
+                timeline, the diagnoses scored, a reveal and a HALT button
+
+The facilitator's URL carries a token derived from the game day's key:
+serve prints it once, and only the facilitator (who can read the key)
+can run serve. Without it, or with another, /facilitator answers 403.
+The players' pages never carry a hidden fault's kind, target or time.
+
+HALT records a halt on the cluster (cause, time) and aborts the game day:
+its background process heals every fault at once.
+
+It listens on 127.0.0.1 unless --listen says otherwise (e.g. 0.0.0.0:8090
+to show it on a room's screen from another machine). Ctrl-C stops it; the
+game day goes on.`,
+		Example: `  kmschaos gameday serve
+  kmschaos gameday serve --listen 0.0.0.0:8090`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := net.SplitHostPort(listen); err != nil {
+				return badInputf("--listen %q: give host:port, e.g. 127.0.0.1:8090", listen)
+			}
+			// Listening first: a port in use is told before anything else.
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return badInputf("--listen %s: %v (is another serve running? choose another with --listen)", listen, unwrapOp(err))
+			}
+			defer ln.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			c, s, err := loadTruth(ctx, run, cmd.ErrOrStderr(), "open its live view")
+			if err != nil {
+				return err
+			}
+			if !s.Running() {
+				return badInputf("game day %s on cluster %s has %s: nothing to watch live (its report: %s)", s.ID, c.RunID, s.Stage(), s.Files().Text())
+			}
+			token := s.Derive(liveview.TokenPurpose)
+			base := "http://" + ln.Addr().String()
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "live view of game day %s on cluster %s\n", s.ID, c.RunID)
+			fmt.Fprintf(w, "players (share this):      %s/\n", base)
+			fmt.Fprintf(w, "facilitator (yours alone): %s/facilitator?token=%s\n", base, token)
+			fmt.Fprintln(w, "Ctrl-C stops the view; the game day goes on")
+			return liveview.Serve(ctx, ln, liveview.Options{
+				Read:  liveview.ReadCluster(c),
+				Token: token,
+				Halt:  haltGameDay(c),
+				Log: func(format string, a ...any) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
+				},
+			})
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on (host:port; 0.0.0.0:8090 to share it with the room)")
+	runFlag(c, &run)
+	return c
+}
+
+// haltGameDay is the live view's HALT until the safety lever (kmschaos
+// halt, which heals everything) lands: the halt recorded on the cluster,
+// and the game day aborted — its background process heals every fault at
+// once with a reset.
+func haltGameDay(c *cluster.Cluster) func(context.Context, string) error {
+	return func(ctx context.Context, cause string) error {
+		now := time.Now().UTC()
+		if _, err := halt.Set(ctx, c, halt.Halt{Cause: cause, At: now, By: halt.ByPerson}); err != nil {
+			return err
+		}
+		return gameday.RequestStop(ctx, c, true, now)
+	}
+}
+
+// unwrapOp is a listen error without its "listen tcp …:" prefix, which
+// the line already says.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
