@@ -44,6 +44,9 @@ TESTS = rm -f reports/scorecard.txt; $(GO) test $(TEST_FLAGS) $(UNITS); units=$$
 	GO='$(GO)' ./scripts/suite.sh; suite=$$?; \
 	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; [ $$units = 0 ] || exit $$units; exit $$suite
 
+# The tests drive a real browser (the game day's live view): the set-up
+# installs chromium for them.
+test test-quick: export KMSCHAOS_SETUP_BROWSER = 1
 test: setup ## every test: units, the loopback cluster, the scenario catalog (n=13)
 	$(TESTS)
 

@@ -43,6 +43,14 @@ if [ ! -x /bin/busybox ] || [ ! -x /bin/bash-static ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq busybox-static bash-static >/dev/null
 fi
+# The browser of the live view's test (cmd/kmschaos, TestLiveViewInTheBrowser):
+# Debian's chromium, driven headless by chromedp. Only when the tests run
+# (make test sets KMSCHAOS_SETUP_BROWSER=1): a demo does not need it.
+if [ "${KMSCHAOS_SETUP_BROWSER:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium (the live view's browser test)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
 say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) is running"
 
 # The pinned modules (go.mod), tools included (ginkgo, grpcurl, protoc plugins).

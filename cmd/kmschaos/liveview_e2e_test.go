@@ -64,7 +64,14 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 
 	kc.run(time.Minute, 0, "gameday", "start", "--seed", "5", "--faults", "1", "--every", "40s", "--limit", "10m", "--kinds", "kill", "--report", dir, "--run", run)
 	serve := kc.start("gameday", "serve", "--listen", "127.0.0.1:0", "--run", run)
-	t.Cleanup(func() { serve.Interrupt().Wait(30 * time.Second) })
+	t.Cleanup(func() {
+		serve.Interrupt()
+		select {
+		case <-serve.Exited:
+		case <-time.After(30 * time.Second):
+			serve.Kill()
+		}
+	})
 	g.Eventually(serve.Out).WithTimeout(time.Minute).Should(gbytes.Say(`facilitator \(yours alone\): (\S+)\n`))
 	out := string(serve.Out.Contents())
 	playersURL := regexpFind(`players \(share this\): +(\S+)`, out)
@@ -110,7 +117,7 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 		return s
 	}
 	screenshot := func(tab context.Context, name string) {
-		b, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+		b, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // 100: a PNG, not a JPEG
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(os.WriteFile(filepath.Join(shots, name), b, 0o644)).To(Succeed())
 		t.Logf("screenshot: %s", filepath.Join(shots, name))
