@@ -76,7 +76,7 @@ game day goes on.`,
 			fmt.Fprintf(w, "facilitator (yours alone): %s/facilitator?token=%s\n", base, token)
 			fmt.Fprintln(w, "Ctrl-C stops the view; the game day goes on")
 			return liveview.Serve(ctx, ln, liveview.Options{
-				Read:  liveview.ReadCluster(c),
+				Read:  liveview.ReadCluster(c, s.ID),
 				Token: token,
 				Halt:  haltGameDay(c),
 				Log: func(format string, a ...any) {

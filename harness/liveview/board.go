@@ -10,6 +10,7 @@ package liveview
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -33,15 +34,19 @@ type Facts struct {
 	Parties   []partystate.Party
 }
 
-// ReadCluster reads the facts of cluster c: the game day's sealed state
-// (this process must read its key: the facilitator's), the players'
-// records, the halt and every party as an operator sees it.
-func ReadCluster(c *cluster.Cluster) func(context.Context) (*Facts, error) {
+// ReadCluster reads the facts of game day id on cluster c: its sealed
+// state (this process must read its key: the facilitator's), the
+// players' records, the halt and every party as an operator sees it. A
+// game day that followed it is not shown: the token is the first one's.
+func ReadCluster(c *cluster.Cluster, id string) func(context.Context) (*Facts, error) {
 	return func(ctx context.Context) (*Facts, error) {
 		f := &Facts{At: time.Now(), Run: c.RunID, N: c.Topology.N, T: c.Topology.T}
 		var err error
 		if f.State, err = gameday.Load(ctx, c); err != nil {
 			return nil, err
+		}
+		if f.State != nil && f.State.ID != id {
+			return nil, fmt.Errorf("game day %s is over and game day %s runs now: start 'kmschaos gameday serve' again", id, f.State.ID)
 		}
 		if f.Diagnoses, err = gameday.Diagnoses(ctx, c); err != nil {
 			return nil, err

@@ -56,7 +56,7 @@ func TestBoardReadsTheCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := ReadCluster(c)
+	read := ReadCluster(c, s.ID)
 	var b Board
 	f, err := read(ctx)
 	if err != nil {
@@ -125,5 +125,20 @@ func TestBoardScoresDiagnosesForTheFacilitatorOnly(t *testing.T) {
 	}
 	if fc.Wrong != 1 || !fc.Scored[0].Right || fc.Scored[0].Fault != 1 || fc.Scored[1].Right {
 		t.Errorf("scored %+v, %d wrong; want the first right (fault 1), the second wrong", fc.Scored, fc.Wrong)
+	}
+}
+
+// A view is of one game day: one that followed it on the cluster is not
+// shown under the first one's token.
+func TestBoardIsOfOneGameDay(t *testing.T) {
+	ctx := context.Background()
+	c, _ := fakeCluster(t)
+	s, err := gameday.Begin(ctx, c, gameday.Options{Seed: 3, Faults: 1, Every: time.Hour, Limit: time.Hour, Kinds: []string{"kill"}, Dir: t.TempDir()}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadCluster(c, "0ld1d")(ctx)
+	if want := "game day 0ld1d is over and game day " + s.ID + " runs now"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("reading another game day's view: %v; want %q", err, want)
 	}
 }

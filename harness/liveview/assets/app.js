@@ -200,6 +200,7 @@
     var err = $("error");
     err.hidden = !b.error;
     err.textContent = b.error || "";
+    if (!b.parties) return; // no board read yet: only the error above
     $("parties").replaceChildren.apply($("parties"), b.parties.map(party));
     $("quorum").replaceChildren(quorum(b.quorum));
     $("ops").replaceChildren(ops(b.ops));
