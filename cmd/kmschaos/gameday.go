@@ -60,6 +60,10 @@ material; what is left — as text, JSON and an HTML timeline with the
 players' own lane, and exits 1 if anything saw a wrong value. 'gameday
 abort' heals everything at once.
 
+'gameday serve' opens the live view in the browser: the players' page
+(what an operator sees) and the facilitator's (the truth, a HALT),
+behind a URL with a token only the facilitator gets.
+
 'start' leaves a background kmschaos ('gameday run', its log beside the
 report) that injects, watches and heals. Everything but the key lives
 with the cluster: a shell that is killed loses nothing, and the
