@@ -30,7 +30,8 @@ events; every asset is in this binary, nothing comes from the network):
                 state, restarts, health grade and peers reachable, the
                 quorum against the guide's grades (Optimal n, Healthy 2t+1,
                 Degraded t+2), operations per second and failures, the
-                diagnoses and runbooks recorded, the time, a halt
+                diagnoses, escalations and runbooks recorded, the time,
+                a halt
   /facilitator  the same with the truth: the hidden faults, their
                 injection and time left to the limit, a lane each on a
                 timeline, the diagnoses scored, a reveal and a HALT button

@@ -78,6 +78,7 @@ type Players struct {
 	Ops      Ops                `json:"ops"`
 	Said     []Said             `json:"diagnoses"`
 	Ran      []Ran              `json:"runbooks"`
+	Asked    []Asked            `json:"escalations"`
 	Halt     *halt.Halt         `json:"halt,omitempty"`
 	// Error: the last read of the cluster failed; the board is the one
 	// before it.
@@ -121,6 +122,15 @@ type Ran struct {
 	TookS   float64 `json:"took_s"`
 }
 
+// Asked is an escalation to the coordinator, with the answer the
+// players were told; not whether it healed anything.
+type Asked struct {
+	AtS    float64 `json:"at_s"`
+	Party  int     `json:"party"`
+	Ask    string  `json:"ask"`
+	Answer string  `json:"answer,omitempty"`
+}
+
 // Facilitator is the facilitator's board: the players' and the truth.
 type Facilitator struct {
 	Players
@@ -129,7 +139,9 @@ type Facilitator struct {
 	Faults []FaultLane  `json:"faults"`
 	Scored []ScoredSaid `json:"scored"` // the diagnoses, scored
 	Wrong  int          `json:"wrong_diagnoses"`
-	SpanS  float64      `json:"span_s"` // the timeline's length
+	// Answered: whether each escalation had the coordinator heal a fault.
+	Answered []bool  `json:"escalations_right"`
+	SpanS    float64 `json:"span_s"` // the timeline's length
 }
 
 // FaultLane is one hidden fault and its lane on the timeline.
@@ -165,9 +177,9 @@ type Board struct {
 
 // Build makes both boards of f.
 func (b *Board) Build(f *Facts) (Players, Facilitator) {
-	p := Players{Run: f.Run, N: f.N, T: f.T, Stage: "none", Parties: f.Parties, Halt: f.Halt, Said: []Said{}, Ran: []Ran{}}
+	p := Players{Run: f.Run, N: f.N, T: f.T, Stage: "none", Parties: f.Parties, Halt: f.Halt, Said: []Said{}, Ran: []Ran{}, Asked: []Asked{}}
 	p.Quorum = quorum(f.N, f.Parties)
-	fc := Facilitator{Faults: []FaultLane{}, Scored: []ScoredSaid{}}
+	fc := Facilitator{Faults: []FaultLane{}, Scored: []ScoredSaid{}, Answered: []bool{}}
 	s := f.State
 	if s == nil {
 		fc.Players = p
@@ -195,6 +207,10 @@ func (b *Board) Build(f *Facts) (Players, Facilitator) {
 	}
 	for _, n := range f.Notes {
 		p.Ran = append(p.Ran, Ran{AtS: since(n.At), Runbook: n.Runbook, Party: n.Party, Passed: n.Passed, TookS: n.Took.Seconds()})
+	}
+	for _, e := range s.Escalations {
+		p.Asked = append(p.Asked, Asked{AtS: since(e.At), Party: e.Party, Ask: e.Ask, Answer: e.Answer})
+		fc.Answered = append(fc.Answered, e.Right())
 	}
 	fc.Players, fc.Seed, fc.LimitS = p, s.Seed, s.Limit.Seconds()
 	fc.SpanS = p.ElapsedS

@@ -111,15 +111,27 @@ func TestBoardReadsTheCluster(t *testing.T) {
 	}
 }
 
-// Diagnoses are shown as said to the players, scored to the facilitator.
+// Diagnoses are shown as said to the players, scored to the
+// facilitator; escalations with the answer the players were told, and to
+// the facilitator whether they healed a fault.
 func TestBoardScoresDiagnosesForTheFacilitatorOnly(t *testing.T) {
 	s := standIn(time.Now())
 	f := &Facts{At: s.Started.Add(time.Minute), Run: "r", N: 4, T: 1, State: s, Diagnoses: []gameday.Diagnosis{
 		{At: s.Started.Add(30 * time.Second), Party: 3, Kind: "kill", Text: "it exited"},
 		{At: s.Started.Add(40 * time.Second), Party: 1, Kind: "pause"},
 	}}
+	s.Escalations = []gameday.Escalation{
+		{At: s.Started.Add(50 * time.Second), Party: 3, Ask: "party 3 cannot reach us", Answer: "done", Healed: []int{1}},
+		{At: s.Started.Add(55 * time.Second), Party: 2, Ask: "party 2 is slow", Answer: "nothing to do"},
+	}
 	var b Board
 	p, fc := b.Build(f)
+	if len(p.Asked) != 2 || p.Asked[0].Ask != "party 3 cannot reach us" || p.Asked[1].Answer != "nothing to do" {
+		t.Errorf("players' escalations %+v", p.Asked)
+	}
+	if len(fc.Answered) != 2 || !fc.Answered[0] || fc.Answered[1] {
+		t.Errorf("facilitator's escalations answered %v; want right, wrong", fc.Answered)
+	}
 	if len(p.Said) != 2 || p.Said[0].Kind != "kill" {
 		t.Fatalf("players' diagnoses %+v", p.Said)
 	}

@@ -104,6 +104,19 @@
       li.appendChild(el("span", "what", "runbook " + r.runbook + " on party " + r.party + ": " + (r.passed ? "\u2714 PASS" : "\u2716 FAIL") + " in " + clock(r.took_s)));
       items.push([r.at_s, li]);
     });
+    var answered = b.escalations_right || null;
+    (b.escalations || []).forEach(function (x, i) {
+      var li = el("li", "escalation");
+      var verdict = "";
+      if (answered) {
+        verdict = answered[i] ? "\u2714 right " : "\u2716 wrong ";
+        li.className += answered[i] ? " right" : " wrong";
+      }
+      li.appendChild(el("span", "at", "+" + clock(x.at_s)));
+      li.appendChild(el("span", "what", verdict + "escalation about party " + x.party + ": " + x.ask));
+      if (x.answer) li.appendChild(el("span", "text", "coordinator: " + x.answer));
+      items.push([x.at_s, li]);
+    });
     items.sort(function (a, b) { return b[0] - a[0]; });
     return items.map(function (x) { return x[1]; });
   }
@@ -171,6 +184,13 @@
       var m = el("div", "tick " + (s.right ? "right" : "wrong"), s.right ? "\u2714" : "\u2716");
       m.style.left = pct(s.at_s);
       m.title = "party " + s.party + ", " + s.kind;
+      players.appendChild(m);
+    });
+    (b.escalations || []).forEach(function (x, i) {
+      var right = (b.escalations_right || [])[i];
+      var m = el("div", "tick " + (right ? "right" : "wrong"), "E");
+      m.style.left = pct(x.at_s);
+      m.title = "escalation about party " + x.party;
       players.appendChild(m);
     });
     (b.runbooks || []).forEach(function (r) {
