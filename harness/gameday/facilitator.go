@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
@@ -48,6 +49,9 @@ func noGameDay(c *cluster.Cluster) error {
 // its background process started. What fails after Begin aborts the game
 // day: none is left half-started.
 func Start(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*State, error) {
+	if err := halt.Refuse(ctx, c); err != nil {
+		return nil, err
+	}
 	if active, err := manual.Active(ctx, c); err != nil {
 		return nil, err
 	} else if len(active) > 0 {
@@ -127,6 +131,7 @@ type Status struct {
 	Diagnoses int      `json:"diagnoses"`
 	Runner    bool     `json:"runner_alive"`
 	PID       int      `json:"runner_pid"` // the background process, on the host that started the game day
+	Halt      *halt.Halt `json:"halt,omitempty"` // the halt that ended it
 }
 
 // StatusOf tells where game day s stands at now, with the diagnoses
@@ -137,7 +142,7 @@ func StatusOf(ctx context.Context, c *cluster.Cluster, s *State, now time.Time) 
 		return Status{}, err
 	}
 	st := Status{ID: s.ID, Run: s.Run, State: s.Stage(), ElapsedS: now.Sub(s.Started).Seconds(), Faults: len(s.Faults),
-		Diagnoses: len(diags), Runner: s.Running() && s.Alive(now), PID: s.PID}
+		Diagnoses: len(diags), Runner: s.Running() && s.Alive(now), PID: s.PID, Halt: s.Halt}
 	for _, f := range s.Faults {
 		if !f.InjectedAt.IsZero() {
 			st.Injected++

@@ -34,6 +34,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 )
@@ -78,6 +79,11 @@ type State struct {
 	// Escalations are the players' escalations as the coordinator
 	// answered them (escalate.go).
 	Escalations []Escalation `json:"escalations,omitempty"`
+	// Grace is how long more than t parties may be out of reach before
+	// the guard halts the game day (halt.go); zero: that rail is off.
+	Grace time.Duration `json:"grace_ns,omitempty"`
+	// Halt is the halt that ended the game day, if one did.
+	Halt *halt.Halt `json:"halt,omitempty"`
 
 	key []byte // seals the state in its record; never marshalled
 }
@@ -183,8 +189,9 @@ type Options struct {
 	Kinds  []string      // the kinds to draw from (default: every kind On offers)
 	// On is where the cluster runs (Begin sets it from the cluster): the
 	// draw takes only kinds it offers. Zero is Docker, the default.
-	On  fault.Platform
-	Dir string
+	On    fault.Platform
+	Grace time.Duration // more than t parties out of reach this long halts it (0: never)
+	Dir   string
 	// Backend are the flags that reach the cluster's backend, which the
 	// game day's background process is started with (Header.Backend).
 	Backend []string
@@ -198,6 +205,9 @@ func (o Options) Check() error {
 	}
 	if o.Every <= 0 || o.Limit <= 0 {
 		return inputf("--every and --limit must be positive")
+	}
+	if o.Grace < 0 {
+		return inputf("--grace must not be negative")
 	}
 	for _, name := range o.Kinds {
 		k, ok := fault.LookupKind(name)
@@ -364,7 +374,7 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	}
 	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Backend: o.Backend, Heartbeat: now.UTC()},
 		Cluster: Cluster{N: c.Topology.N, T: c.Topology.T, Backend: c.Backend()},
-		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Faults: faults}
+		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Grace: o.Grace, Faults: faults}
 	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)
 	}

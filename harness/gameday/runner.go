@@ -16,6 +16,9 @@ import (
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/guard"
+	"github.com/kmschaos/kmschaos/harness/halt"
+	"github.com/kmschaos/kmschaos/harness/manual"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/secrets"
@@ -46,6 +49,7 @@ type Runner struct {
 	// witnessed: how many of the wrong values this process saw are in
 	// the state already.
 	witnessed int
+	guard     *guard.Guard // the guard rails (halt.go), made at the first tick
 }
 
 // checks are what the runner asks of the cluster to tell a fault gone.
@@ -117,8 +121,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			abort := stop != nil && stop.Abort
 			return errors.Join(r.finish(context.WithoutCancel(ctx), base, abort), tracked.Err())
 		}
+		if h := r.halted(ctx); h != nil {
+			return errors.Join(r.endHalted(context.WithoutCancel(ctx), base, *h), tracked.Err())
+		}
 		r.step(ctx, time.Now())
 		r.tally(base, false)
+		if r.guardTripped(ctx, time.Now()) {
+			continue // the next turn ends the game day
+		}
 		saveErr := r.beat(ctx)
 		if out.since(time.Now(), stopErr, saveErr) >= staleAfter {
 			// The cluster is gone (kmschaos down, a swept run): nobody can
@@ -247,6 +257,9 @@ func (r *Runner) step(ctx context.Context, now time.Time) {
 			if err := r.checks().keys(ctx, r.C); err != nil {
 				continue
 			}
+			if r.halted(ctx) != nil {
+				continue // the lever's reset healed it, not the players
+			}
 			f.RecoveredAt, f.RecoveredBy = time.Now().UTC(), recoveredBy(*f)
 			r.logf("fault %d recovered by %s after %s", i+1, Who(f.RecoveredBy), f.RecoveredAt.Sub(f.InjectedAt).Round(time.Millisecond))
 			r.event(report.LaneFaults, fmt.Sprintf("fault %d", i+1), report.Warn, f.Name, f.InjectedAt, f.RecoveredAt)
@@ -288,6 +301,10 @@ func (r *Runner) witness() {
 
 func (r *Runner) inject(ctx context.Context, i int) {
 	f := &r.s.Faults[i]
+	if err := halt.Refuse(ctx, r.C); err != nil {
+		r.logf("fault %d not injected: %v", i+1, err)
+		return
+	}
 	k, _ := fault.LookupKind(f.Kind)
 	flt := k.Build(f.args(), f.Tag)
 	f.InjectedAt = time.Now().UTC()
@@ -372,7 +389,9 @@ func (r *Runner) finish(ctx context.Context, base report.Ops, abort bool) error 
 				f.RecoveredAt, f.RecoveredBy = time.Now().UTC(), ByHarness
 			}
 		}
-		if _, err := r.C.Reset(ctx); err != nil {
+		// Everything at once, faults by hand too (a player may have
+		// injected one): the cluster back to its baseline.
+		if _, _, err := manual.HealAll(ctx, r.C); err != nil {
 			r.logf("abort: reset: %v", err)
 		}
 		r.event(report.LaneFaults, "game day aborted: everything healed", report.Fail, "", time.Now(), time.Time{})

@@ -35,15 +35,20 @@ type Header struct {
 	Heartbeat time.Time `json:"heartbeat,omitzero"`
 	Ended     time.Time `json:"ended,omitzero"`
 	Aborted   bool      `json:"aborted,omitempty"`
+	// Halted: a halt ended it (the cause is in the sealed state and in
+	// the cluster's halt record, which anyone may read).
+	Halted bool `json:"halted,omitempty"`
 }
 
 // Running tells whether the header is of a game day not ended.
 func (h *Header) Running() bool { return h != nil && h.Ended.IsZero() }
 
-// Stage is the word for where the game day is: running, ended or
-// aborted.
+// Stage is the word for where the game day is: running, ended,
+// aborted or halted.
 func (h *Header) Stage() string {
 	switch {
+	case h.Halted:
+		return "halted"
 	case h.Aborted:
 		return "aborted"
 	case !h.Ended.IsZero():
