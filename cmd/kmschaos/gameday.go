@@ -17,6 +17,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/gameday"
+	"github.com/kmschaos/kmschaos/harness/guard"
 )
 
 func gamedayCmd() *cobra.Command {
@@ -79,8 +80,17 @@ func gamedayStartCmd() *cobra.Command {
 	var run, dir, kinds string
 	var o gameday.Options
 	c := &cobra.Command{
-		Use:   "start --seed S [--faults K] [--every D] [--limit D] [--kinds K1,K2] [--report DIR]",
+		Use:   "start --seed S [--faults K] [--every D] [--limit D] [--grace D] [--kinds K1,K2] [--report DIR]",
 		Short: "Draw the hidden faults and start the game day",
+		Long: `start draws the hidden faults from the seed and starts the game day's
+background process (see 'kmschaos gameday --help').
+
+Guard rails: the game day halts — every fault healed at once, the game day
+ended, its report saying HALTED and why — when more than t parties are out
+of reach (the background workload cannot decrypt through them) for longer
+than --grace, when anything sees a wrong decryption, or when the last
+fault is past its --limit and something is still on. 'kmschaos halt' pulls
+the same lever by hand. On a halted cluster start is refused (exit 3).`,
 		Example: `  kmschaos gameday start --seed 42 --faults 3 --every 5m --limit 20m
   kmschaos gameday start --seed 7 --faults 1 --every 30s --limit 10m --kinds kill,pause,latency`,
 		Args: cobra.NoArgs,
@@ -116,6 +126,11 @@ func gamedayStartCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "game day %s started on cluster %s (seed %d): %d hidden fault(s), the first in %s, then one every %s; each healed by the harness %s after its injection if the players have not recovered it\n",
 				s.ID, c.RunID, s.Seed, len(s.Faults), s.Every, s.Every, s.Limit)
+			grace := "off"
+			if s.Grace > 0 {
+				grace = s.Grace.String()
+			}
+			fmt.Fprintf(w, "guard rails: halted at once on a wrong decryption, more than t=%d parties out of reach for longer than %s, or a fault still on past the last limit\n", c.Topology.T, grace)
 			fmt.Fprintf(w, "the truth (facilitator only, mode 0600): %s\n", files.Sealed())
 			fmt.Fprintf(w, "its key (facilitator only, mode 0600; status, reveal, end, abort and the background process read it): %s\n", files.Key())
 			fmt.Fprintf(w, "background process log: %s\n", files.Log())
@@ -128,6 +143,7 @@ func gamedayStartCmd() *cobra.Command {
 	countFlag(c.Flags(), &o.Faults, "faults", "", 1, "how many hidden faults")
 	durationFlag(c.Flags(), &o.Every, "every", 2*time.Minute, false, "time before the first fault and between two faults")
 	durationFlag(c.Flags(), &o.Limit, "limit", 15*time.Minute, false, "after this long the harness heals a fault the players have not recovered")
+	durationFlag(c.Flags(), &o.Grace, "grace", guard.DefaultGrace, true, "halt the game day when more than t parties are out of reach for longer than this (0: never)")
 	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind the backend offers; 'kmschaos faults' says which)")
 	c.Flags().StringVar(&dir, "report", "reports/gameday", "directory of the sealed file, the log and the report")
 	runFlag(c, &run)
@@ -232,6 +248,9 @@ func gamedayStatusCmd() *cobra.Command {
 				fmt.Fprintf(w, ", the next in %s", seconds(*st.NextInS).Round(time.Second))
 			}
 			fmt.Fprintf(w, "\ndiagnoses recorded: %d\n", st.Diagnoses)
+			if st.Halt != nil {
+				fmt.Fprintf(w, "HALTED at %s by %s: %s\n", st.Halt.At.Local().Format(time.DateTime), st.Halt.By, st.Halt.Cause)
+			}
 			if !s.Running() {
 				fmt.Fprintf(w, "report: %s\n", s.Files().Text())
 			}

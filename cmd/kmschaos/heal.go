@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kmschaos/kmschaos/harness/guard"
+	"github.com/kmschaos/kmschaos/harness/halt"
+	"github.com/kmschaos/kmschaos/harness/lever"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
 func healCmd() *cobra.Command {
 	var run, at string
 	var all bool
+	var grace time.Duration
 	c := &cobra.Command{
 		Use:   "heal (ID | --all) [--run ID]",
 		Short: "Undo a fault injected by hand, or every fault (--all)",
@@ -30,7 +35,7 @@ it drift, by hand or not, and forgets every fault injected by hand.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if at != "" {
-				return healAt(ctx, run, args, at)
+				return healAt(ctx, run, args, at, grace)
 			}
 			switch {
 			case all && len(args) > 0:
@@ -66,14 +71,18 @@ it drift, by hand or not, and forgets every fault injected by hand.`,
 	c.Flags().BoolVar(&all, "all", false, "return the whole cluster to its baseline (the kill switch)")
 	c.Flags().StringVar(&at, "at", "", "wait until this time (RFC 3339), then heal the fault if it is still there (what 'inject --for' runs)")
 	_ = c.Flags().MarkHidden("at")
+	durationFlag(c.Flags(), &grace, "grace", 0, true, "with --at: the guard's grace for more than t parties out of reach (0: off)")
+	_ = c.Flags().MarkHidden("grace")
 	runFlag(c, &run)
 	return c
 }
 
-// healAt is the background heal of 'inject --for': it waits for the
-// fault's expiry and heals it by attaching (attach heals what is
-// overdue). It gives up as soon as the cluster is gone.
-func healAt(ctx context.Context, run string, args []string, at string) error {
+// healAt is the background heal of 'inject --for': until the fault's
+// expiry it watches the guard rails (lever.Watch: a tripped one halts
+// the cluster and heals everything); at the expiry it heals the fault,
+// and if the fault is still on then, the deadline rail halts. It gives up
+// as soon as the cluster is gone.
+func healAt(ctx context.Context, run string, args []string, at string, grace time.Duration) error {
 	when, err := time.Parse(time.RFC3339Nano, at)
 	if err != nil || len(args) != 1 || run == "" {
 		return badInputf("--at needs a time (RFC 3339), a fault id and --run")
@@ -82,25 +91,28 @@ func healAt(ctx context.Context, run string, args []string, at string) error {
 	if err != nil {
 		return err
 	}
-	for {
-		wait := time.Until(when)
-		if wait <= 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(wait, 5*time.Second)):
-		}
-		runs, err := b.Runs(ctx)
-		if err == nil && !runs.Has(run) {
-			return nil // the cluster is gone, and its faults with it
-		}
-	}
 	c, err := b.Attach(ctx, run)
 	if err != nil {
 		return nil //nolint:nilerr // the cluster is gone (down, swept): nothing is left to expire
 	}
+	wctx, cancel := context.WithDeadline(ctx, when)
+	defer cancel()
+	h, err := lever.Watch(wctx, c, guard.Limits{T: c.Topology.T, Grace: grace})
+	switch {
+	case err != nil:
+		if runs, rerr := b.Runs(ctx); rerr == nil && !runs.Has(run) {
+			return nil // the cluster is gone, and its faults with it
+		}
+		return err
+	case h != nil || ctx.Err() != nil:
+		return nil // halted: the lever healed everything
+	}
 	_, err = manual.Expire(ctx, c, time.Now())
-	return err
+	if err == nil {
+		return nil
+	}
+	// The deadline rail: the fault is still on past its --for.
+	cause := guard.New(guard.Limits{Deadline: when}).Check(guard.Observation{At: time.Now(), On: 1})
+	_, perr := lever.Pull(ctx, c, cause+" ("+oneLine(err.Error())+")", halt.ByGuard, time.Now())
+	return errors.Join(err, perr)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/guard"
 	"github.com/kmschaos/kmschaos/harness/manual"
 )
 
@@ -20,8 +21,9 @@ func injectCmd() *cobra.Command {
 	var party int
 	var params []string
 	var req manual.Request
+	var grace time.Duration
 	c := &cobra.Command{
-		Use:   "inject KIND [--party N | --link I-J] [--param k=v]... [--for DURATION] [--beyond-threshold]",
+		Use:   "inject KIND [--party N | --link I-J] [--param k=v]... [--for DURATION [--grace D]] [--beyond-threshold]",
 		Short: "Inject one fault by hand into a running cluster and print its id",
 		Long: `inject injects one fault of a kind 'kmschaos faults' lists into the cluster
 (--run, or the only one running) and prints its id on stdout. The fault is
@@ -30,6 +32,14 @@ shows it, 'heal ID' undoes it, 'heal --all' returns the cluster to its
 baseline. With --for it heals itself when the time is up (a background
 kmschaos waits for it; should that one be killed, the next kmschaos
 command that attaches heals it).
+
+A fault with --for is watched by guard rails until it heals: every fault
+on the cluster is halted at once ('kmschaos halt': healed, and no new one
+injected until 'kmschaos unhalt') when more than t parties are out of
+reach for longer than --grace (90s; off with --beyond-threshold unless
+given: failing closed is then the point), when a wrong decryption is seen,
+or when the fault is still on past its --for. On a halted cluster inject
+is refused: exit 3, one line naming the halt.
 
 The fault budget is t parties: a fault that would bring the parties
 touched by the active faults beyond t is refused unless --beyond-threshold
@@ -62,6 +72,12 @@ the budget — exits 2 with one line, and nothing is injected.`,
 				}
 				req.Params[k] = v
 			}
+			if cmd.Flags().Changed("grace") && req.For == 0 {
+				return badInputf("--grace watches a fault with --for: give --for too (a fault until healed has no watcher)")
+			}
+			if req.BeyondThreshold && !cmd.Flags().Changed("grace") {
+				grace = 0
+			}
 			ctx := cmd.Context()
 			c, err := attach(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
@@ -75,7 +91,7 @@ the budget — exits 2 with one line, and nothing is injected.`,
 			until := "until healed"
 			if !r.ExpiresAt.IsZero() {
 				until = "until " + r.ExpiresAt.Local().Format(time.TimeOnly)
-				if err := healLater(c.RunID, r); err != nil {
+				if err := healLater(c.RunID, r, grace); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "warning: no background heal (%v); the next kmschaos command after %s heals it\n", err, until)
 				}
 			}
@@ -87,6 +103,7 @@ the budget — exits 2 with one line, and nothing is injected.`,
 	c.Flags().StringVarP(&link, "link", "l", "", "the directed peer link I-J to fault: party I's connection to party J")
 	c.Flags().StringArrayVar(&params, "param", nil, "a parameter of the kind, name=value (see 'kmschaos faults')")
 	durationFlag(c.Flags(), &req.For, "for", 0, true, "heal the fault after this long (default: until healed)")
+	durationFlag(c.Flags(), &grace, "grace", guard.DefaultGrace, true, "with --for: halt when more than t parties are out of reach longer than this (0: never)")
 	c.Flags().BoolVar(&req.BeyondThreshold, "beyond-threshold", false, "allow faulting more than t parties in all")
 	runFlag(c, &run)
 	return c
@@ -106,16 +123,17 @@ func parseLink(s string) ([2]int, error) {
 	return [2]int{i, j}, nil
 }
 
-// healLater starts a detached kmschaos that heals the fault when its
-// --for runs out, and outlives this one. It keeps no file: it finds the
+// healLater starts a detached kmschaos that watches the guard rails
+// (grace) while the fault is on and heals it when its --for runs out,
+// and outlives this one. It keeps no file: it finds the
 // fault in the cluster at that time, or finds it healed already.
-func healLater(run string, r manual.Record) error {
+func healLater(run string, r manual.Record, grace time.Duration) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	// The same backend flags as this command: the heal must reach the same cluster.
-	cmd := exec.Command(exe, append([]string{"heal", r.ID, "--run", run, "--at", r.ExpiresAt.Format(time.RFC3339Nano)}, be.Args()...)...)
+	cmd := exec.Command(exe, append([]string{"heal", r.ID, "--run", run, "--at", r.ExpiresAt.Format(time.RFC3339Nano), "--grace", grace.String()}, be.Args()...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return err

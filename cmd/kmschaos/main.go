@@ -24,6 +24,8 @@ runbooks recover the cluster with nothing lost or wrong.
   status     a running cluster: parties, health, links, faults, budget
   inject     inject one fault by hand (kinds: 'kmschaos faults')
   heal       undo a fault by hand, or everything (--all)
+  halt       the safety lever: heal everything now, refuse new faults (exit 3) until unhalt
+  unhalt     lift the halt
   faults     the fault kinds inject takes, with their parameters
   scenarios  the scenario catalog, with labels (--label EXPR)
   run        run catalog scenarios against the running cluster, with reports
@@ -35,14 +37,17 @@ runbooks recover the cluster with nothing lost or wrong.
   guide      how the runbooks cover the operators' guide; what a guide change touches
   soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
 
-status, inject, heal, run and runbook run attach to a running cluster: the one --run names,
+Exit status: 0 done, 1 failed, 2 bad input (nothing done), 3 refused: the
+cluster is halted ('kmschaos unhalt' lifts it).
+
+status, inject, heal, halt, run and runbook run attach to a running cluster: the one --run names,
 or the only one running. The scenario catalog runs as the repository's
 test suite: see 'make test' and the README.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), statusCmd(), soakReportCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd())
 	backendFlags(root)
 	// cobra's own help and completion commands too: made now, not when
 	// Execute makes them, so that strictArgs sees them.
@@ -56,6 +61,9 @@ test suite: see 'make test' and the README.`,
 		code := exitStatus(err)
 		if isBadInput(err) {
 			code = 2
+		}
+		if isHalted(err) {
+			code = exitHalted
 		}
 		os.Exit(code)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/guard"
+	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/labelfilter"
+	"github.com/kmschaos/kmschaos/harness/lever"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/harness/secrets"
@@ -36,6 +40,7 @@ func (e scenariosFailed) Error() string {
 func runCmd() *cobra.Command {
 	var run, label, reportDir, runbooks string
 	var seed uint64
+	var grace time.Duration
 	c := &cobra.Command{
 		Use:   "run (--label EXPR | NAME...) [--seed S] [--report DIR] [--run ID]",
 		Short: "Run catalog scenarios against the running cluster and write the reports",
@@ -54,7 +59,17 @@ suite: scorecard.txt, scorecard.json, report.html and junit.xml in --report.
 
 Each scenario is printed as it ends: PASS, FAIL, or SKIP with the reason
 (the backend cannot offer a verb its fault or runbook needs; not a
-failure). Exit 0 if none failed, 1 if one did, 2 for bad input (an unknown name — the closest is suggested —
+failure).
+
+Guard rails: the run halts the cluster ('kmschaos halt': everything
+healed, no fault injected until 'kmschaos unhalt') and stops when a
+decryption returns a wrong value, or, with --grace, when more than t
+parties are out of reach for longer than the grace (off by default: some
+catalog scenarios take more than t parties down on purpose, to see the
+cluster fail closed). A halt pulled from elsewhere stops it too. On a
+halted cluster run is refused; halted, it exits 3.
+
+Exit 0 if none failed, 1 if one did, 2 for bad input (an unknown name — the closest is suggested —
 a bad label filter, no cluster).`,
 		Example: `  kmschaos run --label connectivity
   kmschaos run "kill one party" --seed 42 --report reports/kill
@@ -90,13 +105,14 @@ a bad label filter, no cluster).`,
 			if reportDir == "" {
 				reportDir = filepath.Join("reports", "run-"+c.RunID+"-"+time.Now().UTC().Format("20060102T150405"))
 			}
-			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, cmd.OutOrStdout())
+			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, grace, cmd.OutOrStdout())
 		},
 	}
 	c.Flags().StringVarP(&label, "label", "l", "", "label filter selecting the scenarios, e.g. 'connectivity && !network'")
 	c.Flags().Uint64Var(&seed, "seed", 0, "seed of the scenarios' choices (default: random, printed)")
 	c.Flags().StringVar(&reportDir, "report", "", "directory of the reports (default reports/run-<run id>-<time>)")
 	c.Flags().StringVar(&runbooks, "runbooks", "", "directory of the runbook files (default: runbooks/ of the repository)")
+	durationFlag(c.Flags(), &grace, "grace", 0, true, "halt when more than t parties are out of reach longer than this (default 0: off)")
 	runFlag(c, &run)
 	return c
 }
@@ -147,8 +163,15 @@ func selectScenarios(names []string, label string) ([]scenarios.CatalogEntry, er
 // runScenarios runs the entries one after the other with the suite's
 // runner, heals what each registered once it ends (as the suite's
 // DeferCleanup does), and writes the suite's reports.
-func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, w io.Writer) error {
+func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, grace time.Duration, w io.Writer) error {
 	start := time.Now()
+	if err := halt.Refuse(ctx, c); err != nil {
+		return err
+	}
+	// The guard rails, all along: a halt (tripped here or pulled
+	// elsewhere) stops the scenario that runs, and the run.
+	ctx, halted, unwatch := watchRails(ctx, c, grace)
+	defer unwatch()
 	// The cluster's secrets, in memory only, and every one it makes while
 	// the scenarios run: masked in every captured output, and searched
 	// for in the reports at the end.
@@ -201,6 +224,17 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		}
 	}
 	res.Duration = time.Since(start)
+	if h := halted(); h != nil {
+		// What the scenario did after the lever's heal is healed too.
+		p, err := lever.Pull(context.WithoutCancel(ctx), c, h.Cause, h.By, time.Now())
+		fmt.Fprintf(w, "HALTED after %d of %d scenarios: %s; everything healed (repaired: %s)\n", len(res.Scenarios), len(entries), p.Halt, p.Repaired)
+		if rerr := writeRunReports(res, dir, tracked); rerr != nil {
+			err = errors.Join(err, rerr)
+		} else {
+			fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
+		}
+		return errors.Join(err, &halt.Error{Halt: p.Halt})
+	}
 	if err := writeRunReports(res, dir, tracked); err != nil {
 		return err
 	}
@@ -239,4 +273,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// watchRails watches the cluster's guard rails while the run lasts
+// (lever.Watch): ctx ends when the cluster is halted, and halted then
+// tells by what. unwatch stops the watch and waits for it.
+func watchRails(parent context.Context, c *cluster.Cluster, grace time.Duration) (ctx context.Context, halted func() *halt.Halt, unwatch func()) {
+	ctx, cancel := context.WithCancel(parent)
+	var h atomic.Pointer[halt.Halt]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// An error is a cluster out of reach for long: its scenarios fail
+		// on their own, and nothing is left to halt.
+		got, _ := lever.Watch(ctx, c, guard.Limits{T: c.Topology.T, Grace: grace})
+		if got != nil {
+			h.Store(got)
+			cancel()
+		}
+	}()
+	return ctx, h.Load, func() {
+		cancel()
+		<-done
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/gameday"
+	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/manual"
 	"github.com/kmschaos/kmschaos/harness/partystate"
 )
@@ -30,6 +31,7 @@ type statusReport struct {
 	GameDay    string        `json:"gameday,omitempty"`
 	Faults     []faultStatus `json:"faults"`
 	BudgetLeft int           `json:"budget_left"` // parties more faults may touch before going beyond t
+	Halt       *halt.Halt    `json:"halt,omitempty"` // the cluster is halted: no fault is injected
 	TookS      float64       `json:"took_s"`      // how long reading the status took
 }
 
@@ -65,6 +67,8 @@ func statusCmd() *cobra.Command {
   faults      the faults injected by hand and not healed, with their age
               and when they expire
   budget      how many more parties faults may touch before going beyond t
+  halt        if the cluster is halted ('kmschaos halt', a guard rail): the
+              cause, the time and who pulled it (a person, a guard)
 
 With --watch it shows the status again at that interval until Ctrl-C (with
 --output json, one JSON object per line).`,
@@ -165,6 +169,9 @@ func readStatus(ctx context.Context, c *cluster.Cluster, now time.Time) (*status
 		s.Faults = append(s.Faults, f)
 	}
 	s.BudgetLeft = manual.Budget(c.Topology, active)
+	if s.Halt, err = halt.Current(ctx, c); err != nil {
+		return nil, err
+	}
 	s.TookS = time.Since(start).Seconds()
 	return s, nil
 }
@@ -173,6 +180,9 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (s *statusReport) write(w io.Writer) error {
 	fmt.Fprintf(w, "Cluster %s: %d parties, threshold %d\n\n", s.Run, s.N, s.T)
+	if s.Halt != nil {
+		fmt.Fprintf(w, "HALTED at %s by %s: %s\nNo fault is injected until 'kmschaos unhalt'.\n\n", s.Halt.At.Local().Format(time.DateTime), s.Halt.By, s.Halt.Cause)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PARTY\tSTATE\tRESTARTS\tHEALTH\tEXIT\tNOTE")
 	for _, p := range s.Parties {

@@ -121,16 +121,16 @@ func Revive(c *cluster.Cluster, h *Header, now time.Time) (bool, error) {
 // Status is where a game day stands, without its faults: what 'gameday
 // status' tells the facilitator.
 type Status struct {
-	ID        string   `json:"id"`
-	Run       string   `json:"run"`
-	State     string   `json:"state"` // Header.Stage
-	ElapsedS  float64  `json:"elapsed_s"`
-	Faults    int      `json:"faults"`
-	Injected  int      `json:"injected"`
-	NextInS   *float64 `json:"next_in_s,omitempty"` // none once every fault is in, or the game day ended
-	Diagnoses int      `json:"diagnoses"`
-	Runner    bool     `json:"runner_alive"`
-	PID       int      `json:"runner_pid"` // the background process, on the host that started the game day
+	ID        string     `json:"id"`
+	Run       string     `json:"run"`
+	State     string     `json:"state"` // Header.Stage
+	ElapsedS  float64    `json:"elapsed_s"`
+	Faults    int        `json:"faults"`
+	Injected  int        `json:"injected"`
+	NextInS   *float64   `json:"next_in_s,omitempty"` // none once every fault is in, or the game day ended
+	Diagnoses int        `json:"diagnoses"`
+	Runner    bool       `json:"runner_alive"`
+	PID       int        `json:"runner_pid"`     // the background process, on the host that started the game day
 	Halt      *halt.Halt `json:"halt,omitempty"` // the halt that ended it
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/fault"
+	"github.com/kmschaos/kmschaos/harness/halt"
 )
 
 // recordPrefix names the cluster records of faults injected by hand.
@@ -125,6 +126,10 @@ func Budget(topo cluster.Topology, active []Record) int {
 // a process killed half-way leaves a fault the next one finds and heals.
 // A fault whose injection fails is undone and its record removed.
 func Inject(ctx context.Context, c *cluster.Cluster, req Request, now time.Time) (Record, error) {
+	// A halted cluster takes no fault (a *halt.Error), whoever asks.
+	if err := halt.Refuse(ctx, c); err != nil {
+		return Record{}, err
+	}
 	active, err := Active(ctx, c)
 	if err != nil {
 		return Record{}, err
