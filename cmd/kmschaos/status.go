@@ -30,9 +30,9 @@ type statusReport struct {
 	// would tell the players where its hidden faults are.
 	GameDay    string        `json:"gameday,omitempty"`
 	Faults     []faultStatus `json:"faults"`
-	BudgetLeft int           `json:"budget_left"` // parties more faults may touch before going beyond t
+	BudgetLeft int           `json:"budget_left"`    // parties more faults may touch before going beyond t
 	Halt       *halt.Halt    `json:"halt,omitempty"` // the cluster is halted: no fault is injected
-	TookS      float64       `json:"took_s"`      // how long reading the status took
+	TookS      float64       `json:"took_s"`         // how long reading the status took
 }
 
 type linkStatus struct {
