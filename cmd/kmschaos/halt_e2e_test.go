@@ -2,14 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/kmschaos/kmschaos/internal/dockertest"
 )
@@ -38,7 +42,10 @@ type haltStatusJSON struct {
 // halt, 'unhalt' lifts it and inject works again. Then the guard rail of
 // a fault with --for: a second party killed on top of it beyond t, out of
 // reach longer than the grace, and the background heal halts the cluster
-// by itself. Bad input first: halt with no cluster, unhalt when not halted.
+// by itself. A game day whose background process is dead: the lever heals
+// its hidden fault and ends it, halted, its report saying so. A 'kmschaos
+// run' in progress: it stops on the halt, heals and exits 3. Bad input
+// first: halt with no cluster, unhalt when not halted.
 func TestHaltByHand(t *testing.T) {
 	dockertest.Require(t)
 	g := NewWithT(t)
@@ -123,4 +130,56 @@ func TestHaltByHand(t *testing.T) {
 	r := kmschaos(time.Minute, 3, "inject", "pause", "--party", "1", "--run", run)
 	g.Expect(string(r.Err.Contents())).To(MatchRegexp(`by guard: \d parties out of reach`))
 	g.Expect(kmschaos(time.Minute, 0, "unhalt", "--run", run).Out).To(gbytes.Say(regexp.QuoteMeta("halt lifted")))
+
+	// A game day whose background process is dead: the lever heals its
+	// hidden fault all the same and, pulled by the facilitator, ends it.
+	dir := t.TempDir()
+	kmschaos(time.Minute, 0, "gameday", "start", "--seed", "5", "--faults", "1", "--every", "1s", "--limit", "10m", "--kinds", "kill", "--report", dir, "--run", run)
+	var gd struct {
+		State    string `json:"state"`
+		Injected int    `json:"injected"`
+		PID      int    `json:"runner_pid"`
+		Halt     *struct {
+			Cause string `json:"cause"`
+			By    string `json:"by"`
+		} `json:"halt"`
+	}
+	gdStatus := func(g Gomega) {
+		out, err := exec.Command(kc.bin, "gameday", "status", "--output", "json", "--run", run).Output()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(json.Unmarshal(out, &gd)).To(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		gdStatus(g)
+		g.Expect(gd.Injected).To(Equal(1))
+	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
+	g.Expect(syscall.Kill(gd.PID, syscall.SIGKILL)).To(Succeed())
+	g.Eventually(func() error { return syscall.Kill(gd.PID, 0) }).WithTimeout(30 * time.Second).Should(MatchError(syscall.ESRCH))
+	h = kmschaos(3*time.Minute, 0, "halt", "--cause", "the runner died", "--run", run)
+	g.Expect(h.Out).To(gbytes.Say(`game day \w+ ended, halted; its report says so`))
+	gdStatus(g)
+	g.Expect(gd.State).To(Equal("halted"))
+	g.Expect(gd.Halt).NotTo(BeNil())
+	g.Expect(gd.Halt.Cause).To(Equal("the runner died"))
+	reports, err := filepath.Glob(filepath.Join(dir, "gameday-*.txt"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(reports).To(HaveLen(1))
+	b, err := os.ReadFile(reports[0])
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(b)).To(MatchRegexp(`HALTED at \+[0-9.ms]+ \([0-9:]+\) by person: the runner died; every fault healed at once\n`))
+	g.Expect(string(b)).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness`))
+	g.Eventually(func(g Gomega) { optimal(g, status(g)) }).WithTimeout(time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+	kmschaos(time.Minute, 0, "unhalt", "--run", run)
+
+	// A 'kmschaos run' in progress stops when the lever is pulled: it
+	// heals, says HALTED and exits 3; a new run is refused (exit 3).
+	rs := kc.start("run", "t parties killed: the cluster stays correct and live; starting them recovers", "--seed", "1", "--report", t.TempDir(), "--run", run)
+	g.Eventually(rs.Out).WithTimeout(time.Minute).Should(gbytes.Say(`1/1 t parties killed`))
+	kmschaos(3*time.Minute, 0, "halt", "--cause", "stop the run", "--run", run)
+	g.Eventually(rs).WithTimeout(3*time.Minute).Should(gexec.Exit(3), "run did not stop on the halt:\n%s\n%s", rs.Out.Contents(), rs.Err.Contents())
+	g.Expect(string(rs.Out.Contents())).To(MatchRegexp(`HALTED after 1 of 1 scenarios: halted at [0-9:]+ by person: stop the run; everything healed`))
+	g.Eventually(func(g Gomega) { optimal(g, status(g)) }).WithTimeout(time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+	again := kmschaos(time.Minute, 3, "run", "t parties killed: the cluster stays correct and live; starting them recovers", "--report", t.TempDir(), "--run", run)
+	g.Expect(strings.TrimSpace(string(again.Err.Contents()))).To(MatchRegexp(`^Error: the cluster is halted \(halted at [0-9:]+ by person: stop the run\)`))
+	kmschaos(time.Minute, 0, "unhalt", "--run", run)
 }
