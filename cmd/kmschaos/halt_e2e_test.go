@@ -177,6 +177,8 @@ func TestHaltByHand(t *testing.T) {
 	g.Eventually(rs.Out).WithTimeout(time.Minute).Should(gbytes.Say(`1/1 t parties killed`))
 	kmschaos(3*time.Minute, 0, "halt", "--cause", "stop the run", "--run", run)
 	g.Eventually(rs).WithTimeout(3*time.Minute).Should(gexec.Exit(3), "run did not stop on the halt:\n%s\n%s", rs.Out.Contents(), rs.Err.Contents())
+	t.Logf("kmschaos run, halted:\n%s", rs.Out.Contents())
+	g.Expect(string(rs.Out.Contents())).To(MatchRegexp(`FAIL t parties killed[^\n]*\n\s+stopped by the halt, its faults healed: `), "the scenario was not stopped")
 	g.Expect(string(rs.Out.Contents())).To(MatchRegexp(`HALTED after 1 of 1 scenarios: halted at [0-9:]+ by person: stop the run; everything healed`))
 	g.Eventually(func(g Gomega) { optimal(g, status(g)) }).WithTimeout(time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 	again := kmschaos(time.Minute, 3, "run", "t parties killed: the cluster stays correct and live; starting them recovers", "--report", t.TempDir(), "--run", run)

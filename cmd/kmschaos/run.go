@@ -201,6 +201,9 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 			}
 			cancel()
 		}
+		if halted() != nil && ctx.Err() != nil {
+			err = fmt.Errorf("stopped by the halt, its faults healed: %w", errors.Join(err, ctx.Err()))
+		}
 		res.Scenarios = append(res.Scenarios, row)
 		verdict := "PASS"
 		switch {
