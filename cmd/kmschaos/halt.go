@@ -64,7 +64,7 @@ cluster to attach to exits 2 and changes nothing.`,
 			w := cmd.OutOrStdout()
 			if p.Already {
 				fmt.Fprintf(w, "cluster %s was already %s; healed again\n", c.RunID, p.Halt)
-			} else if p.Halt.Cause != "" {
+			} else if p.Cause != "" {
 				fmt.Fprintf(w, "cluster %s %s\n", c.RunID, p.Halt)
 			}
 			for _, r := range p.Manual {

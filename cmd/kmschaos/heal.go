@@ -93,7 +93,7 @@ func healAt(ctx context.Context, run string, args []string, at string, grace tim
 	}
 	c, err := b.Attach(ctx, run)
 	if err != nil {
-		return nil //nolint:nilerr // the cluster is gone (down, swept): nothing is left to expire
+		return nil // the cluster is gone (down, swept): nothing is left to expire
 	}
 	wctx, cancel := context.WithDeadline(ctx, when)
 	defer cancel()

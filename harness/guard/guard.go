@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/workload"
 )
@@ -19,7 +20,7 @@ import (
 // the guard halts: long enough for a coordinated restart of every party
 // (a runbook the players may rightly run), short enough that a cascade
 // does not run on unwatched.
-const DefaultGrace = 90 * time.Second
+var DefaultGrace = fixtures.Intervals.Guard.Grace
 
 // Limits are what the facilitator (or the command line) set.
 type Limits struct {

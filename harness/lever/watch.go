@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/guard"
 	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/oracle"
@@ -14,11 +15,11 @@ import (
 )
 
 // Every is how often Watch looks.
-const Every = time.Second
+var Every = fixtures.Intervals.Guard.Every
 
 // unreadable is how long the halt record may stay unreadable before
 // Watch takes the cluster for gone.
-const unreadable = 20 * time.Second
+var unreadable = fixtures.Intervals.Guard.Unreadable
 
 // Watch watches cluster c until ctx ends or c is halted — by a guard
 // that tripped here (Watch pulls the lever, by guard) or by anyone else
