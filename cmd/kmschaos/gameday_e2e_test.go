@@ -261,7 +261,11 @@ func TestGameDayWrongValueHalts(t *testing.T) {
 	dir := t.TempDir() // before the cluster: the cleanup's abort needs the key in it
 	run := kc.upDetached([]string{"gameday", "abort"})
 
-	kc.run(time.Minute, 0, "gameday", "start", "--seed", "3", "--faults", "1", "--every", "1s", "--limit", "10m", "--kinds", "kill", "--report", dir, "--run", run)
+	// The hidden fault leaves every party serving (a corrupt backup), so
+	// that the lie, not an outage beyond t, is what the guard meets: a
+	// party down while the liar restarts took both out of reach past the
+	// grace once, and the reachability rail rightly halted first.
+	kc.run(time.Minute, 0, "gameday", "start", "--seed", "3", "--faults", "1", "--every", "1s", "--limit", "10m", "--kinds", "backup-corrupt", "--report", dir, "--run", run)
 	var truth revealJSON
 	g.Eventually(func(g Gomega) {
 		out, err := exec.Command(kc.bin, "gameday", "reveal", "--output", "json", "--run", run).Output()
@@ -270,8 +274,8 @@ func TestGameDayWrongValueHalts(t *testing.T) {
 		g.Expect(truth).To(HaveLen(1))
 		g.Expect(truth[0].InjectedAt).NotTo(BeZero())
 	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
-	killed := truth[0].Party
-	liar := killed%4 + 1
+	faulted := truth[0].Party
+	liar := faulted%4 + 1
 	c, err := docker.Attach(context.Background(), run)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(c.RecreateWith(context.Background(), liar, "--test-only-lie")).To(Succeed())
@@ -309,7 +313,7 @@ func TestGameDayWrongValueHalts(t *testing.T) {
 		g.Expect(p.State).To(Equal("running"), "party %d", p.Party)
 		g.Expect(p.Health).To(Equal("Optimal"), "party %d", p.Party)
 	}
-	refused := kc.run(time.Minute, 3, "inject", "pause", "--party", strconvI(killed), "--run", run)
+	refused := kc.run(time.Minute, 3, "inject", "pause", "--party", strconvI(faulted), "--run", run)
 	g.Expect(string(refused.Err.Contents())).To(ContainSubstring("the cluster is halted (halted at "))
 
 	end := kc.run(3*time.Minute, 1, "gameday", "end", "--run", run)
