@@ -168,8 +168,8 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 	g.Expect(text(facilitator)).To(ContainSubstring("HALTED"))
 	g.Expect(text(facilitator)).To(ContainSubstring("the facilitator pulled the halt in the live view"))
 	await(players, 30*time.Second, "the halt's banner for the players", `!document.getElementById('halt-banner').hidden`)
-	await(facilitator, 2*time.Minute, "every fault healed, the game day aborted",
-		`[...document.querySelectorAll('#faults tr[data-fault]')].every(r => r.dataset.state === "healed") && document.getElementById('stage').textContent === "aborted"`)
+	await(facilitator, 2*time.Minute, "every fault healed, the game day ended, halted",
+		`[...document.querySelectorAll('#faults tr[data-fault]')].every(r => r.dataset.state === "healed") && document.getElementById('stage').textContent === "halted"`)
 	await(players, 3*time.Minute, "every party Optimal again", grades+`.join() === "Optimal,Optimal,Optimal,Optimal"`)
 	screenshot(facilitator, "facilitator-halted.png")
 	st := kc.run(time.Minute, 0, "gameday", "status", "--output", "json", "--run", run)

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/cluster"
-	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/halt"
+	"github.com/kmschaos/kmschaos/harness/lever"
 	"github.com/kmschaos/kmschaos/harness/liveview"
 )
 
@@ -91,17 +91,13 @@ game day goes on.`,
 	return c
 }
 
-// haltGameDay is the live view's HALT until the safety lever (kmschaos
-// halt, which heals everything) lands: the halt recorded on the cluster,
-// and the game day aborted — its background process heals every fault at
-// once with a reset.
+// haltGameDay is the live view's HALT: the safety lever as 'kmschaos
+// halt' pulls it (lever.Pull) — the halt recorded, everything healed at
+// once, the game day ended halted by its background process.
 func haltGameDay(c *cluster.Cluster) func(context.Context, string) error {
 	return func(ctx context.Context, cause string) error {
-		now := time.Now().UTC()
-		if _, err := halt.Set(ctx, c, halt.Halt{Cause: cause, At: now, By: halt.ByPerson}); err != nil {
-			return err
-		}
-		return gameday.RequestStop(ctx, c, true, now)
+		_, err := lever.Pull(ctx, c, cause, halt.ByPerson, time.Now())
+		return err
 	}
 }
 
