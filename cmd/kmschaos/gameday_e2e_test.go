@@ -320,7 +320,7 @@ func TestGameDayWrongValueHalts(t *testing.T) {
 	report := string(end.Out.Contents())
 	t.Logf("report:\n%s", report)
 	g.Expect(report).To(MatchRegexp(`game day \w+ on cluster ` + run + `: halted,`))
-	g.Expect(report).To(MatchRegexp(`\nHALTED at \+[0-9.ms]+ \([0-9:]+\) by guard: wrong decryption: party ` + strconvI(liar) + ` returned \d+ for \d+ .*; every fault healed at once\n`))
+	g.Expect(report).To(MatchRegexp(`\nHALTED \+[0-9.ms]+ by guard: wrong decryption: party ` + strconvI(liar) + ` returned \d+ for \d+ \(seen by the workload at [0-9:.]+\)\n`))
 	g.Expect(report).To(MatchRegexp(`recovered\s+NOT RECOVERED: healed by the harness`))
 	g.Expect(report).To(MatchRegexp(`WRONG: party ` + strconvI(liar) + ` returned \d+ for \d+ \(seen by the workload at `))
 	g.Expect(report).To(MatchRegexp(`WRONG decryptions: \d+, whoever saw them: the game day FAILED`))

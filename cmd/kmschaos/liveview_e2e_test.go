@@ -175,7 +175,7 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 	st := kc.run(time.Minute, 0, "gameday", "status", "--output", "json", "--run", run)
 	var gs gamedayStatusJSON
 	g.Expect(json.Unmarshal(st.Out.Contents(), &gs)).To(Succeed())
-	g.Expect(gs.State).To(Equal("aborted"))
+	g.Expect(gs.State).To(Equal("halted"))
 
 	// A game day over is nothing to serve: one line, exit 2.
 	over := kc.run(time.Minute, 2, "gameday", "serve", "--listen", "127.0.0.1:0", "--run", run)

@@ -49,8 +49,7 @@ type Findings struct {
 	// it undid.
 	Escalations []Escalation `json:"escalations"`
 	// Halt is the game day stopped by a guard or 'kmschaos halt': its
-	// cause, time and who pulled it; nil if it was not. (Build fills it
-	// once the game day's state keeps the halt that stopped it.)
+	// cause, time and who pulled it; nil if it was not.
 	Halt *halt.Halt `json:"halt,omitempty"`
 
 	Ops          report.Ops `json:"ops"` // the workload's, in all
@@ -83,7 +82,7 @@ func Build(s *State, diags []Diagnosis, notes []Note) *Findings {
 	f := &Findings{ID: s.ID, Run: s.Run, Stage: s.Stage(), Cluster: s.Cluster, Seed: s.Seed, Started: s.Started, Ended: s.Ended,
 		Took: end.Sub(s.Started), Every: s.Every, Limit: s.Limit,
 		Faults: Results(s, diags), Diagnoses: ScoreAll(s, diags), Runbooks: notes, Escalations: s.Escalations,
-		Ops: s.Ops, WorkloadLost: s.WorkloadLost, Wrongs: Wrongs(s, notes), Keys: s.Keys, Left: s.Left}
+		Ops: s.Ops, WorkloadLost: s.WorkloadLost, Wrongs: Wrongs(s, notes), Keys: s.Keys, Left: s.Left, Halt: s.Halt}
 	if f.Runbooks == nil {
 		f.Runbooks = []Note{}
 	}

@@ -2,7 +2,6 @@ package gameday
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -101,10 +100,4 @@ func EndHalted(ctx context.Context, c *cluster.Cluster, h halt.Halt, log io.Writ
 // died first).
 func AwaitEnd(ctx context.Context, c *cluster.Cluster, h *Header) (*Header, error) {
 	return awaitEnd(ctx, c, h)
-}
-
-// haltLine is the halt's line in a report.
-func haltLine(h *halt.Halt, started time.Time) string {
-	return fmt.Sprintf("HALTED at +%s (%s) by %s: %s; every fault healed at once",
-		h.At.Sub(started).Round(time.Millisecond), h.At.UTC().Format(time.TimeOnly), h.By, h.Cause)
 }

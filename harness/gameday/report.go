@@ -79,9 +79,6 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 	fmt.Fprintf(w, "kmschaos game day %s on cluster %s: %s, seed %d, %d hidden faults every %s, limit %s, %s\n",
 		s.ID, s.Run, s.Stage(), s.Seed, len(s.Faults), s.Every, s.Limit, end.Sub(s.Started).Round(time.Second))
 	fmt.Fprintf(w, "cluster: n = %d, t = %d, on %s\n", f.Cluster.N, f.Cluster.T, orDash(f.Cluster.Backend))
-	if s.Halt != nil {
-		fmt.Fprintln(w, haltLine(s.Halt, s.Started))
-	}
 	if first := firstInjected(s); !first.IsZero() {
 		fmt.Fprintf(w, "first fault injected %s after 'gameday start'\n", first.Sub(s.Started).Round(time.Millisecond))
 	}
