@@ -179,5 +179,5 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 
 	// A game day over is nothing to serve: one line, exit 2.
 	over := kc.run(time.Minute, 2, "gameday", "serve", "--listen", "127.0.0.1:0", "--run", run)
-	g.Expect(strings.TrimSpace(string(over.Err.Contents()))).To(MatchRegexp(`^Error: game day \w+ on cluster ` + run + ` has aborted: nothing to watch live \(its report: \S+\)$`))
+	g.Expect(strings.TrimSpace(string(over.Err.Contents()))).To(MatchRegexp(`^Error: game day \w+ on cluster ` + run + ` has halted: nothing to watch live \(its report: \S+\)$`))
 }
