@@ -1,0 +1,257 @@
+package results
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kmschaos/kmschaos/harness/fault"
+)
+
+// Filter selects runs. Zero fields select everything.
+type Filter struct {
+	Run      string            // one run, by id
+	Labels   map[string]string // runs with every one of these labels
+	Scenario string            // runs that ran this scenario (and, for Scenarios, only its rows)
+	Section  string            // runs that ran a scenario of this section (and only those rows)
+	Backend  string
+	Since    time.Time
+}
+
+// Run is one recorded run and its tally.
+type Run struct {
+	ID       string            `json:"id"`
+	Started  time.Time         `json:"started"`
+	Duration time.Duration     `json:"duration_ns"`
+	Seed     uint64            `json:"seed"`
+	Backend  string            `json:"backend"`
+	N        int               `json:"n"`
+	T        int               `json:"t"`
+	Commit   string            `json:"commit"`
+	Image    string            `json:"image"`
+	Labels   map[string]string `json:"labels"`
+	Passed   int               `json:"passed"`
+	Failed   int               `json:"failed"`
+	Skipped  int               `json:"skipped"`
+}
+
+// Verdict is one scenario's outcome in one run.
+type Verdict struct {
+	Run         string        `json:"run"`
+	Started     time.Time     `json:"started"`
+	Verdict     string        `json:"verdict"` // PASS, FAIL or SKIP
+	TTD         time.Duration `json:"ttd_ns"`
+	TTR         time.Duration `json:"ttr_ns"`
+	RecoveredBy string        `json:"recovered_by,omitempty"`
+}
+
+// ScenarioHistory is a scenario's last verdicts, newest first.
+type ScenarioHistory struct {
+	Name    string    `json:"name"`
+	Section string    `json:"section"`
+	Last    []Verdict `json:"last"`
+}
+
+// where is the SQL condition on runs r (and its arguments) the filter
+// makes.
+func (f Filter) where() (string, []any) {
+	conds, args := []string{"1=1"}, []any{}
+	if f.Run != "" {
+		conds, args = append(conds, "r.id = ?"), append(args, f.Run)
+	}
+	if f.Backend != "" {
+		conds, args = append(conds, "r.backend = ?"), append(args, f.Backend)
+	}
+	if !f.Since.IsZero() {
+		conds, args = append(conds, "r.started_ns >= ?"), append(args, nanos(f.Since))
+	}
+	for _, k := range sortedKeys(f.Labels) {
+		conds = append(conds, "EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)")
+		args = append(args, k, f.Labels[k])
+	}
+	if f.Scenario != "" {
+		conds, args = append(conds, "EXISTS (SELECT 1 FROM scenarios x WHERE x.run_id = r.id AND x.name = ?)"), append(args, f.Scenario)
+	}
+	if f.Section != "" {
+		conds, args = append(conds, "EXISTS (SELECT 1 FROM scenarios x WHERE x.run_id = r.id AND x.section = ?)"), append(args, f.Section)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// Runs are the runs the filter selects, newest first, at most limit.
+// A run id, label, scenario or section the store has never seen is an
+// error wrapping ErrUnknown that names the closest it has.
+func (s *Store) Runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
+	if err := s.known(ctx, f); err != nil {
+		return nil, err
+	}
+	cond, args := f.where()
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT r.id, r.started_ns, r.duration_ns, r.seed, r.backend, r.n, r.t, r.commit_sha, r.image,
+		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'PASS'),
+		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'FAIL'),
+		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'SKIP')
+		FROM runs r WHERE `+cond+` ORDER BY r.started_ns DESC, r.id LIMIT ?`), append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Run
+	byID := map[string]*Run{}
+	for rows.Next() {
+		var r Run
+		var started, dur, seed int64
+		if err := rows.Scan(&r.ID, &started, &dur, &seed, &r.Backend, &r.N, &r.T, &r.Commit, &r.Image, &r.Passed, &r.Failed, &r.Skipped); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		r.Started, r.Duration, r.Seed, r.Labels = time.Unix(0, started).UTC(), time.Duration(dur), uint64(seed), map[string]string{}
+		out = append(out, r)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		byID[out[i].ID] = &out[i]
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The labels of the runs listed, in one query.
+	ids := make([]any, 0, len(out))
+	for _, r := range out {
+		ids = append(ids, r.ID)
+	}
+	lrows, err := s.db.QueryContext(ctx, s.q(`SELECT run_id, key, value FROM run_labels WHERE run_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`), ids...)
+	if err != nil {
+		return nil, err
+	}
+	for lrows.Next() {
+		var id, k, v string
+		if err := lrows.Scan(&id, &k, &v); err != nil {
+			_ = lrows.Close()
+			return nil, err
+		}
+		byID[id].Labels[k] = v
+	}
+	return out, closeRows(lrows)
+}
+
+// Scenarios are, for each scenario of the runs the filter selects (only
+// Filter.Scenario, or only Filter.Section's, where given), its last
+// verdicts with TTD and TTR, newest first, at most last each; sorted by
+// section and name.
+func (s *Store) Scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHistory, error) {
+	if err := s.known(ctx, f); err != nil {
+		return nil, err
+	}
+	cond, args := f.where()
+	if f.Scenario != "" {
+		cond, args = cond+" AND s.name = ?", append(args, f.Scenario)
+	}
+	if f.Section != "" {
+		cond, args = cond+" AND s.section = ?", append(args, f.Section)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name, section, verdict, ttd_ns, ttr_ns, recovered_by, run_id, started_ns FROM (
+		SELECT s.name, s.section, s.verdict, s.ttd_ns, s.ttr_ns, s.recovered_by, s.run_id, r.started_ns,
+			ROW_NUMBER() OVER (PARTITION BY s.name ORDER BY r.started_ns DESC, r.id) AS k
+		FROM scenarios s JOIN runs r ON r.id = s.run_id WHERE `+cond+`) ranked
+		WHERE k <= ? ORDER BY section, name, started_ns DESC`), append(args, last)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []ScenarioHistory
+	for rows.Next() {
+		var name, section string
+		var v Verdict
+		var ttd, ttr, started int64
+		if err := rows.Scan(&name, &section, &v.Verdict, &ttd, &ttr, &v.RecoveredBy, &v.Run, &started); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		v.TTD, v.TTR, v.Started = time.Duration(ttd), time.Duration(ttr), time.Unix(0, started).UTC()
+		if len(out) == 0 || out[len(out)-1].Name != name {
+			out = append(out, ScenarioHistory{Name: name, Section: section})
+		}
+		out[len(out)-1].Last = append(out[len(out)-1].Last, v)
+	}
+	return out, closeRows(rows)
+}
+
+// known checks that what the filter names exists in the store at all,
+// so a typo says so (naming the closest) instead of listing nothing.
+func (s *Store) known(ctx context.Context, f Filter) error {
+	if f.Run != "" {
+		if err := s.oneOf(ctx, "run", f.Run, `SELECT id FROM runs`); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortedKeys(f.Labels) {
+		if err := s.oneOf(ctx, "label key", k, `SELECT DISTINCT key FROM run_labels`); err != nil {
+			return err
+		}
+		if err := s.oneOf(ctx, "value of label "+k, f.Labels[k], `SELECT DISTINCT value FROM run_labels WHERE key = ?`, k); err != nil {
+			return err
+		}
+	}
+	if f.Scenario != "" {
+		if err := s.oneOf(ctx, "scenario", f.Scenario, `SELECT DISTINCT name FROM scenarios`); err != nil {
+			return err
+		}
+	}
+	if f.Section != "" {
+		if err := s.oneOf(ctx, "section", f.Section, `SELECT DISTINCT section FROM scenarios`); err != nil {
+			return err
+		}
+	}
+	if f.Backend != "" {
+		if err := s.oneOf(ctx, "backend", f.Backend, `SELECT DISTINCT backend FROM runs`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) oneOf(ctx context.Context, what, value, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	var have []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		if v == value {
+			return closeRows(rows)
+		}
+		have = append(have, v)
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	if len(have) == 0 {
+		return fmt.Errorf("%w %s %q: the store %s has none recorded", ErrUnknown, what, value, s.where)
+	}
+	return fmt.Errorf("%w %s %q in %s: did you mean %q?", ErrUnknown, what, value, s.where, fault.Nearest(value, have))
+}
+
+func closeRows(rows *sql.Rows) error {
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return err
+	}
+	return rows.Close()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,159 @@
+package results
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/kmschaos/kmschaos/harness/report"
+)
+
+// Meta is what a run's scorecard does not say and the store keeps beside
+// it: the labels the user gave, the project's commit and the party image.
+type Meta struct {
+	Labels map[string]string
+	Commit string
+	Image  string
+}
+
+// Record stores the run and its scenarios in one transaction, and returns
+// the run's id. Only verdicts, times, counts and the guide's defects are
+// kept: never a step's output or anything of the cluster's key material.
+func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, error) {
+	id := newID()
+	backend := r.Backend
+	if backend == "" {
+		backend = "docker"
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		id, nanos(r.Started), int64(r.Duration), int64(r.Seed), backend, r.N, r.T, m.Commit, r.Machine, m.Image); err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	for k, v := range m.Labels {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_labels (run_id, key, value) VALUES (?, ?, ?)`), id, k, v); err != nil {
+			return "", fmt.Errorf("recording the run's labels in %s: %w", s.where, err)
+		}
+	}
+	ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO scenarios (run_id, position, name, section, verdict, ttd_ns, ttr_ns,
+		ops_ok, ops_failed, ops_wrong, keys, defects, recovered_by, error, duration_ns,
+		reset_ns, inject_ns, detect_ns, observe_ns, runbook_ns, recover_ns, audit_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	defer func() { _ = ins.Close() }()
+	for i, sc := range r.Scenarios {
+		p := sc.Phases
+		if _, err := ins.ExecContext(ctx, id, i, sc.Name, sc.Section, sc.Result(), int64(sc.TTD), int64(sc.TTR),
+			sc.Ops.OK, sc.Ops.Failed, sc.Ops.Wrong, sc.KeysWord(), strings.Join(sc.Defects, "\n"), sc.RecoveredBy, firstLine(sc.Error), int64(sc.Duration),
+			int64(p.Reset), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
+			return "", fmt.Errorf("recording scenario %q in %s: %w", sc.Name, s.where, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	return id, nil
+}
+
+// newID is a run's id: 12 hex digits, short enough to type.
+func newID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ParseLabels reads labels given as k=v: each of flags, then the
+// comma-separated list of env (KMSCHAOS_LABELS); a flag wins over env for
+// the same key. A label without = or with an empty key is an error
+// naming it.
+func ParseLabels(flags []string, env string) (map[string]string, error) {
+	out := map[string]string{}
+	add := func(kv, from string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return fmt.Errorf("%s %q: a label is key=value, e.g. release=1.4.2", from, kv)
+		}
+		out[k] = strings.TrimSpace(v)
+		return nil
+	}
+	if env != "" {
+		for _, kv := range strings.Split(env, ",") {
+			if err := add(kv, "KMSCHAOS_LABELS"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, kv := range flags {
+		if err := add(kv, "--label"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// FormatLabels is labels as k=v, sorted, comma-separated.
+func FormatLabels(labels map[string]string) string {
+	var kv []string
+	for k, v := range labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// Commit is the project's commit: the binary's vcs.revision where Go
+// stamped it, else `git rev-parse HEAD` in dir (tests and `go run` are
+// not stamped), with "+dirty" for uncommitted changes; "" if neither
+// knows.
+func Commit(dir string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "+dirty"
+			}
+			return rev
+		}
+	}
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		rev += "+dirty"
+	}
+	return rev
+}
