@@ -1,6 +1,8 @@
 package kmschaos_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/env"
 	"github.com/kmschaos/kmschaos/harness/guide"
 	"github.com/kmschaos/kmschaos/harness/report"
+	resultstore "github.com/kmschaos/kmschaos/harness/results"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -75,7 +78,36 @@ func writeReports(dir string, processes int) ([]string, error) {
 		return nil, err
 	}
 	_ = run.WriteText(os.Stdout)
+	finishRecording(run)
 	return paths, report.ClearParts(dir)
+}
+
+// recording is the run's record in the results store (KMSCHAOS_DB, else
+// the default file), begun by the first process before the suite starts.
+var recording *resultstore.Session
+
+func beginRecording(ctx context.Context) error {
+	labels, err := resultstore.ParseLabels("KMSCHAOS_LABELS", nil, os.Getenv("KMSCHAOS_LABELS"))
+	if err != nil {
+		return err
+	}
+	root, _ := localcluster.ModuleRoot()
+	recording, err = resultstore.Begin(ctx, resultstore.Where(""), labels, root)
+	return err
+}
+
+// finishRecording records the run whose scorecard is written; a failure
+// is said on stderr, the reports stand.
+func finishRecording(run *report.Run) {
+	if recording == nil {
+		return
+	}
+	id, err := recording.Finish(context.Background(), run, builtImages.Party)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kmschaos: the run was not recorded in %s: %v (its reports are written all the same)\n", recording.Store(), err)
+		return
+	}
+	fmt.Printf("kmschaos: recorded as run %s in %s ('kmschaos history %s')\n", id, recording.Store(), id)
 }
 
 // guideCoverage is how the shipped runbooks cover the project's guide

@@ -54,6 +54,9 @@ type shared struct {
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := env.FromEnvironment()
 	Expect(err).NotTo(HaveOccurred())
+	// The results store, opened before anything runs: one that cannot
+	// be used stops the suite here, naming it.
+	Expect(beginRecording(ctx)).To(Succeed())
 	fmt.Fprintf(GinkgoWriter, "kmschaos: n=%d t=%d seed=%d, %d cluster(s) at once (set KMSCHAOS_SEED=%d to replay)\n",
 		s.N, s.T, s.Seed, processes(), s.Seed)
 	Expect(report.ClearParts(s.ReportDir)).To(Succeed())

@@ -51,6 +51,15 @@ if [ "${KMSCHAOS_SETUP_BROWSER:-}" = 1 ] && ! command -v chromium >/dev/null 2>&
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
+# Debian's PostgreSQL binaries for the results store's tests
+# (harness/results: initdb and pg_ctl start a server in a temporary
+# directory). Only when the tests run (make test sets
+# KMSCHAOS_SETUP_POSTGRES=1); no server is started here.
+if [ "${KMSCHAOS_SETUP_POSTGRES:-}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  say "installing postgresql (the results store's tests)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+fi
 say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) is running"
 
 # The pinned modules (go.mod), tools included (ginkgo, grpcurl, protoc plugins).

@@ -36,6 +36,7 @@ runbooks recover the cluster with nothing lost or wrong.
   runbook    run a runbook file against the cluster; check files; list variables
   guide      how the runbooks cover the operators' guide; what a guide change touches
   soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
+  history    runs recorded in the results store; each scenario's last verdicts, TTD, TTR
 
 Exit status: 0 done, 1 failed, 2 bad input (nothing done), 3 refused: the
 cluster is halted ('kmschaos unhalt' lifts it).
@@ -47,7 +48,7 @@ test suite: see 'make test' and the README.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd())
 	backendFlags(root)
 	// cobra's own help and completion commands too: made now, not when
 	// Execute makes them, so that strictArgs sees them.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -14,6 +15,18 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KMSCHAOS_TEST_AS_MAIN") == "1" {
 		main()
 		os.Exit(0)
+	}
+	// Runs the tests make are recorded in a store of their own, never
+	// in the user's (results.DefaultPath).
+	if os.Getenv("KMSCHAOS_DB") == "" {
+		dir, err := os.MkdirTemp("", "kmschaos-results-")
+		if err != nil {
+			panic(err)
+		}
+		_ = os.Setenv("KMSCHAOS_DB", filepath.Join(dir, "results.db"))
+		code := m.Run()
+		_ = os.RemoveAll(dir)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

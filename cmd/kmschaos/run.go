@@ -24,6 +24,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/labelfilter"
 	"github.com/kmschaos/kmschaos/harness/lever"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/results"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/harness/secrets"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
@@ -38,11 +39,12 @@ func (e scenariosFailed) Error() string {
 }
 
 func runCmd() *cobra.Command {
-	var run, label, reportDir, runbooks string
+	var run, label, reportDir, runbooks, db string
+	var tags []string
 	var seed uint64
 	var grace time.Duration
 	c := &cobra.Command{
-		Use:   "run (--label EXPR | NAME...) [--seed S] [--report DIR] [--run ID]",
+		Use:   "run (--label EXPR | NAME...) [--seed S] [--report DIR] [--tag K=V]... [--db STORE] [--run ID]",
 		Short: "Run catalog scenarios against the running cluster and write the reports",
 		Long: `run runs scenarios of the catalog ('kmschaos scenarios') against the cluster
 (--run, or the only one running) with the same runner as the test suite:
@@ -56,6 +58,11 @@ syntax, as 'kmschaos scenarios --label' takes it). The seed makes the
 scenarios' choices (parties, links) — the same seed gives the same
 choices as 'go test' with KMSCHAOS_SEED. The reports are those of the
 suite: scorecard.txt, scorecard.json, report.html and junit.xml in --report.
+
+The run is recorded in the results store ('kmschaos history'), with the
+labels --tag and KMSCHAOS_LABELS give it (key=value). The store is opened
+before any scenario runs: one it cannot read stops the command (exit 2).
+If recording fails after the run, stderr says so; the reports are written.
 
 Each scenario is printed as it ends: PASS, FAIL, or SKIP with the reason
 (the backend cannot offer a verb its fault or runbook needs; not a
@@ -73,7 +80,8 @@ Exit 0 if none failed, 1 if one did, 2 for bad input (an unknown name — the cl
 a bad label filter, no cluster).`,
 		Example: `  kmschaos run --label connectivity
   kmschaos run "kill one party" --seed 42 --report reports/kill
-  kmschaos run --label 'process && !emergency' --run 5e1f0a2b`,
+  kmschaos run --label 'process && !emergency' --run 5e1f0a2b
+  kmschaos run --label smoke --tag release=1.4.2 --tag ci=yes`,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			entries, err := selectScenarios(names, label)
 			if err != nil {
@@ -98,6 +106,10 @@ a bad label filter, no cluster).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			rec, err := beginRecording(ctx, db, tags)
+			if err != nil {
+				return err
+			}
 			c, err := attach(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -105,7 +117,7 @@ a bad label filter, no cluster).`,
 			if reportDir == "" {
 				reportDir = filepath.Join("reports", "run-"+c.RunID+"-"+time.Now().UTC().Format("20060102T150405"))
 			}
-			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, grace, cmd.OutOrStdout())
+			return runScenarios(ctx, c, entries, seed, runbooks, reportDir, grace, rec, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.Flags().StringVarP(&label, "label", "l", "", "label filter selecting the scenarios, e.g. 'connectivity && !network'")
@@ -113,6 +125,8 @@ a bad label filter, no cluster).`,
 	c.Flags().StringVar(&reportDir, "report", "", "directory of the reports (default reports/run-<run id>-<time>)")
 	c.Flags().StringVar(&runbooks, "runbooks", "", "directory of the runbook files (default: runbooks/ of the repository)")
 	durationFlag(c.Flags(), &grace, "grace", 0, true, "halt when more than t parties are out of reach longer than this (default 0: off)")
+	c.Flags().StringArrayVar(&tags, "tag", nil, "a label recorded with the run, key=value, e.g. release=1.4.2 (repeatable; also KMSCHAOS_LABELS=k=v,k2=v2)")
+	dbFlag(c, &db)
 	runFlag(c, &run)
 	return c
 }
@@ -163,7 +177,7 @@ func selectScenarios(names []string, label string) ([]scenarios.CatalogEntry, er
 // runScenarios runs the entries one after the other with the suite's
 // runner, heals what each registered once it ends (as the suite's
 // DeferCleanup does), and writes the suite's reports.
-func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, grace time.Duration, w io.Writer) error {
+func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.CatalogEntry, seed uint64, runbooks, dir string, grace time.Duration, rec *results.Session, w, stderr io.Writer) error {
 	start := time.Now()
 	if err := halt.Refuse(ctx, c); err != nil {
 		return err
@@ -181,7 +195,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 	}
 	defer tracked.Stop()
 	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
-	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Started: start, Machine: report.Machine()}
+	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Backend: c.Backend(), Started: start, Machine: report.Machine()}
 	failed, skipped := 0, 0
 	for k, e := range entries {
 		if ctx.Err() != nil {
@@ -235,6 +249,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 			err = errors.Join(err, rerr)
 		} else {
 			fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
+			finishRecording(ctx, rec, res, c.Images.Party, w, stderr)
 		}
 		return errors.Join(err, &halt.Error{Halt: p.Halt})
 	}
@@ -242,6 +257,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		return err
 	}
 	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
+	finishRecording(ctx, rec, res, c.Images.Party, w, stderr)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d of %d scenarios: %w", len(res.Scenarios), len(entries), ctx.Err())
 	}

@@ -82,11 +82,12 @@ func firstLine(s string) string {
 	return s
 }
 
-// ParseLabels reads labels given as k=v: each of flags, then the
+// ParseLabels reads labels given as k=v: each of flags (the flag named
+// flag, for messages), then the
 // comma-separated list of env (KMSCHAOS_LABELS); a flag wins over env for
 // the same key. A label without = or with an empty key is an error
 // naming it.
-func ParseLabels(flags []string, env string) (map[string]string, error) {
+func ParseLabels(flag string, flags []string, env string) (map[string]string, error) {
 	out := map[string]string{}
 	add := func(kv, from string) error {
 		k, v, ok := strings.Cut(kv, "=")
@@ -105,7 +106,7 @@ func ParseLabels(flags []string, env string) (map[string]string, error) {
 		}
 	}
 	for _, kv := range flags {
-		if err := add(kv, "--label"); err != nil {
+		if err := add(kv, flag); err != nil {
 			return nil, err
 		}
 	}
@@ -156,4 +157,36 @@ func Commit(dir string) string {
 		rev += "+dirty"
 	}
 	return rev
+}
+
+// Session records one run: Begin opens (and migrates) the store before
+// the run starts, so a store that cannot be used stops the command before
+// any cluster work; Finish records the run once its scorecard is written.
+// The two scorecard writers — the suite's and `kmschaos run`'s — are its
+// callers, so every run that writes a scorecard is recorded once.
+type Session struct {
+	store *Store
+	meta  Meta
+}
+
+// Begin opens the store at where (see Where) for a run with these labels,
+// in the project at dir (for its commit).
+func Begin(ctx context.Context, where string, labels map[string]string, dir string) (*Session, error) {
+	s, err := Open(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{store: s, meta: Meta{Labels: labels, Commit: Commit(dir)}}, nil
+}
+
+// Store names the session's store.
+func (s *Session) Store() string { return s.store.String() }
+
+// Finish records the run, which ran the party image image, closes the
+// store and returns the run's id.
+func (s *Session) Finish(ctx context.Context, r *report.Run, image string) (string, error) {
+	defer func() { _ = s.store.Close() }()
+	m := s.meta
+	m.Image = image
+	return s.store.Record(ctx, r, m)
 }

@@ -296,7 +296,7 @@ func TestRefusesUnreachableServer(t *testing.T) {
 }
 
 func TestParseLabels(t *testing.T) {
-	got, err := ParseLabels([]string{"release=1.4.2", "ci=yes"}, "release=1.4.1,team=ops")
+	got, err := ParseLabels("--label", []string{"release=1.4.2", "ci=yes"}, "release=1.4.1,team=ops")
 	if err != nil || FormatLabels(got) != "ci=yes,release=1.4.2,team=ops" {
 		t.Errorf("flags win over KMSCHAOS_LABELS: %v %v", got, err)
 	}
@@ -305,9 +305,8 @@ func TestParseLabels(t *testing.T) {
 		if bad[0] != "" {
 			flags = []string{bad[0]}
 		}
-		if _, err := ParseLabels(flags, bad[1]); err == nil || !strings.Contains(err.Error(), "key=value") {
+		if _, err := ParseLabels("--label", flags, bad[1]); err == nil || !strings.Contains(err.Error(), "key=value") {
 			t.Errorf("%q %q: want an error teaching key=value, got %v", bad[0], bad[1], err)
 		}
 	}
 }
-
