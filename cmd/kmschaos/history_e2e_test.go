@@ -26,8 +26,8 @@ func TestRunIsRecorded(t *testing.T) {
 	const name = "a refused client link is reported as [FAIL] Cannot connect, fast"
 
 	res := kc.run(5*time.Minute, 0, "run", name, "--seed", "7", "--tag", "release=e2e", "--report", t.TempDir(), "--db", db, "--run", run)
-	g.Expect(res.Out).To(gbytes.Say(`all 1 scenarios passed`))
 	g.Expect(res.Out).To(gbytes.Say(`recorded as run ([0-9a-f]{12}) in ` + regexp.QuoteMeta(db)))
+	g.Expect(res.Out).To(gbytes.Say(`all 1 scenarios passed`))
 	id := regexp.MustCompile(`recorded as run ([0-9a-f]{12})`).FindSubmatch(res.Out.Contents())[1]
 
 	hist := kc.run(time.Minute, 0, "history", "--db", db, "--label", "release=e2e", "--scenario", name, "--output", "json")

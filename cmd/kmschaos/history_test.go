@@ -53,6 +53,9 @@ func TestHistoryShowsRunsAndScenarios(t *testing.T) {
 			t.Errorf("history lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Index(out, "  "+ids[1]+"  ") > strings.Index(out, "  "+ids[0]+"  ") {
+		t.Errorf("runs newest first: %s before %s:\n%s", ids[1], ids[0], out)
+	}
 	out, _, code = cli(t, "history", "--db", db, "--label", "release=1.4.1")
 	if code != 0 || !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
 		t.Errorf("--label release=1.4.1 shows only %s:\n%s", ids[0], out)
@@ -92,9 +95,10 @@ func TestHistoryBadInput(t *testing.T) {
 		{[]string{"history", "--db", corrupt}, "results store " + corrupt + ": file is not a database"},
 		{[]string{"history", "--db", db, "--since", "last week"}, `--since "last week": give a date`},
 		// A run with a store it cannot use, or a label without =, stops
-		// before any cluster is looked for, and writes no report.
-		{[]string{"run", "--label", "connectivity", "--report", reports, "--db", corrupt}, "results store " + corrupt + ": file is not a database"},
-		{[]string{"run", "--label", "connectivity", "--report", reports, "--tag", "release"}, `--tag "release": a label is key=value`},
+		// before any cluster is looked for (--run names none), and writes
+		// no report.
+		{[]string{"run", "--label", "connectivity", "--report", reports, "--db", corrupt, "--run", "0000dead"}, "results store " + corrupt + ": file is not a database"},
+		{[]string{"run", "--label", "connectivity", "--report", reports, "--tag", "release", "--run", "0000dead"}, `--tag "release": a label is key=value`},
 	} {
 		out, code := cliOut(t, c.args...)
 		if code != 2 || !strings.Contains(out, c.says) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
