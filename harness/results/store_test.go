@@ -17,7 +17,13 @@ import (
 // real PostgreSQL server.
 
 func TestSQLiteStore(t *testing.T) {
-	storeSuite(t, func(t *testing.T) string { return filepath.Join(t.TempDir(), "results.db") })
+	storeSuite(t, sqliteFile)
+}
+
+// sqliteFile is a fresh SQLite store's path.
+func sqliteFile(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "results.db")
 }
 
 func TestPostgresStore(t *testing.T) {
@@ -25,6 +31,7 @@ func TestPostgresStore(t *testing.T) {
 }
 
 func storeSuite(t *testing.T, fresh func(t *testing.T) string) {
+	t.Helper() // each failure's message says which check failed
 	t.Run("records a run and history shows it", func(t *testing.T) { testRecordAndHistory(t, fresh(t)) })
 	t.Run("filters runs", func(t *testing.T) { testFilters(t, fresh(t)) })
 	t.Run("names the closest of what is unknown", func(t *testing.T) { testUnknown(t, fresh(t)) })
@@ -60,6 +67,7 @@ func mustOpen(t *testing.T, where string) *Store {
 }
 
 func testRecordAndHistory(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	s := mustOpen(t, where)
 	id1, err := s.Record(ctx, sampleRun(t0, 10*time.Second, true), Meta{Labels: map[string]string{"release": "1.4.1"}, Commit: "abc123", Image: "sha256:feed"})
@@ -133,6 +141,7 @@ func testRecordAndHistory(t *testing.T, where string) {
 }
 
 func testFilters(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	s := mustOpen(t, where)
 	old, _ := s.Record(ctx, sampleRun(t0, time.Second, true), Meta{Labels: map[string]string{"release": "1.4.1"}})
@@ -174,6 +183,7 @@ func testFilters(t *testing.T, where string) {
 }
 
 func testUnknown(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	s := mustOpen(t, where)
 	if _, err := s.Runs(ctx, Filter{Labels: map[string]string{"release": "1.4.1"}}, 10); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "has none recorded") {
@@ -202,6 +212,7 @@ func testUnknown(t *testing.T, where string) {
 // no labels, no phases) with a run in it, opens it with this one, and
 // finds the run kept and the store able to take labelled runs.
 func testMigratesV1(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	old, err := connect(where)
 	if err != nil {
@@ -246,6 +257,7 @@ func testMigratesV1(t *testing.T, where string) {
 
 // testRefusesNewer opens a store a newer kmschaos migrated further.
 func testRefusesNewer(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	s := mustOpen(t, where)
 	if _, err := s.Record(ctx, sampleRun(t0, time.Second, true), Meta{}); err != nil {
