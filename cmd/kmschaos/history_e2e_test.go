@@ -55,3 +55,23 @@ func TestRunIsRecorded(t *testing.T) {
 	g.Expect(text.Out).To(gbytes.Say(string(id) + `  \S+ \S+  docker      4/1     \S+\s+1/0/0\s+release=e2e`))
 	g.Expect(text.Out).To(gbytes.Say(regexp.QuoteMeta(name) + `\n      PASS  TTD \S+\s+TTR \S+\s+run ` + string(id)))
 }
+
+// TestRunbookRunIsRecorded runs a shipped runbook with 'runbook run' after
+// a kill, and finds it in 'kmschaos history' as a run of one row.
+func TestRunbookRunIsRecorded(t *testing.T) {
+	dockertest.Require(t)
+	g := NewWithT(t)
+	kc := buildBinary(t, g)
+	run := kc.upDetached()
+	db := filepath.Join(t.TempDir(), "results.db")
+
+	kc.run(time.Minute, 0, "inject", "kill", "--party", "3", "--run", run)
+	rb := kc.run(3*time.Minute, 0, "runbook", "run", "runbooks/start-parties.yaml", "--party", "1", "--var", "targets=3", "--tag", "release=e2e", "--db", db, "--run", run)
+	g.Expect(rb.Out).To(gbytes.Say(`PASS runbook start-parties`))
+	g.Expect(rb.Out).To(gbytes.Say(`recorded as run [0-9a-f]{12} in ` + regexp.QuoteMeta(db)))
+	kc.run(2*time.Minute, 0, "heal", "--all", "--run", run)
+
+	hist := kc.run(time.Minute, 0, "history", "--db", db, "--label", "release=e2e", "--section", "runbook run")
+	g.Expect(hist.Out).To(gbytes.Say(`docker      4/1     \S+\s+1/0/0\s+release=e2e`))
+	g.Expect(hist.Out).To(gbytes.Say(`runbook run\n    runbook start-parties\n      PASS  TTD -\s+TTR \S+\s+run [0-9a-f]{12}`))
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -25,12 +26,12 @@ type runbookFailed struct{ name string }
 func (e runbookFailed) Error() string { return fmt.Sprintf("runbook %q did not pass", e.name) }
 
 func runbookRunCmd() *cobra.Command {
-	var run string
+	var run, db string
 	var party int
-	var vars []string
+	var vars, tags []string
 	var within time.Duration
 	c := &cobra.Command{
-		Use:   "run FILE.yaml --party N [--var name=value]... [--run ID]",
+		Use:   "run FILE.yaml --party N [--var name=value]... [--tag K=V]... [--db STORE] [--run ID]",
 		Short: "Run a runbook file against the running cluster, judged as in a scenario",
 		Long: `run runs one runbook file for real against the cluster (--run, or the only one
 running), about party N ({{party}}), and judges it as a scenario judges its
@@ -43,6 +44,10 @@ sets as a new baseline.
 
 It prints each step as it ends, with its outcome and the time it took, and
 exits 0 if every step and check passed, 1 if one did not.
+
+A judged runbook run is recorded in the results store ('kmschaos history')
+as a run of one row, "runbook NAME" in the section "runbook run", with the
+labels --tag and KMSCHAOS_LABELS give (--db, KMSCHAOS_DB: the store).
 
 Variables: the built-in ones ('kmschaos runbook vars') come from the
 cluster and --party; --var overrides them or supplies those the runbook
@@ -87,6 +92,10 @@ is printed as a note, not a failure; what differs is not told.`,
 				return badInputf("--party N: the party the runbook is about (1 to n)")
 			}
 			ctx := cmd.Context()
+			rec, err := beginRecording(ctx, db, tags)
+			if err != nil {
+				return err
+			}
 			c, err := attach(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -98,14 +107,33 @@ is printed as a note, not a failure; what differs is not told.`,
 			if err := rb.CheckVars(supplied); err != nil {
 				return badInputf("%s: %v (give them with --var name=value; 'kmschaos runbook vars' says what they mean)", args[0], err)
 			}
-			return runRunbook(ctx, c, rb, party, supplied, within, cmd.OutOrStdout())
+			start := time.Now()
+			err = runRunbook(ctx, c, rb, party, supplied, within, cmd.OutOrStdout())
+			var failed runbookFailed
+			if err == nil || errors.As(err, &failed) {
+				// Judged, passed or not: recorded as a run of one row.
+				finishRecording(ctx, rec, runbookRow(c, rb, start, err == nil), c.Images.Party, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
+			return err
 		},
 	}
 	countFlag(c.Flags(), &party, "party", "p", 0, "the party the runbook is about: {{party}} (1 to n)")
 	c.Flags().StringArrayVar(&vars, "var", nil, "a variable, name=value: one the runbook declares, or an override of a built-in one")
 	durationFlag(c.Flags(), &within, "within", 90*time.Second, false, "how long the cluster may take to be steady after the last step")
+	c.Flags().StringArrayVar(&tags, "tag", nil, "a label recorded with the run in the results store, key=value (repeatable; also KMSCHAOS_LABELS)")
+	dbFlag(c, &db)
 	runFlag(c, &run)
 	return c
+}
+
+// runbookRow is a judged runbook run as the results store keeps it: a run
+// of one row named "runbook NAME" in the section "runbook run", its TTR
+// the runbook's time until the cluster was judged.
+func runbookRow(c *cluster.Cluster, rb *runbook.Runbook, start time.Time, passed bool) *report.Run {
+	took := time.Since(start)
+	return &report.Run{N: c.Topology.N, T: c.Topology.T, Backend: c.Backend(), Started: start, Duration: took, Machine: report.Machine(),
+		Scenarios: []report.Scenario{{Name: "runbook " + rb.Name, Section: "runbook run", Kind: "runbook", Started: start, Duration: took,
+			Runbook: rb.Name, Recovered: passed, TTR: took, Passed: passed}}}
 }
 
 // parseVars reads --var name=value.
