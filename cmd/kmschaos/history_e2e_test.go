@@ -52,6 +52,7 @@ func TestRunIsRecorded(t *testing.T) {
 	g.Expect(v.TTR).To(BeNumerically(">", 0))
 
 	text := kc.run(time.Minute, 0, "history", "--db", db)
+	t.Logf("kmschaos history:\n%s", text.Out.Contents())
 	g.Expect(text.Out).To(gbytes.Say(string(id) + `  \S+ \S+  docker      4/1     \S+\s+1/0/0\s+release=e2e`))
 	g.Expect(text.Out).To(gbytes.Say(regexp.QuoteMeta(name) + `\n      PASS  TTD \S+\s+TTR \S+\s+run ` + string(id)))
 }
