@@ -88,8 +88,13 @@ func TestLiveViewInTheBrowser(t *testing.T) {
 		g.Expect(string(body)).NotTo(ContainSubstring("kill"), "GET %s", u)
 	}
 
+	// Chromium keeps its singleton socket in a folder of TMPDIR that it
+	// leaves behind when it is killed, as the test ends it: the test's
+	// own temp dir, removed after chromium has gone (cleanups run last
+	// in, first out).
+	tmp := t.TempDir()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1600, 1000))...)
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1600, 1000), chromedp.Env("TMPDIR="+tmp))...)
 	t.Cleanup(cancelAlloc) // ends chromium
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)
