@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kmschaos/kmschaos/harness/halt"
@@ -113,21 +114,10 @@ func Build(s *State, diags []Diagnosis, notes []Note) *Findings {
 		why = append(why, fmt.Sprintf("%d WRONG decryptions", f.Wrong))
 	}
 	if !f.Passed {
-		f.Error = joinWhy(why)
+		f.Error = strings.Join(why, "; ")
 	}
 	f.Events = f.timeline(s, end)
 	return f
-}
-
-func joinWhy(why []string) string {
-	out := ""
-	for i, w := range why {
-		if i > 0 {
-			out += "; "
-		}
-		out += w
-	}
-	return out
 }
 
 // VerdictLine is the report's verdict in a line.

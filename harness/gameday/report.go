@@ -71,7 +71,11 @@ func byWhom(f Fault) string {
 // WriteText writes the game day's report for people: what the summary
 // says first, then each fault, the players' records and the invariants.
 func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
-	f := Build(s, diags, notes)
+	writeText(w, s, Build(s, diags, notes))
+}
+
+// writeText tells the findings f of s as text.
+func writeText(w io.Writer, s *State, f *Findings) {
 	end := s.Ended
 	if end.IsZero() {
 		end = time.Now()
@@ -121,7 +125,7 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		}
 		fmt.Fprintf(w, "  ops             %d ok / %d failed / %d wrong while it was on\n\n", r.Ops.OK, r.Ops.Failed, r.Ops.Wrong)
 	}
-	fmt.Fprintf(w, "diagnoses (%d):\n", len(diags))
+	fmt.Fprintf(w, "diagnoses (%d):\n", len(f.Diagnoses))
 	for _, d := range f.Diagnoses {
 		verdict := "wrong"
 		if d.Right {
@@ -129,8 +133,8 @@ func WriteText(w io.Writer, s *State, diags []Diagnosis, notes []Note) {
 		}
 		fmt.Fprintf(w, "  +%-9s party %d, %s: %s%s\n", d.At.Sub(s.Started).Round(100*time.Millisecond), d.Party, d.Kind, verdict, quoted(d.Text))
 	}
-	fmt.Fprintf(w, "runbooks the players ran (%d):\n", len(notes))
-	for _, n := range notes {
+	fmt.Fprintf(w, "runbooks the players ran (%d):\n", len(f.Runbooks))
+	for _, n := range f.Runbooks {
 		fmt.Fprintf(w, "  +%-9s %s on party %d: %s (%s)%s\n", n.At.Sub(s.Started).Round(100*time.Millisecond), n.Runbook, n.Party, passFail(n.Passed), n.Took.Round(100*time.Millisecond), quoted(n.Detail))
 	}
 	writeEscalations(w, s.Started, f.Escalations)
@@ -240,28 +244,29 @@ func JSON(s *State, diags []Diagnosis, notes []Note) ([]byte, error) {
 }
 
 // WriteReports writes gameday-ID.txt, .json and .html into the state's
-// directory.
+// directory: the same findings, built once, told three ways.
 func WriteReports(s *State, diags []Diagnosis, notes []Note, workloadEvents []report.Event) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
+	f := Build(s, diags, notes)
 	files := s.Files()
-	f, err := os.Create(files.Text())
+	out, err := os.Create(files.Text())
 	if err != nil {
 		return err
 	}
-	WriteText(f, s, diags, notes)
-	if err := f.Close(); err != nil {
+	writeText(out, s, f)
+	if err := out.Close(); err != nil {
 		return err
 	}
-	b, err := JSON(s, diags, notes)
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(files.JSON(), b, 0o644); err != nil {
 		return err
 	}
-	return WriteHTML(files.HTML(), Build(s, diags, notes), workloadEvents)
+	return WriteHTML(files.HTML(), f, workloadEvents)
 }
 
 // Truth is the sealed file's content: what the facilitator may read and
