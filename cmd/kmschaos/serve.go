@@ -41,8 +41,9 @@ serve prints it once, and only the facilitator (who can read the key)
 can run serve. Without it, or with another, /facilitator answers 403.
 The players' pages never carry a hidden fault's kind, target or time.
 
-HALT records a halt on the cluster (cause, time) and aborts the game day:
-its background process heals every fault at once.
+HALT pulls the safety lever as 'kmschaos halt' does: the halt recorded
+(cause, time), every fault healed at once, the game day ended halted, new
+faults refused until 'kmschaos unhalt'.
 
 It listens on 127.0.0.1 unless --listen says otherwise (e.g. 0.0.0.0:8090
 to show it on a room's screen from another machine). Ctrl-C stops it; the
