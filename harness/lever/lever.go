@@ -47,14 +47,13 @@ type Pulled struct {
 // injects refuses from the moment the record is written.
 func Pull(ctx context.Context, c *cluster.Cluster, cause, by string, now time.Time) (Pulled, error) {
 	var p Pulled
-	cur, err := halt.Current(ctx, c)
-	if err != nil {
-		return p, err
-	}
-	p.Already = cur != nil
-	if p.Halt, err = halt.Set(ctx, c, halt.Halt{Cause: cause, At: now.UTC(), By: by}); err != nil {
+	asked := halt.Halt{Cause: cause, At: now.UTC(), By: by}
+	var err error
+	if p.Halt, err = halt.Set(ctx, c, asked); err != nil {
 		return p, fmt.Errorf("recording the halt: %w", err)
 	}
+	// Set keeps a halt already in force and returns it.
+	p.Already = p.Halt != asked
 	p.Repaired, p.Manual, err = manual.HealAll(ctx, c)
 	if err != nil {
 		return p, fmt.Errorf("healing everything: %w", err)
