@@ -179,7 +179,7 @@ func End(ctx context.Context, c *cluster.Cluster, s *State, abort bool, say func
 			verb = "abort"
 		}
 		say(fmt.Sprintf("asked the background process to %s the game day", verb))
-		h, err := awaitEnd(ctx, c, &s.Header)
+		h, err := AwaitEnd(ctx, c, &s.Header)
 		if err != nil {
 			return nil, err
 		}
@@ -209,9 +209,10 @@ func End(ctx context.Context, c *cluster.Cluster, s *State, abort bool, say func
 
 var errGone = errors.New("the game day's record is gone")
 
-// awaitEnd waits for the background process to end the game day, as long
-// as it is alive, reading the record every Tick (the runner's own pace).
-func awaitEnd(ctx context.Context, c *cluster.Cluster, h *Header) (*Header, error) {
+// AwaitEnd waits for the background process to end the game day, as long
+// as it is alive, reading the record every Tick (the runner's own pace),
+// and returns the header then (still running if the runner died first).
+func AwaitEnd(ctx context.Context, c *cluster.Cluster, h *Header) (*Header, error) {
 	for h.Running() && h.Alive(time.Now()) {
 		select {
 		case <-ctx.Done():

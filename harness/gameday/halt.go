@@ -94,10 +94,3 @@ func EndHalted(ctx context.Context, c *cluster.Cluster, h halt.Halt, log io.Writ
 	r := &Runner{C: c, Log: log, s: s, rec: report.NewRecorder()}
 	return r.endHalted(ctx, s.Ops, h)
 }
-
-// AwaitEnd waits, while the game day's runner is alive, for it to end the
-// game day, and returns the header then (still running if the runner
-// died first).
-func AwaitEnd(ctx context.Context, c *cluster.Cluster, h *Header) (*Header, error) {
-	return awaitEnd(ctx, c, h)
-}
