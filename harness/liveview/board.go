@@ -40,7 +40,7 @@ type Facts struct {
 // game day that followed it is not shown: the token is the first one's.
 func ReadCluster(c *cluster.Cluster, id string) func(context.Context) (*Facts, error) {
 	return func(ctx context.Context) (*Facts, error) {
-		f := &Facts{At: time.Now(), Run: c.RunID, N: c.Topology.N, T: c.Topology.T}
+		f := &Facts{Run: c.RunID, N: c.Topology.N, T: c.Topology.T}
 		var err error
 		if f.State, err = gameday.Load(ctx, c); err != nil {
 			return nil, err
@@ -214,8 +214,11 @@ func (b *Board) Build(f *Facts) (Players, Facilitator) {
 	}
 	fc.Players, fc.Seed, fc.LimitS = p, s.Seed, s.Limit.Seconds()
 	fc.SpanS = p.ElapsedS
-	for i, flt := range s.Faults {
-		l := FaultLane{N: i + 1, Kind: flt.Kind, Target: flt.Target(), Name: flt.Name, State: "due", DueS: flt.At.Seconds(), By: flt.RecoveredBy, Error: flt.InjectError}
+	// The report's reading of each fault: who recovered it is its rule,
+	// the coordinator's recoveries included.
+	for i, r := range gameday.Results(s, f.Diagnoses) {
+		flt := r.Fault
+		l := FaultLane{N: i + 1, Kind: flt.Kind, Target: r.Target, Name: flt.Name, State: "due", DueS: flt.At.Seconds(), By: flt.RecoveredBy, Error: flt.InjectError}
 		fc.SpanS = max(fc.SpanS, l.DueS)
 		if !flt.InjectedAt.IsZero() {
 			in := since(flt.InjectedAt)
@@ -223,7 +226,7 @@ func (b *Board) Build(f *Facts) (Players, Facilitator) {
 			switch {
 			case flt.InjectError != "":
 				l.State = "failed"
-			case flt.RecoveredBy == gameday.ByPlayers:
+			case r.Recovered:
 				l.State = "recovered"
 			case flt.RecoveredBy == gameday.ByHarness:
 				l.State = "healed"

@@ -154,3 +154,17 @@ func TestBoardIsOfOneGameDay(t *testing.T) {
 		t.Errorf("reading another game day's view: %v; want %q", err, want)
 	}
 }
+
+// A fault's lane ends as the report says it ended: recovered by the
+// players, also through the coordinator; healed by the harness.
+func TestBoardLaneEndsAsTheReportSays(t *testing.T) {
+	for by, want := range map[string]string{gameday.ByPlayers: "recovered", gameday.ByCoordinator: "recovered", gameday.ByHarness: "healed"} {
+		s := standIn(time.Now())
+		s.Faults[0].RecoveredAt, s.Faults[0].RecoveredBy = s.Started.Add(time.Minute), by
+		var b Board
+		_, fc := b.Build(&Facts{At: s.Started.Add(90 * time.Second), Run: "r", N: 4, T: 1, State: s})
+		if l := fc.Faults[0]; l.State != want || l.EndS == nil {
+			t.Errorf("a fault recovered by %q: lane %q (end %v); want %q with its end", by, l.State, l.EndS, want)
+		}
+	}
+}
