@@ -197,32 +197,13 @@ func (r *Runner) answer(ctx context.Context, now time.Time) {
 	}
 	sort.Slice(names, func(i, j int) bool { return esc[names[i]].At.Before(esc[names[j]].At) })
 	for _, name := range names {
-		e := esc[name]
-		for i := range r.s.Faults {
-			f := &r.s.Faults[i]
-			k, _ := fault.LookupKind(f.Kind)
-			if k.Fix != fault.FixCoordinator || !f.Active(now) || f.InjectError != "" || !f.EscalatedAt.IsZero() || !f.Touches(e.Party) {
-				continue
-			}
-			if err := r.undo(ctx, i); err != nil {
-				f.HealError = err.Error()
-				r.logf("the coordinator undoing fault %d: %v", i+1, err)
-			}
-			f.EscalatedAt = now.UTC()
-			e.Healed = append(e.Healed, i+1)
-			r.event(report.LaneFaults, fmt.Sprintf("the coordinator undoes fault %d", i+1), report.Info, f.Name, now, time.Time{})
+		e, ok := r.answered(esc[name])
+		if !ok {
+			e = r.answerOne(ctx, esc[name], now)
 		}
-		e.AnsweredAt, e.Answer = now.UTC(), answerText(e.Party, e.Right())
-		label, status := fmt.Sprintf("escalation: party %d (wrong: nothing to fix)", e.Party), report.Fail
-		if e.Right() {
-			label, status = fmt.Sprintf("escalation: party %d (right, fault %s)", e.Party, joinInts(e.Healed)), report.OK
-		}
-		r.event(report.LanePlayers, label, status, e.Ask, e.At, time.Time{})
-		r.s.Escalations = append(r.s.Escalations, e)
-		r.logf("escalation about party %d answered: %s (faults undone: %v)", e.Party, e.Answer, e.Healed)
 		if err := Save(ctx, r.C, r.s); err != nil {
 			r.logf("saving the state: %v", err)
-			continue // answered on a later tick, from the record still pending
+			continue // written on a later tick, from the record still pending
 		}
 		public := e
 		public.Healed = nil
@@ -231,6 +212,47 @@ func (r *Runner) answer(ctx context.Context, now time.Time) {
 			r.logf("writing the answer to %s: %v", name, err)
 		}
 	}
+}
+
+// answered is escalation e as already answered in the state — its
+// answer's save or record failed on an earlier tick, or an earlier
+// runner died before writing it — so that it is written again, not
+// answered twice (the second time, with its faults undone, wrongly).
+func (r *Runner) answered(e Escalation) (Escalation, bool) {
+	for _, a := range r.s.Escalations {
+		if a.At.Equal(e.At) && a.Party == e.Party && a.Ask == e.Ask {
+			return a, true
+		}
+	}
+	return e, false
+}
+
+// answerOne answers escalation e now: it undoes the coordinator's faults
+// on e's party and adds e, answered, to the state.
+func (r *Runner) answerOne(ctx context.Context, e Escalation, now time.Time) Escalation {
+	for i := range r.s.Faults {
+		f := &r.s.Faults[i]
+		k, _ := fault.LookupKind(f.Kind)
+		if k.Fix != fault.FixCoordinator || !f.Active(now) || f.InjectError != "" || !f.EscalatedAt.IsZero() || !f.Touches(e.Party) {
+			continue
+		}
+		if err := r.undo(ctx, i); err != nil {
+			f.HealError = err.Error()
+			r.logf("the coordinator undoing fault %d: %v", i+1, err)
+		}
+		f.EscalatedAt = now.UTC()
+		e.Healed = append(e.Healed, i+1)
+		r.event(report.LaneFaults, fmt.Sprintf("the coordinator undoes fault %d", i+1), report.Info, f.Name, now, time.Time{})
+	}
+	e.AnsweredAt, e.Answer = now.UTC(), answerText(e.Party, e.Right())
+	label, status := fmt.Sprintf("escalation: party %d (wrong: nothing to fix)", e.Party), report.Fail
+	if e.Right() {
+		label, status = fmt.Sprintf("escalation: party %d (right, fault %s)", e.Party, joinInts(e.Healed)), report.OK
+	}
+	r.event(report.LanePlayers, label, status, e.Ask, e.At, time.Time{})
+	r.s.Escalations = append(r.s.Escalations, e)
+	r.logf("escalation about party %d answered: %s (faults undone: %v)", e.Party, e.Answer, e.Healed)
+	return e
 }
 
 // undo undoes fault i from the cluster alone (a test's stand-in if set).

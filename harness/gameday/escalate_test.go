@@ -176,3 +176,33 @@ func TestEscalationBadInput(t *testing.T) {
 		t.Errorf("escalate step outside a game day: %v, healed %v; want the heal", err, healed)
 	}
 }
+
+// An escalation answered in the state whose answer was never written (a
+// save or the record failed, the runner died) is written on a later
+// tick as it was answered — not answered again, wrongly, with its faults
+// already undone.
+func TestEscalationAnsweredOnce(t *testing.T) {
+	ctx := context.Background()
+	c, r, undone := escalationGameDay(t)
+	name, _, err := Ask(ctx, c, 2, "party 2's links are slow", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked, _, err := c.Record(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.answer(ctx, time.Now())
+	// The answer lost: the players' record still asks.
+	if err := c.PutRecord(ctx, name, asked); err != nil {
+		t.Fatal(err)
+	}
+	r.answer(ctx, time.Now())
+	e, answered, err := Await(ctx, c, name, time.Second)
+	if err != nil || !answered || e.Answer != "the coordinator acted on party 2's network" {
+		t.Errorf("the answer written again: %q (answered %v, %v); want the coordinator acted", e.Answer, answered, err)
+	}
+	if len(r.s.Escalations) != 1 || !r.s.Escalations[0].Right() || len(undone()) != 1 {
+		t.Errorf("escalations in the state %+v, faults undone %v; want one, right, one fault undone", r.s.Escalations, undone())
+	}
+}
