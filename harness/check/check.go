@@ -117,8 +117,12 @@ func KeyMaterialIntact(ctx context.Context, c *cluster.Cluster) error {
 	return KeyMaterialIntactOf(ctx, c, c.Topology.Parties())
 }
 
-// KeyMaterialIntactOf is KeyMaterialIntact judged on the parties given.
+// KeyMaterialIntactOf is KeyMaterialIntact judged on the parties given;
+// none given is every party.
 func KeyMaterialIntactOf(ctx context.Context, c *cluster.Cluster, parties []int) error {
+	if len(parties) == 0 {
+		parties = c.Topology.Parties()
+	}
 	now, err := c.KeyMaterial(ctx)
 	if err != nil {
 		return err
@@ -192,8 +196,11 @@ func Steady(ctx context.Context, c *cluster.Cluster) error {
 // SteadyAmong is Steady judged on the parties of scope alone: each is
 // Optimal, or misses only parties outside scope
 // (cluster.CheckOptimalAmong), and a fresh value decrypts right through
-// it.
+// it. An empty scope is every party: Steady.
 func SteadyAmong(scope []int) func(context.Context, *cluster.Cluster) error {
+	if len(scope) == 0 {
+		return Steady
+	}
 	return func(ctx context.Context, c *cluster.Cluster) error {
 		if err := c.CheckOptimalAmong(ctx, scope); err != nil {
 			return err
