@@ -112,7 +112,6 @@ func healAt(ctx context.Context, run string, args []string, at string, grace tim
 		return nil
 	}
 	// The deadline rail: the fault is still on past its --for.
-	cause := guard.New(guard.Limits{Deadline: when}).Check(guard.Observation{At: time.Now(), On: 1})
-	_, perr := lever.Pull(ctx, c, cause+" ("+oneLine(err.Error())+")", halt.ByGuard, time.Now())
+	_, perr := lever.Pull(ctx, c, guard.DeadlineCause(when, 1)+" ("+oneLine(err.Error())+")", halt.ByGuard, time.Now())
 	return errors.Join(err, perr)
 }

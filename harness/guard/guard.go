@@ -69,9 +69,15 @@ func (g *Guard) Check(o Observation) string {
 		g.since = time.Time{}
 	}
 	if !g.l.Deadline.IsZero() && !o.At.Before(g.l.Deadline) && o.On > 0 {
-		return fmt.Sprintf("deadline %s passed with %d fault(s) still on", g.l.Deadline.UTC().Format(time.TimeOnly), o.On)
+		return DeadlineCause(g.l.Deadline, o.On)
 	}
 	return ""
+}
+
+// DeadlineCause is the deadline rail's cause: deadline d passed with on
+// faults still on.
+func DeadlineCause(d time.Time, on int) string {
+	return fmt.Sprintf("deadline %s passed with %d fault(s) still on", d.UTC().Format(time.TimeOnly), on)
 }
 
 // OutOfReach tells, from a workload's operations, the parties whose last

@@ -67,7 +67,7 @@ func (t *timeline) drawLabels() {
 // timelineSVG draws the events of s, one lane per party then the fixed
 // lanes.
 func timelineSVG(s *Scenario) template.HTML {
-	return Timeline{Label: s.Name, Span: timelineSpan(s), Events: s.Events}.SVG()
+	return Timeline{Label: s.Name, Span: s.Duration, Events: s.Events}.SVG()
 }
 
 // Timeline is a timeline to draw, a scenario's or another page's (the
@@ -127,18 +127,6 @@ func (tl Timeline) SVG() template.HTML {
 	t.drawLabels()
 	t.b.WriteString(`</svg>`)
 	return template.HTML(t.b.String())
-}
-
-// timelineSpan is the scenario's duration, stretched to its last event.
-func timelineSpan(s *Scenario) time.Duration {
-	span := s.Duration
-	for _, e := range s.Events {
-		span = max(span, e.At, e.End)
-	}
-	if span <= 0 {
-		return time.Second
-	}
-	return span
 }
 
 // timelineLanes lists party lanes by number ("party 2" before "party 10"),

@@ -87,7 +87,7 @@ func Open(ctx context.Context, where string) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.db.Close()
-		return nil, &Unreadable{s.where, oneLine(err)}
+		return nil, &Unreadable{s.where, firstLine(err.Error())}
 	}
 	return s, nil
 }
@@ -101,14 +101,14 @@ func connect(where string) (*Store, error) {
 		s.db, err = sql.Open("pgx", where)
 	} else {
 		if mkErr := os.MkdirAll(filepath.Dir(where), 0o755); mkErr != nil {
-			return nil, &Unreadable{where, oneLine(mkErr)}
+			return nil, &Unreadable{where, firstLine(mkErr.Error())}
 		}
 		// WAL and a busy timeout: several processes of the suite, or a
 		// `history` while a run records, share the file.
 		s.db, err = sql.Open("sqlite", where+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	}
 	if err != nil {
-		return nil, &Unreadable{s.where, oneLine(err)}
+		return nil, &Unreadable{s.where, firstLine(err.Error())}
 	}
 	return s, nil
 }
@@ -203,14 +203,6 @@ func redact(where string) string {
 		user = user[:i] + ":***"
 	}
 	return where[:scheme+3] + user + where[at:]
-}
-
-func oneLine(err error) string {
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return msg
 }
 
 // ErrUnknown is what a query for a run, label or scenario the store does
