@@ -2,7 +2,6 @@ package kmschaos_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -99,15 +98,9 @@ func beginRecording(ctx context.Context) error {
 // finishRecording records the run whose scorecard is written; a failure
 // is said on stderr, the reports stand.
 func finishRecording(run *report.Run) {
-	if recording == nil {
-		return
+	if recording != nil {
+		recording.FinishAndSay(context.Background(), run, builtImages.Party, os.Stdout, os.Stderr)
 	}
-	id, err := recording.Finish(context.Background(), run, builtImages.Party)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "kmschaos: the run was not recorded in %s: %v (its reports are written all the same)\n", recording.Store(), err)
-		return
-	}
-	fmt.Printf("kmschaos: recorded as run %s in %s ('kmschaos history %s')\n", id, recording.Store(), id)
 }
 
 // guideCoverage is how the shipped runbooks cover the project's guide

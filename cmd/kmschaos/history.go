@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/results"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
@@ -34,17 +33,6 @@ func beginRecording(ctx context.Context, db string, tags []string) (*results.Ses
 		return nil, badInputf("%s", err)
 	}
 	return s, nil
-}
-
-// finishRecording records a run whose reports are written; a failure is
-// said on stderr and does not change the run's outcome.
-func finishRecording(ctx context.Context, s *results.Session, r *report.Run, image string, w, stderr io.Writer) {
-	id, err := s.Finish(context.WithoutCancel(ctx), r, image)
-	if err != nil {
-		fmt.Fprintf(stderr, "kmschaos: the run was not recorded in %s: %s (its reports are written all the same)\n", s.Store(), oneLineError(err))
-		return
-	}
-	fmt.Fprintf(w, "recorded as run %s in %s ('kmschaos history %s')\n", id, s.Store(), id)
 }
 
 func historyCmd() *cobra.Command {

@@ -249,7 +249,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 			err = errors.Join(err, rerr)
 		} else {
 			fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
-			finishRecording(ctx, rec, res, c.Images.Party, w, stderr)
+			rec.FinishAndSay(ctx, res, c.Images.Party, w, stderr)
 		}
 		return errors.Join(err, &halt.Error{Halt: p.Halt})
 	}
@@ -257,7 +257,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		return err
 	}
 	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
-	finishRecording(ctx, rec, res, c.Images.Party, w, stderr)
+	rec.FinishAndSay(ctx, res, c.Images.Party, w, stderr)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d of %d scenarios: %w", len(res.Scenarios), len(entries), ctx.Err())
 	}

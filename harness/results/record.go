@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -181,6 +182,19 @@ func Begin(ctx context.Context, where string, labels map[string]string, dir stri
 
 // Store names the session's store.
 func (s *Session) Store() string { return s.store.String() }
+
+// FinishAndSay records the run as Finish does and says so: on w the
+// run's id and how to read it back, or on errw, in one line, why it was
+// not recorded — a run's outcome and its reports stand either way.
+func (s *Session) FinishAndSay(ctx context.Context, r *report.Run, image string, w, errw io.Writer) {
+	id, err := s.Finish(context.WithoutCancel(ctx), r, image)
+	if err != nil {
+		fmt.Fprintf(errw, "kmschaos: the run was not recorded in %s: %s (its reports are written all the same)\n",
+			s.Store(), strings.Join(strings.Fields(err.Error()), " "))
+		return
+	}
+	fmt.Fprintf(w, "recorded as run %s in %s ('kmschaos history %s')\n", id, s.Store(), id)
+}
 
 // Finish records the run, which ran the party image image, closes the
 // store and returns the run's id.
