@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,9 +42,11 @@ type SweepOptions struct {
 // maker is gone (sweepTempDirs). A Run the engine has nothing of is an
 // *InputError, and nothing is removed.
 //
-// A container the daemon was still creating for a killed client appears
-// after the listing and holds its volumes and network: a pass that finds
-// something in use is repeated, a few times.
+// A pass that fails is repeated, a few times, and only the last one's
+// errors count: a container the daemon was still creating for a killed
+// client appears after the listing and holds its volumes and network, and
+// Docker 20.10 can refuse a forced disconnect of a container it then
+// removes. What the sweep answers for is what remains.
 func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepReport, error) {
 	var total SweepReport
 	var dirErr error
@@ -59,12 +60,12 @@ func Sweep(ctx context.Context, dc client.APIClient, o SweepOptions) (SweepRepor
 		}
 	}
 	for pass := 1; ; pass++ {
-		rep, inUse, err := sweepOnce(ctx, dc, o)
+		rep, err := sweepOnce(ctx, dc, o)
 		total.Containers += rep.Containers
 		total.Networks += rep.Networks
 		total.Volumes += rep.Volumes
 		total.Images += rep.Images
-		if !inUse || pass == 5 {
+		if err == nil || pass == 5 {
 			if o.Run != "" && o.Images {
 				total.Images += removeUnused(ctx, dc, runImages)
 			}
@@ -109,7 +110,7 @@ func imagesOfRun(ctx context.Context, dc client.APIClient, run string) ([]string
 	return nil, nil
 }
 
-func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep SweepReport, inUse bool, err error) {
+func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep SweepReport, err error) {
 	f := client.Filters{}.Add("label", cluster.LabelManaged+"=true")
 	if o.Run != "" {
 		f = f.Add("label", cluster.LabelRun+"="+o.Run)
@@ -120,7 +121,7 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 	var errs []error
 	cs, err := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	// Containers in parallel: each removal waits for a stop.
 	var mu sync.Mutex
@@ -133,6 +134,9 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 		go func(id string) {
 			defer wg.Done()
 			err := removeContainer(ctx, dc, id, true)
+			if err != nil && gone(ctx, dc, id) {
+				err = nil // a refused disconnect of a container removed anyway: a stale endpoint shows at the network's removal
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -145,7 +149,7 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 	wg.Wait()
 	ns, err := dc.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	for _, n := range ns.Items {
 		if !stale(n.Labels) {
@@ -159,7 +163,7 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 	}
 	vs, err := dc.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	for _, v := range vs.Items {
 		if !stale(v.Labels) {
@@ -178,10 +182,13 @@ func sweepOnce(ctx context.Context, dc client.APIClient, o SweepOptions) (rep Sw
 			errs = append(errs, err)
 		}
 	}
-	for _, e := range errs {
-		inUse = inUse || cerrdefs.IsConflict(e) || strings.Contains(e.Error(), "active endpoints")
-	}
-	return rep, inUse, errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+// gone tells whether the engine no longer knows container id.
+func gone(ctx context.Context, dc client.APIClient, id string) bool {
+	_, err := dc.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	return isNotFound(err)
+}
