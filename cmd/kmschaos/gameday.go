@@ -18,6 +18,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/gameday"
 	"github.com/kmschaos/kmschaos/harness/guard"
+	"github.com/kmschaos/kmschaos/harness/results"
 )
 
 func gamedayCmd() *cobra.Command {
@@ -77,10 +78,11 @@ background process if it died).`,
 }
 
 func gamedayStartCmd() *cobra.Command {
-	var run, dir, kinds string
+	var run, dir, kinds, db string
+	var tags []string
 	var o gameday.Options
 	c := &cobra.Command{
-		Use:   "start --seed S [--faults K] [--every D] [--limit D] [--grace D] [--kinds K1,K2] [--report DIR]",
+		Use:   "start --seed S [--faults K] [--every D] [--limit D] [--grace D] [--kinds K1,K2] [--report DIR] [--tag K=V]...",
 		Short: "Draw the hidden faults and start the game day",
 		Long: `start draws the hidden faults from the seed and starts the game day's
 background process (see 'kmschaos gameday --help').
@@ -90,7 +92,14 @@ ended, its report saying HALTED and why — when more than t parties are out
 of reach (the background workload cannot decrypt through them) for longer
 than --grace, when anything sees a wrong decryption, or when the last
 fault is past its --limit and something is still on. 'kmschaos halt' pulls
-the same lever by hand. On a halted cluster start is refused (exit 3).`,
+the same lever by hand. On a halted cluster start is refused (exit 3).
+
+When it ends, the game day is recorded in the results store (--db,
+KMSCHAOS_DB, else the default file; 'kmschaos history --section "game
+day"'): one row per hidden fault, 'game day: KIND', with the players' TTD
+(their first right diagnosis) and TTR (injection to their recovery),
+passed when they recovered it and nothing saw a wrong value. The store is
+checked here, before anything starts.`,
 		Example: `  kmschaos gameday start --seed 42 --faults 3 --every 5m --limit 20m
   kmschaos gameday start --seed 7 --faults 1 --every 30s --limit 10m --kinds kill,pause,latency`,
 		Args: cobra.NoArgs,
@@ -114,6 +123,15 @@ the same lever by hand. On a halted cluster start is refused (exit 3).`,
 				return err
 			}
 			ctx := cmd.Context()
+			// The store is checked now; the game day's end records it.
+			rec, err := beginRecording(ctx, db, tags)
+			if err != nil {
+				return err
+			}
+			o.Results, o.Labels = results.Where(db), rec.Labels()
+			if err := rec.Close(); err != nil {
+				return err
+			}
 			c, err := attach(ctx, run, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -146,6 +164,8 @@ the same lever by hand. On a halted cluster start is refused (exit 3).`,
 	durationFlag(c.Flags(), &o.Grace, "grace", guard.DefaultGrace, true, "halt the game day when more than t parties are out of reach for longer than this (0: never)")
 	c.Flags().StringVar(&kinds, "kinds", "", "draw only from these fault kinds, comma-separated (default: every kind the backend offers; 'kmschaos faults' says which)")
 	c.Flags().StringVar(&dir, "report", "reports/gameday", "directory of the sealed file, the log and the report")
+	dbFlag(c, &db)
+	tagFlag(c, &tags)
 	runFlag(c, &run)
 	return c
 }
@@ -399,6 +419,7 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 			gameday.WriteText(cmd.OutOrStdout(), s, diags, notes)
 			files := s.Files()
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s, %s, %s\n", files.Text(), files.JSON(), files.HTML())
+			sayRecorded(cmd, s)
 			// A wrong value, whoever saw it, fails the game day: exit 1.
 			return gameday.Failed(s, notes)
 		},
@@ -406,4 +427,15 @@ func gamedayEndCmd(abort bool) *cobra.Command {
 	outputFlag(c, &out)
 	runFlag(c, &run)
 	return c
+}
+
+// sayRecorded says where the ended game day was recorded, or on stderr
+// why it was not (its reports stand either way).
+func sayRecorded(cmd *cobra.Command, s *gameday.State) {
+	switch {
+	case s.Recorded != "":
+		fmt.Fprintf(cmd.OutOrStdout(), "recorded as run %s in the results store ('kmschaos history %s')\n", s.Recorded, s.Recorded)
+	case s.RecordError != "":
+		fmt.Fprintf(cmd.ErrOrStderr(), "kmschaos: the game day was not recorded: %s (its reports are written all the same)\n", s.RecordError)
+	}
 }

@@ -109,7 +109,7 @@ func TestScriptedGameDay(t *testing.T) {
 	// The limit bounds the player, not the test (the repair ends the
 	// fault): the player's six commands and a coordinated restart with its
 	// checks took 40-85 s on 2 cores, so 60 s let the harness win races.
-	s := kmschaos(time.Minute, 0, "gameday", "start", "--seed", "11", "--faults", "1", "--every", "1s", "--limit", "3m", "--kinds", "kill", "--report", dir, "--run", run)
+	s := kmschaos(time.Minute, 0, "gameday", "start", "--seed", "11", "--faults", "1", "--every", "1s", "--limit", "3m", "--kinds", "kill", "--report", dir, "--tag", "drill=e2e", "--run", run)
 	g.Expect(s.Out).To(gbytes.Say(`the truth \(facilitator only, mode 0600\): (\S+)\n`))
 	sealed := regexpFind(`the truth \(facilitator only, mode 0600\): (\S+)`, string(s.Out.Contents()))
 	fi, err := os.Stat(sealed)
@@ -184,6 +184,12 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(strings.Count(string(html), `<tr class="f-good">`)).To(Equal(1))
 	g.Expect(string(html)).To(And(ContainSubstring(">fault 1</text>"), ContainSubstring(">players</text>"), ContainSubstring(">✗ pause p"+strconvI(alive)+"</text>"),
 		ContainSubstring("<title>✓ kill p"+strconvI(down)+" [ok]\ndiagnosis: party "+strconvI(down)+" kill: right (fault 1)")))
+	// Recorded in the results store: the fault's row passed, by the
+	// players, with their TTD, under the label start was given.
+	recorded := regexpFind(`recorded as run (\w+) in the results store`, report)
+	g.Expect(recorded).NotTo(BeEmpty(), "the game day's end says where it was recorded")
+	hist := string(kmschaos(time.Minute, 0, "history", "--label", "drill=e2e", "--section", "game day").Out.Contents())
+	g.Expect(hist).To(And(ContainSubstring(recorded), MatchRegexp(`game day: kill\n\s+PASS\s+TTD [0-9.ms]+\s+TTR [0-9.m]+s\s+run `+recorded)))
 	runnerGone(pid)
 	// The diagnoses the keeper holds carry no verdict.
 	g.Expect(keeperRecords("gameday-diag-")).To(And(ContainSubstring(`"kind":"kill"`), Not(ContainSubstring(`"right"`)), Not(ContainSubstring(`"fault"`))))
@@ -228,6 +234,11 @@ func TestScriptedGameDay(t *testing.T) {
 	g.Expect(report).To(ContainSubstring("runbooks the players ran (0)"))
 	g.Expect(report).To(ContainSubstring("a runner died"))
 	g.Expect(report).To(ContainSubstring("left on the cluster after the game day: nothing"))
+	// Recorded by the background process that took over: FAIL, no TTD.
+	recorded = regexpFind(`recorded as run (\w+) in the results store`, report)
+	g.Expect(recorded).NotTo(BeEmpty(), "the game day's end says where it was recorded")
+	hist = string(kmschaos(time.Minute, 0, "history", recorded).Out.Contents())
+	g.Expect(hist).To(MatchRegexp(`game day: kill\n\s+FAIL\s+TTD -\s+TTR [0-9.m]+s\s+run ` + recorded))
 	runnerGone(pid)
 	baseline()
 	g.Expect(gdStatus().State).To(Equal("ended"))

@@ -20,6 +20,10 @@ func dbFlag(c *cobra.Command, db *string) {
 	c.Flags().StringVar(db, "db", "", "results store: a SQLite file or a postgres:// URL (default: $KMSCHAOS_DB, else "+results.DefaultPath()+")")
 }
 
+func tagFlag(c *cobra.Command, tags *[]string) {
+	c.Flags().StringArrayVar(tags, "tag", nil, "a label recorded with the run, key=value, e.g. release=1.4.2 (repeatable; also KMSCHAOS_LABELS=k=v,k2=v2)")
+}
+
 // beginRecording opens the results store before a run starts: a store
 // that cannot be used, or a label without =, is bad input naming it.
 func beginRecording(ctx context.Context, db string, tags []string) (*results.Session, error) {
@@ -43,8 +47,9 @@ func historyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "history [RUN-ID] [--label K=V]... [--scenario NAME] [--section S] [--backend B] [--since T] [--last N]",
 		Short: "Runs recorded in the results store, and each scenario's last verdicts, TTD and TTR",
-		Long: `history reads the results store, where every run that writes a scorecard
-(the test suite, 'kmschaos run') is recorded: when, seed, backend, n and t,
+		Long: `history reads the results store, where every run is recorded (the test
+suite, 'kmschaos run', 'runbook run', a game day — its hidden faults as
+rows of the section "game day"): when, seed, backend, n and t,
 the project's commit, the party image, the labels given to it ('kmschaos run
 --tag release=1.4.2', KMSCHAOS_LABELS=release=1.4.2,ci=yes), and per
 scenario its verdict, TTD, TTR, time by phase, who recovered, operations

@@ -125,7 +125,7 @@ a bad label filter, no cluster).`,
 	c.Flags().StringVar(&reportDir, "report", "", "directory of the reports (default reports/run-<run id>-<time>)")
 	c.Flags().StringVar(&runbooks, "runbooks", "", "directory of the runbook files (default: runbooks/ of the repository)")
 	durationFlag(c.Flags(), &grace, "grace", 0, true, "halt when more than t parties are out of reach longer than this (default 0: off)")
-	c.Flags().StringArrayVar(&tags, "tag", nil, "a label recorded with the run, key=value, e.g. release=1.4.2 (repeatable; also KMSCHAOS_LABELS=k=v,k2=v2)")
+	tagFlag(c, &tags)
 	dbFlag(c, &db)
 	runFlag(c, &run)
 	return c

@@ -120,7 +120,7 @@ is printed as a note, not a failure; what differs is not told.`,
 	countFlag(c.Flags(), &party, "party", "p", 0, "the party the runbook is about: {{party}} (1 to n)")
 	c.Flags().StringArrayVar(&vars, "var", nil, "a variable, name=value: one the runbook declares, or an override of a built-in one")
 	durationFlag(c.Flags(), &within, "within", 90*time.Second, false, "how long the cluster may take to be steady after the last step")
-	c.Flags().StringArrayVar(&tags, "tag", nil, "a label recorded with the run in the results store, key=value (repeatable; also KMSCHAOS_LABELS)")
+	tagFlag(c, &tags)
 	dbFlag(c, &db)
 	runFlag(c, &run)
 	return c

@@ -84,6 +84,15 @@ type State struct {
 	Grace time.Duration `json:"grace_ns,omitempty"`
 	// Halt is the halt that ended the game day, if one did.
 	Halt *halt.Halt `json:"halt,omitempty"`
+	// Results is the results store the game day is recorded in when it
+	// ends (as start resolved it: --db, KMSCHAOS_DB or the default file),
+	// with Labels; Recorded is the run's id there, or RecordError why it
+	// is not. Sealed with the rest: the store's address may carry a
+	// password.
+	Results     string            `json:"results,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Recorded    string            `json:"recorded,omitempty"`
+	RecordError string            `json:"record_error,omitempty"`
 
 	key []byte // seals the state in its record; never marshalled
 }
@@ -195,6 +204,10 @@ type Options struct {
 	// Backend are the flags that reach the cluster's backend, which the
 	// game day's background process is started with (Header.Backend).
 	Backend []string
+	// Results and Labels: where the game day is recorded when it ends
+	// (results.Where), and its labels; no store, no record.
+	Results string
+	Labels  map[string]string
 }
 
 // Check refuses options no cluster could make a game day of (an
@@ -374,7 +387,8 @@ func Begin(ctx context.Context, c *cluster.Cluster, o Options, now time.Time) (*
 	}
 	s := &State{Header: Header{ID: strings.Split(faults[0].Tag, "-")[1], Run: c.RunID, Started: now.UTC(), Dir: o.Dir, Backend: o.Backend, Heartbeat: now.UTC()},
 		Cluster: Cluster{N: c.Topology.N, T: c.Topology.T, Backend: c.Backend()},
-		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Grace: o.Grace, Faults: faults}
+		Seed:    o.Seed, Every: o.Every, Limit: o.Limit, Grace: o.Grace, Faults: faults,
+		Results: o.Results, Labels: o.Labels}
 	if s.key, err = newKey(s.Files()); err != nil {
 		return nil, fmt.Errorf("writing the game day's key: %w", err)
 	}

@@ -445,6 +445,7 @@ func Close(ctx context.Context, c *cluster.Cluster, s *State, abort bool, worklo
 		}
 		wl = append(wl, e)
 	}
+	record(context.WithoutCancel(ctx), s, diags, notes, c.Images.Party)
 	if s.Dir != "" {
 		if err := WriteReports(s, diags, notes, wl); err != nil {
 			errs = append(errs, fmt.Errorf("writing the reports: %w", err))
@@ -462,6 +463,9 @@ func Close(ctx context.Context, c *cluster.Cluster, s *State, abort bool, worklo
 	errs = append(errs, Save(ctx, c, s), c.DeleteRecord(ctx, stopRecord))
 	if logf != nil {
 		logf("game day %s ended (aborted %v); left: %s", s.ID, abort, orNothing(s.Left))
+		if s.RecordError != "" {
+			logf("the game day was not recorded in the results store: %s", s.RecordError)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -183,6 +183,13 @@ func Begin(ctx context.Context, where string, labels map[string]string, dir stri
 // Store names the session's store.
 func (s *Session) Store() string { return s.store.String() }
 
+// Labels are the labels the run is recorded with.
+func (s *Session) Labels() map[string]string { return s.meta.Labels }
+
+// Close closes the store without recording: a command that only checked
+// it, for a run another process records (a game day's).
+func (s *Session) Close() error { return s.store.Close() }
+
 // FinishAndSay records the run as Finish does and says so: on w the
 // run's id and how to read it back, or on errw, in one line, why it was
 // not recorded — a run's outcome and its reports stand either way.
