@@ -79,11 +79,11 @@ var processFaults = []scenario.Scenario{
 				BeyondThreshold: true,
 				Detect: []probe.Probe{probe.HealthStatus(alive[0], "Unhealthy"),
 					probe.DecryptFails(alive[0], "Unavailable", "not enough valid decryption shares"),
-					// /ready checks the key, PRSS and shutdown, not the peers.
+					// /ready is the process's uptime, as the real party's.
 					probe.Endpoint(alive[0], "/ready", 200, `^ready$`)},
 				During: check.Expect{Down: e.Others()},
 				Target: alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
-				Defects: []string{`the guide's start-up symptom "StatefulSet not ready" never shows a lost threshold: with only t parties left every decryption fails, yet each party's /ready answers 200 "ready" (it checks the key, the PRSS and shutdown, not the peers); only kms-health-check (Unhealthy) shows it`},
+				Defects: []string{`the guide's start-up symptom "StatefulSet not ready" never shows a lost threshold: with only t parties left every decryption fails, yet each party's /ready answers 200 "ready" (it says only that the process has run 10 s, as the real party's does); only kms-health-check (Unhealthy) shows it`},
 			}
 		},
 	},

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -98,7 +97,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	go func() { errs <- serveErr("gRPC", api.Serve(apiLis)) }()
 	var httpSrv *http.Server
 	if metricsLis != nil {
-		httpSrv = &http.Server{Handler: endpoints(m, svc), ReadHeaderTimeout: 5 * time.Second}
+		httpSrv = &http.Server{Handler: endpoints(m, uptimeSince(time.Now())), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := httpSrv.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs <- fmt.Errorf("metrics endpoint: %w", err)
@@ -194,28 +193,3 @@ func stopGracefully(s *grpc.Server, timeout time.Duration) {
 	}
 }
 
-// endpoints serves /metrics, /live (the process answers), /ready (it can
-// take part in threshold operations) and /health (both, as JSON).
-func endpoints(m *metrics.Metrics, svc *service.Service) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/live", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if err := svc.Ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		ready := svc.Ready()
-		if ready != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "{\"live\":true,\"ready\":false,\"reason\":%q,\"party_id\":%d}\n", ready.Error(), svc.Me())
-			return
-		}
-		fmt.Fprintf(w, "{\"live\":true,\"ready\":true,\"party_id\":%d}\n", svc.Me())
-	})
-	return mux
-}
