@@ -40,9 +40,10 @@ demo: setup ## bring up a 13-party cluster, prove it works, keep it until Ctrl-C
 # Every package but the root with go test, then the scenario suite; the
 # scorecard is printed last whether the run passed or not, and the first
 # red of the two decides the exit status.
-TESTS = rm -f reports/scorecard.txt; $(GO) test $(TEST_FLAGS) $(UNITS); units=$$?; \
+TESTS = rm -f reports/scorecard.txt reports/teardown-*.txt; $(GO) test $(TEST_FLAGS) $(UNITS); units=$$?; \
 	GO='$(GO)' ./scripts/suite.sh; suite=$$?; \
-	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; [ $$units = 0 ] || exit $$units; exit $$suite
+	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; cat reports/teardown-*.txt 2>/dev/null; \
+	[ $$units = 0 ] || exit $$units; exit $$suite
 
 # The tests drive a real browser (the game day's live view): the set-up
 # installs chromium for them ...
@@ -64,8 +65,8 @@ test-quick: setup ## the same with 4-party clusters
 # test; what a pull request's pipeline runs. The whole catalog (make test)
 # stays the release gate. Its scorecard is printed whether it passed or not.
 test-smoke: setup ## one scenario per failure family (label smoke) at n=13, about 5 min: a pull request's gate
-	rm -f reports/scorecard.txt; GO='$(GO)' ./scripts/suite.sh --label-filter=smoke; suite=$$?; \
-	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; exit $$suite
+	rm -f reports/scorecard.txt reports/teardown-*.txt; GO='$(GO)' ./scripts/suite.sh --label-filter=smoke; suite=$$?; \
+	[ -f reports/scorecard.txt ] && cat reports/scorecard.txt; cat reports/teardown-*.txt 2>/dev/null; exit $$suite
 
 # The flake rate, measured: the catalog RUNS times with fresh seeds, then
 # reports/soak.md and soak.json. FOCUS (a Ginkgo focus) or LABELS (a label

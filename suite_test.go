@@ -131,7 +131,14 @@ var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 		check = clusterSecrets.Set().Check
 	}
 	err := writePart(env.ReportDir(), GinkgoParallelProcess(), check)
-	Expect(env.Stop(context.WithoutCancel(ctx))).To(Succeed())
+	stop := env.Stop(context.WithoutCancel(ctx))
+	if stop != nil {
+		// Said again after the scorecard (the Makefile prints these files
+		// last): a CI log cut to its tail still shows why.
+		_ = os.WriteFile(filepath.Join(env.ReportDir(), fmt.Sprintf("teardown-%d.txt", GinkgoParallelProcess())),
+			[]byte(fmt.Sprintf("process %d: tearing its cluster down failed: %v\n", GinkgoParallelProcess(), stop)), 0o644)
+	}
+	Expect(stop).NotTo(HaveOccurred())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(leak).NotTo(HaveOccurred())
 }, func(ctx SpecContext) {
