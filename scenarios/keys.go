@@ -33,6 +33,33 @@ var keyManagementIssues = []scenario.Scenario{
 		},
 	},
 
+	// t Byzantine parties at once, the most the threshold is built to
+	// bear: each sends wrong decryption shares (not a crash), every
+	// decryption must still be right, through the n-t honest ones, and
+	// each liar be named by its peers. The guide's Key Material Recovery
+	// restores one party from its backup; for t parties the harness puts
+	// back what it corrupted (restore-key-shares, origin harness).
+	{
+		Name: "t parties with corrupt key shares at once: every decryption stays right, each liar is named by its peers; restoring their shares recovers", Section: KeysSec, Labels: []string{fault.Keys},
+		Build: func(e *scenario.Env) scenario.Plan {
+			bad := e.Pick(e.T)
+			honest := e.Others(bad...)
+			var faults []fault.Fault
+			var detect []probe.Probe
+			for _, k := range bad {
+				faults = append(faults, fault.CorruptShare(k))
+				detect = append(detect,
+					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)),
+					probe.Rising(honest, "kms_invalid_shares_received_total", map[string]string{"party": strconv.Itoa(k), "reason": "proof"}))
+			}
+			return scenario.Plan{
+				Faults: faults, Detect: detect,
+				During: check.Expect{Live: honest, Down: bad},
+				Target: bad[0], Runbooks: []string{"restore-key-shares"}, Vars: map[string]string{"targets": list(bad)},
+			}
+		},
+	},
+
 	{
 		Name: "a key share with a broken digest stops the party, naming the object; restoring from backup recovers", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
