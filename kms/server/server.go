@@ -192,4 +192,3 @@ func stopGracefully(s *grpc.Server, timeout time.Duration) {
 		s.Stop()
 	}
 }
-
