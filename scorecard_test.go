@@ -72,12 +72,15 @@ func writeReports(dir string, processes int) ([]string, error) {
 		run.Guide = &report.Guide{Blocks: all.Guide}
 		run.Guide.File, run.Guide.Digest, run.Guide.Coverage = guideCoverage()
 	}
+	if recording != nil {
+		run.RecordedAs = recording.ID()
+	}
 	paths, err := run.WriteFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	_ = run.WriteText(os.Stdout)
-	finishRecording(run)
+	finishRecording(run, filepath.Join(dir, "report.html"))
 	return paths, report.ClearParts(dir)
 }
 
@@ -95,11 +98,11 @@ func beginRecording(ctx context.Context) error {
 	return err
 }
 
-// finishRecording records the run whose scorecard is written; a failure
-// is said on stderr, the reports stand.
-func finishRecording(run *report.Run) {
+// finishRecording records the run whose scorecard is written, its HTML
+// report at reportHTML; a failure is said on stderr, the reports stand.
+func finishRecording(run *report.Run, reportHTML string) {
 	if recording != nil {
-		recording.FinishAndSay(context.Background(), run, builtImages.Party, os.Stdout, os.Stderr)
+		recording.FinishAndSay(context.Background(), run, builtImages.Party, reportHTML, os.Stdout, os.Stderr)
 	}
 }
 

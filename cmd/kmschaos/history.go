@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kmschaos/kmschaos/harness/results"
+	"github.com/kmschaos/kmschaos/harness/trends"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 )
 
@@ -40,7 +42,7 @@ func beginRecording(ctx context.Context, db string, tags []string) (*results.Ses
 }
 
 func historyCmd() *cobra.Command {
-	var db, scenario, section, backend, since string
+	var db, scenario, section, backend, since, page string
 	var labels []string
 	var last, limit int
 	var out output
@@ -58,7 +60,12 @@ and key material.
 It prints the runs the filters select, newest first, then per scenario of
 those runs its last --last verdicts, newest first, with the TTD and TTR of
 each: whether a scenario started flaking, whether its recovery got slower.
-A RUN-ID shows that run alone. Filters combine (all must hold):
+A RUN-ID shows that run alone. --html FILE writes the same runs as one
+self-contained page instead (no script, nothing fetched): per scenario its
+TTD and TTR over every run listed (--last does not apply), its pass rate and
+whether it is flaky (both passed and failed), the same per guide section,
+and the runs; each point links to its run's report. Filters combine (all
+must hold):
 
   --label K=V     runs recorded with this label (repeatable)
   --scenario NAME runs that ran it, and only its history
@@ -76,11 +83,15 @@ that cannot be read.`,
   kmschaos history --label release=1.4.2 --last 10
   kmschaos history --scenario "a refused client link is reported as [FAIL] Cannot connect, fast"
   kmschaos history --section "Connectivity Issues" --since 168h --output json
+  kmschaos history --label release=1.4.2 --limit 30 --html reports/trends.html
   KMSCHAOS_DB=postgres://kmschaos@db.example/results kmschaos history 3f2a9c01b7e4`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
+			}
+			if page != "" && out.json() {
+				return badInputf("--html and --output json: give one (the page, or JSON)")
 			}
 			f := results.Filter{Scenario: scenario, Section: section, Backend: backend}
 			if len(args) == 1 {
@@ -105,6 +116,9 @@ that cannot be read.`,
 			if err != nil {
 				return historyError(err)
 			}
+			if page != "" {
+				return writeTrends(ctx, cmd.OutOrStdout(), store, f, runs, limit, page)
+			}
 			hist, err := store.Scenarios(ctx, f, last)
 			if err != nil {
 				return historyError(err)
@@ -128,8 +142,31 @@ that cannot be read.`,
 	c.Flags().StringVar(&since, "since", "", "only runs started since: a date, an RFC 3339 time, or an age like 72h")
 	countFlag(c.Flags(), &last, "last", "", 5, "verdicts shown per scenario")
 	countFlag(c.Flags(), &limit, "limit", "", 20, "runs listed at most")
+	c.Flags().StringVar(&page, "html", "", "write the runs' trends as one HTML page at FILE instead of printing them")
 	outputFlag(c, &out)
 	return c
+}
+
+// writeTrends writes the trends page of runs (trends.Build) at path, with
+// every verdict of each scenario in those runs, and says where.
+func writeTrends(ctx context.Context, w io.Writer, store *results.Store, f results.Filter, runs []results.Run, limit int, path string) error {
+	// A scenario runs at most once a run: its last limit verdicts cover
+	// the runs listed (trends.Build drops older ones).
+	hist, err := store.Scenarios(ctx, f, max(limit, 1))
+	if err != nil {
+		return historyError(err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return badInputf("--html %q: %s", path, err)
+	}
+	p := trends.Build(trends.Input{Store: store.String(), Filter: f, Limit: limit, Runs: runs, Scenarios: hist,
+		PageDir: filepath.Dir(abs), Generated: time.Now()})
+	if err := trends.Write(path, p); err != nil {
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	fmt.Fprintf(w, "trends of %d runs and %d scenarios in %s: %s\n", len(p.Runs), p.Scenarios, store, path)
+	return nil
 }
 
 // historyError is an unknown run, label, scenario or section as bad

@@ -195,7 +195,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 	}
 	defer tracked.Stop()
 	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
-	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Backend: c.Backend(), Started: start, Machine: report.Machine()}
+	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Backend: c.Backend(), Started: start, Machine: report.Machine(), RecordedAs: rec.ID()}
 	failed, skipped := 0, 0
 	for k, e := range entries {
 		if ctx.Err() != nil {
@@ -249,7 +249,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 			err = errors.Join(err, rerr)
 		} else {
 			fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
-			rec.FinishAndSay(ctx, res, c.Images.Party, w, stderr)
+			rec.FinishAndSay(ctx, res, c.Images.Party, filepath.Join(dir, "report.html"), w, stderr)
 		}
 		return errors.Join(err, &halt.Error{Halt: p.Halt})
 	}
@@ -257,7 +257,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		return err
 	}
 	fmt.Fprintf(w, "reports: %s (scorecard.txt, scorecard.json, report.html, junit.xml)\n", dir)
-	rec.FinishAndSay(ctx, res, c.Images.Party, w, stderr)
+	rec.FinishAndSay(ctx, res, c.Images.Party, filepath.Join(dir, "report.html"), w, stderr)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d of %d scenarios: %w", len(res.Scenarios), len(entries), ctx.Err())
 	}

@@ -112,7 +112,7 @@ is printed as a note, not a failure; what differs is not told.`,
 			var failed runbookFailed
 			if err == nil || errors.As(err, &failed) {
 				// Judged, passed or not: recorded as a run of one row.
-				rec.FinishAndSay(ctx, runbookRow(c, rb, start, err == nil), c.Images.Party, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				rec.FinishAndSay(ctx, runbookRow(c, rb, start, err == nil), c.Images.Party, "", cmd.OutOrStdout(), cmd.ErrOrStderr()) // no report page
 			}
 			return err
 		},

@@ -63,7 +63,7 @@ func record(ctx context.Context, s *State, diags []Diagnosis, notes []Note, imag
 	}
 	sess, err := results.Begin(ctx, s.Results, s.Labels, "")
 	if err == nil {
-		s.Recorded, err = sess.Finish(ctx, RunOf(s, diags, notes), image)
+		s.Recorded, err = sess.Finish(ctx, RunOf(s, diags, notes), image, "") // its page is a game day's, not a scorecard: points link to the run's row
 	}
 	if err != nil {
 		s.RecordError = err.Error()

@@ -259,6 +259,10 @@ type Run struct {
 	Duration  time.Duration `json:"duration_ns"`
 	Scenarios []Scenario    `json:"scenarios"`
 	Guide     *Guide        `json:"guide,omitempty"`
+	// RecordedAs is the run's id in the results store, shown on the page
+	// (anchor run-ID): the trends page links here with it, and a folder a
+	// later run reused shows that later run's id.
+	RecordedAs string `json:"recorded_as,omitempty"`
 }
 
 // Recorder collects the events of one scenario, from several goroutines.

@@ -23,19 +23,22 @@ type Filter struct {
 
 // Run is one recorded run and its tally.
 type Run struct {
-	ID       string            `json:"id"`
-	Started  time.Time         `json:"started"`
-	Duration time.Duration     `json:"duration_ns"`
-	Seed     uint64            `json:"seed"`
-	Backend  string            `json:"backend"`
-	N        int               `json:"n"`
-	T        int               `json:"t"`
-	Commit   string            `json:"commit"`
-	Image    string            `json:"image"`
-	Labels   map[string]string `json:"labels"`
-	Passed   int               `json:"passed"`
-	Failed   int               `json:"failed"`
-	Skipped  int               `json:"skipped"`
+	ID       string        `json:"id"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Seed     uint64        `json:"seed"`
+	Backend  string        `json:"backend"`
+	N        int           `json:"n"`
+	T        int           `json:"t"`
+	Commit   string        `json:"commit"`
+	Image    string        `json:"image"`
+	// Report is where the run's HTML report was written, as the machine
+	// that ran it saw it; "" for none (or recorded before kmschaos kept it).
+	Report  string            `json:"report,omitempty"`
+	Labels  map[string]string `json:"labels"`
+	Passed  int               `json:"passed"`
+	Failed  int               `json:"failed"`
+	Skipped int               `json:"skipped"`
 }
 
 // Verdict is one scenario's outcome in one run.
@@ -89,7 +92,7 @@ func (s *Store) Runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
 		return nil, err
 	}
 	cond, args := f.where()
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT r.id, r.started_ns, r.duration_ns, r.seed, r.backend, r.n, r.t, r.commit_sha, r.image,
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT r.id, r.started_ns, r.duration_ns, r.seed, r.backend, r.n, r.t, r.commit_sha, r.image, r.report,
 		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'PASS'),
 		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'FAIL'),
 		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'SKIP')
@@ -102,7 +105,7 @@ func (s *Store) Runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
 	for rows.Next() {
 		var r Run
 		var started, dur, seed int64
-		if err := rows.Scan(&r.ID, &started, &dur, &seed, &r.Backend, &r.N, &r.T, &r.Commit, &r.Image, &r.Passed, &r.Failed, &r.Skipped); err != nil {
+		if err := rows.Scan(&r.ID, &started, &dur, &seed, &r.Backend, &r.N, &r.T, &r.Commit, &r.Image, &r.Report, &r.Passed, &r.Failed, &r.Skipped); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -21,13 +22,21 @@ type Meta struct {
 	Labels map[string]string
 	Commit string
 	Image  string
+	// ID is the run's id when the run already shows it (its report was
+	// written naming it, see Session.ID); "" draws a new one.
+	ID string
+	// Report is where the run's HTML report was written, "" for none.
+	Report string
 }
 
 // Record stores the run and its scenarios in one transaction, and returns
 // the run's id. Only verdicts, times, counts and the guide's defects are
 // kept: never a step's output or anything of the cluster's key material.
 func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, error) {
-	id := newID()
+	id := m.ID
+	if id == "" {
+		id = newID()
+	}
 	backend := r.Backend
 	if backend == "" {
 		backend = "docker"
@@ -37,9 +46,9 @@ func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, erro
 		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		id, nanos(r.Started), int64(r.Duration), int64(r.Seed), backend, r.N, r.T, m.Commit, r.Machine, m.Image); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image, report)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		id, nanos(r.Started), int64(r.Duration), int64(r.Seed), backend, r.N, r.T, m.Commit, r.Machine, m.Image, m.Report); err != nil {
 		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
 	}
 	for k, v := range m.Labels {
@@ -177,8 +186,13 @@ func Begin(ctx context.Context, where string, labels map[string]string, dir stri
 	if err != nil {
 		return nil, err
 	}
-	return &Session{store: s, meta: Meta{Labels: labels, Commit: Commit(dir)}}, nil
+	return &Session{store: s, meta: Meta{Labels: labels, Commit: Commit(dir), ID: newID()}}, nil
 }
+
+// ID is the id the run will be recorded as, known before it runs: its
+// report shows it (report.Run.RecordedAs), so a link from the trends
+// page to a report folder a later run reused can be told apart.
+func (s *Session) ID() string { return s.meta.ID }
 
 // Store names the session's store.
 func (s *Session) Store() string { return s.store.String() }
@@ -193,8 +207,8 @@ func (s *Session) Close() error { return s.store.Close() }
 // FinishAndSay records the run as Finish does and says so: on w the
 // run's id and how to read it back, or on errw, in one line, why it was
 // not recorded — a run's outcome and its reports stand either way.
-func (s *Session) FinishAndSay(ctx context.Context, r *report.Run, image string, w, errw io.Writer) {
-	id, err := s.Finish(context.WithoutCancel(ctx), r, image)
+func (s *Session) FinishAndSay(ctx context.Context, r *report.Run, image, reportHTML string, w, errw io.Writer) {
+	id, err := s.Finish(context.WithoutCancel(ctx), r, image, reportHTML)
 	if err != nil {
 		fmt.Fprintf(errw, "kmschaos: the run was not recorded in %s: %s (its reports are written all the same)\n",
 			s.Store(), strings.Join(strings.Fields(err.Error()), " "))
@@ -203,11 +217,18 @@ func (s *Session) FinishAndSay(ctx context.Context, r *report.Run, image string,
 	fmt.Fprintf(w, "recorded as run %s in %s ('kmschaos history %s')\n", id, s.Store(), id)
 }
 
-// Finish records the run, which ran the party image image, closes the
+// Finish records the run, which ran the party image image and wrote its
+// HTML report at reportHTML ("" for none; kept absolute), closes the
 // store and returns the run's id.
-func (s *Session) Finish(ctx context.Context, r *report.Run, image string) (string, error) {
+func (s *Session) Finish(ctx context.Context, r *report.Run, image, reportHTML string) (string, error) {
 	defer func() { _ = s.store.Close() }()
 	m := s.meta
 	m.Image = image
+	if reportHTML != "" {
+		if abs, err := filepath.Abs(reportHTML); err == nil {
+			reportHTML = abs
+		}
+	}
+	m.Report = reportHTML
 	return s.store.Record(ctx, r, m)
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -250,8 +251,15 @@ func testMigratesV1(t *testing.T, where string) {
 	if err != nil || len(hist) != 1 || hist[0].Last[0].TTR != 9*time.Second {
 		t.Fatalf("the v1 scenario's TTR kept: %+v %v", hist, err)
 	}
-	if _, err := s.Record(ctx, sampleRun(t0, time.Second, true), Meta{Labels: map[string]string{"release": "2"}}); err != nil {
+	if runs[0].Report != "" {
+		t.Errorf("the v1 run's report path: %q, want '' (it was not kept then)", runs[0].Report)
+	}
+	id, err := s.Record(ctx, sampleRun(t0.Add(time.Hour), time.Second, true), Meta{Labels: map[string]string{"release": "2"}, ID: "0123456789ab", Report: "/ci/reports/report.html"})
+	if err != nil {
 		t.Fatalf("recording into the migrated store: %v", err)
+	}
+	if runs, err = s.Runs(ctx, Filter{Run: id}, 1); err != nil || id != "0123456789ab" || len(runs) != 1 || runs[0].Report != "/ci/reports/report.html" {
+		t.Errorf("the run recorded with its id and report path: %s %+v %v", id, runs, err)
 	}
 }
 
@@ -269,7 +277,7 @@ func testRefusesNewer(t *testing.T, where string) {
 	_ = s.Close()
 	_, err := Open(ctx, where)
 	var u *Unreadable
-	if !errors.As(err, &u) || !strings.Contains(err.Error(), "schema version 3 is newer than this kmschaos knows (2)") || strings.Contains(err.Error(), "\n") {
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d is newer than this kmschaos knows (%d)", SchemaVersion+1, SchemaVersion)) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("want one line refusing the newer schema, got %v", err)
 	}
 	if !strings.Contains(err.Error(), redact(where)) {
