@@ -37,6 +37,9 @@ func storeSuite(t *testing.T, fresh func(t *testing.T) string) {
 	t.Run("names the closest of what is unknown", func(t *testing.T) { testUnknown(t, fresh(t)) })
 	t.Run("migrates a v1 store keeping its rows", func(t *testing.T) { testMigratesV1(t, fresh(t)) })
 	t.Run("refuses a newer schema in one line", func(t *testing.T) { testRefusesNewer(t, fresh(t)) })
+	t.Run("compare finds regressions, not noise", func(t *testing.T) { testCompareReleases(t, fresh(t)) })
+	t.Run("compare says too few runs", func(t *testing.T) { testCompareTooFew(t, fresh(t)) })
+	t.Run("compare names the closest of an unknown side", func(t *testing.T) { testCompareUnknown(t, fresh(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
