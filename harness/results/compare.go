@@ -218,10 +218,7 @@ func (s *Store) Compare(ctx context.Context, a, b Side, shared Filter) (*Compari
 		if rank(x.Judgement) != rank(y.Judgement) {
 			return rank(x.Judgement) < rank(y.Judgement)
 		}
-		if x.Section != y.Section {
-			return x.Section < y.Section
-		}
-		return x.Name < y.Name
+		return x.Name < y.Name // the table has no section column
 	})
 	return c, nil
 }
