@@ -270,7 +270,7 @@ func (s *Store) side(ctx context.Context, f Filter, names map[string]string) ([]
 		cond, args = cond+" AND s.section = ?", append(args, f.Section)
 	}
 	rows, err = s.db.QueryContext(ctx, s.q(`SELECT s.name, s.section, s.verdict, s.ttd_ns, s.ttr_ns
-		FROM scenarios s JOIN runs r ON r.id = s.run_id WHERE `+cond), args...)
+		FROM runs r `+s.runsFirst()+` scenarios s ON s.run_id = r.id WHERE `+cond), args...)
 	if err != nil {
 		return nil, nil, err
 	}
