@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -272,7 +273,7 @@ func testRefusesNewer(t *testing.T, where string) {
 	_ = s.Close()
 	_, err := Open(ctx, where)
 	var u *Unreadable
-	if !errors.As(err, &u) || !strings.Contains(err.Error(), "schema version 3 is newer than this kmschaos knows (2)") || strings.Contains(err.Error(), "\n") {
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d is newer than this kmschaos knows (%d)", SchemaVersion+1, SchemaVersion)) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("want one line refusing the newer schema, got %v", err)
 	}
 	if !strings.Contains(err.Error(), redact(where)) {
