@@ -36,7 +36,9 @@ A and B are each a run id, or labels key=value joined by commas
 --tag', KMSCHAOS_LABELS). Record three runs or more of each release: a
 run's recovery times vary, and the rule needs the baseline's spread.
 
-The rule. ` + results.RuleText + `
+The rule:
+
+` + results.RuleText + `
 
 The table lists regressions first, under a one-line summary. --output
 markdown is the same for a pull request comment, json for scripts.
@@ -50,7 +52,7 @@ unless --db or KMSCHAOS_DB names another.`,
 		Example: `  kmschaos compare release=1.4.1 release=1.4.2
   kmschaos compare release=1.4.1,ci=yes release=1.4.2,ci=yes --section "Connectivity Issues"
   kmschaos compare 3f2a9c01b7e4 8d0e61aa52c3 --scenario "kill one party"
-  kmschaos compare release=1.4.1 release=1.4.2 --output markdown > comment.md || echo "regressed"`,
+  kmschaos compare release=1.4.1 release=1.4.2 --output markdown > comment.md`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" && format != "markdown" {
