@@ -209,14 +209,17 @@ func testCompareUnknown(t *testing.T, where string) {
 }
 
 func TestParseSide(t *testing.T) {
-	for spec, want := range map[string]Filter{
-		"3f2a9c01b7e4":             {Run: "3f2a9c01b7e4"},
-		"release=1.4.1":            {Labels: map[string]string{"release": "1.4.1"}},
-		" release=1.4.1 , ci=yes ": {Labels: map[string]string{"release": "1.4.1", "ci": "yes"}},
+	for _, c := range []struct {
+		spec string
+		want Filter
+	}{
+		{"3f2a9c01b7e4", Filter{Run: "3f2a9c01b7e4"}},
+		{"release=1.4.1", Filter{Labels: map[string]string{"release": "1.4.1"}}},
+		{" release=1.4.1 , ci=yes ", Filter{Labels: map[string]string{"release": "1.4.1", "ci": "yes"}}},
 	} {
-		got, err := ParseSide(spec)
-		if err != nil || got.Filter.Run != want.Run || FormatLabels(got.Filter.Labels) != FormatLabels(want.Labels) {
-			t.Errorf("%q: want %+v, got %+v %v", spec, want, got.Filter, err)
+		got, err := ParseSide(c.spec)
+		if err != nil || got.Filter.Run != c.want.Run || FormatLabels(got.Filter.Labels) != FormatLabels(c.want.Labels) {
+			t.Errorf("%q: want %+v, got %+v %v", c.spec, c.want, got.Filter, err)
 		}
 	}
 	for _, bad := range []string{"release=1.4.1,ci", "=1.4.1", "", ","} {
