@@ -191,13 +191,13 @@ func (s *Store) Compare(ctx context.Context, a, b Side, shared Filter) (*Compari
 	names := map[string]string{} // name → section
 	for i, side := range []Side{a, b} {
 		f := side.Filter
-		f.Scenario, f.Section, f.Backend = shared.Scenario, shared.Section, shared.Backend
-		ids, tallies, err := s.side(ctx, f, names)
+		f.Backend = shared.Backend
+		ids, tallies, err := s.side(ctx, f, shared, names)
 		if err != nil {
 			return nil, err
 		}
 		if len(ids) == 0 {
-			return nil, fmt.Errorf("%w side %q: no run in %s matches it%s", ErrUnknown, side.Spec, s.where, shared.describe())
+			return nil, fmt.Errorf("%w side %q: no run in %s matches it%s", ErrUnknown, side.Spec, s.where, backendOf(shared))
 		}
 		sides[i] = tallies
 		if i == 0 {
@@ -223,27 +223,19 @@ func (s *Store) Compare(ctx context.Context, a, b Side, shared Filter) (*Compari
 	return c, nil
 }
 
-func (f Filter) describe() string {
-	var w []string
-	if f.Scenario != "" {
-		w = append(w, fmt.Sprintf("scenario %q", f.Scenario))
-	}
-	if f.Section != "" {
-		w = append(w, fmt.Sprintf("section %q", f.Section))
-	}
-	if f.Backend != "" {
-		w = append(w, "backend "+f.Backend)
-	}
-	if len(w) == 0 {
+func backendOf(f Filter) string {
+	if f.Backend == "" {
 		return ""
 	}
-	return " with " + strings.Join(w, ", ")
+	return " on backend " + f.Backend
 }
 
 // side reads what a side's filter selects: its runs' ids, newest first,
 // and per scenario its tally; names gathers every scenario's section.
-func (s *Store) side(ctx context.Context, f Filter, names map[string]string) ([]string, map[string]*Tally, error) {
-	if err := s.known(ctx, f); err != nil {
+// The shared scenario and section narrow the rows, not the runs: a
+// scenario only B ran is new, not a side without runs.
+func (s *Store) side(ctx context.Context, f, shared Filter, names map[string]string) ([]string, map[string]*Tally, error) {
+	if err := s.known(ctx, Filter{Run: f.Run, Labels: f.Labels, Backend: f.Backend, Scenario: shared.Scenario, Section: shared.Section}); err != nil {
 		return nil, nil, err
 	}
 	cond, args := f.where()
@@ -263,11 +255,11 @@ func (s *Store) side(ctx context.Context, f Filter, names map[string]string) ([]
 	if err := closeRows(rows); err != nil {
 		return nil, nil, err
 	}
-	if f.Scenario != "" {
-		cond, args = cond+" AND s.name = ?", append(args, f.Scenario)
+	if shared.Scenario != "" {
+		cond, args = cond+" AND s.name = ?", append(args, shared.Scenario)
 	}
-	if f.Section != "" {
-		cond, args = cond+" AND s.section = ?", append(args, f.Section)
+	if shared.Section != "" {
+		cond, args = cond+" AND s.section = ?", append(args, shared.Section)
 	}
 	rows, err = s.db.QueryContext(ctx, s.q(`SELECT s.name, s.section, s.verdict, s.ttd_ns, s.ttr_ns
 		FROM runs r `+s.runsFirst()+` scenarios s ON s.run_id = r.id WHERE `+cond), args...)

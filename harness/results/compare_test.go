@@ -201,10 +201,17 @@ func testCompareUnknown(t *testing.T, where string) {
 		}
 	}
 	// Labels each known, but no run has them together.
-	recordRelease(t, s, "1.4.3", t0.Add(2*time.Hour), []map[string]outcome{{"other": ok(1, 1)}})
-	_, err := s.Compare(ctx, mustSide(t, "release=1.4.1"), mustSide(t, "release=1.4.3"), Filter{Scenario: "kill one party"})
-	if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), `side "release=1.4.3": no run in `+s.String()+` matches it with scenario "kill one party"`) {
+	if _, err := s.Record(ctx, sampleRun(t0.Add(2*time.Hour), time.Second, true), Meta{Labels: map[string]string{"release": "1.4.3", "team": "ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Compare(ctx, mustSide(t, "release=1.4.1,team=ops"), mustSide(t, "release=1.4.3"), Filter{})
+	if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), `side "release=1.4.1,team=ops": no run in `+s.String()+` matches it`) {
 		t.Errorf("a side that matches no run: %v", err)
+	}
+	// --scenario narrows the rows, not the runs: one only B ran is new.
+	c, err := s.Compare(ctx, mustSide(t, "release=1.4.1"), mustSide(t, "release=1.4.3"), Filter{Scenario: "refused client link"})
+	if err != nil || len(c.Scenarios) != 1 || c.Scenarios[0].Judgement != New || len(c.A.Runs) != 1 {
+		t.Errorf("a scenario only B ran, alone: %+v %v", c, err)
 	}
 }
 
