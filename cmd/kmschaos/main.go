@@ -37,6 +37,7 @@ runbooks recover the cluster with nothing lost or wrong.
   guide      how the runbooks cover the operators' guide; what a guide change touches
   soak-report  aggregate several runs' scorecards: flake rate, TTD/TTR spread (make soak)
   history    runs recorded in the results store; each scenario's last verdicts, TTD, TTR
+  compare    two releases' runs, scenario by scenario: regressions (exit 1), noise, improvements
 
 Exit status: 0 done, 1 failed, 2 bad input (nothing done), 3 refused: the
 cluster is halted ('kmschaos unhalt' lifts it).
@@ -48,7 +49,7 @@ test suite: see 'make test' and the README.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd(), compareCmd())
 	backendFlags(root)
 	// cobra's own help and completion commands too: made now, not when
 	// Execute makes them, so that strictArgs sees them.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,33 +48,135 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
-// BenchmarkHistory is `kmschaos history --label release=… --last 5` over
-// a SQLite store of KMSCHAOS_BENCH_RUNS runs (1000) × 60 scenarios.
-func BenchmarkHistory(b *testing.B) {
-	runs := 1000
+// benchRuns is the size of the benchmarks' store: KMSCHAOS_BENCH_RUNS
+// runs (10,000) × 60 scenarios, labelled release=0 … in hundreds.
+func benchRuns() int {
 	if v, err := strconv.Atoi(os.Getenv("KMSCHAOS_BENCH_RUNS")); err == nil && v > 0 {
-		runs = v
+		return v
 	}
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "results.db"))
+	return 10000
+}
+
+// benchStore is a SQLite store of benchRuns runs, built once for all the
+// benchmarks of the process and removed when they end (TestMain):
+// recording 10,000 runs one by one takes minutes, so it is written as
+// Record writes it, in one transaction.
+var benchStore struct {
+	once  sync.Once
+	where string
+	err   error
+}
+
+func openBenchStore(b *testing.B) *Store {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("the benchmarks' store of 10,000 runs is not built under -short")
+	}
+	benchStore.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kmschaos-bench-")
+		if err != nil {
+			benchStore.err = err
+			return
+		}
+		cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
+		benchStore.where = filepath.Join(dir, "results.db")
+		start := time.Now()
+		benchStore.err = fillBenchStore(benchStore.where, benchRuns())
+		fmt.Fprintf(os.Stderr, "bench fixture: %d runs × 60 scenarios written in %s\n", benchRuns(), time.Since(start).Round(time.Millisecond))
+	})
+	if benchStore.err != nil {
+		b.Fatal(benchStore.err)
+	}
+	s, err := Open(context.Background(), benchStore.where)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// fillBenchStore writes runs catalog runs, Record's rows, in one
+// transaction.
+func fillBenchStore(where string, runs int) error {
+	ctx := context.Background()
+	s, err := Open(ctx, where)
+	if err != nil {
+		return err
+	}
 	defer func() { _ = s.Close() }()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	run, err := tx.PrepareContext(ctx, `INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	label, err := tx.PrepareContext(ctx, `INSERT INTO run_labels (run_id, key, value) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	sc, err := tx.PrepareContext(ctx, `INSERT INTO scenarios (run_id, position, name, section, verdict, ttd_ns, ttr_ns,
+		ops_ok, ops_failed, ops_wrong, keys, defects, recovered_by, error, duration_ns,
+		reset_ns, inject_ns, detect_ns, observe_ns, runbook_ns, recover_ns, audit_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
 	for k := 0; k < runs; k++ {
-		if _, err := s.Record(ctx, catalogRun(t0.Add(time.Duration(k)*time.Hour), k), Meta{Labels: map[string]string{"release": strconv.Itoa(k / 100)}}); err != nil {
-			b.Fatal(err)
+		r := catalogRun(t0.Add(time.Duration(k)*time.Hour), k)
+		id := fmt.Sprintf("%012x", k)
+		if _, err := run.ExecContext(ctx, id, nanos(r.Started), int64(r.Duration), int64(r.Seed), r.Backend, r.N, r.T, "bench", r.Machine, ""); err != nil {
+			return err
+		}
+		if _, err := label.ExecContext(ctx, id, "release", strconv.Itoa(k/100)); err != nil {
+			return err
+		}
+		for i, x := range r.Scenarios {
+			p := x.Phases
+			if _, err := sc.ExecContext(ctx, id, i, x.Name, x.Section, x.Result(), int64(x.TTD), int64(x.TTR),
+				x.Ops.OK, x.Ops.Failed, x.Ops.Wrong, x.KeysWord(), "", x.RecoveredBy, "", int64(x.Duration),
+				int64(p.Reset), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
+				return err
+			}
 		}
 	}
-	f := Filter{Labels: map[string]string{"release": "3"}}
+	return tx.Commit()
+}
+
+// BenchmarkHistory is `kmschaos history --label release=3 --last 5`
+// and a plain `kmschaos history` over the benchmarks' store (target
+// < 1 s each).
+func BenchmarkHistory(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	for name, f := range map[string]Filter{"label": {Labels: map[string]string{"release": "3"}}, "all": {}} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Runs(ctx, f, 20); err != nil {
+					b.Fatal(err)
+				}
+				h, err := s.Scenarios(ctx, f, 5)
+				if err != nil || len(h) != 60 || len(h[0].Last) != 5 {
+					b.Fatalf("%d scenarios, %v", len(h), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompare is `kmschaos compare release=3 release=4` (100 runs
+// a side) over the benchmarks' store (target < 1 s).
+func BenchmarkCompare(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	a, c := Side{Spec: "release=3", Filter: Filter{Labels: map[string]string{"release": "3"}}}, Side{Spec: "release=4", Filter: Filter{Labels: map[string]string{"release": "4"}}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Runs(ctx, f, 20); err != nil {
-			b.Fatal(err)
-		}
-		h, err := s.Scenarios(ctx, f, 5)
-		if err != nil || len(h) != 60 {
-			b.Fatalf("%d scenarios, %v", len(h), err)
+		cmp, err := s.Compare(ctx, a, c, Filter{})
+		if err != nil || len(cmp.Scenarios) != 60 || len(cmp.A.Runs) != 100 {
+			b.Fatalf("%+v, %v", cmp, err)
 		}
 	}
 }

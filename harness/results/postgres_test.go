@@ -127,11 +127,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// TestMain stops the test server, whatever the tests did.
+// cleanups are what the package's tests and benchmarks leave to TestMain
+// (the benchmarks' store).
+var cleanups []func()
+
+// TestMain stops the test server and removes what the benchmarks built,
+// whatever the tests did.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if pgServer.stop != nil {
 		pgServer.stop()
+	}
+	for _, f := range cleanups {
+		f()
 	}
 	os.Exit(code)
 }

@@ -59,7 +59,9 @@ type ScenarioHistory struct {
 }
 
 // where is the SQL condition on runs r (and its arguments) the filter
-// makes.
+// makes. A label is "r.id IN (…)", not a correlated EXISTS: SQLite then
+// starts from the runs that have it (run_labels_key) instead of testing
+// every scenario row of the store — 1 ms against 0.8 s at 10,000 runs.
 func (f Filter) where() (string, []any) {
 	conds, args := []string{"1=1"}, []any{}
 	if f.Run != "" {
@@ -72,7 +74,7 @@ func (f Filter) where() (string, []any) {
 		conds, args = append(conds, "r.started_ns >= ?"), append(args, nanos(f.Since))
 	}
 	for _, k := range sortedKeys(f.Labels) {
-		conds = append(conds, "EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)")
+		conds = append(conds, "r.id IN (SELECT l.run_id FROM run_labels l WHERE l.key = ? AND l.value = ?)")
 		args = append(args, k, f.Labels[k])
 	}
 	if f.Scenario != "" {
@@ -145,6 +147,11 @@ func (s *Store) Runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
 // Filter.Scenario, or only Filter.Section's, where given), its last
 // verdicts with TTD and TTR, newest first, at most last each; sorted by
 // section and name.
+//
+// It reads the runs newest first and stops once every scenario has its
+// last verdicts: a window over every row (ROW_NUMBER … PARTITION BY
+// name) took 7 s for a plain `history` over 10,000 runs × 60 scenarios;
+// this reads the newest few runs, unless a scenario ran only long ago.
 func (s *Store) Scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHistory, error) {
 	if err := s.known(ctx, f); err != nil {
 		return nil, err
@@ -156,16 +163,18 @@ func (s *Store) Scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHi
 	if f.Section != "" {
 		cond, args = cond+" AND s.section = ?", append(args, f.Section)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name, section, verdict, ttd_ns, ttr_ns, recovered_by, run_id, started_ns FROM (
-		SELECT s.name, s.section, s.verdict, s.ttd_ns, s.ttr_ns, s.recovered_by, s.run_id, r.started_ns,
-			ROW_NUMBER() OVER (PARTITION BY s.name ORDER BY r.started_ns DESC, r.id) AS k
-		FROM scenarios s JOIN runs r ON r.id = s.run_id WHERE `+cond+`) ranked
-		WHERE k <= ? ORDER BY section, name, started_ns DESC`), append(args, last)...)
+	want, err := s.scenarioNames(ctx, f)
+	if err != nil || want == 0 || last <= 0 {
+		return []ScenarioHistory{}, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT s.name, s.section, s.verdict, s.ttd_ns, s.ttr_ns, s.recovered_by, s.run_id, r.started_ns
+		FROM runs r `+s.runsFirst()+` scenarios s ON s.run_id = r.id WHERE `+cond+` ORDER BY r.started_ns DESC, r.id`), args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []ScenarioHistory
-	for rows.Next() {
+	byName := map[string]*ScenarioHistory{}
+	full := 0
+	for full < want && rows.Next() {
 		var name, section string
 		var v Verdict
 		var ttd, ttr, started int64
@@ -173,13 +182,65 @@ func (s *Store) Scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHi
 			_ = rows.Close()
 			return nil, err
 		}
-		v.TTD, v.TTR, v.Started = time.Duration(ttd), time.Duration(ttr), time.Unix(0, started).UTC()
-		if len(out) == 0 || out[len(out)-1].Name != name {
-			out = append(out, ScenarioHistory{Name: name, Section: section})
+		h := byName[name]
+		if h == nil {
+			h = &ScenarioHistory{Name: name, Section: section}
+			byName[name] = h
 		}
-		out[len(out)-1].Last = append(out[len(out)-1].Last, v)
+		if len(h.Last) == last {
+			continue
+		}
+		v.TTD, v.TTR, v.Started = time.Duration(ttd), time.Duration(ttr), time.Unix(0, started).UTC()
+		if h.Last = append(h.Last, v); len(h.Last) == last {
+			full++
+		}
 	}
-	return out, closeRows(rows)
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	out := make([]ScenarioHistory, 0, len(byName))
+	for _, h := range byName {
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Section != out[j].Section {
+			return out[i].Section < out[j].Section
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// scenarioNames counts the scenarios Scenarios could find, for it to
+// know when it has them all: those of the whole store (only the filter's
+// scenario or section), from an index alone. A scenario
+// the filter's runs never ran keeps Scenarios reading to their end —
+// slower, never wrong; counting exactly would read every selected row.
+func (s *Store) scenarioNames(ctx context.Context, f Filter) (int, error) {
+	query, args := `SELECT DISTINCT name FROM scenarios WHERE 1=1`, []any{}
+	if f.Scenario != "" {
+		query, args = query+" AND name = ?", append(args, f.Scenario)
+	}
+	if f.Section != "" {
+		query, args = query+" AND section = ?", append(args, f.Section)
+	}
+	var n int
+	// COUNT over DISTINCT: SQLite reads the index in name order then,
+	// rather than sorting every name.
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (`+query+`) names`), args...).Scan(&n)
+	return n, err
+}
+
+// runsFirst joins runs to their scenarios reading the runs first, in the
+// order asked, so a reader that stops early reads few rows: SQLite
+// without statistics would rather read every scenario and sort them
+// (1.6 s at 10,000 runs), and its CROSS JOIN keeps the order written.
+// PostgreSQL plans by its statistics, and has no CROSS JOIN … ON.
+func (s *Store) runsFirst() string {
+	if s.pg {
+		return "JOIN"
+	}
+	return "CROSS JOIN"
 }
 
 // known checks that what the filter names exists in the store at all,

@@ -38,6 +38,10 @@ func storeSuite(t *testing.T, fresh func(t *testing.T) string) {
 	t.Run("names the closest of what is unknown", func(t *testing.T) { testUnknown(t, fresh(t)) })
 	t.Run("migrates a v1 store keeping its rows", func(t *testing.T) { testMigratesV1(t, fresh(t)) })
 	t.Run("refuses a newer schema in one line", func(t *testing.T) { testRefusesNewer(t, fresh(t)) })
+	t.Run("history keeps a scenario that ran long ago", func(t *testing.T) { testHistoryOldScenario(t, fresh(t)) })
+	t.Run("compare finds regressions, not noise", func(t *testing.T) { testCompareReleases(t, fresh(t)) })
+	t.Run("compare says too few runs", func(t *testing.T) { testCompareTooFew(t, fresh(t)) })
+	t.Run("compare names the closest of an unknown side", func(t *testing.T) { testCompareUnknown(t, fresh(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -328,5 +332,48 @@ func TestParseLabels(t *testing.T) {
 		if _, err := ParseLabels("--label", flags, bad[1]); err == nil || !strings.Contains(err.Error(), "key=value") {
 			t.Errorf("%q %q: want an error teaching key=value, got %v", bad[0], bad[1], err)
 		}
+	}
+}
+
+// testHistoryOldScenario: Scenarios reads the newest runs first and stops
+// once every scenario has its last verdicts; a scenario only the oldest
+// run ran, and one the labelled runs never ran, must not stop it early
+// or be lost.
+func testHistoryOldScenario(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
+	ctx := context.Background()
+	s := mustOpen(t, where)
+	var ids []string
+	for k := 0; k < 5; k++ {
+		r := sampleRun(t0.Add(time.Duration(k)*time.Hour), time.Duration(k+1)*time.Second, true)
+		if k > 0 {
+			r.Scenarios = r.Scenarios[:2] // "evict a node" only in the oldest run
+		}
+		id, err := s.Record(ctx, r, Meta{Labels: map[string]string{"release": strconv.Itoa(k % 2)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	hist, err := s.Scenarios(ctx, Filter{}, 2)
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("three scenarios: %+v %v", hist, err)
+	}
+	for _, h := range hist {
+		want := []string{ids[4], ids[3]}
+		if h.Name == "evict a node" {
+			want = []string{ids[0]}
+		}
+		var got []string
+		for _, v := range h.Last {
+			got = append(got, v.Run)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: want runs %v, newest first, got %v", h.Name, want, got)
+		}
+	}
+	hist, err = s.Scenarios(ctx, Filter{Labels: map[string]string{"release": "1"}}, 5)
+	if err != nil || len(hist) != 2 || len(hist[0].Last) != 2 || hist[0].Last[0].Run != ids[3] || hist[0].Last[1].Run != ids[1] {
+		t.Errorf("release=1 (runs 1 and 3, no eviction): %+v %v", hist, err)
 	}
 }
