@@ -48,7 +48,7 @@ test suite: see 'make test' and the README.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd(), serveCmd())
 	backendFlags(root)
 	// cobra's own help and completion commands too: made now, not when
 	// Execute makes them, so that strictArgs sees them.
