@@ -75,8 +75,7 @@ scrape_configs:
 		_ = log.Close()
 	})
 	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
+		if b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log")); t.Failed() && len(b) > 0 {
 			t.Logf("prometheus's log:\n%s", b)
 		}
 	})
@@ -116,16 +115,18 @@ func query(ctx context.Context, api, expr string) (status string, result []sampl
 	return answer.Status, answer.Data.Result, nil
 }
 
-// await polls Prometheus until expr has one series of value want.
+// await polls Prometheus until expr has one series of value want; on
+// failure it says the last answer it had.
 func await(t *testing.T, api, expr, want string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	deadline := time.After(time.Minute)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := "no answer"
 	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, result, err := query(ctx, api, expr)
+		cancel()
 		switch {
 		case err != nil:
 			last = err.Error()
@@ -135,7 +136,7 @@ func await(t *testing.T, api, expr, want string) {
 			last = fmt.Sprintf("%+v", result)
 		}
 		select {
-		case <-ctx.Done():
+		case <-deadline:
 			t.Fatalf("Prometheus's %s: want one series of value %s within a minute; the last answer: %s", expr, want, last)
 		case <-tick.C:
 		}
