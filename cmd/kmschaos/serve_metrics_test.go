@@ -134,3 +134,24 @@ func TestServeBadInput(t *testing.T) {
 		}
 	}
 }
+
+// gameday serve --metrics opens the store before it looks for the game
+// day: a store it cannot read is one line, exit 2, nothing served.
+func TestGamedayServeMetricsRefusesAnUnreadableStore(t *testing.T) {
+	notAStore := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notAStore, bytes.Repeat([]byte("not a database\n"), 300), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--metrics", "--db", notAStore}, "results store " + notAStore + ": file is not a database (26)"},
+		{[]string{"--db", notAStore}, "--db " + notAStore + ": it is the store of --metrics; give --metrics too"},
+	} {
+		out, code := cliOut(t, append([]string{"gameday", "serve", "--listen", "127.0.0.1:0", "--run", "nosuchrun"}, c.args...)...)
+		if code != 2 || strings.TrimSpace(out) != "Error: "+c.says {
+			t.Errorf("gameday serve %s: exit %d, %q; want exit 2 and the one line %q", strings.Join(c.args, " "), code, out, c.says)
+		}
+	}
+}
