@@ -103,11 +103,14 @@ It listens on 127.0.0.1:9464 unless --listen says otherwise; Ctrl-C stops it.`,
 				runs += l.Runs
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "serving %d runs of %s", runs, store)
-			if len(f.Labels) > 0 || f.Backend != "" {
-				fmt.Fprintf(w, " (only %s)", describeFilter(f))
+			what := fmt.Sprintf("%d runs recorded", runs)
+			if runs == 1 {
+				what = "1 run recorded"
 			}
-			fmt.Fprintf(w, " for Prometheus at http://%s%s\n", ln.Addr(), resultmetrics.Path)
+			if len(f.Labels) > 0 || f.Backend != "" {
+				what += ", only " + describeFilter(f)
+			}
+			fmt.Fprintf(w, "serving results store %s (%s) for Prometheus at http://%s%s\n", store, what, ln.Addr(), resultmetrics.Path)
 			fmt.Fprintln(w, "Ctrl-C stops it")
 			collector := resultmetrics.New(store, resultmetrics.Options{Filter: f, Window: window, Log: func(format string, a ...any) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))

@@ -38,14 +38,16 @@ func TestServeExportsTheStoreForPrometheus(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		if err := <-exited; err != nil {
+			t.Logf("serve ended: %v", err) // killed, when the test failed before Ctrl-C
+		}
 	})
 	// Its first line says what it serves, and where.
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("serve said nothing: %v; stderr %s", err, stderr.String())
 	}
-	prefix := "serving 1 runs of " + db + " (only release=1.4.2) for Prometheus at http://"
+	prefix := "serving results store " + db + " (1 run recorded, only release=1.4.2) for Prometheus at http://"
 	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, "/metrics\n") {
 		t.Fatalf("serve's first line %q; want %q…/metrics", line, prefix)
 	}

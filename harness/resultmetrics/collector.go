@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/results"
 )
 
@@ -30,7 +31,7 @@ const DefaultWindow = 10
 type Options struct {
 	Filter  results.Filter // only the runs it selects (labels, backend, section …)
 	Window  int            // verdicts per scenario for the rates; DefaultWindow if 0
-	Timeout time.Duration  // a scrape's reading of the store at most; 10s if 0
+	Timeout time.Duration  // a scrape's reading of the store at most; fixtures' metrics.scrape if 0
 	// Log is told once when the store starts failing, and once when it
 	// answers again: not at every scrape. nil says nothing.
 	Log func(format string, a ...any)
@@ -52,7 +53,7 @@ func New(src Source, o Options) *Collector {
 		o.Window = DefaultWindow
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = fixtures.Intervals.Metrics.Scrape
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}

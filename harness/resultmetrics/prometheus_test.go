@@ -122,7 +122,7 @@ func await(t *testing.T, api, expr, want string) {
 	deadline := time.After(time.Minute)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	last := "no answer"
+	var last string
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, result, err := query(ctx, api, expr)

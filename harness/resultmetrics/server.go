@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
+
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // Path is where the metrics are served, here and in the game day's live
@@ -22,10 +23,10 @@ func Serve(ctx context.Context, ln net.Listener, metrics http.Handler) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "kmschaos results for Prometheus: %s\n", Path)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: fixtures.Intervals.Metrics.ReadHeader, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		shut, cancel := context.WithTimeout(context.Background(), fixtures.Intervals.Metrics.Shutdown)
 		defer cancel()
 		_ = srv.Shutdown(shut)
 	}()

@@ -17,6 +17,7 @@ func TestLatest(t *testing.T) {
 }
 
 func testLatest(t *testing.T, where string) {
+	t.Helper() // each failure's message says which check failed
 	ctx := context.Background()
 	s := mustOpen(t, where)
 	k8s := sampleRun(t0.Add(30*time.Minute), 5*time.Second, true)
