@@ -48,10 +48,13 @@ TESTS = rm -f reports/scorecard.txt reports/teardown-*.txt; $(GO) test $(TEST_FL
 # The tests drive a real browser (the game day's live view): the set-up
 # installs chromium for them ...
 test test-quick: export KMSCHAOS_SETUP_BROWSER = 1
-# ... and PostgreSQL's binaries for the results store's tests, which fail
-# rather than skip here when they are missing.
+# ... PostgreSQL's binaries for the results store's tests, and
+# Prometheus's for the results' export (kmschaos serve), which fail rather
+# than skip here when they are missing.
 test test-quick: export KMSCHAOS_SETUP_POSTGRES = 1
 test test-quick: export KMSCHAOS_REQUIRE_POSTGRES = 1
+test test-quick: export KMSCHAOS_SETUP_PROMETHEUS = 1
+test test-quick: export KMSCHAOS_REQUIRE_PROMETHEUS = 1
 test: setup ## every test: units, the loopback cluster, the scenario catalog (n=13)
 	$(TESTS)
 

@@ -60,6 +60,22 @@ if [ "${KMSCHAOS_SETUP_POSTGRES:-}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/init
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 fi
+# Debian's prometheus and promtool for the results' export tests
+# (harness/resultmetrics starts a Prometheus in a temporary directory;
+# cmd/kmschaos checks /metrics with promtool). Only when the tests run
+# (make test sets KMSCHAOS_SETUP_PROMETHEUS=1). The package would start a
+# system service: none is left running (the tests use their own ports).
+if [ "${KMSCHAOS_SETUP_PROMETHEUS:-}" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
+  say "installing prometheus (the results' export tests)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq prometheus >/dev/null
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  elif command -v service >/dev/null 2>&1 && service prometheus status >/dev/null 2>&1; then
+    as_root service prometheus stop >/dev/null 2>&1 || true
+    as_root service prometheus-node-exporter stop >/dev/null 2>&1 || true
+  fi
+fi
 say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) is running"
 
 # The pinned modules (go.mod), tools included (ginkgo, grpcurl, protoc plugins).

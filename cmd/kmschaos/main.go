@@ -49,7 +49,7 @@ test suite: see 'make test' and the README.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCmd(), downCmd(), lsCmd(), sweepCmd(), imagesCmd(), runbookCmd(), guideCmd(),
-		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd(), compareCmd())
+		scenariosCmd(), runCmd(), gamedayCmd(), faultsCmd(), injectCmd(), healCmd(), haltCmd(), unhaltCmd(), statusCmd(), soakReportCmd(), historyCmd(), compareCmd(), serveCmd())
 	backendFlags(root)
 	// cobra's own help and completion commands too: made now, not when
 	// Execute makes them, so that strictArgs sees them.

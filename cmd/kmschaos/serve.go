@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,12 +17,15 @@ import (
 	"github.com/kmschaos/kmschaos/harness/halt"
 	"github.com/kmschaos/kmschaos/harness/lever"
 	"github.com/kmschaos/kmschaos/harness/liveview"
+	"github.com/kmschaos/kmschaos/harness/resultmetrics"
+	"github.com/kmschaos/kmschaos/harness/results"
 )
 
 func gamedayServeCmd() *cobra.Command {
-	var run, listen string
+	var run, listen, db string
+	var metrics bool
 	c := &cobra.Command{
-		Use:   "serve [--listen 127.0.0.1:8090]",
+		Use:   "serve [--listen 127.0.0.1:8090] [--metrics [--db STORE]]",
 		Short: "The game day's live view in the browser: the players' page and the facilitator's",
 		Long: `serve starts a web server with two pages, updated live (server-sent
 events; every asset is in this binary, nothing comes from the network):
@@ -45,11 +49,15 @@ HALT pulls the safety lever as 'kmschaos halt' does: the halt recorded
 (cause, time), every fault healed at once, the game day ended halted, new
 faults refused until 'kmschaos unhalt'.
 
+--metrics also serves /metrics on the same port: the results store (--db)
+for Prometheus, as 'kmschaos serve' does (see its help for the metrics).
+
 It listens on 127.0.0.1 unless --listen says otherwise (e.g. 0.0.0.0:8090
 to show it on a room's screen from another machine). Ctrl-C stops it; the
 game day goes on.`,
 		Example: `  kmschaos gameday serve
-  kmschaos gameday serve --listen 0.0.0.0:8090`,
+  kmschaos gameday serve --listen 0.0.0.0:8090
+  kmschaos gameday serve --metrics --db postgres://kmschaos@db.example/results`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, _, err := net.SplitHostPort(listen); err != nil {
@@ -63,6 +71,21 @@ game day goes on.`,
 			defer ln.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			logf := func(format string, a ...any) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
+			}
+			var metricsHandler http.Handler
+			if db != "" && !metrics {
+				return badInputf("--db %s: it is the store of --metrics; give --metrics too", db)
+			}
+			if metrics {
+				store, err := results.Open(ctx, results.Where(db))
+				if err != nil {
+					return badInputf("%s", err)
+				}
+				defer func() { _ = store.Close() }()
+				metricsHandler = resultmetrics.Handler(resultmetrics.New(store, resultmetrics.Options{Log: logf}))
+			}
 			c, s, err := loadTruth(ctx, run, cmd.ErrOrStderr(), "open its live view")
 			if err != nil {
 				return err
@@ -76,18 +99,22 @@ game day goes on.`,
 			fmt.Fprintf(w, "live view of game day %s on cluster %s\n", s.ID, c.RunID)
 			fmt.Fprintf(w, "players (share this):      %s/\n", base)
 			fmt.Fprintf(w, "facilitator (yours alone): %s/facilitator?token=%s\n", base, token)
+			if metricsHandler != nil {
+				fmt.Fprintf(w, "Prometheus (results store): %s%s\n", base, resultmetrics.Path)
+			}
 			fmt.Fprintln(w, "Ctrl-C stops the view; the game day goes on")
 			return liveview.Serve(ctx, ln, liveview.Options{
-				Read:  liveview.ReadCluster(c, s.ID),
-				Token: token,
-				Halt:  haltGameDay(c),
-				Log: func(format string, a ...any) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
-				},
+				Read:    liveview.ReadCluster(c, s.ID),
+				Token:   token,
+				Halt:    haltGameDay(c),
+				Log:     logf,
+				Metrics: metricsHandler,
 			})
 		},
 	}
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on (host:port; 0.0.0.0:8090 to share it with the room)")
+	c.Flags().BoolVar(&metrics, "metrics", false, "also serve the results store at /metrics for Prometheus (as 'kmschaos serve')")
+	dbFlag(c, &db)
 	runFlag(c, &run)
 	return c
 }

@@ -36,6 +36,10 @@ type Options struct {
 	Every time.Duration
 	// Log is told what failed (a read, a halt); nil says nothing.
 	Log func(format string, a ...any)
+	// Metrics, when set, is served at /metrics beside the pages (the
+	// results store for Prometheus, resultmetrics.Handler): one server
+	// for the room's screen and the scraper.
+	Metrics http.Handler
 }
 
 // Server serves the live view: the players' page (/), the facilitator's
@@ -153,6 +157,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /facilitator", s.facilitatorOnly(page(static, "facilitator.html")))
 	mux.HandleFunc("GET /facilitator/events", s.facilitatorOnly(s.stream(func() []byte { return s.facilitator })))
 	mux.HandleFunc("POST /facilitator/halt", s.facilitatorOnly(s.halt))
+	if s.o.Metrics != nil {
+		mux.Handle("GET /metrics", s.o.Metrics)
+	}
 	return noCache(mux)
 }
 

@@ -203,3 +203,29 @@ func TestFacilitatorNeedsTheToken(t *testing.T) {
 		t.Errorf("POST /facilitator/halt with the token: %s %q, halts %d; want it pulled once", resp.Status, b, halted.Load())
 	}
 }
+
+// Options.Metrics is served at /metrics beside the pages, so the room's
+// screen and Prometheus share one server; without it /metrics is none.
+func TestMetricsBesideThePages(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, `kmschaos_runs_recorded{backend="docker"} 3`)
+	})
+	for _, c := range []struct {
+		metrics  http.Handler
+		code     int
+		contains string
+	}{{metrics, http.StatusOK, `kmschaos_runs_recorded{backend="docker"} 3`}, {nil, http.StatusNotFound, "404"}} {
+		srv, err := New(Options{Token: token, Metrics: c.metrics,
+			Read: func(context.Context) (*Facts, error) { return &Facts{At: time.Now()}, nil },
+			Halt: func(context.Context, string) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		code, body := get(t, hs.URL+"/metrics")
+		hs.Close()
+		if code != c.code || !strings.Contains(body, c.contains) {
+			t.Errorf("/metrics with Options.Metrics %v: %d %q; want %d with %q", c.metrics != nil, code, body, c.code, c.contains)
+		}
+	}
+}
