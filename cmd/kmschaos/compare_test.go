@@ -21,12 +21,7 @@ import (
 // the first run's id.
 func storeWithReleases(t *testing.T) (string, string) {
 	t.Helper()
-	where := filepath.Join(t.TempDir(), "results.db")
-	s, err := results.Open(context.Background(), where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
+	where, s := tempStore(t)
 	ttr := map[string][2][3]float64{ // release → runs
 		"kill one party": {{10, 10.2, 9.9}, {20.1, 19.8, 20.3}},
 		"slow restart":   {{6, 14, 10}, {13, 13.5, 14}},

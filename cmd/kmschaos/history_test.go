@@ -18,12 +18,7 @@ import (
 // runs' ids, oldest first.
 func storeWithRuns(t *testing.T) (string, []string) {
 	t.Helper()
-	where := filepath.Join(t.TempDir(), "results.db")
-	s, err := results.Open(context.Background(), where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
+	where, s := tempStore(t)
 	var ids []string
 	for i, release := range []string{"1.4.1", "1.4.2"} {
 		r := &report.Run{Seed: uint64(10 + i), N: 4, T: 1, Backend: "docker", Started: time.Date(2026, 12, 1+i, 9, 0, 0, 0, time.UTC), Scenarios: []report.Scenario{
@@ -108,4 +103,17 @@ func TestHistoryBadInput(t *testing.T) {
 	if _, err := os.Stat(reports); !os.IsNotExist(err) {
 		t.Errorf("a refused run wrote %s", reports)
 	}
+}
+
+// tempStore is a new results store in the test's temporary folder, closed
+// when the test ends, and where it is.
+func tempStore(t *testing.T) (string, *results.Store) {
+	t.Helper()
+	where := filepath.Join(t.TempDir(), "results.db")
+	s, err := results.Open(context.Background(), where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return where, s
 }
