@@ -88,7 +88,7 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster, a
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./cluster/docker/
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench . -skip Setup -benchtime 200x ./kms/...
 	BENCH_N='$(BENCH_N)' $(GO) test -p 1 -count=1 -run '^$$' -bench Setup -benchtime 3x ./kms/...
-	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem ./harness/guide/ ./harness/literal/
+	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem ./harness/guide/ ./harness/literal/ ./harness/results/
 	$(GO) run ./cmd/kmschaos sweep --images
 
 findings: ## rewrite docs/findings.md, what the catalog found in the guide, from the last run's reports/scorecard.json
