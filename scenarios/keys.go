@@ -40,7 +40,7 @@ var keyManagementIssues = []scenario.Scenario{
 	// restores one party from its backup; for t parties the harness puts
 	// back what it corrupted (restore-key-shares, origin harness).
 	{
-		Name: "t parties with corrupt key shares at once: every decryption stays right, each liar is named by its peers; restoring their shares recovers", Section: KeysSec, Labels: []string{fault.Keys},
+		Name: "t parties with corrupt key shares at once: every decryption stays right, each liar is named in its peers' logs; restoring their shares recovers", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			bad := e.Pick(e.T)
 			honest := e.Others(bad...)
@@ -48,9 +48,11 @@ var keyManagementIssues = []scenario.Scenario{
 			var detect []probe.Probe
 			for _, k := range bad {
 				faults = append(faults, fault.CorruptShare(k))
+				// Named in the honest parties' logs, as the real party marks a
+				// corrupt player (threshold-execution base_session.rs); not by
+				// kms_invalid_shares_received_total, which the real KMS lacks.
 				detect = append(detect,
-					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)),
-					probe.Rising(honest, "kms_invalid_shares_received_total", map[string]string{"party": strconv.Itoa(k), "reason": "proof"}))
+					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)))
 			}
 			return scenario.Plan{
 				Faults: faults, Detect: detect,
