@@ -95,8 +95,8 @@ func openBenchStore(b *testing.B) *Store {
 	return s
 }
 
-// fillBenchStore writes runs catalog runs, Record's rows, in one
-// transaction.
+// fillBenchStore writes runs catalog runs as Record writes them, all in
+// one transaction.
 func fillBenchStore(where string, runs int) error {
 	ctx := context.Background()
 	s, err := Open(ctx, where)
@@ -109,37 +109,11 @@ func fillBenchStore(where string, runs int) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	run, err := tx.PrepareContext(ctx, `INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	label, err := tx.PrepareContext(ctx, `INSERT INTO run_labels (run_id, key, value) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	sc, err := tx.PrepareContext(ctx, `INSERT INTO scenarios (run_id, position, name, section, verdict, ttd_ns, ttr_ns,
-		ops_ok, ops_failed, ops_wrong, keys, defects, recovered_by, error, duration_ns,
-		reset_ns, inject_ns, detect_ns, observe_ns, runbook_ns, recover_ns, audit_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
 	for k := 0; k < runs; k++ {
 		r := catalogRun(t0.Add(time.Duration(k)*time.Hour), k)
-		id := fmt.Sprintf("%012x", k)
-		if _, err := run.ExecContext(ctx, id, nanos(r.Started), int64(r.Duration), int64(r.Seed), r.Backend, r.N, r.T, "bench", r.Machine, ""); err != nil {
+		m := Meta{ID: fmt.Sprintf("%012x", k), Commit: "bench", Labels: map[string]string{"release": strconv.Itoa(k / 100)}}
+		if _, err := s.write(ctx, tx, r, m); err != nil {
 			return err
-		}
-		if _, err := label.ExecContext(ctx, id, "release", strconv.Itoa(k/100)); err != nil {
-			return err
-		}
-		for i, x := range r.Scenarios {
-			p := x.Phases
-			if _, err := sc.ExecContext(ctx, id, i, x.Name, x.Section, x.Result(), int64(x.TTD), int64(x.TTR),
-				x.Ops.OK, x.Ops.Failed, x.Ops.Wrong, x.KeysWord(), "", x.RecoveredBy, "", int64(x.Duration),
-				int64(p.Reset), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
-				return err
-			}
 		}
 	}
 	return tx.Commit()

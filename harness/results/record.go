@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -33,6 +34,24 @@ type Meta struct {
 // the run's id. Only verdicts, times, counts and the guide's defects are
 // kept: never a step's output or anything of the cluster's key material.
 func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	id, err := s.write(ctx, tx, r, m)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
+	}
+	return id, nil
+}
+
+// write inserts the run's rows in tx: Record's, and the benchmarks' store
+// of many runs in one transaction.
+func (s *Store) write(ctx context.Context, tx *sql.Tx, r *report.Run, m Meta) (string, error) {
 	id := m.ID
 	if id == "" {
 		id = newID()
@@ -41,11 +60,6 @@ func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, erro
 	if backend == "" {
 		backend = "docker"
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
-	}
-	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (id, started_ns, duration_ns, seed, backend, n, t, commit_sha, machine, image, report)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		id, nanos(r.Started), int64(r.Duration), int64(r.Seed), backend, r.N, r.T, m.Commit, r.Machine, m.Image, m.Report); err != nil {
@@ -71,9 +85,6 @@ func (s *Store) Record(ctx context.Context, r *report.Run, m Meta) (string, erro
 			int64(p.Reset), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
 			return "", fmt.Errorf("recording scenario %q in %s: %w", sc.Name, s.where, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
 	}
 	return id, nil
 }
