@@ -64,12 +64,11 @@ func ParseSide(spec string) (Side, error) {
 	}
 	labels := map[string]string{}
 	for _, kv := range strings.Split(spec, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
+		k, v, ok := cutLabel(kv)
+		if !ok {
 			return Side{}, fmt.Errorf("label %q in %q: a label is key=value, e.g. release=1.4.1 (several joined by commas)", kv, spec)
 		}
-		labels[k] = strings.TrimSpace(v)
+		labels[k] = v
 	}
 	return Side{Spec: spec, Filter: Filter{Labels: labels}}, nil
 }

@@ -111,12 +111,11 @@ func firstLine(s string) string {
 func ParseLabels(flag string, flags []string, env string) (map[string]string, error) {
 	out := map[string]string{}
 	add := func(kv, from string) error {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
+		k, v, ok := cutLabel(kv)
+		if !ok {
 			return fmt.Errorf("%s %q: a label is key=value, e.g. release=1.4.2", from, kv)
 		}
-		out[k] = strings.TrimSpace(v)
+		out[k] = v
 		return nil
 	}
 	if env != "" {
@@ -132,6 +131,14 @@ func ParseLabels(flag string, flags []string, env string) (map[string]string, er
 		}
 	}
 	return out, nil
+}
+
+// cutLabel reads one label, key=value, trimmed; not ok without = or
+// with an empty key.
+func cutLabel(kv string) (k, v string, ok bool) {
+	k, v, ok = strings.Cut(kv, "=")
+	k = strings.TrimSpace(k)
+	return k, strings.TrimSpace(v), ok && k != ""
 }
 
 // FormatLabels is labels as k=v, sorted, comma-separated.
