@@ -179,14 +179,7 @@ func printCompareMarkdown(w io.Writer, c *results.Comparison) {
 		fmt.Fprintln(w, "\n</details>")
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "A: `%s` (%s), B: `%s` (%s). Rule: `kmschaos compare --help`.\n", c.A.Spec, plural(len(c.A.Runs), "run"), c.B.Spec, plural(len(c.B.Runs), "run"))
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
+	fmt.Fprintf(w, "A: `%s` (%s), B: `%s` (%s). Rule: `kmschaos compare --help`.\n", c.A.Spec, c.A.Size(), c.B.Spec, c.B.Size())
 }
 
 // mdCell makes s safe in a Markdown table cell.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -71,9 +72,7 @@ game day goes on.`,
 			defer ln.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			logf := func(format string, a ...any) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
-			}
+			logf := stampedLog(cmd.ErrOrStderr())
 			var metricsHandler http.Handler
 			if db != "" && !metrics {
 				return badInputf("--db %s: it is the store of --metrics; give --metrics too", db)
@@ -137,4 +136,12 @@ func unwrapOp(err error) error {
 		return op.Err
 	}
 	return err
+}
+
+// stampedLog writes a server's messages a line each, after the time:
+// what the live view and 'kmschaos serve' say while they run.
+func stampedLog(w io.Writer) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		fmt.Fprintf(w, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
+	}
 }

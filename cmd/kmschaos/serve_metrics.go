@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -112,9 +111,7 @@ It listens on 127.0.0.1:9464 unless --listen says otherwise; Ctrl-C stops it.`,
 			}
 			fmt.Fprintf(w, "serving results store %s (%s) for Prometheus at http://%s%s\n", store, what, ln.Addr(), resultmetrics.Path)
 			fmt.Fprintln(w, "Ctrl-C stops it")
-			collector := resultmetrics.New(store, resultmetrics.Options{Filter: f, Window: window, Log: func(format string, a ...any) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
-			}})
+			collector := resultmetrics.New(store, resultmetrics.Options{Filter: f, Window: window, Log: stampedLog(cmd.ErrOrStderr())})
 			return resultmetrics.Serve(ctx, ln, resultmetrics.Handler(collector))
 		},
 	}

@@ -148,6 +148,9 @@ type Comparison struct {
 	Scenarios []ScenarioChange `json:"scenarios"`
 }
 
+// Size is how many runs the side selected, in words: "1 run", "3 runs".
+func (s SideRuns) Size() string { return plural(len(s.Runs), "run") }
+
 // Regressions counts the scenarios that regressed.
 func (c *Comparison) Regressions() int { return c.Counts[string(Regression)] }
 
@@ -170,7 +173,7 @@ func (c *Comparison) Summary() string {
 	default:
 		head = fmt.Sprintf("%d scenarios regressed", n)
 	}
-	return fmt.Sprintf("%s: B %s (%s) against A %s (%s): %s", head, c.B.Spec, plural(len(c.B.Runs), "run"), c.A.Spec, plural(len(c.A.Runs), "run"), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: B %s (%s) against A %s (%s): %s", head, c.B.Spec, c.B.Size(), c.A.Spec, c.A.Size(), strings.Join(parts, ", "))
 }
 
 func plural(n int, what string) string {
