@@ -106,10 +106,10 @@ func compareRow(sc results.ScenarioChange) (verdicts, ttd, ttr string) {
 		switch {
 		case t == nil:
 			return "—"
-		case t.Ran() == 0:
+		case t.Judged() == 0:
 			return "skip"
 		}
-		return fmt.Sprintf("%d/%d", t.Passed, t.Ran())
+		return fmt.Sprintf("%d/%d", t.Passed, t.Judged())
 	}
 	median := func(t *results.Tally, ttr bool) string {
 		if t == nil {

@@ -101,15 +101,10 @@ type Spread struct {
 
 // Tally is one side's verdicts of a scenario.
 type Tally struct {
-	Passed  int    `json:"passed"`
-	Failed  int    `json:"failed"`
-	Skipped int    `json:"skipped"`
-	TTD     Spread `json:"ttd"`
-	TTR     Spread `json:"ttr"`
+	Count
+	TTD Spread `json:"ttd"`
+	TTR Spread `json:"ttr"`
 }
-
-// Ran is the runs that came to a verdict.
-func (t Tally) Ran() int { return t.Passed + t.Failed }
 
 // TimeChange is a time's judgement: B's median against A's, and the
 // margin it was held to.
@@ -283,21 +278,14 @@ func (s *Store) side(ctx context.Context, f, shared Filter, names map[string]str
 			t = &Tally{}
 			tallies[name] = t
 		}
-		switch verdict {
-		case "PASS":
-			t.Passed++
-			// Times of passing runs only: a failed run's TTR is
-			// not a recovery, and its verdict is judged already.
-			if d > 0 {
-				ttd[name] = append(ttd[name], time.Duration(d))
-			}
-			if r > 0 {
-				ttr[name] = append(ttr[name], time.Duration(r))
-			}
-		case "FAIL":
-			t.Failed++
-		default:
-			t.Skipped++
+		t.Add(verdict)
+		// Times of passing runs only: a failed run's TTR is not a
+		// recovery, and its verdict is judged already.
+		if verdict == "PASS" && d > 0 {
+			ttd[name] = append(ttd[name], time.Duration(d))
+		}
+		if verdict == "PASS" && r > 0 {
+			ttr[name] = append(ttr[name], time.Duration(r))
 		}
 	}
 	if err := closeRows(rows); err != nil {
@@ -345,7 +333,7 @@ func judge(a, b *Tally) ScenarioChange {
 	case b == nil:
 		ch.Judgement, ch.Why = Gone, "only A ran it"
 		return ch
-	case a.Ran() == 0 || b.Ran() == 0:
+	case a.Judged() == 0 || b.Judged() == 0:
 		ch.Judgement, ch.Why = Unjudged, "skipped in every run of a side"
 		return ch
 	}
@@ -379,7 +367,7 @@ func state(t Tally) int {
 	switch {
 	case t.Failed == 0:
 		return 2
-	case t.Passed > 0:
+	case t.Flaky():
 		return 1
 	}
 	return 0

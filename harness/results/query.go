@@ -51,6 +51,32 @@ type Verdict struct {
 	RecoveredBy string        `json:"recovered_by,omitempty"`
 }
 
+// Count is verdicts counted: PASS, FAIL, and the rest (SKIP: the
+// backend could not offer a verb), which is neither.
+type Count struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+// Add counts one verdict.
+func (c *Count) Add(verdict string) {
+	switch verdict {
+	case "PASS":
+		c.Passed++
+	case "FAIL":
+		c.Failed++
+	default:
+		c.Skipped++
+	}
+}
+
+// Judged is how many verdicts passed or failed.
+func (c Count) Judged() int { return c.Passed + c.Failed }
+
+// Flaky: it both passed and failed.
+func (c Count) Flaky() bool { return c.Passed > 0 && c.Failed > 0 }
+
 // ScenarioHistory is a scenario's last verdicts, newest first.
 type ScenarioHistory struct {
 	Name    string    `json:"name"`

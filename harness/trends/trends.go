@@ -68,17 +68,14 @@ type Section struct {
 
 // Rate counts verdicts and flaky scenarios: of a section, or of all.
 type Rate struct {
-	Name                    string
-	Passed, Failed, Skipped int // verdicts over the runs shown
-	Scenarios, Flakes       int // scenarios, and how many of them flaked
+	Name              string
+	results.Count         // verdicts over the runs shown
+	Scenarios, Flakes int // scenarios, and how many of them flaked
 }
 
 // PassRate is passed among passed and failed, "—" if none was judged
 // (a skip is neither).
 func (r Rate) PassRate() string { return share(r.Passed, r.Passed+r.Failed) }
-
-// Judged is how many verdicts passed or failed.
-func (r Rate) Judged() int { return r.Passed + r.Failed }
 
 // FlakeRate is the share of the scenarios that flaked.
 func (r Rate) FlakeRate() string { return share(r.Flakes, r.Scenarios) }
@@ -137,14 +134,14 @@ func Build(in Input) Page {
 				continue
 			}
 			sc.Points = append(sc.Points, Point{Run: run, Verdict: v.Verdict, TTD: v.TTD, TTR: v.TTR})
-			sc.Rate.count(v.Verdict)
+			sc.Rate.Add(v.Verdict)
 		}
 		if len(sc.Points) == 0 {
 			continue
 		}
 		// Oldest first: the charts read left to right.
 		sort.SliceStable(sc.Points, func(a, b int) bool { return sc.Points[a].Run.Column < sc.Points[b].Run.Column })
-		sc.Flaky = sc.Rate.Passed > 0 && sc.Rate.Failed > 0
+		sc.Flaky = sc.Rate.Flaky()
 		if sc.Flaky {
 			sc.Rate.Flakes = 1
 			p.Flaky = append(p.Flaky, sc)
@@ -162,17 +159,6 @@ func Build(in Input) Page {
 		p.Scenarios++
 	}
 	return p
-}
-
-func (r *Rate) count(verdict string) {
-	switch verdict {
-	case "PASS":
-		r.Passed++
-	case "FAIL":
-		r.Failed++
-	default:
-		r.Skipped++
-	}
 }
 
 func (r *Rate) add(o Rate) {
