@@ -30,20 +30,15 @@ func RunOf(s *State, diags []Diagnosis, notes []Note) *report.Run {
 		row := report.Scenario{
 			Name: "game day: " + r.Kind, Section: Section, Kind: r.Kind, Fault: r.Name, Parties: r.Parties,
 			Started: r.InjectedAt, Detected: r.Diagnosed, TTD: r.FirstRight,
-			Recovered: r.Recovered, TTR: r.TTR, Ops: r.Ops, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact,
-			Passed: r.Recovered && wrongs == 0,
-		}
-		if !r.InjectedAt.IsZero() && !r.RecoveredAt.IsZero() {
-			row.Duration = r.RecoveredAt.Sub(r.InjectedAt)
-		}
-		if r.RecoveredBy != "" {
-			row.RecoveredBy = r.RecoveredBy
+			Recovered: r.Recovered, TTR: r.TTR, RecoveredBy: r.RecoveredBy, Duration: r.TTR, // on from injection to recovery
+			Ops: r.Ops, Keys: s.Keys, DataIntact: s.Keys == report.KeysIntact,
+			Passed: r.Recovered && wrongs == 0, // a fault never injected was not recovered
 		}
 		switch {
 		case r.InjectError != "":
-			row.Passed, row.Skipped = false, "not injected: "+r.InjectError
+			row.Skipped = "not injected: " + r.InjectError
 		case r.InjectedAt.IsZero():
-			row.Passed, row.Skipped = false, "not injected: the game day ended first"
+			row.Skipped = "not injected: the game day ended first"
 		case !r.Recovered:
 			row.Error = r.Target + ": " + r.By
 		case wrongs > 0:
