@@ -45,17 +45,18 @@ func (s *Store) Latest(ctx context.Context, f Filter, window int) ([]Latest, err
 	if err := closeRows(rows); err != nil {
 		return nil, s.unreadable(err)
 	}
+	// The filter is known (above); a backend the store just listed is too.
 	for i := range out {
 		fb := f
 		fb.Backend = out[i].Backend
-		newest, err := s.Runs(ctx, fb, 1)
+		newest, err := s.runs(ctx, fb, 1)
 		if err != nil {
 			return nil, s.unreadable(err)
 		}
 		if len(newest) == 1 {
 			out[i].Newest = newest[0]
 		}
-		if out[i].Scenarios, err = s.Scenarios(ctx, fb, window); err != nil {
+		if out[i].Scenarios, err = s.scenarios(ctx, fb, window); err != nil {
 			return nil, s.unreadable(err)
 		}
 	}

@@ -119,6 +119,11 @@ func (s *Store) Runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
 	if err := s.known(ctx, f); err != nil {
 		return nil, err
 	}
+	return s.runs(ctx, f, limit)
+}
+
+// runs is Runs for a filter known to name what the store holds.
+func (s *Store) runs(ctx context.Context, f Filter, limit int) ([]Run, error) {
 	cond, args := f.where()
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT r.id, r.started_ns, r.duration_ns, r.seed, r.backend, r.n, r.t, r.commit_sha, r.image, r.report,
 		(SELECT COUNT(*) FROM scenarios x WHERE x.run_id = r.id AND x.verdict = 'PASS'),
@@ -182,6 +187,11 @@ func (s *Store) Scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHi
 	if err := s.known(ctx, f); err != nil {
 		return nil, err
 	}
+	return s.scenarios(ctx, f, last)
+}
+
+// scenarios is Scenarios for a filter known to name what the store holds.
+func (s *Store) scenarios(ctx context.Context, f Filter, last int) ([]ScenarioHistory, error) {
 	cond, args := f.where()
 	if f.Scenario != "" {
 		cond, args = cond+" AND s.name = ?", append(args, f.Scenario)
