@@ -8,6 +8,7 @@ package resultmetrics
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,39 +65,45 @@ func New(src Source, o Options) *Collector {
 var (
 	scenarioLabels = []string{"scenario", "section", "backend"}
 
-	runsRecorded = prometheus.NewDesc("kmschaos_runs_recorded",
-		"Runs recorded in the results store (matching the serve's label filter), per backend.", []string{"backend"}, nil)
-	lastRunStart = prometheus.NewDesc("kmschaos_last_run_start_timestamp_seconds",
-		"When the newest recorded run started, in Unix seconds.", []string{"backend"}, nil)
-	lastRunDuration = prometheus.NewDesc("kmschaos_last_run_duration_seconds",
-		"How long the newest recorded run took, in seconds.", []string{"backend"}, nil)
-	lastRunScenarios = prometheus.NewDesc("kmschaos_last_run_scenarios",
-		"Scenarios of the newest recorded run by verdict (PASS, FAIL, SKIP).", []string{"backend", "verdict"}, nil)
-	scenarioVerdict = prometheus.NewDesc("kmschaos_scenario_verdict",
-		"A scenario's last verdict: 1 for the verdict it had (PASS, FAIL or SKIP), 0 for the two others.", append(scenarioLabels, "verdict"), nil)
-	scenarioTTD = prometheus.NewDesc("kmschaos_scenario_ttd_seconds",
-		"A scenario's time to detect in its last run, in seconds; absent when that run measured none.", scenarioLabels, nil)
-	scenarioTTR = prometheus.NewDesc("kmschaos_scenario_ttr_seconds",
-		"A scenario's time to recover in its last run, in seconds; absent when that run measured none.", scenarioLabels, nil)
-	scenarioPass = prometheus.NewDesc("kmschaos_scenario_pass_ratio",
-		"Passes over the verdicts judged (PASS or FAIL; a SKIP is neither) among a scenario's last --window verdicts.", scenarioLabels, nil)
-	scenarioFlake = prometheus.NewDesc("kmschaos_scenario_flake_ratio",
-		"Among a scenario's last --window judged verdicts, newest first, the share of consecutive pairs that differ (a PASS after a FAIL or the reverse): 0 steady, 1 alternating at every run.", scenarioLabels, nil)
-	scenarioJudged = prometheus.NewDesc("kmschaos_scenario_judged_runs",
-		"How many of a scenario's last --window verdicts were judged (PASS or FAIL): what its ratios are taken over.", scenarioLabels, nil)
-	sectionPass = prometheus.NewDesc("kmschaos_section_pass_ratio",
-		"Passes over the verdicts judged of every scenario of a guide section, each over its last --window verdicts.", []string{"section", "backend"}, nil)
-
-	all = []*prometheus.Desc{runsRecorded, lastRunStart, lastRunDuration, lastRunScenarios, scenarioVerdict,
-		scenarioTTD, scenarioTTR, scenarioPass, scenarioFlake, scenarioJudged, sectionPass}
+	runsRecorded = newDesc("kmschaos_runs_recorded",
+		"Runs recorded in the results store (matching the serve's label filter), per backend.", []string{"backend"})
+	lastRunStart = newDesc("kmschaos_last_run_start_timestamp_seconds",
+		"When the newest recorded run started, in Unix seconds.", []string{"backend"})
+	lastRunDuration = newDesc("kmschaos_last_run_duration_seconds",
+		"How long the newest recorded run took, in seconds.", []string{"backend"})
+	lastRunScenarios = newDesc("kmschaos_last_run_scenarios",
+		"Scenarios of the newest recorded run by verdict (PASS, FAIL, SKIP).", []string{"backend", "verdict"})
+	scenarioVerdict = newDesc("kmschaos_scenario_verdict",
+		"A scenario's last verdict: 1 for the verdict it had (PASS, FAIL or SKIP), 0 for the two others.", append(scenarioLabels, "verdict"))
+	scenarioTTD = newDesc("kmschaos_scenario_ttd_seconds",
+		"A scenario's time to detect in its last run, in seconds; absent when that run measured none.", scenarioLabels)
+	scenarioTTR = newDesc("kmschaos_scenario_ttr_seconds",
+		"A scenario's time to recover in its last run, in seconds; absent when that run measured none.", scenarioLabels)
+	scenarioPass = newDesc("kmschaos_scenario_pass_ratio",
+		"Passes over the verdicts judged (PASS or FAIL; a SKIP is neither) among a scenario's last --window verdicts.", scenarioLabels)
+	scenarioFlake = newDesc("kmschaos_scenario_flake_ratio",
+		"Among a scenario's last --window judged verdicts, newest first, the share of consecutive pairs that differ (a PASS after a FAIL or the reverse): 0 steady, 1 alternating at every run.", scenarioLabels)
+	scenarioJudged = newDesc("kmschaos_scenario_judged_runs",
+		"How many of a scenario's last --window verdicts were judged (PASS or FAIL): what its ratios are taken over.", scenarioLabels)
+	sectionPass = newDesc("kmschaos_section_pass_ratio",
+		"Passes over the verdicts judged of every scenario of a guide section, each over its last --window verdicts.", []string{"section", "backend"})
 )
 
-// Names are the metric names the collector exports.
-func Names() []string {
-	return []string{"kmschaos_runs_recorded", "kmschaos_last_run_start_timestamp_seconds", "kmschaos_last_run_duration_seconds",
-		"kmschaos_last_run_scenarios", "kmschaos_scenario_verdict", "kmschaos_scenario_ttd_seconds", "kmschaos_scenario_ttr_seconds",
-		"kmschaos_scenario_pass_ratio", "kmschaos_scenario_flake_ratio", "kmschaos_scenario_judged_runs", "kmschaos_section_pass_ratio"}
+// all and names are the collector's metrics in the order newDesc made
+// them: what Describe sends, and their names.
+var (
+	all   []*prometheus.Desc
+	names []string
+)
+
+func newDesc(name, help string, labels []string) *prometheus.Desc {
+	d := prometheus.NewDesc(name, help, labels, nil)
+	all, names = append(all, d), append(names, name)
+	return d
 }
+
+// Names are the metric names the collector exports.
+func Names() []string { return slices.Clone(names) }
 
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {

@@ -107,14 +107,3 @@ func TestDashboardReadsOnlyExportedMetrics(t *testing.T) {
 		}
 	}
 }
-
-// Names lists what Describe describes, no more, no less.
-func TestNamesAreWhatIsDescribed(t *testing.T) {
-	var described []string
-	for _, d := range all {
-		described = append(described, regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())[1])
-	}
-	if !slices.Equal(described, Names()) {
-		t.Errorf("Names() %q, described %q", Names(), described)
-	}
-}
