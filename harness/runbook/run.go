@@ -38,6 +38,11 @@ type Env struct {
 	// OnStep, if set, is told each step as soon as it has run: what a
 	// person watching the runbook sees.
 	OnStep func(report.Step)
+	// BeforeActing, if set, is called before the first step that may
+	// change the cluster (Step.Acts), and before no other: the scenario
+	// runner's observation of the fault goes on through the steps that
+	// only look and ends there. Its error fails that step.
+	BeforeActing func(ctx context.Context) error
 }
 
 // StepError is a runbook step that did not do what it must.
@@ -117,7 +122,14 @@ func (rb *Runbook) Run(ctx context.Context, e *Env) ([]report.Step, error) {
 	base := e.C.BaselineKeyMaterial()
 	lostAt := map[string]string{} // object -> first step after which it differed
 	set := map[string][]int{}     // resource declared a new baseline -> parties a step updated
+	acting := e.BeforeActing
 	for _, s := range rb.Steps {
+		if acting != nil && s.Acts() {
+			if err := acting(ctx); err != nil {
+				return out, &StepError{Runbook: rb.Name, Step: s.Name, Err: err}
+			}
+			acting = nil
+		}
 		start := time.Now()
 		rs := report.Step{Name: s.Name, Guide: s.Guide, UndoesFault: s.UndoesHarnessFault(), ChecksNothing: s.ChecksNothing()}
 		output, cmd, err := rb.step(ctx, e, s, v, start)

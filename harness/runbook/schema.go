@@ -11,7 +11,9 @@ package runbook
 import (
 	"fmt"
 	"math"
+	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -226,6 +228,44 @@ func (s Step) ChecksNothing() bool { return s.Diagnostic }
 // UndoesHarnessFault tells whether the step undoes the harness's own
 // fault (heal, or undoes_fault) instead of doing what the guide says.
 func (s Step) UndoesHarnessFault() bool { return s.Heal || s.Escalate != "" || s.UndoesFault }
+
+// Acts tells whether the step may change the cluster. Only a step whose
+// action is known to look and nothing else does not: a check without an
+// action, a prescribed wait, an engine inspect, and the readers among the
+// operator's tools (lookers). A command not known to only look acts: the
+// scenario runner ends its observation of the fault before it, so that
+// the operations it judges ran under the fault alone.
+func (s Step) Acts() bool {
+	switch {
+	case s.UndoesHarnessFault():
+		return true
+	case s.Engine != nil:
+		return !s.inspects()
+	case s.Exec != nil:
+		return !looks(s.Exec.Command)
+	}
+	return false
+}
+
+// lookers are the commands, and for a toolbox its subcommands, that only
+// read: what an operator runs to see, never to change.
+var lookers = map[string][]string{
+	"kms-health-check": nil, // every mode reads
+	"kms-admin":        {"ls", "cat", "df", "sha256sum", "dial", "ss", "manifest"},
+	"kubectl":          {"get", "describe", "logs", "top"},
+	"helm":             {"history", "status", "list", "get"},
+}
+
+func looks(cmd []string) bool {
+	if len(cmd) == 0 {
+		return false
+	}
+	subs, ok := lookers[path.Base(cmd[0])]
+	if !ok {
+		return false
+	}
+	return subs == nil || len(cmd) > 1 && slices.Contains(subs, cmd[1])
+}
 
 // Command renders a step's action for the report.
 func (s Step) Command() string {

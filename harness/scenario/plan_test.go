@@ -101,3 +101,55 @@ func TestTheObservationOverlapsTheDetection(t *testing.T) {
 		}
 	}
 }
+
+// When the runbooks begin with steps that only look, the observation goes
+// on through them and ends before the first step that acts: its wait
+// overlaps them, and is counted as the observation's, not the runbook's
+// nor the time to recover.
+func TestTheObservationOverlapsTheLookingSteps(t *testing.T) {
+	const observe = 300 * time.Millisecond
+	parse := func(first string) *runbook.Runbook {
+		rb, err := runbook.Parse("r.yaml", []byte(`name: r
+origin: repaired
+steps:
+  - name: First
+    exec: {command: [`+first+`]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rb
+	}
+
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{fault.Kill(1)}, Observe: observe})
+	r.injectedAt = time.Now()
+	r.rbs = []*runbook.Runbook{parse("kms-health-check, live")}
+	start := time.Now()
+	if !r.observe() || r.observed || time.Since(start) > observe/2 {
+		t.Fatalf("first step looks: observe took %s, ended the observation %v; want it to return at once, the observation going on", time.Since(start), r.observed)
+	}
+	r.rbStart = time.Now()
+	rbStart := r.rbStart
+	if err := r.actNext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait := r.res.Phases.Observe
+	if end := r.during.To.Sub(r.injectedAt); end < observe || end > 2*observe {
+		t.Errorf("the window ends %s after the injection, want between %s and %s", end, observe, 2*observe)
+	}
+	if wait < observe/2 || r.res.Phases.Runbook != -wait || r.rbStart.Sub(rbStart) != wait {
+		t.Errorf("the wait (%s) is counted as the observation's %s, taken from the runbook's %s and from the time to recover (start moved by %s)",
+			wait, r.res.Phases.Observe, r.res.Phases.Runbook, r.rbStart.Sub(rbStart))
+	}
+	if err := r.actNext(t.Context()); err != nil || r.res.Phases.Observe != wait {
+		t.Errorf("a second act waited again: %v, observation %s, want %s", err, r.res.Phases.Observe, wait)
+	}
+
+	// A first step that acts: the observation ends in its own phase.
+	r, _ = fakeRunner(t, Plan{Faults: []fault.Fault{fault.Kill(1)}, Observe: observe})
+	r.injectedAt = time.Now()
+	r.rbs = []*runbook.Runbook{parse("kms-admin, cp, a, b")}
+	if !r.observe() || !r.observed || r.during.To.Sub(r.injectedAt) < observe {
+		t.Errorf("first step acts: observation ended %v, window %s; want it ended after %s", r.observed, r.during.To.Sub(r.injectedAt), observe)
+	}
+}

@@ -123,6 +123,7 @@ type runner struct {
 	injectedAt  time.Time // every fault in: the observation's start
 
 	during   check.Window // from the end of the injection to the end of the observation
+	observed bool         // the observation has ended (endObservation)
 	rbStart  time.Time
 	lastStep string
 	undone   bool // a step undid the harness's own fault
@@ -252,6 +253,11 @@ func (r *runner) arm() {
 // faults injected so far are healed at once, so that the next scenario
 // starts clean; healing that fails is a failure (a fault may be left).
 func (r *runner) skip(why error) {
+	if !r.rbStart.IsZero() {
+		// A runbook's step the backend cannot run, maybe one that only
+		// looks: the observation ends before the heal below.
+		r.endObservation(&r.res.Phases.Runbook)
+	}
 	r.skipped = why.Error()
 	r.rec.Mark(report.LaneFaults, "skipped: not supported on this backend", report.Info, r.skipped)
 	if err := r.healAll(context.WithoutCancel(r.ctx)); err != nil {
@@ -305,6 +311,10 @@ func (r *runner) auditUndetected() bool {
 // observed whole, the operations during it against what t allows (a party
 // that should be down answering). The row shows the operations either way.
 func (r *runner) judgeSeen() bool {
+	if !r.injectedAt.IsZero() {
+		// A runbook stopped before any step acted: the fault is still on.
+		r.endObservation(&r.res.Phases.Audit)
+	}
 	r.stopWorkload()
 	checkHistory(&r.fail, r.hist, &r.res, r.during, r.plan.During)
 	return true
@@ -314,18 +324,46 @@ func (r *runner) judgeSeen() bool {
 // availability verdict has its window: the operations that started and
 // ended under the fault, from the end of its injection, not from its
 // detection, so the window overlaps the detection instead of following
-// it. The window lasts at least Observe from the injection (a detection
-// that took longer has covered it, and the observation ends at once);
-// then until an operation through the parties that must stay live has
-// run whole in it (a fault that slows every decryption past the window
-// left During nothing to judge), at most observeMore longer: During then
-// says none ran.
+// it. When the runbooks begin with steps that only look (runbook.Step.Acts:
+// a health check, a listing, an inspect), the window goes on through them
+// too and ends before the first step that acts (Env.BeforeActing), so
+// that the wait overlaps them as well; otherwise it ends here.
 func (r *runner) observe() bool {
+	if len(r.rbs) > 0 && !r.rbs[0].Steps[0].Acts() {
+		return true
+	}
+	return r.endObservation(nil)
+}
+
+// endObservation ends the observation of the fault, once, when the
+// window has what it needs: it lasts at least Observe from the injection
+// (a detection or the steps that only look took longer: it ends at once),
+// then until an operation through the parties that must stay live has run
+// whole in it (a fault that slows every decryption past the window left
+// During nothing to judge), at most observeMore longer: During then says
+// none ran. Its wait is the observation's time wherever it is called:
+// taken from the phase it ran in (from) and from the time to recover.
+func (r *runner) endObservation(from *time.Duration) bool {
+	if r.observed {
+		return true
+	}
+	r.observed = true
+	start := time.Now()
+	defer func() {
+		wait := time.Since(start)
+		if from != nil {
+			*from -= wait
+			r.res.Phases.Observe += wait
+		}
+		if !r.rbStart.IsZero() {
+			r.rbStart = r.rbStart.Add(wait)
+		}
+	}()
 	minEnd := r.injectedAt.Add(r.plan.Observe)
-	maxEnd := later(minEnd, time.Now()).Add(observeMore)
+	maxEnd := later(minEnd, start).Add(observeMore)
 	tick := time.NewTicker(observePoll)
 	defer tick.Stop()
-	for now := time.Now(); ; {
+	for now := start; ; {
 		if !now.Before(minEnd) {
 			r.during = check.Window{From: r.injectedAt, To: now}
 			if r.w == nil || now.After(maxEnd) || check.Observed(r.w.Snapshot(), r.during, r.plan.During) {
@@ -361,7 +399,8 @@ func (r *runner) runbooks() bool {
 	r.rbStart = time.Now()
 	res := &r.res
 	for _, rb := range r.rbs {
-		steps, err := r.judge.Run(r.ctx, rb, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec})
+		steps, err := r.judge.Run(r.ctx, rb, &runbook.Env{C: r.c, Party: r.plan.Target, Heal: r.healAll, Vars: r.plan.Vars, Rec: r.rec,
+			BeforeActing: r.actNext})
 		if len(steps) > 0 {
 			r.lastStep = rb.Name + "/" + steps[len(steps)-1].Name
 		}
@@ -404,11 +443,21 @@ func (r *runner) runbooks() bool {
 	return true
 }
 
+// actNext ends the observation before a runbook's first step that acts.
+func (r *runner) actNext(ctx context.Context) error {
+	if !r.endObservation(&r.res.Phases.Runbook) {
+		return ctx.Err()
+	}
+	return nil
+}
+
 // recover waits for the steady state after the runbooks (the end of
 // time-to-recover), after restoring the cluster where the plan says the
 // guide's procedure cannot.
 func (r *runner) recover() bool {
 	ctx, c, res := r.ctx, r.c, &r.res
+	// Runbooks that only looked leave the observation to end here.
+	r.endObservation(&res.Phases.Recover)
 	if r.plan.RecoverByReset {
 		// What the guide's procedure left is judged before the harness
 		// repairs it: keys destroyed stay "lost" in the report.
