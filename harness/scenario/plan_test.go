@@ -153,3 +153,14 @@ steps:
 		t.Errorf("first step acts: observation ended %v, window %s; want it ended after %s", r.observed, r.during.To.Sub(r.injectedAt), observe)
 	}
 }
+
+// A plan without faults (a procedure run on a healthy cluster) has no
+// fault to observe: no wait, and no window for the availability verdict.
+func TestNoFaultNoObservation(t *testing.T) {
+	r, _ := fakeRunner(t, Plan{Observe: time.Second})
+	r.injectedAt = time.Now()
+	start := time.Now()
+	if !r.observe() || time.Since(start) > 100*time.Millisecond || !r.during.From.IsZero() {
+		t.Errorf("observe took %s, window from %v; want no wait and no window", time.Since(start), r.during.From)
+	}
+}
