@@ -295,3 +295,29 @@ func listensOnEvery(ss string, port int) error {
 	}
 	return nil
 }
+
+// rateLimiterSaturated holds when party i's kms_rate_limiter_usage reads
+// its whole bucket: what docs/operations/advanced/metrics.md bids an
+// operator alert on ("alert if kms_rate_limiter_usage saturates"). The
+// gauge is the party's own sample, taken every 5 s as the real party's is
+// (observability/src/conf.rs, SYS_METRIC_REFRESH_INTERVAL_MS).
+func rateLimiterSaturated(i, bucket int) probe.Probe {
+	return probe.New(fmt.Sprintf("party %d's kms_rate_limiter_usage reads its whole bucket (%d)", i, bucket), func(ctx context.Context, c *cluster.Cluster) error {
+		fams, err := probe.Scrape(ctx, c, i)
+		if err != nil {
+			return err
+		}
+		if _, ok := fams["kms_rate_limiter_usage"]; !ok {
+			return errors.New("no kms_rate_limiter_usage among its metrics")
+		}
+		return saturated(probe.Sum(fams, "kms_rate_limiter_usage", nil), bucket)
+	})
+}
+
+// saturated judges a usage reading against the bucket's size.
+func saturated(usage float64, bucket int) error {
+	if usage < float64(bucket) {
+		return fmt.Errorf("kms_rate_limiter_usage %.0f of %d", usage, bucket)
+	}
+	return nil
+}

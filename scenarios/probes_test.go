@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,17 @@ func TestUnderPressure(t *testing.T) {
 	} {
 		if err := underPressure(tc.used, tc.limit, 0.7); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%d of %d: got %v, want an error with %q", tc.used, tc.limit, err, tc.want)
+		}
+	}
+}
+
+func TestSaturated(t *testing.T) {
+	if err := saturated(8, 8); err != nil {
+		t.Errorf("the whole bucket held: %v", err)
+	}
+	for _, usage := range []float64{0, 7} { // idle, one token free
+		if err := saturated(usage, 8); err == nil || err.Error() != fmt.Sprintf("kms_rate_limiter_usage %.0f of 8", usage) {
+			t.Errorf("usage %.0f of 8: got %v, want not saturated", usage, err)
 		}
 	}
 }

@@ -27,6 +27,36 @@ type Config struct {
 	BackupVault  *Vault     `toml:"backup_vault,omitempty"`
 	Threshold    *Threshold `toml:"threshold"`
 	Telemetry    Telemetry  `toml:"telemetry"`
+	// RateLimiterConf is optional, as in the real CoreConfig
+	// (core/service/src/conf/mod.rs): without it the defaults apply.
+	RateLimiterConf *RateLimiterConf `toml:"rate_limiter_conf,omitempty"`
+}
+
+// RateLimiterConf is the real [rate_limiter_conf]
+// (core/service/src/util/rate_limiter.rs, RateLimiterConfig): the bucket's
+// size and the tokens each operation takes from it while it runs. Only
+// public decryption exists here; the other keys are kept, and checked, so
+// that a real config's section is accepted as the real party accepts it.
+type RateLimiterConf struct {
+	BucketSize  int `toml:"bucket_size"`
+	PubDecrypt  int `toml:"pub_decrypt"`
+	UserDecrypt int `toml:"user_decrypt"`
+	Crsgen      int `toml:"crsgen"`
+	Preproc     int `toml:"preproc"`
+	Keygen      int `toml:"keygen"`
+	NewEpoch    int `toml:"new_epoch"`
+}
+
+// DefaultRateLimiter is RateLimiterConfig::default(), also what
+// core/service/config/default_1.toml writes out.
+var DefaultRateLimiter = RateLimiterConf{BucketSize: 50000, PubDecrypt: 1, UserDecrypt: 1, Crsgen: 100, Preproc: 25000, Keygen: 1000, NewEpoch: 1}
+
+// RateLimiter is the section in force: the file's, else the defaults.
+func (c *Config) RateLimiter() RateLimiterConf {
+	if c.RateLimiterConf != nil {
+		return *c.RateLimiterConf
+	}
+	return DefaultRateLimiter
 }
 
 // Service is the client API listener.

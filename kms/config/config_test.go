@@ -133,3 +133,44 @@ func TestTLSValidation(t *testing.T) {
 		}
 	}
 }
+
+// realRateLimiterSection is core/service/config/default_1.toml's.
+const realRateLimiterSection = `
+[rate_limiter_conf]
+bucket_size = 50000
+pub_decrypt = 1
+user_decrypt = 1
+crsgen = 100
+preproc = 25000
+keygen = 1000
+new_epoch = 1
+`
+
+func TestRateLimiterSection(t *testing.T) {
+	c, err := Parse([]byte(sample(4, 1, 1)), []string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimiter() != DefaultRateLimiter {
+		t.Fatalf("without the section: %+v, want the real defaults", c.RateLimiter())
+	}
+	c, err = Parse([]byte(sample(4, 1, 1)+realRateLimiterSection), []string{"KMS_CORE__RATE_LIMITER_CONF__BUCKET_SIZE=20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RateLimiter(); got.BucketSize != 20 || got.PubDecrypt != 1 || got.Preproc != 25000 {
+		t.Fatalf("real section with an override: %+v", got)
+	}
+	for key, want := range map[string]string{
+		"bucket_size = 50000": `rate_limiter_conf.bucket_size: Validation error: range [{"min": Number(1), "value": Number(0)}]`,
+		"pub_decrypt = 1":     `rate_limiter_conf.pub_decrypt: Validation error: range [{"min": Number(1), "value": Number(0)}]`,
+	} {
+		doc := sample(4, 1, 1) + strings.Replace(realRateLimiterSection, key, strings.Split(key, " ")[0]+" = 0", 1)
+		if _, err := Parse([]byte(doc), []string{}); err == nil || err.Error() != want {
+			t.Errorf("%s set to 0: %v, want %q", key, err, want)
+		}
+	}
+	if _, err := Parse([]byte(sample(4, 1, 1)+realRateLimiterSection+"bucket_sise = 3\n"), []string{}); err == nil || !strings.Contains(err.Error(), "rate_limiter_conf.bucket_sise") {
+		t.Errorf("misspelt key: %v", err)
+	}
+}

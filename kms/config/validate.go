@@ -97,6 +97,26 @@ func (c *Config) Validate() error {
 			return errors.New("core_to_core_net timeouts cannot be negative")
 		}
 	}
+	return c.RateLimiterConf.validate()
+}
+
+// validate is the real RateLimiterConfig's #[validate(range(min = 1))] on
+// every field, reported as the validator crate (0.20) words a range error
+// of a nested struct: "<path>: Validation error: range [<params>]". The
+// crate prints its params map in hash order; here min comes first.
+func (r *RateLimiterConf) validate() error {
+	if r == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"bucket_size", r.BucketSize}, {"pub_decrypt", r.PubDecrypt}, {"user_decrypt", r.UserDecrypt},
+		{"crsgen", r.Crsgen}, {"preproc", r.Preproc}, {"keygen", r.Keygen}, {"new_epoch", r.NewEpoch}} {
+		if f.v < 1 {
+			return fmt.Errorf(`rate_limiter_conf.%s: Validation error: range [{"min": Number(1), "value": Number(%d)}]`, f.key, f.v)
+		}
+	}
 	return nil
 }
 

@@ -219,6 +219,8 @@ func (o Options) config(me int, certs map[int]string) (*config.Config, error) {
 		},
 		Telemetry: config.Telemetry{TracingServiceName: fmt.Sprintf("kms-threshold-%d", me), MetricsBindAddress: Expand(o.MetricsAddr, me, me)},
 	}
+	rl := config.DefaultRateLimiter // written out, as the real default_1.toml does
+	c.RateLimiterConf = &rl
 	for i := 1; i <= o.N; i++ {
 		pp, err := port(o.PeerPort, i)
 		if err != nil {

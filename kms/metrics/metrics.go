@@ -17,14 +17,18 @@ type Metrics struct {
 	Errors         *prometheus.CounterVec   // kms_operation_errors_total{operation,error}
 	Duration       *prometheus.HistogramVec // kms_operation_duration_ms{operation}
 	ActiveSessions prometheus.Gauge         // kms_active_sessions
-	PeersReachable prometheus.Gauge         // kms_peers_reachable (self included)
-	PeerReachable  *prometheus.GaugeVec     // kms_peer_reachable{peer}
-	PeerLatency    *prometheus.GaugeVec     // kms_peer_latency_ms{peer}
-	PeerErrors     *prometheus.CounterVec   // kms_peer_errors_total{peer,call}
-	InvalidShares  *prometheus.CounterVec   // kms_invalid_shares_received_total{party,reason}
-	StorageFree    *prometheus.GaugeVec     // kms_storage_free_bytes{vault}
-	StorageUsed    *prometheus.GaugeVec     // kms_storage_used_ratio{vault}
-	StorageErrors  *prometheus.CounterVec   // kms_storage_errors_total{vault,kind}
+	// RateLimiterUsage is the tokens taken from the rate limiter's bucket,
+	// an IntGauge without labels of its own in the real party
+	// (observability/src/metrics.rs, rate_limiter_gauge).
+	RateLimiterUsage prometheus.Gauge       // kms_rate_limiter_usage
+	PeersReachable   prometheus.Gauge       // kms_peers_reachable (self included)
+	PeerReachable    *prometheus.GaugeVec   // kms_peer_reachable{peer}
+	PeerLatency      *prometheus.GaugeVec   // kms_peer_latency_ms{peer}
+	PeerErrors       *prometheus.CounterVec // kms_peer_errors_total{peer,call}
+	InvalidShares    *prometheus.CounterVec // kms_invalid_shares_received_total{party,reason}
+	StorageFree      *prometheus.GaugeVec   // kms_storage_free_bytes{vault}
+	StorageUsed      *prometheus.GaugeVec   // kms_storage_used_ratio{vault}
+	StorageErrors    *prometheus.CounterVec // kms_storage_errors_total{vault,kind}
 	// Unauthenticated counts party-to-party calls refused because the
 	// caller is not an authenticated party of the cluster.
 	Unauthenticated *prometheus.CounterVec // kms_p2p_unauthenticated_total{reason}
@@ -46,6 +50,8 @@ func New(party int) *Metrics {
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000}}, []string{"operation"}),
 		ActiveSessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_active_sessions",
 			Help: "Threshold sessions in progress.", ConstLabels: constLabels}),
+		RateLimiterUsage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_rate_limiter_usage",
+			Help: "Rate limiter usage for the KMS", ConstLabels: constLabels}),
 		PeersReachable: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_peers_reachable",
 			Help: "Parties reachable at the last health ping, this one included.", ConstLabels: constLabels}),
 		PeerReachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_peer_reachable",
@@ -65,7 +71,7 @@ func New(party int) *Metrics {
 		Unauthenticated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_p2p_unauthenticated_total",
 			Help: "Party-to-party connections or calls refused, by reason (no_certificate, unknown_certificate, identity_mismatch, expired, impersonation, handshake, ...).", ConstLabels: constLabels}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.PeersReachable,
+	for _, c := range []prometheus.Collector{m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage, m.PeersReachable,
 		m.PeerReachable, m.PeerLatency, m.PeerErrors, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)

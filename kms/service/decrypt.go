@@ -17,6 +17,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/prss"
+	"github.com/kmschaos/kmschaos/kms/ratelimit"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
@@ -24,15 +25,22 @@ import (
 
 type decryptResult = *kmsv1.PublicDecryptionResponse
 
-// PublicDecrypt starts a threshold decryption and returns at once.
+// PublicDecrypt starts a threshold decryption and returns at once. The
+// decryption holds its rate limiter tokens until it is done.
 func (s *Service) PublicDecrypt(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (*kmsv1.Empty, error) {
+	permit, err := s.startPubDecrypt()
+	if err != nil {
+		return nil, err
+	}
 	id, err := s.checkDecryptRequest(req)
 	if err != nil {
+		permit.Release()
 		s.observe(opPublicDecrypt, time.Now(), err)
 		return nil, err
 	}
 	j, ok := s.jobs.add(id, nil)
 	if !ok {
+		permit.Release()
 		err := status.Errorf(codes.AlreadyExists, "request id %s already used", id)
 		s.observe(opPublicDecrypt, time.Now(), err)
 		return nil, err
@@ -40,10 +48,43 @@ func (s *Service) PublicDecrypt(ctx context.Context, req *kmsv1.PublicDecryption
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
+		defer permit.Release()
 		j.finish(s.decrypt(context.Background(), req))
 	}()
 	return &kmsv1.Empty{}, nil
 }
+
+// defaultRequestID is how the real party prints a MetricedError made
+// without a request id (RequestId::default(): 1 in the first byte,
+// core/grpc/src/identifiers.rs), as the rate limiter makes them.
+var defaultRequestID = "01" + strings.Repeat("00", 31)
+
+// startPubDecrypt takes the tokens of one public decryption without
+// waiting, as the real PublicDecryptor does before anything else
+// (core/service/src/engine/threshold/service/public_decryptor.rs). A
+// refusal is what the real MetricedError makes of it
+// (core/service/src/engine/utils.rs): the client gets ResourceExhausted
+// and only "Failed on requestID ... with metric ...", the log gets the
+// limiter's own message, and the error counter counts it.
+func (s *Service) startPubDecrypt() (*ratelimit.Permit, error) {
+	permit, err := s.limiter.TryAcquire("pub_decrypt", s.pubDecryptTokens)
+	if err == nil {
+		return permit, nil
+	}
+	s.log.Error(fmt.Sprintf("Grpc failure on requestID %s with metric %s and error code %s. Error message: %v",
+		defaultRequestID, metricPublicDecryptRequest, tonicResourceExhausted, err))
+	st := status.Errorf(codes.ResourceExhausted, "Failed on requestID %s with metric %s", defaultRequestID, metricPublicDecryptRequest)
+	s.observe(opPublicDecrypt, time.Now(), st)
+	return nil, st
+}
+
+// What the real party's refusal names: the operation's metric tag
+// (OP_PUBLIC_DECRYPT_REQUEST, observability/src/metrics_names.rs) and
+// tonic's Display of Code::ResourceExhausted (its description).
+const (
+	metricPublicDecryptRequest = "public_decrypt_request"
+	tonicResourceExhausted     = "Some resource has been exhausted"
+)
 
 // GetPublicDecryptionResult answers Unavailable until the decryption is done.
 func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.PublicDecryptionResponse, error) {
@@ -60,6 +101,11 @@ func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.Requ
 
 // PublicDecryptSync runs a decryption and waits for its result.
 func (s *Service) PublicDecryptSync(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (*kmsv1.PublicDecryptionResponse, error) {
+	permit, err := s.startPubDecrypt()
+	if err != nil {
+		return nil, err
+	}
+	defer permit.Release()
 	id, err := s.checkDecryptRequest(req)
 	if err != nil {
 		s.observe(opPublicDecrypt, time.Now(), err)
@@ -97,12 +143,6 @@ func (s *Service) checkDecryptRequest(req *kmsv1.PublicDecryptionRequest) (strin
 func (s *Service) decrypt(ctx context.Context, req *kmsv1.PublicDecryptionRequest) (res *kmsv1.PublicDecryptionResponse, err error) {
 	start := time.Now()
 	defer func() { s.observe(opPublicDecrypt, start, err) }()
-	select {
-	case s.sessions <- struct{}{}:
-		defer func() { <-s.sessions }()
-	default:
-		return nil, status.Errorf(codes.ResourceExhausted, "too many decryptions in progress (%d)", maxConcurrentSessions)
-	}
 	s.metrics.ActiveSessions.Inc()
 	defer s.metrics.ActiveSessions.Dec()
 

@@ -160,13 +160,19 @@ func (s *Service) probeVaults() []storage.Status {
 	return out
 }
 
-// Monitor refreshes the peer and storage metrics every interval until ctx ends.
+// Monitor refreshes the peer, storage and rate limiter metrics every
+// interval until ctx ends.
 func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		s.pingAll(ctx)
 		s.probeVaults()
+		// Sampled, not live: the real party sets the gauge in its system
+		// metrics loop every refresh_interval (5 s by default,
+		// observability/src/conf.rs; update_threshold_kms_system_metrics in
+		// core/service/src/engine/threshold/service/kms_impl.rs).
+		s.metrics.RateLimiterUsage.Set(float64(s.limiter.TokensUsed()))
 		select {
 		case <-ctx.Done():
 			return

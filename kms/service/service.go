@@ -20,15 +20,12 @@ import (
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/metrics"
 	"github.com/kmschaos/kmschaos/kms/p2p"
+	"github.com/kmschaos/kmschaos/kms/ratelimit"
 	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsservicev1 "github.com/kmschaos/kmschaos/proto/kms_service/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
 )
-
-// maxConcurrentSessions bounds the decryptions a party coordinates at once;
-// beyond it the API answers ResourceExhausted, which clients retry.
-const maxConcurrentSessions = 64
 
 // Service is one party.
 type Service struct {
@@ -54,10 +51,13 @@ type Service struct {
 	mu     sync.RWMutex
 	epochs map[string]*material.Epoch
 
-	jobs     *jobTable[decryptResult]
-	setups   *jobTable[epochResult]
-	inbox    *prssInbox
-	sessions chan struct{}
+	jobs   *jobTable[decryptResult]
+	setups *jobTable[epochResult]
+	inbox  *prssInbox
+	// limiter is the real party's rate limiter: the only bound on the
+	// decryptions a party runs at once.
+	limiter          *ratelimit.Limiter
+	pubDecryptTokens int
 
 	lie bool // Options.LieForTests
 
@@ -99,15 +99,16 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		cfg: c, log: o.Log, metrics: o.Metrics, rand: o.Rand, lie: o.LieForTests,
 		me: c.Threshold.MyID, n: c.N(), t: c.T(),
-		networkTimeout: time.Duration(c.Threshold.CoreToCoreNet.NetworkTimeout) * time.Second,
-		grace:          time.Duration(c.Threshold.CoreToCoreNet.StragglerGraceMs) * time.Millisecond,
-		setupTimeout:   time.Duration(max(c.Threshold.CoreToCoreNet.MaxElapsedTime, 5)) * time.Second,
-		keys:           map[string]*thresholdKey{},
-		epochs:         map[string]*material.Epoch{},
-		jobs:           newJobTable[decryptResult](max(c.Threshold.DecCapacity, 16)),
-		setups:         newJobTable[epochResult](64),
-		inbox:          newPrssInbox(),
-		sessions:       make(chan struct{}, maxConcurrentSessions),
+		networkTimeout:   time.Duration(c.Threshold.CoreToCoreNet.NetworkTimeout) * time.Second,
+		grace:            time.Duration(c.Threshold.CoreToCoreNet.StragglerGraceMs) * time.Millisecond,
+		setupTimeout:     time.Duration(max(c.Threshold.CoreToCoreNet.MaxElapsedTime, 5)) * time.Second,
+		keys:             map[string]*thresholdKey{},
+		epochs:           map[string]*material.Epoch{},
+		jobs:             newJobTable[decryptResult](max(c.Threshold.DecCapacity, 16)),
+		setups:           newJobTable[epochResult](64),
+		inbox:            newPrssInbox(),
+		limiter:          ratelimit.New(c.RateLimiter().BucketSize),
+		pubDecryptTokens: c.RateLimiter().PubDecrypt,
 	}
 	if s.rand == nil {
 		s.rand = rand.Reader
