@@ -17,6 +17,7 @@ import (
 
 // dealt is a 4-party key as kms-gen-keys writes it, and party 1's vaults.
 type dealt struct {
+	t     *testing.T
 	dir   string
 	keyID string
 	v     material.Vaults
@@ -36,7 +37,7 @@ func deal(t *testing.T) dealt {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dealt{dir: dir, keyID: res.KeyID, v: v, sigID: sigID, sk: sk}
+	return dealt{t: t, dir: dir, keyID: res.KeyID, v: v, sigID: sigID, sk: sk}
 }
 
 // file is party p's object typ/id of vault kind (PUB, PRIV).
@@ -69,7 +70,11 @@ func read(t *testing.T, path string) []byte {
 	return b
 }
 
-func truncate(t *testing.T, path string) { write(t, path, read(t, path)[:len(read(t, path))/2]) }
+func truncate(t *testing.T, path string) {
+	t.Helper()
+	b := read(t, path)
+	write(t, path, b[:len(b)/2])
+}
 
 // Each check of the real boot-time verification
 // (core/service/src/engine/public_material_verification.rs), what breaks
@@ -77,17 +82,19 @@ func truncate(t *testing.T, path string) { write(t, path, read(t, path)[:len(rea
 func TestVerifyPublic(t *testing.T) {
 	cases := []struct {
 		name   string
-		mutate func(t *testing.T, d dealt)
+		mutate func(d dealt)
 		want   string // regexp; "" passes
 	}{
-		{"intact material passes", func(*testing.T, dealt) {}, ""},
-		{"public key removed", func(t *testing.T, d dealt) {
+		{"intact material passes", func(dealt) {}, ""},
+		{"public key removed", func(d dealt) {
+			t := d.t
 			if err := os.Remove(d.file("PUB", 1, material.PublicKey, d.keyID)); err != nil {
 				t.Fatal(err)
 			}
 		}, `^missing or unreadable public material PublicKey for id=KEY in storage "file storage with root_path 'DIR/PUB-p1'": Could not load bytes from path DIR/PUB-p1/PublicKey/KEY: no such file or directory$`},
-		{"public key truncated", func(t *testing.T, d dealt) { truncate(t, d.file("PUB", 1, material.PublicKey, d.keyID)) }, `^Public key digest mismatch$`},
-		{"public key of another key, well-formed, under the same id", func(t *testing.T, d dealt) {
+		{"public key truncated", func(d dealt) { truncate(d.t, d.file("PUB", 1, material.PublicKey, d.keyID)) }, `^Public key digest mismatch$`},
+		{"public key of another key, well-formed, under the same id", func(d dealt) {
+			t := d.t
 			f := d.file("PUB", 1, material.PublicKey, d.keyID)
 			forged, err := storage.Reseal(read(t, f), func([]byte) []byte {
 				other, _, err := tss.Deal(rand.NewChaCha8([32]byte{'x'}), 4, 1)
@@ -103,45 +110,54 @@ func TestVerifyPublic(t *testing.T) {
 			}
 			write(t, f, forged)
 		}, `^Public key digest mismatch$`},
-		{"public key restored from another party passes", func(t *testing.T, d dealt) {
+		{"public key restored from another party passes", func(d dealt) {
+			t := d.t
 			write(t, d.file("PUB", 1, material.PublicKey, d.keyID), read(t, d.file("PUB", 2, material.PublicKey, d.keyID)))
 		}, ""},
-		{"extra public material is ignored", func(t *testing.T, d dealt) {
+		{"extra public material is ignored", func(d dealt) {
+			t := d.t
 			write(t, d.file("PUB", 1, material.PublicKey, strings.Repeat("ab", 32)), []byte("leftover of another deployment"))
 		}, ""},
-		{"verification key removed", func(t *testing.T, d dealt) {
+		{"verification key removed", func(d dealt) {
+			t := d.t
 			if err := os.Remove(d.file("PUB", 1, material.VerfKey, d.sigID)); err != nil {
 				t.Fatal(err)
 			}
 		}, `^missing or unreadable public material VerfKey for id=SIG in storage "file storage with root_path 'DIR/PUB-p1'": Could not load bytes from path .*: no such file or directory$`},
-		{"verification key of another party", func(t *testing.T, d dealt) {
+		{"verification key of another party", func(d dealt) {
+			t := d.t
 			write(t, d.file("PUB", 1, material.VerfKey, d.sigID), read(t, d.file("PUB", 2, material.VerfKey, d.sigIDOf(t, 2))))
 		}, `^Verification key in public storage does not match the private signing key: expected the key for address ADDR: Public key digest mismatch$`},
-		{"verification key truncated", func(t *testing.T, d dealt) { truncate(t, d.file("PUB", 1, material.VerfKey, d.sigID)) },
+		{"verification key truncated", func(d dealt) { truncate(d.t, d.file("PUB", 1, material.VerfKey, d.sigID)) },
 			`^Verification key in public storage does not match the private signing key: expected the key for address ADDR: Public key digest mismatch$`},
-		{"verification address removed", func(t *testing.T, d dealt) {
+		{"verification address removed", func(d dealt) {
+			t := d.t
 			if err := os.Remove(d.file("PUB", 1, material.VerfAddress, d.sigID)); err != nil {
 				t.Fatal(err)
 			}
 		}, `^missing or unreadable public material VerfAddress for id=SIG in storage "file storage with root_path 'DIR/PUB-p1'": `},
-		{"verification address of another party", func(t *testing.T, d dealt) {
+		{"verification address of another party", func(d dealt) {
+			t := d.t
 			other, _ := material.ForParty(d.dir, d.dir, d.dir, 2).Public.Get(material.VerfAddress, d.sigIDOf(t, 2))
 			if err := d.v.Public.Put(material.VerfAddress, d.sigID, other); err != nil {
 				t.Fatal(err)
 			}
 		}, `^Verification address in public storage does not match the private signing key: public storage holds 0x[0-9a-f]{64}, expected ADDR$`},
-		{"verification address not an address", func(t *testing.T, d dealt) {
+		{"verification address not an address", func(d dealt) {
+			t := d.t
 			if err := d.v.Public.Put(material.VerfAddress, d.sigID, []byte("0xnot-an-address")); err != nil {
 				t.Fatal(err)
 			}
 		}, `^Verification address in public storage does not match the private signing key: "0xnot-an-address" in public storage is not a valid address: `},
-		{"verification address in capitals passes (parsed, not string-compared)", func(t *testing.T, d dealt) {
+		{"verification address in capitals passes (parsed, not string-compared)", func(d dealt) {
+			t := d.t
 			up := "0x" + strings.ToUpper(strings.TrimPrefix(material.AddressText(d.sk.Public().(ed25519.PublicKey)), "0x"))
 			if err := d.v.Public.Put(material.VerfAddress, d.sigID, []byte(up)); err != nil {
 				t.Fatal(err)
 			}
 		}, ""},
-		{"key material first: a missing public key is reported before a wrong verification key", func(t *testing.T, d dealt) {
+		{"key material first: a missing public key is reported before a wrong verification key", func(d dealt) {
+			t := d.t
 			write(t, d.file("PUB", 1, material.VerfKey, d.sigID), read(t, d.file("PUB", 2, material.VerfKey, d.sigIDOf(t, 2))))
 			if err := os.Remove(d.file("PUB", 1, material.PublicKey, d.keyID)); err != nil {
 				t.Fatal(err)
@@ -151,7 +167,7 @@ func TestVerifyPublic(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := deal(t)
-			tc.mutate(t, d)
+			tc.mutate(d)
 			got, err := d.v.VerifyPublic(1, d.sigID, d.sk)
 			if tc.want == "" {
 				if err != nil {
