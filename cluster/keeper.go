@@ -199,7 +199,7 @@ func keyMaterialOf(m Manifest) Manifest {
 				continue
 			}
 			typ := path.Base(path.Dir(f[5]))
-			for _, t := range []string{material.PublicKey, material.VerfKey, material.FheKeyInfo, material.SigningKey} {
+			for _, t := range []string{material.PublicKey, material.VerfKey, material.VerfAddress, material.FheKeyInfo, material.SigningKey} {
 				if typ == t {
 					out[i] = append(out[i], f[4]+" "+f[5])
 				}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 
 	"github.com/kmschaos/kmschaos/harness/check"
@@ -78,6 +79,11 @@ var keyManagementIssues = []scenario.Scenario{
 		},
 	},
 
+	// The forged public material no longer hashes to the digest the
+	// party's share records: the real node's boot-time storage verification
+	// refuses it and exits before serving (core/service/src/engine/
+	// material_integrity.rs, "Public key digest mismatch"), so every
+	// decryption through it is refused by its absence.
 	{
 		Name: "public material that does not match the shares: decryptions refused, never wrong", Section: KeysSec, Labels: []string{fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
@@ -85,12 +91,15 @@ var keyManagementIssues = []scenario.Scenario{
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ForgePublic(k)},
 				Detect: []probe.Probe{
-					probe.DecryptFails(k, "FailedPrecondition", "does not match the public material"),
-					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PUB-p%d/%s/%s: mismatch`, k, material.PublicKey, e.C.Key.KeyID)),
+					probe.CrashLooping(k),
+					probe.LogSays(k, `ERROR kms_server: KMS server failed to start: `+regexp.QuoteMeta(material.ErrPublicKeyDigest)),
 				},
 				During: check.Expect{Live: e.Others(k), Down: []int{k}},
 				Target: k, Runbooks: []string{"public-material-recovery"},
-				Defects: []string{"Key Management Issues, Resolution Steps 1 \"Regenerate corrupted or missing keys\": in a threshold cluster this deals a new key, and every value encrypted under the old one is lost; restore the material from backup or, for public material, from a healthy peer"},
+				Defects: []string{
+					"Key Management Issues, Resolution Steps 1 \"Regenerate corrupted or missing keys\": in a threshold cluster this deals a new key, and every value encrypted under the old one is lost; restore the material from backup or, for public material, from a healthy peer",
+					"Key Management Issues, Diagnostic Steps 1 \"Key Inventory\": kms-health-check live needs the party's API, and a party whose public material fails its boot-time verification never serves it; the check reports only [FAIL] Cannot connect, and the guide does not send the operator to the party's log, where the reason is",
+				},
 			}
 		},
 	},

@@ -153,6 +153,54 @@ var startupIssues = []scenario.Scenario{
 		},
 	},
 
+	// Boot-time storage verification (the real KMS's, PR #759: ai-docs/
+	// ARCHITECTURE.md "Boot-time storage verification", core/service/src/
+	// engine/public_material_verification.rs): for each key share in
+	// private storage, its public material must be present and hash to the
+	// digest the share records, else the node returns the error from main
+	// and exits 1 before it serves 50100. The key's public material is
+	// removed here, the "missing" row of the troubleshooting page's table;
+	// the "does not match" rows are the Key Management scenario of public
+	// material that does not match the shares (a digest mismatch) and the
+	// party's unit tests (VerfKey, VerfAddress).
+	//
+	// What an operator has: the pod crash-looping and its log line; the
+	// chart's gRPC startup and readiness probes on 50100 never pass (the
+	// engine's equivalent: a client reaching 50100 finds nothing); a peer's
+	// kms-health-check lists the party [FAIL]. No metric counts the failure
+	// (the real node exits before it could be scraped) and no HTTP endpoint
+	// shows it either: /ready is refused here only because the process dies
+	// long before the 10 s of uptime after which the real /ready answers
+	// "ready" whatever the node's state (observability/src/telemetry.rs) — a
+	// node that failed the same way and stayed up would be reported ready.
+	// The shipped alert that catches it is CrashLooping.
+	{
+		Name: "boot-time storage verification fails: a party whose public material is gone never becomes ready, its log names the object; restoring it from a peer recovers", Section: Startup, Labels: []string{fault.Storage},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			alive := e.Others(k)
+			pub := fmt.Sprintf("%s/PUB-p%d", e.C.Profile.KeysDir, k)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Remove(k, fault.PublicKey)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(k),
+					// "the pod exits during startup with one of these log lines"
+					probe.LogSays(k, regexp.QuoteMeta(fmt.Sprintf(`missing or unreadable public material %s for id=%s in storage "file storage with root_path '%s'": Could not load bytes from path %s/%s/%s: no such file or directory`,
+						material.PublicKey, e.C.Key.KeyID, pub, pub, material.PublicKey, e.C.Key.KeyID))),
+					clientCheck(k, 1, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
+					probe.PeerUnreachable(alive[0], k, ""),
+					probe.HealthStatus(alive[0], "Healthy"),
+				},
+				During: check.Expect{Live: alive, Down: []int{k}},
+				Target: k, Runbooks: []string{"public-storage-verification"},
+				Defects: []string{
+					`zama-ai/kms docs/operations/advanced/troubleshooting.md, Public Storage Verification Failures at Startup: the table's line "Verification key/address in public storage does not match the private signing key" is not a line the node prints; it prints "Verification key in public storage does not match the private signing key" or "Verification address in public storage does not match the private signing key" (core/service/src/engine/public_material_verification.rs), so a search for the page's text finds neither`,
+					`zama-ai/kms docs/operations/advanced/troubleshooting.md, Public Storage Verification Failures at Startup: "Restore the named object from a known-good copy, either from a backup or from another party" gives no command, and only the key's public material is the same on every party: the backup vault holds private objects only, and a node's VerfKey and VerfAddress derive from its own signing key, so for those the page leaves only "Seek the Zama team"; it also names no restart, so the crash-looping pod is left to its back-off`,
+				},
+			}
+		},
+	},
+
 	{
 		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {

@@ -104,12 +104,12 @@ free the space: kms-admin rm <dir>/` + fillerName,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return reseal(args[0], material.FheKeyInfo, func(p []byte) ([]byte, error) {
-				ks, err := material.DecodeKeyShare(p)
+				ks, digests, err := material.DecodeKeyInfo(p)
 				if err != nil {
 					return nil, err
 				}
 				ks.X = tss.G.NewScalar().Add(ks.X, tss.G.NewScalar().SetUint64(1))
-				return material.EncodeKeyShare(ks)
+				return material.EncodeKeyInfo(ks, digests)
 			})
 		},
 	}

@@ -26,7 +26,9 @@ signing key, and writes into <dir>, in the real KMS storage layout:
 
   PUB-p<i>/PublicKey/<key_id>      the cluster key and every party's verification key
   PUB-p<i>/VerfKey/<id>            party i's signature verification key
-  PRIV-p<i>/FheKeyInfo/<key_id>    party i's key share
+  PUB-p<i>/VerfAddress/<id>        its address, 0x and the key in hex
+  PRIV-p<i>/FheKeyInfo/<key_id>    party i's key share, with the digest of the
+                                   public material it checks at boot
   PRIV-p<i>/SigningKey/<id>        party i's signing key
   BACKUP-p<i>/...                  a copy of PRIV-p<i>'s key share and signing key
   PRIV-p<i>/TLS/key.pem, cert.pem  party i's peer-link TLS key and certificate

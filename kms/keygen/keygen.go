@@ -124,6 +124,13 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every party's private share records the digest of the public
+	// material as stored, which its boot-time verification checks.
+	sealed, err := storage.Seal(material.PublicKey, pk.KeyID, pubBytes)
+	if err != nil {
+		return nil, err
+	}
+	digests := material.KeyDigests{material.PublicKey: material.Digest(sealed)}
 	res := &Result{KeyID: pk.KeyID, Public: pk, VerfKeys: map[int]ed25519.PublicKey{}}
 	certs := map[int]string{}
 	for i := 1; i <= o.N; i++ {
@@ -138,7 +145,7 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 		if err := v.Public.Put(material.PublicKey, pk.KeyID, pubBytes); err != nil {
 			return nil, err
 		}
-		shareBytes, err := material.EncodeKeyShare(&shares[i-1])
+		shareBytes, err := material.EncodeKeyInfo(&shares[i-1], digests)
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +158,9 @@ func Generate(rnd io.Reader, o Options) (*Result, error) {
 		sigBytes, _ := material.EncodeSigningKey(i, priv)
 		verfBytes, _ := material.EncodeVerfKey(i, pub)
 		if err := v.Public.Put(material.VerfKey, sigID, verfBytes); err != nil {
+			return nil, err
+		}
+		if err := v.Public.Put(material.VerfAddress, sigID, []byte(material.AddressText(pub))); err != nil {
 			return nil, err
 		}
 		for _, vault := range []*storage.Vault{v.Private, v.Backup} {

@@ -3,6 +3,7 @@ package localcluster
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -154,17 +155,59 @@ func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
 		g.Expect(report).To(ContainSubstring("[FAIL] No PRSS epoch data found"))
 	})
 
-	t.Run("public material that does not match the share is refused", func(t *testing.T) {
-		g := NewWithT(t)
-		admin(t, c, "forge-public", object(c, "PUB-p1", material.PublicKey, keyID))
-		restart(t, c, 1)
-		awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
-		_, err := c.Decrypt(ctx, 1, ct)
-		g.Expect(status.Code(err)).To(Equal(codes.FailedPrecondition))
-		g.Expect(status.Convert(err).Message()).To(ContainSubstring("the key share of party 1 does not match the public material"))
-		report, _ := healthCheck(c, "live", "--endpoint", c.Endpoint(1))
-		g.Expect(report).To(ContainSubstring("[FAIL] PUB-p1/PublicKey/" + keyID + ": mismatch"))
-		g.Expect(c.Decrypt(ctx, 2, ct)).To(Equal(uint64(4242)))
+	// Boot-time storage verification (the real KMS's, PR #759): public
+	// material gone or not matching private storage stops the party before
+	// it serves, with the real message, exit status 1; restoring the object
+	// (from another party, for the key's public material) brings it back.
+	t.Run("public material gone or not matching stops the party at boot", func(t *testing.T) {
+		sigID := func(p int) string {
+			entries, err := os.ReadDir(filepath.Join(c.Dir, prefix("PRIV", p), material.SigningKey))
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("signing key of party %d: %v %v", p, entries, err)
+			}
+			return entries[0].Name()
+		}
+		for _, tc := range []struct {
+			name, file, want string
+			damage           func(file string)
+		}{
+			{"public key of another key", object(c, "PUB-p1", material.PublicKey, keyID), "Error: Public key digest mismatch",
+				func(f string) { admin(t, c, "forge-public", f) }},
+			{"public key removed", object(c, "PUB-p1", material.PublicKey, keyID),
+				"Error: missing or unreadable public material PublicKey for id=" + keyID + ` in storage "file storage with root_path '` + filepath.Join(c.Dir, "PUB-p1") + `'"`,
+				func(f string) { admin(t, c, "rm", f) }},
+			{"verification key of another party", object(c, "PUB-p1", material.VerfKey, sigID(1)),
+				"Error: Verification key in public storage does not match the private signing key: expected the key for address 0x",
+				func(f string) { admin(t, c, "cp", object(c, "PUB-p2", material.VerfKey, sigID(2)), f) }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				g := NewWithT(t)
+				orig, err := os.ReadFile(tc.file)
+				g.Expect(err).NotTo(HaveOccurred())
+				if c.Running(1) {
+					_, err := c.Stop(1, 10*time.Second)
+					g.Expect(err).NotTo(HaveOccurred())
+				}
+				tc.damage(tc.file)
+				// A party that boots anyway is killed after a while: the
+				// test fails on its exit status, it does not hang.
+				bootCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				out, err := exec.CommandContext(bootCtx, filepath.Join(c.Bin, "kms-server"), "--config-file", c.Configs[0]).CombinedOutput()
+				var exit *exec.ExitError
+				g.Expect(errors.As(err, &exit)).To(BeTrue(), "kms-server did not fail: %v\n%s", err, out)
+				g.Expect(exit.ExitCode()).To(Equal(1), "kms-server booted and was killed:\n%s", out)
+				g.Expect(string(out)).To(ContainSubstring(tc.want))
+				g.Expect(string(out)).NotTo(ContainSubstring("Starting core service gRPC server"))
+				// Three parties keep decrypting.
+				g.Expect(c.Decrypt(ctx, 2, ct)).To(Equal(uint64(4242)))
+				g.Expect(os.WriteFile(tc.file, orig, 0o600)).To(Succeed())
+				g.Expect(c.Start(1)).To(Succeed())
+				awaitHealth(t, c, 1, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
+				g.Expect(c.Decrypt(ctx, 1, ct)).To(Equal(uint64(4242)))
+				g.Expect(logOf(c, 1)).To(ContainSubstring("INFO kms_server: Verified public storage material in storage"))
+			})
+		}
 	})
 
 	t.Run("a missing storage path stops the party naming the path", func(t *testing.T) {

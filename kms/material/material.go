@@ -4,6 +4,7 @@
 //
 //	PUB-p<i>/PublicKey/<key_id>      cluster key and verification keys
 //	PUB-p<i>/VerfKey/<sig_id>        this party's signature verification key
+//	PUB-p<i>/VerfAddress/<sig_id>    its address text, 0x and the key in hex
 //	PRIV-p<i>/FheKeyInfo/<key_id>    this party's key share
 //	PRIV-p<i>/SigningKey/<sig_id>    this party's signing key
 //	PRIV-p<i>/EpochData/<epoch_id>   this party's PRSS keys for one epoch
@@ -28,11 +29,16 @@ import (
 
 // Data types, the directory names of the storage layout.
 const (
-	PublicKey  = "PublicKey"
-	VerfKey    = "VerfKey"
-	FheKeyInfo = "FheKeyInfo"
-	SigningKey = "SigningKey"
-	EpochData  = "EpochData"
+	PublicKey = "PublicKey"
+	VerfKey   = "VerfKey"
+	// VerfAddress is the address text of the verification key, what the
+	// real KMS stores beside it (PubDataType::VerfAddress, an ed25519 key's
+	// address_text: 0x and its bytes in hex, core/service/src/cryptography/
+	// signing/mod.rs).
+	VerfAddress = "VerfAddress"
+	FheKeyInfo  = "FheKeyInfo"
+	SigningKey  = "SigningKey"
+	EpochData   = "EpochData"
 )
 
 // BackedUp lists the private data types copied to the backup vault.
@@ -82,6 +88,12 @@ type keyShareJSON struct {
 	KeyID string `json:"key_id"`
 	Party int    `json:"party"`
 	Share string `json:"share"`
+	// KeyDigests are the digests of the published objects of the key, by
+	// data type, over their raw stored bytes: the real KMS's private
+	// KeyGenMetadata key_digest_map, which boot-time verification checks
+	// public storage against. Material without them is legacy: checked for
+	// presence only.
+	KeyDigests map[string]string `json:"key_digest_map,omitempty"`
 }
 
 type signingKeyJSON struct {
@@ -158,30 +170,62 @@ func DecodePublicKey(b []byte) (*tss.PublicKey, error) {
 	return pk, pk.CheckConsistent()
 }
 
-// EncodeKeyShare renders a key share.
-func EncodeKeyShare(ks *tss.KeyShare) ([]byte, error) {
+// KeyDigests are the digests of a key's published objects, by data type.
+type KeyDigests map[string][]byte
+
+// EncodeKeyShare renders a key share without digests (legacy material).
+func EncodeKeyShare(ks *tss.KeyShare) ([]byte, error) { return EncodeKeyInfo(ks, nil) }
+
+// EncodeKeyInfo renders a key share with the digests of its key's
+// published objects.
+func EncodeKeyInfo(ks *tss.KeyShare, d KeyDigests) ([]byte, error) {
 	b, err := ks.X.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(keyShareJSON{KeyID: ks.KeyID, Party: ks.Party, Share: hex.EncodeToString(b)})
+	j := keyShareJSON{KeyID: ks.KeyID, Party: ks.Party, Share: hex.EncodeToString(b)}
+	if len(d) > 0 {
+		j.KeyDigests = map[string]string{}
+		for typ, sum := range d {
+			j.KeyDigests[typ] = hex.EncodeToString(sum)
+		}
+	}
+	return json.Marshal(j)
 }
 
 // DecodeKeyShare parses a key share.
 func DecodeKeyShare(b []byte) (*tss.KeyShare, error) {
+	ks, _, err := DecodeKeyInfo(b)
+	return ks, err
+}
+
+// DecodeKeyInfo parses a key share and the digests it records (nil for
+// legacy material).
+func DecodeKeyInfo(b []byte) (*tss.KeyShare, KeyDigests, error) {
 	var j keyShareJSON
 	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, err := hex.DecodeString(j.Share)
 	if err != nil {
-		return nil, fmt.Errorf("share: %w", err)
+		return nil, nil, fmt.Errorf("share: %w", err)
 	}
 	x := tss.G.NewScalar()
 	if err := x.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("share: %w", err)
+		return nil, nil, fmt.Errorf("share: %w", err)
 	}
-	return &tss.KeyShare{KeyID: j.KeyID, Party: j.Party, X: x}, nil
+	var d KeyDigests
+	if len(j.KeyDigests) > 0 {
+		d = KeyDigests{}
+		for typ, s := range j.KeyDigests {
+			sum, err := hex.DecodeString(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("digest of %s: %w", typ, err)
+			}
+			d[typ] = sum
+		}
+	}
+	return &tss.KeyShare{KeyID: j.KeyID, Party: j.Party, X: x}, d, nil
 }
 
 // SigningKeyID names a signing key by the digest of its public half.
@@ -212,6 +256,11 @@ func DecodeSigningKey(b []byte) (ed25519.PrivateKey, error) {
 func EncodeVerfKey(party int, pub ed25519.PublicKey) ([]byte, error) {
 	return json.Marshal(verfKeyJSON{Party: party, PublicKey: hex.EncodeToString(pub)})
 }
+
+// AddressText is the address of a verification key as stored under
+// VerfAddress: 0x and the key's bytes in hex, as the real KMS writes an
+// ed25519 key's (UnifiedPublicSigKey::address_text).
+func AddressText(pub ed25519.PublicKey) string { return "0x" + hex.EncodeToString(pub) }
 
 // DecodeVerfKey parses a signature verification key.
 func DecodeVerfKey(b []byte) (ed25519.PublicKey, error) {

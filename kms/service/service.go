@@ -120,6 +120,9 @@ func New(o Options) (*Service, error) {
 	if err := s.loadSigningKey(); err != nil {
 		return nil, err
 	}
+	if err := s.verifyPublic(); err != nil {
+		return nil, err
+	}
 	if err := s.loadKeys(); err != nil {
 		return nil, err
 	}
@@ -196,6 +199,24 @@ func (s *Service) loadSigningKey() error {
 		return fmt.Errorf("cannot load the signing key: %w", err)
 	}
 	s.signer, s.signerID = k, id
+	return nil
+}
+
+// verifyPublic is the real KMS's boot-time storage verification
+// (material.VerifyPublic): a failure stops the party before it binds a
+// port, so it never serves 50100 and its container crash-loops, as the
+// real one's error returns from main (core/service/src/bin/kms-server.rs).
+// No metric counts it there; the lines below are the real ones.
+func (s *Service) verifyPublic() error {
+	v, err := s.vaults.VerifyPublic(s.me, s.signerID, s.signer)
+	for _, id := range v.Legacy {
+		s.log.Info(fmt.Sprintf("Legacy metadata for id=%s, checking raw object presence only (no digest verification)", id))
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info(fmt.Sprintf("Verification key and address in public storage match the private signing key (address %s)", v.Address))
+	s.log.Info(fmt.Sprintf("Verified public storage material in storage %q: %d keyset(s), 0 CRS(es), 0 recovery validation material item(s)", v.Storage, v.Keysets))
 	return nil
 }
 

@@ -67,15 +67,38 @@ func (v *Vault) Put(typ, id string, payload []byte) error {
 	if err := checkName(id); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(payload)
-	body, err := json.MarshalIndent(envelope{Format: Format, Type: typ, ID: id, SHA256: hex.EncodeToString(sum[:]), Data: payload}, "", "  ")
+	body, err := Seal(typ, id, payload)
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(v.File(typ, id), append(body, '\n')); err != nil {
+	if err := WriteFileAtomic(v.File(typ, id), body); err != nil {
 		return fmt.Errorf("storing %s: %w", v.Object(typ, id), err)
 	}
 	return nil
+}
+
+// Seal is the exact bytes Put writes for payload as typ/id: what a digest
+// of an object's raw stored bytes is taken over.
+func Seal(typ, id string, payload []byte) ([]byte, error) {
+	sum := sha256.Sum256(payload)
+	body, err := json.MarshalIndent(envelope{Format: Format, Type: typ, ID: id, SHA256: hex.EncodeToString(sum[:]), Data: payload}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(body, '\n'), nil
+}
+
+// Raw reads typ/id as stored, checking nothing, as the real file storage's
+// load_bytes does (core/service/src/vault/storage/file.rs): the boot-time
+// verification hashes these bytes, so a truncated object is a digest
+// mismatch there, not an unreadable one.
+func (v *Vault) Raw(typ, id string) ([]byte, error) {
+	p := v.File(typ, id)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("Could not load bytes from path %s: %w", p, unwrapPath(err))
+	}
+	return b, nil
 }
 
 // Get reads typ/id and verifies its digest.
