@@ -37,23 +37,28 @@ func badConfig(name string, m fault.Mutation, validation bool, logMsg func(e *sc
 			if validation {
 				detect = append(detect, configCheck(e, i, msg))
 			}
-			runbooks := []string{"config-recovery"}
-			if e.C.Backend() == "kubernetes" {
-				// The bad config came with a helm upgrade and is in the
-				// party's ConfigMap: the guide's copy into the volume
-				// brings the party back, its next pod start would undo
-				// that (the audit names the ConfigMap), and the guide's
-				// "Fix configuration errors in Helm values" puts it right.
-				runbooks = append(runbooks, "helm-rollback-config")
-			}
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.BadConfig(i, m)},
 				Detect: detect,
 				During: check.Expect{Live: e.Others(i)},
-				Target: i, Runbooks: runbooks,
+				Target: i, Runbooks: configRecovery(e),
 			}
 		},
 	}
+}
+
+// configRecovery is the guide's configuration recovery of a bad config.
+func configRecovery(e *scenario.Env) []string {
+	runbooks := []string{"config-recovery"}
+	if e.C.Backend() == "kubernetes" {
+		// The bad config came with a helm upgrade and is in the
+		// party's ConfigMap: the guide's copy into the volume
+		// brings the party back, its next pod start would undo
+		// that (the audit names the ConfigMap), and the guide's
+		// "Fix configuration errors in Helm values" puts it right.
+		runbooks = append(runbooks, "helm-rollback-config")
+	}
+	return runbooks
 }
 
 func fixed(msg string) func(*scenario.Env) string { return func(*scenario.Env) string { return msg } }
@@ -89,6 +94,35 @@ var startupIssues = []scenario.Scenario{
 	badConfig("a peer id greater than n stops the party", fault.PeerIDTooLarge, true, func(e *scenario.Env) string {
 		return fmt.Sprintf("Peer party ID cannot be greater than the number of parties (%d).", e.N)
 	}),
+	// Peer list drift (issue 23, REAL-KMS.md item 7): a peer renamed in
+	// one party's list only. The real party checks every peer's pinned
+	// certificate against the peer's mpc_identity before it serves
+	// (core/service/src/bin/kms-server.rs, build_tls_config) and stops on
+	// the first mismatch; kms-health-check config never looks at
+	// certificates (tools/kms-health-check/src/checks.rs) and passes the
+	// list; the renamed peer sees only a party gone.
+	{
+		Name: "a peer renamed in one party's list only stops that party, naming certificate and identity, while kms-health-check config passes the list; configuration recovery restores it", Section: Startup, Labels: []string{fault.Config},
+		Build: func(e *scenario.Env) scenario.Plan {
+			i := e.One()
+			k := fault.RenamedPeer(i, e.N)
+			msg := fmt.Sprintf("Certificate subject kms-party-%d does not match mpc_identity %s", k, fault.RenamedIdentity(k))
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.BadConfig(i, fault.PeerRenamed)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(i),
+					probe.LogSays(i, "ERROR kms_server: .*"+regexp.QuoteMeta(msg)),
+					probe.KeeperSays(fmt.Sprintf("kms-health-check config --file on party %d's config reports [OK] Valid threshold config", i), 0,
+						"[OK] Valid threshold config", "kms-health-check", "config", "--file", e.C.ConfigPath(i)),
+					probe.PeerUnreachable(k, i, ""),
+					probe.HealthStatus(k, "Healthy"),
+				},
+				During: check.Expect{Live: e.Others(i), Down: []int{i}},
+				Target: i, Runbooks: configRecovery(e),
+				Defects: []string{"docs/operations/configuration.md, Threshold Configuration Validation: the pages ask only that my_id match a configured party_id and validate with kms-health-check config, which passes a peer list the party refuses: a peer's mpc_identity that is not the CN of that peer's certificate stops the party at start (\"" + msg + "\"). The pages do not say that mpc_identity must be the CN of the peer's certificate nor that every party's list must name the peers alike, and give no procedure: the seed guide's Configuration Recovery (restore the known-good config) repairs it"},
+			}
+		},
+	},
 	badConfig("the service port equal to the party-to-party port is refused, naming the port", fault.SamePorts, true, func(e *scenario.Env) string {
 		return fmt.Sprintf("Service listen port and threshold listen port must differ, both are %d", e.C.Profile.APIPort)
 	}),

@@ -205,6 +205,12 @@ var (
 	PeerIDTooLarge = Mutation{"peer id greater than n", func(s string, c *cluster.Cluster, _ int) string {
 		return strings.Replace(s, fmt.Sprintf("party_id = %d\n", c.Topology.N), fmt.Sprintf("party_id = %d\n", c.Topology.N+1), 1)
 	}}
+	// PeerRenamed changes, in party i's list only, the mpc_identity of
+	// the next party (RenamedPeer): a rename every other party missed.
+	PeerRenamed = Mutation{"a peer's mpc_identity changed in this party's list only", func(s string, c *cluster.Cluster, i int) string {
+		k := RenamedPeer(i, c.Topology.N)
+		return strings.Replace(s, fmt.Sprintf("mpc_identity = 'kms-party-%d'\n", k), fmt.Sprintf("mpc_identity = '%s'\n", RenamedIdentity(k)), 1)
+	}}
 	SamePorts = Mutation{"service port equal to the party-to-party port", func(s string, c *cluster.Cluster, _ int) string {
 		return strings.Replace(s, fmt.Sprintf("listen_port = %d", c.Profile.P2PPort), fmt.Sprintf("listen_port = %d", c.Profile.APIPort), 1)
 	}}
@@ -215,6 +221,12 @@ var (
 		return strings.Replace(s, fmt.Sprintf("path = '%s'\nprefix = 'PRIV-p%d'", c.Profile.KeysDir, i), fmt.Sprintf("path = '%s/missing'\nprefix = 'PRIV-p%d'", c.Profile.KeysDir, i), 1)
 	}}
 )
+
+// RenamedPeer is the peer PeerRenamed renames in party i's list.
+func RenamedPeer(i, n int) int { return i%n + 1 }
+
+// RenamedIdentity is the mpc_identity PeerRenamed gives peer k.
+func RenamedIdentity(k int) string { return fmt.Sprintf("kms-party-%d.renamed", k) }
 
 func boolInt(b bool) int {
 	if b {

@@ -92,6 +92,15 @@ func AuthFromConfig(c *config.Config) (*Auth, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid tls_cert of peer %d: %w", p.PartyID, err)
 		}
+		// The real party checks every peer's certificate against the
+		// peer's mpc_identity before it serves, and stops on the first
+		// that does not match: a peer renamed in one party's list only
+		// stops that party (core/service/src/bin/kms-server.rs,
+		// build_tls_config; TlsCert::into_pem in
+		// core/service/src/conf/threshold.rs).
+		if cn := pc.Subject.CommonName; cn != p.Identity() {
+			return nil, fmt.Errorf("Certificate subject %s does not match mpc_identity %s", cn, p.Identity())
+		}
 		pinned = append(pinned, Pinned{ID: p.PartyID, Identity: p.Identity(), Cert: pc})
 	}
 	return NewAuth(t.MyID, cert, pinned), nil
