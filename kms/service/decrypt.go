@@ -72,19 +72,15 @@ func (s *Service) startPubDecrypt() (*ratelimit.Permit, error) {
 		return permit, nil
 	}
 	s.log.Error(fmt.Sprintf("Grpc failure on requestID %s with metric %s and error code %s. Error message: %v",
-		defaultRequestID, metricPublicDecryptRequest, tonicResourceExhausted, err))
+		defaultRequestID, metricPublicDecryptRequest, tonicName(codes.ResourceExhausted), err))
 	st := status.Errorf(codes.ResourceExhausted, "Failed on requestID %s with metric %s", defaultRequestID, metricPublicDecryptRequest)
 	s.observe(opPublicDecrypt, time.Now(), st)
 	return nil, st
 }
 
 // What the real party's refusal names: the operation's metric tag
-// (OP_PUBLIC_DECRYPT_REQUEST, observability/src/metrics_names.rs) and
-// tonic's Display of Code::ResourceExhausted (its description).
-const (
-	metricPublicDecryptRequest = "public_decrypt_request"
-	tonicResourceExhausted     = "Some resource has been exhausted"
-)
+// (OP_PUBLIC_DECRYPT_REQUEST, observability/src/metrics_names.rs).
+const metricPublicDecryptRequest = "public_decrypt_request"
 
 // GetPublicDecryptionResult answers Unavailable until the decryption is done.
 func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.PublicDecryptionResponse, error) {

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -20,6 +22,56 @@ func (s *Service) observe(op string, start time.Time, err error) {
 	s.metrics.Operations.WithLabelValues(op).Inc()
 	s.metrics.Duration.WithLabelValues(op).Observe(float64(time.Since(start).Microseconds()) / 1000)
 	if err != nil {
-		s.metrics.Errors.WithLabelValues(op, status.Code(err).String()).Inc()
+		s.metrics.Errors.WithLabelValues(op, s.errTag(status.Code(err))).Inc()
 	}
 }
+
+// errTags are the error label values of kms_operation_errors_total, as the
+// real party maps gRPC codes to them (observability/src/metrics_names.rs,
+// map_tonic_code_to_metric_err_tag).
+var errTags = map[codes.Code]string{
+	codes.FailedPrecondition: "failed_precondition",
+	codes.ResourceExhausted:  "resource_exhausted",
+	codes.Canceled:           "cancelled",
+	codes.InvalidArgument:    "invalid_argument",
+	codes.Aborted:            "aborted",
+	codes.AlreadyExists:      "already_exists",
+	codes.NotFound:           "not_found",
+	codes.Internal:           "internal_error",
+	codes.Unavailable:        "unavailable",
+}
+
+// errTag is the error label of a failed operation: any other code counts
+// as "other", with the real party's warning (its typo included).
+func (s *Service) errTag(c codes.Code) string {
+	if tag, ok := errTags[c]; ok {
+		return tag
+	}
+	s.log.Warn(fmt.Sprintf("Unexcepted grpc error code: %s. Counted as other", tonicName(c)))
+	return "other"
+}
+
+// tonicDescriptions are tonic's descriptions of the gRPC codes
+// (Code::description), which its Display prints: what the real party's
+// log lines say for a code.
+var tonicDescriptions = map[codes.Code]string{
+	codes.OK:                 "The operation completed successfully",
+	codes.Canceled:           "The operation was cancelled",
+	codes.Unknown:            "Unknown error",
+	codes.InvalidArgument:    "Client specified an invalid argument",
+	codes.DeadlineExceeded:   "Deadline expired before operation could complete",
+	codes.NotFound:           "Some requested entity was not found",
+	codes.AlreadyExists:      "Some entity that we attempted to create already exists",
+	codes.PermissionDenied:   "The caller does not have permission to execute the specified operation",
+	codes.ResourceExhausted:  "Some resource has been exhausted",
+	codes.FailedPrecondition: "The system is not in a state required for the operation's execution",
+	codes.Aborted:            "The operation was aborted",
+	codes.OutOfRange:         "Operation was attempted past the valid range",
+	codes.Unimplemented:      "Operation is not implemented or not supported",
+	codes.Internal:           "Internal error",
+	codes.Unavailable:        "The service is currently unavailable",
+	codes.DataLoss:           "Unrecoverable data loss or corruption",
+	codes.Unauthenticated:    "The request does not have valid authentication credentials",
+}
+
+func tonicName(c codes.Code) string { return tonicDescriptions[c] }
