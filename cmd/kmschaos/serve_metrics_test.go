@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kmschaos/kmschaos/internal/promtest"
 )
 
 // kmschaos serve, started as a user does, answers /metrics with the
@@ -72,7 +74,7 @@ func TestServeExportsTheStoreForPrometheus(t *testing.T) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
 		}
 	}
-	promtool := promtoolPath(t)
+	promtool := promtest.Tool(t, "promtool")
 	check := exec.Command(promtool, "check", "metrics")
 	check.Stdin = bytes.NewReader(body)
 	if out, err := check.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
@@ -91,20 +93,6 @@ func TestServeExportsTheStoreForPrometheus(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Errorf("serve did not stop within 30s of Ctrl-C")
 	}
-}
-
-// promtoolPath is Debian's promtool; skipped where missing, except under
-// make test (KMSCHAOS_REQUIRE_PROMETHEUS=1), which installs it.
-func promtoolPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("KMSCHAOS_REQUIRE_PROMETHEUS") == "1" {
-			t.Fatalf("promtool is required here (KMSCHAOS_REQUIRE_PROMETHEUS=1): %v (apt-get install prometheus)", err)
-		}
-		t.Skipf("skipped: no promtool on PATH (apt-get install prometheus; make test installs it)")
-	}
-	return p
 }
 
 // Bad input for serve: one line, exit 2, nothing served.

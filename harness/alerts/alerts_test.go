@@ -8,29 +8,15 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// promtool finds Debian's promtool (apt-get install prometheus;
-// KMSCHAOS_SETUP_PROMETHEUS=1 make setup installs it). Where it is missing
-// the test is skipped saying so — except under make test
-// (KMSCHAOS_REQUIRE_PROMETHEUS=1), where it fails. As harness/resultmetrics.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("KMSCHAOS_REQUIRE_PROMETHEUS") == "1" {
-			t.Fatalf("promtool is required here (KMSCHAOS_REQUIRE_PROMETHEUS=1): %v (apt-get install prometheus)", err)
-		}
-		t.Skip("skipped: no promtool on PATH (apt-get install prometheus; KMSCHAOS_SETUP_PROMETHEUS=1 make setup installs it)")
-	}
-	return p
-}
+	"github.com/kmschaos/kmschaos/internal/promtest"
+)
 
 // run runs promtool in dir and fails the test with its output unless it
 // exits 0.
 func run(t *testing.T, dir string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(promtool(t), args...)
+	cmd := exec.Command(promtest.Tool(t, "promtool"), args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

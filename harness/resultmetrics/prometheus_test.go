@@ -14,23 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// prometheusTool finds Debian's prometheus or promtool (apt-get install
-// prometheus; make test installs it). Where it is missing the test is
-// skipped saying so — except under make test
-// (KMSCHAOS_REQUIRE_PROMETHEUS=1), where it fails.
-func prometheusTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("KMSCHAOS_REQUIRE_PROMETHEUS") == "1" {
-			t.Fatalf("%s is required here (KMSCHAOS_REQUIRE_PROMETHEUS=1): %v (apt-get install prometheus)", name, err)
-		}
-		t.Skipf("skipped: no %s on PATH (apt-get install prometheus; make test installs it)", name)
-	}
-	return p
-}
+	"github.com/kmschaos/kmschaos/internal/promtest"
+)
 
 // startPrometheus runs a real Prometheus scraping target every second,
 // its configuration and TSDB in a temporary directory, on a free loopback
@@ -38,7 +24,7 @@ func prometheusTool(t *testing.T, name string) string {
 // directory removed when the test ends. It returns its API's base URL.
 func startPrometheus(t *testing.T, target string) string {
 	t.Helper()
-	bin := prometheusTool(t, "prometheus")
+	bin := promtest.Tool(t, "prometheus")
 	dir := t.TempDir()
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
