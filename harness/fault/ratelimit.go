@@ -36,25 +36,12 @@ import (
 // party's config back and restarts it: nothing of the fault is left.
 func RateLimitBurst(i, bucket, workers int) Fault {
 	name := fmt.Sprintf("party %d's rate limiter bucket_size lowered to %d and a burst of %d concurrent decryptions through it", i, bucket, workers)
+	lowered := BadConfig(i, Mutation{fmt.Sprintf("bucket_size lowered to %d", bucket), func(s string, _ *cluster.Cluster, _ int) string {
+		return strings.Replace(s, fmt.Sprintf("bucket_size = %d\n", config.DefaultRateLimiter.BucketSize), fmt.Sprintf("bucket_size = %d\n", bucket), 1)
+	}})
 	return New(name, Resources, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		file := c.ConfigPath(i)
-		restore, err := saved(ctx, c, i, file)
+		restore, err := lowered.Inject(ctx, c)
 		if err != nil {
-			return nil, err
-		}
-		orig, err := c.ReadFile(ctx, file)
-		if err != nil {
-			return restore, err
-		}
-		from := fmt.Sprintf("bucket_size = %d\n", config.DefaultRateLimiter.BucketSize)
-		small := strings.Replace(string(orig), from, fmt.Sprintf("bucket_size = %d\n", bucket), 1)
-		if small == string(orig) {
-			return restore, fmt.Errorf("party %d's config has no %q to lower", i, strings.TrimSpace(from))
-		}
-		if err := c.WriteFile(ctx, file, []byte(small), 0o600); err != nil {
-			return restore, err
-		}
-		if err := restart(ctx, c, i); err != nil {
 			return restore, err
 		}
 		stop, err := burst(c, i, workers, "burst of "+name)

@@ -22,14 +22,14 @@ func restart(ctx context.Context, c *cluster.Cluster, i int) error {
 	return c.Party(i).Restart(ctx, fixtures.Intervals.Fault.RestartGrace)
 }
 
-// saved remembers a file's bytes and writes them back on heal, then
-// restarts the party so it loads them.
-func saved(ctx context.Context, c *cluster.Cluster, i int, file string) (Heal, error) {
+// saved reads a file's bytes, returned for the caller to change, and a
+// heal that writes them back and restarts the party so it loads them.
+func saved(ctx context.Context, c *cluster.Cluster, i int, file string) ([]byte, Heal, error) {
 	orig, err := c.ReadFile(ctx, file)
 	if err != nil {
-		return nil, fmt.Errorf("saving %s: %w", file, err)
+		return nil, nil, fmt.Errorf("saving %s: %w", file, err)
 	}
-	return func(ctx context.Context) error {
+	return orig, func(ctx context.Context) error {
 		ctx = context.WithoutCancel(ctx)
 		if err := c.WriteFile(ctx, file, orig, 0o600); err != nil {
 			return err
@@ -70,7 +70,7 @@ var (
 func mutate(name, kind string, i int, o Object, cmd ...string) Fault {
 	return New(name, kind, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		file := o.resolve(c, i)
-		heal, err := saved(ctx, c, i, file)
+		_, heal, err := saved(ctx, c, i, file)
 		if err != nil {
 			return nil, err
 		}
@@ -241,11 +241,10 @@ func boolInt(b bool) int {
 func BadConfig(i int, m Mutation) Fault {
 	return New(fmt.Sprintf("config of party %d: %s", i, m.Name), Config, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		file := c.ConfigPath(i)
-		heal, err := saved(ctx, c, i, file)
+		orig, heal, err := saved(ctx, c, i, file)
 		if err != nil {
 			return nil, err
 		}
-		orig, _ := c.ReadFile(ctx, file)
 		bad := m.Apply(string(orig), c, i)
 		if bad == string(orig) {
 			return heal, fmt.Errorf("mutation %q changed nothing in the config of party %d", m.Name, i)
