@@ -70,7 +70,6 @@ var storageIssues = []scenario.Scenario{
 				Faults: []fault.Fault{fault.DiskFull(k, 100)},
 				Detect: []probe.Probe{
 					probe.HealthCheckSays(k, `\[FAIL\] private vault .*no space left on device`),
-					probe.Rising([]int{k}, "kms_storage_errors_total", map[string]string{"vault": "private", "kind": "nospace"}),
 					noTempFiles(k),
 				},
 				During: check.Expect{Live: e.Others()},

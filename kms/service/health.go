@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -25,7 +24,7 @@ func (s *Service) Ping(ctx context.Context, req *p2pv1.PingRequest) (*p2pv1.Ping
 // whatever the number of silent peers.
 func (s *Service) pingTimeout() time.Duration { return min(s.networkTimeout, 3*time.Second) }
 
-// pingAll pings every peer in parallel and updates the peer metrics.
+// pingAll pings every peer in parallel.
 func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 	ids := s.peers.IDs()
 	out := make([]*kmsv1.PeerHealth, len(ids))
@@ -38,7 +37,6 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 			rtt, err := s.peers.Ping(ctx, id, s.pingTimeout())
 			if err != nil {
 				ph.Error = err.Error()
-				s.metrics.PeerErrors.WithLabelValues(strconv.Itoa(id), "ping").Inc()
 			} else {
 				ph.Reachable = true
 				ph.LatencyMs = uint32(rtt.Milliseconds())
@@ -47,18 +45,6 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 		}(i, id)
 	}
 	wg.Wait()
-	reachable := 1
-	for _, ph := range out {
-		peer := strconv.Itoa(int(ph.PeerId))
-		if ph.Reachable {
-			reachable++
-			s.metrics.PeerReachable.WithLabelValues(peer).Set(1)
-			s.metrics.PeerLatency.WithLabelValues(peer).Set(float64(ph.LatencyMs))
-		} else {
-			s.metrics.PeerReachable.WithLabelValues(peer).Set(0)
-		}
-	}
-	s.metrics.PeersReachable.Set(float64(reachable))
 	return out
 }
 
@@ -143,31 +129,23 @@ func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*km
 	return &kmsv1.OperatorPublicKey{PublicKey: []byte(s.signer.Public().(ed25519.PublicKey)), KeyId: s.signerID}, nil
 }
 
-// probeVaults probes every vault and records free space and errors.
+// probeVaults probes every vault.
 func (s *Service) probeVaults() []storage.Status {
 	var out []storage.Status
 	for _, v := range s.vaults.All() {
-		st := v.Probe()
-		if st.TotalBytes > 0 {
-			s.metrics.StorageFree.WithLabelValues(v.Name).Set(float64(st.FreeBytes))
-			s.metrics.StorageUsed.WithLabelValues(v.Name).Set(st.UsedRatio())
-		}
-		if st.Err != nil {
-			s.metrics.StorageErrors.WithLabelValues(v.Name, storage.ErrorKind(st.Err)).Inc()
-		}
-		out = append(out, st)
+		out = append(out, v.Probe())
 	}
 	return out
 }
 
-// Monitor refreshes the peer, storage and rate limiter metrics every
-// interval until ctx ends.
+// Monitor refreshes the sampled metrics every interval until ctx ends.
+// Like the real party it pings no peer and probes no vault in the
+// background: peers are pinged when a health check asks, and the real
+// KMS exports no peer or storage metric (observability/src/metrics.rs).
 func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		s.pingAll(ctx)
-		s.probeVaults()
 		// Sampled, not live: the real party sets the gauge in its system
 		// metrics loop every refresh_interval (5 s by default,
 		// observability/src/conf.rs; update_threshold_kms_system_metrics in
