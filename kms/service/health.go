@@ -8,9 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/kmschaos/kmschaos/kms/health"
 	"github.com/kmschaos/kmschaos/kms/material"
-	"github.com/kmschaos/kmschaos/kms/storage"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
 )
@@ -52,6 +54,12 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.HealthStatusResponse, err error) {
 	start := time.Now()
 	defer func() { s.observe(opHealth, start, err) }()
+	// The party's own key material, listed from storage as the real
+	// endpoint does (backup_operator.get_key_material_availability).
+	keyIDs, err := s.storedKeyIDs()
+	if err != nil {
+		return nil, err
+	}
 	peers := s.pingAll(ctx)
 	reachable := 1
 	for _, p := range peers {
@@ -72,10 +80,7 @@ func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *km
 			Peers:              peers,
 		}},
 	}
-	for id := range s.keys {
-		resp.MyFheKeyIds = append(resp.MyFheKeyIds, id)
-	}
-	sort.Strings(resp.MyFheKeyIds)
+	resp.MyFheKeyIds = keyIDs
 	return resp, nil
 }
 
@@ -83,59 +88,36 @@ func (s *Service) storageInfo() string {
 	return fmt.Sprintf("Threshold KMS - file storage with root_path '%s'", s.vaults.Private.Dir())
 }
 
-// GetKeyMaterialAvailability scans storage live: what is there, what is
-// missing or corrupt, the PRSS epochs, and a read/write probe of every vault.
+// GetKeyMaterialAvailability lists the key shares in private storage, as
+// the real party's query_key_material_availability does
+// (core/service/src/engine/utils.rs): ids only. It reads no object and
+// checks nothing: a share that is corrupt, unreadable or mismatched is
+// listed like a good one, and the threshold party has no CRS or
+// preprocessing here.
 func (s *Service) GetKeyMaterialAvailability(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.KeyMaterialAvailabilityResponse, err error) {
 	start := time.Now()
 	defer func() { s.observe(opKeyMaterial, start, err) }()
-	r := s.vaults.Scan()
-	resp = &kmsv1.KeyMaterialAvailabilityResponse{StorageInfo: s.storageInfo()}
-	resp.FheKeyIds = append(resp.FheKeyIds, r.KeyIDs...)
-	for _, p := range r.Problems {
-		resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: p.Object, Kind: p.Kind, Detail: p.Detail})
+	ids, err := s.storedKeyIDs()
+	if err != nil {
+		return nil, err
 	}
-	active, loaded := s.activeEpoch()
-	for _, e := range r.Epochs {
-		info := &kmsv1.EpochInfo{EpochId: e.ID, Intact: e.Err == nil, Active: loaded != nil && e.ID == active}
-		if e.Err != nil {
-			info.Error = e.Err.Error()
-		}
-		resp.Epochs = append(resp.Epochs, info)
-		resp.PreprocessingIds = append(resp.PreprocessingIds, e.ID)
+	return &kmsv1.KeyMaterialAvailabilityResponse{FheKeyIds: ids, StorageInfo: s.storageInfo()}, nil
+}
+
+// storedKeyIDs lists the FheKeyInfo ids of private storage, with the real
+// party's error when the listing fails.
+func (s *Service) storedKeyIDs() ([]string, error) {
+	ids, err := s.vaults.Private.List(material.FheKeyInfo)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "Failed to query threshold FHE keys: %v", err)
 	}
-	// An epoch in use whose file has gone is a problem too.
-	if loaded != nil {
-		found := false
-		for _, e := range r.Epochs {
-			found = found || e.ID == active
-		}
-		if !found {
-			resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: s.vaults.Private.Object(material.EpochData, active), Kind: "missing",
-				Detail: "the PRSS epoch in use is no longer in storage: the party will not find it after a restart"})
-		}
-	}
-	for _, st := range s.probeVaults() {
-		vs := &kmsv1.VaultStatus{Name: st.Name, Path: st.Path, Readable: st.Readable, Writable: st.Writable, TotalBytes: st.TotalBytes, FreeBytes: st.FreeBytes}
-		if st.Err != nil {
-			vs.Error = st.Err.Error()
-		}
-		resp.Vaults = append(resp.Vaults, vs)
-	}
-	return resp, nil
+	sort.Strings(ids)
+	return ids, nil
 }
 
 // GetOperatorPublicKey returns this party's signature verification key.
 func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*kmsv1.OperatorPublicKey, error) {
 	return &kmsv1.OperatorPublicKey{PublicKey: []byte(s.signer.Public().(ed25519.PublicKey)), KeyId: s.signerID}, nil
-}
-
-// probeVaults probes every vault.
-func (s *Service) probeVaults() []storage.Status {
-	var out []storage.Status
-	for _, v := range s.vaults.All() {
-		out = append(out, v.Probe())
-	}
-	return out
 }
 
 // Monitor refreshes the sampled metrics every interval until ctx ends.
