@@ -102,7 +102,7 @@ func TestThirteenPartiesOnLoopback(t *testing.T) {
 	g.Expect(code).To(Equal(0), report)
 	g.Expect(report).To(ContainSubstring("[EXCELLENT] Overall Status: Optimal - All nodes online"))
 	g.Expect(report).To(ContainSubstring("12 of 12 peers reachable"))
-	g.Expect(report).To(ContainSubstring("[OK] Active epoch: "))
+	g.Expect(report).To(ContainSubstring("[OK] FHE Keys: 1\n       - " + c.Key.KeyID))
 
 	const secret = uint64(0x5EC2E7_0000_0042)
 	ct, err := c.Key.Encrypt(rand.Reader, secret)
