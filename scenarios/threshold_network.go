@@ -194,7 +194,7 @@ var thresholdNetworkIssues = []scenario.Scenario{
 				},
 				During: check.Expect{Live: alive, Down: dead},
 				Target: alive[0], Runbooks: []string{"start-parties"}, Vars: map[string]string{"targets": list(dead)},
-				Defects: []string{fmt.Sprintf("at exactly t+1 = %d parties reachable the cluster still decrypts, as the guide's threshold says (symptom only below it: \"< 5 parties reachable\"), but kms-health-check grades every party Unhealthy and exits 1: an operator alerting on the tool's status pages for a cluster that still serves, and the guide does not say which to believe", e.T+1)},
+				Defects: []string{fmt.Sprintf("at exactly t+1 = %d parties reachable the cluster still decrypts, as the guide's threshold says (symptom only below it: \"< 5 parties reachable\"), but every party grades itself Unhealthy (kms-health-check: \"Critical: Only %d peers reachable, but %d required nodes for threshold operations\"): an operator alerting on that grade pages for a cluster that still serves, and the guide does not say which to believe", e.T+1, e.T, e.T+1)},
 			}
 		},
 	},

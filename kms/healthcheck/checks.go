@@ -57,10 +57,14 @@ func storageDescription(v *config.Vault) string {
 	return fmt.Sprintf("File(FileStorage { path: %q, prefix: %q })", v.Storage.File.Path, v.Storage.File.Prefix)
 }
 
-// RunLive checks a running party through its API.
+// RunLive checks a running party through its API. As the real tool's
+// check_live (checks.rs), the overall status starts at Healthy and only
+// gets worse: Unhealthy when the party does not answer, Degraded when it
+// lists no key. The party's grade of its peers is shown per context, and
+// never reaches the overall status or the exit code.
 func RunLive(ctx context.Context, endpoint string, o Options) *Result {
 	o.defaults()
-	r := &Result{OverallHealth: Optimal}
+	r := &Result{OverallHealth: Healthy}
 	live(ctx, endpoint, o, r)
 	return r
 }
@@ -90,20 +94,18 @@ func live(ctx context.Context, endpoint string, o Options, r *Result) {
 	if err != nil {
 		r.Connectivity = &Connectivity{Error: fmt.Sprintf("Failed to connect to %s: %s", client.HostPort(endpoint), callError(err, o.ConnectionTimeout))}
 		r.OverallHealth = Unhealthy
-		r.Recommendations = append(r.Recommendations, "The party's API does not answer: check that the service is running and listening, then the network path to it")
+		r.Recommendations = append(r.Recommendations, "Cannot connect to KMS at "+endpoint)
 		return
 	}
 	r.Connectivity = &Connectivity{Reachable: true, LatencyMs: time.Since(start).Milliseconds()}
 
 	rctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
 	defer cancel()
-	if hs, err := cl.GetHealthStatus(rctx, &kmsv1.Empty{}); err != nil {
-		r.OverallHealth = worse(r.OverallHealth, Degraded)
-		r.Recommendations = append(r.Recommendations, "Health status unavailable: "+callError(err, o.RequestTimeout))
-	} else {
+	// The key material comes with the health status; the real tool asks
+	// for it alone only when GetHealthStatus fails (its fallback).
+	if hs, err := cl.GetHealthStatus(rctx, &kmsv1.Empty{}); err == nil {
 		processHealth(hs, r)
-	}
-	if km, err := cl.GetKeyMaterialAvailability(rctx, &kmsv1.Empty{}); err != nil {
+	} else if km, err := cl.GetKeyMaterialAvailability(rctx, &kmsv1.Empty{}); err != nil {
 		r.KeyMaterial = &KeyMaterial{Error: callError(err, o.RequestTimeout)}
 		r.OverallHealth = worse(r.OverallHealth, Degraded)
 		r.Recommendations = append(r.Recommendations, "Key material check failed: "+callError(err, o.RequestTimeout))
@@ -126,6 +128,9 @@ func callError(err error, timeout time.Duration) string {
 }
 
 func processHealth(hs *kmsv1.HealthStatusResponse, r *Result) {
+	r.KeyMaterial = &KeyMaterial{Available: true, FheKeyIDs: hs.GetMyFheKeyIds(), CrsIDs: hs.GetMyCrsIds(),
+		Preprocessing: hs.GetMyPreprocessingKeyIds(), StorageBackend: hs.GetMyStorageInfo()}
+	judgeMaterial(r)
 	for _, pc := range hs.GetPeersFromAllContexts() {
 		total := len(pc.GetPeers())
 		up := int(pc.GetNodesReachable()) - 1
@@ -148,9 +153,6 @@ func processHealth(hs *kmsv1.HealthStatusResponse, r *Result) {
 			c.Peers = append(c.Peers, PeerStatus{PeerID: p.GetPeerId(), Endpoint: p.GetEndpoint(), Reachable: p.GetReachable(), LatencyMs: p.GetLatencyMs(), Error: p.GetError()})
 		}
 		r.ContextInfo = append(r.ContextInfo, c)
-		// Peer health counts in the overall status (the real tool's live
-		// mode ignores it; an operator reading "Optimal" would be misled).
-		r.OverallHealth = worse(r.OverallHealth, c.Health)
 	}
 }
 

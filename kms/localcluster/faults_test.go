@@ -126,7 +126,7 @@ func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
 		// PRSS looks Optimal to it, as to the real tool.
 		report, code := healthCheck(c, "live", "--endpoint", c.Endpoint(4))
 		g.Expect(code).To(Equal(0), report)
-		g.Expect(report).To(ContainSubstring("Overall Status: Optimal"))
+		g.Expect(report).To(ContainSubstring("Optimal: All 3 peers online and reachable"))
 		g.Expect(report).NotTo(ContainSubstring("PRSS"))
 	})
 
