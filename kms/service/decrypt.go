@@ -380,8 +380,6 @@ func (s *Service) verifyReply(pub *tss.PublicKey, cts []*tss.Ciphertext, r share
 
 // DecryptShare serves a peer's request for this party's shares.
 func (s *Service) DecryptShare(ctx context.Context, req *p2pv1.ShareRequest) (resp *p2pv1.ShareResponse, err error) {
-	start := time.Now()
-	defer func() { s.observe(opDecryptShare, start, err) }()
 	key, ok := s.keys[req.GetKeyId()]
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Key %s not found", req.GetKeyId())

@@ -52,8 +52,6 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 
 // GetHealthStatus pings every peer and grades this party's view.
 func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.HealthStatusResponse, err error) {
-	start := time.Now()
-	defer func() { s.observe(opHealth, start, err) }()
 	// The party's own key material, listed from storage as the real
 	// endpoint does (backup_operator.get_key_material_availability).
 	keyIDs, err := s.storedKeyIDs()
