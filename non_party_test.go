@@ -71,8 +71,7 @@ func refusals(ctx context.Context, c *cluster.Cluster, k int, since time.Time, r
 	logs, err := c.Party(k).LogsSince(ctx, since)
 	Expect(err).NotTo(HaveOccurred())
 	for _, r := range reasons {
-		re := regexp.MustCompile(`WARN kms_server: Refused party-to-party connection: [^
-]* reason=` + r + ``)
+		re := regexp.MustCompile(`WARN kms_server: Refused party-to-party connection: [^\n]* reason=` + r + `\b`)
 		out[r] = float64(len(re.FindAllString(logs, -1)))
 	}
 	return out

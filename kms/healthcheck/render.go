@@ -147,23 +147,3 @@ func RenderText(w io.Writer, r *Result) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-func okFail(b bool) string {
-	if b {
-		return "OK"
-	}
-	return "FAIL"
-}
-
-func size(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}

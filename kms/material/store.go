@@ -74,4 +74,3 @@ func (v Vaults) PutEpoch(e *Epoch) error {
 	}
 	return v.Private.Put(EpochData, e.Keys.EpochID, b)
 }
-
