@@ -19,7 +19,7 @@ var connectivityIssues = []scenario.Scenario{
 			i := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ClientRefused(i)},
-				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*connection refused`, timings.Connectivity.RefusedCheck)},
+				Detect: []probe.Probe{clientCheck(i, `\[FAIL\] Cannot connect: .*connection refused`, timings.Connectivity.RefusedCheck)},
 				During: check.Expect{Live: e.Others(i), Down: []int{i}},
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}
@@ -32,7 +32,7 @@ var connectivityIssues = []scenario.Scenario{
 			i := e.One()
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ClientHang(i)},
-				Detect: []probe.Probe{clientCheck(i, 1, `\[FAIL\] Cannot connect: .*Timeout after 5s`, timings.Connectivity.HangCheck)},
+				Detect: []probe.Probe{clientCheck(i, `\[FAIL\] Cannot connect: .*Timeout after 5s`, timings.Connectivity.HangCheck)},
 				During: check.Expect{Live: e.Others(i), Down: []int{i}},
 				Target: i, Runbooks: []string{"client-link-recovery"},
 			}

@@ -222,7 +222,7 @@ var startupIssues = []scenario.Scenario{
 					// "the pod exits during startup with one of these log lines"
 					probe.LogSays(k, regexp.QuoteMeta(fmt.Sprintf(`missing or unreadable public material %s for id=%s in storage "file storage with root_path '%s'": Could not load bytes from path %s/%s/%s: no such file or directory`,
 						material.PublicKey, e.C.Key.KeyID, pub, pub, material.PublicKey, e.C.Key.KeyID))),
-					clientCheck(k, 1, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
+					clientCheck(k, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
 					probe.PeerUnreachable(alive[0], k, ""),
 					probe.HealthStatus(alive[0], "Healthy"),
 				},
