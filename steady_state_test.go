@@ -40,12 +40,15 @@ var _ = Describe("Steady state", Label("steady-state"), func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("reports Optimal on every party, from the health check run inside each container", func(ctx SpecContext) {
+	It("grades itself Optimal on every party, from the health check run inside each container", func(ctx SpecContext) {
 		eachParty(c, func(i int) {
 			r, err := probe.Live(ctx, c, i)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.ExitCode).To(Equal(0), "party %d:\n%s", i, r.Text)
-			Expect(r.Text).To(ContainSubstring("[EXCELLENT] Overall Status: Optimal - All nodes online"), "party %d", i)
+			// The real tool's live overall status is Healthy at best; the
+			// party's grade is its context's line.
+			Expect(r.Text).To(ContainSubstring("[OK] Overall Status: Healthy - Sufficient majority"), "party %d", i)
+			Expect(r.Text).To(ContainSubstring(fmt.Sprintf("Optimal: All %d peers online and reachable", c.Topology.N-1)), "party %d", i)
 			Expect(r.Text).To(ContainSubstring(fmt.Sprintf("%d of %d peers reachable", c.Topology.N-1, c.Topology.N-1)))
 		})
 	})

@@ -17,15 +17,17 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Detections particular to some scenarios, built on probe.New: how a user
 // adds one.
 
 // clientCheck runs the health check against party i's client link from
-// the keeper, an operator outside the party: it must exit with code,
-// match pattern, and return within bound (the tool never hangs).
-func clientCheck(i, code int, pattern string, bound time.Duration) probe.Probe {
+// the keeper, an operator outside the party: it must print a whole report
+// (exit 0, as the real tool does for any report), match pattern, and
+// return within bound (the tool never hangs).
+func clientCheck(i int, pattern string, bound time.Duration) probe.Probe {
 	re := regexp.MustCompile(pattern)
 	return probe.New(fmt.Sprintf("health check of party %d through its client link says /%s/ within %s", i, pattern, bound), func(ctx context.Context, c *cluster.Cluster) error {
 		res, err := c.KeeperExec(ctx, "kms-health-check", "live", "--endpoint", c.ClientProxyAddr(i))
@@ -33,8 +35,8 @@ func clientCheck(i, code int, pattern string, bound time.Duration) probe.Probe {
 			return err
 		}
 		switch {
-		case res.ExitCode != code:
-			return fmt.Errorf("exit %d, want %d", res.ExitCode, code)
+		case res.ExitCode != 0:
+			return fmt.Errorf("exit %d, want 0: %s", res.ExitCode, res.Output())
 		case !re.MatchString(res.Stdout):
 			return fmt.Errorf("report lacks /%s/", pattern)
 		case res.Took > bound:
@@ -320,4 +322,36 @@ func saturated(usage float64, bucket int) error {
 		return fmt.Errorf("kms_rate_limiter_usage %.0f of %d", usage, bucket)
 	}
 	return nil
+}
+
+// noKeyListed holds when party i's health check lists no FHE key: what the
+// real tool shows of a lost key share (the ids in private storage, with
+// "No keys found - run key generation").
+func noKeyListed(i int) probe.Probe {
+	return probe.HealthCheckSays(i, `\[OK\] FHE Keys: 0\n(?s:.*)No keys found - run key generation`)
+}
+
+// dfAbove holds when kms-admin df, the shell-less image's df -h, shows
+// party i's keys volume used at a percentage matching percent (a regexp):
+// the guide's custom-health-check.sh alerts above 85.
+func dfAbove(i int, percent string) probe.Probe {
+	return probe.KeeperMatches(fmt.Sprintf("kms-admin df of party %d's keys volume shows it used at /%s/%%", i, percent), 0,
+		` used=`+percent+`%`, "kms-admin", "df", cluster.VolumePath(i, "keys"))
+}
+
+// backupReadable holds when the party's user can read its whole backup
+// vault: kms-admin ls -R run as uid in the keeper lists the backed-up key
+// shares and meets no entry it cannot read.
+func backupReadable(i int, uid string) probe.Probe {
+	return probe.New(fmt.Sprintf("party %d's user reads its whole backup vault", i), func(ctx context.Context, c *cluster.Cluster) error {
+		res, err := c.KeeperExec(ctx, "kms-admin", "run-as", uid+":"+uid, "--", "kms-admin", "ls", "-R", cluster.VolumePath(i, "backup"))
+		if err != nil {
+			return err
+		}
+		out := res.Output()
+		if res.ExitCode != 0 || strings.Contains(out, "permission denied") || !strings.Contains(out, material.FheKeyInfo+"/") {
+			return fmt.Errorf("kms-admin ls -R as %s: exit %d: %s", uid, res.ExitCode, lastLines(out, 3))
+		}
+		return nil
+	})
 }

@@ -21,8 +21,9 @@ import (
 	"github.com/kmschaos/kmschaos/kms/healthcheck"
 )
 
-// exitToolError is the status when the tool itself fails, as opposed to a
-// party that is not healthy (1).
+// exitToolError is the status when the tool itself fails (bad arguments,
+// as clap's). A report, whatever it says, exits 0, as the real tool's main
+// prints its result and returns Ok.
 const exitToolError = 2
 
 type healthConfig struct {
@@ -44,18 +45,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 
   config --file <config.toml>                     validate a config, as the server would
   live   --endpoint <host:port>                   check a running party: its API, its view of
-                                                  every peer, key material, PRSS and storage
-  full   --endpoint <host:port> --config <file>   both; if the party does not answer, its
-                                                  storage is read from disk instead
+                                                  every peer, the key ids it lists
+  full   --endpoint <host:port> --config <file>   both
 
-The report keeps the real tool's text layout, so runbooks that grep it keep
-working, and adds [PRSS] and [STORAGE] sections. Peer health counts in the
-overall status and every peer ping is bounded by the party, so a silent peer
-never stalls the report.
+The report is the real tool's, and shows no more: no PRSS or storage state.
+The overall status of a live check is Healthy when the party answers and
+lists a key, Degraded when it lists none, Unhealthy when it does not answer;
+the party's own grade of its peers (Optimal, Healthy, Degraded, Unhealthy)
+is the line under [PEER STATUS]. Every peer ping is bounded by the party, so
+a silent peer never stalls the report.
 
-Exit status: 0 Optimal or Healthy, 1 Degraded or Unhealthy (or an invalid
-config), 2 when the tool itself fails (bad arguments, a malformed endpoint, a
-config file it cannot read, unreadable settings).
+Exit status: 0 whenever a report is printed, whatever it says (as the real
+tool's): read the report, not the status. 2 when the tool itself fails (bad
+arguments, a malformed endpoint, a config file it cannot read, unreadable
+settings).
 
 Timeouts: connection 5 s and request 10 s by default; set them in a TOML file
 given with --health-config (connection_timeout_secs, request_timeout_secs)
@@ -70,7 +73,6 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 	root.PersistentFlags().StringVar(&format, "format", "text", "output format: text or json")
 	root.PersistentFlags().StringVar(&healthConfigPath, "health-config", "", "TOML file with connection_timeout_secs and request_timeout_secs")
 
-	status := 0
 	emit := func(r *healthcheck.Result) error {
 		var err error
 		switch format {
@@ -81,7 +83,6 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 		default:
 			return fmt.Errorf("unknown --format %q: use text or json", format)
 		}
-		status = r.OverallHealth.ExitCode()
 		return err
 	}
 	options := func() (healthcheck.Options, error) { return loadOptions(healthConfigPath) }
@@ -160,12 +161,11 @@ or with HEALTH_CHECK__CONNECTION_TIMEOUT_SECS / HEALTH_CHECK__REQUEST_TIMEOUT_SE
 		fmt.Fprintln(stderr, "Error:", err)
 		return exitToolError
 	}
-	return status
+	return 0
 }
 
 // checkReadable tells a config file the tool cannot read (the tool failed,
-// exit 2) from one it read and found invalid (the party's config is bad,
-// exit 1).
+// exit 2) from one it read and found invalid (a report saying so, exit 0).
 func checkReadable(flag, path string) error {
 	f, err := os.Open(path)
 	if err != nil {

@@ -35,12 +35,16 @@ func fakeCluster(t *testing.T) (*cluster.Cluster, []*fakebackend.Party) {
 					up++
 				}
 			}
-			grade := health.Name(health.Grade(len(parties), up))
-			code := 0
-			if health.Grade(len(parties), up) > kmsv1.HealthStatus_HEALTH_STATUS_HEALTHY {
-				code = 1
+			// As the real tool prints it: overall Healthy, exit 0, the
+			// party's grade in its context's line.
+			line := map[kmsv1.HealthStatus]string{kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL: "Optimal: All %d peers online and reachable",
+				kmsv1.HealthStatus_HEALTH_STATUS_HEALTHY:  "Healthy but not optimal: %d peers ...",
+				kmsv1.HealthStatus_HEALTH_STATUS_DEGRADED: "(!!!)  INVESTIGATE: Even with healthy status, explore why %d peers are offline.",
+			}[health.Grade(len(parties), up)]
+			if line == "" {
+				line = "Critical: Only %d peers reachable"
 			}
-			return cluster.ExecResult{ExitCode: code, Stdout: fmt.Sprintf("  [PEER STATUS]:\n    %d of %d peers reachable\n[%s] Overall Status: %s\n", up-1, len(parties)-1, strings.ToUpper(grade), grade)}
+			return cluster.ExecResult{Stdout: fmt.Sprintf("[OK] Overall Status: Healthy - Sufficient majority\n  [PEER STATUS]:\n    %d of %d peers reachable\n\n  "+line+"\n", up-1, len(parties)-1, up-1)}
 		}
 	}
 	return c, parties

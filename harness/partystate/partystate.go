@@ -20,9 +20,10 @@ type Party struct {
 	Restarts  int    `json:"restarts"`
 	OOMKilled bool   `json:"oom_killed,omitempty"`
 	ExitCode  *int   `json:"exit_code,omitempty"` // of the container, when it is not running and the backend saw it
-	// Health is the overall status kms-health-check reports inside the
-	// party (Optimal, Healthy, Degraded, Unhealthy), "" when it could not
-	// run (the party is down or frozen); HealthExit its exit code.
+	// Health is the grade kms-health-check's report inside the party
+	// gives the cluster (Optimal, Healthy, Degraded, Unhealthy: its
+	// context's line, probe.Report.Grade), "" when it could not run (the
+	// party is down or frozen); HealthExit its exit code.
 	Health     string `json:"health"`
 	HealthExit *int   `json:"health_exit"`
 	// PeersUp of Peers the party's health check reached (nil when it
@@ -57,7 +58,7 @@ func Read(ctx context.Context, c *cluster.Cluster, i int) Party {
 	r, err := probe.Live(hctx, c, i)
 	if r.Text != "" || err == nil {
 		code := r.ExitCode
-		ps.HealthExit, ps.Health = &code, r.OverallStatus()
+		ps.HealthExit, ps.Health = &code, r.Grade()
 		if up, total, ok := r.PeersReachable(); ok {
 			ps.PeersUp, ps.Peers = &up, total
 		}

@@ -131,6 +131,27 @@ func AnyLogSays(pattern string) Probe {
 	})
 }
 
+// LogQuiet holds when none of parties has logged a line matching pattern
+// in the last window: what an operator watching the logs calls "it
+// stopped" once a fault is healed (the real KMS counts no rejected share,
+// refused certificate or failed peer call in a metric; it logs them).
+func LogQuiet(parties []int, pattern string, window time.Duration) Probe {
+	re := regexp.MustCompile(pattern)
+	return New(fmt.Sprintf("no log line of parties %v matches /%s/ for %s", parties, pattern, window), func(ctx context.Context, c *cluster.Cluster) error {
+		from := time.Now().Add(-window)
+		for _, i := range parties {
+			logs, err := c.Party(i).LogsSince(ctx, from)
+			if err != nil {
+				return err
+			}
+			if m := re.FindString(logs); m != "" {
+				return fmt.Errorf("party %d logged %q within the last %s", i, m, window)
+			}
+		}
+		return nil
+	})
+}
+
 func since(ctx context.Context, made time.Time) time.Time {
 	if t := InjectedAt(ctx); !t.IsZero() {
 		return t

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/fakebackend"
@@ -72,5 +73,30 @@ func TestKilledClaimsOnlyWhatTheBackendSaw(t *testing.T) {
 		if (tc.want == "") != (err == nil) || err != nil && err.Error() != tc.want {
 			t.Errorf("Killed(%d): %v, want %q", tc.party, err, tc.want)
 		}
+	}
+}
+
+// "Quiet" is about the last window only: a line logged within it fails
+// the probe, naming party and line; the same line older than the window,
+// or a line that does not match, does not.
+func TestLogQuietLooksAtTheLastWindowOnly(t *testing.T) {
+	ctx := context.Background()
+	c, parties, _, err := fakebackend.ClusterOn(&fakebackend.Driver{}, 4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const line = "WARN kms_server: No decryption share from party party=3 session=9"
+	quiet := probe.LogQuiet([]int{1, 2}, `No decryption share from party[^\n]* party=3\b`, 200*time.Millisecond)
+	parties[1].Log("WARN kms_server: No decryption share from party party=4 session=8")
+	if err := quiet.Check(ctx, c); err != nil {
+		t.Fatalf("another party's line: %v, want quiet", err)
+	}
+	parties[1].Log(line)
+	err = quiet.Check(ctx, c)
+	if want := `party 2 logged "No decryption share from party party=3" within the last 200ms`; err == nil || err.Error() != want {
+		t.Fatalf("a matching line just logged: %v, want %q", err, want)
+	}
+	if err := probe.Await(ctx, c, 2*time.Second, quiet); err != nil {
+		t.Fatalf("the line older than the window: %v, want quiet", err)
 	}
 }

@@ -109,8 +109,15 @@ func StartedSince(t time.Time, parties ...int) Probe {
 }
 
 // KeeperSays holds when a command run in the keeper (the operator's debug
-// pod) exits with code and its output matches pattern.
-func KeeperSays(name string, code int, pattern string, cmd ...string) Probe {
+// pod) exits with code and its output contains text.
+func KeeperSays(name string, code int, text string, cmd ...string) Probe {
+	return KeeperMatches(name, code, regexp.QuoteMeta(text), cmd...)
+}
+
+// KeeperMatches holds when a command run in the keeper exits with code and
+// its output matches pattern.
+func KeeperMatches(name string, code int, pattern string, cmd ...string) Probe {
+	re := regexp.MustCompile(pattern)
 	return New(name, func(ctx context.Context, c *cluster.Cluster) error {
 		res, err := c.KeeperExec(ctx, cmd...)
 		if err != nil {
@@ -120,8 +127,8 @@ func KeeperSays(name string, code int, pattern string, cmd ...string) Probe {
 		if res.ExitCode != code {
 			return fmt.Errorf("exit %d, want %d: %s", res.ExitCode, code, firstLines(out, 3))
 		}
-		if !strings.Contains(out, pattern) {
-			return fmt.Errorf("output lacks %q: %s", pattern, firstLines(out, 3))
+		if !re.MatchString(out) {
+			return fmt.Errorf("output does not match /%s/: %s", pattern, firstLines(out, 3))
 		}
 		return nil
 	})

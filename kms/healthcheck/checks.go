@@ -13,8 +13,6 @@ import (
 	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/health"
-	"github.com/kmschaos/kmschaos/kms/material"
-	"github.com/kmschaos/kmschaos/kms/storage"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
@@ -59,24 +57,24 @@ func storageDescription(v *config.Vault) string {
 	return fmt.Sprintf("File(FileStorage { path: %q, prefix: %q })", v.Storage.File.Path, v.Storage.File.Prefix)
 }
 
-// RunLive checks a running party through its API.
+// RunLive checks a running party through its API. As the real tool's
+// check_live (checks.rs), the overall status starts at Healthy and only
+// gets worse: Unhealthy when the party does not answer, Degraded when it
+// lists no key. The party's grade of its peers is shown per context, and
+// never reaches the overall status or the exit code.
 func RunLive(ctx context.Context, endpoint string, o Options) *Result {
 	o.defaults()
-	r := &Result{OverallHealth: Optimal}
+	r := &Result{OverallHealth: Healthy}
 	live(ctx, endpoint, o, r)
 	return r
 }
 
-// RunFull validates the config, checks the running party and reads the
-// party's storage directly, so that it reports storage and PRSS even when
-// the party is down (crash-looping on a corrupt object, say).
+// RunFull validates the config and checks the running party, as the real
+// tool's full mode does (checks.rs run_full_check): it reads no storage.
 func RunFull(ctx context.Context, endpoint, configPath string, o Options) *Result {
 	o.defaults()
-	r, c := RunConfig(configPath)
+	r, _ := RunConfig(configPath)
 	live(ctx, endpoint, o, r)
-	if c != nil && (r.Connectivity == nil || !r.Connectivity.Reachable) {
-		local(c, r)
-	}
 	return r
 }
 
@@ -96,20 +94,18 @@ func live(ctx context.Context, endpoint string, o Options, r *Result) {
 	if err != nil {
 		r.Connectivity = &Connectivity{Error: fmt.Sprintf("Failed to connect to %s: %s", client.HostPort(endpoint), callError(err, o.ConnectionTimeout))}
 		r.OverallHealth = Unhealthy
-		r.Recommendations = append(r.Recommendations, "The party's API does not answer: check that the service is running and listening, then the network path to it")
+		r.Recommendations = append(r.Recommendations, "Cannot connect to KMS at "+endpoint)
 		return
 	}
 	r.Connectivity = &Connectivity{Reachable: true, LatencyMs: time.Since(start).Milliseconds()}
 
 	rctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
 	defer cancel()
-	if hs, err := cl.GetHealthStatus(rctx, &kmsv1.Empty{}); err != nil {
-		r.OverallHealth = worse(r.OverallHealth, Degraded)
-		r.Recommendations = append(r.Recommendations, "Health status unavailable: "+callError(err, o.RequestTimeout))
-	} else {
+	// The key material comes with the health status; the real tool asks
+	// for it alone only when GetHealthStatus fails (its fallback).
+	if hs, err := cl.GetHealthStatus(rctx, &kmsv1.Empty{}); err == nil {
 		processHealth(hs, r)
-	}
-	if km, err := cl.GetKeyMaterialAvailability(rctx, &kmsv1.Empty{}); err != nil {
+	} else if km, err := cl.GetKeyMaterialAvailability(rctx, &kmsv1.Empty{}); err != nil {
 		r.KeyMaterial = &KeyMaterial{Error: callError(err, o.RequestTimeout)}
 		r.OverallHealth = worse(r.OverallHealth, Degraded)
 		r.Recommendations = append(r.Recommendations, "Key material check failed: "+callError(err, o.RequestTimeout))
@@ -132,6 +128,9 @@ func callError(err error, timeout time.Duration) string {
 }
 
 func processHealth(hs *kmsv1.HealthStatusResponse, r *Result) {
+	r.KeyMaterial = &KeyMaterial{Available: true, FheKeyIDs: hs.GetMyFheKeyIds(), CrsIDs: hs.GetMyCrsIds(),
+		Preprocessing: hs.GetMyPreprocessingKeyIds(), StorageBackend: hs.GetMyStorageInfo()}
+	judgeMaterial(r)
 	for _, pc := range hs.GetPeersFromAllContexts() {
 		total := len(pc.GetPeers())
 		up := int(pc.GetNodesReachable()) - 1
@@ -154,120 +153,20 @@ func processHealth(hs *kmsv1.HealthStatusResponse, r *Result) {
 			c.Peers = append(c.Peers, PeerStatus{PeerID: p.GetPeerId(), Endpoint: p.GetEndpoint(), Reachable: p.GetReachable(), LatencyMs: p.GetLatencyMs(), Error: p.GetError()})
 		}
 		r.ContextInfo = append(r.ContextInfo, c)
-		// Peer health counts in the overall status (the real tool's live
-		// mode ignores it; an operator reading "Optimal" would be misled).
-		r.OverallHealth = worse(r.OverallHealth, c.Health)
 	}
 }
 
 func processKeyMaterial(km *kmsv1.KeyMaterialAvailabilityResponse, r *Result) {
-	k := &KeyMaterial{Available: true, FheKeyIDs: km.GetFheKeyIds(), CrsIDs: km.GetCrsIds(), Preprocessing: km.GetPreprocessingIds(), StorageBackend: km.GetStorageInfo()}
-	for _, p := range km.GetProblems() {
-		k.Problems = append(k.Problems, Problem{Object: p.GetObject(), Kind: p.GetKind(), Detail: p.GetDetail()})
-	}
-	r.KeyMaterial = k
-	p := &PRSS{}
-	for _, e := range km.GetEpochs() {
-		p.Epochs = append(p.Epochs, Epoch{ID: e.GetEpochId(), Active: e.GetActive(), Intact: e.GetIntact(), Error: e.GetError()})
-		if e.GetActive() {
-			p.ActiveEpoch = e.GetEpochId()
-		}
-	}
-	r.PRSS = p
-	for _, v := range km.GetVaults() {
-		r.Storage = append(r.Storage, Vault{Name: v.GetName(), Path: v.GetPath(), Readable: v.GetReadable(), Writable: v.GetWritable(),
-			TotalBytes: v.GetTotalBytes(), FreeBytes: v.GetFreeBytes(), UsedRatio: usedRatio(v.GetTotalBytes(), v.GetFreeBytes()), Error: v.GetError()})
-	}
+	r.KeyMaterial = &KeyMaterial{Available: true, FheKeyIDs: km.GetFheKeyIds(), CrsIDs: km.GetCrsIds(), Preprocessing: km.GetPreprocessingIds(), StorageBackend: km.GetStorageInfo()}
 	judgeMaterial(r)
 }
 
-// local reads the party's storage straight from disk, as configured.
-func local(c *config.Config, r *Result) {
-	v := material.Vaults{
-		Public:  &storage.Vault{Name: "public", Path: c.PublicVault.Storage.File.Path, Prefix: c.PublicVault.Storage.File.Prefix},
-		Private: &storage.Vault{Name: "private", Path: c.PrivateVault.Storage.File.Path, Prefix: c.PrivateVault.Storage.File.Prefix},
-	}
-	if c.BackupVault != nil {
-		v.Backup = &storage.Vault{Name: "backup", Path: c.BackupVault.Storage.File.Path, Prefix: c.BackupVault.Storage.File.Prefix}
-	}
-	scan := v.Scan()
-	k := &KeyMaterial{Available: true, FheKeyIDs: scan.KeyIDs, StorageBackend: "read from disk: " + v.Private.Dir()}
-	for _, p := range scan.Problems {
-		k.Problems = append(k.Problems, Problem{Object: p.Object, Kind: p.Kind, Detail: p.Detail})
-	}
-	r.KeyMaterial = k
-	p := &PRSS{}
-	var newest *material.Epoch
-	for _, e := range scan.Epochs {
-		ep := Epoch{ID: e.ID, Intact: e.Err == nil}
-		if e.Err != nil {
-			ep.Error = e.Err.Error()
-		} else if newest == nil || e.Epoch.CreatedAt.After(newest.CreatedAt) {
-			newest, p.ActiveEpoch = e.Epoch, e.ID
-		}
-		p.Epochs = append(p.Epochs, ep)
-	}
-	for i := range p.Epochs {
-		p.Epochs[i].Active = p.Epochs[i].ID == p.ActiveEpoch
-	}
-	r.PRSS = p
-	r.Storage = nil
-	for _, vault := range v.All() {
-		st := vault.Probe()
-		out := Vault{Name: st.Name, Path: st.Path, Readable: st.Readable, Writable: st.Writable, TotalBytes: st.TotalBytes, FreeBytes: st.FreeBytes, UsedRatio: st.UsedRatio()}
-		if st.Err != nil {
-			out.Error = st.Err.Error()
-		}
-		r.Storage = append(r.Storage, out)
-	}
-	judgeMaterial(r)
-}
-
-func usedRatio(total, free uint64) float64 {
-	if total == 0 {
-		return 0
-	}
-	return 1 - float64(free)/float64(total)
-}
-
-// judgeMaterial lowers the overall status for key material, PRSS and
-// storage findings and says what to do about them.
+// judgeMaterial grades the key material as the real tool does
+// (checks.rs): no FHE key and no CRS is Degraded, with its advice. It
+// knows only the ids the party listed.
 func judgeMaterial(r *Result) {
-	if k := r.KeyMaterial; k != nil {
-		if len(k.FheKeyIDs) == 0 {
-			r.OverallHealth = worse(r.OverallHealth, Degraded)
-			r.Recommendations = append(r.Recommendations, "No keys found - run key generation")
-		}
-		for _, p := range k.Problems {
-			if p.Kind == "backup" {
-				r.OverallHealth = worse(r.OverallHealth, Healthy)
-				r.Recommendations = append(r.Recommendations, fmt.Sprintf("Backup of %s is not usable: refresh the backup vault", p.Object))
-				continue
-			}
-			r.OverallHealth = worse(r.OverallHealth, Degraded)
-			r.Recommendations = append(r.Recommendations, fmt.Sprintf("Key material %s is %s: restore it from backup (see Key Material Recovery)", p.Object, p.Kind))
-		}
-	}
-	if p := r.PRSS; p != nil {
-		if p.ActiveEpoch == "" {
-			r.OverallHealth = worse(r.OverallHealth, Degraded)
-			r.Recommendations = append(r.Recommendations, "No PRSS epoch data: run kms-init on all parties (PRSS Re-initialization)")
-		}
-		for _, e := range p.Epochs {
-			if !e.Intact {
-				r.OverallHealth = worse(r.OverallHealth, Degraded)
-				r.Recommendations = append(r.Recommendations, fmt.Sprintf("PRSS epoch %s is unreadable: remove it and re-initialise PRSS", e.ID))
-			}
-		}
-	}
-	for _, v := range r.Storage {
-		switch {
-		case !v.Readable || !v.Writable:
-			r.OverallHealth = worse(r.OverallHealth, Degraded)
-			r.Recommendations = append(r.Recommendations, fmt.Sprintf("Storage vault %s at %s is not usable: %s", v.Name, v.Path, v.Error))
-		case v.UsedRatio > storage.UsageWarnRatio:
-			r.OverallHealth = worse(r.OverallHealth, Healthy)
-			r.Recommendations = append(r.Recommendations, fmt.Sprintf("WARNING: storage vault %s is %.0f%% full: free space before writes fail", v.Name, 100*v.UsedRatio))
-		}
+	if k := r.KeyMaterial; k != nil && len(k.FheKeyIDs)+len(k.CrsIDs) == 0 {
+		r.OverallHealth = worse(r.OverallHealth, Degraded)
+		r.Recommendations = append(r.Recommendations, "No keys found - run key generation")
 	}
 }

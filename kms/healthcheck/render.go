@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/kmschaos/kmschaos/kms/health"
-	"github.com/kmschaos/kmschaos/kms/storage"
 )
 
 // RenderJSON writes the result as indented JSON.
@@ -77,31 +76,24 @@ func RenderText(w io.Writer, r *Result) error {
 
 	if k := r.KeyMaterial; k != nil {
 		line("\n[KEY MATERIAL]:")
+		// As the real output.rs prints it: every line [OK] when the party
+		// answered, the error itself only under [INFO].
 		if !k.Available {
-			line("  [FAIL] Key material unavailable: %s", k.Error)
+			line("  [FAIL] Key material unavailable")
 		} else {
-			mark := "[OK]"
-			if len(k.FheKeyIDs) == 0 {
-				mark = "[WARN]"
-			}
-			line("  %s FHE Keys: %d", mark, len(k.FheKeyIDs))
+			line("  [OK] FHE Keys: %d", len(k.FheKeyIDs))
 			for _, id := range k.FheKeyIDs {
 				line("       - %s", id)
 			}
 			line("  [OK] CRS: %d", len(k.CrsIDs))
+			for _, id := range k.CrsIDs {
+				line("       - %s", id)
+			}
 			line("  [OK] Preprocessing: %d", len(k.Preprocessing))
 			for _, id := range k.Preprocessing {
 				line("       - %s", id)
 			}
 			line("  [OK] Storage: %s", k.StorageBackend)
-			for _, p := range k.Problems {
-				mark := "[FAIL]"
-				if p.Kind == "backup" {
-					mark = "[WARN]"
-				}
-				line("  %s %s: %s", mark, p.Object, p.Kind)
-				line("         %s", p.Detail)
-			}
 		}
 	}
 
@@ -112,39 +104,6 @@ func RenderText(w io.Writer, r *Result) error {
 			line("  [OK] Hex: %s", o.PublicKeyHex)
 		} else {
 			line("  [FAIL] Not available: %s", o.Error)
-		}
-	}
-
-	if p := r.PRSS; p != nil {
-		line("\n[PRSS]:")
-		if p.ActiveEpoch == "" {
-			line("  [FAIL] No PRSS epoch data found: threshold operations cannot run (run kms-init)")
-		} else {
-			line("  [OK] Active epoch: %s", p.ActiveEpoch)
-		}
-		for _, e := range p.Epochs {
-			switch {
-			case !e.Intact:
-				line("  [FAIL] Epoch %s: %s", e.ID, e.Error)
-			case !e.Active:
-				line("  [OK] Epoch %s (not active)", e.ID)
-			}
-		}
-	}
-
-	if len(r.Storage) > 0 {
-		line("\n[STORAGE]:")
-		for _, v := range r.Storage {
-			usage := fmt.Sprintf("%.0f%% used, %s free of %s", 100*v.UsedRatio, size(v.FreeBytes), size(v.TotalBytes))
-			switch {
-			case !v.Readable || !v.Writable:
-				line("  [FAIL] %s vault %s: %s", v.Name, v.Path, v.Error)
-				line("         read: %s, write: %s, %s", okFail(v.Readable), okFail(v.Writable), usage)
-			case v.UsedRatio > storage.UsageWarnRatio:
-				line("  [WARN] %s vault %s: read/write OK, %s (above %.0f%%)", v.Name, v.Path, usage, 100*storage.UsageWarnRatio)
-			default:
-				line("  [OK] %s vault %s: read/write OK, %s", v.Name, v.Path, usage)
-			}
 		}
 	}
 
@@ -187,24 +146,4 @@ func RenderText(w io.Writer, r *Result) error {
 	line("\n%s", strings.Repeat("=", 50))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func okFail(b bool) string {
-	if b {
-		return "OK"
-	}
-	return "FAIL"
-}
-
-func size(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }

@@ -1,9 +1,11 @@
 // Package healthcheck is kms-health-check: it validates a config, checks a
 // running party over its API, and reports in the real tool's text layout (so
-// runbooks that grep it keep working) or as JSON. Unlike the real tool, peer
-// health counts in the overall status of a live check, every peer ping is
-// bounded, the exit code means something, and it reports what the guide
-// asks for and the real tool lacks: PRSS and storage.
+// runbooks that grep it keep working) or as JSON. Unlike the real tool,
+// every peer ping is bounded. Like the real tool (tools/kms-health-check), the
+// overall status of a live check ignores the party's grade of its peers
+// (shown per context) and the exit status is 0 for any report; and
+// unlike what the guide asks of it, it reports no PRSS and no storage
+// state: key material is the ids the party lists.
 package healthcheck
 
 // Status is the overall verdict.
@@ -37,14 +39,6 @@ func worse(a, b Status) Status {
 	return a
 }
 
-// ExitCode is 0 for Optimal or Healthy, 1 for Degraded or Unhealthy.
-func (s Status) ExitCode() int {
-	if s.rank() <= 1 {
-		return 0
-	}
-	return 1
-}
-
 // Result is everything one run found.
 type Result struct {
 	ConfigValid     *ConfigValidation `json:"config_valid"`
@@ -52,8 +46,6 @@ type Result struct {
 	Connectivity    *Connectivity     `json:"connectivity"`
 	KeyMaterial     *KeyMaterial      `json:"key_material"`
 	OperatorKey     *OperatorKey      `json:"operator_key"`
-	PRSS            *PRSS             `json:"prss"`
-	Storage         []Vault           `json:"storage"`
 	ContextInfo     []Context         `json:"context_info"`
 	OverallHealth   Status            `json:"overall_health"`
 	Recommendations []string          `json:"recommendations"`
@@ -90,20 +82,12 @@ type Connectivity struct {
 
 // KeyMaterial lists the stored keys and what is wrong with them.
 type KeyMaterial struct {
-	Available      bool      `json:"available"`
-	FheKeyIDs      []string  `json:"fhe_key_ids"`
-	CrsIDs         []string  `json:"crs_ids"`
-	Preprocessing  []string  `json:"preprocessing_key_ids"`
-	StorageBackend string    `json:"storage_backend"`
-	Problems       []Problem `json:"problems"`
-	Error          string    `json:"error,omitempty"`
-}
-
-// Problem is one stored object that is missing or wrong.
-type Problem struct {
-	Object string `json:"object"`
-	Kind   string `json:"kind"`
-	Detail string `json:"detail"`
+	Available      bool     `json:"available"`
+	FheKeyIDs      []string `json:"fhe_key_ids"`
+	CrsIDs         []string `json:"crs_ids"`
+	Preprocessing  []string `json:"preprocessing_key_ids"`
+	StorageBackend string   `json:"storage_backend"`
+	Error          string   `json:"error,omitempty"`
 }
 
 // OperatorKey is the party's signature verification key.
@@ -112,33 +96,6 @@ type OperatorKey struct {
 	PublicKeyLen int    `json:"public_key_len"`
 	PublicKeyHex string `json:"public_key_hex,omitempty"`
 	Error        string `json:"error,omitempty"`
-}
-
-// PRSS is the state of the party's PRSS epochs.
-type PRSS struct {
-	ActiveEpoch string  `json:"active_epoch"`
-	Epochs      []Epoch `json:"epochs"`
-	Error       string  `json:"error,omitempty"`
-}
-
-// Epoch is one stored PRSS epoch.
-type Epoch struct {
-	ID     string `json:"id"`
-	Active bool   `json:"active"`
-	Intact bool   `json:"intact"`
-	Error  string `json:"error,omitempty"`
-}
-
-// Vault is the probe of one storage vault.
-type Vault struct {
-	Name       string  `json:"name"`
-	Path       string  `json:"path"`
-	Readable   bool    `json:"readable"`
-	Writable   bool    `json:"writable"`
-	TotalBytes uint64  `json:"total_bytes"`
-	FreeBytes  uint64  `json:"free_bytes"`
-	UsedRatio  float64 `json:"used_ratio"`
-	Error      string  `json:"error,omitempty"`
 }
 
 // Context is the party's view of one MPC context.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/config"
+	"github.com/kmschaos/kmschaos/kms/metrics"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
@@ -99,9 +100,12 @@ func TestThirteenPartiesOnLoopback(t *testing.T) {
 
 	report, code := healthCheck(c, "live", "--endpoint", c.Endpoint(1))
 	g.Expect(code).To(Equal(0), report)
-	g.Expect(report).To(ContainSubstring("[EXCELLENT] Overall Status: Optimal - All nodes online"))
+	// As the real tool: a live check's overall status is Healthy at best,
+	// the party's grade is the context's line.
+	g.Expect(report).To(ContainSubstring("[OK] Overall Status: Healthy - Sufficient majority"))
+	g.Expect(report).To(ContainSubstring("Optimal: All 12 peers online and reachable"))
 	g.Expect(report).To(ContainSubstring("12 of 12 peers reachable"))
-	g.Expect(report).To(ContainSubstring("[OK] Active epoch: "))
+	g.Expect(report).To(ContainSubstring("[OK] FHE Keys: 1\n       - " + c.Key.KeyID))
 
 	const secret = uint64(0x5EC2E7_0000_0042)
 	ct, err := c.Key.Encrypt(rand.Reader, secret)
@@ -125,8 +129,10 @@ func TestThirteenPartiesOnLoopback(t *testing.T) {
 	g.Expect(c.Kill(9)).To(Succeed())
 	g.Expect(c.Decrypt(ctx, 3, ct)).To(Equal(secret))
 	awaitHealth(t, c, 3, kmsv1.HealthStatus_HEALTH_STATUS_DEGRADED)
-	_, code = healthCheck(c, "live", "--endpoint", c.Endpoint(3))
-	g.Expect(code).To(Equal(1), "Degraded exits 1")
+	report, code = healthCheck(c, "live", "--endpoint", c.Endpoint(3))
+	g.Expect(code).To(Equal(0), "the real tool exits 0 for every report")
+	g.Expect(report).To(ContainSubstring("[OK] Overall Status: Healthy"))
+	g.Expect(report).To(ContainSubstring("(!!!)  INVESTIGATE: Even with healthy status, explore why 5 peers are offline."))
 
 	// Down to exactly t+1 = 5: the minimum that decrypts.
 	for _, i := range []int{6, 7, 8} {
@@ -332,20 +338,14 @@ func TestOperatorSurfaces(t *testing.T) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, name := range []string{"kms_operations_total", "kms_operation_duration_ms", "kms_active_sessions",
-		"kms_peers_reachable", "kms_storage_free_bytes"} {
+	for _, name := range []string{"kms_operations_total", "kms_operation_duration_ms", "kms_active_sessions", "kms_rate_limiter_usage"} {
 		g.Expect(families).To(HaveKey(name))
 	}
-	g.Eventually(func() float64 {
-		r, err := http.Get(c.MetricsURL(1))
-		if err != nil {
-			return 0
-		}
-		defer r.Body.Close()
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		f, _ := p.TextToMetricFamilies(r.Body)
-		return f["kms_peers_reachable"].GetMetric()[0].GetGauge().GetValue()
-	}, 15*time.Second).Should(Equal(4.0))
+	// No family the real KMS does not register (observability/src/metrics.rs):
+	// the party shows an operator no more than the real one.
+	for name := range families {
+		g.Expect(metrics.RealFamilies).To(ContainElement(name), "a family the real KMS does not have")
+	}
 
 	// Every log line carries a level word.
 	log, _ := os.ReadFile(c.LogFile(1))
@@ -366,6 +366,6 @@ func TestOperatorSurfaces(t *testing.T) {
 	g.Expect(ee.ExitCode()).To(Equal(1))
 	g.Expect(string(out)).To(ContainSubstring("3*t+1 must be equal to number of parties. Got t=2 but expected t=1 for n=4 parties"))
 	report, code := healthCheck(c, "config", "--file", bad)
-	g.Expect(code).To(Equal(1))
+	g.Expect(code).To(Equal(0), "a report, as the real tool's")
 	g.Expect(report).To(ContainSubstring("[FAIL] Invalid configuration:"))
 }

@@ -1,11 +1,9 @@
 package material
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
@@ -75,129 +73,4 @@ func (v Vaults) PutEpoch(e *Epoch) error {
 		return err
 	}
 	return v.Private.Put(EpochData, e.Keys.EpochID, b)
-}
-
-// Problem is something wrong with one stored object.
-type Problem struct {
-	Object string // <prefix>/<type>/<id>
-	Kind   string // missing | unreadable | corrupt | mismatch | backup
-	Detail string
-}
-
-// EpochStatus is the state of one stored PRSS epoch.
-type EpochStatus struct {
-	ID    string
-	Epoch *Epoch // nil when it cannot be read
-	Err   error
-}
-
-// Report is a scan of everything a party stores.
-type Report struct {
-	KeyIDs   []string
-	Epochs   []EpochStatus
-	Problems []Problem
-}
-
-// Scan reads every object of the party and reports what is missing or
-// wrong. It is what the health check shows under KEY MATERIAL and PRSS.
-func (v Vaults) Scan() Report {
-	var r Report
-	add := func(vault *storage.Vault, typ, id string, err error) {
-		kind := "unreadable"
-		var ce *storage.CorruptError
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			kind = "missing"
-		case errors.As(err, &ce):
-			kind = "corrupt"
-		}
-		r.Problems = append(r.Problems, Problem{Object: vault.Object(typ, id), Kind: kind, Detail: err.Error()})
-	}
-	pubIDs, err := v.Public.List(PublicKey)
-	if err != nil {
-		r.Problems = append(r.Problems, Problem{Object: v.Public.Prefix + "/" + PublicKey, Kind: "unreadable", Detail: err.Error()})
-	}
-	privIDs, err := v.Private.List(FheKeyInfo)
-	if err != nil {
-		r.Problems = append(r.Problems, Problem{Object: v.Private.Prefix + "/" + FheKeyInfo, Kind: "unreadable", Detail: err.Error()})
-	}
-	ids := union(pubIDs, privIDs)
-	r.KeyIDs = ids
-	for _, id := range ids {
-		pk, perr := v.PublicKey(id)
-		if perr != nil {
-			add(v.Public, PublicKey, id, perr)
-		}
-		ks, serr := v.KeyShare(id)
-		if serr != nil {
-			add(v.Private, FheKeyInfo, id, serr)
-		}
-		if perr == nil && serr == nil {
-			if err := pk.CheckShare(ks); err != nil {
-				r.Problems = append(r.Problems, Problem{Object: v.Public.Object(PublicKey, id), Kind: "mismatch", Detail: err.Error()})
-			}
-		}
-	}
-	if _, _, err := v.SigningKey(); err != nil {
-		r.Problems = append(r.Problems, Problem{Object: v.Private.Prefix + "/" + SigningKey, Kind: kindOf(err), Detail: err.Error()})
-	}
-	epochIDs, err := v.Private.List(EpochData)
-	if err != nil {
-		r.Problems = append(r.Problems, Problem{Object: v.Private.Prefix + "/" + EpochData, Kind: "unreadable", Detail: err.Error()})
-	}
-	for _, id := range epochIDs {
-		e, err := v.Epoch(id)
-		r.Epochs = append(r.Epochs, EpochStatus{ID: id, Epoch: e, Err: err})
-		if err != nil {
-			add(v.Private, EpochData, id, err)
-		}
-	}
-	if v.Backup != nil {
-		r.Problems = append(r.Problems, v.checkBackup()...)
-	}
-	return r
-}
-
-// checkBackup compares every backed-up private object with its copy.
-func (v Vaults) checkBackup() []Problem {
-	var out []Problem
-	for _, typ := range BackedUp {
-		ids, _ := v.Private.List(typ)
-		bids, _ := v.Backup.List(typ)
-		for _, id := range union(ids, bids) {
-			orig, oerr := v.Private.Get(typ, id)
-			copyB, berr := v.Backup.Get(typ, id)
-			switch {
-			case berr != nil:
-				out = append(out, Problem{Object: v.Backup.Object(typ, id), Kind: "backup", Detail: "backup copy unusable: " + berr.Error()})
-			case oerr == nil && !bytes.Equal(orig, copyB):
-				out = append(out, Problem{Object: v.Backup.Object(typ, id), Kind: "backup", Detail: "backup copy differs from " + v.Private.Object(typ, id)})
-			}
-		}
-	}
-	return out
-}
-
-func kindOf(err error) string {
-	var ce *storage.CorruptError
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return "missing"
-	case errors.As(err, &ce):
-		return "corrupt"
-	}
-	return "unreadable"
-}
-
-func union(a, b []string) []string {
-	set := map[string]bool{}
-	for _, s := range append(append([]string{}, a...), b...) {
-		set[s] = true
-	}
-	out := make([]string, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,12 +1,16 @@
 // Package metrics holds the Prometheus metrics of a party, served on
-// :9646/metrics. Names follow the real KMS where it has them.
+// :9646/metrics. Only families the real KMS registers
+// (observability/src/metrics.rs): an operator's dashboards and alerts read
+// the same series here, and no more than the real party shows.
 package metrics
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics of one party.
@@ -20,18 +24,7 @@ type Metrics struct {
 	// RateLimiterUsage is the tokens taken from the rate limiter's bucket,
 	// an IntGauge without labels of its own in the real party
 	// (observability/src/metrics.rs, rate_limiter_gauge).
-	RateLimiterUsage prometheus.Gauge       // kms_rate_limiter_usage
-	PeersReachable   prometheus.Gauge       // kms_peers_reachable (self included)
-	PeerReachable    *prometheus.GaugeVec   // kms_peer_reachable{peer}
-	PeerLatency      *prometheus.GaugeVec   // kms_peer_latency_ms{peer}
-	PeerErrors       *prometheus.CounterVec // kms_peer_errors_total{peer,call}
-	InvalidShares    *prometheus.CounterVec // kms_invalid_shares_received_total{party,reason}
-	StorageFree      *prometheus.GaugeVec   // kms_storage_free_bytes{vault}
-	StorageUsed      *prometheus.GaugeVec   // kms_storage_used_ratio{vault}
-	StorageErrors    *prometheus.CounterVec // kms_storage_errors_total{vault,kind}
-	// Unauthenticated counts party-to-party calls refused because the
-	// caller is not an authenticated party of the cluster.
-	Unauthenticated *prometheus.CounterVec // kms_p2p_unauthenticated_total{reason}
+	RateLimiterUsage prometheus.Gauge // kms_rate_limiter_usage
 }
 
 // New registers every metric on a fresh registry.
@@ -52,29 +45,38 @@ func New(party int) *Metrics {
 			Help: "Threshold sessions in progress.", ConstLabels: constLabels}),
 		RateLimiterUsage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_rate_limiter_usage",
 			Help: "Rate limiter usage for the KMS", ConstLabels: constLabels}),
-		PeersReachable: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_peers_reachable",
-			Help: "Parties reachable at the last health ping, this one included.", ConstLabels: constLabels}),
-		PeerReachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_peer_reachable",
-			Help: "1 when the peer answered the last health ping.", ConstLabels: constLabels}, []string{"peer"}),
-		PeerLatency: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_peer_latency_ms",
-			Help: "Round trip of the last health ping to the peer.", ConstLabels: constLabels}, []string{"peer"}),
-		PeerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_peer_errors_total",
-			Help: "Failed calls to a peer, by peer and call (ping, decrypt_share).", ConstLabels: constLabels}, []string{"peer", "call"}),
-		InvalidShares: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_invalid_shares_received_total",
-			Help: "Shares rejected, by sending party and reason (proof, prss).", ConstLabels: constLabels}, []string{"party", "reason"}),
-		StorageFree: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_storage_free_bytes",
-			Help: "Free bytes on the filesystem of each vault.", ConstLabels: constLabels}, []string{"vault"}),
-		StorageUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kms_storage_used_ratio",
-			Help: "Fraction of the filesystem of each vault in use.", ConstLabels: constLabels}, []string{"vault"}),
-		StorageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_storage_errors_total",
-			Help: "Storage errors, by vault and kind (nospace, permission, corrupt, notfound, io).", ConstLabels: constLabels}, []string{"vault", "kind"}),
-		Unauthenticated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_p2p_unauthenticated_total",
-			Help: "Party-to-party connections or calls refused, by reason (no_certificate, unknown_certificate, identity_mismatch, expired, impersonation, handshake, ...).", ConstLabels: constLabels}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage, m.PeersReachable,
-		m.PeerReachable, m.PeerLatency, m.PeerErrors, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	for _, c := range []prometheus.Collector{m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage,
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	return m
+}
+
+// Gatherer is what /metrics serves: the registry's families the real party
+// also has. Go's process collector adds families the Rust one lacks
+// (process_network_*, process_virtual_memory_max_bytes); they are left out.
+func (m *Metrics) Gatherer() prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := m.Registry.Gather()
+		return slices.DeleteFunc(fams, func(f *dto.MetricFamily) bool { return !slices.Contains(RealFamilies, f.GetName()) }), err
+	})
+}
+
+// RealFamilies is every family the real party registers: the allowlist of
+// observability/src/metrics.rs's test (kms_*), and the process_* families
+// of the prometheus crate's process feature on Linux. A family of ours
+// must be one of these; not all of these are ours yet.
+var RealFamilies = []string{
+	"kms_active_sessions", "kms_backup_errors_total", "kms_cpu_load", "kms_fhe_key_cache_size",
+	"kms_file_descriptors", "kms_inactive_sessions", "kms_memory_usage",
+	"kms_meta_storage_pub_decryptions", "kms_meta_storage_pub_decryptions_in_store",
+	"kms_meta_storage_user_decryptions", "kms_meta_storage_user_decryptions_in_store",
+	"kms_network_rx_bytes_total", "kms_network_tx_bytes_total", "kms_operation_duration_ms",
+	"kms_operation_errors_total", "kms_operations_total", "kms_payload_size_bytes",
+	"kms_process_cpu_usage", "kms_process_memory_usage", "kms_rate_limiter_usage",
+	"kms_socat_file_descriptors", "kms_socat_tasks", "kms_tasks", "kms_total_cpus",
+	"kms_total_memory", "kms_version",
+	"process_cpu_seconds_total", "process_max_fds", "process_open_fds", "process_resident_memory_bytes",
+	"process_start_time_seconds", "process_threads", "process_virtual_memory_bytes",
 }

@@ -23,7 +23,7 @@ const warmUp = 10 * time.Second
 // and a simulated party must not tell more than the real one.
 func endpoints(m *metrics.Metrics, uptime func() time.Duration) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Gatherer(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/live", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "alive") })
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {

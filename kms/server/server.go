@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 }
 
 // peerAuth loads the party-to-party TLS material and reports every refused
-// certificate: a WARN line and, for callers, kms_p2p_unauthenticated_total.
+// certificate with a WARN line (the real KMS counts none).
 func peerAuth(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (*p2p.Auth, error) {
 	auth, err := p2p.AuthFromConfig(cfg)
 	if err != nil {
@@ -152,7 +152,6 @@ func peerAuth(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (*p2p.Au
 	}
 	auth.OnRefused(func(inbound bool, reason, remote string, err error) {
 		if inbound {
-			m.Unauthenticated.WithLabelValues(reason).Inc()
 			log.Warn("Refused party-to-party connection: "+err.Error(), "remote", remote, "reason", reason)
 			return
 		}

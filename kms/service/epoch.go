@@ -14,7 +14,6 @@ import (
 
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/prss"
-	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
@@ -132,7 +131,6 @@ func (s *Service) runSetup(id string) (*kmsv1.EpochResultResponse, error) {
 	}
 	e := &material.Epoch{Keys: keys, CreatedAt: time.Now()}
 	if err := s.vaults.PutEpoch(e); err != nil {
-		s.metrics.StorageErrors.WithLabelValues("private", storage.ErrorKind(err)).Inc()
 		return nil, status.Errorf(codes.Internal, "PRSS set-up of epoch %s: %v", id, err)
 	}
 	s.mu.Lock()

@@ -5,13 +5,14 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/kmschaos/kmschaos/kms/health"
 	"github.com/kmschaos/kmschaos/kms/material"
-	"github.com/kmschaos/kmschaos/kms/storage"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
 )
@@ -25,7 +26,7 @@ func (s *Service) Ping(ctx context.Context, req *p2pv1.PingRequest) (*p2pv1.Ping
 // whatever the number of silent peers.
 func (s *Service) pingTimeout() time.Duration { return min(s.networkTimeout, 3*time.Second) }
 
-// pingAll pings every peer in parallel and updates the peer metrics.
+// pingAll pings every peer in parallel.
 func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 	ids := s.peers.IDs()
 	out := make([]*kmsv1.PeerHealth, len(ids))
@@ -38,7 +39,6 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 			rtt, err := s.peers.Ping(ctx, id, s.pingTimeout())
 			if err != nil {
 				ph.Error = err.Error()
-				s.metrics.PeerErrors.WithLabelValues(strconv.Itoa(id), "ping").Inc()
 			} else {
 				ph.Reachable = true
 				ph.LatencyMs = uint32(rtt.Milliseconds())
@@ -47,25 +47,17 @@ func (s *Service) pingAll(ctx context.Context) []*kmsv1.PeerHealth {
 		}(i, id)
 	}
 	wg.Wait()
-	reachable := 1
-	for _, ph := range out {
-		peer := strconv.Itoa(int(ph.PeerId))
-		if ph.Reachable {
-			reachable++
-			s.metrics.PeerReachable.WithLabelValues(peer).Set(1)
-			s.metrics.PeerLatency.WithLabelValues(peer).Set(float64(ph.LatencyMs))
-		} else {
-			s.metrics.PeerReachable.WithLabelValues(peer).Set(0)
-		}
-	}
-	s.metrics.PeersReachable.Set(float64(reachable))
 	return out
 }
 
 // GetHealthStatus pings every peer and grades this party's view.
 func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.HealthStatusResponse, err error) {
-	start := time.Now()
-	defer func() { s.observe(opHealth, start, err) }()
+	// The party's own key material, listed from storage as the real
+	// endpoint does (backup_operator.get_key_material_availability).
+	keyIDs, err := s.storedKeyIDs()
+	if err != nil {
+		return nil, err
+	}
 	peers := s.pingAll(ctx)
 	reachable := 1
 	for _, p := range peers {
@@ -86,10 +78,7 @@ func (s *Service) GetHealthStatus(ctx context.Context, _ *kmsv1.Empty) (resp *km
 			Peers:              peers,
 		}},
 	}
-	for id := range s.keys {
-		resp.MyFheKeyIds = append(resp.MyFheKeyIds, id)
-	}
-	sort.Strings(resp.MyFheKeyIds)
+	resp.MyFheKeyIds = keyIDs
 	return resp, nil
 }
 
@@ -97,45 +86,31 @@ func (s *Service) storageInfo() string {
 	return fmt.Sprintf("Threshold KMS - file storage with root_path '%s'", s.vaults.Private.Dir())
 }
 
-// GetKeyMaterialAvailability scans storage live: what is there, what is
-// missing or corrupt, the PRSS epochs, and a read/write probe of every vault.
+// GetKeyMaterialAvailability lists the key shares in private storage, as
+// the real party's query_key_material_availability does
+// (core/service/src/engine/utils.rs): ids only. It reads no object and
+// checks nothing: a share that is corrupt, unreadable or mismatched is
+// listed like a good one, and the threshold party has no CRS or
+// preprocessing here.
 func (s *Service) GetKeyMaterialAvailability(ctx context.Context, _ *kmsv1.Empty) (resp *kmsv1.KeyMaterialAvailabilityResponse, err error) {
 	start := time.Now()
 	defer func() { s.observe(opKeyMaterial, start, err) }()
-	r := s.vaults.Scan()
-	resp = &kmsv1.KeyMaterialAvailabilityResponse{StorageInfo: s.storageInfo()}
-	resp.FheKeyIds = append(resp.FheKeyIds, r.KeyIDs...)
-	for _, p := range r.Problems {
-		resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: p.Object, Kind: p.Kind, Detail: p.Detail})
+	ids, err := s.storedKeyIDs()
+	if err != nil {
+		return nil, err
 	}
-	active, loaded := s.activeEpoch()
-	for _, e := range r.Epochs {
-		info := &kmsv1.EpochInfo{EpochId: e.ID, Intact: e.Err == nil, Active: loaded != nil && e.ID == active}
-		if e.Err != nil {
-			info.Error = e.Err.Error()
-		}
-		resp.Epochs = append(resp.Epochs, info)
-		resp.PreprocessingIds = append(resp.PreprocessingIds, e.ID)
+	return &kmsv1.KeyMaterialAvailabilityResponse{FheKeyIds: ids, StorageInfo: s.storageInfo()}, nil
+}
+
+// storedKeyIDs lists the FheKeyInfo ids of private storage, with the real
+// party's error when the listing fails.
+func (s *Service) storedKeyIDs() ([]string, error) {
+	ids, err := s.vaults.Private.List(material.FheKeyInfo)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "Failed to query threshold FHE keys: %v", err)
 	}
-	// An epoch in use whose file has gone is a problem too.
-	if loaded != nil {
-		found := false
-		for _, e := range r.Epochs {
-			found = found || e.ID == active
-		}
-		if !found {
-			resp.Problems = append(resp.Problems, &kmsv1.MaterialProblem{Object: s.vaults.Private.Object(material.EpochData, active), Kind: "missing",
-				Detail: "the PRSS epoch in use is no longer in storage: the party will not find it after a restart"})
-		}
-	}
-	for _, st := range s.probeVaults() {
-		vs := &kmsv1.VaultStatus{Name: st.Name, Path: st.Path, Readable: st.Readable, Writable: st.Writable, TotalBytes: st.TotalBytes, FreeBytes: st.FreeBytes}
-		if st.Err != nil {
-			vs.Error = st.Err.Error()
-		}
-		resp.Vaults = append(resp.Vaults, vs)
-	}
-	return resp, nil
+	sort.Strings(ids)
+	return ids, nil
 }
 
 // GetOperatorPublicKey returns this party's signature verification key.
@@ -143,31 +118,14 @@ func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*km
 	return &kmsv1.OperatorPublicKey{PublicKey: []byte(s.signer.Public().(ed25519.PublicKey)), KeyId: s.signerID}, nil
 }
 
-// probeVaults probes every vault and records free space and errors.
-func (s *Service) probeVaults() []storage.Status {
-	var out []storage.Status
-	for _, v := range s.vaults.All() {
-		st := v.Probe()
-		if st.TotalBytes > 0 {
-			s.metrics.StorageFree.WithLabelValues(v.Name).Set(float64(st.FreeBytes))
-			s.metrics.StorageUsed.WithLabelValues(v.Name).Set(st.UsedRatio())
-		}
-		if st.Err != nil {
-			s.metrics.StorageErrors.WithLabelValues(v.Name, storage.ErrorKind(st.Err)).Inc()
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-// Monitor refreshes the peer, storage and rate limiter metrics every
-// interval until ctx ends.
+// Monitor refreshes the sampled metrics every interval until ctx ends.
+// Like the real party it pings no peer and probes no vault in the
+// background: peers are pinged when a health check asks, and the real
+// KMS exports no peer or storage metric (observability/src/metrics.rs).
 func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		s.pingAll(ctx)
-		s.probeVaults()
 		// Sampled, not live: the real party sets the gauge in its system
 		// metrics loop every refresh_interval (5 s by default,
 		// observability/src/conf.rs; update_threshold_kms_system_metrics in

@@ -8,13 +8,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Operation names used in metrics.
+// Operation names used in metrics: the real party's
+// (observability/src/metrics_names.rs). It counts no health status call and
+// no party-to-party call, so neither does this one.
 const (
-	opPublicDecrypt = "public_decrypt"
-	opDecryptShare  = "decrypt_share"
+	opPublicDecrypt = "public_decrypt_request"
 	opNewEpoch      = "new_mpc_epoch"
-	opHealth        = "health_status"
-	opKeyMaterial   = "key_material"
+	opKeyMaterial   = "key_material_availability"
 )
 
 // observe counts one operation and its outcome.

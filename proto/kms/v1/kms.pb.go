@@ -462,248 +462,19 @@ func (x *HealthStatusResponse) GetNodeType() NodeType {
 	return NodeType_NODE_TYPE_UNSPECIFIED
 }
 
-// MaterialProblem names one stored object that is missing, unreadable or
-// corrupt, e.g. "PRIV-p3/FheKeyInfo/<id>".
-type MaterialProblem struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Object        string                 `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // missing | unreadable | corrupt | mismatch
-	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *MaterialProblem) Reset() {
-	*x = MaterialProblem{}
-	mi := &file_kms_v1_kms_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *MaterialProblem) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*MaterialProblem) ProtoMessage() {}
-
-func (x *MaterialProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use MaterialProblem.ProtoReflect.Descriptor instead.
-func (*MaterialProblem) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *MaterialProblem) GetObject() string {
-	if x != nil {
-		return x.Object
-	}
-	return ""
-}
-
-func (x *MaterialProblem) GetKind() string {
-	if x != nil {
-		return x.Kind
-	}
-	return ""
-}
-
-func (x *MaterialProblem) GetDetail() string {
-	if x != nil {
-		return x.Detail
-	}
-	return ""
-}
-
-// EpochInfo describes one PRSS epoch found in private storage.
-type EpochInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EpochId       string                 `protobuf:"bytes,1,opt,name=epoch_id,json=epochId,proto3" json:"epoch_id,omitempty"`
-	Active        bool                   `protobuf:"varint,2,opt,name=active,proto3" json:"active,omitempty"` // used by this party's threshold sessions
-	Intact        bool                   `protobuf:"varint,3,opt,name=intact,proto3" json:"intact,omitempty"` // digest verified when the response was built
-	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *EpochInfo) Reset() {
-	*x = EpochInfo{}
-	mi := &file_kms_v1_kms_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *EpochInfo) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*EpochInfo) ProtoMessage() {}
-
-func (x *EpochInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use EpochInfo.ProtoReflect.Descriptor instead.
-func (*EpochInfo) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *EpochInfo) GetEpochId() string {
-	if x != nil {
-		return x.EpochId
-	}
-	return ""
-}
-
-func (x *EpochInfo) GetActive() bool {
-	if x != nil {
-		return x.Active
-	}
-	return false
-}
-
-func (x *EpochInfo) GetIntact() bool {
-	if x != nil {
-		return x.Intact
-	}
-	return false
-}
-
-func (x *EpochInfo) GetError() string {
-	if x != nil {
-		return x.Error
-	}
-	return ""
-}
-
-// VaultStatus is the result of a live read/write probe of one storage vault.
-type VaultStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // public | private | backup
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Readable      bool                   `protobuf:"varint,3,opt,name=readable,proto3" json:"readable,omitempty"`
-	Writable      bool                   `protobuf:"varint,4,opt,name=writable,proto3" json:"writable,omitempty"`
-	TotalBytes    uint64                 `protobuf:"varint,5,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
-	FreeBytes     uint64                 `protobuf:"varint,6,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *VaultStatus) Reset() {
-	*x = VaultStatus{}
-	mi := &file_kms_v1_kms_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *VaultStatus) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*VaultStatus) ProtoMessage() {}
-
-func (x *VaultStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use VaultStatus.ProtoReflect.Descriptor instead.
-func (*VaultStatus) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *VaultStatus) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *VaultStatus) GetPath() string {
-	if x != nil {
-		return x.Path
-	}
-	return ""
-}
-
-func (x *VaultStatus) GetReadable() bool {
-	if x != nil {
-		return x.Readable
-	}
-	return false
-}
-
-func (x *VaultStatus) GetWritable() bool {
-	if x != nil {
-		return x.Writable
-	}
-	return false
-}
-
-func (x *VaultStatus) GetTotalBytes() uint64 {
-	if x != nil {
-		return x.TotalBytes
-	}
-	return 0
-}
-
-func (x *VaultStatus) GetFreeBytes() uint64 {
-	if x != nil {
-		return x.FreeBytes
-	}
-	return 0
-}
-
-func (x *VaultStatus) GetError() string {
-	if x != nil {
-		return x.Error
-	}
-	return ""
-}
-
 type KeyMaterialAvailabilityResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	FheKeyIds        []string               `protobuf:"bytes,1,rep,name=fhe_key_ids,json=fheKeyIds,proto3" json:"fhe_key_ids,omitempty"`
 	CrsIds           []string               `protobuf:"bytes,2,rep,name=crs_ids,json=crsIds,proto3" json:"crs_ids,omitempty"`
 	PreprocessingIds []string               `protobuf:"bytes,3,rep,name=preprocessing_ids,json=preprocessingIds,proto3" json:"preprocessing_ids,omitempty"`
 	StorageInfo      string                 `protobuf:"bytes,4,opt,name=storage_info,json=storageInfo,proto3" json:"storage_info,omitempty"`
-	// Additions of the simulated party: what the troubleshooting guide asks the
-	// health check for and the real one lacks.
-	Problems      []*MaterialProblem `protobuf:"bytes,5,rep,name=problems,proto3" json:"problems,omitempty"`
-	Epochs        []*EpochInfo       `protobuf:"bytes,6,rep,name=epochs,proto3" json:"epochs,omitempty"`
-	Vaults        []*VaultStatus     `protobuf:"bytes,7,rep,name=vaults,proto3" json:"vaults,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *KeyMaterialAvailabilityResponse) Reset() {
 	*x = KeyMaterialAvailabilityResponse{}
-	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	mi := &file_kms_v1_kms_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +486,7 @@ func (x *KeyMaterialAvailabilityResponse) String() string {
 func (*KeyMaterialAvailabilityResponse) ProtoMessage() {}
 
 func (x *KeyMaterialAvailabilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	mi := &file_kms_v1_kms_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +499,7 @@ func (x *KeyMaterialAvailabilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyMaterialAvailabilityResponse.ProtoReflect.Descriptor instead.
 func (*KeyMaterialAvailabilityResponse) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{8}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *KeyMaterialAvailabilityResponse) GetFheKeyIds() []string {
@@ -759,27 +530,6 @@ func (x *KeyMaterialAvailabilityResponse) GetStorageInfo() string {
 	return ""
 }
 
-func (x *KeyMaterialAvailabilityResponse) GetProblems() []*MaterialProblem {
-	if x != nil {
-		return x.Problems
-	}
-	return nil
-}
-
-func (x *KeyMaterialAvailabilityResponse) GetEpochs() []*EpochInfo {
-	if x != nil {
-		return x.Epochs
-	}
-	return nil
-}
-
-func (x *KeyMaterialAvailabilityResponse) GetVaults() []*VaultStatus {
-	if x != nil {
-		return x.Vaults
-	}
-	return nil
-}
-
 type OperatorPublicKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PublicKey     []byte                 `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"` // ed25519 verification key of this party
@@ -790,7 +540,7 @@ type OperatorPublicKey struct {
 
 func (x *OperatorPublicKey) Reset() {
 	*x = OperatorPublicKey{}
-	mi := &file_kms_v1_kms_proto_msgTypes[9]
+	mi := &file_kms_v1_kms_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +552,7 @@ func (x *OperatorPublicKey) String() string {
 func (*OperatorPublicKey) ProtoMessage() {}
 
 func (x *OperatorPublicKey) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[9]
+	mi := &file_kms_v1_kms_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +565,7 @@ func (x *OperatorPublicKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorPublicKey.ProtoReflect.Descriptor instead.
 func (*OperatorPublicKey) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{9}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OperatorPublicKey) GetPublicKey() []byte {
@@ -841,7 +591,7 @@ type NewMpcEpochRequest struct {
 
 func (x *NewMpcEpochRequest) Reset() {
 	*x = NewMpcEpochRequest{}
-	mi := &file_kms_v1_kms_proto_msgTypes[10]
+	mi := &file_kms_v1_kms_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +603,7 @@ func (x *NewMpcEpochRequest) String() string {
 func (*NewMpcEpochRequest) ProtoMessage() {}
 
 func (x *NewMpcEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[10]
+	mi := &file_kms_v1_kms_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +616,7 @@ func (x *NewMpcEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewMpcEpochRequest.ProtoReflect.Descriptor instead.
 func (*NewMpcEpochRequest) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{10}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *NewMpcEpochRequest) GetEpochId() *RequestId {
@@ -887,7 +637,7 @@ type EpochResultResponse struct {
 
 func (x *EpochResultResponse) Reset() {
 	*x = EpochResultResponse{}
-	mi := &file_kms_v1_kms_proto_msgTypes[11]
+	mi := &file_kms_v1_kms_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +649,7 @@ func (x *EpochResultResponse) String() string {
 func (*EpochResultResponse) ProtoMessage() {}
 
 func (x *EpochResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[11]
+	mi := &file_kms_v1_kms_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +662,7 @@ func (x *EpochResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EpochResultResponse.ProtoReflect.Descriptor instead.
 func (*EpochResultResponse) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{11}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EpochResultResponse) GetEpochId() *RequestId {
@@ -948,7 +698,7 @@ type TypedCiphertext struct {
 
 func (x *TypedCiphertext) Reset() {
 	*x = TypedCiphertext{}
-	mi := &file_kms_v1_kms_proto_msgTypes[12]
+	mi := &file_kms_v1_kms_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +710,7 @@ func (x *TypedCiphertext) String() string {
 func (*TypedCiphertext) ProtoMessage() {}
 
 func (x *TypedCiphertext) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[12]
+	mi := &file_kms_v1_kms_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +723,7 @@ func (x *TypedCiphertext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedCiphertext.ProtoReflect.Descriptor instead.
 func (*TypedCiphertext) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{12}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TypedCiphertext) GetCiphertext() []byte {
@@ -1000,7 +750,7 @@ type TypedPlaintext struct {
 
 func (x *TypedPlaintext) Reset() {
 	*x = TypedPlaintext{}
-	mi := &file_kms_v1_kms_proto_msgTypes[13]
+	mi := &file_kms_v1_kms_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +762,7 @@ func (x *TypedPlaintext) String() string {
 func (*TypedPlaintext) ProtoMessage() {}
 
 func (x *TypedPlaintext) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[13]
+	mi := &file_kms_v1_kms_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +775,7 @@ func (x *TypedPlaintext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedPlaintext.ProtoReflect.Descriptor instead.
 func (*TypedPlaintext) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{13}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TypedPlaintext) GetBytes() []byte {
@@ -1054,7 +804,7 @@ type PublicDecryptionRequest struct {
 
 func (x *PublicDecryptionRequest) Reset() {
 	*x = PublicDecryptionRequest{}
-	mi := &file_kms_v1_kms_proto_msgTypes[14]
+	mi := &file_kms_v1_kms_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +816,7 @@ func (x *PublicDecryptionRequest) String() string {
 func (*PublicDecryptionRequest) ProtoMessage() {}
 
 func (x *PublicDecryptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[14]
+	mi := &file_kms_v1_kms_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +829,7 @@ func (x *PublicDecryptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionRequest.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionRequest) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{14}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PublicDecryptionRequest) GetRequestId() *RequestId {
@@ -1124,7 +874,7 @@ type PublicDecryptionResponsePayload struct {
 
 func (x *PublicDecryptionResponsePayload) Reset() {
 	*x = PublicDecryptionResponsePayload{}
-	mi := &file_kms_v1_kms_proto_msgTypes[15]
+	mi := &file_kms_v1_kms_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +886,7 @@ func (x *PublicDecryptionResponsePayload) String() string {
 func (*PublicDecryptionResponsePayload) ProtoMessage() {}
 
 func (x *PublicDecryptionResponsePayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[15]
+	mi := &file_kms_v1_kms_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +899,7 @@ func (x *PublicDecryptionResponsePayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionResponsePayload.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionResponsePayload) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{15}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PublicDecryptionResponsePayload) GetPlaintexts() []*TypedPlaintext {
@@ -1204,7 +954,7 @@ type PublicDecryptionResponse struct {
 
 func (x *PublicDecryptionResponse) Reset() {
 	*x = PublicDecryptionResponse{}
-	mi := &file_kms_v1_kms_proto_msgTypes[16]
+	mi := &file_kms_v1_kms_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +966,7 @@ func (x *PublicDecryptionResponse) String() string {
 func (*PublicDecryptionResponse) ProtoMessage() {}
 
 func (x *PublicDecryptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[16]
+	mi := &file_kms_v1_kms_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +979,7 @@ func (x *PublicDecryptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionResponse.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionResponse) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{16}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PublicDecryptionResponse) GetPayload() *PublicDecryptionResponsePayload {
@@ -1279,34 +1029,12 @@ const file_kms_v1_kms_proto_rawDesc = "" +
 	"my_crs_ids\x18\x03 \x03(\tR\bmyCrsIds\x127\n" +
 	"\x18my_preprocessing_key_ids\x18\x04 \x03(\tR\x15myPreprocessingKeyIds\x12&\n" +
 	"\x0fmy_storage_info\x18\x05 \x01(\tR\rmyStorageInfo\x12-\n" +
-	"\tnode_type\x18\x06 \x01(\x0e2\x10.kms.v1.NodeTypeR\bnodeType\"U\n" +
-	"\x0fMaterialProblem\x12\x16\n" +
-	"\x06object\x18\x01 \x01(\tR\x06object\x12\x12\n" +
-	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"l\n" +
-	"\tEpochInfo\x12\x19\n" +
-	"\bepoch_id\x18\x01 \x01(\tR\aepochId\x12\x16\n" +
-	"\x06active\x18\x02 \x01(\bR\x06active\x12\x16\n" +
-	"\x06intact\x18\x03 \x01(\bR\x06intact\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\xc3\x01\n" +
-	"\vVaultStatus\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1a\n" +
-	"\breadable\x18\x03 \x01(\bR\breadable\x12\x1a\n" +
-	"\bwritable\x18\x04 \x01(\bR\bwritable\x12\x1f\n" +
-	"\vtotal_bytes\x18\x05 \x01(\x04R\n" +
-	"totalBytes\x12\x1d\n" +
-	"\n" +
-	"free_bytes\x18\x06 \x01(\x04R\tfreeBytes\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\xb7\x02\n" +
+	"\tnode_type\x18\x06 \x01(\x0e2\x10.kms.v1.NodeTypeR\bnodeType\"\xaa\x01\n" +
 	"\x1fKeyMaterialAvailabilityResponse\x12\x1e\n" +
 	"\vfhe_key_ids\x18\x01 \x03(\tR\tfheKeyIds\x12\x17\n" +
 	"\acrs_ids\x18\x02 \x03(\tR\x06crsIds\x12+\n" +
 	"\x11preprocessing_ids\x18\x03 \x03(\tR\x10preprocessingIds\x12!\n" +
-	"\fstorage_info\x18\x04 \x01(\tR\vstorageInfo\x123\n" +
-	"\bproblems\x18\x05 \x03(\v2\x17.kms.v1.MaterialProblemR\bproblems\x12)\n" +
-	"\x06epochs\x18\x06 \x03(\v2\x11.kms.v1.EpochInfoR\x06epochs\x12+\n" +
-	"\x06vaults\x18\a \x03(\v2\x13.kms.v1.VaultStatusR\x06vaults\"I\n" +
+	"\fstorage_info\x18\x04 \x01(\tR\vstorageInfo\"I\n" +
 	"\x11OperatorPublicKey\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x15\n" +
@@ -1368,7 +1096,7 @@ func file_kms_v1_kms_proto_rawDescGZIP() []byte {
 }
 
 var file_kms_v1_kms_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kms_v1_kms_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_kms_v1_kms_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_kms_v1_kms_proto_goTypes = []any{
 	(HealthStatus)(0),                       // 0: kms.v1.HealthStatus
 	(NodeType)(0),                           // 1: kms.v1.NodeType
@@ -1377,18 +1105,15 @@ var file_kms_v1_kms_proto_goTypes = []any{
 	(*PeerHealth)(nil),                      // 4: kms.v1.PeerHealth
 	(*PeersFromContext)(nil),                // 5: kms.v1.PeersFromContext
 	(*HealthStatusResponse)(nil),            // 6: kms.v1.HealthStatusResponse
-	(*MaterialProblem)(nil),                 // 7: kms.v1.MaterialProblem
-	(*EpochInfo)(nil),                       // 8: kms.v1.EpochInfo
-	(*VaultStatus)(nil),                     // 9: kms.v1.VaultStatus
-	(*KeyMaterialAvailabilityResponse)(nil), // 10: kms.v1.KeyMaterialAvailabilityResponse
-	(*OperatorPublicKey)(nil),               // 11: kms.v1.OperatorPublicKey
-	(*NewMpcEpochRequest)(nil),              // 12: kms.v1.NewMpcEpochRequest
-	(*EpochResultResponse)(nil),             // 13: kms.v1.EpochResultResponse
-	(*TypedCiphertext)(nil),                 // 14: kms.v1.TypedCiphertext
-	(*TypedPlaintext)(nil),                  // 15: kms.v1.TypedPlaintext
-	(*PublicDecryptionRequest)(nil),         // 16: kms.v1.PublicDecryptionRequest
-	(*PublicDecryptionResponsePayload)(nil), // 17: kms.v1.PublicDecryptionResponsePayload
-	(*PublicDecryptionResponse)(nil),        // 18: kms.v1.PublicDecryptionResponse
+	(*KeyMaterialAvailabilityResponse)(nil), // 7: kms.v1.KeyMaterialAvailabilityResponse
+	(*OperatorPublicKey)(nil),               // 8: kms.v1.OperatorPublicKey
+	(*NewMpcEpochRequest)(nil),              // 9: kms.v1.NewMpcEpochRequest
+	(*EpochResultResponse)(nil),             // 10: kms.v1.EpochResultResponse
+	(*TypedCiphertext)(nil),                 // 11: kms.v1.TypedCiphertext
+	(*TypedPlaintext)(nil),                  // 12: kms.v1.TypedPlaintext
+	(*PublicDecryptionRequest)(nil),         // 13: kms.v1.PublicDecryptionRequest
+	(*PublicDecryptionResponsePayload)(nil), // 14: kms.v1.PublicDecryptionResponsePayload
+	(*PublicDecryptionResponse)(nil),        // 15: kms.v1.PublicDecryptionResponse
 }
 var file_kms_v1_kms_proto_depIdxs = []int32{
 	3,  // 0: kms.v1.PeersFromContext.context_id:type_name -> kms.v1.RequestId
@@ -1396,23 +1121,20 @@ var file_kms_v1_kms_proto_depIdxs = []int32{
 	4,  // 2: kms.v1.PeersFromContext.peers:type_name -> kms.v1.PeerHealth
 	5,  // 3: kms.v1.HealthStatusResponse.peers_from_all_contexts:type_name -> kms.v1.PeersFromContext
 	1,  // 4: kms.v1.HealthStatusResponse.node_type:type_name -> kms.v1.NodeType
-	7,  // 5: kms.v1.KeyMaterialAvailabilityResponse.problems:type_name -> kms.v1.MaterialProblem
-	8,  // 6: kms.v1.KeyMaterialAvailabilityResponse.epochs:type_name -> kms.v1.EpochInfo
-	9,  // 7: kms.v1.KeyMaterialAvailabilityResponse.vaults:type_name -> kms.v1.VaultStatus
-	3,  // 8: kms.v1.NewMpcEpochRequest.epoch_id:type_name -> kms.v1.RequestId
-	3,  // 9: kms.v1.EpochResultResponse.epoch_id:type_name -> kms.v1.RequestId
-	3,  // 10: kms.v1.PublicDecryptionRequest.request_id:type_name -> kms.v1.RequestId
-	14, // 11: kms.v1.PublicDecryptionRequest.ciphertexts:type_name -> kms.v1.TypedCiphertext
-	3,  // 12: kms.v1.PublicDecryptionRequest.key_id:type_name -> kms.v1.RequestId
-	3,  // 13: kms.v1.PublicDecryptionRequest.epoch_id:type_name -> kms.v1.RequestId
-	15, // 14: kms.v1.PublicDecryptionResponsePayload.plaintexts:type_name -> kms.v1.TypedPlaintext
-	3,  // 15: kms.v1.PublicDecryptionResponsePayload.request_id:type_name -> kms.v1.RequestId
-	17, // 16: kms.v1.PublicDecryptionResponse.payload:type_name -> kms.v1.PublicDecryptionResponsePayload
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	3,  // 5: kms.v1.NewMpcEpochRequest.epoch_id:type_name -> kms.v1.RequestId
+	3,  // 6: kms.v1.EpochResultResponse.epoch_id:type_name -> kms.v1.RequestId
+	3,  // 7: kms.v1.PublicDecryptionRequest.request_id:type_name -> kms.v1.RequestId
+	11, // 8: kms.v1.PublicDecryptionRequest.ciphertexts:type_name -> kms.v1.TypedCiphertext
+	3,  // 9: kms.v1.PublicDecryptionRequest.key_id:type_name -> kms.v1.RequestId
+	3,  // 10: kms.v1.PublicDecryptionRequest.epoch_id:type_name -> kms.v1.RequestId
+	12, // 11: kms.v1.PublicDecryptionResponsePayload.plaintexts:type_name -> kms.v1.TypedPlaintext
+	3,  // 12: kms.v1.PublicDecryptionResponsePayload.request_id:type_name -> kms.v1.RequestId
+	14, // 13: kms.v1.PublicDecryptionResponse.payload:type_name -> kms.v1.PublicDecryptionResponsePayload
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_kms_v1_kms_proto_init() }
@@ -1426,7 +1148,7 @@ func file_kms_v1_kms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kms_v1_kms_proto_rawDesc), len(file_kms_v1_kms_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
