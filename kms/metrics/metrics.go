@@ -32,6 +32,17 @@ type Metrics struct {
 	// Unauthenticated counts party-to-party calls refused because the
 	// caller is not an authenticated party of the cluster.
 	Unauthenticated *prometheus.CounterVec // kms_p2p_unauthenticated_total{reason}
+	// BackupErrors counts failed backup-vault updates by the operation that
+	// ran them, error always "backup_error", as the real
+	// backup_error_counter (observability/src/metrics.rs): a series appears
+	// at its first error.
+	BackupErrors *prometheus.CounterVec // kms_backup_errors_total{operation,error}
+	// The real sys_metrics.rs gauges, the machine's and not the party's
+	// (see sys.go): registered whether or not enable_sys_metrics is set, so
+	// they read 0 when it is not.
+	MemoryUsage prometheus.Gauge // kms_memory_usage, bytes
+	TotalMemory prometheus.Gauge // kms_total_memory, bytes
+	CPULoad     prometheus.Gauge // kms_cpu_load, 1-minute load average per CPU
 }
 
 // New registers every metric on a fresh registry.
@@ -70,8 +81,16 @@ func New(party int) *Metrics {
 			Help: "Storage errors, by vault and kind (nospace, permission, corrupt, notfound, io).", ConstLabels: constLabels}, []string{"vault", "kind"}),
 		Unauthenticated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_p2p_unauthenticated_total",
 			Help: "Party-to-party connections or calls refused, by reason (no_certificate, unknown_certificate, identity_mismatch, expired, impersonation, handshake, ...).", ConstLabels: constLabels}, []string{"reason"}),
+		BackupErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_backup_errors_total",
+			Help: "Total number of backup errors", ConstLabels: constLabels}, []string{"operation", "error"}),
+		MemoryUsage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_memory_usage",
+			Help: "Memory used for KMS", ConstLabels: constLabels}),
+		TotalMemory: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_total_memory",
+			Help: "Amount of available memory in the system", ConstLabels: constLabels}),
+		CPULoad: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_cpu_load",
+			Help: "CPU load for KMS (averaged over all CPUs)", ConstLabels: constLabels}),
 	}
-	for _, c := range []prometheus.Collector{m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage, m.PeersReachable,
+	for _, c := range []prometheus.Collector{m.BackupErrors, m.MemoryUsage, m.TotalMemory, m.CPULoad, m.Unauthenticated, m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage, m.PeersReachable,
 		m.PeerReachable, m.PeerLatency, m.PeerErrors, m.InvalidShares, m.StorageFree, m.StorageUsed, m.StorageErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
