@@ -111,26 +111,31 @@ var storageIssues = []scenario.Scenario{
 		},
 	},
 
+	// The backup vault unreadable when a share is lost: the restart after
+	// the loss runs the party's backup-vault sync, which cannot search the
+	// vault, so the party stops at boot (as the real one does,
+	// core/service/src/engine/threshold/service/kms_impl.rs) before anyone
+	// restores anything.
 	{
-		Name: "a lost key share with a backup vault the party cannot read: the guide's restore runs as root and works; the backup stays unreadable until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Name: "a lost key share with a backup vault the party cannot read: the party stops at boot on its backup vault; fixing the backup's permissions lets it start and the guide's restore brings the share back", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
-			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
+			vault := fmt.Sprintf("%s/BACKUP-p%d", e.C.Profile.BackupDir, k)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.ChmodBackup(k, "000"), fault.Remove(k, fault.KeyShare)},
 				Detect: []probe.Probe{
-					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
-					probe.HealthCheckSays(k, `\[FAIL\] backup vault .*permission denied`),
-					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: Backup vault \S+/BACKUP-p%d is not usable: .*permission denied`, k)),
+					probe.CrashLooping(k),
+					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: partial-file sweep cannot read %s: permission denied`, regexp.QuoteMeta(vault))),
+					probe.LogSays(k, `ERROR kms_server: Failed to update backup vault for operation boot: Existence check failed: Error checking path `+regexp.QuoteMeta(vault)+`/\S+: permission denied`),
 				},
-				During: check.Expect{Live: e.Others()},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
 				Target: k,
-				// The restore, then the guide's "Fix file permissions and
-				// ownership" applied to the backup volume as well.
-				Runbooks:  []string{"key-recovery", "fix-permissions"},
+				// The guide's "Fix file permissions and ownership" applied to
+				// the backup volume, which the log names, then the restore.
+				Runbooks:  []string{"fix-permissions", "key-recovery"},
 				Vars:      map[string]string{"keys": cluster.VolumePath(k, "backup")},
 				Recovered: []probe.Probe{probe.HealthCheckSays(k, `\[OK\] backup vault \S+: read/write OK`)},
-				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays unreadable to the party (kms-health-check keeps failing its backup vault) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
+				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root) and restores from BACKUP-p%d regardless, while the party, which syncs its backup vault at every start, cannot start until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
 	},

@@ -333,9 +333,13 @@ func TestOperatorSurfaces(t *testing.T) {
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, name := range []string{"kms_operations_total", "kms_operation_duration_ms", "kms_active_sessions",
-		"kms_peers_reachable", "kms_storage_free_bytes"} {
+		"kms_peers_reachable", "kms_storage_free_bytes", "kms_memory_usage", "kms_total_memory", "kms_cpu_load"} {
 		g.Expect(families).To(HaveKey(name))
 	}
+	// The machine's memory, set at start (enable_sys_metrics is on).
+	g.Expect(families["kms_total_memory"].GetMetric()[0].GetGauge().GetValue()).To(BeNumerically(">", 0))
+	// A boot that synced its backup vault counted no backup error: no series.
+	g.Expect(families).NotTo(HaveKey("kms_backup_errors_total"))
 	g.Eventually(func() float64 {
 		r, err := http.Get(c.MetricsURL(1))
 		if err != nil {
