@@ -111,31 +111,34 @@ var storageIssues = []scenario.Scenario{
 		},
 	},
 
-	// The backup vault unreadable when a share is lost: the restart after
-	// the loss runs the party's backup-vault sync, which cannot search the
-	// vault, so the party stops at boot (as the real one does,
-	// core/service/src/engine/threshold/service/kms_impl.rs) before anyone
-	// restores anything.
+	// A read-only backup vault (a volume remounted read-only) when a share
+	// is lost: the restart after the loss runs the party's backup-vault
+	// sync, which only checks that each object is there (the real
+	// update_backup_vault skips what the vault holds without reading or
+	// writing it, core/service/src/engine/backup_operator.rs), so the party
+	// boots; only the health check's write probe shows the vault is bad.
+	// The unsearchable vault, which stops the boot, is the start-up
+	// scenario "backup-vault sync fails at boot".
 	{
-		Name: "a lost key share with a backup vault the party cannot read: the party stops at boot on its backup vault; fixing the backup's permissions lets it start and the guide's restore brings the share back", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Name: "a lost key share with a backup vault the party cannot write: it still boots, its backup-vault sync finding every copy there; the guide's restore runs as root and works; the backup stays read-only until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
-			vault := fmt.Sprintf("%s/BACKUP-p%d", e.C.Profile.BackupDir, k)
+			share := fmt.Sprintf("%s/%s", material.FheKeyInfo, e.C.Key.KeyID)
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.ChmodBackup(k, "000"), fault.Remove(k, fault.KeyShare)},
+				Faults: []fault.Fault{fault.ChmodBackup(k, "500"), fault.Remove(k, fault.KeyShare)},
 				Detect: []probe.Probe{
-					probe.CrashLooping(k),
-					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: partial-file sweep cannot read %s: permission denied`, regexp.QuoteMeta(vault))),
-					probe.LogSays(k, `ERROR kms_server: Failed to update backup vault for operation boot: Existence check failed: Error checking path `+regexp.QuoteMeta(vault)+`/\S+: permission denied`),
+					probe.HealthCheckSays(k, fmt.Sprintf(`\[FAIL\] PRIV-p%d/%s: missing`, k, share)),
+					probe.HealthCheckSays(k, `\[FAIL\] backup vault .*cannot write to .*permission denied`),
+					probe.LogSays(k, `INFO kms_server: Successfully updated backup vault when booting`),
 				},
-				During: check.Expect{Live: e.Others(k), Down: []int{k}},
+				During: check.Expect{Live: e.Others()},
 				Target: k,
-				// The guide's "Fix file permissions and ownership" applied to
-				// the backup volume, which the log names, then the restore.
-				Runbooks:  []string{"fix-permissions", "key-recovery"},
+				// The restore, then the guide's "Fix file permissions and
+				// ownership" applied to the backup volume as well.
+				Runbooks:  []string{"key-recovery", "fix-permissions"},
 				Vars:      map[string]string{"keys": cluster.VolumePath(k, "backup")},
 				Recovered: []probe.Probe{probe.HealthCheckSays(k, `\[OK\] backup vault \S+: read/write OK`)},
-				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root) and restores from BACKUP-p%d regardless, while the party, which syncs its backup vault at every start, cannot start until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
+				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot write: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays read-only to the party (kms-health-check keeps failing its backup vault, and the next object the party must back up cannot be written) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
 	},
