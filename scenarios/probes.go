@@ -17,7 +17,6 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
-	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Detections particular to some scenarios, built on probe.New: how a user
@@ -339,18 +338,21 @@ func dfAbove(i int, percent string) probe.Probe {
 		` used=`+percent+`%`, "kms-admin", "df", cluster.VolumePath(i, "keys"))
 }
 
-// backupReadable holds when the party's user can read its whole backup
-// vault: kms-admin ls -R run as uid in the keeper lists the backed-up key
-// shares and meets no entry it cannot read.
-func backupReadable(i int, uid string) probe.Probe {
-	return probe.New(fmt.Sprintf("party %d's user reads its whole backup vault", i), func(ctx context.Context, c *cluster.Cluster) error {
-		res, err := c.KeeperExec(ctx, "kms-admin", "run-as", uid+":"+uid, "--", "kms-admin", "ls", "-R", cluster.VolumePath(i, "backup"))
+// backupWritable holds when the party's user can write its backup vault
+// again: kms-admin mkdir run as uid in the keeper, the test directory
+// removed after.
+func backupWritable(i int, uid string) probe.Probe {
+	return probe.New(fmt.Sprintf("party %d's user writes its backup vault", i), func(ctx context.Context, c *cluster.Cluster) error {
+		dir := fmt.Sprintf("%s/BACKUP-p%d/.kmschaos-rw-test", cluster.VolumePath(i, "backup"), i)
+		res, err := c.KeeperExec(ctx, "kms-admin", "run-as", uid+":"+uid, "--", "kms-admin", "mkdir", dir)
 		if err != nil {
 			return err
 		}
-		out := res.Output()
-		if res.ExitCode != 0 || strings.Contains(out, "permission denied") || !strings.Contains(out, material.FheKeyInfo+"/") {
-			return fmt.Errorf("kms-admin ls -R as %s: exit %d: %s", uid, res.ExitCode, lastLines(out, 3))
+		if res.ExitCode != 0 {
+			return fmt.Errorf("kms-admin mkdir as %s: exit %d: %s", uid, res.ExitCode, lastLines(res.Output(), 2))
+		}
+		if res, err := c.KeeperExec(ctx, "kms-admin", "rm", "-rf", dir); err != nil || res.ExitCode != 0 {
+			return fmt.Errorf("removing the test directory: %v %s", err, res.Output())
 		}
 		return nil
 	})

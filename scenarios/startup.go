@@ -236,6 +236,50 @@ var startupIssues = []scenario.Scenario{
 		},
 	},
 
+	// Backup-vault sync at boot (REAL-KMS.md item 2): the last step of the
+	// real party's boot copies to the backup vault every private object it
+	// lacks (update_backup_vault(false, OP_BOOT), core/service/src/engine/
+	// threshold/service/kms_impl.rs); a failure is logged ("Failed to update
+	// backup vault for operation boot: ..."), counted in
+	// kms_backup_errors_total{operation="boot",error="backup_error"}, and
+	// main returns "Failed to update backup vault when booting": exit 1. The
+	// cause here is one an operator meets: the vault handed to root by a copy
+	// or restore run as root (cp -a), modes kept, so the party's user cannot
+	// search it and the existence check of the first object fails.
+	//
+	// What an operator has: the crash loop and the log line. Not the metric:
+	// the real party serves /metrics from the start of its boot
+	// (init_telemetry, observability/src/telemetry.rs), but the counter is
+	// incremented a moment before main returns and the process exits, so no
+	// scrape sees it, and the next start begins at zero (ours exits before it
+	// serves at all: the same nothing). KMSBackupError cannot fire for a boot
+	// failure; KMSPodCrashLooping does.
+	{
+		Name: "backup-vault sync fails at boot: a party whose backup vault its user cannot search never becomes ready, its log says it failed to update the backup vault; giving the vault back to the party's user and restarting recovers it", Section: Startup, Labels: []string{fault.Storage},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			alive := e.Others(k)
+			vault := fmt.Sprintf("%s/BACKUP-p%d", e.C.Profile.BackupDir, k)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.BackupOwnedByRoot(k)},
+				Detect: []probe.Probe{
+					probe.CrashLooping(k),
+					probe.LogSays(k, "ERROR kms_server: "+regexp.QuoteMeta("Failed to update backup vault for operation boot: Existence check failed: Error checking path "+vault+"/"+material.SigningKey+"/")+`[0-9a-f]+: permission denied`),
+					probe.LogSays(k, "ERROR kms_server: .*Failed to update backup vault when booting"),
+					clientCheck(k, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
+					probe.PeerUnreachable(alive[0], k, ""),
+					probe.HealthStatus(alive[0], "Healthy"),
+				},
+				During: check.Expect{Live: alive, Down: []int{k}},
+				Target: k, Runbooks: []string{"backup-vault-sync"},
+				Defects: []string{
+					`zama-ai/kms docs/operations/advanced/troubleshooting.md: a party that cannot update its backup vault stops at boot ("Failed to update backup vault when booting", core/service/src/engine/threshold/service/kms_impl.rs), but the page lists it under no start-up symptom: Service Startup Issues names CrashLoopBackOff with fixes about Helm values, resource limits and PVCs; only Storage Backend Issues, under "Backup/restore failures", says "Check file permissions and available disk space", with no command, no mention of the backup vault's path and no restart`,
+					`zama-ai/kms docs/operations/advanced/metrics.md, kms_backup_errors_total: "boot" is described as "service boot / PRSS initialization", but a PRSS initialisation's backup failure is counted under operation "new_mpc_epoch" (write_epoch_data, core/service/src/vault/storage/crypto_material/threshold.rs), and the boot count cannot be seen: the party exits right after making it, so "any increase warrants investigation" never sees a boot failure; the crash loop is its only signal`,
+				},
+			}
+		},
+	},
+
 	{
 		Name: "a memory limit too small gets the party OOM-killed; raising the limit recovers it", Section: Startup, Labels: []string{fault.Resources},
 		Build: func(e *scenario.Env) scenario.Plan {

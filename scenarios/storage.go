@@ -119,15 +119,28 @@ var storageIssues = []scenario.Scenario{
 		},
 	},
 
+	// A read-only backup vault (a volume remounted read-only) when a share
+	// is lost: the restart after the loss runs the party's backup-vault
+	// sync, which only checks that each object is there (the real
+	// update_backup_vault skips what the vault holds without reading or
+	// writing it, core/service/src/engine/backup_operator.rs), so the party
+	// boots; nothing it shows says the vault is bad, only the guide's ls -la.
+	// The unsearchable vault, which stops the boot, is the start-up
+	// scenario "backup-vault sync fails at boot".
 	{
-		Name: "a lost key share with a backup vault the party cannot read: the guide's restore runs as root and works; the backup stays unreadable until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
+		Name: "a lost key share with a backup vault the party cannot write: it still boots, its backup-vault sync finding every copy there; the guide's restore runs as root and works; the backup stays read-only until its permissions are fixed too", Section: StorageSec, Labels: []string{fault.Storage, fault.Keys},
 		Build: func(e *scenario.Env) scenario.Plan {
 			k := e.One()
 			return scenario.Plan{
-				Faults: []fault.Fault{fault.ChmodBackup(k, "000"), fault.Remove(k, fault.KeyShare)},
+				Faults: []fault.Fault{fault.ChmodBackup(k, "500"), fault.Remove(k, fault.KeyShare)},
 				Detect: []probe.Probe{
 					noKeyListed(k),
-					probe.LogSays(k, fmt.Sprintf(`WARN kms_server: Backup vault \S+/BACKUP-p%d is not usable: .*permission denied`, k)),
+					probe.LogSays(k, `INFO kms_server: Successfully updated backup vault when booting`),
+					// The guide's "Check file permissions and ownership":
+					// nothing the party or its health check shows says the
+					// backup cannot be written until something is backed up.
+					probe.KeeperMatches(fmt.Sprintf("kms-admin ls of party %d's backup volume shows BACKUP-p%d read-only (dr-x------)", k, k), 0,
+						fmt.Sprintf(`(?m)^dr-x------ .*/BACKUP-p%d$`, k), "kms-admin", "ls", cluster.VolumePath(k, "backup")),
 				},
 				During: check.Expect{Live: e.Others()},
 				Target: k,
@@ -135,8 +148,8 @@ var storageIssues = []scenario.Scenario{
 				// ownership" applied to the backup volume as well.
 				Runbooks:  []string{"key-recovery", "fix-permissions"},
 				Vars:      map[string]string{"keys": cluster.VolumePath(k, "backup")},
-				Recovered: []probe.Probe{backupReadable(k, e.C.Profile.UID())},
-				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot read: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays unreadable to the party (kms-admin ls as the party's user keeps failing on it) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
+				Recovered: []probe.Probe{backupWritable(k, e.C.Profile.UID())},
+				Defects:   []string{fmt.Sprintf("Key Material Recovery does not notice a backup vault the party cannot write: it runs as root (its chown -R kms:kms needs root), restores from BACKUP-p%d regardless, and fixes the permissions of /current/keys only; the backup stays read-only to the party (nothing it or kms-health-check shows says so, and the next object the party must back up cannot be written) until Storage Backend Issues > Resolution Steps > 1. Fix file permissions and ownership is applied to the backup too, which the guide does not say", k)},
 			}
 		},
 	},

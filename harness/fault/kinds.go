@@ -436,7 +436,7 @@ var kinds = []KindSpec{
 		build: func(a Args, _ string) Fault { return CorruptShare(a.Party) }, undo: restoreParty},
 	{Name: "backup-corrupt", Family: Storage, Target: AtParty, Summary: "a byte of party N's backup copy of its key share is flipped (digest broken); the party runs on",
 		build: func(a Args, _ string) Fault { return FlipBackup(a.Party, BackupKeyShare) }, undo: restoreParty},
-	{Name: "backup-unreadable", Family: Storage, Target: AtParty, Summary: "party N's backup vault is made unreadable (chmod 000); the party runs on",
+	{Name: "backup-unreadable", Family: Storage, Target: AtParty, Summary: "party N's backup vault is made unreadable (chmod 000); the party runs on until its next start, which the backup-vault sync stops",
 		build: func(a Args, _ string) Fault { return ChmodBackup(a.Party, "000") }, undo: restoreParty},
 	{Name: "prss-missing", Family: PRSS, Target: AtParty, Summary: "party N's PRSS epoch data is deleted and the party restarted",
 		build: func(a Args, _ string) Fault { return Remove(a.Party, PRSSEpochData) }, undo: restoreParty},

@@ -280,12 +280,35 @@ func FlipBackup(i int, o Object) Fault {
 
 // ChmodBackup sets the mode of party i's backup vault (BACKUP-p<i>, the
 // guide's /backup/keys) and leaves the party running: nothing reads the
-// backup until a restore, or a health check, does. The heal gives the
-// directory its baseline mode back (0700).
+// backup until a restore, a health check or the party's next start (its
+// backup-vault sync) does. The heal gives the directory its baseline mode
+// back (0700).
 func ChmodBackup(i int, mode string) Fault {
 	return New(fmt.Sprintf("chmod %s of party %d's backup vault", mode, i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		dir := path.Join(cluster.VolumePath(i, "backup"), fmt.Sprintf("BACKUP-p%d", i))
 		heal := func(ctx context.Context) error { return admin(context.WithoutCancel(ctx), c, "chmod", "700", dir) }
 		return heal, admin(ctx, c, "chmod", mode, dir)
+	})
+}
+
+// BackupOwnedByRoot gives party i's backup vault to root, modes kept (what
+// a copy or restore run as root with cp -a leaves), and restarts the
+// party: its user can no longer search the vault, so the backup-vault sync
+// at the end of its boot fails and it stops. The heal gives the vault back
+// to the party's user.
+func BackupOwnedByRoot(i int) Fault {
+	return New(fmt.Sprintf("party %d's backup vault owned by root (chown -R 0:0), party restarted", i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		dir := path.Join(cluster.VolumePath(i, "backup"), fmt.Sprintf("BACKUP-p%d", i))
+		heal := func(ctx context.Context) error {
+			ctx = context.WithoutCancel(ctx)
+			if err := admin(ctx, c, "chown", "-R", c.Profile.UID()+":"+c.Profile.UID(), dir); err != nil {
+				return err
+			}
+			return ensureRunning(ctx, c.Party(i))
+		}
+		if err := admin(ctx, c, "chown", "-R", "0:0", dir); err != nil {
+			return heal, err
+		}
+		return heal, restart(ctx, c, i)
 	})
 }

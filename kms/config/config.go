@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -165,6 +166,22 @@ type CoreToCoreNet struct {
 type Telemetry struct {
 	TracingServiceName string `toml:"tracing_service_name,omitempty"`
 	MetricsBindAddress string `toml:"metrics_bind_address"`
+	// EnableSysMetrics starts the machine gauges (kms_memory_usage,
+	// kms_total_memory, kms_cpu_load), off unless set, as the real
+	// TelemetryConfig's (observability/src/conf.rs); the chart and the
+	// real sample configs set it.
+	EnableSysMetrics bool `toml:"enable_sys_metrics,omitempty"`
+	// RefreshIntervalMs is how often they are sampled, 5000 unless set
+	// (SYS_METRIC_REFRESH_INTERVAL_MS, observability/src/conf.rs).
+	RefreshIntervalMs int `toml:"refresh_interval_ms,omitempty"`
+}
+
+// SysInterval is the sampling period of the machine gauges.
+func (t Telemetry) SysInterval() time.Duration {
+	if t.RefreshIntervalMs <= 0 {
+		return 5 * time.Second
+	}
+	return time.Duration(t.RefreshIntervalMs) * time.Millisecond
 }
 
 // Defaults of the optional knobs.

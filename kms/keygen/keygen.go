@@ -227,7 +227,9 @@ func (o Options) config(me int, certs map[int]string) (*config.Config, error) {
 				MaxEnDecodeMessageSize: 2 << 30, StragglerGraceMs: o.StragglerGraceMs,
 			},
 		},
-		Telemetry: config.Telemetry{TracingServiceName: fmt.Sprintf("kms-threshold-%d", me), MetricsBindAddress: Expand(o.MetricsAddr, me, me)},
+		// Machine gauges on, as the chart (kmsCore.thresholdMode.enableSysMetrics)
+		// and the real default_<i>.toml configs have them.
+		Telemetry: config.Telemetry{TracingServiceName: fmt.Sprintf("kms-threshold-%d", me), MetricsBindAddress: Expand(o.MetricsAddr, me, me), EnableSysMetrics: true},
 	}
 	rl := config.DefaultRateLimiter // written out, as the real default_1.toml does
 	c.RateLimiterConf = &rl

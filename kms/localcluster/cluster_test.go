@@ -338,7 +338,8 @@ func TestOperatorSurfaces(t *testing.T) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, name := range []string{"kms_operations_total", "kms_operation_duration_ms", "kms_active_sessions", "kms_rate_limiter_usage"} {
+	for _, name := range []string{"kms_operations_total", "kms_operation_duration_ms", "kms_active_sessions", "kms_rate_limiter_usage",
+		"kms_memory_usage", "kms_total_memory", "kms_cpu_load"} {
 		g.Expect(families).To(HaveKey(name))
 	}
 	// No family the real KMS does not register (observability/src/metrics.rs):
@@ -346,6 +347,10 @@ func TestOperatorSurfaces(t *testing.T) {
 	for name := range families {
 		g.Expect(metrics.RealFamilies).To(ContainElement(name), "a family the real KMS does not have")
 	}
+	// The machine's memory, set at start (enable_sys_metrics is on).
+	g.Expect(families["kms_total_memory"].GetMetric()[0].GetGauge().GetValue()).To(BeNumerically(">", 0))
+	// A boot that synced its backup vault counted no backup error: no series.
+	g.Expect(families).NotTo(HaveKey("kms_backup_errors_total"))
 
 	// Every log line carries a level word.
 	log, _ := os.ReadFile(c.LogFile(1))

@@ -41,8 +41,9 @@ const (
 	EpochData   = "EpochData"
 )
 
-// BackedUp lists the private data types copied to the backup vault.
-var BackedUp = []string{FheKeyInfo, SigningKey}
+// BackedUp lists the private data types copied to the backup vault, in the
+// order the real party syncs them (PrivDataType's, core/grpc/src/rpc_types.rs).
+var BackedUp = []string{SigningKey, FheKeyInfo}
 
 // DefaultEpochID is the PRSS epoch kms-init creates unless told otherwise.
 const DefaultEpochID = "0000000000000000000000000000000000000000000000000000000000000001"

@@ -25,6 +25,17 @@ type Metrics struct {
 	// an IntGauge without labels of its own in the real party
 	// (observability/src/metrics.rs, rate_limiter_gauge).
 	RateLimiterUsage prometheus.Gauge // kms_rate_limiter_usage
+	// BackupErrors counts failed backup-vault updates by the operation that
+	// ran them, error always "backup_error", as the real
+	// backup_error_counter (observability/src/metrics.rs): a series appears
+	// at its first error.
+	BackupErrors *prometheus.CounterVec // kms_backup_errors_total{operation,error}
+	// The real sys_metrics.rs gauges, the machine's and not the party's
+	// (see sys.go): registered whether or not enable_sys_metrics is set, so
+	// they read 0 when it is not.
+	MemoryUsage prometheus.Gauge // kms_memory_usage, bytes
+	TotalMemory prometheus.Gauge // kms_total_memory, bytes
+	CPULoad     prometheus.Gauge // kms_cpu_load, 1-minute load average per CPU
 }
 
 // New registers every metric on a fresh registry.
@@ -45,9 +56,17 @@ func New(party int) *Metrics {
 			Help: "Threshold sessions in progress.", ConstLabels: constLabels}),
 		RateLimiterUsage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_rate_limiter_usage",
 			Help: "Rate limiter usage for the KMS", ConstLabels: constLabels}),
+		BackupErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kms_backup_errors_total",
+			Help: "Total number of backup errors", ConstLabels: constLabels}, []string{"operation", "error"}),
+		MemoryUsage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_memory_usage",
+			Help: "Memory used for KMS", ConstLabels: constLabels}),
+		TotalMemory: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_total_memory",
+			Help: "Amount of available memory in the system", ConstLabels: constLabels}),
+		CPULoad: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kms_cpu_load",
+			Help: "CPU load for KMS (averaged over all CPUs)", ConstLabels: constLabels}),
 	}
 	for _, c := range []prometheus.Collector{m.Operations, m.Errors, m.Duration, m.ActiveSessions, m.RateLimiterUsage,
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		m.BackupErrors, m.MemoryUsage, m.TotalMemory, m.CPULoad, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	return m

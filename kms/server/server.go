@@ -51,6 +51,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	log.Info("Starting threshold KMS server...")
 	log.Info(fmt.Sprintf("Parameters: using threshold t=%d, knowing n=%d parties in total (myself included)", cfg.T(), cfg.N()), "party_id", cfg.Threshold.MyID)
 	m := metrics.New(cfg.Threshold.MyID)
+	if cfg.Telemetry.EnableSysMetrics {
+		// At start, as the real init_telemetry does (observability/src/telemetry.rs);
+		// its line has a newline after "collection...", one line here.
+		cpus, total, free := m.SampleSystem(ctx, "/proc", cfg.Telemetry.SysInterval())
+		log.Info(fmt.Sprintf("Starting system metrics collection... Running on %d CPUs. Total memory: %d bytes, Free memory: %d bytes.", cpus, total, free))
+	}
 	auth, err := peerAuth(cfg, m, log)
 	if err != nil {
 		return err

@@ -129,6 +129,9 @@ func New(o Options) (*Service, error) {
 	if err := s.loadEpochs(); err != nil {
 		return nil, err
 	}
+	if err := s.syncBackup(); err != nil {
+		return nil, err
+	}
 	s.reserveCache(c.Threshold.DecCapacity)
 	var peers []p2p.Peer
 	for _, p := range c.Threshold.Peers {
@@ -151,6 +154,7 @@ func vaultsOf(c *config.Config) material.Vaults {
 
 // openStorage checks that every vault's root exists and that the public and
 // private vaults are readable and writable, and sweeps stale temp files.
+// The backup vault is used at the end of boot (syncBackup).
 func (s *Service) openStorage() error {
 	for _, v := range s.vaults.All() {
 		if fi, err := os.Stat(v.Path); err != nil || !fi.IsDir() {
@@ -164,9 +168,15 @@ func (s *Service) openStorage() error {
 		}
 		swept, err := v.Sweep()
 		if err != nil && v == s.vaults.Backup {
-			// A broken backup is reported, not fatal (below): the party
-			// needs it only for a restore.
-			s.log.Warn(fmt.Sprintf("Backup vault %s is not usable: %v", v.Dir(), unwrapPathErr(err)))
+			// The real sweep only warns (sweep_stale_partials,
+			// core/service/src/util/file_handling.rs); the backup-vault
+			// sync at the end of boot is what stops the party.
+			dir := v.Dir()
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				dir = pe.Path
+			}
+			s.log.Warn(fmt.Sprintf("partial-file sweep cannot read %s: %v", dir, unwrapPathErr(err)))
 			continue
 		}
 		if err != nil {
@@ -176,7 +186,7 @@ func (s *Service) openStorage() error {
 			s.log.Warn("Removed temp files of interrupted writes", "vault", v.Name, "files", fmt.Sprint(swept))
 		}
 		if v == s.vaults.Backup {
-			continue // a broken backup is reported, not fatal
+			continue // checked by syncBackup, as the real party does
 		}
 		if st := v.Probe(); !st.Readable || !st.Writable {
 			return fmt.Errorf("storage path %s of the %s vault is not usable: %w", v.Dir(), v.Name, st.Err)
@@ -217,6 +227,26 @@ func (s *Service) verifyPublic() error {
 	}
 	s.log.Info(fmt.Sprintf("Verification key and address in public storage match the private signing key (address %s)", v.Address))
 	s.log.Info(fmt.Sprintf("Verified public storage material in storage %q: %d keyset(s), 0 CRS(es), 0 recovery validation material item(s)", v.Storage, v.Keysets))
+	return nil
+}
+
+// syncBackup is the real party's last step of boot (new_real_threshold_kms,
+// core/service/src/engine/threshold/service/kms_impl.rs): the backup vault
+// gets every private object it lacks (material.SyncBackup). A failure is
+// logged and counted as update_backup_vault does (crypto_material/base.rs)
+// and stops the party: the process exits before it serves anything, so the
+// count dies with it, as the real one's does a moment after it is made.
+func (s *Service) syncBackup() error {
+	if s.vaults.Backup == nil {
+		return nil
+	}
+	if err := s.vaults.SyncBackup(); err != nil {
+		s.log.Error("Failed to update backup vault for operation boot: " + err.Error())
+		s.metrics.BackupErrors.WithLabelValues("boot", "backup_error").Inc()
+		return errors.New("Failed to update backup vault when booting")
+	}
+	s.log.Info("Successfully updated backup vault for boot")
+	s.log.Info("Successfully updated backup vault when booting")
 	return nil
 }
 

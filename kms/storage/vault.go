@@ -166,6 +166,22 @@ func (v *Vault) List(typ string) ([]string, error) {
 	return ids, nil
 }
 
+// Exists tells whether typ/id is stored, without reading it, as the real
+// file storage's data_exists does (tokio::fs::try_exists,
+// core/service/src/vault/storage/file.rs): a path that cannot be checked,
+// e.g. in a directory the party may not search, is an error, not a no.
+func (v *Vault) Exists(typ, id string) (bool, error) {
+	p := v.File(typ, id)
+	_, err := os.Stat(p)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("Error checking path %s: %w", p, unwrapPath(err))
+}
+
 // Delete removes typ/id; a missing object is not an error.
 func (v *Vault) Delete(typ, id string) error {
 	err := os.Remove(v.File(typ, id))

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
+
+	"github.com/kmschaos/kmschaos/internal/asuser"
 )
 
 func newVault(t *testing.T) *Vault {
@@ -120,24 +121,6 @@ func TestFullDiskLeavesNoTornFiles(t *testing.T) {
 	}
 }
 
-// asUser runs fn on a thread whose filesystem uid is uid, so that a test
-// running as root sees permissions as the party's non-root user does.
-func asUser(t *testing.T, uid int, fn func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		fn()
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // the thread dies with the goroutine: its fsuid never leaks
-		_, _, _ = syscall.Syscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
-		fn()
-	}()
-	<-done
-}
-
 func TestProbeReportsPermissionProblems(t *testing.T) {
 	v := newVault(t)
 	_ = v.Put("FheKeyInfo", "k", []byte("x"))
@@ -149,20 +132,44 @@ func TestProbeReportsPermissionProblems(t *testing.T) {
 		uid = 10001
 		_ = filepath.Walk(v.Path, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, uid) })
 	}
-	asUser(t, uid, func() {
+	asuser.Run(uid, func() {
 		if st := v.Probe(); !st.Readable || !st.Writable {
 			t.Errorf("healthy vault: %+v", st)
 		}
 	})
 	// The guide's `chmod -R 600` strips the search bit from directories.
 	_ = filepath.Walk(v.Dir(), func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o600) })
-	asUser(t, uid, func() {
+	asuser.Run(uid, func() {
 		st := v.Probe()
 		if st.Readable || st.Err == nil || !IsPermission(st.Err) {
 			t.Errorf("chmod -R 600 tree: %+v", st)
 		}
 		if _, err := v.Get("FheKeyInfo", "k"); ErrorKind(err) != "permission" {
 			t.Errorf("get after chmod -R 600: %v", err)
+		}
+	})
+}
+
+// Exists answers without reading the object, and a path the user may not
+// search is an error, not "absent": the real data_exists (try_exists) is.
+func TestExistsTellsAbsentFromUncheckable(t *testing.T) {
+	v := newVault(t)
+	_ = v.Put("SigningKey", "k", []byte("x"))
+	if ok, err := v.Exists("SigningKey", "k"); !ok || err != nil {
+		t.Fatalf("stored object: %v %v", ok, err)
+	}
+	if ok, err := v.Exists("SigningKey", "other"); ok || err != nil {
+		t.Fatalf("absent object: %v %v", ok, err)
+	}
+	_ = os.Chmod(filepath.Dir(v.Path), 0o755)
+	_ = os.Chmod(v.Path, 0o755)
+	_ = os.Chmod(v.Dir(), 0o000)
+	t.Cleanup(func() { _ = os.Chmod(v.Dir(), 0o700) })
+	asuser.Run(10001, func() {
+		ok, err := v.Exists("SigningKey", "other")
+		want := "Error checking path " + v.File("SigningKey", "other") + ": permission denied"
+		if ok || err == nil || err.Error() != want {
+			t.Errorf("unsearchable vault: %v %v, want the error %q", ok, err, want)
 		}
 	})
 }
