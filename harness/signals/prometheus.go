@@ -113,7 +113,7 @@ func (p *Prometheus) start(ctx context.Context, bin string) error {
 			return fmt.Errorf("prometheus exited at start: %s", p.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("prometheus not ready within %s: %s", fixtures.Intervals.Signals.PrometheusReady, p.logTail())
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(fixtures.Intervals.Probe.AwaitPoll):
 		}
 	}
 }
