@@ -53,9 +53,10 @@ func Secs(d float64) *float64 {
 	return &v
 }
 
-// Showed is whether the signal showed the fault, pending or fired.
+// Showed is whether the signal showed the fault, pending or fired (an
+// alert active before it may show it too, on another party).
 func (s Signal) Showed() bool {
-	return s.NotMeasured == "" && !s.Before && (s.Pending != nil || s.Fired != nil)
+	return s.NotMeasured == "" && (s.Pending != nil || s.Fired != nil)
 }
 
 // Cell is the signal as a cell of the coverage matrix.
