@@ -1,6 +1,7 @@
 package signals
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func every(party int, from, to float64, bad func(float64) (ok bool, took time.Du
 func TestKubeletProbesActAtTheirThreshold(t *testing.T) {
 	down := every(5, -3, 200, func(s float64) (bool, time.Duration) { return s < 3, 2 * time.Millisecond })
 	flapping := every(6, -3, 200, func(s float64) (bool, time.Duration) { return int(s)%60 == 0, 2 * time.Millisecond })
-	rs := append(down, flapping...)
+	rs := slices.Concat(down, flapping)
 	r := readiness.evaluate(rs, t0, at(200), 13)
 	if val(r.Pending) != "5" || val(r.Fired) != "150" || !strings.Contains(r.Detail, "party 5") {
 		t.Errorf("readiness: pending %s, fired %s (%s); want 5, 150, party 5", val(r.Pending), val(r.Fired), r.Detail)
