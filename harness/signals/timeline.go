@@ -21,17 +21,35 @@ type reading struct {
 }
 
 // firstBad is the first reading from origin on that did not show the
-// party well, as a plain signal (Fired is when it showed).
+// party well, as a plain signal (Fired is when it showed). A party
+// already failing at origin (an earlier fault's restart still warming
+// up) counts only once it has been well again.
 func firstBad(name, source string, rs []reading, origin time.Time) report.Signal {
 	s := report.Signal{Name: name, Source: source}
+	carried := failingAt(rs, origin)
 	for _, r := range rs {
-		if !r.At.Before(origin) && !r.OK {
+		switch {
+		case r.At.Before(origin):
+		case r.OK:
+			carried[r.Party] = false
+		case !carried[r.Party]:
 			s.Fired = report.Secs(r.At.Sub(origin).Seconds())
 			s.Detail = fmt.Sprintf("party %d: %s", r.Party, r.Detail)
 			return s
 		}
 	}
 	return s
+}
+
+// failingAt are the parties whose last reading before origin failed.
+func failingAt(rs []reading, origin time.Time) map[int]bool {
+	out := map[int]bool{}
+	for _, r := range rs {
+		if r.At.Before(origin) {
+			out[r.Party] = !r.OK
+		}
+	}
+	return out
 }
 
 // kubeletProbe is a probe of the chart (charts/kms-core values.yaml,
@@ -57,7 +75,8 @@ var (
 // a probe every Period from origin, its outcome the party's latest
 // reading at that time (failed if the answer took longer than Timeout),
 // FailureThreshold failures in a row acting. Pending is the first failed
-// probe of any party, Fired the first party's threshold.
+// probe of any party, Fired the first party's threshold. A party already
+// failing at origin counts only once it has passed a probe again.
 func (p kubeletProbe) evaluate(rs []reading, origin, end time.Time, n int) report.Signal {
 	s := report.Signal{Name: p.Name, Source: report.SourceKubelet,
 		Needs: fmt.Sprintf("%d failed probes %s apart", p.FailureThreshold, p.Period)}
@@ -66,9 +85,10 @@ func (p kubeletProbe) evaluate(rs []reading, origin, end time.Time, n int) repor
 		byParty[r.Party] = append(byParty[r.Party], r)
 	}
 	var pendingAt, firedAt time.Time
+	carried := failingAt(rs, origin)
 	for party := 1; party <= n; party++ {
 		own := byParty[party]
-		failures, k := 0, 0
+		failures, k, carried := 0, 0, carried[party]
 		for at := origin; !at.After(end); at = at.Add(p.Period) {
 			for k < len(own) && !own[k].At.After(at) {
 				k++
@@ -78,7 +98,10 @@ func (p kubeletProbe) evaluate(rs []reading, origin, end time.Time, n int) repor
 			}
 			r := own[k-1]
 			if r.OK && r.Took <= p.Timeout {
-				failures = 0
+				failures, carried = 0, false
+				continue
+			}
+			if carried {
 				continue
 			}
 			failures++

@@ -21,11 +21,16 @@ func val(p *float64) string {
 }
 
 // A plain signal shows at its first bad reading after the injection; one
-// before the injection is not the fault's.
+// before the injection is not the fault's, nor are the bad readings of a
+// party already failing then (an earlier fault's restart warming up)
+// until it has been well again.
 func TestFirstBadCountsFromTheInjection(t *testing.T) {
 	rs := []reading{
 		{At: at(-2), Party: 4, Detail: "/ready answered 503 (before)"},
+		{At: at(-1), Party: 9, Detail: "/ready answered 503 (warming up)"},
 		{At: at(0.5), Party: 2, OK: true},
+		{At: at(1), Party: 9, Detail: "/ready answered 503 (still warming up)"},
+		{At: at(2), Party: 9, OK: true},
 		{At: at(3.2), Party: 7, Detail: "no answer: connection refused"},
 		{At: at(4), Party: 2, Detail: "later"},
 	}
@@ -33,7 +38,10 @@ func TestFirstBadCountsFromTheInjection(t *testing.T) {
 	if s.Fired == nil || *s.Fired != 3.2 || s.Detail != "party 7: no answer: connection refused" {
 		t.Errorf("got fired %s, detail %q; want 3.2 s, party 7's refusal", val(s.Fired), s.Detail)
 	}
-	if s := firstBad("/live", report.SourceEndpoint, rs[1:2], t0); s.Showed() {
+	if s := firstBad("/ready", report.SourceEndpoint, append(slices.Clone(rs[:5]), reading{At: at(5), Party: 9, Detail: "refused"}), t0); val(s.Fired) != "5" {
+		t.Errorf("party 9 well again at 2 s, failing at 5 s: got %s, want 5", val(s.Fired))
+	}
+	if s := firstBad("/live", report.SourceEndpoint, rs[2:3], t0); s.Showed() {
 		t.Errorf("a party always well: got %s, want never", s.Cell())
 	}
 }
@@ -70,6 +78,11 @@ func TestKubeletProbesActAtTheirThreshold(t *testing.T) {
 	}
 	if got := liveness.evaluate(rs, t0, at(60), 13); got.Fired != nil || got.Cell() != "failing 10 s (acts after 10 failed probes 10s apart)" {
 		t.Errorf("a window shorter than the threshold: %q, want failing without acting", got.Cell())
+	}
+	// A party failing before the injection (and never well since) is not
+	// this fault's.
+	if got := readiness.evaluate(every(8, -3, 200, func(float64) (bool, time.Duration) { return false, 0 }), t0, at(200), 13); got.Showed() {
+		t.Errorf("a party down since before the fault: readiness %s, want nothing", got.Cell())
 	}
 	// Alone, the flapping party never reaches a threshold.
 	if got := readiness.evaluate(flapping, t0, at(200), 13); got.Fired != nil {

@@ -62,10 +62,18 @@ func Begin(c *cluster.Cluster, a Alerts) *Watch {
 			continue
 		}
 		for _, p := range paths {
-			w.loop(ctx, func(ctx context.Context) { w.add(&w.http, p, w.getHTTP(ctx, i, p)) })
+			w.loop(ctx, func(ctx context.Context) {
+				if r := w.getHTTP(ctx, i, p); ctx.Err() == nil { // not a call Stop cut short
+					w.add(&w.http, p, r)
+				}
+			})
 		}
 		var g grpcTarget
-		w.loop(ctx, func(ctx context.Context) { w.addGRPC(g.check(ctx, w.c, i)) })
+		w.loop(ctx, func(ctx context.Context) {
+			if r, gone := g.check(ctx, w.c, i); ctx.Err() == nil {
+				w.addGRPC(r, gone)
+			}
+		})
 	}
 	return w
 }
