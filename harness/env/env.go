@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/backends"
@@ -109,9 +110,18 @@ func Start(ctx context.Context, s Settings, progress func(string), images cluste
 	// The cluster's Prometheus starts beside the bring-up, which takes
 	// longer; it learns its targets once the cluster's links exist.
 	prom := make(chan signals.Alerts, 1)
-	go func() { prom <- startPrometheus(ctx) }()
+	begun := time.Now()
+	var ready time.Duration // written before the send, read after the receive
+	go func() { a := startPrometheus(ctx); ready = time.Since(begun); prom <- a }()
 	c, err := b.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
+	up := time.Now()
 	a := <-prom
+	if a.Prometheus != nil {
+		progress(fmt.Sprintf("the alerts' Prometheus ready in %s; the cluster in %s, which then waited %s for it",
+			ready.Round(time.Millisecond), up.Sub(begun).Round(time.Millisecond), time.Since(up).Round(time.Millisecond)))
+	} else {
+		progress("no alerts' Prometheus: " + a.Missing)
+	}
 	stopProm := func(err error) error {
 		if a.Prometheus != nil {
 			err = errors.Join(err, a.Prometheus.Stop())
