@@ -181,3 +181,15 @@ func TestWhichShippedAlertsAParty(t *testing.T) {
 		}
 	}
 }
+
+// The gRPC probes are judged only where the harness reaches the parties'
+// own addresses: one party answering once is enough, none is blindness.
+func TestUnansweredProbesAreNotMeasured(t *testing.T) {
+	refused := reading{Party: 1, Detail: "gRPC health: connection refused"}
+	if got := unanswered([]reading{refused, {Party: 2, OK: true}, refused}); got != "" {
+		t.Errorf("one party answered: %q, want measured", got)
+	}
+	if got := unanswered([]reading{refused, refused}); !strings.Contains(got, "no party's own gRPC address ever answered the harness (gRPC health: connection refused)") {
+		t.Errorf("none answered: %q, want not measured, saying why", got)
+	}
+}

@@ -36,14 +36,12 @@ type Watch struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 
-	mu       sync.Mutex
-	origin   time.Time
-	http     map[string][]reading // by path
-	grpc     []reading
-	grade    []reading
-	engine   []reading
-	grpcGone string // why the gRPC probes cannot be evaluated
-	noMesh   bool   // the cluster has no links to sample the endpoints through
+	mu      sync.Mutex
+	origin  time.Time
+	sampled map[string][]reading // by path, and the gRPC health's under grpcKey
+	grade   []reading
+	engine  []reading
+	noMesh  bool // the cluster has no links to sample the endpoints through
 }
 
 // The parties' HTTP endpoints (kms/server endpoints.go, as the real
@@ -52,34 +50,41 @@ var paths = []string{"/health", "/live", "/ready"}
 
 // Begin starts sampling c's endpoints and gRPC health once a second, each
 // party on its own, every call bounded, so that a party that hangs slows
-// only its own samples.
+// only its own samples. It returns once every endpoint has been read
+// once (a few milliseconds; a call is bounded by HTTPCall): the state
+// the fault finds, which an earlier fault's restart may have left
+// warming up, is known.
 func Begin(c *cluster.Cluster, a Alerts) *Watch {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Watch{c: c, alerts: a, cancel: cancel, http: map[string][]reading{}}
+	w := &Watch{c: c, alerts: a, cancel: cancel, sampled: map[string][]reading{}}
+	var first sync.WaitGroup
 	for i := 1; i <= c.Topology.N; i++ {
 		if !c.Party(i).HasHTTP() {
 			w.noMesh = true
 			continue
 		}
 		for _, p := range paths {
-			w.loop(ctx, func(ctx context.Context) {
+			first.Add(1)
+			w.loop(ctx, &first, func(ctx context.Context) {
 				if r := w.getHTTP(ctx, i, p); ctx.Err() == nil { // not a call Stop cut short
-					w.add(&w.http, p, r)
+					w.add(p, r)
 				}
 			})
 		}
 		var g grpcTarget
-		w.loop(ctx, func(ctx context.Context) {
-			if r, gone := g.check(ctx, w.c, i); ctx.Err() == nil {
-				w.addGRPC(r, gone)
+		w.loop(ctx, nil, func(ctx context.Context) {
+			if r := g.check(ctx, w.c, i); ctx.Err() == nil {
+				w.add(grpcKey, r)
 			}
 		})
 	}
+	first.Wait()
 	return w
 }
 
-// loop runs sample every Poll until ctx ends.
-func (w *Watch) loop(ctx context.Context, sample func(context.Context)) {
+// loop runs sample every Poll until ctx ends; first, if not nil, is told
+// when the first sample is taken.
+func (w *Watch) loop(ctx context.Context, first *sync.WaitGroup, sample func(context.Context)) {
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
@@ -87,6 +92,10 @@ func (w *Watch) loop(ctx context.Context, sample func(context.Context)) {
 		defer t.Stop()
 		for {
 			sample(ctx)
+			if first != nil {
+				first.Done()
+				first = nil
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -96,20 +105,13 @@ func (w *Watch) loop(ctx context.Context, sample func(context.Context)) {
 	}()
 }
 
-func (w *Watch) add(m *map[string][]reading, key string, r reading) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	(*m)[key] = append((*m)[key], r)
-}
+// grpcKey holds the gRPC health checks among the samples.
+const grpcKey = "grpc"
 
-func (w *Watch) addGRPC(r reading, gone string) {
+func (w *Watch) add(key string, r reading) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if gone != "" {
-		w.grpcGone = gone
-		return
-	}
-	w.grpc = append(w.grpc, r)
+	w.sampled[key] = append(w.sampled[key], r)
 }
 
 // getHTTP is one GET of a party's endpoint through its mesh link, the
@@ -135,38 +137,26 @@ func (w *Watch) getHTTP(ctx context.Context, i int, path string) reading {
 }
 
 // grpcTarget is a party's own address for the gRPC probes, looked up
-// again after a failed check (a restarted container may have another),
-// and whether a check ever succeeded.
-type grpcTarget struct {
-	addr     string
-	answered bool
-}
+// again after a failed check (a restarted container may have another).
+type grpcTarget struct{ addr string }
 
 // check is one grpc.health.v1 Check with no service name, as a kubelet's
 // gRPC probe asks it, on a fresh connection to the party's own address (a
 // kubelet reaches the pod, not the client link's proxy). It waits up to
 // the liveness probe's timeout, the longest; the readiness probe judges
-// the time it took. gone is why the probes cannot be evaluated: the
-// party's address unknown, or never answering since the watch began
-// (before the fault), so not reachable from here.
-func (g *grpcTarget) check(ctx context.Context, c *cluster.Cluster, i int) (r reading, gone string) {
+// the time it took.
+func (g *grpcTarget) check(ctx context.Context, c *cluster.Cluster, i int) (r reading) {
 	r = reading{At: time.Now(), Party: i}
 	defer func() {
-		switch {
-		case r.OK:
-			g.answered = true
-		case !g.answered && gone == "":
-			gone = fmt.Sprintf("party %d's own gRPC address does not answer the harness (%s)", i, r.Detail)
-		}
 		if !r.OK {
 			g.addr = ""
 		}
 	}()
 	if g.addr == "" {
 		addr, err := c.Party(i).DirectEndpoint(ctx)
-		if err != nil {
+		if err != nil { // a container stopped has no address
 			r.Detail = "no address: " + err.Error()
-			return r, ""
+			return r
 		}
 		g.addr = addr
 	}
@@ -175,7 +165,7 @@ func (g *grpcTarget) check(ctx context.Context, c *cluster.Cluster, i int) (r re
 	cl, err := kmsclient.Dial(g.addr)
 	if err != nil {
 		r.Detail = err.Error()
-		return r, ""
+		return r
 	}
 	defer cl.Close()
 	resp, err := grpc_health_v1.NewHealthClient(cl.Conn()).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
@@ -188,7 +178,7 @@ func (g *grpcTarget) check(ctx context.Context, c *cluster.Cluster, i int) (r re
 	default:
 		r.OK = true
 	}
-	return r, ""
+	return r
 }
 
 // Injected sets the time the signals are measured from: the start of
@@ -227,24 +217,40 @@ func (w *Watch) Stop(ctx context.Context) *report.Coverage {
 		firstBad("container not running", report.SourceEngine, w.engine, w.origin))
 	const noMesh = "the cluster has no mesh links to reach the parties through"
 	for _, p := range paths {
-		s := firstBad(p, report.SourceEndpoint, w.http[p], w.origin)
+		s := firstBad(p, report.SourceEndpoint, w.sampled[p], w.origin)
 		if w.noMesh {
 			s = report.Signal{Name: p, Source: report.SourceEndpoint, NotMeasured: noMesh}
 		}
 		cov.Signals = append(cov.Signals, s)
 	}
+	unreachable := unanswered(w.sampled[grpcKey])
 	for _, p := range []kubeletProbe{readiness, liveness} {
-		s := p.evaluate(w.grpc, w.origin, end, w.c.Topology.N)
+		s := p.evaluate(w.sampled[grpcKey], w.origin, end, w.c.Topology.N)
 		switch {
 		case w.noMesh:
 			s = report.Signal{Name: p.Name, Source: report.SourceKubelet, NotMeasured: noMesh}
-		case w.grpcGone != "":
-			s = report.Signal{Name: p.Name, Source: report.SourceKubelet, NotMeasured: w.grpcGone}
+		case unreachable != "":
+			s = report.Signal{Name: p.Name, Source: report.SourceKubelet, NotMeasured: unreachable}
 		}
 		cov.Signals = append(cov.Signals, s)
 	}
 	w.origin = time.Time{}
 	return cov
+}
+
+// unanswered says why the gRPC probes cannot be judged when no party's
+// own address ever answered the harness (pods a host cannot route to):
+// every check failing is the harness's blindness, not the fault.
+func unanswered(rs []reading) string {
+	for _, r := range rs {
+		if r.OK {
+			return ""
+		}
+	}
+	if len(rs) == 0 {
+		return "no gRPC health check was made"
+	}
+	return "no party's own gRPC address ever answered the harness (" + rs[0].Detail + ")"
 }
 
 // alertsOver reads the ALERTS series over [origin, end]: one signal per
