@@ -90,19 +90,20 @@ const (
 
 func secs(v float64) string { return fmt.Sprintf("%g s", v) }
 
-// alertsMeasured is whether the scenario's alerts were evaluated at all
-// (a Prometheus ran), and whether one showed the fault.
-func (c *Coverage) alerts() (measured, caught bool) {
+// alerts counts the scenario's alerts and those evaluated (none without
+// a Prometheus), and says whether one showed the fault.
+func (c *Coverage) alerts() (all, measured int, caught bool) {
 	for _, s := range c.Signals {
 		if s.Source != SourceAlert {
 			continue
 		}
+		all++
 		if s.NotMeasured == "" {
-			measured = true
+			measured++
 		}
 		caught = caught || s.Showed()
 	}
-	return measured, caught
+	return all, measured, caught
 }
 
 // Uncaught lists the faults no shipped alert showed, not even pending,
@@ -113,14 +114,15 @@ func (r *Run) Uncaught() (uncaught []Finding, notMeasured []string) {
 		if s.Coverage == nil {
 			continue
 		}
-		measured, caught := s.Coverage.alerts()
+		all, measured, caught := s.Coverage.alerts()
 		switch {
-		case !measured:
+		case measured == 0:
 			notMeasured = append(notMeasured, s.Name)
 		case !caught:
 			text := fmt.Sprintf("no alert of the operations pages (docs/operations/emergency-procedures.md \"Critical Monitoring Alerts\", "+
-				"docs/operations/advanced/metrics.md's Alarm lines) fires or is even pending in the %s from the fault to the end of its recovery: "+
-				"an operator paged by those alerts never learns of it", secs(math.Round(s.Coverage.Window)))
+				"docs/operations/advanced/metrics.md's Alarm lines) fires or is even pending in the %s from the fault to the end of its recovery "+
+				"(%d of the %d alerts evaluated; the others not measured on %s): an operator paged by those alerts never learns of it",
+				secs(math.Round(s.Coverage.Window)), measured, all, r.Backend)
 			if first := s.Coverage.firstShown(); first != "" {
 				text += "; what showed it: " + first
 			}
@@ -239,8 +241,8 @@ const (
 func (r *Run) CoverageMarkdown() string {
 	var b strings.Builder
 	b.WriteString(CoverageBegin + "\n")
-	fmt.Fprintf(&b, "From a run at n=%d, t=%d (seed %d, %s, %s, %s): %d scenarios with a fault.\n\n",
-		r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.Backend, r.Machine, r.covered())
+	fmt.Fprintf(&b, "From a run of %d scenarios at n=%d, t=%d (seed %d, %s, %s, %s), %d with a fault: times in seconds from the injection, the window (injection to the end of recovery) after each scenario's name.\n\n",
+		len(r.Scenarios), r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.Backend, r.Machine, r.covered())
 	cols := r.CoverageColumns()
 	b.WriteString("| scenario |")
 	for _, c := range cols {
@@ -286,8 +288,8 @@ func (r *Run) UncaughtMarkdown() string {
 // CoverageSummary is README.md's block: the faults no alert catches,
 // pointing at the whole matrix.
 func (r *Run) CoverageSummary() string {
-	return fmt.Sprintf("%s\nFrom a run at n=%d, t=%d (seed %d, %s); the whole matrix is [docs/coverage.md](docs/coverage.md).\n\n%s%s\n",
-		CoverageBegin, r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.UncaughtMarkdown(), CoverageEnd)
+	return fmt.Sprintf("%s\nFrom a run of %d scenarios at n=%d, t=%d (seed %d, %s); the whole matrix is [docs/coverage.md](docs/coverage.md).\n\n%s%s\n",
+		CoverageBegin, len(r.Scenarios), r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.UncaughtMarkdown(), CoverageEnd)
 }
 
 // covered counts the scenarios with a coverage record.
