@@ -17,7 +17,7 @@ export KMSCHAOS_PROCS ?= 1
 MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
-.PHONY: help setup demo test test-quick test-smoke check lint vet soak bench images clean proto fuzz findings
+.PHONY: help setup demo test test-quick test-smoke check lint vet soak bench images clean proto fuzz findings coverage
 .PHONY: k8s-up k8s-down test-k8s bench-k8s
 
 # `make` alone prints the targets: nothing starts by surprise.
@@ -93,6 +93,9 @@ bench: setup ## benchmarks of the party, the crypto and the container cluster, a
 
 findings: ## rewrite docs/findings.md, what the catalog found in the guide, from the last run's reports/scorecard.json
 	$(GO) run ./cmd/kmschaos guide findings --doc docs/findings.md
+
+coverage: ## rewrite docs/coverage.md (which signal showed each fault, when) and README.md's faults no alert catches, from the last run's reports/scorecard.json
+	$(GO) run ./cmd/kmschaos guide coverage --doc docs/coverage.md --readme README.md
 
 images: setup ## build (or reuse) the party and toxiproxy images
 	$(GO) run ./cmd/kmschaos images

@@ -40,6 +40,7 @@ func register(e scenarios.CatalogEntry) {
 			// The suite's parallel clusters share one machine's workload
 			// budget: with two, each decrypts half as often.
 			WorkloadShare: processes(),
+			Alerts:        env.Alerts(),
 			Cleanup: func(heal func(context.Context) error) {
 				DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 			},

@@ -45,6 +45,7 @@ func runMeta(ctx SpecContext, sc scenario.Scenario, runbookDir string) error {
 func runMetaRow(ctx SpecContext, sc scenario.Scenario, runbookDir string) (report.Scenario, error) {
 	return scenario.Run(ctx, env.Cluster(), sc, env.Rand(sc.Name), scenario.Options{
 		RunbookDir: runbookDir,
+		Alerts:     env.Alerts(),
 		Cleanup: func(heal func(context.Context) error) {
 			DeferCleanup(func(ctx SpecContext) error { return heal(ctx) }, NodeTimeout(timings.Heal))
 		},

@@ -153,6 +153,10 @@ func (p *Party) MetricsURL() string { return p.HTTPURL("/metrics") }
 // probe reaches it.
 func (p *Party) HTTPURL(path string) string { return "http://" + p.c.metricsEndpoints[p.ID-1] + path }
 
+// HasHTTP is whether the party's HTTP endpoint is reachable through the
+// mesh: a cluster without one (the fake backend's) has none.
+func (p *Party) HasHTTP() bool { return len(p.c.metricsEndpoints) >= p.ID }
+
 // ClientLink is the proxy between clients and the party's API.
 func (p *Party) ClientLink() *Link { return p.c.mesh.proxy(clientProxyName(p.ID)) }
 

@@ -13,11 +13,13 @@ import (
 
 // The harness's folders in os.TempDir(): build contexts (kmschaos-images-*,
 // about 100 MB) and copies of the Kubernetes chart for one helm call
-// (kmschaos-chart-*), each removed by its maker when done; a maker killed
-// meanwhile leaves its folder. Older versions also dealt the keys into
+// (kmschaos-chart-*), each removed by its maker when done, and the
+// configuration and data of a suite cluster's Prometheus
+// (kmschaos-prometheus-*, harness/signals), removed with its cluster; a
+// maker killed meanwhile leaves its folder. Older versions also dealt the keys into
 // kmschaos-golden-* (every party's shares) and removed it only in
 // Terminate; keys are now dealt inside the cluster.
-var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*", "kmschaos-chart-*"}
+var leftoverPatterns = []string{"kmschaos-golden-*", "kmschaos-images-*", "kmschaos-chart-*", "kmschaos-prometheus-*"}
 
 // OwnerFile marks a folder whose maker holds a lock (flock) on the folder
 // for as long as it uses it: the kernel drops the lock when the maker

@@ -68,7 +68,7 @@ no runbook runs it yet).
 		},
 	}
 	diff.Flags().StringVar(&o.scenarios, "scenarios", "scenarios", "directory of the scenario catalog's Go files")
-	cmd.AddCommand(check, diff, guideRunCmd(), guideFindingsCmd())
+	cmd.AddCommand(check, diff, guideRunCmd(), guideFindingsCmd(), guideCoverageCmd())
 	return cmd
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/results"
 	"github.com/kmschaos/kmschaos/harness/scenario"
 	"github.com/kmschaos/kmschaos/harness/secrets"
+	"github.com/kmschaos/kmschaos/harness/signals"
 	"github.com/kmschaos/kmschaos/kms/localcluster"
 	"github.com/kmschaos/kmschaos/scenarios"
 )
@@ -194,6 +195,17 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		return fmt.Errorf("reading the cluster's secrets (to keep them out of the reports): %w", err)
 	}
 	defer tracked.Stop()
+	// A Prometheus of the run's own evaluates the shipped alerts.
+	alerts := signals.Alerts{Missing: "no prometheus"}
+	if p, err := signals.StartPrometheus(ctx); err == nil {
+		defer func() { _ = p.Stop() }()
+		if err := p.SetTargets(signals.ClusterTargets(c)); err != nil {
+			return err
+		}
+		alerts = signals.Alerts{Prometheus: p}
+	} else if !errors.Is(err, signals.ErrNoPrometheus) {
+		alerts.Missing = "prometheus did not start: " + err.Error()
+	}
 	fmt.Fprintf(w, "running %d scenarios on cluster %s (n=%d t=%d), seed %d\n", len(entries), c.RunID, c.Topology.N, c.Topology.T, seed)
 	res := &report.Run{Seed: seed, N: c.Topology.N, T: c.Topology.T, Backend: c.Backend(), Started: start, Machine: report.Machine(), RecordedAs: rec.ID()}
 	failed, skipped := 0, 0
@@ -206,6 +218,7 @@ func runScenarios(ctx context.Context, c *cluster.Cluster, entries []scenarios.C
 		row, err := scenario.Run(ctx, c, e.Scenario, env.RandFor(seed, e.Name), scenario.Options{
 			RunbookDir: runbooks,
 			Cleanup:    func(h func(context.Context) error) { heals = append(heals, h) },
+			Alerts:     alerts,
 		})
 		// The heals run last registered first, as Ginkgo's cleanups do.
 		for i := len(heals) - 1; i >= 0; i-- {

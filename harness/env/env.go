@@ -5,6 +5,7 @@ package env
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/backends"
 	"github.com/kmschaos/kmschaos/fixtures"
+	"github.com/kmschaos/kmschaos/harness/signals"
 )
 
 // Settings of a run, read from KMSCHAOS_* variables.
@@ -83,6 +86,7 @@ var (
 	mu       sync.Mutex
 	shared   *cluster.Cluster
 	settings Settings
+	alerts   signals.Alerts // the shared cluster's Prometheus, or why none
 )
 
 // Start brings up the shared cluster on the settings' backend; opts come
@@ -103,12 +107,62 @@ func Start(ctx context.Context, s Settings, progress func(string), images cluste
 	if err != nil {
 		return err
 	}
+	// The cluster's Prometheus starts beside the bring-up, which takes
+	// longer; it learns its targets once the cluster's links exist.
+	prom := make(chan signals.Alerts, 1)
+	begun := time.Now()
+	var ready time.Duration // written before the send, read after the receive
+	go func() { a := startPrometheus(ctx); ready = time.Since(begun); prom <- a }()
 	c, err := b.Start(ctx, append(append(all, cluster.WithImages(images)), opts...)...)
-	if err != nil {
+	up := time.Now()
+	a := <-prom
+	if a.Prometheus != nil {
+		progress(fmt.Sprintf("the alerts' Prometheus ready in %s; the cluster in %s, which then waited %s for it",
+			ready.Round(time.Millisecond), up.Sub(begun).Round(time.Millisecond), time.Since(up).Round(time.Millisecond)))
+	} else {
+		progress("no alerts' Prometheus: " + a.Missing)
+	}
+	stopProm := func(err error) error {
+		if a.Prometheus != nil {
+			err = errors.Join(err, a.Prometheus.Stop())
+		}
 		return err
 	}
-	shared = c
+	if err != nil {
+		return stopProm(err)
+	}
+	switch {
+	case a.Prometheus != nil:
+		err = a.Prometheus.SetTargets(signals.ClusterTargets(c))
+	case signals.Required():
+		err = fmt.Errorf("the alerts' Prometheus is required here (KMSCHAOS_REQUIRE_PROMETHEUS=1): %s", a.Missing)
+	}
+	if err != nil {
+		return stopProm(errors.Join(err, c.Terminate(context.WithoutCancel(ctx))))
+	}
+	shared, alerts = c, a
 	return nil
+}
+
+// startPrometheus starts the cluster's Prometheus, or says why there is
+// none.
+func startPrometheus(ctx context.Context) signals.Alerts {
+	p, err := signals.StartPrometheus(ctx)
+	switch {
+	case errors.Is(err, signals.ErrNoPrometheus):
+		return signals.Alerts{Missing: "no prometheus"}
+	case err != nil:
+		return signals.Alerts{Missing: "prometheus did not start: " + err.Error()}
+	}
+	return signals.Alerts{Prometheus: p}
+}
+
+// Alerts is where the shared cluster's alerts are evaluated: its
+// Prometheus, or why it has none.
+func Alerts() signals.Alerts {
+	mu.Lock()
+	defer mu.Unlock()
+	return alerts
 }
 
 // Cluster is the shared cluster; it panics before Start.
@@ -150,6 +204,9 @@ func Stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Env.Teardown)
 	defer cancel()
 	err := shared.Terminate(ctx)
-	shared = nil
+	if alerts.Prometheus != nil {
+		err = errors.Join(err, alerts.Prometheus.Stop())
+	}
+	shared, alerts = nil, signals.Alerts{}
 	return err
 }

@@ -90,6 +90,22 @@ type page struct {
 	Scenarios    []scenarioView
 	PhaseSummary string // the run's time by phase
 	RecoveredBy  string // the run's recoveries by who brought the cluster back
+	Coverage     coverageView
+}
+
+// coverageView is the fault × signal matrix and what it finds.
+type coverageView struct {
+	Cols        []Signal
+	Rows        []coverageRow
+	NotMeasured []string // why a signal could not be measured
+	Uncaught    []Finding
+	NoAlerts    []string // scenarios whose alerts were not measured
+}
+
+type coverageRow struct {
+	ID, Name string
+	Window   string
+	Cells    []Signal
 }
 
 // reason is one line of the first screen: a scenario and why it failed or
@@ -193,6 +209,15 @@ func newPage(r *Run) page {
 	for _, d := range r.Guide.GuideDefects() {
 		p.Defects = append(p.Defects, defectRow{Scenario: "the guide, as written", ScenarioID: "guide", Text: d})
 	}
+	cv := &p.Coverage
+	cv.Cols = r.CoverageColumns()
+	for _, v := range p.Scenarios {
+		if v.Coverage != nil {
+			cv.Rows = append(cv.Rows, coverageRow{ID: v.ID, Name: v.Name, Window: secs(math.Round(v.Coverage.Window)), Cells: v.CoverageRow(cv.Cols)})
+		}
+	}
+	cv.NotMeasured = r.notMeasuredReasons()
+	cv.Uncaught, cv.NoAlerts = r.Uncaught()
 	return p
 }
 

@@ -146,6 +146,10 @@ type Scenario struct {
 	Wrongs    []string `json:"wrongs,omitempty"`
 	FaultLeft string   `json:"fault_left,omitempty"`
 
+	// Coverage is what the operator's signals showed of the fault, nil
+	// where nothing was injected.
+	Coverage *Coverage `json:"coverage,omitempty"`
+
 	Defects []string `json:"defects"` // defects of the guide found by this scenario
 	Passed  bool     `json:"passed"`
 	// Skipped is why the scenario was not judged: its fault or a runbook

@@ -78,6 +78,7 @@ func (r *Run) WriteText(w io.Writer) error {
 	if line := r.RecoveredBySummary(); line != "" {
 		fmt.Fprintf(w, "\nRecovered by: %s\n", line)
 	}
+	r.writeCoverageText(w)
 	var notes []string
 	for _, s := range r.Scenarios {
 		for _, st := range s.Steps {

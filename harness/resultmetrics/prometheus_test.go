@@ -4,68 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kmschaos/kmschaos/harness/signals"
 	"github.com/kmschaos/kmschaos/internal/promtest"
 )
 
 // startPrometheus runs a real Prometheus scraping target every second,
-// its configuration and TSDB in a temporary directory, on a free loopback
-// port (never 9090, which another may hold); it is killed and its
-// directory removed when the test ends. It returns its API's base URL.
+// as the suite runs one for each cluster (harness/signals); it is killed
+// and its folder removed when the test ends. It returns its API's base
+// URL.
 func startPrometheus(t *testing.T, target string) string {
 	t.Helper()
-	bin := promtest.Tool(t, "prometheus")
-	dir := t.TempDir()
-	config := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: kmschaos
-    static_configs:
-      - targets: [%q]
-`, target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	promtest.Tool(t, "prometheus")
+	p, err := signals.StartPrometheus(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { // before the directory goes (cleanups run last first)
-		_ = cmd.Process.Kill()
-		<-exited
-		_ = log.Close()
-	})
 	t.Cleanup(func() {
-		if b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log")); t.Failed() && len(b) > 0 {
-			t.Logf("prometheus's log:\n%s", b)
+		if err := p.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	return "http://" + addr
+	if err := p.SetTargets([]signals.Target{{Addr: target}}); err != nil {
+		t.Fatal(err)
+	}
+	return p.URL
 }
 
 // sample is one series of a query's answer.

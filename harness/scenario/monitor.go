@@ -8,23 +8,26 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/report"
+	"github.com/kmschaos/kmschaos/harness/signals"
 	"github.com/kmschaos/kmschaos/kms/health"
 )
 
 // monitor samples every party's container state and health grade each
-// second and draws them as spans in the party's lane of the timeline.
+// second and draws them as spans in the party's lane of the timeline; it
+// hands each sample to the scenario's signals watch too.
 type monitor struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 type partyState struct {
-	label  string
-	status report.Status
-	since  time.Time
+	label   string
+	status  report.Status
+	running bool
+	since   time.Time
 }
 
-func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
+func startMonitor(c *cluster.Cluster, rec *report.Recorder, sig *signals.Watch) *monitor {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &monitor{cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -39,6 +42,7 @@ func startMonitor(c *cluster.Cluster, rec *report.Recorder) *monitor {
 			states := sample(ctx, c)
 			now := time.Now()
 			for i, s := range states {
+				sig.Party(now, i+1, s.running, s.label, s.status == report.OK)
 				if s.label != cur[i].label {
 					flush(i, now)
 					s.since = now
@@ -89,11 +93,11 @@ func sampleParty(ctx context.Context, c *cluster.Cluster, i int) partyState {
 	defer cancel()
 	pc, err := c.Health(hctx, i)
 	if err != nil {
-		return partyState{label: "running, health unknown", status: report.Warn}
+		return partyState{label: "running, health unknown", status: report.Warn, running: true}
 	}
 	word := health.Name(pc.GetStatus())
 	if word != "Optimal" {
-		return partyState{label: "running, " + word, status: report.Warn}
+		return partyState{label: "running, " + word, status: report.Warn, running: true}
 	}
-	return partyState{label: "running, " + word, status: report.OK}
+	return partyState{label: "running, " + word, status: report.OK, running: true}
 }

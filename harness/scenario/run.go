@@ -19,6 +19,7 @@ import (
 	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/harness/report"
 	"github.com/kmschaos/kmschaos/harness/runbook"
+	"github.com/kmschaos/kmschaos/harness/signals"
 	"github.com/kmschaos/kmschaos/harness/verdict"
 	"github.com/kmschaos/kmschaos/harness/workload"
 )
@@ -112,6 +113,7 @@ type runner struct {
 	judge verdict.Judge // the runbooks' verdict: steps, steady state, nothing left
 
 	mon  *monitor
+	sig  *signals.Watch
 	w    *workload.Workload
 	hist *workload.History
 
@@ -182,7 +184,8 @@ func (r *runner) reset() bool {
 // inject starts the monitor and the workload, then injects the faults,
 // registering every heal before anything else can fail.
 func (r *runner) inject() bool {
-	r.mon = startMonitor(r.c, r.rec)
+	r.sig = signals.Begin(r.c, r.o.Alerts)
+	r.mon = startMonitor(r.c, r.rec, r.sig)
 	if !r.plan.NoWorkload {
 		w, err := workload.Start(r.c, r.rng, workload.Options{Recorder: r.rec, Share: r.o.WorkloadShare})
 		if err != nil {
@@ -193,6 +196,9 @@ func (r *runner) inject() bool {
 	}
 	r.arm()
 	r.faultStart = time.Now()
+	if len(r.plan.Faults) > 0 {
+		r.sig.Injected(r.faultStart)
+	}
 	// healAll heals what is registered when it is called: a skip during
 	// the injection heals the faults injected so far.
 	r.healAll = fault.Once(func(ctx context.Context) error {
@@ -486,6 +492,7 @@ func (r *runner) recover() bool {
 		res.RecoveredBy = recoveredBy(r.plan.RecoverByReset, r.undone, r.origins)
 		r.rec.Mark(report.LaneProbes, "recovered", report.OK, fmt.Sprintf("time to recover %s", res.TTR.Round(time.Millisecond)))
 	}
+	r.stopSignals()
 	return true
 }
 
@@ -560,12 +567,22 @@ func (r *runner) stopWorkload() {
 }
 
 // stopBackground stops the workload, then the monitor (which draws its
-// last spans); it may be called more than once.
+// last spans), then the signals watch; it may be called more than once.
 func (r *runner) stopBackground() {
 	r.stopWorkload()
 	if r.mon != nil {
 		r.mon.stop()
 		r.mon = nil
+	}
+	r.stopSignals()
+}
+
+// stopSignals ends the signals' window (at the end of the recovery, or
+// wherever the run stopped) and keeps what they showed.
+func (r *runner) stopSignals() {
+	if r.sig != nil {
+		r.res.Coverage = r.sig.Stop(context.WithoutCancel(r.ctx))
+		r.sig = nil
 	}
 }
 

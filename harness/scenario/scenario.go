@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kmschaos/kmschaos/harness/signals"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
@@ -121,6 +122,9 @@ type Options struct {
 	Cleanup func(func(context.Context) error)
 	// WorkloadShare is how many clusters share the machine (workload.Options.Share).
 	WorkloadShare int
+	// Alerts is where the shipped alerts are evaluated during the run
+	// (the cluster's Prometheus), or why they are not.
+	Alerts signals.Alerts
 }
 
 // Runbook loads a runbook file from dir.

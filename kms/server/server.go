@@ -130,7 +130,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	case runErr = <-errs:
 		log.Error("Server failed", "error", runErr.Error())
 	}
-	hs.Shutdown()
+	// As the real party's tonic-health reporter: the core service turns
+	// NOT_SERVING while it drains (threshold_kms.rs Shutdown::shutdown,
+	// set_not_serving::<CoreServiceEndpointServer>), and the overall
+	// status "" a kubelet's gRPC probe asks for stays SERVING (tonic
+	// registers it SERVING and no one changes it).
+	hs.SetServingStatus(kmsservicev1.CoreServiceEndpoint_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	if !svc.Drain(DrainTimeout) {
 		log.Warn("Sessions still running after the drain timeout", "timeout", DrainTimeout.String())
 	}
