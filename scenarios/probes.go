@@ -215,7 +215,7 @@ func noTempFiles(i int) probe.Probe {
 		if res.ExitCode != 0 { // an empty listing of a vault that cannot be read proves nothing
 			return fmt.Errorf("cannot list the storage: %s", lastLines(res.Output(), 2))
 		}
-		if strings.Contains(res.Stdout, ".tmp-") {
+		if strings.Contains(res.Stdout, ".partial.") {
 			return fmt.Errorf("temp files left: %s", lastLines(res.Stdout, 3))
 		}
 		return nil

@@ -150,7 +150,8 @@ func vaultsOf(c *config.Config) material.Vaults {
 }
 
 // openStorage checks that every vault's root exists and that the public and
-// private vaults are readable and writable, and sweeps stale temp files.
+// private vaults are readable and writable, and sweeps the temp files of
+// writes a crash interrupted.
 func (s *Service) openStorage() error {
 	for _, v := range s.vaults.All() {
 		if fi, err := os.Stat(v.Path); err != nil || !fi.IsDir() {
@@ -162,21 +163,15 @@ func (s *Service) openStorage() error {
 		if err := os.MkdirAll(v.Dir(), 0o700); err != nil {
 			return fmt.Errorf("storage path %s of the %s vault is not writable: %w", v.Dir(), v.Name, unwrapPathErr(err))
 		}
-		swept, err := v.Sweep()
-		if err != nil && v == s.vaults.Backup {
-			// A broken backup is reported, not fatal (below): the party
-			// needs it only for a restore.
-			s.log.Warn(fmt.Sprintf("Backup vault %s is not usable: %v", v.Dir(), unwrapPathErr(err)))
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("storage path %s of the %s vault: sweeping temp files: %w", v.Dir(), v.Name, unwrapPathErr(err))
-		}
-		if len(swept) > 0 {
-			s.log.Warn("Removed temp files of interrupted writes", "vault", v.Name, "files", fmt.Sprint(swept))
-		}
+		// Best effort, as the real FileStorage::new: it logs what it removes.
+		v.Sweep(s.log)
 		if v == s.vaults.Backup {
-			continue // a broken backup is reported, not fatal
+			// A broken backup is reported, not fatal: the party needs it
+			// only for a restore.
+			if _, err := os.ReadDir(v.Dir()); err != nil {
+				s.log.Warn(fmt.Sprintf("Backup vault %s is not usable: %v", v.Dir(), unwrapPathErr(err)))
+			}
+			continue
 		}
 		if st := v.Probe(); !st.Readable || !st.Writable {
 			return fmt.Errorf("storage path %s of the %s vault is not usable: %w", v.Dir(), v.Name, st.Err)
