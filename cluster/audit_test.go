@@ -45,9 +45,9 @@ func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
 		}
 		return cluster.ExecResult{Stdout: strings.Join([]string{
 			"f 0600 10001:10001 120 aa11 " + dir + "4acd",
-			"f 0600 10001:10001 60 bb22 " + dir + ".4acd.tmp-9f1c2b",
+			"f 0600 10001:10001 60 bb22 " + dir + ".4acd.partial.1.3",
 			"f 0600 10001:10001 0 cc33 " + dir + ".health-probe",
-			"f 0600 10001:10001 0 dd44 " + dir + "..health-probe.tmp-0a1b2c3d4e5f",
+			"f 0600 10001:10001 0 dd44 " + dir + "..health-probe.partial.1.7",
 			"f 0600 10001:10001 0 ee55 " + dir + ".health-probe-old",
 		}, "\n")}
 	}
@@ -55,7 +55,7 @@ func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aa11 " + dir + "4acd", "bb22 " + dir + ".4acd.tmp-9f1c2b", "ee55 " + dir + ".health-probe-old"}
+	want := []string{"aa11 " + dir + "4acd", "bb22 " + dir + ".4acd.partial.1.3", "ee55 " + dir + ".health-probe-old"}
 	got := slices.Sorted(slices.Values(m[3]))
 	if !slices.Equal(got, want) {
 		t.Errorf("party 3's key material %q, want %q: the temp file counted, the health probe's files not", got, want)

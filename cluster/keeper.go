@@ -104,13 +104,13 @@ func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error)
 // transient tells the files a running party writes and removes on its own
 // every few seconds — the storage probe of its health monitor,
 // ".health-probe", and the temp file its atomic write goes through,
-// "..health-probe.tmp-<random>" — from the stored objects. Any other
-// write's temp file (".<name>.tmp-<random>") is not one: it lives only
+// "..health-probe.partial.<pid>.<seq>" — from the stored objects. Any other
+// write's temp file (".<name>.partial.<pid>.<seq>") is not one: it lives only
 // inside a write, and one that outlives it — a party killed mid-write — is
 // as much a fault left behind as any other stray file.
 func transient(p string) bool {
 	base := path.Base(p)
-	return base == healthProbe || strings.HasPrefix(base, "."+healthProbe+".tmp-")
+	return base == healthProbe || strings.HasPrefix(base, "."+healthProbe+".partial.")
 }
 
 // healthProbe is the file the party's health monitor writes into each

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/oracle"
 	"github.com/kmschaos/kmschaos/harness/probe"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // Detections particular to some scenarios, built on probe.New: how a user
@@ -216,8 +219,50 @@ func noTempFiles(i int) probe.Probe {
 		if res.ExitCode != 0 { // an empty listing of a vault that cannot be read proves nothing
 			return fmt.Errorf("cannot list the storage: %s", lastLines(res.Output(), 2))
 		}
-		if strings.Contains(res.Stdout, ".tmp-") {
+		if strings.Contains(res.Stdout, ".partial.") {
 			return fmt.Errorf("temp files left: %s", lastLines(res.Stdout, 3))
+		}
+		return nil
+	})
+}
+
+// keySizedPartial holds when kms-admin ls in the keeper (the operator's
+// debug pod) shows, beside party i's key share, the temp file of a killed
+// write (".<id>.partial.<pid>.<seq>") at least as big as the share: the
+// key-sized disk a crash pinned.
+func keySizedPartial(i int, keyID string) probe.Probe {
+	partial := regexp.MustCompile(`^\.[0-9a-f]{64}\.partial\.[0-9]+\.[0-9]+$`)
+	return probe.New(fmt.Sprintf("a key-sized .partial file beside party %d's key share (kms-admin ls)", i), func(ctx context.Context, c *cluster.Cluster) error {
+		share := c.KeyObject(i, "PRIV", material.FheKeyInfo, keyID)
+		res, err := c.KeeperExec(ctx, "kms-admin", "ls", path.Dir(share))
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("cannot list the storage: %s", lastLines(res.Output(), 2))
+		}
+		shareSize, partialSize := int64(-1), int64(-1)
+		for line := range strings.Lines(res.Stdout) {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			size, err := strconv.ParseInt(f[len(f)-2], 10, 64)
+			switch p := f[len(f)-1]; {
+			case err != nil:
+			case p == share:
+				shareSize = size
+			case partial.MatchString(path.Base(p)):
+				partialSize = max(partialSize, size)
+			}
+		}
+		switch {
+		case shareSize < 0:
+			return fmt.Errorf("no key share listed: %s", lastLines(res.Stdout, 3))
+		case partialSize < 0:
+			return errors.New("no .partial file listed")
+		case partialSize < shareSize:
+			return fmt.Errorf("the .partial file holds %d bytes, less than the share's %d", partialSize, shareSize)
 		}
 		return nil
 	})

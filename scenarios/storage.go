@@ -87,6 +87,29 @@ var storageIssues = []scenario.Scenario{
 		},
 	},
 
+	// Issue 23 item 8: the real KMS writes each object through
+	// ".<name>.partial.<pid>.<seq>", fsynced, then renamed
+	// (safe_write_element_versioned, core/service/src/util/file_handling.rs:209);
+	// killed before the rename it leaves that file, and only its next start
+	// removes it (sweep_stale_partials, file_handling.rs:90, from
+	// FileStorage::new, core/service/src/vault/storage/file.rs:60; PR #708).
+	// The harness writes the file the killed write leaves (fault.KilledMidWrite).
+	{
+		Name: "a party killed mid-write leaves a key-sized .partial file, holding disk while it is down; its start sweeps it", Section: StorageSec, Labels: []string{fault.Storage, fault.Process},
+		Build: func(e *scenario.Env) scenario.Plan {
+			k := e.One()
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.KilledMidWrite(k)},
+				Detect: []probe.Probe{probe.Killed(k), keySizedPartial(k, e.C.Key.KeyID)},
+				During: check.Expect{Live: e.Others(k), Down: []int{k}},
+				Target: k, Runbooks: []string{"crashed-write"},
+				// What the real sweep logs, at INFO (file_handling.rs:123).
+				Recovered: []probe.Probe{probe.LogSays(k, fmt.Sprintf(`INFO kms_server: removed stale partial file \S+/PRIV-p%d/%s/\.[0-9a-f]{64}\.partial\.1\.0 orphaned by pid 1`, k, material.FheKeyInfo))},
+				Defects:   []string{"nothing in the guide names the .<name>.partial.<pid>.<seq> files a write killed before its rename leaves in the key storage, nor says that only the party's next start removes them (kms-health-check does not report them): an operator who finds one while the party is down has no word on whether to delete it"},
+			}
+		},
+	},
+
 	// "Backup/restore failures" (Symptoms): the backup vault itself is bad
 	// when it is needed. The guide's Key Material Recovery copies
 	// /backup/keys into /current/keys ("cp -r /backup/keys/* /current/keys/")

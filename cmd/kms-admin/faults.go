@@ -160,6 +160,47 @@ free the space: kms-admin rm <dir>/` + fillerName,
 		},
 	}
 
+	var pid, seq int
+	var like string
+	crashWrite := &cobra.Command{
+		Use:   "crash-write <file> --like <object> [--pid N] [--seq N]",
+		Short: "Leave the temp file a write of <file> killed before its rename leaves: .<name>.partial.<pid>.<seq>, as big as <object>",
+		Long: `crash-write makes, beside <file>, the temp file the party's write of <file>
+leaves when the party is killed between writing it and renaming it into
+place: <dir>/.<name>.partial.<pid>.<seq>, random bytes as many as <object>
+holds (a key-sized write), owned like <dir>. <file> itself is not created.
+It prints the temp file's path.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			size, err := os.Stat(like)
+			if err != nil {
+				return err
+			}
+			dir := filepath.Dir(args[0])
+			owner, err := os.Stat(dir)
+			if err != nil {
+				return err
+			}
+			tmp := filepath.Join(dir, storage.PartialName(filepath.Base(args[0]), pid, uint64(seq)))
+			b := make([]byte, size.Size())
+			rand.Read(b)
+			if err := os.WriteFile(tmp, b, 0o600); err != nil {
+				return err
+			}
+			if st, ok := owner.Sys().(*syscall.Stat_t); ok {
+				if err := os.Lchown(tmp, int(st.Uid), int(st.Gid)); err != nil {
+					return err
+				}
+			}
+			fmt.Println(tmp)
+			return nil
+		},
+	}
+	crashWrite.Flags().StringVar(&like, "like", "", "object whose size the temp file takes")
+	crashWrite.Flags().IntVar(&pid, "pid", 1, "pid of the killed writer")
+	crashWrite.Flags().IntVar(&seq, "seq", 0, "its write's sequence number")
+	_ = crashWrite.MarkFlagRequired("like")
+
 	hosts := &cobra.Command{
 		Use:   "hosts (add <name> <ip> | remove <name>) [--file /etc/hosts]",
 		Short: "Add or remove a name in the hosts file (a DNS record appearing or vanishing)",
@@ -190,7 +231,7 @@ free the space: kms-admin rm <dir>/` + fillerName,
 		},
 	}
 	hosts.Flags().String("file", "/etc/hosts", "hosts file to edit")
-	return []*cobra.Command{fill, flip, corruptShare, scramble, forge, hosts}
+	return []*cobra.Command{fill, flip, corruptShare, scramble, forge, crashWrite, hosts}
 }
 
 // reseal rewrites a stored object's payload and its digest, keeping it loadable.

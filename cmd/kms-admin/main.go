@@ -29,7 +29,7 @@ chmod, chown, df, sha256sum); mirror restores a tree with its owners and
 modes like 'rsync -a --delete'; dial tests a TCP port like 'nc -z', ss
 lists the listening ones like 'ss -tln', listen holds one like 'nc -lk'. Fault
 commands change storage the way real incidents do: fill, flip,
-corrupt-share, scramble-prss, forge-public, hosts. hold keeps a container
+corrupt-share, scramble-prss, forge-public, crash-write, hosts. hold keeps a container
 alive (the storage keeper) until SIGTERM.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -134,3 +134,25 @@ func TestListenRefusesAPortAlreadyHeld(t *testing.T) {
 		t.Fatalf("listen on a held port: %v", err)
 	}
 }
+
+// crash-write leaves what a write killed before its rename leaves: the
+// temp file, as big as the object, and no object.
+func TestCrashWriteLeavesATempFileOnly(t *testing.T) {
+	dir := t.TempDir()
+	like := filepath.Join(dir, "share")
+	_ = os.WriteFile(like, make([]byte, 3000), 0o600)
+	out, err := run(t, "crash-write", filepath.Join(dir, "newkey"), "--like", like, "--pid", "7", "--seq", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, ".newkey.partial.7.2")
+	if strings.TrimSpace(out) != tmp {
+		t.Fatalf("printed %q, want %q", out, tmp)
+	}
+	if fi, err := os.Stat(tmp); err != nil || fi.Size() != 3000 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("temp file: %v, %v", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "newkey")); !os.IsNotExist(err) {
+		t.Fatalf("the object was created: %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package fault
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/storage"
 )
 
 // admin runs kms-admin in the keeper, the operator's debug pod.
@@ -116,6 +119,37 @@ func ScramblePRSS(i int) Fault {
 // same id: it no longer matches the party's share.
 func ForgePublic(i int) Fault {
 	return mutate(fmt.Sprintf("public material of party %d does not match its share", i), Keys, i, PublicKey, "forge-public")
+}
+
+// KilledMidWrite leaves party i as a SIGKILL in the middle of a key-sized
+// write leaves it. The party, as the real KMS, writes an object through
+// ".<name>.partial.<pid>.<seq>", fsynced, then renamed into place: killed
+// before the rename, it leaves that file and no object. Here the harness
+// writes that file — a new key share's, as big as the party's share, named
+// for pid 1 (kms-server is its container's entrypoint) — and then SIGKILLs
+// the party: the party's own write is over in microseconds, too soon to
+// kill it inside one without a debugger. The heal removes the file and
+// starts the party.
+func KilledMidWrite(i int) Fault {
+	return New(fmt.Sprintf("party %d SIGKILLed in a key-sized write, its temp file left (written by the harness)", i), Storage, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		p := c.Party(i)
+		share := KeyShare.resolve(c, i)
+		var id [32]byte
+		rand.Read(id[:])
+		key := path.Join(path.Dir(share), hex.EncodeToString(id[:]))
+		tmp := path.Join(path.Dir(key), storage.PartialName(path.Base(key), 1, 0))
+		heal := func(ctx context.Context) error {
+			ctx = context.WithoutCancel(ctx)
+			if err := admin(ctx, c, "rm", "-f", tmp); err != nil {
+				return err
+			}
+			return ensureRunning(ctx, p)
+		}
+		if err := admin(ctx, c, "crash-write", key, "--like", share, "--pid", "1"); err != nil {
+			return heal, err
+		}
+		return heal, p.Kill(ctx)
+	})
 }
 
 // ChmodOption changes what Chmod does.

@@ -101,7 +101,7 @@ func (t *Tracker) observe(ctx context.Context, m cluster.Manifest) {
 	for _, p := range fresh {
 		raw, err := t.c.ReadFile(ctx, p)
 		switch {
-		case err != nil && errors.Is(err, fs.ErrNotExist) && strings.Contains(path.Base(p), ".tmp-"):
+		case err != nil && errors.Is(err, fs.ErrNotExist) && strings.Contains(path.Base(p), ".partial."):
 			// A write's temp file, renamed since the manifest was read:
 			// what it held is read under its own name.
 			continue

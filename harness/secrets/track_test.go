@@ -147,7 +147,7 @@ func TestTrackerPassesOverATempFileRenamedMeanwhile(t *testing.T) {
 	}
 	t.Cleanup(func() { tr.Stop(); Use(nil) })
 	st.mu.Lock()
-	st.files["/vaults/p2/keys/PRIV-p2/EpochData/.e2.tmp-0a1b2c3d4e5f"] = []byte("renamed before it could be read")
+	st.files["/vaults/p2/keys/PRIV-p2/EpochData/.e2.partial.1.0"] = []byte("renamed before it could be read")
 	st.mu.Unlock()
 	if _, err := c.KeyMaterial(ctx); err != nil {
 		t.Fatal(err)

@@ -153,8 +153,9 @@ func vaultsOf(c *config.Config) material.Vaults {
 }
 
 // openStorage checks that every vault's root exists and that the public and
-// private vaults are readable and writable, and sweeps stale temp files.
-// The backup vault is used at the end of boot (syncBackup).
+// private vaults are readable and writable, and sweeps the temp files of
+// writes a crash interrupted. The backup vault is used at the end of boot
+// (syncBackup).
 func (s *Service) openStorage() error {
 	for _, v := range s.vaults.All() {
 		if fi, err := os.Stat(v.Path); err != nil || !fi.IsDir() {
@@ -166,25 +167,11 @@ func (s *Service) openStorage() error {
 		if err := os.MkdirAll(v.Dir(), 0o700); err != nil {
 			return fmt.Errorf("storage path %s of the %s vault is not writable: %w", v.Dir(), v.Name, unwrapPathErr(err))
 		}
-		swept, err := v.Sweep()
-		if err != nil && v == s.vaults.Backup {
-			// The real sweep only warns (sweep_stale_partials,
-			// core/service/src/util/file_handling.rs); the backup-vault
-			// sync at the end of boot is what stops the party.
-			dir := v.Dir()
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				dir = pe.Path
-			}
-			s.log.Warn(fmt.Sprintf("partial-file sweep cannot read %s: %v", dir, unwrapPathErr(err)))
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("storage path %s of the %s vault: sweeping temp files: %w", v.Dir(), v.Name, unwrapPathErr(err))
-		}
-		if len(swept) > 0 {
-			s.log.Warn("Removed temp files of interrupted writes", "vault", v.Name, "files", fmt.Sprint(swept))
-		}
+		// Best effort, as the real FileStorage::new: it logs what it
+		// removes, and a directory it cannot read (sweep_stale_partials,
+		// core/service/src/util/file_handling.rs); the backup-vault sync at
+		// the end of boot is what stops the party.
+		v.Sweep(s.log)
 		if v == s.vaults.Backup {
 			continue // checked by syncBackup, as the real party does
 		}

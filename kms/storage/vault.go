@@ -1,12 +1,12 @@
 // Package storage is the file backend of a party's vaults: objects live at
 // <path>/<prefix>/<DataType>/<id>, wrapped in an envelope that carries the
-// digest of their payload. Writes are atomic (temp file, fsync, rename,
-// fsync of the directory) so a crash or a full disk never leaves a torn
-// object behind; stale temp files of an interrupted write are swept at start.
+// digest of their payload. Writes go through a temp file named as the real
+// KMS names it, fsynced and renamed into place, so a crash or a full disk
+// never leaves a torn object behind; the temp file a crash leaves is swept
+// at start (partial.go).
 package storage
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,8 +21,6 @@ import (
 
 // Format names the envelope version written in every object.
 const Format = "kmschaos-object/1"
-
-const tempMarker = ".tmp-"
 
 // ErrNotFound reports an object that does not exist.
 var ErrNotFound = errors.New("object not found")
@@ -147,7 +145,9 @@ func Reseal(raw []byte, mutate func(payload []byte) []byte) ([]byte, error) {
 }
 
 // List returns the ids of the objects of one type, sorted. A missing type
-// directory is an empty list.
+// directory is an empty list. Hidden names (a write's temp file among them)
+// are no objects, as in the real all_data_from_path
+// (core/service/src/vault/storage/file.rs:132).
 func (v *Vault) List(typ string) ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(v.Dir(), typ))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -158,7 +158,7 @@ func (v *Vault) List(typ string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		if !e.IsDir() && !strings.Contains(e.Name(), tempMarker) {
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			ids = append(ids, e.Name())
 		}
 	}
@@ -191,70 +191,8 @@ func (v *Vault) Delete(typ, id string) error {
 	return nil
 }
 
-// Sweep removes the temp files an interrupted write left and returns their names.
-func (v *Vault) Sweep() ([]string, error) {
-	var swept []string
-	err := filepath.WalkDir(v.Dir(), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() && strings.Contains(d.Name(), tempMarker) {
-			if err := os.Remove(p); err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(v.Path, p)
-			swept = append(swept, rel)
-		}
-		return nil
-	})
-	return swept, err
-}
-
-// WriteFileAtomic writes data to path through a temp file in the same
-// directory: readers see the old content or the new, never a torn file. On
-// any error the temp file is removed.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+tempMarker+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // make the rename durable; some filesystems refuse, which is fine
-		d.Close()
-	}
-	return nil
-}
-
 func checkName(s string) error {
-	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.Contains(s, tempMarker) {
+	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".") {
 		return fmt.Errorf("invalid object name %q", s)
 	}
 	return nil

@@ -69,26 +69,6 @@ func TestDigestCatchesFlippedByte(t *testing.T) {
 	}
 }
 
-func TestSweepRemovesStaleTempFiles(t *testing.T) {
-	v := newVault(t)
-	_ = v.Put("EpochData", "e1", []byte("x"))
-	stale := filepath.Join(v.Dir(), "EpochData", ".e2"+tempMarker+"abcd")
-	_ = os.WriteFile(stale, []byte("half"), 0o600)
-	if ids, _ := v.List("EpochData"); len(ids) != 1 {
-		t.Fatalf("temp file listed: %v", ids)
-	}
-	swept, err := v.Sweep()
-	if err != nil || len(swept) != 1 {
-		t.Fatalf("swept %v, %v", swept, err)
-	}
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Fatal("stale temp file still there")
-	}
-	if _, err := v.Get("EpochData", "e1"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A full disk makes a write fail with ENOSPC and leaves neither a torn
 // object nor a temp file; the old version of the object stays readable.
 func TestFullDiskLeavesNoTornFiles(t *testing.T) {
