@@ -99,7 +99,7 @@ func serveCores(t *testing.T, cores []*fakeCore) (*Conf, *PublicMaterial) {
 		}
 		s := grpc.NewServer()
 		kmsservicev1.RegisterCoreServiceEndpointServer(s, f)
-		go s.Serve(lis)
+		go func() { _ = s.Serve(lis) }()
 		t.Cleanup(s.Stop)
 		conf.Cores = append(conf.Cores, CoreConf{PartyID: f.id, Address: lis.Addr().String()})
 	}
