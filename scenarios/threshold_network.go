@@ -198,4 +198,11 @@ var thresholdNetworkIssues = []scenario.Scenario{
 			}
 		},
 	},
+
+	// More than t parties down, one at a time, judged with the client the
+	// Helm chart deploys (quorum.go).
+	{
+		Name: "parties killed one by one past t: the chart's core-client stops at the first one down, while the pages call the cluster operational", Section: Threshold, Labels: []string{fault.Process},
+		Build: quorumScenario,
+	},
 }

@@ -75,9 +75,10 @@ func encryptCmd() *cobra.Command {
 }
 
 func decryptCmd() *cobra.Command {
-	var endpoint, ctArg, keyID, pubDir string
+	var endpoint, ctArg, keyID, pubDir, confPath string
 	var timeout time.Duration
-	var sync, verbose, verifySig bool
+	var sync, verbose, verifySig, expectAll bool
+	var maxIter int
 	c := &cobra.Command{
 		Use:   "public-decrypt --endpoint <host:port> --ciphertext <hex|file>",
 		Short: "Ask a party to run a threshold decryption",
@@ -90,8 +91,17 @@ the verification key of the party that coordinated it, answering this
 request, with t+1 contributors. The key is never fetched from the party
 being verified. --public alone verifies too.
 
+With -f the client is the real core-client, configured by its file
+(kms_type, num_majority, num_reconstruct, [[cores]] party_id, address,
+s3_endpoint, object_folder — what the Helm chart writes): it connects to
+every core of the file first and stops at the first it cannot reach; it
+sends the request to every core, needs num_majority of them (every one
+with -a) to accept it and to answer with verified results that agree,
+polling each every 500 ms at most --max-iter times.
+
 Exit status: 0 and the value on success; 1 with the gRPC code and message
-otherwise (Unavailable when fewer than t+1 parties could take part).`,
+otherwise (Unavailable when fewer than t+1 parties could take part), or,
+with -f, with the core-client's error.`,
 		Example: `  kms-client public-decrypt --endpoint localhost:50100 --ciphertext ct.hex
   kms-client public-decrypt --endpoint kms-party-3:50100 --ciphertext 4b435431... -v`,
 		Args: cobra.NoArgs,
@@ -99,6 +109,9 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 			ct, err := readCiphertext(ctArg)
 			if err != nil {
 				return err
+			}
+			if confPath != "" {
+				return quorumDecrypt(confPath, ct, keyID, timeout, maxIter, expectAll)
 			}
 			if verifySig && pubDir == "" {
 				return errors.New("--verify needs --public <dir>: the public material to verify against (a key fetched from the party being verified proves nothing)")
@@ -149,8 +162,41 @@ otherwise (Unavailable when fewer than t+1 parties could take part).`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "print the parties that took part on stderr")
 	f.BoolVar(&verifySig, "verify", false, "verify the result against the public material of --public")
 	f.StringVar(&pubDir, "public", "", "storage root holding the cluster's PUB-p<i>/ directories: verify every result against them")
+	f.StringVarP(&confPath, "file-conf", "f", "", "the core-client's config file: decrypt through every core it lists, as the real core-client does")
+	f.IntVar(&maxIter, "max-iter", client.DefaultMaxIter, "with -f: how many times to ask a core for its result")
+	f.BoolVarP(&expectAll, "expect-all-responses", "a", false, "with -f: need a response from every core")
 	_ = c.MarkFlagRequired("ciphertext")
 	return c
+}
+
+// quorumDecrypt is public-decrypt as the real core-client runs it, from
+// its config file.
+func quorumDecrypt(path string, ct []byte, keyID string, timeout time.Duration, maxIter int, expectAll bool) error {
+	conf, err := client.LoadConf(path)
+	if err != nil {
+		return err
+	}
+	pm, err := conf.PublicMaterial(keyID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	q, err := client.ConnectQuorum(ctx, conf, pm)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	need := conf.NumMajority
+	if expectAll {
+		need = conf.NumParties
+	}
+	d, err := q.PublicDecrypt(ctx, ct, keyID, need, maxIter)
+	if err != nil {
+		return err
+	}
+	fmt.Println(d.Value)
+	return nil
 }
 
 func readCiphertext(arg string) ([]byte, error) {

@@ -22,6 +22,13 @@ type Probe interface {
 	Check(ctx context.Context, c *cluster.Cluster) error
 }
 
+// Noted is a probe with something to add to the timeline when it holds:
+// a measurement behind the detection (a latency, a message).
+type Noted interface {
+	Probe
+	Note() string
+}
+
 type funcProbe struct {
 	name string
 	fn   func(ctx context.Context, c *cluster.Cluster) error

@@ -686,7 +686,11 @@ func detect(ctx context.Context, c *cluster.Cluster, ps []probe.Probe, within ti
 				}
 				now := time.Now()
 				dets[k].Held, dets[k].At, dets[k].Last = true, now.Sub(from), ""
-				rec.Mark(report.LaneProbes, "detected: "+p.Name(), report.OK, fmt.Sprintf("after %s", now.Sub(from).Round(time.Millisecond)))
+				detail := fmt.Sprintf("after %s", now.Sub(from).Round(time.Millisecond))
+				if n, ok := p.(probe.Noted); ok {
+					detail += "; " + n.Note()
+				}
+				rec.Mark(report.LaneProbes, "detected: "+p.Name(), report.OK, detail)
 			}(k, p)
 		}
 		wg.Wait()
