@@ -35,7 +35,7 @@ import (
 
 // quorumRow is what was measured at one count of reachable parties.
 type quorumRow struct {
-	Grade       string        // kms-health-check's overall status on a survivor
+	Grade       string        // the grade line of kms-health-check on a survivor
 	ClientValue *uint64       // what the chart's client printed, nil if it failed
 	ClientExit  int           // its exit code
 	ClientSaid  string        // its output's last line
@@ -110,7 +110,7 @@ func (s *quorumSweep) measure(ctx context.Context, c *cluster.Cluster, reachable
 	wg.Go(func() {
 		var rep probe.Report
 		rep, hcErr = probe.Live(ctx, c, s.observer)
-		r.Grade = rep.OverallStatus()
+		r.Grade = rep.Grade()
 	})
 	wg.Go(func() { clErr = s.chartClient(ctx, c, &r) })
 	wg.Go(func() {
