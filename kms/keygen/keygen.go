@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/kms/config"
+	"github.com/kmschaos/kmschaos/kms/release"
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
@@ -42,6 +43,9 @@ type Options struct {
 
 	NetworkTimeout   int // seconds, default 10
 	StragglerGraceMs int // default 250
+	// TrustedReleases are the versions whose measurements every party
+	// trusts on its peer links (kms/release); none: no release checked.
+	TrustedReleases []string
 	DecCapacity      int // default 1000
 	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
 
@@ -248,6 +252,10 @@ func (o Options) config(me int, certs map[int]string) (*config.Config, error) {
 			Cert: &config.PEMSource{Path: CertPath(o.StoragePath, me)},
 			Key:  &config.PEMSource{Path: KeyPath(o.StoragePath, me)},
 		}}
+		for _, v := range o.TrustedReleases {
+			p0, p1, p2 := release.Measure(v).Hex()
+			c.Threshold.TLS.Manual.TrustedReleases = append(c.Threshold.TLS.Manual.TrustedReleases, config.TrustedRelease{PCR0: p0, PCR1: p1, PCR2: p2})
+		}
 	}
 	return c, c.Validate()
 }
