@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/kms/config"
-	"github.com/kmschaos/kmschaos/kms/release"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/release"
 	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 )
@@ -43,11 +43,12 @@ type Options struct {
 
 	NetworkTimeout   int // seconds, default 10
 	StragglerGraceMs int // default 250
+	DecCapacity      int // default 1000
+	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
+
 	// TrustedReleases are the versions whose measurements every party
 	// trusts on its peer links (kms/release); none: no release checked.
 	TrustedReleases []string
-	DecCapacity      int // default 1000
-	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
 
 	// Identity is party {i}'s mpc_identity, the CN of its TLS certificate
 	// (default "kms-party-{i}").
