@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
+	"sync"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -16,31 +18,54 @@ import (
 // (ci/scripts/rolling_upgrade.sh, .github/workflows/rolling-upgrade-testing.yml):
 // n-2t parties (5 of 13) moved to the next release, the mixed cluster
 // decrypts right, then n-t (9 of 13), and it decrypts right again. Every
-// party trusts the old and the next release on its peer links (the
-// script's first phase); a party then moved to a release nobody trusts is
-// refused by every peer.
+// party trusts the old and the next release on its peer links, as after
+// the script's first phase (trustedReleases lists both); a party then
+// moved to a release nobody trusts is refused by every peer.
 
-// rollingUpgrade moves first, then second, one party at a time, to the
-// next release, waiting after each wave for every party Optimal and a
-// right decryption through a moved and an unmoved party; then it moves
-// rogue to the release nobody trusts. Its heal returns every party it
-// moved to the baseline image.
-func rollingUpgrade(first, second []int, rogue int) fault.Fault {
-	name := fmt.Sprintf("rolling upgrade of parties %v then %v, then party %d to an untrusted release", first, second, rogue)
-	return fault.New(name, fault.Process, []int{rogue}, func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
-		moved := []int{}
-		heal := func(ctx context.Context) error {
-			_, err := c.Reset(ctx) // recreates every party not on the baseline image
-			return err
-		}
-		next, err := c.ReleaseImage(ctx, cluster.NextRelease)
+// RollingUpgrade is the catalog's own group of these scenarios: the
+// guide has nothing on upgrades; their section is the process faults'.
+const RollingUpgrade = "Rolling upgrade"
+
+// releases builds (or finds) the next and the untrusted release's images
+// at once: each is a link of kms-server, the longest part of a first run.
+type releases struct {
+	once            sync.Once
+	next, untrusted string
+	err             error
+}
+
+func (r *releases) get(ctx context.Context, c *cluster.Cluster) (next, untrusted string, err error) {
+	r.once.Do(func() {
+		var errs [2]error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); r.next, errs[0] = c.ReleaseImage(ctx, cluster.NextRelease) }()
+		go func() { defer wg.Done(); r.untrusted, errs[1] = c.ReleaseImage(ctx, cluster.UntrustedRelease) }()
+		wg.Wait()
+		r.err = errors.Join(errs[:]...)
+	})
+	return r.next, r.untrusted, r.err
+}
+
+// resetHeal returns every party to the baseline, its image included:
+// what a failed run leaves is undone whatever step it stopped at.
+func resetHeal(c *cluster.Cluster) fault.Heal {
+	return func(ctx context.Context) error { _, err := c.Reset(ctx); return err }
+}
+
+// upgradeWaves moves first, then second, one party at a time, each once
+// it serves, to the next release; after each wave every party must be
+// Optimal and a fresh value must decrypt right through a moved party and
+// through unmoved, a party still on the baseline release.
+func upgradeWaves(rel *releases, first, second []int, unmoved int) fault.Fault {
+	name := fmt.Sprintf("rolling upgrade to %s of parties %v, then %v", cluster.NextRelease, first, second)
+	return fault.New(name, fault.Process, append(append([]int{}, first...), second...), func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
+		heal := resetHeal(c)
+		next, _, err := rel.get(ctx, c)
 		if err != nil {
 			return heal, err
 		}
-		untrusted, err := c.ReleaseImage(ctx, cluster.UntrustedRelease)
-		if err != nil {
-			return heal, err
-		}
+		var moved []int
 		for _, wave := range [][]int{first, second} {
 			for _, i := range wave {
 				if err := c.Upgrade(ctx, i, next); err != nil {
@@ -51,21 +76,26 @@ func rollingUpgrade(first, second []int, rogue int) fault.Fault {
 			if err := c.AwaitOptimal(ctx); err != nil {
 				return heal, fmt.Errorf("with parties %v on %s: %w", moved, cluster.NextRelease, err)
 			}
-			if err := probe.Await(ctx, c, upgradeCheckWithin, probe.Decrypts(wave[0], rogue)); err != nil {
+			if err := probe.Await(ctx, c, fixtures.Intervals.Scenario.DetectWithin, probe.Decrypts(wave[0], unmoved)); err != nil {
 				return heal, fmt.Errorf("with parties %v on %s: %w", moved, cluster.NextRelease, err)
 			}
 		}
-		return heal, c.Upgrade(ctx, rogue, untrusted)
+		return heal, nil
 	})
 }
 
-// upgradeCheckWithin bounds the decryption through the mixed cluster
-// after a wave.
-const upgradeCheckWithin = 20 * time.Second
-
-// RollingUpgrade is the catalog's own group of these scenarios: the
-// guide has nothing on upgrades; their section is the process faults'.
-const RollingUpgrade = "Rolling upgrade"
+// untrustedRelease moves party k to a release no party trusts.
+func untrustedRelease(rel *releases, k int) fault.Fault {
+	name := fmt.Sprintf("party %d moved to %s, a release its peers do not trust", k, cluster.UntrustedRelease)
+	return fault.New(name, fault.Process, []int{k}, func(ctx context.Context, c *cluster.Cluster) (fault.Heal, error) {
+		heal := resetHeal(c)
+		_, untrusted, err := rel.get(ctx, c)
+		if err != nil {
+			return heal, err
+		}
+		return heal, c.Upgrade(ctx, k, untrusted)
+	})
+}
 
 var upgradeScenarios = []scenario.Scenario{
 	{
@@ -77,11 +107,14 @@ var upgradeScenarios = []scenario.Scenario{
 			rest := e.Others(upgraded...)
 			rogue := rest[e.Rng.IntN(len(rest))]
 			peer := e.Others(rogue)[0]
+			rel := &releases{}
 			return scenario.Plan{
-				Faults: []fault.Fault{rollingUpgrade(first, second, rogue)},
+				Prelude: []fault.Fault{upgradeWaves(rel, first, second, rogue)},
+				Faults:  []fault.Fault{untrustedRelease(rel, rogue)},
 				Detect: []probe.Probe{
+					// troubleshooting.md > Initial Diagnosis: "curl /version".
 					probe.Endpoint(rogue, "/version", 200, "^"+cluster.UntrustedRelease+"$"),
-					probe.LogSays(peer, `ERROR .*bundled attestation document validation error for party \S+: Bad certificate: untrusted release hash triple [0-9a-f]+, [0-9a-f]+, [0-9a-f]+ in attestation document`),
+					probe.LogSays(peer, `ERROR .*bundled attestation document validation error for party \S+: Bad certificate: untrusted release hash triple [0-9a-f]{96}, [0-9a-f]{96}, [0-9a-f]{96} in attestation document`),
 					probe.LogSays(rogue, `Refused party-to-party connection: remote error: tls: bad certificate`),
 					probe.HealthStatus(rogue, "Unhealthy"),
 					probe.HealthStatus(peer, "Healthy"),
