@@ -120,6 +120,7 @@ type State struct {
 	Memory       int64 // memory limit in bytes, 0: none
 	NanoCPUs     int64
 	Cmd          []string // the arguments the party was started with
+	Image        string   // the image it runs, "" if the backend does not say
 	// SharesNetworkOf is the container whose network namespace the party
 	// runs in (HoldPort), "" when it has its own on the cluster network.
 	SharesNetworkOf string

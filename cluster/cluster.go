@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,10 @@ type Cluster struct {
 	baseline         map[int]Resources
 	clientEndpoints  []string
 	metricsEndpoints []string
+	// revisions are, per party moved to another image (Upgrade), the
+	// images it ran, oldest first, as a release's helm history.
+	revisions   map[int][]string
+	revisionsMu sync.Mutex
 }
 
 // Timings of a bring-up.
@@ -117,7 +122,7 @@ func (c *Cluster) ToxiproxyIP() string { return c.toxiIP }
 
 func (c *Cluster) spec() Spec {
 	return Spec{RunID: c.RunID, Topology: c.Topology, Profile: c.Profile, Images: c.Images, Options: c.opts,
-		labels: c.labels(""), baseline: c.BaselineOf}
+		labels: c.labels(""), baseline: c.BaselineOf, images: c.partyImage}
 }
 
 // PartyName is the container name of party i, what `docker` commands take.

@@ -57,6 +57,14 @@ type Builder interface {
 	BuildImages(ctx context.Context, progress func(string)) (Images, error)
 }
 
+// ReleaseBuilder is a backend that builds the party image of another
+// release of the party from the cluster's (Cluster.ReleaseImage).
+type ReleaseBuilder interface {
+	// BuildRelease returns the image of s.Images.Party with the party
+	// built as version, built or found unchanged.
+	BuildRelease(ctx context.Context, s Spec, version string) (string, error)
+}
+
 // PortHolder is a backend that can make another process own a port a
 // party binds at start, the way a leftover process or a sidecar in the
 // same pod would (HoldPort).

@@ -53,7 +53,8 @@ func (c *Cluster) generate(ctx context.Context) error {
 		"--p2p-port-template", strconv.Itoa(p.P2PPort), "--service-port-template", strconv.Itoa(p.APIPort),
 		"--metrics-address-template", "0.0.0.0:"+strconv.Itoa(p.MetricsPort), "--listen-address", "0.0.0.0",
 		"--network-timeout", strconv.Itoa(c.opts.NetworkTimeout), "--straggler-grace-ms", strconv.Itoa(c.opts.StragglerGraceMs),
-		"--setup-timeout", strconv.Itoa(c.opts.SetupTimeout))...)
+		"--setup-timeout", strconv.Itoa(c.opts.SetupTimeout),
+		"--trusted-release", strings.Join(trustedReleases, ","))...)
 	if err != nil {
 		return err
 	}

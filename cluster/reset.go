@@ -213,6 +213,9 @@ func (c *Cluster) auditParty(ctx context.Context, p *Party, current []string) (w
 	if !slices.Equal(st.Cmd, c.Profile.Command) {
 		what = append(what, fmt.Sprintf("started with %q", st.Cmd))
 	}
+	if c.otherImage(st) {
+		what = append(what, "runs image "+st.Image)
+	}
 	if st.SharesNetworkOf != "" {
 		what = append(what, "in the network namespace of "+st.SharesNetworkOf)
 	}
@@ -315,10 +318,15 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 			return err
 		}
 	}
-	if !slices.Equal(st.Cmd, c.Profile.Command) || st.SharesNetworkOf != "" {
+	other := c.otherImage(st)
+	if !slices.Equal(st.Cmd, c.Profile.Command) || st.SharesNetworkOf != "" || other {
 		if !slices.Equal(st.Cmd, c.Profile.Command) {
 			note(p.ID, fmt.Sprintf("started with %q", st.Cmd))
 		}
+		if other {
+			note(p.ID, "runs image "+st.Image)
+		}
+		c.forgetRevisions(p.ID)
 		if err := c.Recreate(ctx, p.ID); err != nil {
 			return err
 		}
@@ -367,6 +375,12 @@ func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note fun
 		}
 	}
 	return nil
+}
+
+// otherImage tells whether the party runs another image than the
+// baseline's (Upgrade); a backend that does not say is taken at its word.
+func (c *Cluster) otherImage(st State) bool {
+	return st.Image != "" && st.Image != c.Images.Party
 }
 
 // hostsIntact tells whether every kms-peer name still resolves to toxiproxy

@@ -16,6 +16,18 @@ type Spec struct {
 	Options  Options
 	labels   map[string]string
 	baseline func(i int) Resources
+	images   func(i int) string // party i's image if not Images.Party (Upgrade)
+}
+
+// PartyImage is the image party i runs: Images.Party, or the release it
+// was moved to (Cluster.Upgrade).
+func (s Spec) PartyImage(i int) string {
+	if s.images != nil {
+		if im := s.images(i); im != "" {
+			return im
+		}
+	}
+	return s.Images.Party
 }
 
 // Labels are the labels of everything the run makes, with role.

@@ -55,6 +55,7 @@ var groups = []struct {
 	{StorageSec, storageIssues},
 	{Threshold, thresholdNetworkIssues},
 	{PeerLinkTLS, peerLinkTLS},
+	{RollingUpgrade, upgradeScenarios},
 }
 
 // built is the catalog with each scenario's labels, made once.

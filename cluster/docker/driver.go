@@ -251,7 +251,7 @@ func (d *Driver) partyRequest(s cluster.Spec, i int) testcontainers.GenericConta
 	netw := d.network()
 	return testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: s.Images.Party, Name: s.PartyName(i),
+			Image: s.PartyImage(i), Name: s.PartyName(i),
 			Labels:         l,
 			Cmd:            s.PartyCommand(nil),
 			Networks:       []string{netw},

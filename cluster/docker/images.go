@@ -199,7 +199,9 @@ func removeImage(ctx context.Context, dc client.APIClient, ref string) error {
 // ended.
 func RemoveImages(ctx context.Context, dc client.APIClient, im cluster.Images) error {
 	var errs []error
-	for _, ref := range []string{im.Party, im.Toxiproxy, im.Toolbox} {
+	releases, err := releasesOf(ctx, dc, im.Party)
+	errs = append(errs, err)
+	for _, ref := range append(releases, im.Party, im.Toxiproxy, im.Toolbox) {
 		errs = append(errs, removeImage(ctx, dc, ref))
 	}
 	return errors.Join(errs...)

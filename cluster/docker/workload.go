@@ -267,7 +267,7 @@ func (d *dockerWorkload) State(ctx context.Context) (cluster.State, error) {
 		}
 	}
 	if cfg := in.Config; cfg != nil {
-		st.Cmd = cfg.Cmd
+		st.Cmd, st.Image = cfg.Cmd, cfg.Image
 	}
 	return st, nil
 }

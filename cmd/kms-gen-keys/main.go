@@ -83,6 +83,7 @@ It refuses to overwrite existing key material unless --force is given.`,
 	f.StringVar(&o.ListenAddress, "listen-address", "0.0.0.0", "address the parties bind")
 	f.IntVar(&o.NetworkTimeout, "network-timeout", 10, "party-to-party call timeout in seconds")
 	f.IntVar(&o.StragglerGraceMs, "straggler-grace-ms", 250, "how long a decryption waits for slow peers once t+1 shares are in")
+	f.StringSliceVar(&o.TrustedReleases, "trusted-release", nil, "a version whose measurement every party trusts on its peer links (repeat it; none: releases are not checked)")
 	f.IntVar(&o.SetupTimeout, "setup-timeout", 300, "PRSS set-up deadline in seconds (max_elapsed_time)")
 	f.IntVar(&o.DecCapacity, "dec-capacity", 1000, "decryption results a party keeps (4 KiB of memory each)")
 	f.StringVar(&o.Identity, "identity-template", "kms-party-{i}", "mpc_identity of party {i}: the CN of its TLS certificate")

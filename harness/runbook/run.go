@@ -447,6 +447,9 @@ var engineActions = map[string]engineAction{
 	"recreate": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
 		return e.C.Recreate(ctx, i)
 	}},
+	"rollback": {do: func(ctx context.Context, e *Env, _ *Engine, i int, _ time.Duration) error {
+		return e.C.Rollback(ctx, i)
+	}},
 	"down": {timed: true, do: func(ctx context.Context, e *Env, _ *Engine, i int, timeout time.Duration) error {
 		p := e.C.Party(i)
 		if err := p.Stop(ctx, timeout); err != nil {

@@ -138,7 +138,8 @@ type Exec struct {
 type Engine struct {
 	// Action: stop (SIGTERM, then SIGKILL after timeout), start, restart,
 	// kill, pause, unpause, update (memory, cpus), remove (rm -f),
-	// recreate (up -d), down (stop and remove), purge (the party's keys
+	// recreate (up -d), rollback (the party's container created anew from
+	// the image it ran before its last upgrade: helm rollback), down (stop and remove), purge (the party's keys
 	// volume removed and created empty, as down --volumes does), prune
 	// (remove the cluster's stopped containers), inspect (docker inspect:
 	// status, restarts, OOM kill, memory and CPU limits against the

@@ -194,11 +194,6 @@ func (r *runner) inject() bool {
 		}
 		r.w = w
 	}
-	r.arm()
-	r.faultStart = time.Now()
-	if len(r.plan.Faults) > 0 {
-		r.sig.Injected(r.faultStart)
-	}
 	// healAll heals what is registered when it is called: a skip during
 	// the injection heals the faults injected so far.
 	r.healAll = fault.Once(func(ctx context.Context) error {
@@ -212,7 +207,33 @@ func (r *runner) inject() bool {
 		r.rec.Mark(report.LaneFaults, "heal: "+r.res.Fault, report.Info, "")
 		return errors.Join(errs...)
 	})
-	for _, f := range r.plan.Faults {
+	r.faultStart = time.Now()
+	if !r.injectAll(r.plan.Prelude) {
+		return false
+	}
+	if len(r.plan.Prelude) > 0 {
+		names, _ := describe(r.plan.Prelude)
+		r.rec.Span(report.LaneFaults, "prelude: "+names, report.Info, "", r.faultStart, time.Now())
+	}
+	r.arm()
+	r.faultStart = time.Now()
+	if len(r.plan.Faults) > 0 {
+		r.sig.Injected(r.faultStart)
+	}
+	if !r.injectAll(r.plan.Faults) {
+		return false
+	}
+	r.injectedAt = time.Now()
+	if len(r.plan.Faults) > 0 {
+		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
+	}
+	return true
+}
+
+// injectAll injects fs in order, registering each heal before anything
+// else can fail; false if one could not be injected.
+func (r *runner) injectAll(fs []fault.Fault) bool {
+	for _, f := range fs {
 		h, err := f.Inject(r.ctx, r.c)
 		if h != nil {
 			r.heals = append(r.heals, h)
@@ -233,10 +254,6 @@ func (r *runner) inject() bool {
 			r.fail.add("injecting %s: %w", f.Name(), err)
 			return false
 		}
-	}
-	r.injectedAt = time.Now()
-	if len(r.plan.Faults) > 0 {
-		r.rec.Mark(report.LaneFaults, "inject: "+r.res.Fault, report.Warn, fmt.Sprintf("parties %v", r.res.Parties))
 	}
 	return true
 }

@@ -75,7 +75,12 @@ func (e *Env) Others(not ...int) []int {
 
 // Plan is what a scenario does, concretely.
 type Plan struct {
-	Faults []fault.Fault
+	// Prelude makes, the workload running, the state the faults act on
+	// (a rolling upgrade's first waves), and checks it itself: it is no
+	// fault (no detection, no fault budget), and the clock of detection
+	// starts after it. Its heals run with the faults'.
+	Prelude []fault.Fault
+	Faults  []fault.Fault
 	// BeyondThreshold declares that the faults may take more than t
 	// parties away: the scenario then tests failing closed.
 	BeyondThreshold bool

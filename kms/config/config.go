@@ -109,6 +109,21 @@ type TLS struct {
 type ManualTLS struct {
 	Cert *PEMSource `toml:"cert"`
 	Key  *PEMSource `toml:"key"`
+	// TrustedReleases are the releases whose peers this party accepts, by
+	// the measurement each attests (kms/release). The real party reads
+	// this list from [threshold.tls.auto], inside an enclave; ours has no
+	// enclave nor auto mode, so the list sits beside its certificate.
+	// Empty: no release is checked, as the real party skips the
+	// attestation when the list is empty.
+	TrustedReleases []TrustedRelease `toml:"trusted_releases,omitempty"`
+}
+
+// TrustedRelease is one release's measurement, hex, as the real
+// [[threshold.tls.auto.trusted_releases]] writes it.
+type TrustedRelease struct {
+	PCR0 string `toml:"pcr0"`
+	PCR1 string `toml:"pcr1"`
+	PCR2 string `toml:"pcr2"`
 }
 
 // PEMSource is a PEM document given inline or by a file path.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"github.com/kmschaos/kmschaos/kms/release"
 )
 
 // Validate checks the config and returns the first problem, worded like
@@ -185,6 +187,11 @@ func (t *Threshold) validateTLS() error {
 	}
 	if err := checkSource("threshold.tls.manual.key", m.Key); err != nil {
 		return err
+	}
+	for k, r := range m.TrustedReleases {
+		if _, err := release.ParseHex(r.PCR0, r.PCR1, r.PCR2); err != nil {
+			return fmt.Errorf("threshold.tls.manual.trusted_releases[%d]: %w", k, err)
+		}
 	}
 	for _, p := range t.Peers {
 		if p.TLSCert == nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/release"
 	"github.com/kmschaos/kmschaos/kms/storage"
 	"github.com/kmschaos/kmschaos/kms/tss"
 )
@@ -44,6 +45,10 @@ type Options struct {
 	StragglerGraceMs int // default 250
 	DecCapacity      int // default 1000
 	SetupTimeout     int // PRSS set-up deadline in seconds (max_elapsed_time), default 300
+
+	// TrustedReleases are the versions whose measurements every party
+	// trusts on its peer links (kms/release); none: no release checked.
+	TrustedReleases []string
 
 	// Identity is party {i}'s mpc_identity, the CN of its TLS certificate
 	// (default "kms-party-{i}").
@@ -250,6 +255,10 @@ func (o Options) config(me int, certs map[int]string) (*config.Config, error) {
 			Cert: &config.PEMSource{Path: CertPath(o.StoragePath, me)},
 			Key:  &config.PEMSource{Path: KeyPath(o.StoragePath, me)},
 		}}
+		for _, v := range o.TrustedReleases {
+			p0, p1, p2 := release.Measure(v).Hex()
+			c.Threshold.TLS.Manual.TrustedReleases = append(c.Threshold.TLS.Manual.TrustedReleases, config.TrustedRelease{PCR0: p0, PCR1: p1, PCR2: p2})
+		}
 	}
 	return c, c.Validate()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/metrics"
+	"github.com/kmschaos/kmschaos/kms/release"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
@@ -357,7 +358,7 @@ func TestOperatorSurfaces(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(string(log)), "\n") {
 		g.Expect(l).To(MatchRegexp(`^\S+ +(INFO|WARN|ERROR|DEBUG) kms_server: `))
 	}
-	g.Expect(string(log)).To(ContainSubstring("Starting threshold KMS server..."))
+	g.Expect(string(log)).To(ContainSubstring("Starting threshold KMS server v" + release.Baseline + "..."))
 	g.Expect(string(log)).To(ContainSubstring("Parameters: using threshold t=1, knowing n=4 parties in total (myself included)"))
 
 	// A bad config exits 1 with the real message, before binding a port.

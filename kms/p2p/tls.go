@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/kms/config"
+	"github.com/kmschaos/kmschaos/kms/release"
 )
 
 // Pinned is what a party's certificate must show: the public key of the
@@ -35,7 +36,7 @@ type Pinned struct {
 // Refusal is why a certificate was not accepted. Reason is a short label
 // for metrics: no_certificate, bad_certificate, unknown_certificate,
 // identity_mismatch, expired, not_yet_valid, wrong_party, impersonation,
-// handshake.
+// untrusted_release (ReasonUntrustedRelease), handshake.
 type Refusal struct {
 	Reason string
 	Msg    string
@@ -49,6 +50,7 @@ type Auth struct {
 	me      int
 	cert    tls.Certificate
 	pinned  map[int]Pinned
+	trusted []release.PCRs // none: releases are not checked
 	now     func() time.Time
 	refused func(inbound bool, reason, remote string, err error)
 }
@@ -82,6 +84,17 @@ func AuthFromConfig(c *config.Config) (*Auth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid TLS certificate or key (threshold.tls.manual): %w", err)
 	}
+	if cert, err = Attest(cert, release.Current()); err != nil {
+		return nil, fmt.Errorf("bundling the attestation into the TLS certificate: %w", err)
+	}
+	var trusted []release.PCRs
+	for _, r := range t.TLS.Manual.TrustedReleases {
+		pcrs, err := release.ParseHex(r.PCR0, r.PCR1, r.PCR2)
+		if err != nil {
+			return nil, err
+		}
+		trusted = append(trusted, pcrs)
+	}
 	var pinned []Pinned
 	for _, p := range t.Peers {
 		raw, err := p.TLSCert.Read()
@@ -103,7 +116,9 @@ func AuthFromConfig(c *config.Config) (*Auth, error) {
 		}
 		pinned = append(pinned, Pinned{ID: p.PartyID, Identity: p.Identity(), Cert: pc})
 	}
-	return NewAuth(t.MyID, cert, pinned), nil
+	a := NewAuth(t.MyID, cert, pinned)
+	a.trusted = trusted
+	return a, nil
 }
 
 // ParseCertificate decodes the first certificate of a PEM document.
@@ -198,6 +213,9 @@ func (a *Auth) ServerCredentials() credentials.TransportCredentials {
 		if _, r := a.identify(raw, 0); r != nil {
 			return r
 		}
+		if r := a.attested(raw[0]); r != nil {
+			return r
+		}
 		return nil
 	}
 	return &countingCreds{TransportCredentials: credentials.NewTLS(c), a: a}
@@ -209,7 +227,11 @@ func (a *Auth) dialCredentials(id int) credentials.TransportCredentials {
 	c := a.base()
 	c.InsecureSkipVerify = true // replaced by the pinned-key check below
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		if _, r := a.identify(raw, id); r != nil {
+		_, r := a.identify(raw, id)
+		if r == nil {
+			r = a.attested(raw[0])
+		}
+		if r != nil {
 			a.refused(false, r.Reason, fmt.Sprintf("peer %d", id), r)
 			return r
 		}

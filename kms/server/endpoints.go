@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kmschaos/kmschaos/kms/metrics"
+	"github.com/kmschaos/kmschaos/kms/release"
 )
 
 // warmUp is how long /ready answers "warming up" after the process
@@ -17,7 +18,7 @@ const warmUp = 10 * time.Second
 
 // endpoints serves the metrics port as the real party's telemetry server
 // does (observability/src/telemetry.rs): /metrics; /health "ok" and /live
-// "alive", always; /ready "ready" once the process has run warmUp, 503
+// "alive", always; /version the release's version; /ready "ready" once the process has run warmUp, 503
 // "warming up" before. None of them looks at keys, PRSS or peers — an
 // operator learns those from the health check, the logs and the metrics,
 // and a simulated party must not tell more than the real one.
@@ -26,6 +27,7 @@ func endpoints(m *metrics.Metrics, uptime func() time.Duration) http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Gatherer(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/live", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "alive") })
+	mux.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, release.Version()) })
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if uptime() > warmUp {
 			fmt.Fprint(w, "ready")

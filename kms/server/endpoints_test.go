@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/kms/metrics"
+	"github.com/kmschaos/kmschaos/kms/release"
 )
 
 // The metrics port answers as the real party's telemetry server: /health
@@ -39,6 +40,7 @@ func TestEndpointsTellNoMoreThanTheRealParty(t *testing.T) {
 		{10 * time.Second, "/ready", 503, "warming up"},
 		{11 * time.Second, "/ready", 200, "ready"},
 		{time.Hour, "/health", 200, "ok"},
+		{time.Second, "/version", 200, release.Baseline},
 	} {
 		up = c.up
 		if code, body := get(c.path); code != c.code || body != c.body {

@@ -21,6 +21,7 @@ import (
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/metrics"
 	"github.com/kmschaos/kmschaos/kms/p2p"
+	"github.com/kmschaos/kmschaos/kms/release"
 	"github.com/kmschaos/kmschaos/kms/service"
 	kmsservicev1 "github.com/kmschaos/kmschaos/proto/kms_service/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
@@ -48,7 +49,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, f := range opts {
 		f(&o)
 	}
-	log.Info("Starting threshold KMS server...")
+	// As kms-server.rs logs it: "Starting threshold KMS server v{}...".
+	log.Info("Starting threshold KMS server v" + release.Version() + "...")
 	log.Info(fmt.Sprintf("Parameters: using threshold t=%d, knowing n=%d parties in total (myself included)", cfg.T(), cfg.N()), "party_id", cfg.Threshold.MyID)
 	m := metrics.New(cfg.Threshold.MyID)
 	if cfg.Telemetry.EnableSysMetrics {
@@ -57,7 +59,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		cpus, total, free := m.SampleSystem(ctx, "/proc", cfg.Telemetry.SysInterval())
 		log.Info(fmt.Sprintf("Starting system metrics collection... Running on %d CPUs. Total memory: %d bytes, Free memory: %d bytes.", cpus, total, free))
 	}
-	auth, err := peerAuth(cfg, m, log)
+	auth, err := peerAuth(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -152,7 +154,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 
 // peerAuth loads the party-to-party TLS material and reports every refused
 // certificate with a WARN line (the real KMS counts none).
-func peerAuth(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (*p2p.Auth, error) {
+func peerAuth(cfg *config.Config, log *slog.Logger) (*p2p.Auth, error) {
 	auth, err := p2p.AuthFromConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -162,6 +164,12 @@ func peerAuth(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (*p2p.Au
 		return nil, nil
 	}
 	auth.OnRefused(func(inbound bool, reason, remote string, err error) {
+		if reason == p2p.ReasonUntrustedRelease {
+			// The real verifiers log it at ERROR, calling or called,
+			// and count it nowhere.
+			log.Error(err.Error(), "remote", remote)
+			return
+		}
 		if inbound {
 			log.Warn("Refused party-to-party connection: "+err.Error(), "remote", remote, "reason", reason)
 			return
