@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -305,14 +304,5 @@ func (r *Run) covered() int {
 
 // ReplaceCoverage puts text between the coverage markers of doc.
 func ReplaceCoverage(doc []byte, text string) ([]byte, error) {
-	i := bytes.Index(doc, []byte(CoverageBegin))
-	j := bytes.Index(doc, []byte(CoverageEnd))
-	if i < 0 || j < i {
-		return nil, fmt.Errorf("no coverage markers (%s … %s) in the document", CoverageBegin, CoverageEnd)
-	}
-	var out bytes.Buffer
-	out.Write(doc[:i])
-	out.WriteString(text)
-	out.Write(bytes.TrimPrefix(doc[j+len(CoverageEnd):], []byte("\n")))
-	return out.Bytes(), nil
+	return replaceBetween(doc, CoverageBegin, CoverageEnd, "coverage", text)
 }

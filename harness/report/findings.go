@@ -93,14 +93,21 @@ func mdEscape(s string) string {
 
 // ReplaceFindings puts the findings between the markers of doc.
 func ReplaceFindings(doc []byte, findings string) ([]byte, error) {
-	i := bytes.Index(doc, []byte(FindingsBegin))
-	j := bytes.Index(doc, []byte(FindingsEnd))
+	return replaceBetween(doc, FindingsBegin, FindingsEnd, "findings", findings)
+}
+
+// replaceBetween puts text in place of what lies between the markers
+// begin and end of doc, the markers included (text carries its own), and
+// names what when doc has no such markers.
+func replaceBetween(doc []byte, begin, end, what, text string) ([]byte, error) {
+	i := bytes.Index(doc, []byte(begin))
+	j := bytes.Index(doc, []byte(end))
 	if i < 0 || j < i {
-		return nil, fmt.Errorf("no findings markers (%s … %s) in the document", FindingsBegin, FindingsEnd)
+		return nil, fmt.Errorf("no %s markers (%s … %s) in the document", what, begin, end)
 	}
 	var out bytes.Buffer
 	out.Write(doc[:i])
-	out.WriteString(findings)
-	out.Write(bytes.TrimPrefix(doc[j+len(FindingsEnd):], []byte("\n")))
+	out.WriteString(text)
+	out.Write(bytes.TrimPrefix(doc[j+len(end):], []byte("\n")))
 	return out.Bytes(), nil
 }

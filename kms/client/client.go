@@ -90,9 +90,10 @@ type Decryption struct {
 	Verified bool // checked against the client's public material
 }
 
-// PublicDecrypt starts a decryption and polls its result every poll until
-// ctx ends, the way the real clients do.
-func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID string, poll time.Duration) (*Decryption, error) {
+// publicDecryptionRequest asks for the decryption of one ciphertext, under
+// a fresh request id (returned), with the party's default key when keyID
+// is "".
+func publicDecryptionRequest(ciphertext []byte, keyID string) (string, *kmsv1.PublicDecryptionRequest) {
 	id := NewRequestID()
 	req := &kmsv1.PublicDecryptionRequest{
 		RequestId:   &kmsv1.RequestId{RequestId: id},
@@ -101,6 +102,13 @@ func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID str
 	if keyID != "" {
 		req.KeyId = &kmsv1.RequestId{RequestId: keyID}
 	}
+	return id, req
+}
+
+// PublicDecrypt starts a decryption and polls its result every poll until
+// ctx ends, the way the real clients do.
+func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID string, poll time.Duration) (*Decryption, error) {
+	id, req := publicDecryptionRequest(ciphertext, keyID)
 	if _, err := c.CoreServiceEndpointClient.PublicDecrypt(ctx, req); err != nil {
 		return nil, err
 	}
@@ -122,14 +130,7 @@ func (c *Client) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID str
 
 // PublicDecryptSync decrypts with the one-call variant.
 func (c *Client) PublicDecryptSync(ctx context.Context, ciphertext []byte, keyID string) (*Decryption, error) {
-	id := NewRequestID()
-	req := &kmsv1.PublicDecryptionRequest{
-		RequestId:   &kmsv1.RequestId{RequestId: id},
-		Ciphertexts: []*kmsv1.TypedCiphertext{{Ciphertext: ciphertext, FheType: 5}},
-	}
-	if keyID != "" {
-		req.KeyId = &kmsv1.RequestId{RequestId: keyID}
-	}
+	id, req := publicDecryptionRequest(ciphertext, keyID)
 	res, err := c.CoreServiceEndpointClient.PublicDecryptSync(ctx, req)
 	if err != nil {
 		return nil, err

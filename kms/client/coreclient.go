@@ -223,14 +223,7 @@ func ready(ctx context.Context, cl *Client) error {
 // core/service/src/engine/validation_non_wasm.rs:777). need is
 // num_majority, or every party with --expect-all-responses.
 func (q *Quorum) PublicDecrypt(ctx context.Context, ciphertext []byte, keyID string, need, maxIter int) (*Decryption, error) {
-	id := NewRequestID()
-	req := &kmsv1.PublicDecryptionRequest{
-		RequestId:   &kmsv1.RequestId{RequestId: id},
-		Ciphertexts: []*kmsv1.TypedCiphertext{{Ciphertext: ciphertext, FheType: 5}},
-	}
-	if keyID != "" {
-		req.KeyId = &kmsv1.RequestId{RequestId: keyID}
-	}
+	id, req := publicDecryptionRequest(ciphertext, keyID)
 	n := q.conf.NumParties
 	accepted := fanOut(q.clients, func(cl *Client) error {
 		_, err := cl.CoreServiceEndpointClient.PublicDecrypt(ctx, req)
