@@ -118,14 +118,17 @@ func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*km
 	return &kmsv1.OperatorPublicKey{PublicKey: []byte(s.signer.Public().(ed25519.PublicKey)), KeyId: s.signerID}, nil
 }
 
-// Monitor refreshes the sampled metrics every interval until ctx ends.
-// Like the real party it pings no peer and probes no vault in the
-// background: peers are pinged when a health check asks, and the real
-// KMS exports no peer or storage metric (observability/src/metrics.rs).
+// Monitor refreshes the sampled metrics every interval until ctx ends. It
+// also pings every peer, which shows nothing to an operator (no metric, no
+// log) but keeps each party-to-party connection dialled: without it, the
+// first sessions after a peer restarts wait on the reconnection through
+// the mesh and time out (seen as "silently wrong PRSS" failing its
+// availability about one run in two).
 func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		s.pingAll(ctx)
 		// Sampled, not live: the real party sets the gauge in its system
 		// metrics loop every refresh_interval (5 s by default,
 		// observability/src/conf.rs; update_threshold_kms_system_metrics in
