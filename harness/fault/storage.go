@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
@@ -112,7 +113,34 @@ func CorruptShare(i int) Fault {
 // ScramblePRSS replaces party i's PRSS keys with random ones in a valid
 // file: the party starts fine and its PRSS shares are silently wrong.
 func ScramblePRSS(i int) Fault {
-	return mutate(fmt.Sprintf("PRSS keys of party %d silently wrong", i), PRSS, i, PRSSEpochData, "scramble-prss")
+	m := mutate(fmt.Sprintf("PRSS keys of party %d silently wrong", i), PRSS, i, PRSSEpochData, "scramble-prss")
+	// The fault is a party that runs, and serves, with wrong keys: it is
+	// in place once the party answers again, not while it still boots
+	// (the operations through it would be judged against its restart).
+	return New(m.Name(), PRSS, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+		heal, err := m.Inject(ctx, c)
+		if err != nil {
+			return heal, err
+		}
+		return heal, awaitServing(ctx, c, i)
+	})
+}
+
+// awaitServing waits until party i answers its health status.
+func awaitServing(ctx context.Context, c *cluster.Cluster, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Fault.ServingWithin)
+	defer cancel()
+	for {
+		_, err := c.Health(ctx, i)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("party %d does not serve again after its restart: %w", i, err)
+		case <-time.After(fixtures.Intervals.Probe.AwaitPoll):
+		}
+	}
 }
 
 // ForgePublic gives party i the public material of another key under the

@@ -119,11 +119,8 @@ func (s *Service) GetOperatorPublicKey(ctx context.Context, _ *kmsv1.Empty) (*km
 }
 
 // Monitor refreshes the sampled metrics every interval until ctx ends. It
-// also pings every peer, which shows nothing to an operator (no metric, no
-// log) but keeps each party-to-party connection dialled: without it, the
-// first sessions after a peer restarts wait on the reconnection through
-// the mesh and time out (seen as "silently wrong PRSS" failing its
-// availability about one run in two).
+// also pings every peer: nothing an operator sees (no metric, no log), but
+// every party-to-party connection stays dialled between sessions.
 func (s *Service) Monitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
