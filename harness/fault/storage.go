@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
+	"github.com/kmschaos/kmschaos/harness/probe"
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/storage"
 )
@@ -128,19 +128,11 @@ func ScramblePRSS(i int) Fault {
 
 // awaitServing waits until party i answers its health status.
 func awaitServing(ctx context.Context, c *cluster.Cluster, i int) error {
-	ctx, cancel := context.WithTimeout(ctx, fixtures.Intervals.Fault.ServingWithin)
-	defer cancel()
-	for {
+	serves := probe.New(fmt.Sprintf("party %d serves again after its restart", i), func(ctx context.Context, c *cluster.Cluster) error {
 		_, err := c.Health(ctx, i)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("party %d does not serve again after its restart: %w", i, err)
-		case <-time.After(fixtures.Intervals.Probe.AwaitPoll):
-		}
-	}
+		return err
+	})
+	return probe.Await(ctx, c, fixtures.Intervals.Fault.ServingWithin, serves)
 }
 
 // ForgePublic gives party i the public material of another key under the
