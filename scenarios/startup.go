@@ -15,6 +15,17 @@ import (
 // "Check previous container logs if pod is restarting", "Verify pod state
 // and restart count", "Validate ConfigMap", "Check resource limits".
 
+// stopsAtBoot is what an operator sees of party k stopping before it
+// serves: a crash loop, the lines its log must hold, the health check
+// unable to connect, and a live peer that no longer reaches it, the
+// cluster Healthy.
+func stopsAtBoot(k int, alive []int, logs ...probe.Probe) []probe.Probe {
+	return append(append([]probe.Probe{probe.CrashLooping(k)}, logs...),
+		clientCheck(k, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
+		probe.PeerUnreachable(alive[0], k, ""),
+		probe.HealthStatus(alive[0], "Healthy"))
+}
+
 // configCheck is the guide's config validation of party i's file, run
 // where an operator can run it while the party crash-loops: the keeper.
 func configCheck(e *scenario.Env, i int, msg string) probe.Probe {
@@ -217,15 +228,11 @@ var startupIssues = []scenario.Scenario{
 			pub := fmt.Sprintf("%s/PUB-p%d", e.C.Profile.KeysDir, k)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.Remove(k, fault.PublicKey)},
-				Detect: []probe.Probe{
-					probe.CrashLooping(k),
+				Detect: stopsAtBoot(k, alive,
 					// "the pod exits during startup with one of these log lines"
 					probe.LogSays(k, regexp.QuoteMeta(fmt.Sprintf(`missing or unreadable public material %s for id=%s in storage "file storage with root_path '%s'": Could not load bytes from path %s/%s/%s: no such file or directory`,
 						material.PublicKey, e.C.Key.KeyID, pub, pub, material.PublicKey, e.C.Key.KeyID))),
-					clientCheck(k, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
-					probe.PeerUnreachable(alive[0], k, ""),
-					probe.HealthStatus(alive[0], "Healthy"),
-				},
+				),
 				During: check.Expect{Live: alive, Down: []int{k}},
 				Target: k, Runbooks: []string{"public-storage-verification"},
 				Defects: []string{
@@ -262,14 +269,10 @@ var startupIssues = []scenario.Scenario{
 			vault := fmt.Sprintf("%s/BACKUP-p%d", e.C.Profile.BackupDir, k)
 			return scenario.Plan{
 				Faults: []fault.Fault{fault.BackupOwnedByRoot(k)},
-				Detect: []probe.Probe{
-					probe.CrashLooping(k),
+				Detect: stopsAtBoot(k, alive,
 					probe.LogSays(k, "ERROR kms_server: "+regexp.QuoteMeta("Failed to update backup vault for operation boot: Existence check failed: Error checking path "+vault+"/"+material.SigningKey+"/")+`[0-9a-f]+: permission denied`),
 					probe.LogSays(k, "ERROR kms_server: .*Failed to update backup vault when booting"),
-					clientCheck(k, `\[FAIL\] Cannot connect`, timings.Connectivity.RefusedCheck),
-					probe.PeerUnreachable(alive[0], k, ""),
-					probe.HealthStatus(alive[0], "Healthy"),
-				},
+				),
 				During: check.Expect{Live: alive, Down: []int{k}},
 				Target: k, Runbooks: []string{"backup-vault-sync"},
 				Defects: []string{
