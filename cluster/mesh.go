@@ -102,6 +102,22 @@ func (l *Link) AddToxic(t toxics.Toxic) error {
 	return nil
 }
 
+// RedrawToxic has toxiproxy draw again, for every open connection, whether
+// the toxic named name acts on it (it draws once per connection when the
+// toxic meets it; updating a toxic draws anew).
+func (l *Link) RedrawToxic(t toxics.Toxic) error {
+	if l.err != nil {
+		return l.err
+	}
+	if t.Toxicity == 0 {
+		t.Toxicity = 1
+	}
+	if _, err := l.proxy.UpdateToxic(t.Name, t.Toxicity, t.Attributes); err != nil {
+		return fmt.Errorf("link %s: redrawing toxic %s: %w", l.Name, t.Name, err)
+	}
+	return nil
+}
+
 // RemoveToxic removes a toxic; a missing one is not an error.
 func (l *Link) RemoveToxic(name string) error {
 	if l.err != nil {

@@ -214,15 +214,26 @@ func Bandwidth(i int, kbps int) Fault {
 // reset_peer): its peers' calls fail now and then.
 func Resets(i int, fraction float32) Fault {
 	return New(fmt.Sprintf("%.0f%% of connections into party %d reset", 100*fraction, i), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		var ls []*cluster.Link
-		for k := 1; k <= c.Topology.N; k++ {
-			if k != i {
-				ls = append(ls, c.Link(k, i))
-			}
+		ls := intoParty(c, i)
+		// A hit connection is reset shortly after its next bytes, sooner
+		// than a coordinator stops waiting for a straggler, so the call
+		// it carried fails inside its session. Toxiproxy draws once per
+		// connection whether it is hit: the connections that escape the
+		// draw would carry every later call and the fault would pass in
+		// seconds, so the harness has it drawn again every period.
+		t := toxics.ResetPeer(fixtures.Intervals.Fault.ResetPeerAfter).Hitting(fraction).Named("reset_peer")
+		var hs heals
+		heal, err := toxic(ls, t)
+		hs.add(heal)
+		if err != nil {
+			return hs.all(), err
 		}
-		// A connection hit is reset 1.5 s after it opens: long enough for
-		// calls to be under way on it, so the resets reach the callers.
-		return toxic(ls, toxics.ResetPeer(fixtures.Intervals.Fault.ResetPeerAfter).Hitting(fraction).Named("reset_peer"))
+		hs.add(every(fixtures.Intervals.Fault.ResetPeerRedraw, func() {
+			for _, l := range ls {
+				_ = l.RedrawToxic(t)
+			}
+		}))
+		return hs.all(), nil
 	})
 }
 
@@ -244,33 +255,44 @@ func LimitData(i int, bytes int) Fault {
 func Flapping(i, j int, period time.Duration) Fault {
 	return New(fmt.Sprintf("link %d->%d flapping every %s", i, j, period), Network, []int{i}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 		link := c.Link(i, j)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(period)
-			defer t.Stop()
-			for up := false; ; up = !up {
-				if up {
-					_ = link.Enable()
-				} else {
-					_ = link.Disable()
-				}
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
+		up := true
+		flip := func() {
+			if up = !up; up {
+				_ = link.Enable()
+			} else {
+				_ = link.Disable()
 			}
-		}()
+		}
+		flip()
 		// Two heals, so a retry after a failed Enable does not stop the
-		// flapping twice.
+		// flapping twice; the last added runs first.
 		var hs heals
 		hs.add(func(context.Context) error { return link.Enable() })
-		hs.add(func(context.Context) error { close(stop); wg.Wait(); return nil })
+		hs.add(every(period, flip))
 		return hs.all(), nil
 	})
+}
+
+// every runs f every period until the returned heal stops it; the heal
+// returns once f is no longer running.
+func every(period time.Duration, f func()) Heal {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+	return func(context.Context) error { close(stop); wg.Wait(); return nil }
 }
 
 // DNSLoss removes the name of peer j from party i's /etc/hosts, as a
