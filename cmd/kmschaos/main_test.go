@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/onsi/gomega/gexec"
 )
 
 // TestMain lets the tests run this binary as kmschaos itself, so exit
@@ -25,10 +27,13 @@ func TestMain(m *testing.M) {
 		}
 		_ = os.Setenv("KMSCHAOS_DB", filepath.Join(dir, "results.db"))
 		code := m.Run()
+		gexec.CleanupBuildArtifacts() // buildBinary's one build
 		_ = os.RemoveAll(dir)
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	gexec.CleanupBuildArtifacts()
+	os.Exit(code)
 }
 
 // runMain runs kmschaos with args in dir ("" for the package's own).
