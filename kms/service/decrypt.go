@@ -159,8 +159,9 @@ func (s *Service) decrypt(ctx context.Context, req *kmsv1.PublicDecryptionReques
 		shareReq.C1 = append(shareReq.C1, b)
 	}
 
-	replies := s.gatherShares(ctx, shareReq, key, ep)
-	usable, rejected, unreachable, nonce, err := s.checkShares(shareReq.SessionId, key.pub, cts, replies)
+	verify := s.verifier(key.pub, cts)
+	replies := s.gatherShares(ctx, shareReq, key, ep, func(r []shareReply) bool { return s.canOpen(verify, r) })
+	usable, rejected, unreachable, nonce, err := s.checkShares(shareReq.SessionId, verify, replies)
 	if err != nil {
 		return nil, err
 	}
@@ -241,9 +242,14 @@ type shareReply struct {
 
 // gatherShares asks every peer for its shares and adds this party's own.
 // It returns when all have answered, when the call deadline passes, or a
-// grace period after enough answers are in: a hung peer costs the grace,
-// not the whole timeout.
-func (s *Service) gatherShares(ctx context.Context, req *p2pv1.ShareRequest, key *thresholdKey, ep *material.Epoch) []shareReply {
+// grace period after t+1 answers are in, if the answers then in can be
+// opened (enough): a hung peer costs the grace, not the whole timeout.
+// If they cannot (a wrong share among too few to correct it), it goes on
+// waiting and tries again at every new answer, as the real party's robust
+// opening does: it re-attempts the reconstruction on each share received
+// and gives up only once every receive job is done
+// (try_reconstruct_from_shares, core/threshold-execution/src/sharing/open.rs).
+func (s *Service) gatherShares(ctx context.Context, req *p2pv1.ShareRequest, key *thresholdKey, ep *material.Epoch, enough func([]shareReply) bool) []shareReply {
 	ctx, cancel := context.WithTimeout(ctx, s.networkTimeout)
 	defer cancel()
 	ids := s.peers.IDs()
@@ -261,6 +267,7 @@ func (s *Service) gatherShares(ctx context.Context, req *p2pv1.ShareRequest, key
 		answered++
 	}
 	var grace <-chan time.Time
+	graceOver := false
 	for pending := len(ids); pending > 0; {
 		select {
 		case r := <-ch:
@@ -269,16 +276,60 @@ func (s *Service) gatherShares(ctx context.Context, req *p2pv1.ShareRequest, key
 			if r.err == nil {
 				answered++
 			}
-			if answered >= s.t+1 && grace == nil {
+			if answered >= s.t+1 && grace == nil && !graceOver {
 				grace = time.After(s.grace)
 			}
+			if graceOver && r.err == nil && enough(replies) {
+				pending = 0
+			}
 		case <-grace:
-			pending = 0
+			grace, graceOver = nil, true
+			if enough(replies) {
+				pending = 0
+			}
 		case <-ctx.Done():
 			pending = 0
 		}
 	}
 	return replies
+}
+
+// verifier checks a reply's shares once per party, however often it is
+// asked: canOpen and checkShares share the proofs' cost.
+func (s *Service) verifier(pub *tss.PublicKey, cts []*tss.Ciphertext) func(shareReply) ([]tss.Share, group.Scalar, error) {
+	type verified struct {
+		shares []tss.Share
+		rho    group.Scalar
+		err    error
+	}
+	done := map[int]verified{}
+	return func(r shareReply) ([]tss.Share, group.Scalar, error) {
+		v, ok := done[r.party]
+		if !ok {
+			v.shares, v.rho, v.err = s.verifyReply(pub, cts, r)
+			done[r.party] = v
+		}
+		return v.shares, v.rho, v.err
+	}
+}
+
+// canOpen tells, logging nothing, whether the replies in hand give t+1
+// proved shares whose PRSS values open, the wrong ones corrected.
+func (s *Service) canOpen(verify func(shareReply) ([]tss.Share, group.Scalar, error), replies []shareReply) bool {
+	rhos := map[int]group.Scalar{}
+	for _, r := range replies {
+		if r.err != nil {
+			continue
+		}
+		if _, rho, err := verify(r); err == nil {
+			rhos[r.party] = rho
+		}
+	}
+	if len(rhos) < s.t+1 {
+		return false
+	}
+	_, bad, err := prss.Open(s.t, rhos)
+	return err == nil && len(rhos)-len(bad) >= s.t+1
 }
 
 type usableShare struct {
@@ -289,7 +340,7 @@ type usableShare struct {
 // checkShares verifies every share proof and opens the session's PRSS
 // value robustly; parties whose shares fail either check are rejected and
 // named in the log (the real KMS has no metric of them).
-func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphertext, replies []shareReply) (usable []usableShare, rejected []int, failed map[int]string, nonce []byte, err error) {
+func (s *Service) checkShares(sid string, verify func(shareReply) ([]tss.Share, group.Scalar, error), replies []shareReply) (usable []usableShare, rejected []int, failed map[int]string, nonce []byte, err error) {
 	failed = map[int]string{}
 	answered := map[int]bool{}
 	prssShares := map[int]group.Scalar{}
@@ -301,7 +352,7 @@ func (s *Service) checkShares(sid string, pub *tss.PublicKey, cts []*tss.Ciphert
 			s.log.Warn("No decryption share from party", "party", r.party, "session", sid, "error", failed[r.party])
 			continue
 		}
-		shares, rho, err := s.verifyReply(pub, cts, r)
+		shares, rho, err := verify(r)
 		if err != nil {
 			s.log.Error("Invalid decryption share received: proof verification failed", "party", r.party, "session", sid, "error", err.Error())
 			rejected = append(rejected, r.party)
