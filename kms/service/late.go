@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
@@ -61,7 +60,7 @@ func (l lateSessions) HandleRPC(ctx context.Context, st stats.RPCStats) {
 	}
 	switch ev := st.(type) {
 	case *stats.InHeader:
-		if v := metadata.MD(ev.Header).Get(p2p.SessionSender); len(v) > 0 {
+		if v := ev.Header.Get(p2p.SessionSender); len(v) > 0 {
 			if id, err := strconv.Atoi(v[0]); err == nil {
 				call.sender = strconv.Itoa(id)
 			}
