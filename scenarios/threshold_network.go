@@ -205,4 +205,37 @@ var thresholdNetworkIssues = []scenario.Scenario{
 		Name: "parties killed one by one past t: the chart's core-client stops at the first one down, while the pages call the cluster operational", Section: Threshold, Labels: []string{fault.Process},
 		Build: quorumScenario,
 	},
+
+	// Issue 23 item 4, the real KMS's operations pages
+	// (docs/operations/advanced/common-errors.md:60-77): a party "very
+	// late" for a request "will never be able to catch up for this specific
+	// request". The late party learns it from its peers' Status::Completed
+	// and logs it at WARN (threshold-networking
+	// sending_service/service.rs:251-260; kms/service/late.go). The pages
+	// give no procedure: ours checks that the party keeps up with the
+	// sessions that follow.
+	{
+		Name: "a late party cannot join the sessions that moved on: it says so in its log, and keeps up with the next ones", Section: Threshold, Labels: []string{fault.Process},
+		Build: func(e *scenario.Env) scenario.Plan {
+			late := e.One()
+			others := e.Others(late)
+			return scenario.Plan{
+				Faults: []fault.Fault{fault.Late(late, others[0])},
+				Detect: []probe.Probe{probe.LogSays(late, sessionCompleted(itoa(others[0])))},
+				During: check.Expect{Live: others},
+				Target: late, Runbooks: []string{"late-party"},
+				Recovered: []probe.Probe{probe.LogQuiet([]int{late}, sessionCompleted(`\d+`), timings.Threshold.LateSteady)},
+				Defects: []string{
+					`the operations pages (docs/operations/advanced/common-errors.md) show a late party by "ERROR distributed_decryption::networking::grpc: msg="unknown session id SessionId(..) for from sender .."", which the real party prints nowhere any more: a message for a session it has not started opens an Inactive session (threshold-networking grpc/server.rs), and the late party's own line is "WARN ... Failed to send message to SingleSet(<id>) party since it claims the session is already completed"`,
+					"the operations pages say a very late party can never catch up on that request and give no procedure: nothing says the request is lost only for that party, that it keeps up with the next ones by itself, nor what to check",
+				},
+			}
+		},
+	},
+}
+
+// sessionCompleted is the real late sender's line naming the party whose
+// session moved on (sending_service/service.rs:258).
+func sessionCompleted(party string) string {
+	return `WARN kms_server: Failed to send message to SingleSet\(` + party + `\) party since it claims the session is already completed`
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/fixtures"
+	"github.com/kmschaos/kmschaos/harness/oracle"
 )
 
 // ensureRunning starts a party that is not running (a killed or stopped
@@ -161,4 +162,27 @@ func PortHeld(i, port int) Fault {
 		release, err := c.HoldPort(ctx, i, port)
 		return func(ctx context.Context) error { return release(context.WithoutCancel(ctx)) }, err
 	})
+}
+
+// Late makes party i late for its peers' sessions: it is frozen (docker
+// pause) until a decryption through another party, which asks i for its
+// share like every other peer, has completed without it, then runs
+// again. The request that session left in i's sockets is served after
+// its coordinator stopped waiting: the session moved on and i can never
+// give it its share (the real KMS's operations pages,
+// docs/operations/advanced/common-errors.md:75-77). The heal only makes
+// sure i runs.
+func Late(i, through int) Fault {
+	return New(fmt.Sprintf("party %d late for the sessions of its peers (frozen until party %d's decryption completed without it)", i, through), Process, []int{i},
+		func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
+			p := c.Party(i)
+			heal := func(ctx context.Context) error { return ensureRunning(context.WithoutCancel(ctx), p) }
+			if err := p.Pause(ctx); err != nil {
+				return heal, fmt.Errorf("party %d: %w", i, err)
+			}
+			if _, err := oracle.Decrypt(ctx, c, oracle.Request{Party: through, By: fmt.Sprintf("fault: a session of party %d without party %d", through, i)}); err != nil {
+				return heal, fmt.Errorf("party %d's decryption while party %d was frozen: %w", through, i, err)
+			}
+			return heal, p.Resume(ctx)
+		})
 }

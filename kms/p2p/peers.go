@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
@@ -146,8 +147,16 @@ func (p *Peers) DecryptShare(ctx context.Context, id int, req *p2pv1.ShareReques
 	if err != nil {
 		return nil, err
 	}
+	// The sender rides in the call's header too, so that a party that
+	// never reads the request (its caller gave up first) still knows whose
+	// session it was late for (service.LateSessions).
+	ctx = metadata.AppendToOutgoingContext(ctx, SessionSender, strconv.Itoa(int(req.GetFrom())))
 	return c.DecryptShare(ctx, req)
 }
+
+// SessionSender is the header of a share request naming the party whose
+// session it is.
+const SessionSender = "kms-session-sender"
 
 // PrssContribute delivers PRSS set-up contributions to a peer.
 func (p *Peers) PrssContribute(ctx context.Context, id int, m *p2pv1.PrssContribution) error {

@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(api, hs)
 	reflection.Register(api)
-	peer := grpc.NewServer(p2p.ServerOptions(auth)...)
+	peer := grpc.NewServer(append(p2p.ServerOptions(auth), grpc.StatsHandler(svc.LateSessions()))...)
 	p2pv1.RegisterPeerServer(peer, svc)
 
 	errs := make(chan error, 3)

@@ -431,6 +431,9 @@ func (s *Service) verifyReply(pub *tss.PublicKey, cts []*tss.Ciphertext, r share
 
 // DecryptShare serves a peer's request for this party's shares.
 func (s *Service) DecryptShare(ctx context.Context, req *p2pv1.ShareRequest) (resp *p2pv1.ShareResponse, err error) {
+	if err := s.sessionGone(ctx, req); err != nil {
+		return nil, err
+	}
 	key, ok := s.keys[req.GetKeyId()]
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Key %s not found", req.GetKeyId())
@@ -439,7 +442,23 @@ func (s *Service) DecryptShare(ctx context.Context, req *p2pv1.ShareRequest) (re
 	if ep == nil {
 		return nil, status.Errorf(codes.NotFound, "Epoch %s not found", req.GetEpochId())
 	}
-	return s.shareFor(req, key, ep)
+	resp, err = s.shareFor(req, key, ep)
+	if err == nil {
+		if err := s.sessionGone(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	return resp, err
+}
+
+// sessionGone stops the work of a share request whose coordinator no
+// longer waits: the share could not reach it (see lateSessions, which
+// logs it).
+func (s *Service) sessionGone(ctx context.Context, req *p2pv1.ShareRequest) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return status.Errorf(codes.Canceled, "session %s is already completed at party %d", req.GetSessionId(), req.GetFrom())
 }
 
 // shareFor computes this party's shares for a session.
