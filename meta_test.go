@@ -68,7 +68,7 @@ var _ = Describe("The scenario runner", Label("meta"), func() {
 				}
 			}}
 		err := runMeta(ctx, sc, "")
-		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within ` + regexp.QuoteMeta(timings.Meta.UndetectedWithin.String()) + `: "health check of party \d+ reports Unhealthy": last saw: status "(Healthy|Optimal)"`)))
+		Expect(err).To(MatchError(MatchRegexp(`detection did not happen within ` + regexp.QuoteMeta(timings.Meta.UndetectedWithin.String()) + `: "health check of party \d+ grades Unhealthy": last saw: grade "(Healthy|Optimal)"`)))
 	})
 
 	It("turns a scenario red, naming the last step, when the runbook does not recover the cluster", func(ctx SpecContext) {
