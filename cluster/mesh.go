@@ -86,6 +86,31 @@ func (l *Link) AddToxic(t toxics.Toxic) error {
 	if l.err != nil {
 		return l.err
 	}
+	t = filled(t)
+	_, err := l.proxy.AddToxic(t.Name, t.Type, string(t.Stream), t.Toxicity, t.Attributes)
+	if err != nil {
+		return fmt.Errorf("link %s: adding toxic %s: %w", l.Name, t.Name, err)
+	}
+	return nil
+}
+
+// RedrawToxic has toxiproxy draw again, for every open connection, whether
+// the toxic t (as added) acts on it (it draws once per connection when the
+// toxic meets it; updating a toxic draws anew).
+func (l *Link) RedrawToxic(t toxics.Toxic) error {
+	if l.err != nil {
+		return l.err
+	}
+	t = filled(t)
+	if _, err := l.proxy.UpdateToxic(t.Name, t.Toxicity, t.Attributes); err != nil {
+		return fmt.Errorf("link %s: redrawing toxic %s: %w", l.Name, t.Name, err)
+	}
+	return nil
+}
+
+// filled gives t the defaults of a toxic added without them: downstream,
+// on every connection, named after its type and stream.
+func filled(t toxics.Toxic) toxics.Toxic {
 	if t.Stream == "" {
 		t.Stream = toxics.Downstream
 	}
@@ -95,27 +120,7 @@ func (l *Link) AddToxic(t toxics.Toxic) error {
 	if t.Name == "" {
 		t.Name = t.Type + "_" + string(t.Stream)
 	}
-	_, err := l.proxy.AddToxic(t.Name, t.Type, string(t.Stream), t.Toxicity, t.Attributes)
-	if err != nil {
-		return fmt.Errorf("link %s: adding toxic %s: %w", l.Name, t.Name, err)
-	}
-	return nil
-}
-
-// RedrawToxic has toxiproxy draw again, for every open connection, whether
-// the toxic named name acts on it (it draws once per connection when the
-// toxic meets it; updating a toxic draws anew).
-func (l *Link) RedrawToxic(t toxics.Toxic) error {
-	if l.err != nil {
-		return l.err
-	}
-	if t.Toxicity == 0 {
-		t.Toxicity = 1
-	}
-	if _, err := l.proxy.UpdateToxic(t.Name, t.Toxicity, t.Attributes); err != nil {
-		return fmt.Errorf("link %s: redrawing toxic %s: %w", l.Name, t.Name, err)
-	}
-	return nil
+	return t
 }
 
 // RemoveToxic removes a toxic; a missing one is not an error.

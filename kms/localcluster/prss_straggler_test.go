@@ -21,9 +21,10 @@ import (
 // opening does (try_reconstruct_from_shares re-attempts on every new
 // share until every receive job is done,
 // core/threshold-execution/src/sharing/open.rs), instead of failing the
-// decryption once the straggler grace is over. This is what failed every
-// coordinator's decryptions for a moment after 'silently wrong PRSS'
-// restarted its party onto scrambled keys, while the parties were slow.
+// decryption once the straggler grace is over. It may be what failed
+// every coordinator's decryptions for a moment after 'silently wrong
+// PRSS' restarted its party onto scrambled keys (not confirmed: that
+// stall was not reproduced).
 func TestAWrongPRSSShareAmongTheFirstIsCorrectedByWaitingForMore(t *testing.T) {
 	g := NewWithT(t)
 	c := start(t, 4, 1)
