@@ -18,7 +18,7 @@ MODULE = github.com/kmschaos/kmschaos
 UNITS = $$($(GO) list ./... | grep -vx '$(MODULE)')
 
 .PHONY: help setup demo test test-quick test-smoke check lint vet soak bench images clean proto fuzz findings coverage
-.PHONY: k8s-up k8s-down test-k8s bench-k8s
+.PHONY: k8s-build k8s-up k8s-down test-k8s bench-k8s
 
 # `make` alone prints the targets: nothing starts by surprise.
 .DEFAULT_GOAL := help
@@ -145,6 +145,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (a crash is saved under the pac
 # built from source on first use (~10 min), state in /var/lib/kmschaos-k8s.
 k8s-up: setup ## start the local Kubernetes cluster (root); prints the KUBECONFIG to export
 	./localk8s/up.sh
+
+k8s-build: setup ## build the local Kubernetes cluster's binaries and images into the cache, without starting it (k8s-up does it first)
+	./localk8s/build.sh
 
 k8s-down: ## remove the local Kubernetes cluster and all it left (the build cache stays)
 	./localk8s/down.sh
