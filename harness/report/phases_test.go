@@ -32,6 +32,18 @@ func TestOverheadIsWhatIsNeitherDetectingNorRecovering(t *testing.T) {
 	if got := r.Scenarios[0].Phases.Total(); got != 30*time.Second {
 		t.Errorf("total of the phases = %v, want 30 s", got)
 	}
+	// A prelude is the operation under test (a rolling upgrade), not the
+	// harness's: it is no overhead, and the harness's share says so.
+	up := r.Scenarios[0]
+	up.Duration += 10 * time.Second
+	up.Phases.Prelude = 10 * time.Second
+	if o, _ := up.Overhead(); o != 20*time.Second {
+		t.Errorf("overhead with a 10 s prelude = %v, want 20 s", o)
+	}
+	withPrelude := &Run{Scenarios: []Scenario{up}}
+	if got, want := withPrelude.PhaseSummary(), "reset 12.0 s (30%), prelude 10.0 s (25%), inject 1.00 s (2%)"; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; the harness's share 50.0%") {
+		t.Errorf("summary with a prelude = %q, want it to start %q and end with a share of 50.0%%", got, want)
+	}
 }
 
 func TestWriteTextShowsOverheadAndTimeByPhase(t *testing.T) {
@@ -51,7 +63,7 @@ func TestWriteTextShowsOverheadAndTimeByPhase(t *testing.T) {
 			t.Errorf("a row without phases shows an overhead: %q", line)
 		}
 	}
-	want := "Time by phase: reset 12.0 s (40%), inject 1.00 s (3%), detect 2.00 s (7%), observe 3.00 s (10%), runbook 5.00 s (17%), recover 3.00 s (10%), audit 4.00 s (13%)"
+	want := "Time by phase: reset 12.0 s (40%), inject 1.00 s (3%), detect 2.00 s (7%), observe 3.00 s (10%), runbook 5.00 s (17%), recover 3.00 s (10%), audit 4.00 s (13%); the harness's share 66.7%"
 	if !strings.Contains(out, want) {
 		t.Errorf("text scorecard lacks %q:\n%s", want, out)
 	}

@@ -197,7 +197,11 @@ func (r *Run) Tally() (passed, failed, skipped int) {
 // Phases is the time a scenario spent in each phase of its run. A phase
 // the scenario never reached took zero.
 type Phases struct {
-	Reset   time.Duration `json:"reset_ns"`   // the cluster back to its baseline, the plan built, runbooks loaded
+	Reset time.Duration `json:"reset_ns"` // the cluster back to its baseline, the plan built, runbooks loaded
+	// Prelude is the operation under test that makes the state the faults
+	// act on, the workload running (a rolling upgrade's waves): the
+	// cluster's time, not the harness's.
+	Prelude time.Duration `json:"prelude_ns,omitempty"`
 	Inject  time.Duration `json:"inject_ns"`  // monitor and workload started, faults injected
 	Detect  time.Duration `json:"detect_ns"`  // the diagnostics until each held (TTD)
 	Observe time.Duration `json:"observe_ns"` // the fault left on after detection until the window from its injection is long enough (often 0)
@@ -215,7 +219,7 @@ type Phase struct {
 // List returns the phases in the order they run.
 func (p Phases) List() []Phase {
 	return []Phase{
-		{"reset", p.Reset}, {"inject", p.Inject}, {"detect", p.Detect}, {"observe", p.Observe},
+		{"reset", p.Reset}, {"prelude", p.Prelude}, {"inject", p.Inject}, {"detect", p.Detect}, {"observe", p.Observe},
 		{"runbook", p.Runbook}, {"recover", p.Recover}, {"audit", p.Audit},
 	}
 }
@@ -223,7 +227,7 @@ func (p Phases) List() []Phase {
 // Plus adds q to p, phase by phase.
 func (p Phases) Plus(q Phases) Phases {
 	return Phases{
-		Reset: p.Reset + q.Reset, Inject: p.Inject + q.Inject, Detect: p.Detect + q.Detect,
+		Reset: p.Reset + q.Reset, Prelude: p.Prelude + q.Prelude, Inject: p.Inject + q.Inject, Detect: p.Detect + q.Detect,
 		Observe: p.Observe + q.Observe, Runbook: p.Runbook + q.Runbook, Recover: p.Recover + q.Recover, Audit: p.Audit + q.Audit,
 	}
 }
@@ -238,14 +242,15 @@ func (p Phases) Total() time.Duration {
 }
 
 // Overhead is the time of a scenario that is neither detecting nor
-// recovering: the harness's own reset, injection, observation window and
-// audits (Duration minus the detect, runbook and recover phases). It is
-// false for a row without phases.
+// recovering nor the operation under test: the harness's own reset,
+// injection, observation window and audits (Duration minus the prelude,
+// detect, runbook and recover phases). It is false for a row without
+// phases.
 func (s Scenario) Overhead() (time.Duration, bool) {
 	if s.Phases == (Phases{}) {
 		return 0, false
 	}
-	return s.Duration - s.Phases.Detect - s.Phases.Runbook - s.Phases.Recover, true
+	return s.Duration - s.Phases.Prelude - s.Phases.Detect - s.Phases.Runbook - s.Phases.Recover, true
 }
 
 // Run is a whole run.

@@ -28,7 +28,8 @@ func (r *Run) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// The scenario's name comes last, whole: it is the claim the row proves.
 	// OVERHEAD is the harness's own time: the scenario's duration minus
-	// detecting and recovering (reset, injection, observation, audits).
+	// the prelude, detecting and recovering (reset, injection,
+	// observation, audits).
 	fmt.Fprintln(tw, "RESULT\tTTD\tTTR\tOVERHEAD\tRECOVERED BY\tOPS ok/failed/wrong\tKEYS\tDEFECTS\tSECTION\tSCENARIO")
 	for _, s := range r.Scenarios {
 		res := s.Result()
@@ -179,8 +180,9 @@ var recoveredByWords = []struct{ key, words string }{
 }
 
 // PhaseSummary sums each phase over the run's scenarios, with its share
-// of their total: where the run's time went. It is empty when no
-// scenario has phases.
+// of their total, and the harness's own share (reset, inject, observe,
+// audit): where the run's time went. A prelude no scenario had is left
+// out. It is empty when no scenario has phases.
 func (r *Run) PhaseSummary() string {
 	var sum Phases
 	for _, s := range r.Scenarios {
@@ -192,9 +194,13 @@ func (r *Run) PhaseSummary() string {
 	}
 	var parts []string
 	for _, ph := range sum.List() {
+		if ph.Name == "prelude" && ph.Took == 0 {
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %s (%.0f%%)", ph.Name, fmtDuration(ph.Took), 100*ph.Took.Seconds()/total.Seconds()))
 	}
-	return strings.Join(parts, ", ")
+	harness := sum.Reset + sum.Inject + sum.Observe + sum.Audit
+	return fmt.Sprintf("%s; the harness's share %.1f%%", strings.Join(parts, ", "), 100*harness.Seconds()/total.Seconds())
 }
 
 // clusters says how many clusters shared the run, if more than one.

@@ -72,8 +72,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, r *report.Run, m Meta) (s
 	}
 	ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO scenarios (run_id, position, name, section, verdict, ttd_ns, ttr_ns,
 		ops_ok, ops_failed, ops_wrong, keys, defects, recovered_by, error, duration_ns,
-		reset_ns, inject_ns, detect_ns, observe_ns, runbook_ns, recover_ns, audit_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		reset_ns, prelude_ns, inject_ns, detect_ns, observe_ns, runbook_ns, recover_ns, audit_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return "", fmt.Errorf("recording the run in %s: %w", s.where, err)
 	}
@@ -82,7 +82,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, r *report.Run, m Meta) (s
 		p := sc.Phases
 		if _, err := ins.ExecContext(ctx, id, i, sc.Name, sc.Section, sc.Result(), int64(sc.TTD), int64(sc.TTR),
 			sc.Ops.OK, sc.Ops.Failed, sc.Ops.Wrong, sc.KeysWord(), strings.Join(sc.Defects, "\n"), sc.RecoveredBy, firstLine(sc.Error), int64(sc.Duration),
-			int64(p.Reset), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
+			int64(p.Reset), int64(p.Prelude), int64(p.Inject), int64(p.Detect), int64(p.Observe), int64(p.Runbook), int64(p.Recover), int64(p.Audit)); err != nil {
 			return "", fmt.Errorf("recording scenario %q in %s: %w", sc.Name, s.where, err)
 		}
 	}

@@ -138,7 +138,7 @@ func (s *Store) provider(max int64) (*goose.Provider, error) {
 }
 
 // SchemaVersion is the schema this kmschaos writes: the last migration.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 func (s *Store) migrate(ctx context.Context) error {
 	p, err := s.provider(0)

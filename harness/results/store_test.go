@@ -53,7 +53,7 @@ func sampleRun(at time.Time, ttrOfKill time.Duration, killPassed bool) *report.R
 		Scenarios: []report.Scenario{
 			{Name: "kill one party", Section: "Process", Passed: killPassed, TTD: 2 * time.Second, TTR: ttrOfKill,
 				RecoveredBy: report.ByGuide, Keys: report.KeysIntact, Ops: report.Ops{OK: 100, Failed: 3},
-				Phases: report.Phases{Reset: time.Second, Detect: 2 * time.Second, Runbook: ttrOfKill}},
+				Phases: report.Phases{Reset: time.Second, Prelude: 3 * time.Second, Detect: 2 * time.Second, Runbook: ttrOfKill}},
 			{Name: "refused client link", Section: "Connectivity", Passed: true, TTD: 500 * time.Millisecond, TTR: 4 * time.Second,
 				Defects: []string{"step 2 names the wrong port"}},
 			{Name: "evict a node", Section: "Process", Skipped: "docker cannot evict"},
@@ -114,15 +114,15 @@ func testRecordAndHistory(t *testing.T, where string) {
 		t.Errorf("last verdicts, newest first: %+v", last)
 	}
 	// Phases, ops, keys and defects are kept too.
-	var reset, detect, runbook int64
+	var reset, prelude, detect, runbook int64
 	var opsOK, opsFailed int
 	var keys, defects string
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT reset_ns, detect_ns, runbook_ns, ops_ok, ops_failed, keys FROM scenarios WHERE run_id = ? AND name = ?`), id1, "kill one party").
-		Scan(&reset, &detect, &runbook, &opsOK, &opsFailed, &keys); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT reset_ns, prelude_ns, detect_ns, runbook_ns, ops_ok, ops_failed, keys FROM scenarios WHERE run_id = ? AND name = ?`), id1, "kill one party").
+		Scan(&reset, &prelude, &detect, &runbook, &opsOK, &opsFailed, &keys); err != nil {
 		t.Fatal(err)
 	}
-	if time.Duration(reset) != time.Second || time.Duration(detect) != 2*time.Second || time.Duration(runbook) != 10*time.Second || opsOK != 100 || opsFailed != 3 || keys != "intact" {
-		t.Errorf("kept per scenario: reset %d detect %d runbook %d ops %d/%d keys %s", reset, detect, runbook, opsOK, opsFailed, keys)
+	if time.Duration(reset) != time.Second || time.Duration(prelude) != 3*time.Second || time.Duration(detect) != 2*time.Second || time.Duration(runbook) != 10*time.Second || opsOK != 100 || opsFailed != 3 || keys != "intact" {
+		t.Errorf("kept per scenario: reset %d prelude %d detect %d runbook %d ops %d/%d keys %s", reset, prelude, detect, runbook, opsOK, opsFailed, keys)
 	}
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT defects FROM scenarios WHERE run_id = ? AND name = ?`), id1, "refused client link").Scan(&defects); err != nil || defects != "step 2 names the wrong port" {
 		t.Errorf("defects kept: %q %v", defects, err)

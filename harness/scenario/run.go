@@ -208,7 +208,15 @@ func (r *runner) inject() bool {
 		return errors.Join(errs...)
 	})
 	r.faultStart = time.Now()
-	if !r.injectAll(r.plan.Prelude) {
+	ok := r.injectAll(r.plan.Prelude)
+	if len(r.plan.Prelude) > 0 {
+		// The operation under test, not the harness's injection: its
+		// time is the prelude's (sequence adds the whole phase to Inject).
+		took := time.Since(r.faultStart)
+		r.res.Phases.Prelude += took
+		r.res.Phases.Inject -= took
+	}
+	if !ok {
 		return false
 	}
 	if len(r.plan.Prelude) > 0 {

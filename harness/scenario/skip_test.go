@@ -210,3 +210,30 @@ steps:
 		t.Errorf("result %s, error %q; want FAIL for the party that answered, the skip beside it", r.res.Result(), r.res.Error)
 	}
 }
+
+// A prelude (a rolling upgrade's waves) is the operation under test: its
+// time is the row's prelude, not the harness's injection, which keeps
+// only what the harness did around it.
+func TestPreludeTimeIsNotTheInjections(t *testing.T) {
+	const upgrade = 30 * time.Millisecond
+	waves := fault.New("waves", fault.Process, []int{1}, func(ctx context.Context, _ *cluster.Cluster) (fault.Heal, error) {
+		select { // the waves' work, which the row must attribute
+		case <-time.After(upgrade):
+		case <-ctx.Done():
+		}
+		return nil, nil
+	})
+	heals := 0
+	r, _ := fakeRunner(t, Plan{Prelude: []fault.Fault{waves}, Faults: []fault.Fault{counted("a filler file", &heals, nil)}})
+	// As sequence times it: the whole phase is added to Inject after it.
+	if !timed(&r.res.Phases.Inject, r.inject) {
+		t.Fatalf("inject failed: %v", r.fail.err())
+	}
+	ph := r.res.Phases
+	if ph.Prelude < upgrade {
+		t.Errorf("prelude %v, want at least the waves' %v", ph.Prelude, upgrade)
+	}
+	if ph.Inject >= upgrade || ph.Inject < 0 {
+		t.Errorf("inject %v, want what the harness did around the prelude: under the waves' %v and not negative", ph.Inject, upgrade)
+	}
+}
