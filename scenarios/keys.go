@@ -54,7 +54,7 @@ var keyManagementIssues = []scenario.Scenario{
 					probe.AnyLogSays(fmt.Sprintf(`ERROR kms_server: Invalid decryption share received: proof verification failed party=%d\b`, k)))
 			}
 			return scenario.Plan{
-				Faults: faults, Detect: detect,
+				Faults: []fault.Fault{fault.AtOnce(faults...)}, Detect: detect,
 				During: check.Expect{Live: honest, Down: bad},
 				Target: bad[0], Runbooks: []string{"restore-key-shares"}, Vars: map[string]string{"targets": list(bad)},
 			}

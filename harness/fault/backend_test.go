@@ -3,6 +3,7 @@ package fault_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -132,5 +133,37 @@ func TestMemoryLimitOnABackendWithoutUpdate(t *testing.T) {
 	st, _ := parties[1].State(context.Background())
 	if !st.Running {
 		t.Errorf("party 2 was left stopped: %+v (calls %q)", st, parties[1].Calls())
+	}
+}
+
+// Several parties fail together: every one is acted on (at once, so the
+// last goes down when the first does), a party the backend cannot act on
+// is named without sparing the others, and the heal brings back all.
+func TestAFaultOfSeveralPartiesActsOnEveryOne(t *testing.T) {
+	ctx := context.Background()
+	c, parties, _, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parties[0].Unsupported = []string{"kill"}
+	heal, err := fault.Kill(1, 2, 3).Inject(ctx, c)
+	if !cluster.IsUnsupported(err) || !strings.Contains(err.Error(), "party 1") || strings.Contains(err.Error(), "party 2") {
+		t.Fatalf("kill of 1, 2, 3 where 1 cannot be killed: %v, want Unsupported naming party 1 alone", err)
+	}
+	for _, k := range []int{1, 2} {
+		if st, _ := parties[k].State(ctx); st.Running {
+			t.Errorf("party %d still runs: one party the backend cannot kill spared it", k+1)
+		}
+	}
+	if err := heal(ctx); err != nil {
+		t.Fatalf("heal: %v", err)
+	}
+	for k, p := range parties[:3] {
+		if st, _ := p.State(ctx); !st.Running {
+			t.Errorf("party %d is down after the heal", k+1)
+		}
+	}
+	if len(parties[3].Calls()) > 0 {
+		t.Errorf("party 4 was told %q: the fault is on parties 1-3", parties[3].Calls())
 	}
 }

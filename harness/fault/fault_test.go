@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -230,5 +231,41 @@ func TestChmodName(t *testing.T) {
 	}
 	if got, want := Chmod(2, "PRIV-p2", "000", Recursive()).Name(), "chmod -R 000 PRIV-p2 on party 2"; got != want {
 		t.Errorf("recursive Chmod name = %q, want %q", got, want)
+	}
+}
+
+// AtOnce injects its faults together: each is in before any returns, so
+// no fault waits for another's restart; it reads as their sum and heals
+// them all.
+func TestAtOnceInjectsTogether(t *testing.T) {
+	var mu sync.Mutex
+	in, healed := 0, 0
+	all := make(chan struct{})
+	one := func(i int) Fault {
+		return New(fmt.Sprintf("share of party %d", i), Keys, []int{i}, func(ctx context.Context, _ *cluster.Cluster) (Heal, error) {
+			mu.Lock()
+			in++
+			if in == 3 {
+				close(all)
+			}
+			mu.Unlock()
+			select { // every injection waits for the others: in a row, this blocks
+			case <-all:
+			case <-time.After(5 * time.Second):
+				return nil, errors.New("injected alone: the others had not begun after 5 s")
+			}
+			return func(context.Context) error { mu.Lock(); healed++; mu.Unlock(); return nil }, nil
+		})
+	}
+	f := AtOnce(one(1), one(2), one(3))
+	if f.Name() != "share of party 1 + share of party 2 + share of party 3" || f.Kind() != Keys || !slices.Equal(f.Parties(), []int{1, 2, 3}) {
+		t.Fatalf("AtOnce reads %q, kind %q, parties %v", f.Name(), f.Kind(), f.Parties())
+	}
+	heal, err := f.Inject(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := heal(context.Background()); err != nil || healed != 3 {
+		t.Fatalf("heal: %v, %d of 3 healed", err, healed)
 	}
 }

@@ -27,23 +27,23 @@ func ensureRunning(ctx context.Context, p *cluster.Party) error {
 	return nil
 }
 
-func each(ctx context.Context, c *cluster.Cluster, parties []int, act func(*cluster.Party) error, undo func(*cluster.Party) error) (Heal, error) {
-	var hs heals
-	for _, i := range parties {
-		p := c.Party(i)
-		hs.add(func(ctx context.Context) error { return undo(p) })
-		if err := act(p); err != nil {
-			return hs.all(), fmt.Errorf("party %d: %w", i, err)
-		}
+// each acts on the parties at once, as several parties fail together: one
+// after the other, nine kills took 6.9 s at n=13 (the engine's calls in a
+// row), and the last party went down seconds after the first. The heal
+// undoes every party, at once too, whether its act succeeded or not; it is
+// safe to call again (every undo is).
+func each(c *cluster.Cluster, parties []int, act func(*cluster.Party) error, undo func(*cluster.Party) error) (Heal, error) {
+	heal := func(context.Context) error {
+		return cluster.Parallel(parties, func(i int) error { return undo(c.Party(i)) })
 	}
-	return hs.all(), nil
+	return heal, cluster.Parallel(parties, func(i int) error { return act(c.Party(i)) })
 }
 
 // Kill sends SIGKILL to the parties (docker kill). The engine does not
 // restart them; the heal starts them.
 func Kill(parties ...int) Fault {
 	return New(fmt.Sprintf("SIGKILL parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Kill(ctx) },
+		return each(c, parties, func(p *cluster.Party) error { return p.Kill(ctx) },
 			func(p *cluster.Party) error { return ensureRunning(context.WithoutCancel(ctx), p) })
 	})
 }
@@ -51,7 +51,7 @@ func Kill(parties ...int) Fault {
 // Stop stops the parties gracefully (SIGTERM, docker stop).
 func Stop(parties ...int) Fault {
 	return New(fmt.Sprintf("graceful stop (SIGTERM) of parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Stop(ctx, fixtures.Intervals.Fault.StopGrace) },
+		return each(c, parties, func(p *cluster.Party) error { return p.Stop(ctx, fixtures.Intervals.Fault.StopGrace) },
 			func(p *cluster.Party) error { return ensureRunning(context.WithoutCancel(ctx), p) })
 	})
 }
@@ -60,7 +60,7 @@ func Stop(parties ...int) Fault {
 // answers (a gray failure).
 func Pause(parties ...int) Fault {
 	return New(fmt.Sprintf("pause (freeze) parties %v", parties), Process, parties, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		return each(ctx, c, parties, func(p *cluster.Party) error { return p.Pause(ctx) },
+		return each(c, parties, func(p *cluster.Party) error { return p.Pause(ctx) },
 			func(p *cluster.Party) error {
 				st, err := p.State(context.WithoutCancel(ctx))
 				if err != nil || !st.Paused {
