@@ -61,3 +61,43 @@ func TestKeyAuditSeesLeftoverTempFiles(t *testing.T) {
 		t.Errorf("party 3's key material %q, want %q: the temp file counted, the health probe's files not", got, want)
 	}
 }
+
+// A reset right after a clean audit reads nothing again only if nothing
+// was done in between: a write through the handle (an exec, a keeper exec
+// or write) or any change of a party's state (a kill) is seen; reading (a
+// state, a health check) is not a change.
+func TestResetTrustsACleanAuditOnlyIfNothingWasDone(t *testing.T) {
+	ctx := context.Background()
+	c, _, _, err := fakebackend.Cluster(4, cluster.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cluster.UnchangedSinceClean(ctx, c) {
+		t.Fatal("a cluster never found clean is taken as unchanged")
+	}
+	for _, tc := range []struct {
+		name    string
+		do      func() error
+		changes bool
+	}{
+		{"nothing", func() error { return nil }, false},
+		{"a state read", func() error { _, err := c.Party(2).State(ctx); return err }, false},
+		{"a health check", func() error { _, err := c.Party(2).HealthCheck(ctx, "live"); return err }, false},
+		{"an exec in a party", func() error { _, err := c.Party(2).Exec(ctx, "rm", "/tmp/x"); return err }, true},
+		{"an exec as root", func() error { _, err := c.Party(3).ExecAs(ctx, "0:0", "chmod", "000", "/keys"); return err }, true},
+		{"a copy into a party", func() error { return c.Party(1).CopyIn(ctx, []byte("x"), "/etc/hosts", 0o644) }, true},
+		{"a keeper exec", func() error { _, err := c.KeeperExec(ctx, "rm", "/vaults/p1/keys/x"); return err }, true},
+		{"a keeper write", func() error { return c.WriteFile(ctx, "/vaults/p1/config/config.toml", []byte("x"), 0o600) }, true},
+		{"a kill", func() error { return c.Party(4).Kill(ctx) }, true},
+	} {
+		if err := cluster.MarkClean(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.do(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := !cluster.UnchangedSinceClean(ctx, c); got != tc.changes {
+			t.Errorf("after %s: changed %v, want %v", tc.name, got, tc.changes)
+		}
+	}
+}

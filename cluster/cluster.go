@@ -54,6 +54,14 @@ type Cluster struct {
 	// images it ran, oldest first, as a release's helm history.
 	revisions   map[int][]string
 	revisionsMu sync.Mutex
+
+	// writes counts the calls through this handle that can change a
+	// party's files or storage without restarting it (an exec, a copy in,
+	// a keeper exec or write, a toolbox): a change of state, restart or
+	// resources shows in the parties' State instead. clean is what the
+	// last audit or reset that found nothing saw (seenClean).
+	writes atomic.Uint64
+	clean  atomic.Pointer[cleanMark]
 }
 
 // Timings of a bring-up.

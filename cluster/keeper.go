@@ -69,7 +69,7 @@ func (c *Cluster) Storage(ctx context.Context) (Manifest, error) { return c.mani
 // parties' volumes or their golden copy), with paths as under keeperRoot:
 // the two compare line by line.
 func (c *Cluster) manifestOf(ctx context.Context, root string) (Manifest, error) {
-	res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("manifest", root)...)
+	res, err := c.keeper.Exec(ctx, "0:0", c.Profile.AdminCmd("manifest", root)...) // a read: no write (c.writes)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +167,14 @@ func (c *Cluster) restoreStorage(ctx context.Context, i int) error {
 // KeeperExecAs runs a command in the keeper as another user, e.g. the
 // party's, to see storage with its permissions.
 func (c *Cluster) KeeperExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
+	c.writes.Add(1)
 	return c.keeper.Exec(ctx, user, cmd...)
 }
 
 // KeeperExec runs a command in the keeper, as root, with every party's
 // volumes under /vaults/p<i>/{keys,backup,config}: an operator's debug pod.
 func (c *Cluster) KeeperExec(ctx context.Context, cmd ...string) (ExecResult, error) {
+	c.writes.Add(1)
 	return c.keeper.Exec(ctx, "0:0", cmd...)
 }
 
@@ -234,6 +236,7 @@ func (c *Cluster) ReadFile(ctx context.Context, keeperPath string) ([]byte, erro
 // A party's config is also deployed where the backend keeps it apart
 // (ConfigPublisher), so that it is the one the party starts with.
 func (c *Cluster) WriteFile(ctx context.Context, keeperPath string, data []byte, mode int64) error {
+	c.writes.Add(1)
 	if err := c.keeper.CopyIn(ctx, data, keeperPath, mode); err != nil {
 		return err
 	}

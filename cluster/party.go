@@ -55,11 +55,13 @@ func (p *Party) setHolder(h Shell) {
 // Exec runs a command in the party's container as the party's user, the
 // way an operator's `docker exec` does. The container must be running.
 func (p *Party) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
+	p.c.writes.Add(1)
 	return p.Workload().Exec(ctx, p.c.Profile.User, cmd...)
 }
 
 // ExecAs runs a command as another user ("0:0" for root).
 func (p *Party) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
+	p.c.writes.Add(1)
 	return p.Workload().Exec(ctx, user, cmd...)
 }
 
@@ -74,12 +76,14 @@ func (p *Party) NetExec(ctx context.Context, cmd ...string) (ExecResult, error) 
 	if h == nil {
 		return p.Exec(ctx, cmd...)
 	}
+	p.c.writes.Add(1)
 	return h.Exec(ctx, p.c.Profile.User, cmd...)
 }
 
 // HealthCheck runs kms-health-check inside the party's container.
+// It only reads: it is no write (see Cluster.writes).
 func (p *Party) HealthCheck(ctx context.Context, args ...string) (ExecResult, error) {
-	return p.Exec(ctx, append(append([]string{}, p.c.Profile.HealthCheck...), args...)...)
+	return p.Workload().Exec(ctx, p.c.Profile.User, append(append([]string{}, p.c.Profile.HealthCheck...), args...)...)
 }
 
 // ContainerID is the backend's id of the party's container.
@@ -117,6 +121,7 @@ func (p *Party) Update(ctx context.Context, res Resources) error {
 
 // CopyIn writes a file into the party's container (also when it is stopped).
 func (p *Party) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
+	p.c.writes.Add(1)
 	return p.Workload().CopyIn(ctx, content, path, mode)
 }
 

@@ -82,8 +82,22 @@ func (r ResetReport) Accept(accept func(party int, path string) bool) ResetRepor
 // original config and key material (byte for byte, with their owners and
 // modes) and its /etc/hosts, and every party Optimal. Faults heal
 // themselves; Reset is the safety net that lets many scenarios share one
-// cluster.
+// cluster. It reads everything, whatever this handle saw before: the kill
+// switch's reset (faults injected by other processes).
 func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
+	return c.reset(ctx, false)
+}
+
+// ResetUnlessClean is Reset between two scenarios run by this handle: when
+// the last audit or reset found the cluster as its baseline and nothing
+// was done through the handle since, and no party changed state, it only
+// resets the mesh and the nodes and awaits every party Optimal, without
+// reading every party's storage and files again (0.6 s at n=13).
+func (c *Cluster) ResetUnlessClean(ctx context.Context) (ResetReport, error) {
+	return c.reset(ctx, true)
+}
+
+func (c *Cluster) reset(ctx context.Context, trustClean bool) (ResetReport, error) {
 	start := time.Now()
 	rep := ResetReport{Repaired: map[int][]string{}}
 	if err := c.mesh.Reset(); err != nil {
@@ -95,6 +109,22 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 		return rep, fmt.Errorf("uncordoning the run's nodes: %w", err)
 	}
 	rep.Nodes = nodes
+	if trustClean && c.unchangedSinceClean(ctx) {
+		// The last audit or reset found every party as the baseline, and
+		// since then nothing wrote through this handle and no party
+		// changed state: reading it all again would say the same (0.6 s
+		// at n=13, an exec in every party). The mesh and the nodes were
+		// reset above; the parties must still all be Optimal.
+		if err := c.AwaitOptimal(ctx); err != nil {
+			return rep, err
+		}
+		rep.Took = time.Since(start)
+		return rep, nil
+	}
+	writes, before, err := c.states(ctx)
+	if err != nil {
+		return rep, err
+	}
 	current, err := c.manifests(ctx)
 	if err != nil {
 		return rep, err
@@ -123,6 +153,7 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 	if len(rep.Repaired) == 0 {
 		// Nothing was restored: the manifests read above, equal to the
 		// baseline, are the proof; a second read would say the same.
+		c.seenClean(ctx, writes, before)
 		return rep, nil
 	}
 	// The restore is proved, not assumed: every party's storage and config
@@ -148,6 +179,10 @@ func (c *Cluster) Reset(ctx context.Context) (ResetReport, error) {
 // An empty report after a scenario proves no fault outlived it.
 func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	rep := ResetReport{Repaired: map[int][]string{}, NewObjects: map[int][]string{}}
+	writes, before, err := c.states(ctx)
+	if err != nil {
+		return rep, err
+	}
 	proxies, err := c.mesh.Client.Proxies()
 	if err != nil {
 		return rep, fmt.Errorf("reading toxiproxy: %w", err)
@@ -189,7 +224,66 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	if rep.Clean() {
+		c.seenClean(ctx, writes, before)
+	}
 	return rep, nil
+}
+
+// cleanMark is what an audit or reset that found the cluster as its
+// baseline saw: the count of writes through the handle, and every party's
+// state (unchangedSinceClean).
+type cleanMark struct {
+	writes uint64
+	states []string
+}
+
+// states reads the count of writes, then every party's state, as
+// fingerprints: what says, compared later, that nothing was done.
+func (c *Cluster) states(ctx context.Context) (uint64, []string, error) {
+	writes := c.writes.Load()
+	out := make([]string, c.Topology.N)
+	err := c.EachParty(func(i int) error {
+		st, err := c.parties[i-1].State(ctx)
+		out[i-1] = fingerprint(st)
+		return err
+	})
+	return writes, out, err
+}
+
+// fingerprint is what of a party's state changes with anything done to
+// it but a write to its files: a stop, kill, start, restart, pause,
+// resources, command, image or network namespace.
+func fingerprint(st State) string {
+	return fmt.Sprintf("%s %v %v %v %d %s %d %d %q %s %s", st.Status, st.Running, st.Paused, st.Restarting, st.RestartCount,
+		st.StartedAt.Format(time.RFC3339Nano), st.Memory, st.NanoCPUs, st.Cmd, st.Image, st.SharesNetworkOf)
+}
+
+// seenClean notes that the cluster was found as its baseline, if nothing
+// was written and no party changed state while it was being looked at
+// (writes and before, read when the look began).
+func (c *Cluster) seenClean(ctx context.Context, writes uint64, before []string) {
+	now, after, err := c.states(ctx)
+	if err != nil || now != writes || !slices.Equal(before, after) {
+		c.clean.Store(nil)
+		return
+	}
+	c.clean.Store(&cleanMark{writes: writes, states: before})
+}
+
+// unchangedSinceClean tells whether the cluster is as the last audit or
+// reset that found it clean saw it: no write through this handle since,
+// every party in the same state. A change made by another process that
+// neither writes through this handle nor restarts a party (a file removed
+// by hand from a second kmschaos) is not seen here: the next audit finds
+// it, and the reset after that repairs it.
+func (c *Cluster) unchangedSinceClean(ctx context.Context) bool {
+	m := c.clean.Load()
+	if m == nil {
+		return false
+	}
+	writes, now, err := c.states(ctx)
+	return err == nil && writes == m.writes && slices.Equal(now, m.states)
 }
 
 // auditParty lists what of party p differs from its baseline (what) and
@@ -387,7 +481,7 @@ func (c *Cluster) otherImage(st State) bool {
 // in the party's /etc/hosts (one name per line as Docker writes it, or
 // several as the kubelet writes a pod's host aliases).
 func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
-	res, err := p.Exec(ctx, c.Profile.AdminCmd("cat", "/etc/hosts")...)
+	res, err := p.Workload().Exec(ctx, c.Profile.User, c.Profile.AdminCmd("cat", "/etc/hosts")...) // a read: no write (c.writes)
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 )
 
 // Toolbox is an operator's shell on a party's host: on Docker a container
@@ -14,8 +15,9 @@ import (
 // run here as written. It runs as root, like the operator the guide
 // addresses.
 type Toolbox struct {
-	Party int
-	sh    ToolboxShell
+	Party  int
+	sh     ToolboxShell
+	writes *atomic.Uint64 // its cluster's (Cluster.writes): it can write a party's files
 }
 
 // ToolboxUnsupported is why the cluster's backend offers no operator's
@@ -47,16 +49,18 @@ func (c *Cluster) OpenToolbox(ctx context.Context, i int, join bool) (*Toolbox, 
 	if err != nil {
 		return nil, err
 	}
-	return &Toolbox{Party: i, sh: sh}, nil
+	return &Toolbox{Party: i, sh: sh, writes: &c.writes}, nil
 }
 
 // Exec runs a command in the toolbox as root.
 func (t *Toolbox) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
+	t.writes.Add(1)
 	return t.sh.Exec(ctx, "0:0", cmd...)
 }
 
 // CopyIn writes a file into the toolbox.
 func (t *Toolbox) CopyIn(ctx context.Context, content []byte, path string, mode int64) error {
+	t.writes.Add(1)
 	return t.sh.CopyIn(ctx, content, path, mode)
 }
 
