@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
@@ -25,7 +24,7 @@ import (
 
 // initJobTimeout bounds the operator's helm upgrade (--timeout): the
 // pages give none, and helm's default is 5 minutes.
-const initJobTimeout = 30 * time.Second
+var initJobTimeout = timings.Threshold.InitJobHelmTimeout
 
 // exitCodesDefect is the chart's reading of grpc_health_probe's exit code.
 const exitCodesDefect = `the chart's init Job (charts/kms-core/templates/kms-threshold-init-job.yaml) takes grpc_health_probe's exit code equal to kmsPeers.count for "reachable but not yet initialized", and exit 0 for "already initialized": the probe's codes are 0 SERVING, 1 bad arguments, 2 connection failure, 3 RPC failure, 4 NOT_SERVING (grpc-health-probe v0.4.63 main.go:64-73), so the branch means NOT_SERVING only at kmsPeers.count 4, "connection failed" at 2 (an unreachable core then counts as reached), and nothing at the chart's default 1 or at 13; and the real party's overall status "" is SERVING from its start whatever its PRSS (tonic-health HealthReporter::new; kms_impl.rs:733-734 and server.rs:172-173 set only the core service, NOT_SERVING then SERVING once it serves), so every core that answers is logged "already initialized" before any init. The count it writes (/mnt/kms-init-count) is only echoed`
@@ -87,8 +86,9 @@ func initReachedSomeParties() scenario.Scenario {
 			// one, stores on every party or none when the network holds).
 			missing := e.Pick(e.T)
 			holders := e.Others(missing...)
-			k := holders[e.Rng.IntN(len(holders))]
-			m := missing[0]
+			// The operator of a party the init missed runs it again.
+			m := missing[e.Rng.IntN(len(missing))]
+			k := m
 			job := fault.InitJobName(k)
 			release := fmt.Sprintf("kms-threshold-%d", k)
 			faults := []fault.Fault{}
