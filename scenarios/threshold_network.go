@@ -232,6 +232,9 @@ var thresholdNetworkIssues = []scenario.Scenario{
 			}
 		},
 	},
+
+	initJobWaitsOnACore(),
+	initReachedSomeParties(),
 }
 
 // sessionCompleted is the real late sender's line naming the party whose

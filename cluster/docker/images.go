@@ -63,7 +63,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 	for i, b := range localcluster.Binaries {
 		partyMains[i] = "./cmd/" + b
 	}
-	toolboxMains := []string{GrpcurlPackage}
+	toolboxMains := []string{GrpcurlPackage, GrpcHealthProbePackage}
 	for _, t := range partyToolsInToolbox {
 		toolboxMains = append(toolboxMains, "./cmd/"+t)
 	}
@@ -108,7 +108,7 @@ func BuildImages(ctx context.Context, dc client.APIClient, progress func(string)
 			if err := buildParty(); err != nil {
 				return err
 			}
-			progress("compiling grpcurl")
+			progress("compiling grpcurl and grpc_health_probe")
 			return toolboxBinaries(ctx, root, party, toolbox)
 		}, &out.Toolbox},
 	} {

@@ -15,6 +15,12 @@ import (
 // GrpcurlPackage is built into the toolbox; go.mod pins its version.
 const GrpcurlPackage = "github.com/fullstorydev/grpcurl/cmd/grpcurl"
 
+// GrpcHealthProbePackage is the real grpc_health_probe (go.mod pins
+// v0.4.63), built into the toolbox as /bin/grpc_health_probe: the chart's
+// PRSS init Job runs it (its init container check-kms-cores, as the real
+// chart's runs the grpc-health-probe image).
+const GrpcHealthProbePackage = "github.com/grpc-ecosystem/grpc-health-probe"
+
 // Static shells from Debian's packages (scripts/bootstrap.sh installs them).
 var toolboxStatics = map[string]string{
 	"bin/bash":    "/bin/bash-static",
@@ -60,7 +66,7 @@ func toolboxBase(dir string) error {
 }
 
 // toolboxBinaries adds the compiled files to the toolbox's root file
-// system: the party's tools from partyBin, and grpcurl.
+// system: the party's tools from partyBin, grpcurl and grpc_health_probe.
 func toolboxBinaries(ctx context.Context, root, partyBin, dir string) error {
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, t := range partyToolsInToolbox {
@@ -68,7 +74,10 @@ func toolboxBinaries(ctx context.Context, root, partyBin, dir string) error {
 			return err
 		}
 	}
-	return goBuild(ctx, root, filepath.Join(rootfs, "bin", "grpcurl"), GrpcurlPackage)
+	if err := goBuild(ctx, root, filepath.Join(rootfs, "bin", "grpcurl"), GrpcurlPackage); err != nil {
+		return err
+	}
+	return goBuild(ctx, root, filepath.Join(rootfs, "bin", "grpc_health_probe"), GrpcHealthProbePackage)
 }
 
 // dockerCLI copies the engine's own client and the shared libraries it

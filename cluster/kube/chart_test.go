@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
@@ -139,5 +141,123 @@ func TestChartMakesTheParty(t *testing.T) {
 	}
 	if sts.Annotations[OwnerAnnotation] == "" || sts.Labels[ManagedBy] != managedByValue {
 		t.Errorf("the run's labels and owner are missing: %v %v", sts.Labels, sts.Annotations)
+	}
+}
+
+// renderWith renders the chart for party i with values set over the
+// backend's (what helm upgrade --set adds), and returns every document
+// by template file name.
+func renderWith(t *testing.T, s cluster.Spec, i int, set map[string]any) map[string]string {
+	t.Helper()
+	dir, owned, err := writeChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = owned.Remove() }()
+	ch, err := loader.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(valuesOf(s, i, nil, "10.96.0.9", []byte(testConfig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals map[string]any
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		vals[k] = v
+	}
+	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: statefulSetName(i), Namespace: "kmschaos-ab12cd34", IsUpgrade: true}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := engine.Render(ch, rv)
+	if err != nil {
+		t.Fatalf("rendering the chart: %v", err)
+	}
+	return out
+}
+
+func initJobDoc(out map[string]string) string {
+	for name, doc := range out {
+		if strings.HasSuffix(name, "kms-threshold-init-job.yaml") {
+			return strings.TrimSpace(doc)
+		}
+	}
+	return ""
+}
+
+// The chart's PRSS init Job is the real chart's: made only when
+// kmsInit.enabled, a post-install/post-upgrade hook of weight 0 with no
+// delete policy, named <release>-threshold-init, whose init container
+// probes every party's client address with grpc_health_probe (and
+// compares its exit code with kmsPeers.count, as the real one does) and
+// whose container runs kms-init on every party under timeout
+// kmsInit.timeoutSeconds (1200 by default).
+func TestChartInitJobIsTheRealChartsHook(t *testing.T) {
+	s := spec(t)
+	if doc := initJobDoc(renderWith(t, s, 2, nil)); doc != "" {
+		t.Fatalf("the init Job is made with kmsInit disabled (the default):\n%s", doc)
+	}
+	doc := initJobDoc(renderWith(t, s, 2, map[string]any{"kmsInit": map[string]any{"enabled": true}}))
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(doc), &job); err != nil {
+		t.Fatalf("the init Job does not decode as a Job: %v\n%s", err, doc)
+	}
+	if job.Name != "kms-threshold-2-threshold-init" {
+		t.Errorf("the Job is named %s, want <release>-threshold-init", job.Name)
+	}
+	if a := job.Annotations; a["helm.sh/hook"] != "post-install,post-upgrade" || a["helm.sh/hook-weight"] != "0" || a["helm.sh/hook-delete-policy"] != "" {
+		t.Errorf("hook annotations %v, want the real chart's (post-install,post-upgrade, weight 0, no delete policy)", a)
+	}
+	pod := job.Spec.Template.Spec
+	if pod.RestartPolicy != corev1.RestartPolicyNever || len(pod.InitContainers) != 1 || len(pod.Containers) != 1 {
+		t.Fatalf("restart policy %s, %d init containers, %d containers", pod.RestartPolicy, len(pod.InitContainers), len(pod.Containers))
+	}
+	if v := pod.Volumes; len(v) != 1 || v[0].EmptyDir == nil || v[0].EmptyDir.Medium != corev1.StorageMediumMemory {
+		t.Errorf("volumes %+v, want one emptyDir in memory", v)
+	}
+	check, initc := pod.InitContainers[0], pod.Containers[0]
+	if check.Name != "check-kms-cores" || initc.Name != "threshold-init" || check.Image != s.Images.Toolbox || initc.Image != s.Images.Toolbox {
+		t.Errorf("containers %s (%s), %s (%s)", check.Name, check.Image, initc.Name, initc.Image)
+	}
+	script := strings.Join(check.Args, "\n")
+	var peers []string
+	for j := 1; j <= s.Topology.N; j++ {
+		peers = append(peers, fmt.Sprintf("%q", fmt.Sprintf("kms-party-%d:%d", j, s.Profile.APIPort)))
+	}
+	for _, want := range []string{
+		"peerAddresses=(" + strings.Join(peers, " ") + " )",
+		`grpc_health_probe -addr="${peerAddress}"`,
+		"if [ ${healthStatus} -eq 1 ]; then", // kmsPeers.count, the real chart's default
+		"failed to connect to kms-core at ${peerAddress}, retrying",
+		`echo "${kmsInitCount}" > /mnt/kms-init-count`,
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("check-kms-cores' script lacks %q:\n%s", want, script)
+		}
+	}
+	run := strings.Join(initc.Args, "\n")
+	var addrs []string
+	for j := 1; j <= s.Topology.N; j++ {
+		addrs = append(addrs, fmt.Sprintf("http://kms-party-%d:%d", j, s.Profile.APIPort))
+	}
+	for _, want := range []string{
+		"KMS_INIT_TIMEOUT_SECONDS=1200\n",
+		"timeout ${KMS_INIT_TIMEOUT_SECONDS} bin/kms-init --addresses " + strings.Join(addrs, " ") + "\n",
+	} {
+		if !strings.Contains(run, want) {
+			t.Errorf("threshold-init's script lacks %q:\n%s", want, run)
+		}
+	}
+	if initc.WorkingDir != "/" {
+		t.Errorf("threshold-init runs in %q: bin/kms-init is found from /", initc.WorkingDir)
+	}
+	// --set kmsInit.timeoutSeconds reaches the timeout.
+	doc = initJobDoc(renderWith(t, s, 2, map[string]any{"kmsInit": map[string]any{"enabled": true, "timeoutSeconds": 7}}))
+	if !strings.Contains(doc, "KMS_INIT_TIMEOUT_SECONDS=7\n") {
+		t.Errorf("kmsInit.timeoutSeconds=7 is not the timeout:\n%s", doc)
 	}
 }

@@ -225,6 +225,24 @@ func TestRBACRoleIsEnough(t *testing.T) {
 	if err := res.Check(err, "kubectl scale as the user"); err != nil {
 		t.Error(err)
 	}
+	// The pages' PRSS init through the chart's hook Job, as the user: helm
+	// makes, watches and (before the next) deletes the Job; the Job
+	// completes where every core answers (they hold the epoch: kms-init
+	// has nothing to do); kubectl logs, then the Job deleted and kmsInit
+	// turned off again, as the init-Job runbooks do.
+	for _, op := range [][]string{
+		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--wait", "--timeout", "120s"},
+		{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "check-kms-cores"},
+		{"kubectl", "delete", "job", "kms-threshold-1-threshold-init", "--wait=true"},
+		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=false"},
+	} {
+		res, err := c.Operate(ctx, op...)
+		if err := res.Check(err, strings.Join(op, " ")+" as the user"); err != nil {
+			t.Error(err)
+		} else if op[1] == "logs" && !strings.Contains(res.Stdout, "all kms-core peers have been reached") {
+			t.Errorf("the init Job's check-kms-cores did not reach every core:\n%s", res.Output())
+		}
+	}
 	if err := c.Terminate(ctx); err != nil {
 		t.Fatalf("terminate as the user: %v", err)
 	}

@@ -128,7 +128,8 @@ func (s *podShell) CopyOut(ctx context.Context, p string) ([]byte, error) {
 
 // Operate runs kubectl or helm on this machine against the run: the
 // driver's kubeconfig and the run's namespace go before the operator's
-// own arguments, which run as written.
+// own arguments, which run as written; helm runs in a copy of the
+// chart's folder.
 func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult, error) {
 	if len(cmd) == 0 || (cmd[0] != "kubectl" && cmd[0] != "helm") {
 		return cluster.ExecResult{}, fmt.Errorf("an operator's step runs kubectl or helm, not %q", strings.Join(cmd, " "))
@@ -150,6 +151,17 @@ func (d *Driver) Operate(ctx context.Context, cmd []string) (cluster.ExecResult,
 	}
 	start := time.Now()
 	c := osexec.CommandContext(ctx, bin, append(args, cmd[1:]...)...)
+	if cmd[0] == "helm" {
+		// An operator runs helm from the chart's folder, as the
+		// operations pages do (helm upgrade kms-party-1 . ...): "."
+		// is a copy of our chart, written for the call.
+		dir, owned, err := writeChart()
+		if err != nil {
+			return cluster.ExecResult{}, fmt.Errorf("writing the chart: %w", err)
+		}
+		defer func() { _ = owned.Remove() }()
+		c.Dir = dir
+	}
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err = c.Run()

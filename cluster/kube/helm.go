@@ -43,6 +43,15 @@ type partyValues struct {
 	Resources   map[string]any    `json:"resources"`
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
+	// The init Job's: every party's client host (the real chart's
+	// peersList) and the image its containers run.
+	PeersList    []peerValue `json:"peersList"`
+	ToolboxImage string      `json:"toolboxImage"`
+}
+
+type peerValue struct {
+	ID   int    `json:"id"`
+	Host string `json:"host"`
 }
 
 type user struct {
@@ -76,7 +85,10 @@ func valuesOf(s cluster.Spec, i int, args []string, meshIP string, config []byte
 	v := partyValues{Party: i, Image: s.Images.Party, Args: s.PartyCommand(args), User: user{uid, gid},
 		Config: string(config), ConfigFile: p.ConfigFile,
 		Ports: ports{p.P2PPort, p.APIPort, p.MetricsPort}, PeerHosts: s.PeerHosts(), MeshIP: meshIP,
-		Labels: labels(s, "party"), Annotations: owner(s)}
+		Labels: labels(s, "party"), Annotations: owner(s), ToolboxImage: s.Images.Toolbox}
+	for j := 1; j <= s.Topology.N; j++ {
+		v.PeersList = append(v.PeersList, peerValue{ID: j, Host: s.PartyHost(j)})
+	}
 	for _, vol := range s.Volumes(i) {
 		q := quantity(vol.Size)
 		v.Volumes = append(v.Volumes, volumeValue{Name: vol.Kind, MountPath: vol.InParty, Size: q.String()})

@@ -375,3 +375,27 @@ func TestOperatorSurfaces(t *testing.T) {
 	g.Expect(code).To(Equal(0), "a report, as the real tool's")
 	g.Expect(report).To(ContainSubstring("[FAIL] Invalid configuration:"))
 }
+
+// The real grpc_health_probe (the chart's init Job's) against parties
+// that hold no PRSS yet: the overall status "" and the core service are
+// both SERVING, as the real party's tonic-health reporter says them
+// (HealthReporter::new registers "" SERVING; server.rs:172-173 sets the
+// core service SERVING once it serves), whatever the PRSS: exit 0, which
+// the chart's Job prints as "already initialized".
+func TestHealthProbeSaysServingWithoutPRSS(t *testing.T) {
+	g := NewWithT(t)
+	c, err := New(t.TempDir(), binDir, 4, 1)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(c.Close)
+	g.Expect(c.StartAll()).To(Succeed())
+	root, err := ModuleRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, svc := range []string{"", "kms_service.v1.CoreServiceEndpoint"} {
+		g.Eventually(func() (string, error) {
+			cmd := exec.Command("go", "tool", "grpc-health-probe", "-addr="+c.Endpoint(2), "-service="+svc)
+			cmd.Dir = root
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}, 30*time.Second, 200*time.Millisecond).Should(ContainSubstring("status: SERVING"), "service %q", svc)
+	}
+}

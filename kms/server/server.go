@@ -94,7 +94,15 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 
 	api := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
 	kmsservicev1.RegisterCoreServiceEndpointServer(api, svc)
+	// The health service as the real party's tonic-health reporter: the
+	// overall status "" is SERVING from the start (tonic-health's
+	// HealthReporter::new registers it so; grpc-go's health server does
+	// the same), the core service NOT_SERVING until the server serves
+	// (kms_impl.rs:733-734, then server.rs:172-173 below). Neither ever
+	// says whether the party holds PRSS: a party without it answers
+	// SERVING, so the chart's init Job reads it "already initialized".
 	hs := health.NewServer()
+	hs.SetServingStatus(kmsservicev1.CoreServiceEndpoint_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(api, hs)
 	reflection.Register(api)
 	peer := grpc.NewServer(append(p2p.ServerOptions(auth), grpc.StatsHandler(svc.LateSessions()))...)
