@@ -34,8 +34,17 @@ func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error
 	if op, ok := c.driver.(Operator); ok {
 		return op.Operate(ctx, cmd)
 	}
-	return ExecResult{}, c.unsupported("running "+strings.Join(cmd[:min(1, len(cmd))], ""),
-		"kubectl and helm steps act on a Kubernetes cluster")
+	return ExecResult{}, c.OperateUnsupported(cmd[:min(1, len(cmd))]...)
+}
+
+// OperateUnsupported is why Operate cannot run tool (kubectl, helm) on
+// this cluster's backend, or nil when it can: asked before a scenario
+// injects anything that needs it.
+func (c *Cluster) OperateUnsupported(tool ...string) error {
+	if _, ok := c.driver.(Operator); ok {
+		return nil
+	}
+	return c.unsupported("running "+strings.Join(tool, ""), "kubectl and helm steps act on a Kubernetes cluster")
 }
 
 // unsupported is the error of a cluster-wide verb the cluster's backend

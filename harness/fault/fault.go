@@ -48,6 +48,24 @@ type Applicable interface {
 	Applicable(cluster.Topology) error
 }
 
+// Requiring is implemented by faults that need a verb some backends do not
+// offer (helm): Unsupported says why c's backend cannot inject it (a
+// cluster.Unsupported), or nil. The runner asks before it injects
+// anything, so that a scenario its backend cannot run is skipped at once
+// rather than after the faults before it (an uninitialised cluster of 13
+// restarted parties, 50 s, for nothing).
+type Requiring interface {
+	Fault
+	Unsupported(c *cluster.Cluster) error
+}
+
+type requiring struct {
+	Fault
+	why func(*cluster.Cluster) error
+}
+
+func (r requiring) Unsupported(c *cluster.Cluster) error { return r.why(c) }
+
 type fault struct {
 	name, kind string
 	parties    []int

@@ -27,7 +27,7 @@ func InitJobName(k int) string { return "kms-threshold-" + strconv.Itoa(k) + "-t
 // another backend helm is unsupported and the scenario skipped.
 func InitJob(k int, timeout time.Duration) Fault {
 	release := "kms-threshold-" + strconv.Itoa(k)
-	return New(fmt.Sprintf("the pages' PRSS init Job run on party %d's release (helm upgrade --set kmsInit.enabled=true --wait --timeout %s)", k, timeout),
+	f := New(fmt.Sprintf("the pages' PRSS init Job run on party %d's release (helm upgrade --set kmsInit.enabled=true --wait --timeout %s)", k, timeout),
 		PRSS, []int{k}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 			res, err := c.Operate(ctx, "helm", "upgrade", release, ".", "--reuse-values",
 				"--set", "kmsInit.enabled=true", "--wait", "--timeout", timeout.String())
@@ -37,6 +37,7 @@ func InitJob(k int, timeout time.Duration) Fault {
 			_ = res // helm's exit and message: what helm history keeps, which the probes read
 			return func(ctx context.Context) error { return DisableInitJob(context.WithoutCancel(ctx), c, k) }, nil
 		})
+	return requiring{f, func(c *cluster.Cluster) error { return c.OperateUnsupported("helm") }}
 }
 
 // DisableInitJob deletes party k's init Job and turns kmsInit off in its

@@ -209,6 +209,15 @@ func (r *runner) inject() bool {
 		r.rec.Mark(report.LaneFaults, "heal: "+r.res.Fault, report.Info, "")
 		return errors.Join(errs...)
 	})
+	for _, f := range append(slices.Clone(r.plan.Prelude), r.plan.Faults...) {
+		if q, ok := f.(fault.Requiring); ok {
+			if err := q.Unsupported(r.c); err != nil {
+				// Before anything is injected: nothing to heal.
+				r.skip(fmt.Errorf("injecting %s: %w", f.Name(), err))
+				return false
+			}
+		}
+	}
 	r.faultStart = time.Now()
 	ok := r.injectAll(r.plan.Prelude)
 	if len(r.plan.Prelude) > 0 {

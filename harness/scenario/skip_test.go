@@ -237,3 +237,26 @@ func TestPreludeTimeIsNotTheInjections(t *testing.T) {
 		t.Errorf("inject %v, want what the harness did around the prelude: under the waves' %v and not negative", ph.Inject, upgrade)
 	}
 }
+
+// A fault that needs a verb the backend lacks (the pages' helm, on a
+// backend without it) skips the scenario before anything is injected:
+// the faults before it in the plan, which would only set the scene for
+// it, are never injected.
+func TestAFaultTheBackendCannotRunSkipsBeforeAnyInjection(t *testing.T) {
+	heals, injected := 0, 0
+	scene := fault.New("every party restarted uninitialised", fault.PRSS, []int{1}, func(context.Context, *cluster.Cluster) (fault.Heal, error) {
+		injected++
+		return func(context.Context) error { heals++; return nil }, nil
+	})
+	r, _ := fakeRunner(t, Plan{Faults: []fault.Fault{scene, fault.InitJob(2, time.Second)}})
+	if r.inject() {
+		t.Fatal("inject went on with a fault the backend cannot run")
+	}
+	if injected != 0 || heals != 0 {
+		t.Errorf("the fault before it was injected %d times and healed %d: the skip came after it", injected, heals)
+	}
+	r.finish()
+	if r.res.Result() != report.ResultSkip || !strings.Contains(r.res.Skipped, "running helm is not supported on the fake backend") {
+		t.Errorf("result %s, skipped %q; want a skip naming helm and the backend", r.res.Result(), r.res.Skipped)
+	}
+}
