@@ -110,7 +110,7 @@ func (c *Coverage) alerts() (all, measured int, caught bool) {
 // scenarios whose alerts could not be evaluated (no Prometheus).
 func (r *Run) Uncaught() (uncaught []Finding, notMeasured []string) {
 	for _, s := range r.Scenarios {
-		if s.Coverage == nil {
+		if !s.covered() {
 			continue
 		}
 		all, measured, caught := s.Coverage.alerts()
@@ -148,7 +148,7 @@ func (r *Run) CoverageColumns() []Signal {
 	var cols []Signal
 	seen := map[string]bool{}
 	for _, s := range r.Scenarios {
-		if s.Coverage == nil {
+		if !s.covered() {
 			continue
 		}
 		for _, sig := range s.Coverage.Signals {
@@ -181,7 +181,7 @@ func (r *Run) notMeasuredReasons() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range r.Scenarios {
-		if s.Coverage == nil {
+		if !s.covered() {
 			continue
 		}
 		for _, sig := range s.Coverage.Signals {
@@ -203,7 +203,7 @@ func (r *Run) writeCoverageText(b io.Writer) {
 	}
 	fmt.Fprintf(b, "\nDetection coverage (seconds from the injection; an alert's for: of minutes mostly leaves it pending):\n")
 	for _, s := range r.Scenarios {
-		if s.Coverage == nil {
+		if !s.covered() {
 			continue
 		}
 		fmt.Fprintf(b, "- %s (window %s):", s.Name, secs(math.Round(s.Coverage.Window)))
@@ -249,7 +249,7 @@ func (r *Run) CoverageMarkdown() string {
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---|", len(cols)) + "\n")
 	for _, s := range r.Scenarios {
-		if s.Coverage == nil {
+		if !s.covered() {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s (%s) |", mdEscape(s.Name), secs(math.Round(s.Coverage.Window)))
@@ -291,11 +291,12 @@ func (r *Run) CoverageSummary() string {
 		CoverageBegin, len(r.Scenarios), r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.UncaughtMarkdown(), CoverageEnd)
 }
 
-// covered counts the scenarios with a coverage record.
+// covered counts the scenarios whose signals say something of their
+// fault (Scenario.covered).
 func (r *Run) covered() int {
 	n := 0
 	for _, s := range r.Scenarios {
-		if s.Coverage != nil {
+		if s.covered() {
 			n++
 		}
 	}
@@ -306,3 +307,8 @@ func (r *Run) covered() int {
 func ReplaceCoverage(doc []byte, text string) ([]byte, error) {
 	return replaceBetween(doc, CoverageBegin, CoverageEnd, "coverage", text)
 }
+
+// covered tells whether the scenario's signals say anything of its fault:
+// a scenario skipped on its backend (a verb it lacks) had no fault to
+// show, whatever it sampled before the skip.
+func (s Scenario) covered() bool { return s.Coverage != nil && s.Skipped == "" }

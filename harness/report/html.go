@@ -212,7 +212,7 @@ func newPage(r *Run) page {
 	cv := &p.Coverage
 	cv.Cols = r.CoverageColumns()
 	for _, v := range p.Scenarios {
-		if v.Coverage != nil {
+		if v.covered() {
 			cv.Rows = append(cv.Rows, coverageRow{ID: v.ID, Name: v.Name, Window: secs(math.Round(v.Coverage.Window)), Cells: v.CoverageRow(cv.Cols)})
 		}
 	}
