@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -29,12 +28,12 @@ func InitJob(k int, timeout time.Duration) Fault {
 	release := "kms-threshold-" + strconv.Itoa(k)
 	f := New(fmt.Sprintf("the pages' PRSS init Job run on party %d's release (helm upgrade --set kmsInit.enabled=true --wait --timeout %s)", k, timeout),
 		PRSS, []int{k}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-			res, err := c.Operate(ctx, "helm", "upgrade", release, ".", "--reuse-values",
-				"--set", "kmsInit.enabled=true", "--wait", "--timeout", timeout.String())
-			if err != nil {
+			// helm's exit and message are not judged: helm history keeps
+			// them, and the probes read it.
+			if _, err := c.Operate(ctx, "helm", "upgrade", release, ".", "--reuse-values",
+				"--set", "kmsInit.enabled=true", "--wait", "--timeout", timeout.String()); err != nil {
 				return nil, err
 			}
-			_ = res // helm's exit and message: what helm history keeps, which the probes read
 			return func(ctx context.Context) error { return DisableInitJob(context.WithoutCancel(ctx), c, k) }, nil
 		})
 	return requiring{f, func(c *cluster.Cluster) error { return c.OperateUnsupported("helm") }}
@@ -56,20 +55,10 @@ func DisableInitJob(ctx context.Context, c *cluster.Cluster, k int) error {
 // initialised, the state the pages' init step starts from. The heal puts
 // every party's bytes back.
 func RemoveEverywhere(n int, o Object) Fault {
-	all := make([]int, n)
-	for i := range all {
-		all[i] = i + 1
+	removes := make([]Fault, n)
+	for i := range removes {
+		removes[i] = Remove(i+1, o)
 	}
-	return New(fmt.Sprintf("%s removed from every party", o), PRSS, all, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
-		var mu sync.Mutex
-		var hs heals
-		err := cluster.Parallel(all, func(i int) error {
-			h, err := Remove(i, o).Inject(ctx, c)
-			mu.Lock()
-			hs.add(h)
-			mu.Unlock()
-			return err
-		})
-		return hs.all(), err
-	})
+	all := AtOnce(removes...)
+	return New(fmt.Sprintf("%s removed from every party", o), all.Kind(), all.Parties(), all.Inject)
 }
