@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -36,6 +37,11 @@ func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error
 	}
 	return ExecResult{}, c.OperateUnsupported(cmd[:min(1, len(cmd))]...)
 }
+
+// ReleaseName is party i's Helm release on Kubernetes (and its
+// StatefulSet's name), as an operator names it in helm and kubectl
+// commands: kms-threshold-<i>, one release per party.
+func ReleaseName(i int) string { return "kms-threshold-" + strconv.Itoa(i) }
 
 // OperateUnsupported is why Operate cannot run tool (kubectl, helm) on
 // this cluster's backend, or nil when it can: asked before a scenario

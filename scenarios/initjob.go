@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 
+	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
 	"github.com/kmschaos/kmschaos/harness/fault"
 	"github.com/kmschaos/kmschaos/harness/probe"
@@ -42,7 +43,7 @@ func initJobWaitsOnACore() scenario.Scenario {
 				k, down = down, k
 			}
 			job := fault.InitJobName(k)
-			release := fmt.Sprintf("kms-threshold-%d", k)
+			release := cluster.ReleaseName(k)
 			return scenario.Plan{
 				// A cluster not yet initialised (the pages' Step 2
 				// follows the deployment), one core stopped, and the
@@ -90,7 +91,7 @@ func initReachedSomeParties() scenario.Scenario {
 			m := missing[e.Rng.IntN(len(missing))]
 			k := m
 			job := fault.InitJobName(k)
-			release := fmt.Sprintf("kms-threshold-%d", k)
+			release := cluster.ReleaseName(k)
 			faults := []fault.Fault{}
 			for _, p := range missing {
 				faults = append(faults, fault.Remove(p, fault.PRSSEpochData))

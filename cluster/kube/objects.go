@@ -30,7 +30,7 @@ const (
 	OwnerAnnotation = "kmschaos.org/owner"
 )
 
-func statefulSetName(i int) string { return "kms-threshold-" + strconv.Itoa(i) }
+func statefulSetName(i int) string { return cluster.ReleaseName(i) }
 func partyPod(i int) string        { return statefulSetName(i) + "-0" }
 func claimName(i int, kind string) string {
 	return kind + "-" + partyPod(i)

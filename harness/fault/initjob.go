@@ -3,7 +3,6 @@ package fault
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -11,7 +10,7 @@ import (
 
 // InitJobName is the chart's PRSS init Job of party k's release, as the
 // real chart names it (kmsInitJobName: <release>-threshold-init).
-func InitJobName(k int) string { return "kms-threshold-" + strconv.Itoa(k) + "-threshold-init" }
+func InitJobName(k int) string { return cluster.ReleaseName(k) + "-threshold-init" }
 
 // InitJob is an operator running the operations pages' PRSS
 // initialisation on party k's release (zama-ai/kms
@@ -25,7 +24,7 @@ func InitJobName(k int) string { return "kms-threshold-" + strconv.Itoa(k) + "-t
 // deletes the Job and turns kmsInit off again. Kubernetes only: on
 // another backend helm is unsupported and the scenario skipped.
 func InitJob(k int, timeout time.Duration) Fault {
-	release := "kms-threshold-" + strconv.Itoa(k)
+	release := cluster.ReleaseName(k)
 	f := New(fmt.Sprintf("the pages' PRSS init Job run on party %d's release (helm upgrade --set kmsInit.enabled=true --wait --timeout %s)", k, timeout),
 		PRSS, []int{k}, func(ctx context.Context, c *cluster.Cluster) (Heal, error) {
 			// helm's exit and message are not judged: helm history keeps
@@ -46,7 +45,7 @@ func DisableInitJob(ctx context.Context, c *cluster.Cluster, k int) error {
 	if err := res.Check(err, "kubectl delete job "+InitJobName(k)); err != nil {
 		return err
 	}
-	res, err = c.Operate(ctx, "helm", "upgrade", "kms-threshold-"+strconv.Itoa(k), ".", "--reuse-values", "--set", "kmsInit.enabled=false")
+	res, err = c.Operate(ctx, "helm", "upgrade", cluster.ReleaseName(k), ".", "--reuse-values", "--set", "kmsInit.enabled=false")
 	return res.Check(err, "helm upgrade --set kmsInit.enabled=false")
 }
 
