@@ -3,6 +3,7 @@ package kube
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -24,31 +25,7 @@ const testConfig = "[service]\nlisten_port = 50100\n"
 // upgrade --install does, and decodes what it makes.
 func render(t *testing.T, s cluster.Spec, i int, args []string) (*appsv1.StatefulSet, *corev1.Service, *corev1.ConfigMap) {
 	t.Helper()
-	dir, owned, err := writeChart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = owned.Remove() }()
-	ch, err := loader.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(valuesOf(s, i, args, "10.96.0.9", []byte(testConfig)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vals map[string]any
-	if err := json.Unmarshal(raw, &vals); err != nil {
-		t.Fatal(err)
-	}
-	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: statefulSetName(i), Namespace: "kmschaos-ab12cd34", IsInstall: true}, chartutil.DefaultCapabilities)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := engine.Render(ch, rv)
-	if err != nil {
-		t.Fatalf("rendering the chart: %v", err)
-	}
+	out := renderDocs(t, s, i, args, nil, chartutil.ReleaseOptions{IsInstall: true})
 	var sts appsv1.StatefulSet
 	var svc corev1.Service
 	var cm corev1.ConfigMap
@@ -149,6 +126,14 @@ func TestChartMakesTheParty(t *testing.T) {
 // by template file name.
 func renderWith(t *testing.T, s cluster.Spec, i int, set map[string]any) map[string]string {
 	t.Helper()
+	return renderDocs(t, s, i, nil, set, chartutil.ReleaseOptions{IsUpgrade: true})
+}
+
+// renderDocs renders the chart for party i started with args, with the
+// values set over the backend's, as the release opts say (install or
+// upgrade), by template file name.
+func renderDocs(t *testing.T, s cluster.Spec, i int, args []string, set map[string]any, opts chartutil.ReleaseOptions) map[string]string {
+	t.Helper()
 	dir, owned, err := writeChart()
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +143,7 @@ func renderWith(t *testing.T, s cluster.Spec, i int, set map[string]any) map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(valuesOf(s, i, nil, "10.96.0.9", []byte(testConfig)))
+	raw, err := json.Marshal(valuesOf(s, i, args, "10.96.0.9", []byte(testConfig)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,10 +151,9 @@ func renderWith(t *testing.T, s cluster.Spec, i int, set map[string]any) map[str
 	if err := json.Unmarshal(raw, &vals); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range set {
-		vals[k] = v
-	}
-	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: statefulSetName(i), Namespace: "kmschaos-ab12cd34", IsUpgrade: true}, chartutil.DefaultCapabilities)
+	maps.Copy(vals, set)
+	opts.Name, opts.Namespace = statefulSetName(i), "kmschaos-ab12cd34"
+	rv, err := chartutil.ToRenderValues(ch, vals, opts, chartutil.DefaultCapabilities)
 	if err != nil {
 		t.Fatal(err)
 	}
