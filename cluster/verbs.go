@@ -32,6 +32,9 @@ func (c *Cluster) VolumesSized() bool {
 // namespace. A backend with no such tools (Docker) refuses it as
 // unsupported, which a scenario reports as skipped.
 func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error) {
+	// kubectl exec or cp, or a helm upgrade, can change a party's files
+	// or its deployed config without restarting it: a write.
+	c.writes.Add(1)
 	if op, ok := c.driver.(Operator); ok {
 		return op.Operate(ctx, cmd)
 	}
