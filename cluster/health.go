@@ -8,19 +8,34 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/fixtures"
+	"github.com/kmschaos/kmschaos/kms/material"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
 // Whether the cluster serves: every party's health through its client
 // link, and the PRSS set-up that makes it Optimal.
 
-// InitPRSS runs kms-init from the keeper over every party's API.
-func (c *Cluster) InitPRSS(ctx context.Context, epochID string) (ExecResult, error) {
-	cmd := append(append([]string{}, c.Profile.Init...), "--epoch-id", epochID, "--timeout", strconv.Itoa(c.opts.SetupTimeout+int(fixtures.Intervals.Cluster.Party.InitMargin/time.Second))+"s", "--addresses")
-	for i := 1; i <= c.Topology.N; i++ {
-		cmd = append(cmd, fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort))
+// InitPRSS runs kms-init from the keeper over every party's API: the
+// default epoch, as the real tool knows no other.
+func (c *Cluster) InitPRSS(ctx context.Context) (ExecResult, error) {
+	return c.KeeperExec(ctx, append(append([]string{}, c.Profile.Init...), append([]string{"--addresses"}, c.apiAddresses()...)...)...)
+}
+
+// NewEpoch sets up a fresh PRSS epoch on every party with the client's
+// new-epoch (the real core-client's), from the keeper.
+func (c *Cluster) NewEpoch(ctx context.Context, epochID string) (ExecResult, error) {
+	cmd := append(append([]string{}, c.Profile.Client...), "new-epoch", "--new-epoch-id", epochID, "--new-context-id", material.DefaultContextID,
+		"--timeout", strconv.Itoa(c.opts.SetupTimeout+int(fixtures.Intervals.Cluster.Party.InitMargin/time.Second))+"s", "--addresses")
+	return c.KeeperExec(ctx, append(cmd, c.apiAddresses()...)...)
+}
+
+// apiAddresses are every party's API address, as kms-init wants them.
+func (c *Cluster) apiAddresses() []string {
+	a := make([]string, c.Topology.N)
+	for i := range a {
+		a[i] = fmt.Sprintf("http://%s:%d", partyAlias(i+1), c.Profile.APIPort)
 	}
-	return c.KeeperExec(ctx, cmd...)
+	return a
 }
 
 // AwaitOptimal polls every party's health until all report Optimal.

@@ -4,11 +4,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 const (
 	epochDir     = "/vaults/p1/keys/PRIV-p1/EpochData"
-	defaultEpoch = epochDir + "/0000000000000000000000000000000000000000000000000000000000000001"
+	defaultEpoch = epochDir + "/" + material.DefaultEpochID
 	shareObj     = "/vaults/p1/keys/PRIV-p1/FheKeyInfo/k1"
 )
 

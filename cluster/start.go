@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kmschaos/kmschaos/fixtures"
-	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
@@ -111,7 +110,7 @@ func (c *Cluster) settle(ctx context.Context, progress func(string)) error {
 		return fmt.Errorf("before PRSS set-up: %w", err)
 	}
 	progress("initialising PRSS with kms-init")
-	if res, err := c.InitPRSS(ctx, material.DefaultEpochID); err != nil {
+	if res, err := c.InitPRSS(ctx); err != nil {
 		return err
 	} else if res.ExitCode != 0 {
 		return fmt.Errorf("kms-init failed:\n%s", res.Output())

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/harness/check"
@@ -107,14 +108,17 @@ func initReachedSomeParties() scenario.Scenario {
 					probe.DecryptFails(m, "NotFound", "Epoch "+material.DefaultEpochID+" not found"),
 					probe.OperatorSays("helm history: the upgrade failed on its post-upgrade hook",
 						`(?m)^\d+\s.*\sfailed\s.*Upgrade "`+release+`" failed: post-upgrade hooks failed`, "helm", "history", release, "--max", "1"),
-					probe.OperatorSays("kubectl logs of the Job's threshold-init: the parties that hold the epoch refuse it",
-						`Epoch `+material.DefaultEpochID+` already exists`, "kubectl", "logs", "job/"+job, "-c", "threshold-init"),
+					// kms-init is told InvalidArgument and the request id
+					// only; the reason is in the refusing party's log.
+					probe.OperatorSays("kubectl logs of the Job's threshold-init: kms-init panics on a party's InvalidArgument",
+						regexp.QuoteMeta(`code: InvalidArgument, message: "Failed on requestID `+material.DefaultEpochID+` with metric new_mpc_epoch"`), "kubectl", "logs", "job/"+job, "-c", "threshold-init"),
+					probe.AnyLogSays(regexp.QuoteMeta(`with metric new_mpc_epoch and error code Client specified an invalid argument. Error message: Epoch ID ` + material.DefaultEpochID + ` already exists`)),
 				},
 				During: check.Expect{Live: holders, Down: missing},
 				Target: k, Runbooks: []string{"prss-init-job-off", "prss-reinit"},
 				Defects: []string{
 					`the operations pages' Step 2: Initialize PRSS validates the set-up with kms-health-check live on every party, which grades a party without PRSS Optimal (the real tool has no PRSS check: tools/kms-health-check/src/checks.rs), so an init that reached only some parties passes it; only the parties' start-up warning "No epoch data found in storage" and a decryption through them (NotFound) show it`,
-					`the pages give no way to finish an init that reached only some parties: the chart's Job runs kms-init, which sets up the fixed DEFAULT_EPOCH_ID only (core/service/src/bin/kms-init.rs: no epoch flag, "change this once we want to trigger another init"), and a party that holds it answers InvalidArgument "Epoch ID … already exists" (epoch_manager.rs:1505-1511), on which kms-init panics; so the Job fails and retries until its backoff limit while helm gives up at its timeout. What recovers here is kms-init with a new epoch id on every party (prss-reinit), which the real kms-init cannot do; with the real tools the epoch would have to be removed from every party that holds it first`,
+					`the pages give no way to finish an init that reached only some parties: the chart's Job runs kms-init, which sets up the fixed DEFAULT_EPOCH_ID only (core/service/src/bin/kms-init.rs: no epoch flag, "change this once we want to trigger another init"), and a party that holds it refuses it with InvalidArgument, "Epoch ID … already exists" in its own log only (epoch_manager.rs:1505-1511), kms-init being told "Failed on requestID … with metric new_mpc_epoch" (core/service/src/engine/utils.rs), on which it panics; so the Job fails and retries until its backoff limit while helm gives up at its timeout. What recovers here is a fresh epoch on every party with the core-client's new-epoch (prss-reinit), which the pages never mention for this`,
 					exitCodesDefect,
 				},
 			}

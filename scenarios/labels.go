@@ -43,7 +43,7 @@ var smoke = map[string]string{
 	ProcessSec:   "t parties killed: the cluster stays correct and live; starting them recovers",
 	Startup:      "malformed config.toml crash-loops; configuration recovery restores it",
 	StorageSec:   "a full disk: df shows it full, no torn files are left; freeing space recovers",
-	Threshold:    "kms-init while a party is unreachable exits non-zero naming the party",
+	Threshold:    "a new PRSS epoch while a party is unreachable fails on every party, and the parties' logs name it",
 }
 
 // sectionLabel is the label of each section of the guide.

@@ -191,19 +191,30 @@ func flaps(a, b int, window time.Duration) probe.Probe {
 // is the operator's attempt the guide describes; it stores nothing, since
 // no party can finish without k.
 func initFailsNaming(k int) probe.Probe {
-	return probe.New(fmt.Sprintf("kms-init exits non-zero naming party %d", k), func(ctx context.Context, c *cluster.Cluster) error {
+	return probe.New(fmt.Sprintf("a new PRSS epoch (kms-client new-epoch) fails, and another party's log names party %d", k), func(ctx context.Context, c *cluster.Cluster) error {
 		var b [32]byte
 		rand.Read(b[:])
-		res, err := c.InitPRSS(ctx, fmt.Sprintf("%x", b))
+		id := fmt.Sprintf("%x", b)
+		asked := time.Now()
+		res, err := c.NewEpoch(ctx, id)
 		if err != nil {
 			return err
 		}
-		out := res.Output()
 		if res.ExitCode == 0 {
-			return errors.New("kms-init succeeded")
+			return errors.New("kms-client new-epoch succeeded")
 		}
-		if !strings.Contains(out, fmt.Sprintf("no PRSS contribution from parties [%d]", k)) {
-			return fmt.Errorf("kms-init failed without naming party %d: %s", k, lastLines(out, 3))
+		// The client is told the code and the request id only, as the
+		// real core-client is: the reason is in the parties' logs.
+		j := 1
+		if j == k {
+			j = 2
+		}
+		logs, err := c.Party(j).LogsSince(ctx, asked)
+		if err != nil {
+			return err
+		}
+		if !regexp.MustCompile(fmt.Sprintf(`PRSS set-up of epoch %s failed: no PRSS contribution from parties \[([0-9 ]* )?%d( [0-9 ]*)?\]`, id, k)).MatchString(logs) {
+			return fmt.Errorf("kms-client new-epoch failed (%s) but party %d's log does not name party %d", lastLines(res.Output(), 1), j, k)
 		}
 		return nil
 	})

@@ -131,14 +131,14 @@ func lifecycle(b *testing.B, topo cluster.Topology, images cluster.Images, floor
 	clusterbench.ResetAndAudit(ctx, b, c)
 
 	// A fresh epoch agreed by the running parties, as an operator's
-	// kms-init does: the PRSS set-up alone, without the parties' start.
+	// new-epoch does: the PRSS set-up alone, without the parties' start.
 	start := time.Now()
-	res, err := c.InitPRSS(ctx, fmt.Sprintf("%064x", time.Now().UnixNano()))
+	res, err := c.NewEpoch(ctx, fmt.Sprintf("%064x", time.Now().UnixNano()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	if res.ExitCode != 0 {
-		b.Fatalf("kms-init of a fresh epoch at %s:\n%s", topo, res.Output())
+		b.Fatalf("kms-client new-epoch of a fresh epoch at %s:\n%s", topo, res.Output())
 	}
 	b.ReportMetric(time.Since(start).Seconds(), "prss-setup-s")
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kmschaos/kmschaos/kms/client"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 func main() {
@@ -26,13 +27,14 @@ func main() {
 
   encrypt          seals a 64-bit value under the cluster's public key (local, no party needed)
   public-decrypt   asks one party to coordinate a threshold decryption of a ciphertext
+  new-epoch        sets up a new PRSS epoch on every party (the core-client's new-epoch)
 
 A decryption needs t+1 cooperating parties; the answer names the parties
 whose shares were used and any whose shares were rejected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(encryptCmd(), decryptCmd())
+	root.AddCommand(encryptCmd(), decryptCmd(), newEpochCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
@@ -197,6 +199,66 @@ func quorumDecrypt(path string, ct []byte, keyID string, timeout time.Duration, 
 	}
 	fmt.Println(d.Value)
 	return nil
+}
+
+func newEpochCmd() *cobra.Command {
+	var epochID, contextID string
+	var addresses []string
+	var maxIter int
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "new-epoch --new-epoch-id <id> --new-context-id <id> --addresses <address>...",
+		Short: "Set up a new PRSS epoch on every party",
+		Long: `new-epoch is the real core-client's new-epoch without resharing
+(core-client/src/mpc_epoch.rs): it connects to every party, asks each at
+once to set up the epoch (NewMpcEpoch), then polls each party's result
+every 500 ms, at most --max-iter times, while the set-up runs. It fails on
+the first refusal or failed set-up, with the party's gRPC code and message
+(which name no party: the reason is in the party's log).
+
+Unlike kms-init, which knows only the default epoch, it takes the epoch's
+id: the way to a fresh epoch on every party when some already hold one.
+The real core-client reads the parties from its config file's [[cores]];
+here they are --addresses. The context must be the cluster's one (the
+default context, 07 00…00 01).`,
+		Example: `  kms-client new-epoch --new-epoch-id $(head -c32 /dev/urandom | xxd -p -c64) \
+    --new-context-id ` + material.DefaultContextID + ` \
+    --addresses http://kms-party-1:50100 http://kms-party-2:50100 ...`,
+		// "--addresses a b c" as kms-init takes them.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, rest []string) error {
+			addresses = append(addresses, rest...)
+			switch {
+			case len(addresses) == 0:
+				return errors.New("no --addresses given")
+			case len(epochID) != 64 || !isHex(epochID):
+				return fmt.Errorf("--new-epoch-id must be 64 hex characters, got %q", epochID)
+			case contextID != material.DefaultContextID:
+				return fmt.Errorf("--new-context-id %s: no such context (this cluster has one, %s)", contextID, material.DefaultContextID)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := client.NewEpoch(ctx, addresses, epochID, maxIter); err != nil {
+				return err
+			}
+			fmt.Printf("New epoch created: %s\n", epochID)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&epochID, "new-epoch-id", "", "ID of the epoch to be created, 64 hex characters (required)")
+	f.StringVar(&contextID, "new-context-id", "", "context ID for which the new epoch is created (required)")
+	f.StringSliceVar(&addresses, "addresses", nil, "API endpoint of every party, http://host:port")
+	f.IntVar(&maxIter, "max-iter", 240, "how many times to ask a party for its result, every 500 ms")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
+	_ = c.MarkFlagRequired("new-epoch-id")
+	_ = c.MarkFlagRequired("new-context-id")
+	return c
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 func readCiphertext(arg string) ([]byte, error) {

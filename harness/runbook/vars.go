@@ -104,7 +104,7 @@ var Builtins = []Var{
 		func(e *Env) []string {
 			return []string{path.Join(e.C.Profile.BackupDir, path.Base(e.C.Profile.ConfigFile))}
 		}},
-	{"addresses", "every party's API address, one argument each (kms-init --addresses)", "http://kms-party-1:50100 … http://kms-party-13:50100",
+	{"addresses", "every party's API address, one argument each (kms-init or kms-client new-epoch --addresses)", "http://kms-party-1:50100 … http://kms-party-13:50100",
 		func(e *Env) []string {
 			var out []string
 			for j := 1; j <= e.C.Topology.N; j++ {

@@ -2,102 +2,90 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
+	"net"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/kmschaos/kmschaos/kms/tonic"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
 
-// EpochOutcome is one party's result of a PRSS initialisation.
-type EpochOutcome struct {
-	Endpoint string
-	Err      error // nil on success
-	Exists   bool  // the epoch was already there
-	Took     time.Duration
-}
-
-// InitEpoch starts the PRSS set-up of epochID on every endpoint at once and
-// polls each every poll until it finishes or ctx ends. progress, if not nil,
-// is called as each party finishes.
-func InitEpoch(ctx context.Context, endpoints []string, epochID string, poll time.Duration, progress func(EpochOutcome)) []EpochOutcome {
-	out := make([]EpochOutcome, len(endpoints))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i, ep := range endpoints {
-		wg.Add(1)
-		go func(i int, ep string) {
-			defer wg.Done()
-			start := time.Now()
-			o := initOne(ctx, ep, epochID, poll)
-			o.Took = time.Since(start)
-			out[i] = o
-			if progress != nil {
-				mu.Lock()
-				progress(o)
-				mu.Unlock()
-			}
-		}(i, ep)
-	}
-	wg.Wait()
-	return out
-}
-
-func initOne(ctx context.Context, endpoint, epochID string, poll time.Duration) EpochOutcome {
-	o := EpochOutcome{Endpoint: endpoint}
-	c, err := Dial(endpoint)
+// Connect dials endpoint at once, as tonic's connect does (kms-init and
+// the core-client connect before any call): an unreachable core fails
+// here, with the dial's error.
+func Connect(ctx context.Context, endpoint string) (*Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", HostPort(endpoint))
 	if err != nil {
-		o.Err = err
-		return o
+		return nil, err
 	}
-	defer c.Close()
+	conn.Close()
+	return Dial(endpoint)
+}
+
+// NewEpoch is the core-client's new-epoch without resharing
+// (core-client/src/mpc_epoch.rs, do_new_epoch): it connects to every
+// core, asks each at once to set up the epoch, fails on the first
+// refusal, then polls every core's GetEpochResult every 500 ms while it
+// answers Unavailable, at most maxIter times, and fails on the first
+// other error. Its errors are tonic's, naming no core.
+func NewEpoch(ctx context.Context, endpoints []string, epochID string, maxIter int) error {
+	clients := make([]*Client, len(endpoints))
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	for i, ep := range endpoints {
+		c, err := Connect(ctx, ep)
+		if err != nil {
+			return fmt.Errorf("transport error: %s", tonic.TransportError(err))
+		}
+		clients[i] = c
+	}
 	id := &kmsv1.RequestId{RequestId: epochID}
-	// The first call may meet a party still starting: retry what is retryable.
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = c.NewMpcEpoch(cctx, &kmsv1.NewMpcEpochRequest{EpochId: id})
-		cancel()
-		if err == nil {
-			break
-		}
-		if status.Code(err) == codes.AlreadyExists && strings.HasPrefix(status.Convert(err).Message(), "Epoch ") {
-			o.Exists = true
-			o.Err = errors.New(status.Convert(err).Message())
-			return o
-		}
-		if !Retryable(err) || ctx.Err() != nil {
-			o.Err = fmt.Errorf("NewMpcEpoch: %s", describe(err))
-			return o
-		}
-		if !sleep(ctx, poll) {
-			o.Err = fmt.Errorf("NewMpcEpoch: %s", describe(err))
-			return o
-		}
+	send, sctx := errgroup.WithContext(ctx)
+	for _, c := range clients {
+		send.Go(func() error {
+			_, err := c.NewMpcEpoch(sctx, &kmsv1.NewMpcEpochRequest{EpochId: id})
+			return statusError(err)
+		})
 	}
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := c.GetEpochResult(cctx, id)
-		cancel()
-		switch {
-		case err == nil:
-			return o
-		case status.Code(err) == codes.Unavailable && ctx.Err() == nil:
-			// still running, or the party is briefly unreachable
-		default:
-			o.Err = errors.New(describe(err))
-			return o
-		}
-		if !sleep(ctx, poll) {
-			o.Err = fmt.Errorf("timed out waiting for the PRSS set-up (last answer: %s)", describe(err))
-			return o
-		}
+	if err := send.Wait(); err != nil {
+		return err
 	}
+	poll, pctx := errgroup.WithContext(ctx)
+	for _, c := range clients {
+		poll.Go(func() error {
+			var err error
+			for range max(maxIter, 1) {
+				if !sleep(pctx, 500*time.Millisecond) {
+					return pctx.Err()
+				}
+				if _, err = c.GetEpochResult(pctx, id); status.Code(err) != codes.Unavailable {
+					break
+				}
+			}
+			return statusError(err)
+		})
+	}
+	return poll.Wait()
+}
+
+// statusError is a refusal with its code and message only, as the
+// core-client reports a tonic Status: it names no core.
+func statusError(err error) error {
+	if err == nil {
+		return nil
+	}
+	st := status.Convert(err)
+	return fmt.Errorf("status: %s, message: %q", tonic.Name(st.Code()), st.Message())
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -107,32 +95,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-time.After(d):
 		return true
 	}
-}
-
-func describe(err error) string {
-	if st, ok := status.FromError(err); ok {
-		return fmt.Sprintf("%s: %s", st.Code(), st.Message())
-	}
-	return err.Error()
-}
-
-// Summarise sorts outcomes into failures (by endpoint) and tells whether
-// every party already had the epoch.
-func Summarise(outcomes []EpochOutcome) (failed []EpochOutcome, allExisted bool) {
-	allExisted = len(outcomes) > 0
-	for _, o := range outcomes {
-		if !o.Exists {
-			allExisted = false
-		}
-	}
-	if allExisted {
-		return nil, true
-	}
-	for _, o := range outcomes {
-		if o.Err != nil {
-			failed = append(failed, o)
-		}
-	}
-	sort.Slice(failed, func(a, b int) bool { return failed[a].Endpoint < failed[b].Endpoint })
-	return failed, false
 }

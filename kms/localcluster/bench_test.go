@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -114,12 +112,8 @@ func benchPRSSSetup(b *testing.B, sz benchsize.Size) {
 	n := 0
 	for b.Loop() {
 		n++
-		args := []string{"--poll", "50ms", "--epoch-id", fmt.Sprintf("%064x", 1000+n)}
-		for _, e := range c.Endpoints() {
-			args = append(args, "--addresses", e)
-		}
-		if out, err := exec.Command(filepath.Join(c.Bin, "kms-init"), args...).CombinedOutput(); err != nil {
-			b.Fatalf("kms-init: %v\n%s", err, out)
+		if out, err := c.NewEpoch(context.Background(), fmt.Sprintf("%064x", 1000+n)); err != nil {
+			b.Fatalf("kms-client new-epoch: %v\n%s", err, out)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func start(t *testing.T, n, th int) *Cluster {
 	defer cancel()
 	out, err := c.Init(ctx)
 	g.Expect(err).NotTo(HaveOccurred(), "kms-init: %s", out)
-	g.Expect(string(out)).To(ContainSubstring(fmt.Sprintf("initialised on all %d parties", n)))
+	g.Expect(strings.Count(string(out), " INFO kms_init: Epoch initialization completed on http://")).To(Equal(n), string(out))
 	for i := 1; i <= n; i++ {
 		awaitHealth(t, c, i, kmsv1.HealthStatus_HEALTH_STATUS_OPTIMAL)
 	}

@@ -80,7 +80,7 @@ func TestStorageFaultsBehaveLikeTheRealParty(t *testing.T) {
 		g.Expect(logOf(c, 3)).To(ContainSubstring(`party="3 (this party)"`))
 	})
 	// Bring party 3 back in line: a fresh epoch everywhere.
-	out, err := exec.Command(filepath.Join(c.Bin, "kms-init"), append([]string{"--epoch-id", "00000000000000000000000000000000000000000000000000000000000000a2", "--addresses"}, c.Endpoints()...)...).CombinedOutput()
+	out, err := c.NewEpoch(ctx, "00000000000000000000000000000000000000000000000000000000000000a2")
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
 
 	t.Run("a corrupt but loadable key share fails its proof and is named", func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/config"
 	"github.com/kmschaos/kmschaos/kms/keygen"
+	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 )
@@ -243,13 +244,31 @@ func (c *Cluster) Close() {
 	}
 }
 
-// Init runs kms-init over every party.
+// Init runs kms-init over every party (the default epoch) once every
+// party listens, as the chart's init Job waits for them: the real
+// kms-init gives up at the first core it cannot connect to.
 func (c *Cluster) Init(ctx context.Context) ([]byte, error) {
-	args := []string{"--timeout", "60s"}
 	for _, e := range c.Endpoints() {
-		args = append(args, "--addresses", e)
+		for {
+			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", client.HostPort(e))
+			if err == nil {
+				conn.Close()
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("before kms-init: %w", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 	}
-	return exec.CommandContext(ctx, filepath.Join(c.Bin, "kms-init"), args...).CombinedOutput()
+	return exec.CommandContext(ctx, filepath.Join(c.Bin, "kms-init"), append([]string{"--addresses"}, c.Endpoints()...)...).CombinedOutput()
+}
+
+// NewEpoch sets up epochID on every party with kms-client new-epoch.
+func (c *Cluster) NewEpoch(ctx context.Context, epochID string) ([]byte, error) {
+	args := []string{"new-epoch", "--new-epoch-id", epochID, "--new-context-id", material.DefaultContextID, "--addresses"}
+	return exec.CommandContext(ctx, filepath.Join(c.Bin, "kms-client"), append(args, c.Endpoints()...)...).CombinedOutput()
 }
 
 // Health returns party i's health grade and reachable node count.

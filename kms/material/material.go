@@ -45,11 +45,13 @@ const (
 // order the real party syncs them (PrivDataType's, core/grpc/src/rpc_types.rs).
 var BackedUp = []string{SigningKey, FheKeyInfo}
 
-// DefaultEpochID is the PRSS epoch kms-init creates unless told otherwise.
-const DefaultEpochID = "0000000000000000000000000000000000000000000000000000000000000001"
+// DefaultEpochID is the PRSS epoch kms-init creates, the only one it
+// knows: the real DEFAULT_EPOCH_ID (core/service/src/consts.rs), 8, zeros, 1.
+const DefaultEpochID = "0800000000000000000000000000000000000000000000000000000000000001"
 
-// DefaultContextID names the one MPC context of the simulated cluster.
-const DefaultContextID = "0101010101010101010101010101010101010101010101010101010101010101"
+// DefaultContextID names the one MPC context of the simulated cluster:
+// the real DEFAULT_MPC_CONTEXT (core/service/src/consts.rs), 7, zeros, 1.
+const DefaultContextID = "0700000000000000000000000000000000000000000000000000000000000001"
 
 // Vaults are the vaults of one party.
 type Vaults struct {

@@ -71,11 +71,19 @@ func (s *Service) startPubDecrypt() (*ratelimit.Permit, error) {
 	if err == nil {
 		return permit, nil
 	}
-	s.log.Error(fmt.Sprintf("Grpc failure on requestID %s with metric %s and error code %s. Error message: %v",
-		defaultRequestID, metricPublicDecryptRequest, tonicName(codes.ResourceExhausted), err))
-	st := status.Errorf(codes.ResourceExhausted, "Failed on requestID %s with metric %s", defaultRequestID, metricPublicDecryptRequest)
+	st := s.metriced(codes.ResourceExhausted, metricPublicDecryptRequest, defaultRequestID, err)
 	s.observe(opPublicDecrypt, time.Now(), st)
 	return nil, st
+}
+
+// metriced is what the real party's MetricedError makes of a refusal
+// (core/service/src/engine/utils.rs, From<MetricedError> for Status): the
+// log gets the reason, the client only the code, the request id and the
+// operation's metric tag.
+func (s *Service) metriced(code codes.Code, metric, requestID string, err error) error {
+	s.log.Error(fmt.Sprintf("Grpc failure on requestID %s with metric %s and error code %s. Error message: %v",
+		requestID, metric, tonicName(code), err))
+	return status.Errorf(code, "Failed on requestID %s with metric %s", requestID, metric)
 }
 
 // What the real party's refusal names: the operation's metric tag

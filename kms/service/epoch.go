@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,14 +32,24 @@ func (s *Service) NewMpcEpoch(ctx context.Context, req *kmsv1.NewMpcEpochRequest
 	if s.draining.Load() {
 		return nil, status.Error(codes.Unavailable, "server is shutting down")
 	}
+	// The refusals are the real epoch manager's
+	// (core/service/src/engine/threshold/service/epoch_manager.rs,
+	// new_mpc_epoch): an epoch this party holds is InvalidArgument "Epoch
+	// ID … already exists", one whose creation holds the lease
+	// FailedPrecondition "Cannot create epoch ID …"; the client sees only
+	// the code and the request id.
 	if s.epoch(id) != nil {
-		return nil, status.Errorf(codes.AlreadyExists, "Epoch %s already exists", id)
+		err := s.metriced(codes.InvalidArgument, metricNewEpoch, id, fmt.Errorf("Epoch ID %s already exists", id))
+		s.observe(opNewEpoch, time.Now(), err)
+		return nil, err
 	}
 	// A failed set-up may be retried under the same id; a running or
 	// successful one may not.
 	j, ok := s.setups.add(id, func(old *job[epochResult]) bool { return old.finished() && old.err != nil })
 	if !ok {
-		return nil, status.Errorf(codes.AlreadyExists, "PRSS set-up of epoch %s is already running", id)
+		err := s.metriced(codes.FailedPrecondition, metricNewEpoch, id, fmt.Errorf("Cannot create epoch ID %s: its PRSS set-up is already running", id))
+		s.observe(opNewEpoch, time.Now(), err)
+		return nil, err
 	}
 	s.log.Info("Starting PRSS set-up", "epoch_id", id, "parties", s.n)
 	s.inflight.Add(1)
@@ -57,20 +68,45 @@ func (s *Service) NewMpcEpoch(ctx context.Context, req *kmsv1.NewMpcEpochRequest
 	return &kmsv1.Empty{}, nil
 }
 
-// GetEpochResult answers Unavailable until the set-up is done.
+// GetEpochResult answers Unavailable until the set-up is done. Its
+// refusals are the real meta store's (core/service/src/util/
+// meta_store.rs, retrieve_from_meta_store): NotFound, Unavailable while
+// pending, Internal (Aborted if the reason says so) for a failed set-up,
+// each with the reason in the log and only the request id for the client.
 func (s *Service) GetEpochResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.EpochResultResponse, error) {
-	j, ok := s.setups.get(req.GetRequestId())
+	id := req.GetRequestId()
+	j, ok := s.setups.get(id)
 	if !ok {
-		if e := s.epoch(req.GetRequestId()); e != nil {
+		if e := s.epoch(id); e != nil {
 			return &kmsv1.EpochResultResponse{EpochId: req, Parties: uint32(s.n)}, nil
 		}
-		return nil, status.Errorf(codes.NotFound, "Epoch %s not found", req.GetRequestId())
+		return nil, s.metriced(codes.NotFound, metricGetEpochResult, id,
+			fmt.Errorf("Could not retrieve the result in scope %s with request ID %s. It does not exist", metricGetEpochResult, id))
 	}
 	if !j.finished() {
-		return nil, status.Error(codes.Unavailable, "PRSS set-up in progress")
+		// The real one logs this at info, then again as an error.
+		msg := fmt.Sprintf("Result in scope %s with request ID %s is not ready yet", metricGetEpochResult, id)
+		s.log.Info(msg)
+		return nil, s.metriced(codes.Unavailable, metricGetEpochResult, id, errors.New(msg))
 	}
-	return j.res, j.err
+	if j.err != nil {
+		msg := fmt.Sprintf("Could not retrieve the result in scope %s with request ID %s since it finished with an error: %s", metricGetEpochResult, id, status.Convert(j.err).Message())
+		s.log.Warn(msg)
+		code := codes.Internal
+		if strings.Contains(strings.ToLower(msg), "abort") {
+			code = codes.Aborted
+		}
+		return nil, s.metriced(code, metricGetEpochResult, id, errors.New(msg))
+	}
+	return j.res, nil
 }
+
+// The operations' metric tags the real party's refusals name
+// (observability/src/metrics_names.rs).
+const (
+	metricNewEpoch       = "new_mpc_epoch"
+	metricGetEpochResult = "get_mpc_epoch_result"
+)
 
 // runSetup runs this party's side of the PRSS agreement: send its
 // contributions to every peer, wait for theirs, derive the keys, confirm

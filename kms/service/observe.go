@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/kmschaos/kmschaos/kms/tonic"
 )
 
 // Operation names used in metrics: the real party's
@@ -51,27 +53,4 @@ func (s *Service) errTag(c codes.Code) string {
 	return "other"
 }
 
-// tonicDescriptions are tonic's descriptions of the gRPC codes
-// (Code::description), which its Display prints: what the real party's
-// log lines say for a code.
-var tonicDescriptions = map[codes.Code]string{
-	codes.OK:                 "The operation completed successfully",
-	codes.Canceled:           "The operation was cancelled",
-	codes.Unknown:            "Unknown error",
-	codes.InvalidArgument:    "Client specified an invalid argument",
-	codes.DeadlineExceeded:   "Deadline expired before operation could complete",
-	codes.NotFound:           "Some requested entity was not found",
-	codes.AlreadyExists:      "Some entity that we attempted to create already exists",
-	codes.PermissionDenied:   "The caller does not have permission to execute the specified operation",
-	codes.ResourceExhausted:  "Some resource has been exhausted",
-	codes.FailedPrecondition: "The system is not in a state required for the operation's execution",
-	codes.Aborted:            "The operation was aborted",
-	codes.OutOfRange:         "Operation was attempted past the valid range",
-	codes.Unimplemented:      "Operation is not implemented or not supported",
-	codes.Internal:           "Internal error",
-	codes.Unavailable:        "The service is currently unavailable",
-	codes.DataLoss:           "Unrecoverable data loss or corruption",
-	codes.Unauthenticated:    "The request does not have valid authentication credentials",
-}
-
-func tonicName(c codes.Code) string { return tonicDescriptions[c] }
+func tonicName(c codes.Code) string { return tonic.Description(c) }
