@@ -120,6 +120,17 @@ type Operator interface {
 	Operate(ctx context.Context, cmd []string) (ExecResult, error)
 }
 
+// Leftovers is a backend on which an operator's tools can leave objects
+// that outlive a scenario without touching a party (Kubernetes: the Job
+// of a Helm hook, a release whose values still turn the hook on, so that
+// its next upgrade runs it again).
+type Leftovers interface {
+	// Leftovers names each such object; none on a cluster as brought up.
+	Leftovers(ctx context.Context) ([]string, error)
+	// ClearLeftovers removes them, and returns what it cleared.
+	ClearLeftovers(ctx context.Context) ([]string, error)
+}
+
 // Scheduler is a backend whose parties a scheduler places on nodes
 // (Kubernetes): a party's node can be cordoned and its pod evicted, so
 // that the pod that replaces it waits for a node to take it.

@@ -21,6 +21,10 @@ type ResetReport struct {
 	// Nodes are the nodes the run cordoned: found by Audit, uncordoned
 	// by Reset.
 	Nodes []string
+	// Leftovers are what an operator's tools left beside the parties (a
+	// hook's Job, a release that runs it again): found by Audit, removed
+	// by Reset.
+	Leftovers []string
 	// NewObjects are, per party, the paths (as the keeper sees them) of
 	// stored entries the baseline does not have (Audit only). A runbook
 	// that re-initialises PRSS legitimately adds an epoch on every party:
@@ -38,6 +42,7 @@ func (r ResetReport) String() string {
 	for _, n := range r.Nodes {
 		parts = append(parts, "node "+n+" cordoned by the run")
 	}
+	parts = append(parts, r.Leftovers...)
 	for _, i := range partiesOf(r.Repaired, r.NewObjects) {
 		var w []string
 		w = append(w, r.Repaired[i]...)
@@ -109,6 +114,9 @@ func (c *Cluster) reset(ctx context.Context, trustClean bool) (ResetReport, erro
 		return rep, fmt.Errorf("uncordoning the run's nodes: %w", err)
 	}
 	rep.Nodes = nodes
+	if rep.Leftovers, err = c.clearLeftovers(ctx); err != nil {
+		return rep, fmt.Errorf("removing what the operator's tools left: %w", err)
+	}
 	if trustClean && c.unchangedSinceClean(ctx) {
 		// The last audit or reset found every party as the baseline, and
 		// since then nothing wrote through this handle and no party
@@ -198,6 +206,9 @@ func (c *Cluster) Audit(ctx context.Context) (ResetReport, error) {
 	slices.Sort(rep.Mesh)
 	if rep.Nodes, err = c.cordoned(ctx); err != nil {
 		return rep, fmt.Errorf("reading the nodes: %w", err)
+	}
+	if rep.Leftovers, err = c.leftovers(ctx); err != nil {
+		return rep, fmt.Errorf("reading what the operator's tools left: %w", err)
 	}
 	current, err := c.manifests(ctx)
 	if err != nil {
@@ -364,7 +375,7 @@ func (r ResetReport) Clean() bool {
 	for _, ps := range r.NewObjects {
 		n += len(ps)
 	}
-	return len(r.Repaired) == 0 && len(r.Mesh) == 0 && len(r.Nodes) == 0 && n == 0
+	return len(r.Repaired) == 0 && len(r.Mesh) == 0 && len(r.Nodes) == 0 && len(r.Leftovers) == 0 && n == 0
 }
 
 // diffManifest compares a party's manifest with its baseline by path:

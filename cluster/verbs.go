@@ -44,7 +44,15 @@ func (c *Cluster) Operate(ctx context.Context, cmd ...string) (ExecResult, error
 // ReleaseName is party i's Helm release on Kubernetes (and its
 // StatefulSet's name), as an operator names it in helm and kubectl
 // commands: kms-threshold-<i>, one release per party.
-func ReleaseName(i int) string { return "kms-threshold-" + strconv.Itoa(i) }
+func ReleaseName(i int) string { return releasePrefix + strconv.Itoa(i) }
+
+// ReleaseParty is the party whose release name is, if it is a party's.
+func ReleaseParty(name string) (int, bool) {
+	i, err := strconv.Atoi(strings.TrimPrefix(name, releasePrefix))
+	return i, err == nil && i > 0 && ReleaseName(i) == name
+}
+
+const releasePrefix = "kms-threshold-"
 
 // OperateUnsupported is why Operate cannot run tool (kubectl, helm) on
 // this cluster's backend, or nil when it can: asked before a scenario
@@ -85,6 +93,20 @@ func (c *Cluster) Uncordon(ctx context.Context) ([]string, error) {
 func (c *Cluster) cordoned(ctx context.Context) ([]string, error) {
 	if s, ok := c.driver.(Scheduler); ok {
 		return s.Cordoned(ctx)
+	}
+	return nil, nil
+}
+
+func (c *Cluster) leftovers(ctx context.Context) ([]string, error) {
+	if l, ok := c.driver.(Leftovers); ok {
+		return l.Leftovers(ctx)
+	}
+	return nil, nil
+}
+
+func (c *Cluster) clearLeftovers(ctx context.Context) ([]string, error) {
+	if l, ok := c.driver.(Leftovers); ok {
+		return l.ClearLeftovers(ctx)
 	}
 	return nil, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster/docker"
 	"github.com/kmschaos/kmschaos/cluster/kube"
 	"github.com/kmschaos/kmschaos/harness/oracle"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 // onCluster returns the kubeconfig of a cluster to test on: the local one
@@ -226,21 +227,46 @@ func TestRBACRoleIsEnough(t *testing.T) {
 		t.Error(err)
 	}
 	// The pages' PRSS init through the chart's hook Job, as the user: helm
-	// makes, watches and (before the next) deletes the Job; the Job
-	// completes where every core answers (they hold the epoch: kms-init
-	// has nothing to do); kubectl logs, then the Job deleted and kmsInit
-	// turned off again, as the init-Job runbooks do.
+	// makes, watches and (before the next) deletes the Job. Every core
+	// answers, and holds the default epoch, the only one kms-init knows:
+	// it panics on the first refusal, the Job fails, and helm reports its
+	// hook failed (at its timeout), not a right it lacks; kubectl logs,
+	// then the Job deleted and kmsInit turned off again, as the init-Job
+	// runbooks do.
 	for _, op := range [][]string{
-		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--wait", "--timeout", "120s"},
+		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--wait", "--timeout", "20s"},
 		{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "check-kms-cores"},
+		{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "threshold-init"},
 		{"kubectl", "delete", "job", "kms-threshold-1-threshold-init", "--wait=true"},
 		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=false"},
 	} {
 		res, err := c.Operate(ctx, op...)
-		if err := res.Check(err, strings.Join(op, " ")+" as the user"); err != nil {
-			t.Error(err)
-		} else if op[1] == "logs" && !strings.Contains(res.Stdout, "all kms-core peers have been reached") {
+		what := strings.Join(op, " ") + " as the user"
+		switch {
+		case strings.Contains(what, "kmsInit.enabled=true"):
+			if err != nil || !strings.Contains(res.Output(), "post-upgrade hooks failed") || strings.Contains(res.Output(), "forbidden") {
+				t.Errorf("%s: want its hook failed, and no right lacking: %v\n%s", what, err, res.Output())
+			}
+		case res.Check(err, what) != nil:
+			t.Error(res.Check(err, what))
+		case strings.HasSuffix(what, "check-kms-cores as the user") && !strings.Contains(res.Stdout, "all kms-core peers have been reached"):
 			t.Errorf("the init Job's check-kms-cores did not reach every core:\n%s", res.Output())
+		case strings.HasSuffix(what, "threshold-init as the user") && !strings.Contains(res.Output(), `code: InvalidArgument, message: "Failed on requestID `+material.DefaultEpochID+` with metric new_mpc_epoch"`):
+			t.Errorf("the init Job's kms-init did not panic on a refusal of the default epoch:\n%s", res.Output())
+		}
+		// The audit sees what helm left (the Job, the release that would
+		// run it again) until the runbooks' steps remove it.
+		rep, err := c.Audit(ctx)
+		left := strings.Join(rep.Leftovers, "; ")
+		switch want := "job kms-threshold-1-threshold-init left; release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)"; {
+		case err != nil:
+			t.Errorf("audit after %s: %v", what, err)
+		case strings.Contains(what, "kmsInit.enabled=true") && left != want:
+			t.Errorf("audit after %s: leftovers %q, want %q", what, left, want)
+		case op[1] == "delete" && left != "release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)":
+			t.Errorf("audit after %s: leftovers %q, want the release alone", what, left)
+		case strings.Contains(what, "kmsInit.enabled=false") && !rep.Clean():
+			t.Errorf("audit after %s: %s, want nothing left", what, rep)
 		}
 	}
 	if err := c.Terminate(ctx); err != nil {

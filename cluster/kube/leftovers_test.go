@@ -1,0 +1,55 @@
+package kube
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// helmRecord is a release revision as helm v3 stores it: a Secret whose
+// "release" is base64 of gzip of the release's JSON.
+func helmRecord(t *testing.T, ns, release string, rev int, status, config string) *corev1.Secret {
+	t.Helper()
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	fmt.Fprintf(w, `{"name":%q,"version":%d,"config":%s}`, release, rev, config)
+	w.Close()
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sh.helm.release.v1.%s.v%d", release, rev), Namespace: ns,
+			Labels: map[string]string{"owner": "helm", "name": release, "status": status}},
+		Type: "helm.sh/release.v1",
+		Data: map[string][]byte{"release": []byte(base64.StdEncoding.EncodeToString(z.Bytes()))},
+	}
+}
+
+// The audit sees what an operator's helm left beside the parties: the
+// init Job after it ran, and a deployed release whose values still turn
+// it on; not a superseded revision that had it on, nor a release without.
+func TestLeftoversAreTheInitJobAndAReleaseThatRunsItAgain(t *testing.T) {
+	ctx := context.Background()
+	ns := "kmschaos-ab12cd34"
+	d, _ := fakeDriver(
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "kms-threshold-2-threshold-init", Namespace: ns}},
+		helmRecord(t, ns, "kms-threshold-1", 3, "deployed", `{"config":"x"}`),
+		helmRecord(t, ns, "kms-threshold-1", 2, "superseded", `{"kmsInit":{"enabled":true}}`),
+		helmRecord(t, ns, "kms-threshold-2", 2, "deployed", `{"config":"x","kmsInit":{"enabled":true}}`),
+	)
+	got, err := d.Leftovers(ctx)
+	want := []string{"job kms-threshold-2-threshold-init left", "release kms-threshold-2 has kmsInit.enabled=true (its next upgrade runs the init Job again)"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Leftovers: %q, %v; want %q", got, err, want)
+	}
+
+	clean, _ := fakeDriver(helmRecord(t, ns, "kms-threshold-1", 1, "deployed", `{"config":"x","kmsInit":{"enabled":false}}`))
+	if got, err := clean.Leftovers(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("Leftovers of a cluster as brought up: %q, %v", got, err)
+	}
+}
