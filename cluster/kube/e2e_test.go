@@ -230,20 +230,28 @@ func TestRBACRoleIsEnough(t *testing.T) {
 	// makes, watches and (before the next) deletes the Job. Every core
 	// answers, and holds the default epoch, the only one kms-init knows:
 	// it panics on the first refusal, the Job fails, and helm reports its
-	// hook failed (at its timeout), not a right it lacks; kubectl logs,
-	// then the Job deleted and kmsInit turned off again, as the init-Job
-	// runbooks do.
-	for _, op := range [][]string{
-		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--wait", "--timeout", "20s"},
-		{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "check-kms-cores"},
-		{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "threshold-init"},
-		{"kubectl", "delete", "job", "kms-threshold-1-threshold-init", "--wait=true"},
-		{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=false"},
+	// hook failed (at its timeout), not a right it lacks. After each step,
+	// the audit names what helm left beside the parties: the Job, until
+	// deleted; a deployed release whose values turn the hook on (made here
+	// with --no-hooks), until kmsInit is off again. A failed upgrade's
+	// values are not one: --reuse-values takes the last deployed release's
+	// (helm v3.22.0 pkg/action/upgrade.go:223-241).
+	const job, release = "job kms-threshold-1-threshold-init left", "release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)"
+	for _, step := range []struct {
+		op   []string
+		left string
+	}{
+		{[]string{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--wait", "--timeout", "20s"}, job},
+		{[]string{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "check-kms-cores"}, job},
+		{[]string{"kubectl", "logs", "job/kms-threshold-1-threshold-init", "-c", "threshold-init"}, job},
+		{[]string{"kubectl", "delete", "job", "kms-threshold-1-threshold-init", "--wait=true"}, ""},
+		{[]string{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=true", "--no-hooks"}, release},
+		{[]string{"helm", "upgrade", "kms-threshold-1", ".", "--reuse-values", "--set", "kmsInit.enabled=false"}, ""},
 	} {
-		res, err := c.Operate(ctx, op...)
-		what := strings.Join(op, " ") + " as the user"
+		res, err := c.Operate(ctx, step.op...)
+		what := strings.Join(step.op, " ") + " as the user"
 		switch {
-		case strings.Contains(what, "kmsInit.enabled=true"):
+		case strings.HasSuffix(what, "--wait --timeout 20s as the user"):
 			if err != nil || !strings.Contains(res.Output(), "post-upgrade hooks failed") || strings.Contains(res.Output(), "forbidden") {
 				t.Errorf("%s: want its hook failed, and no right lacking: %v\n%s", what, err, res.Output())
 			}
@@ -254,19 +262,9 @@ func TestRBACRoleIsEnough(t *testing.T) {
 		case strings.HasSuffix(what, "threshold-init as the user") && !strings.Contains(res.Output(), `code: InvalidArgument, message: "Failed on requestID `+material.DefaultEpochID+` with metric new_mpc_epoch"`):
 			t.Errorf("the init Job's kms-init did not panic on a refusal of the default epoch:\n%s", res.Output())
 		}
-		// The audit sees what helm left (the Job, the release that would
-		// run it again) until the runbooks' steps remove it.
 		rep, err := c.Audit(ctx)
-		left := strings.Join(rep.Leftovers, "; ")
-		switch want := "job kms-threshold-1-threshold-init left; release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)"; {
-		case err != nil:
-			t.Errorf("audit after %s: %v", what, err)
-		case strings.Contains(what, "kmsInit.enabled=true") && left != want:
-			t.Errorf("audit after %s: leftovers %q, want %q", what, left, want)
-		case op[1] == "delete" && left != "release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)":
-			t.Errorf("audit after %s: leftovers %q, want the release alone", what, left)
-		case strings.Contains(what, "kmsInit.enabled=false") && !rep.Clean():
-			t.Errorf("audit after %s: %s, want nothing left", what, rep)
+		if left := strings.Join(rep.Leftovers, "; "); err != nil || left != step.left || (left == "" && !rep.Clean()) {
+			t.Errorf("audit after %s: leftovers %q (%s), %v; want %q", what, left, rep, err, step.left)
 		}
 	}
 	if err := c.Terminate(ctx); err != nil {
