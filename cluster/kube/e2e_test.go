@@ -231,12 +231,12 @@ func TestRBACRoleIsEnough(t *testing.T) {
 	// answers, and holds the default epoch, the only one kms-init knows:
 	// it panics on the first refusal, the Job fails, and helm reports its
 	// hook failed (at its timeout), not a right it lacks. After each step,
-	// the audit names what helm left beside the parties: the Job, until
-	// deleted; a deployed release whose values turn the hook on (made here
+	// the audit names what helm left beside the parties: the Job that did
+	// not complete, until deleted; a deployed release whose values turn the hook on (made here
 	// with --no-hooks), until kmsInit is off again. A failed upgrade's
 	// values are not one: --reuse-values takes the last deployed release's
 	// (helm v3.22.0 pkg/action/upgrade.go:223-241).
-	const job, release = "job kms-threshold-1-threshold-init left", "release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)"
+	const job, release = "job kms-threshold-1-threshold-init left, not complete", "release kms-threshold-1 has kmsInit.enabled=true (its next upgrade runs the init Job again)"
 	for _, step := range []struct {
 		op   []string
 		left string

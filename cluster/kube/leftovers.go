@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kmschaos/kmschaos/cluster"
@@ -18,14 +20,17 @@ import (
 
 // What an operator's helm can leave beside the parties: the chart's PRSS
 // init Job, a post-install/post-upgrade hook with no delete policy, stays
-// after it ran (helm deletes it only before the next run), and a release
-// upgraded with --set kmsInit.enabled=true keeps that value, so that its
-// next upgrade with --reuse-values runs the Job again. Neither touches a
-// party, so a party's audit does not see them; a scenario that left one
-// behind has a fault that outlives it.
+// after it ran (helm deletes it only before the next run): one that has
+// not completed still acts (its init container waits on the cores with no
+// bound, then runs kms-init) or retries; and a release deployed with --set
+// kmsInit.enabled=true keeps that value, so that its next upgrade with
+// --reuse-values runs the Job again. Neither touches a party, so a party's
+// audit does not see them; a scenario that left one behind has a fault
+// that outlives it. A Job that completed is the record the real chart
+// leaves after every successful init: not a fault.
 
-// Leftovers names every Job in the run's namespace and every release whose
-// values turn the init Job on.
+// Leftovers names every Job of the run's namespace that has not completed
+// and every deployed release whose values turn the init Job on.
 func (d *Driver) Leftovers(ctx context.Context) ([]string, error) {
 	jobs, err := d.jobs(ctx)
 	if err != nil {
@@ -37,7 +42,7 @@ func (d *Driver) Leftovers(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, j := range jobs {
-		out = append(out, "job "+j+" left")
+		out = append(out, "job "+j+" left, not complete")
 	}
 	for _, r := range releases {
 		out = append(out, "release "+r+" has kmsInit.enabled=true (its next upgrade runs the init Job again)")
@@ -45,7 +50,7 @@ func (d *Driver) Leftovers(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// ClearLeftovers deletes every Job of the run's namespace, with its pods,
+// ClearLeftovers deletes every Job that has not completed, with its pods,
 // and turns kmsInit off in every release that has it on (helm upgrade
 // --reuse-values, which leaves the StatefulSet, so no party restarts).
 func (d *Driver) ClearLeftovers(ctx context.Context) ([]string, error) {
@@ -86,7 +91,11 @@ func (d *Driver) jobs(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, j := range list.Items {
-		out = append(out, j.Name)
+		if !slices.ContainsFunc(j.Status.Conditions, func(c batchv1.JobCondition) bool {
+			return c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue
+		}) {
+			out = append(out, j.Name)
+		}
 	}
 	slices.Sort(out)
 	return out, nil

@@ -30,20 +30,23 @@ func helmRecord(t *testing.T, ns, release string, rev int, status, config string
 	}
 }
 
-// The audit sees what an operator's helm left beside the parties: the
-// init Job after it ran, and a deployed release whose values still turn
-// it on; not a superseded revision that had it on, nor a release without.
+// The audit sees what an operator's helm left beside the parties: an init
+// Job that has not completed, and a deployed release whose values still
+// turn it on; not a Job that completed, a superseded revision that had it
+// on, nor a release without.
 func TestLeftoversAreTheInitJobAndAReleaseThatRunsItAgain(t *testing.T) {
 	ctx := context.Background()
 	ns := "kmschaos-ab12cd34"
 	d, _ := fakeDriver(
 		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "kms-threshold-2-threshold-init", Namespace: ns}},
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "kms-threshold-3-threshold-init", Namespace: ns},
+			Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}},
 		helmRecord(t, ns, "kms-threshold-1", 3, "deployed", `{"config":"x"}`),
 		helmRecord(t, ns, "kms-threshold-1", 2, "superseded", `{"kmsInit":{"enabled":true}}`),
 		helmRecord(t, ns, "kms-threshold-2", 2, "deployed", `{"config":"x","kmsInit":{"enabled":true}}`),
 	)
 	got, err := d.Leftovers(ctx)
-	want := []string{"job kms-threshold-2-threshold-init left", "release kms-threshold-2 has kmsInit.enabled=true (its next upgrade runs the init Job again)"}
+	want := []string{"job kms-threshold-2-threshold-init left, not complete", "release kms-threshold-2 has kmsInit.enabled=true (its next upgrade runs the init Job again)"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Leftovers: %q, %v; want %q", got, err, want)
 	}
