@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kmschaos/kmschaos/cluster"
+	"github.com/kmschaos/kmschaos/fixtures"
 )
 
 // CordonAnnotation marks a node a run cordoned, with the run's namespace:
@@ -74,6 +75,20 @@ func (d *Driver) Evict(ctx context.Context, i int) (string, error) {
 	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: d.ns}}
 	if err := d.cs.CoreV1().Pods(d.ns).EvictV1(ctx, ev); err != nil {
 		return node, d.explain(err, "evicting party "+strconv.Itoa(i)+"'s pod")
+	}
+	// The fault is in place once the evicted pod is gone: until then it
+	// still serves through its graceful termination, and the operations
+	// it answers would be counted as a party down answering (seen at
+	// n=13: two decryptions through it after the eviction was accepted).
+	err = d.poll(ctx, fixtures.Intervals.Kube.PodReady, func(ctx context.Context) (bool, error) {
+		p, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return err == nil && p.UID != pod.UID, err
+	})
+	if err != nil {
+		return node, fmt.Errorf("party %d's evicted pod is not gone: %w", i, err)
 	}
 	return node, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,6 +65,14 @@ func TestQuantity(t *testing.T) {
 
 func fakeDriver(objs ...runtime.Object) (*Driver, *fake.Clientset) {
 	cs := fake.NewClientset(objs...)
+	// The API server deletes a pod it evicts (graceful termination left
+	// out); the fake only records the eviction.
+	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "eviction" {
+			return false, nil, nil
+		}
+		return true, nil, cs.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, a.GetNamespace(), a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction).Name)
+	})
 	d := &Driver{cfg: Config{Progress: func(string) {}}, cs: cs, ns: "kmschaos-ab12cd34", imageWait: 300 * time.Millisecond}
 	d.bg, d.stop = context.WithCancel(context.Background())
 	return d, cs
