@@ -32,14 +32,11 @@ import (
 // Leftovers names every Job of the run's namespace that has not completed
 // and every deployed release whose values turn the init Job on.
 func (d *Driver) Leftovers(ctx context.Context) ([]string, error) {
-	jobs, err := d.jobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	releases, err := d.initReleases(ctx)
-	if err != nil {
-		return nil, err
-	}
+	jobs, releases, err := d.leftovers(ctx)
+	return describeLeftovers(jobs, releases), err
+}
+
+func describeLeftovers(jobs, releases []string) []string {
 	var out []string
 	for _, j := range jobs {
 		out = append(out, "job "+j+" left, not complete")
@@ -47,18 +44,14 @@ func (d *Driver) Leftovers(ctx context.Context) ([]string, error) {
 	for _, r := range releases {
 		out = append(out, "release "+r+" has kmsInit.enabled=true (its next upgrade runs the init Job again)")
 	}
-	return out, nil
+	return out
 }
 
 // ClearLeftovers deletes every Job that has not completed, with its pods,
 // and turns kmsInit off in every release that has it on (helm upgrade
 // --reuse-values, which leaves the StatefulSet, so no party restarts).
 func (d *Driver) ClearLeftovers(ctx context.Context) ([]string, error) {
-	found, err := d.Leftovers(ctx)
-	if len(found) == 0 || err != nil {
-		return nil, err
-	}
-	jobs, err := d.jobs(ctx)
+	jobs, releases, err := d.leftovers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +60,6 @@ func (d *Driver) ClearLeftovers(ctx context.Context) ([]string, error) {
 		if err := d.cs.BatchV1().Jobs(d.ns).Delete(ctx, j, metav1.DeleteOptions{PropagationPolicy: &background}); err != nil {
 			return nil, d.explain(err, "deleting job "+j)
 		}
-	}
-	releases, err := d.initReleases(ctx)
-	if err != nil {
-		return nil, err
 	}
 	for _, r := range releases {
 		i, ok := cluster.ReleaseParty(r)
@@ -81,7 +70,17 @@ func (d *Driver) ClearLeftovers(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 	}
-	return found, nil
+	return describeLeftovers(jobs, releases), nil
+}
+
+// leftovers lists the Jobs that have not completed and the releases that
+// turn the init Job on.
+func (d *Driver) leftovers(ctx context.Context) (jobs, releases []string, err error) {
+	if jobs, err = d.jobs(ctx); err != nil {
+		return nil, nil, err
+	}
+	releases, err = d.initReleases(ctx)
+	return jobs, releases, err
 }
 
 func (d *Driver) jobs(ctx context.Context) ([]string, error) {

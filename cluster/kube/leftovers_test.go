@@ -56,3 +56,23 @@ func TestLeftoversAreTheInitJobAndAReleaseThatRunsItAgain(t *testing.T) {
 		t.Fatalf("Leftovers of a cluster as brought up: %q, %v", got, err)
 	}
 }
+
+// The reset clears what the audit names, and only that: a Job that did
+// not complete goes, a completed one stays.
+func TestClearLeftoversDeletesTheJobsThatDidNotComplete(t *testing.T) {
+	ctx := context.Background()
+	ns := "kmschaos-ab12cd34"
+	done := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "kms-threshold-3-threshold-init", Namespace: ns},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
+	d, cs := fakeDriver(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "kms-threshold-2-threshold-init", Namespace: ns}}, done)
+	got, err := d.ClearLeftovers(ctx)
+	if err != nil || !slices.Equal(got, []string{"job kms-threshold-2-threshold-init left, not complete"}) {
+		t.Fatalf("ClearLeftovers: %q, %v", got, err)
+	}
+	if left, err := d.Leftovers(ctx); err != nil || len(left) != 0 {
+		t.Fatalf("Leftovers after ClearLeftovers: %q, %v", left, err)
+	}
+	if _, err := cs.BatchV1().Jobs(ns).Get(ctx, done.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the completed Job was removed too: %v", err)
+	}
+}

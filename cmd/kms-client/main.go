@@ -17,6 +17,7 @@ import (
 
 	"github.com/kmschaos/kmschaos/kms/client"
 	"github.com/kmschaos/kmschaos/kms/material"
+	"github.com/kmschaos/kmschaos/kms/tss"
 )
 
 func main() {
@@ -231,7 +232,7 @@ default context, 07 00…00 01).`,
 			switch {
 			case len(addresses) == 0:
 				return errors.New("no --addresses given")
-			case len(epochID) != 64 || !isHex(epochID):
+			case !tss.ValidID(epochID):
 				return fmt.Errorf("--new-epoch-id must be 64 hex characters, got %q", epochID)
 			case contextID != material.DefaultContextID:
 				return fmt.Errorf("--new-context-id %s: no such context (this cluster has one, %s)", contextID, material.DefaultContextID)
@@ -254,11 +255,6 @@ default context, 07 00…00 01).`,
 	_ = c.MarkFlagRequired("new-epoch-id")
 	_ = c.MarkFlagRequired("new-context-id")
 	return c
-}
-
-func isHex(s string) bool {
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
 
 func readCiphertext(arg string) ([]byte, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/kmschaos/kmschaos/kms/material"
 	"github.com/kmschaos/kmschaos/kms/prss"
 	"github.com/kmschaos/kmschaos/kms/ratelimit"
+	"github.com/kmschaos/kmschaos/kms/tonic"
 	"github.com/kmschaos/kmschaos/kms/tss"
 	kmsv1 "github.com/kmschaos/kmschaos/proto/kms/v1"
 	p2pv1 "github.com/kmschaos/kmschaos/proto/p2p/v1"
@@ -71,7 +72,7 @@ func (s *Service) startPubDecrypt() (*ratelimit.Permit, error) {
 	if err == nil {
 		return permit, nil
 	}
-	st := s.metriced(codes.ResourceExhausted, metricPublicDecryptRequest, defaultRequestID, err)
+	st := s.metriced(codes.ResourceExhausted, opPublicDecrypt, defaultRequestID, err)
 	s.observe(opPublicDecrypt, time.Now(), st)
 	return nil, st
 }
@@ -82,13 +83,9 @@ func (s *Service) startPubDecrypt() (*ratelimit.Permit, error) {
 // operation's metric tag.
 func (s *Service) metriced(code codes.Code, metric, requestID string, err error) error {
 	s.log.Error(fmt.Sprintf("Grpc failure on requestID %s with metric %s and error code %s. Error message: %v",
-		requestID, metric, tonicName(code), err))
+		requestID, metric, tonic.Description(code), err))
 	return status.Errorf(code, "Failed on requestID %s with metric %s", requestID, metric)
 }
-
-// What the real party's refusal names: the operation's metric tag
-// (OP_PUBLIC_DECRYPT_REQUEST, observability/src/metrics_names.rs).
-const metricPublicDecryptRequest = "public_decrypt_request"
 
 // GetPublicDecryptionResult answers Unavailable until the decryption is done.
 func (s *Service) GetPublicDecryptionResult(ctx context.Context, req *kmsv1.RequestId) (*kmsv1.PublicDecryptionResponse, error) {

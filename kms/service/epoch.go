@@ -39,7 +39,7 @@ func (s *Service) NewMpcEpoch(ctx context.Context, req *kmsv1.NewMpcEpochRequest
 	// FailedPrecondition "Cannot create epoch ID …"; the client sees only
 	// the code and the request id.
 	if s.epoch(id) != nil {
-		err := s.metriced(codes.InvalidArgument, metricNewEpoch, id, fmt.Errorf("Epoch ID %s already exists", id))
+		err := s.metriced(codes.InvalidArgument, opNewEpoch, id, fmt.Errorf("Epoch ID %s already exists", id))
 		s.observe(opNewEpoch, time.Now(), err)
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (s *Service) NewMpcEpoch(ctx context.Context, req *kmsv1.NewMpcEpochRequest
 	// successful one may not.
 	j, ok := s.setups.add(id, func(old *job[epochResult]) bool { return old.finished() && old.err != nil })
 	if !ok {
-		err := s.metriced(codes.FailedPrecondition, metricNewEpoch, id, fmt.Errorf("Cannot create epoch ID %s: its PRSS set-up is already running", id))
+		err := s.metriced(codes.FailedPrecondition, opNewEpoch, id, fmt.Errorf("Cannot create epoch ID %s: its PRSS set-up is already running", id))
 		s.observe(opNewEpoch, time.Now(), err)
 		return nil, err
 	}
@@ -80,33 +80,26 @@ func (s *Service) GetEpochResult(ctx context.Context, req *kmsv1.RequestId) (*km
 		if e := s.epoch(id); e != nil {
 			return &kmsv1.EpochResultResponse{EpochId: req, Parties: uint32(s.n)}, nil
 		}
-		return nil, s.metriced(codes.NotFound, metricGetEpochResult, id,
-			fmt.Errorf("Could not retrieve the result in scope %s with request ID %s. It does not exist", metricGetEpochResult, id))
+		return nil, s.metriced(codes.NotFound, opGetEpochResult, id,
+			fmt.Errorf("Could not retrieve the result in scope %s with request ID %s. It does not exist", opGetEpochResult, id))
 	}
 	if !j.finished() {
 		// The real one logs this at info, then again as an error.
-		msg := fmt.Sprintf("Result in scope %s with request ID %s is not ready yet", metricGetEpochResult, id)
+		msg := fmt.Sprintf("Result in scope %s with request ID %s is not ready yet", opGetEpochResult, id)
 		s.log.Info(msg)
-		return nil, s.metriced(codes.Unavailable, metricGetEpochResult, id, errors.New(msg))
+		return nil, s.metriced(codes.Unavailable, opGetEpochResult, id, errors.New(msg))
 	}
 	if j.err != nil {
-		msg := fmt.Sprintf("Could not retrieve the result in scope %s with request ID %s since it finished with an error: %s", metricGetEpochResult, id, status.Convert(j.err).Message())
+		msg := fmt.Sprintf("Could not retrieve the result in scope %s with request ID %s since it finished with an error: %s", opGetEpochResult, id, status.Convert(j.err).Message())
 		s.log.Warn(msg)
 		code := codes.Internal
 		if strings.Contains(strings.ToLower(msg), "abort") {
 			code = codes.Aborted
 		}
-		return nil, s.metriced(code, metricGetEpochResult, id, errors.New(msg))
+		return nil, s.metriced(code, opGetEpochResult, id, errors.New(msg))
 	}
 	return j.res, nil
 }
-
-// The operations' metric tags the real party's refusals name
-// (observability/src/metrics_names.rs).
-const (
-	metricNewEpoch       = "new_mpc_epoch"
-	metricGetEpochResult = "get_mpc_epoch_result"
-)
 
 // runSetup runs this party's side of the PRSS agreement: send its
 // contributions to every peer, wait for theirs, derive the keys, confirm

@@ -16,7 +16,9 @@ import (
 const (
 	opPublicDecrypt = "public_decrypt_request"
 	opNewEpoch      = "new_mpc_epoch"
-	opKeyMaterial   = "key_material_availability"
+	// Counted by the real party; named here only in refusals (metriced).
+	opGetEpochResult = "get_mpc_epoch_result"
+	opKeyMaterial    = "key_material_availability"
 )
 
 // observe counts one operation and its outcome.
@@ -49,8 +51,6 @@ func (s *Service) errTag(c codes.Code) string {
 	if tag, ok := errTags[c]; ok {
 		return tag
 	}
-	s.log.Warn(fmt.Sprintf("Unexcepted grpc error code: %s. Counted as other", tonicName(c)))
+	s.log.Warn(fmt.Sprintf("Unexcepted grpc error code: %s. Counted as other", tonic.Description(c)))
 	return "other"
 }
-
-func tonicName(c codes.Code) string { return tonic.Description(c) }
