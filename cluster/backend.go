@@ -70,6 +70,14 @@ type Workload interface {
 	Remove(ctx context.Context) error
 }
 
+// HostsReader is a workload that reads the party's /etc/hosts without
+// running anything in it (an exec in every party was most of an audit:
+// 1.4 s of 1.7 s at n=13). ok false: it cannot here (the engine's files
+// are not on this machine, or not readable); the caller execs instead.
+type HostsReader interface {
+	ReadHosts(ctx context.Context) (hosts string, ok bool, err error)
+}
+
 // Unsupported is the error of a verb a backend cannot offer (a pod cannot
 // be paused, say). The scenario runner reports a scenario whose fault or
 // runbook needs it as skipped, with the reason, never as passed.

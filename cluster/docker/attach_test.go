@@ -119,6 +119,19 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	if res, err := b.KeeperExec(ctx, b.Profile.AdminCmd("flip", share)...); res.Check(err, "kms-admin flip") != nil {
 		t.Fatal(err)
 	}
+	// A peer's name removed from party 4's /etc/hosts: the audit reads
+	// the engine's file for it, not an exec, and must see what the party
+	// sees.
+	if res, err := b.Party(4).ExecAs(ctx, "0:0", b.Profile.AdminCmd("hosts", "remove", "kms-peer-2")...); res.Check(err, "kms-admin hosts remove") != nil {
+		t.Fatal(err)
+	}
+	cat, err := b.Party(4).Exec(ctx, b.Profile.AdminCmd("cat", "/etc/hosts")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hosts, ok, err := b.Party(4).Workload().(cluster.HostsReader).ReadHosts(ctx); err != nil || !ok || hosts != cat.Stdout {
+		t.Fatalf("ReadHosts = %q, %v, %v; want what cat prints in the party: %q", hosts, ok, err, cat.Stdout)
+	}
 	km, err := b.KeyMaterial(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +144,7 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := audit.String()
-	for _, want := range []string{"p1-p3 has toxic latency_downstream", "party 2: not running", "party 3: storage or config: changed or missing " + share} {
+	for _, want := range []string{"p1-p3 has toxic latency_downstream", "party 2: not running", "party 3: storage or config: changed or missing " + share, "party 4: /etc/hosts"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("audit from the attached handle: %q does not say %q", s, want)
 		}
@@ -146,8 +159,8 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Repaired[2]) == 0 || len(rep.Repaired[3]) == 0 {
-		t.Errorf("Reset repaired %v; want parties 2 and 3", rep)
+	if len(rep.Repaired[2]) == 0 || len(rep.Repaired[3]) == 0 || !slices.Contains(rep.Repaired[4], "/etc/hosts") {
+		t.Errorf("Reset repaired %v; want parties 2 and 3, and party 4's /etc/hosts", rep)
 	}
 	audit, err = c.Audit(ctx)
 	if err != nil {

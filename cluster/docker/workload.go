@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -270,6 +271,27 @@ func (d *dockerWorkload) State(ctx context.Context) (cluster.State, error) {
 		st.Cmd, st.Image = cfg.Cmd, cfg.Image
 	}
 	return st, nil
+}
+
+// ReadHosts reads the file the engine bind-mounts as the party's
+// /etc/hosts (inspect's HostsPath) from this machine: what an exec's cat
+// would print, without starting a process in the party. An engine whose
+// files are elsewhere (a remote or rootless one, a VM) or not readable
+// here says ok false, and the caller execs.
+func (d *dockerWorkload) ReadHosts(ctx context.Context) (string, bool, error) {
+	res, err := d.dc.ContainerInspect(ctx, d.name, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", false, err
+	}
+	if res.Container.HostsPath == "" {
+		return "", false, nil
+	}
+	b, err := os.ReadFile(res.Container.HostsPath)
+	if err != nil {
+		// Not this machine's engine, or not ours to read: not a fault.
+		return "", false, nil
+	}
+	return string(b), true, nil
 }
 
 func (d *dockerWorkload) Memory(ctx context.Context) (used, limit uint64, err error) {
