@@ -75,19 +75,38 @@ func Tally(h *workload.History, w Window, parties []int) (ok, failed, wrong int)
 }
 
 // Observed tells whether the window holds what During judges: an
-// operation through the Live coordinators that started and ended inside
+// operation through every Live coordinator that started and ended inside
 // it (the Down ones are judged on what succeeded, so none is needed).
 // Under a fault that slows every operation, a fixed window can close
-// before any has ended; the observation goes on until one has.
+// before any has ended; the observation goes on until each has one.
 func Observed(h *workload.History, w Window, e Expect) bool {
-	if h == nil || len(e.Live) == 0 {
+	if h == nil {
 		return true
 	}
-	ok, failed, _ := Tally(h, w, e.Live)
-	return ok+failed > 0
+	return len(unjudged(h, w, e.Live)) == 0
 }
 
-// During checks the expectations on the operations inside the window.
+// unjudged are the parties of live with no operation run whole in w.
+func unjudged(h *workload.History, w Window, live []int) []int {
+	seen := map[int]bool{}
+	for _, op := range h.Ops {
+		if w.Contains(op) && op.Outcome != workload.Wrong {
+			seen[op.Party] = true
+		}
+	}
+	var out []int
+	for _, p := range live {
+		if !seen[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// During checks the expectations on the operations inside the window:
+// every Live coordinator ran at least one (a coordinator that never took
+// a request is not evidence that it serves), at least MinLive of them all
+// succeeded, and none of the Down coordinators' succeeded.
 func During(h *workload.History, w Window, e Expect) error {
 	var errs []error
 	if len(e.Live) > 0 {
@@ -96,10 +115,16 @@ func During(h *workload.History, w Window, e Expect) error {
 			min = 0.9
 		}
 		ok, failed, _ := Tally(h, w, e.Live)
-		if ok+failed == 0 {
+		switch none := unjudged(h, w, e.Live); {
+		case ok+failed == 0:
 			errs = append(errs, fmt.Errorf("no operation through parties %v ran during the fault", e.Live))
-		} else if r := float64(ok) / float64(ok+failed); r < min {
-			errs = append(errs, fmt.Errorf("only %d of %d operations through parties %v succeeded during the fault (%.0f%%, want at least %.0f%%)", ok, ok+failed, e.Live, 100*r, 100*min))
+		case len(none) > 0:
+			errs = append(errs, fmt.Errorf("no operation through parties %v ran during the fault (of the live parties %v)", none, e.Live))
+		}
+		if ok+failed > 0 {
+			if r := float64(ok) / float64(ok+failed); r < min {
+				errs = append(errs, fmt.Errorf("only %d of %d operations through parties %v succeeded during the fault (%.0f%%, want at least %.0f%%)", ok, ok+failed, e.Live, 100*r, 100*min))
+			}
 		}
 	}
 	if len(e.Down) > 0 {

@@ -54,6 +54,9 @@ func TestDuring(t *testing.T) {
 		{"too many failures", ops(workload.OK, workload.Failed, workload.OK, workload.Failed), Expect{Live: []int{1, 2}}, "only 2 of 4 operations"},
 		{"a lower bar", ops(workload.OK, workload.Failed, workload.OK, workload.OK, workload.OK), Expect{Live: []int{1, 2}, MinLive: 0.8}, ""},
 		{"no traffic is not a pass", ops(), Expect{Live: []int{1}}, "no operation through parties [1]"},
+		// Parties 1 and 2 served all four, 3 took none: the share alone
+		// (100%) would pass a coordinator that never took a request.
+		{"a live party that ran nothing", ops(workload.OK, workload.OK, workload.OK, workload.OK), Expect{Live: []int{1, 2, 3}}, "no operation through parties [3] ran during the fault (of the live parties [1 2 3])"},
 		{"a down party that answered", ops(workload.OK, workload.OK), Expect{Live: []int{1}, Down: []int{2}}, "1 operations through parties [2] succeeded"},
 		{"a down party that failed cleanly", ops(workload.OK, workload.Failed), Expect{Live: []int{1}, Down: []int{2}}, ""},
 	}
@@ -79,20 +82,29 @@ func TestNoWrongDecryptionNamesTheOperation(t *testing.T) {
 	}
 }
 
-// A window that closed before any operation through the live parties ended
-// has nothing for During to judge: the observation must go on.
-func TestObservedWaitsForAnOperationThroughTheLiveParties(t *testing.T) {
+// A window that closed before an operation through every live party
+// ended has not all During judges: the observation must go on.
+func TestObservedWaitsForAnOperationThroughEveryLiveParty(t *testing.T) {
 	h := &workload.History{Ops: []workload.Op{
-		op(1, 0, 5*time.Second, workload.OK),             // started before the fault
-		op(2, 2*time.Second, 9*time.Second, workload.OK), // still running when the 3 s window closes
-		op(3, 2*time.Second, 3*time.Second, workload.OK), // a Down party's
+		op(1, 0, 5*time.Second, workload.OK),                        // started before the fault
+		op(1, 6*time.Second, 7*time.Second, workload.Failed),        // party 1's, inside
+		op(2, 2*time.Second, 9*time.Second, workload.OK),            // still running when a 4 s window closes
+		op(3, 2*time.Second, 3*time.Second, workload.OK),            // a Down party's
+		op(1, 7*time.Second, 8*time.Second, workload.Wrong),         // no evidence of serving
+		op(4, 8*time.Second, 8500*time.Millisecond, workload.Wrong), // nor this one
 	}}
 	e := Expect{Live: []int{1, 2}, Down: []int{3}}
 	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(4 * time.Second)}, e) {
 		t.Error("observed, with no operation through parties 1-2 run whole inside the window")
 	}
+	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(7 * time.Second)}, e) {
+		t.Error("observed, with party 1's operation inside the window but not party 2's")
+	}
 	if !Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(9 * time.Second)}, e) {
-		t.Error("not observed, with party 2's operation run whole inside the window")
+		t.Error("not observed, with an operation of parties 1 and 2 each run whole inside the window")
+	}
+	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(9 * time.Second)}, Expect{Live: []int{1, 2, 4}}) {
+		t.Error("observed, with party 4's only operation a wrong value")
 	}
 	if !Observed(nil, Window{}, e) || !Observed(h, Window{}, Expect{Down: []int{3}}) {
 		t.Error("no workload, or no live party to judge, needs no operation")

@@ -204,7 +204,7 @@ type Phases struct {
 	Prelude time.Duration `json:"prelude_ns,omitempty"`
 	Inject  time.Duration `json:"inject_ns"`  // monitor and workload started, faults injected
 	Detect  time.Duration `json:"detect_ns"`  // the diagnostics until each held (TTD)
-	Observe time.Duration `json:"observe_ns"` // the fault left on after detection until the window from its injection is long enough (often 0)
+	Observe time.Duration `json:"observe_ns"` // the fault left on after detection until the window from its injection is long enough and every live party has run an operation in it (often 0)
 	Runbook time.Duration `json:"runbook_ns"` // the runbooks' steps (the start of TTR)
 	Recover time.Duration `json:"recover_ns"` // until the steady state (the rest of TTR); healing an undetected fault
 	Audit   time.Duration `json:"audit_ns"`   // workload judged, key material compared, faults left looked for

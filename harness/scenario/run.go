@@ -380,11 +380,12 @@ func (r *runner) observe() bool {
 // endObservation ends the observation of the fault, once, when the
 // window has what it needs: it lasts at least Observe from the injection
 // (a detection or the steps that only look took longer: it ends at once),
-// then until an operation through the parties that must stay live has run
-// whole in it (a fault that slows every decryption past the window left
-// During nothing to judge), at most observeMore longer: During then says
-// none ran. Its wait is the observation's time wherever it is called:
-// taken from the phase it ran in (from) and from the time to recover.
+// then until every party that must stay live has run an operation whole
+// in it (each is judged on its own, and a fault that slows every
+// decryption past the window would leave During nothing to judge), at
+// most observeMore longer: During then names the parties that ran none.
+// Its wait is the observation's time wherever it is called: taken from
+// the phase it ran in (from) and from the time to recover.
 func (r *runner) endObservation(from *time.Duration) bool {
 	if r.observed {
 		return true
