@@ -286,12 +286,11 @@ func (d *dockerWorkload) ReadHosts(ctx context.Context) (string, bool, error) {
 	if res.Container.HostsPath == "" {
 		return "", false, nil
 	}
-	b, err := os.ReadFile(res.Container.HostsPath)
-	if err != nil {
-		// Not this machine's engine, or not ours to read: not a fault.
-		return "", false, nil
+	if b, err := os.ReadFile(res.Container.HostsPath); err == nil {
+		return string(b), true, nil
 	}
-	return string(b), true, nil
+	// Not this machine's engine, or not ours to read: not a fault.
+	return "", false, nil
 }
 
 func (d *dockerWorkload) Memory(ctx context.Context) (used, limit uint64, err error) {
