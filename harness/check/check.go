@@ -75,19 +75,20 @@ func Tally(h *workload.History, w Window, parties []int) (ok, failed, wrong int)
 }
 
 // Observed tells whether the window holds what During judges: an
-// operation through every Live coordinator that started and ended inside
-// it (the Down ones are judged on what succeeded, so none is needed).
-// Under a fault that slows every operation, a fixed window can close
-// before any has ended; the observation goes on until each has one.
+// operation through every Live and every Down coordinator that started
+// and ended inside it. Under a fault that slows every operation, or
+// makes the Down coordinators' fail only at a timeout, a short window
+// can close before any has ended; the observation goes on until each
+// has one.
 func Observed(h *workload.History, w Window, e Expect) bool {
 	if h == nil {
 		return true
 	}
-	return len(unjudged(h, w, e.Live)) == 0
+	return len(unjudged(h, w, e.Live))+len(unjudged(h, w, e.Down)) == 0
 }
 
-// unjudged are the parties of live with no operation run whole in w.
-func unjudged(h *workload.History, w Window, live []int) []int {
+// unjudged are the parties of ps with no operation run whole in w.
+func unjudged(h *workload.History, w Window, ps []int) []int {
 	seen := map[int]bool{}
 	for _, op := range h.Ops {
 		if w.Contains(op) && op.Outcome != workload.Wrong {
@@ -95,7 +96,7 @@ func unjudged(h *workload.History, w Window, live []int) []int {
 		}
 	}
 	var out []int
-	for _, p := range live {
+	for _, p := range ps {
 		if !seen[p] {
 			out = append(out, p)
 		}
@@ -104,9 +105,10 @@ func unjudged(h *workload.History, w Window, live []int) []int {
 }
 
 // During checks the expectations on the operations inside the window:
-// every Live coordinator ran at least one (a coordinator that never took
-// a request is not evidence that it serves), at least MinLive of them all
-// succeeded, and none of the Down coordinators' succeeded.
+// every Live and every Down coordinator ran at least one (a coordinator
+// that never took a request is evidence neither that it serves nor that
+// it fails closed), at least MinLive of the Live ones' succeeded, and
+// none of the Down ones'.
 func During(h *workload.History, w Window, e Expect) error {
 	var errs []error
 	if len(e.Live) > 0 {
@@ -129,6 +131,9 @@ func During(h *workload.History, w Window, e Expect) error {
 	}
 	if len(e.Down) > 0 {
 		ok, _, _ := Tally(h, w, e.Down)
+		if none := unjudged(h, w, e.Down); len(none) > 0 {
+			errs = append(errs, fmt.Errorf("no operation through parties %v ran during the fault (of the parties that must fail closed %v)", none, e.Down))
+		}
 		if ok > 0 {
 			errs = append(errs, fmt.Errorf("%d operations through parties %v succeeded during the fault, where fewer than t+1 parties could take part", ok, e.Down))
 		}

@@ -59,6 +59,8 @@ func TestDuring(t *testing.T) {
 		{"a live party that ran nothing", ops(workload.OK, workload.OK, workload.OK, workload.OK), Expect{Live: []int{1, 2, 3}}, "no operation through parties [3] ran during the fault (of the live parties [1 2 3])"},
 		{"a down party that answered", ops(workload.OK, workload.OK), Expect{Live: []int{1}, Down: []int{2}}, "1 operations through parties [2] succeeded"},
 		{"a down party that failed cleanly", ops(workload.OK, workload.Failed), Expect{Live: []int{1}, Down: []int{2}}, ""},
+		// Party 3 took no request: nothing says it fails closed.
+		{"a down party that ran nothing", ops(workload.OK, workload.Failed), Expect{Live: []int{1}, Down: []int{2, 3}}, "no operation through parties [3] ran during the fault (of the parties that must fail closed [2 3])"},
 	}
 	for _, c := range cases {
 		err := During(c.h, w, c.e)
@@ -82,9 +84,9 @@ func TestNoWrongDecryptionNamesTheOperation(t *testing.T) {
 	}
 }
 
-// A window that closed before an operation through every live party
-// ended has not all During judges: the observation must go on.
-func TestObservedWaitsForAnOperationThroughEveryLiveParty(t *testing.T) {
+// A window that closed before an operation through every party During
+// judges ended has not all it judges: the observation must go on.
+func TestObservedWaitsForAnOperationThroughEveryJudgedParty(t *testing.T) {
 	h := &workload.History{Ops: []workload.Op{
 		op(1, 0, 5*time.Second, workload.OK),                        // started before the fault
 		op(1, 6*time.Second, 7*time.Second, workload.Failed),        // party 1's, inside
@@ -106,7 +108,13 @@ func TestObservedWaitsForAnOperationThroughEveryLiveParty(t *testing.T) {
 	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(9 * time.Second)}, Expect{Live: []int{1, 2, 4}}) {
 		t.Error("observed, with party 4's only operation a wrong value")
 	}
-	if !Observed(nil, Window{}, e) || !Observed(h, Window{}, Expect{Down: []int{3}}) {
-		t.Error("no workload, or no live party to judge, needs no operation")
+	if Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(9 * time.Second)}, Expect{Live: []int{1, 2}, Down: []int{3, 5}}) {
+		t.Error("observed, with no operation through party 5, which must fail closed")
+	}
+	if !Observed(h, Window{From: t0.Add(time.Second), To: t0.Add(4 * time.Second)}, Expect{Down: []int{3}}) {
+		t.Error("not observed, with the one party that must fail closed judged on an operation inside the window")
+	}
+	if !Observed(nil, Window{}, e) {
+		t.Error("no workload needs no operation")
 	}
 }

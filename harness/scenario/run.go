@@ -380,9 +380,10 @@ func (r *runner) observe() bool {
 // endObservation ends the observation of the fault, once, when the
 // window has what it needs: it lasts at least Observe from the injection
 // (a detection or the steps that only look took longer: it ends at once),
-// then until every party that must stay live has run an operation whole
-// in it (each is judged on its own, and a fault that slows every
-// decryption past the window would leave During nothing to judge), at
+// then until every party During judges, live or down, has run an
+// operation whole in it (each is judged on its own, and a fault that
+// slows every decryption, or fails the down ones' only at a timeout,
+// would leave During nothing to judge of them), at
 // most observeMore longer: During then names the parties that ran none.
 // Its wait is the observation's time wherever it is called: taken from
 // the phase it ran in (from) and from the time to recover.

@@ -93,8 +93,8 @@ type Plan struct {
 	NoDetection string
 
 	// Observe is the least the fault stays on from its injection, the
-	// workload running (1 s), and then until every party During expects
-	// live has run an operation in it: the window of During, which
+	// workload running (1 s), and then until every party During judges
+	// (live or down) has run an operation in it: the window of During, which
 	// overlaps the detection; a detection that took longer has covered it.
 	Observe time.Duration
 	During  check.Expect // how operations must fare from the injection to the end of the observation
