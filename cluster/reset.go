@@ -493,8 +493,12 @@ func (c *Cluster) otherImage(st State) bool {
 // several as the kubelet writes a pod's host aliases).
 func (c *Cluster) hostsIntact(ctx context.Context, p *Party) (bool, error) {
 	if r, ok := p.Workload().(HostsReader); ok {
-		if hosts, ok, err := r.ReadHosts(ctx); err != nil || ok {
-			return err == nil && hostsResolve(hosts, c.toxiIP, c.Topology.N), err
+		hosts, read, err := r.ReadHosts(ctx)
+		if err != nil {
+			return false, err
+		}
+		if read {
+			return hostsResolve(hosts, c.toxiIP, c.Topology.N), nil
 		}
 	}
 	res, err := p.Workload().Exec(ctx, c.Profile.User, c.Profile.AdminCmd("cat", "/etc/hosts")...) // a read: no write (c.writes)
