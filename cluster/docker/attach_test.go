@@ -15,6 +15,7 @@ import (
 	"github.com/kmschaos/kmschaos/cluster"
 	"github.com/kmschaos/kmschaos/cluster/toxics"
 	"github.com/kmschaos/kmschaos/internal/dockertest"
+	"github.com/kmschaos/kmschaos/kms/material"
 )
 
 func TestPickRun(t *testing.T) {
@@ -175,6 +176,53 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		if diff := km.Diff(a.BaselineKeyMaterial(), i); len(diff) > 0 {
 			t.Errorf("party %d key material differs from the bring-up baseline after Reset: %v", i, diff)
+		}
+	}
+
+	// A runbook's new epoch on every party, and party 2's baseline epoch
+	// removed: Reset destroys the new epoch in the parties that hold only
+	// it more (the core-client's destroy-mpc-epoch, no restart) and
+	// restores party 2 from the golden copy (a restart).
+	fresh := strings.Repeat("0", 62) + "d4"
+	if res, err := c.NewEpoch(ctx, fresh); res.Check(err, "kms-client new-epoch") != nil {
+		t.Fatal(res.Check(err, "kms-client new-epoch"))
+	}
+	if res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("rm", c.KeyObject(2, "PRIV", material.EpochData, material.DefaultEpochID))...); res.Check(err, "kms-admin rm") != nil {
+		t.Fatal(res.Check(err, "kms-admin rm"))
+	}
+	started := map[int]time.Time{}
+	for i := 1; i <= 4; i++ {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		started[i] = st.StartedAt
+	}
+	if rep, err = c.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		st, err := c.Party(i).State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		destroyed := slices.Contains(rep.Repaired[i], "new PRSS epoch "+fresh+" destroyed")
+		if restarted := !st.StartedAt.Equal(started[i]); i == 2 && (!restarted || destroyed) || i != 2 && (restarted || !destroyed) {
+			t.Errorf("party %d: restarted %v, repaired %q; want party 2 restored by a restart, every other one's new epoch destroyed without one", i, restarted, rep.Repaired[i])
+		}
+	}
+	if audit, err = c.Audit(ctx); err != nil || !audit.Clean() {
+		t.Errorf("after Reset of a new epoch the audit finds: %s, %v", audit, err)
+	}
+	for i := 1; i <= 4; i++ {
+		cl, err := c.Client(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := cl.PublicDecryptSync(ctx, ct, "")
+		cl.Close()
+		if err != nil || d.Value != 4242 {
+			t.Errorf("party %d after Reset of a new epoch: %v, %+v", i, err, d)
 		}
 	}
 

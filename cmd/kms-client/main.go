@@ -29,13 +29,15 @@ func main() {
   encrypt          seals a 64-bit value under the cluster's public key (local, no party needed)
   public-decrypt   asks one party to coordinate a threshold decryption of a ciphertext
   new-epoch        sets up a new PRSS epoch on every party (the core-client's new-epoch)
+  destroy-mpc-epoch
+                   forgets an epoch on every party and deletes its PRSS data
 
 A decryption needs t+1 cooperating parties; the answer names the parties
 whose shares were used and any whose shares were rejected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(encryptCmd(), decryptCmd(), newEpochCmd())
+	root.AddCommand(encryptCmd(), decryptCmd(), newEpochCmd(), destroyEpochCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
@@ -254,6 +256,47 @@ default context, 07 00…00 01).`,
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	_ = c.MarkFlagRequired("new-epoch-id")
 	_ = c.MarkFlagRequired("new-context-id")
+	return c
+}
+
+func destroyEpochCmd() *cobra.Command {
+	var epochID string
+	var addresses []string
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "destroy-mpc-epoch --epoch-id <id> --addresses <address>...",
+		Short: "Forget an epoch on every party and delete its PRSS data",
+		Long: `destroy-mpc-epoch is the real core-client's (core-client/src/mpc_epoch.rs,
+do_destroy_mpc_epoch): it asks every party at once to destroy the epoch
+(DestroyMpcEpoch) and fails on the first refusal, with the party's gRPC
+code and message. A party refuses an epoch it does not hold (NotFound),
+its only epoch (FailedPrecondition), and one whose set-up still runs
+(FailedPrecondition); decryptions go on with the newest epoch left.`,
+		Example: `  kms-client destroy-mpc-epoch --epoch-id <64 hex> \
+    --addresses http://kms-party-1:50100 http://kms-party-2:50100 ...`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, rest []string) error {
+			addresses = append(addresses, rest...)
+			switch {
+			case len(addresses) == 0:
+				return errors.New("no --addresses given")
+			case !tss.ValidID(epochID):
+				return fmt.Errorf("--epoch-id must be 64 hex characters, got %q", epochID)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := client.DestroyEpoch(ctx, addresses, epochID); err != nil {
+				return err
+			}
+			fmt.Printf("Epoch destruction done: %s\n", epochID)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&epochID, "epoch-id", "", "ID of the epoch to destroy, 64 hex characters (required)")
+	f.StringSliceVar(&addresses, "addresses", nil, "API endpoint of every party, http://host:port")
+	f.DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
+	_ = c.MarkFlagRequired("epoch-id")
 	return c
 }
 

@@ -78,6 +78,26 @@ func NewEpoch(ctx context.Context, endpoints []string, epochID string, maxIter i
 	return poll.Wait()
 }
 
+// DestroyEpoch is the core-client's destroy-mpc-epoch
+// (core-client/src/mpc_epoch.rs, do_destroy_mpc_epoch): it connects to
+// every core, asks each at once to destroy the epoch, and fails on the
+// first refusal, naming no core.
+func DestroyEpoch(ctx context.Context, endpoints []string, epochID string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, ep := range endpoints {
+		g.Go(func() error {
+			c, err := Connect(gctx, ep)
+			if err != nil {
+				return fmt.Errorf("transport error: %s", tonic.TransportError(err))
+			}
+			defer c.Close()
+			_, err = c.DestroyMpcEpoch(gctx, &kmsv1.DestroyMpcEpochRequest{EpochId: &kmsv1.RequestId{RequestId: epochID}})
+			return statusError(err)
+		})
+	}
+	return g.Wait()
+}
+
 // statusError is a refusal with its code and message only, as the
 // core-client reports a tonic Status: it names no core.
 func statusError(err error) error {

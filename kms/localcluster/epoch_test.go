@@ -2,6 +2,10 @@ package localcluster
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,4 +43,58 @@ func TestEpochRefusalsAreTheRealOnes(t *testing.T) {
 	out, err = c.NewEpoch(ctx, fresh)
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(string(out)).To(Equal("Error: status: InvalidArgument, message: \"Failed on requestID " + fresh + " with metric new_mpc_epoch\"\n"))
+}
+
+// destroy-mpc-epoch is the real core-client's, and the party refuses as
+// the real epoch manager does: an epoch it does not hold (NotFound), its
+// only one (FailedPrecondition). A destroyed epoch is gone from the
+// party's storage and memory: the party decrypts with the one left, and a
+// restart finds nothing of it.
+func TestDestroyEpochLeavesTheBaselineEpoch(t *testing.T) {
+	g := NewWithT(t)
+	c := start(t, 4, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ct, err := c.Key.Encrypt(rand.Reader, 4242)
+	g.Expect(err).NotTo(HaveOccurred())
+	fresh := strings.Repeat("0", 62) + "c3"
+	stored := func(i int) []string {
+		entries, _ := os.ReadDir(filepath.Join(c.Dir, fmt.Sprintf("PRIV-p%d", i), material.EpochData))
+		var ids []string
+		for _, e := range entries {
+			ids = append(ids, e.Name())
+		}
+		return ids
+	}
+
+	out, err := c.DestroyEpoch(ctx, fresh, 1, 2, 3, 4)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(string(out)).To(Equal("Error: status: NotFound, message: \"Failed on requestID " + fresh + " with metric destroy_mpc_epoch\"\n"))
+	g.Expect(logOf(c, 1)).To(ContainSubstring("with metric destroy_mpc_epoch and error code Some requested entity was not found. Error message: Epoch ID " + fresh + " does not exist"))
+
+	out, err = c.DestroyEpoch(ctx, material.DefaultEpochID, 2)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(string(out)).To(ContainSubstring("status: FailedPrecondition"))
+	g.Expect(logOf(c, 2)).To(ContainSubstring("Cannot destroy epoch ID " + material.DefaultEpochID + " because it is the only epoch remaining"))
+
+	out, err = c.NewEpoch(ctx, fresh)
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	g.Expect(stored(3)).To(ConsistOf(material.DefaultEpochID, fresh))
+
+	out, err = c.DestroyEpoch(ctx, fresh, 1, 2, 3, 4)
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	g.Expect(string(out)).To(Equal("Epoch destruction done: " + fresh + "\n"))
+	for i := 1; i <= 4; i++ {
+		g.Expect(stored(i)).To(ConsistOf(material.DefaultEpochID), "party %d", i)
+		g.Expect(logOf(c, i)).To(ContainSubstring("Epoch " + fresh + " destroyed successfully"))
+	}
+	// Gone from memory too: destroying it again is NotFound, and every
+	// party decrypts with the default epoch.
+	out, _ = c.DestroyEpoch(ctx, fresh, 4)
+	g.Expect(string(out)).To(ContainSubstring("status: NotFound"))
+	for i := 1; i <= 4; i++ {
+		v, err := c.Decrypt(ctx, i, ct)
+		g.Expect(err).NotTo(HaveOccurred(), "party %d", i)
+		g.Expect(v).To(Equal(uint64(4242)))
+	}
 }

@@ -271,6 +271,16 @@ func (c *Cluster) NewEpoch(ctx context.Context, epochID string) ([]byte, error) 
 	return exec.CommandContext(ctx, filepath.Join(c.Bin, "kms-client"), append(args, c.Endpoints()...)...).CombinedOutput()
 }
 
+// DestroyEpoch destroys epochID on the given parties with kms-client
+// destroy-mpc-epoch.
+func (c *Cluster) DestroyEpoch(ctx context.Context, epochID string, parties ...int) ([]byte, error) {
+	args := []string{"destroy-mpc-epoch", "--epoch-id", epochID, "--addresses"}
+	for _, i := range parties {
+		args = append(args, c.Endpoints()[i-1])
+	}
+	return exec.CommandContext(ctx, filepath.Join(c.Bin, "kms-client"), args...).CombinedOutput()
+}
+
 // Health returns party i's health grade and reachable node count.
 func (c *Cluster) Health(ctx context.Context, i int) (kmsv1.HealthStatus, int, error) {
 	cl, err := client.Dial(c.Endpoint(i))

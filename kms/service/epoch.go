@@ -101,6 +101,50 @@ func (s *Service) GetEpochResult(ctx context.Context, req *kmsv1.RequestId) (*km
 	return j.res, nil
 }
 
+// DestroyMpcEpoch forgets an epoch and deletes its PRSS data, as the
+// real epoch manager does (core/service/src/engine/threshold/service/
+// epoch_manager.rs, destroy_epoch_and_purge_cache and destroy_epoch): an
+// epoch whose set-up runs is FailedPrecondition (the creation lease), one
+// this party does not hold NotFound, the only one left
+// FailedPrecondition; its data is deleted before the epoch is forgotten,
+// so that a failed deletion can be retried. Decryptions go on with the
+// newest epoch left.
+func (s *Service) DestroyMpcEpoch(ctx context.Context, req *kmsv1.DestroyMpcEpochRequest) (*kmsv1.Empty, error) {
+	start := time.Now()
+	id := req.GetEpochId().GetRequestId()
+	err := s.destroyEpoch(id)
+	s.observe(opDestroyEpoch, start, err)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info(fmt.Sprintf("Epoch %s destroyed successfully", id))
+	return &kmsv1.Empty{}, nil
+}
+
+func (s *Service) destroyEpoch(id string) error {
+	if !tss.ValidID(id) {
+		return s.metriced(codes.InvalidArgument, opDestroyEpoch, id, fmt.Errorf("epoch id must be 64 hex characters, got %q", id))
+	}
+	if j, ok := s.setups.get(id); ok && !j.finished() {
+		return s.metriced(codes.FailedPrecondition, opDestroyEpoch, id,
+			fmt.Errorf("Cannot destroy epoch ID %s: its creation is in progress. Retry once epoch creation has settled.", id))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epochs[id] == nil {
+		return s.metriced(codes.NotFound, opDestroyEpoch, id, fmt.Errorf("Epoch ID %s does not exist", id))
+	}
+	if len(s.epochs) < 2 {
+		return s.metriced(codes.FailedPrecondition, opDestroyEpoch, id,
+			fmt.Errorf("Cannot destroy epoch ID %s because it is the only epoch remaining", id))
+	}
+	if err := s.vaults.Private.Delete(material.EpochData, id); err != nil {
+		return s.metriced(codes.Internal, opDestroyEpoch, id, err)
+	}
+	delete(s.epochs, id)
+	return nil
+}
+
 // runSetup runs this party's side of the PRSS agreement: send its
 // contributions to every peer, wait for theirs, derive the keys, confirm
 // them pairwise, store them.

@@ -16,6 +16,7 @@ import (
 const (
 	opPublicDecrypt = "public_decrypt_request"
 	opNewEpoch      = "new_mpc_epoch"
+	opDestroyEpoch  = "destroy_mpc_epoch"
 	// Counted by the real party; named here only in refusals (metriced).
 	opGetEpochResult = "get_mpc_epoch_result"
 	opKeyMaterial    = "key_material_availability"

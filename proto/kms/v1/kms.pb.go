@@ -626,6 +626,50 @@ func (x *NewMpcEpochRequest) GetEpochId() *RequestId {
 	return nil
 }
 
+type DestroyMpcEpochRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EpochId       *RequestId             `protobuf:"bytes,1,opt,name=epoch_id,json=epochId,proto3" json:"epoch_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestroyMpcEpochRequest) Reset() {
+	*x = DestroyMpcEpochRequest{}
+	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestroyMpcEpochRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestroyMpcEpochRequest) ProtoMessage() {}
+
+func (x *DestroyMpcEpochRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestroyMpcEpochRequest.ProtoReflect.Descriptor instead.
+func (*DestroyMpcEpochRequest) Descriptor() ([]byte, []int) {
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DestroyMpcEpochRequest) GetEpochId() *RequestId {
+	if x != nil {
+		return x.EpochId
+	}
+	return nil
+}
+
 type EpochResultResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EpochId       *RequestId             `protobuf:"bytes,1,opt,name=epoch_id,json=epochId,proto3" json:"epoch_id,omitempty"`
@@ -637,7 +681,7 @@ type EpochResultResponse struct {
 
 func (x *EpochResultResponse) Reset() {
 	*x = EpochResultResponse{}
-	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	mi := &file_kms_v1_kms_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +693,7 @@ func (x *EpochResultResponse) String() string {
 func (*EpochResultResponse) ProtoMessage() {}
 
 func (x *EpochResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[8]
+	mi := &file_kms_v1_kms_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +706,7 @@ func (x *EpochResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EpochResultResponse.ProtoReflect.Descriptor instead.
 func (*EpochResultResponse) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{8}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EpochResultResponse) GetEpochId() *RequestId {
@@ -698,7 +742,7 @@ type TypedCiphertext struct {
 
 func (x *TypedCiphertext) Reset() {
 	*x = TypedCiphertext{}
-	mi := &file_kms_v1_kms_proto_msgTypes[9]
+	mi := &file_kms_v1_kms_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +754,7 @@ func (x *TypedCiphertext) String() string {
 func (*TypedCiphertext) ProtoMessage() {}
 
 func (x *TypedCiphertext) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[9]
+	mi := &file_kms_v1_kms_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +767,7 @@ func (x *TypedCiphertext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedCiphertext.ProtoReflect.Descriptor instead.
 func (*TypedCiphertext) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{9}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TypedCiphertext) GetCiphertext() []byte {
@@ -750,7 +794,7 @@ type TypedPlaintext struct {
 
 func (x *TypedPlaintext) Reset() {
 	*x = TypedPlaintext{}
-	mi := &file_kms_v1_kms_proto_msgTypes[10]
+	mi := &file_kms_v1_kms_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +806,7 @@ func (x *TypedPlaintext) String() string {
 func (*TypedPlaintext) ProtoMessage() {}
 
 func (x *TypedPlaintext) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[10]
+	mi := &file_kms_v1_kms_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +819,7 @@ func (x *TypedPlaintext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedPlaintext.ProtoReflect.Descriptor instead.
 func (*TypedPlaintext) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{10}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TypedPlaintext) GetBytes() []byte {
@@ -804,7 +848,7 @@ type PublicDecryptionRequest struct {
 
 func (x *PublicDecryptionRequest) Reset() {
 	*x = PublicDecryptionRequest{}
-	mi := &file_kms_v1_kms_proto_msgTypes[11]
+	mi := &file_kms_v1_kms_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +860,7 @@ func (x *PublicDecryptionRequest) String() string {
 func (*PublicDecryptionRequest) ProtoMessage() {}
 
 func (x *PublicDecryptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[11]
+	mi := &file_kms_v1_kms_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +873,7 @@ func (x *PublicDecryptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionRequest.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionRequest) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{11}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PublicDecryptionRequest) GetRequestId() *RequestId {
@@ -874,7 +918,7 @@ type PublicDecryptionResponsePayload struct {
 
 func (x *PublicDecryptionResponsePayload) Reset() {
 	*x = PublicDecryptionResponsePayload{}
-	mi := &file_kms_v1_kms_proto_msgTypes[12]
+	mi := &file_kms_v1_kms_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +930,7 @@ func (x *PublicDecryptionResponsePayload) String() string {
 func (*PublicDecryptionResponsePayload) ProtoMessage() {}
 
 func (x *PublicDecryptionResponsePayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[12]
+	mi := &file_kms_v1_kms_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +943,7 @@ func (x *PublicDecryptionResponsePayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionResponsePayload.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionResponsePayload) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{12}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PublicDecryptionResponsePayload) GetPlaintexts() []*TypedPlaintext {
@@ -954,7 +998,7 @@ type PublicDecryptionResponse struct {
 
 func (x *PublicDecryptionResponse) Reset() {
 	*x = PublicDecryptionResponse{}
-	mi := &file_kms_v1_kms_proto_msgTypes[13]
+	mi := &file_kms_v1_kms_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1010,7 @@ func (x *PublicDecryptionResponse) String() string {
 func (*PublicDecryptionResponse) ProtoMessage() {}
 
 func (x *PublicDecryptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kms_v1_kms_proto_msgTypes[13]
+	mi := &file_kms_v1_kms_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1023,7 @@ func (x *PublicDecryptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicDecryptionResponse.ProtoReflect.Descriptor instead.
 func (*PublicDecryptionResponse) Descriptor() ([]byte, []int) {
-	return file_kms_v1_kms_proto_rawDescGZIP(), []int{13}
+	return file_kms_v1_kms_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PublicDecryptionResponse) GetPayload() *PublicDecryptionResponsePayload {
@@ -1040,6 +1084,8 @@ const file_kms_v1_kms_proto_rawDesc = "" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\"B\n" +
 	"\x12NewMpcEpochRequest\x12,\n" +
+	"\bepoch_id\x18\x01 \x01(\v2\x11.kms.v1.RequestIdR\aepochId\"F\n" +
+	"\x16DestroyMpcEpochRequest\x12,\n" +
 	"\bepoch_id\x18\x01 \x01(\v2\x11.kms.v1.RequestIdR\aepochId\"\x81\x01\n" +
 	"\x13EpochResultResponse\x12,\n" +
 	"\bepoch_id\x18\x01 \x01(\v2\x11.kms.v1.RequestIdR\aepochId\x12\x18\n" +
@@ -1096,7 +1142,7 @@ func file_kms_v1_kms_proto_rawDescGZIP() []byte {
 }
 
 var file_kms_v1_kms_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kms_v1_kms_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_kms_v1_kms_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_kms_v1_kms_proto_goTypes = []any{
 	(HealthStatus)(0),                       // 0: kms.v1.HealthStatus
 	(NodeType)(0),                           // 1: kms.v1.NodeType
@@ -1108,12 +1154,13 @@ var file_kms_v1_kms_proto_goTypes = []any{
 	(*KeyMaterialAvailabilityResponse)(nil), // 7: kms.v1.KeyMaterialAvailabilityResponse
 	(*OperatorPublicKey)(nil),               // 8: kms.v1.OperatorPublicKey
 	(*NewMpcEpochRequest)(nil),              // 9: kms.v1.NewMpcEpochRequest
-	(*EpochResultResponse)(nil),             // 10: kms.v1.EpochResultResponse
-	(*TypedCiphertext)(nil),                 // 11: kms.v1.TypedCiphertext
-	(*TypedPlaintext)(nil),                  // 12: kms.v1.TypedPlaintext
-	(*PublicDecryptionRequest)(nil),         // 13: kms.v1.PublicDecryptionRequest
-	(*PublicDecryptionResponsePayload)(nil), // 14: kms.v1.PublicDecryptionResponsePayload
-	(*PublicDecryptionResponse)(nil),        // 15: kms.v1.PublicDecryptionResponse
+	(*DestroyMpcEpochRequest)(nil),          // 10: kms.v1.DestroyMpcEpochRequest
+	(*EpochResultResponse)(nil),             // 11: kms.v1.EpochResultResponse
+	(*TypedCiphertext)(nil),                 // 12: kms.v1.TypedCiphertext
+	(*TypedPlaintext)(nil),                  // 13: kms.v1.TypedPlaintext
+	(*PublicDecryptionRequest)(nil),         // 14: kms.v1.PublicDecryptionRequest
+	(*PublicDecryptionResponsePayload)(nil), // 15: kms.v1.PublicDecryptionResponsePayload
+	(*PublicDecryptionResponse)(nil),        // 16: kms.v1.PublicDecryptionResponse
 }
 var file_kms_v1_kms_proto_depIdxs = []int32{
 	3,  // 0: kms.v1.PeersFromContext.context_id:type_name -> kms.v1.RequestId
@@ -1122,19 +1169,20 @@ var file_kms_v1_kms_proto_depIdxs = []int32{
 	5,  // 3: kms.v1.HealthStatusResponse.peers_from_all_contexts:type_name -> kms.v1.PeersFromContext
 	1,  // 4: kms.v1.HealthStatusResponse.node_type:type_name -> kms.v1.NodeType
 	3,  // 5: kms.v1.NewMpcEpochRequest.epoch_id:type_name -> kms.v1.RequestId
-	3,  // 6: kms.v1.EpochResultResponse.epoch_id:type_name -> kms.v1.RequestId
-	3,  // 7: kms.v1.PublicDecryptionRequest.request_id:type_name -> kms.v1.RequestId
-	11, // 8: kms.v1.PublicDecryptionRequest.ciphertexts:type_name -> kms.v1.TypedCiphertext
-	3,  // 9: kms.v1.PublicDecryptionRequest.key_id:type_name -> kms.v1.RequestId
-	3,  // 10: kms.v1.PublicDecryptionRequest.epoch_id:type_name -> kms.v1.RequestId
-	12, // 11: kms.v1.PublicDecryptionResponsePayload.plaintexts:type_name -> kms.v1.TypedPlaintext
-	3,  // 12: kms.v1.PublicDecryptionResponsePayload.request_id:type_name -> kms.v1.RequestId
-	14, // 13: kms.v1.PublicDecryptionResponse.payload:type_name -> kms.v1.PublicDecryptionResponsePayload
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	3,  // 6: kms.v1.DestroyMpcEpochRequest.epoch_id:type_name -> kms.v1.RequestId
+	3,  // 7: kms.v1.EpochResultResponse.epoch_id:type_name -> kms.v1.RequestId
+	3,  // 8: kms.v1.PublicDecryptionRequest.request_id:type_name -> kms.v1.RequestId
+	12, // 9: kms.v1.PublicDecryptionRequest.ciphertexts:type_name -> kms.v1.TypedCiphertext
+	3,  // 10: kms.v1.PublicDecryptionRequest.key_id:type_name -> kms.v1.RequestId
+	3,  // 11: kms.v1.PublicDecryptionRequest.epoch_id:type_name -> kms.v1.RequestId
+	13, // 12: kms.v1.PublicDecryptionResponsePayload.plaintexts:type_name -> kms.v1.TypedPlaintext
+	3,  // 13: kms.v1.PublicDecryptionResponsePayload.request_id:type_name -> kms.v1.RequestId
+	15, // 14: kms.v1.PublicDecryptionResponse.payload:type_name -> kms.v1.PublicDecryptionResponsePayload
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kms_v1_kms_proto_init() }
@@ -1148,7 +1196,7 @@ func file_kms_v1_kms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kms_v1_kms_proto_rawDesc), len(file_kms_v1_kms_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

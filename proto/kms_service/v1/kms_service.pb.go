@@ -28,13 +28,14 @@ var File_kms_service_v1_kms_service_proto protoreflect.FileDescriptor
 
 const file_kms_service_v1_kms_service_proto_rawDesc = "" +
 	"\n" +
-	" kms_service/v1/kms_service.proto\x12\x0ekms_service.v1\x1a\x10kms/v1/kms.proto2\xd4\x04\n" +
+	" kms_service/v1/kms_service.proto\x12\x0ekms_service.v1\x1a\x10kms/v1/kms.proto2\x96\x05\n" +
 	"\x13CoreServiceEndpoint\x12>\n" +
 	"\x0fGetHealthStatus\x12\r.kms.v1.Empty\x1a\x1c.kms.v1.HealthStatusResponse\x12T\n" +
 	"\x1aGetKeyMaterialAvailability\x12\r.kms.v1.Empty\x1a'.kms.v1.KeyMaterialAvailabilityResponse\x12@\n" +
 	"\x14GetOperatorPublicKey\x12\r.kms.v1.Empty\x1a\x19.kms.v1.OperatorPublicKey\x128\n" +
 	"\vNewMpcEpoch\x12\x1a.kms.v1.NewMpcEpochRequest\x1a\r.kms.v1.Empty\x12@\n" +
-	"\x0eGetEpochResult\x12\x11.kms.v1.RequestId\x1a\x1b.kms.v1.EpochResultResponse\x12?\n" +
+	"\x0eGetEpochResult\x12\x11.kms.v1.RequestId\x1a\x1b.kms.v1.EpochResultResponse\x12@\n" +
+	"\x0fDestroyMpcEpoch\x12\x1e.kms.v1.DestroyMpcEpochRequest\x1a\r.kms.v1.Empty\x12?\n" +
 	"\rPublicDecrypt\x12\x1f.kms.v1.PublicDecryptionRequest\x1a\r.kms.v1.Empty\x12P\n" +
 	"\x19GetPublicDecryptionResult\x12\x11.kms.v1.RequestId\x1a .kms.v1.PublicDecryptionResponse\x12V\n" +
 	"\x11PublicDecryptSync\x12\x1f.kms.v1.PublicDecryptionRequest\x1a .kms.v1.PublicDecryptionResponseB@Z>github.com/kmschaos/kmschaos/proto/kms_service/v1;kmsservicev1b\x06proto3"
@@ -43,12 +44,13 @@ var file_kms_service_v1_kms_service_proto_goTypes = []any{
 	(*v1.Empty)(nil),                           // 0: kms.v1.Empty
 	(*v1.NewMpcEpochRequest)(nil),              // 1: kms.v1.NewMpcEpochRequest
 	(*v1.RequestId)(nil),                       // 2: kms.v1.RequestId
-	(*v1.PublicDecryptionRequest)(nil),         // 3: kms.v1.PublicDecryptionRequest
-	(*v1.HealthStatusResponse)(nil),            // 4: kms.v1.HealthStatusResponse
-	(*v1.KeyMaterialAvailabilityResponse)(nil), // 5: kms.v1.KeyMaterialAvailabilityResponse
-	(*v1.OperatorPublicKey)(nil),               // 6: kms.v1.OperatorPublicKey
-	(*v1.EpochResultResponse)(nil),             // 7: kms.v1.EpochResultResponse
-	(*v1.PublicDecryptionResponse)(nil),        // 8: kms.v1.PublicDecryptionResponse
+	(*v1.DestroyMpcEpochRequest)(nil),          // 3: kms.v1.DestroyMpcEpochRequest
+	(*v1.PublicDecryptionRequest)(nil),         // 4: kms.v1.PublicDecryptionRequest
+	(*v1.HealthStatusResponse)(nil),            // 5: kms.v1.HealthStatusResponse
+	(*v1.KeyMaterialAvailabilityResponse)(nil), // 6: kms.v1.KeyMaterialAvailabilityResponse
+	(*v1.OperatorPublicKey)(nil),               // 7: kms.v1.OperatorPublicKey
+	(*v1.EpochResultResponse)(nil),             // 8: kms.v1.EpochResultResponse
+	(*v1.PublicDecryptionResponse)(nil),        // 9: kms.v1.PublicDecryptionResponse
 }
 var file_kms_service_v1_kms_service_proto_depIdxs = []int32{
 	0, // 0: kms_service.v1.CoreServiceEndpoint.GetHealthStatus:input_type -> kms.v1.Empty
@@ -56,19 +58,21 @@ var file_kms_service_v1_kms_service_proto_depIdxs = []int32{
 	0, // 2: kms_service.v1.CoreServiceEndpoint.GetOperatorPublicKey:input_type -> kms.v1.Empty
 	1, // 3: kms_service.v1.CoreServiceEndpoint.NewMpcEpoch:input_type -> kms.v1.NewMpcEpochRequest
 	2, // 4: kms_service.v1.CoreServiceEndpoint.GetEpochResult:input_type -> kms.v1.RequestId
-	3, // 5: kms_service.v1.CoreServiceEndpoint.PublicDecrypt:input_type -> kms.v1.PublicDecryptionRequest
-	2, // 6: kms_service.v1.CoreServiceEndpoint.GetPublicDecryptionResult:input_type -> kms.v1.RequestId
-	3, // 7: kms_service.v1.CoreServiceEndpoint.PublicDecryptSync:input_type -> kms.v1.PublicDecryptionRequest
-	4, // 8: kms_service.v1.CoreServiceEndpoint.GetHealthStatus:output_type -> kms.v1.HealthStatusResponse
-	5, // 9: kms_service.v1.CoreServiceEndpoint.GetKeyMaterialAvailability:output_type -> kms.v1.KeyMaterialAvailabilityResponse
-	6, // 10: kms_service.v1.CoreServiceEndpoint.GetOperatorPublicKey:output_type -> kms.v1.OperatorPublicKey
-	0, // 11: kms_service.v1.CoreServiceEndpoint.NewMpcEpoch:output_type -> kms.v1.Empty
-	7, // 12: kms_service.v1.CoreServiceEndpoint.GetEpochResult:output_type -> kms.v1.EpochResultResponse
-	0, // 13: kms_service.v1.CoreServiceEndpoint.PublicDecrypt:output_type -> kms.v1.Empty
-	8, // 14: kms_service.v1.CoreServiceEndpoint.GetPublicDecryptionResult:output_type -> kms.v1.PublicDecryptionResponse
-	8, // 15: kms_service.v1.CoreServiceEndpoint.PublicDecryptSync:output_type -> kms.v1.PublicDecryptionResponse
-	8, // [8:16] is the sub-list for method output_type
-	0, // [0:8] is the sub-list for method input_type
+	3, // 5: kms_service.v1.CoreServiceEndpoint.DestroyMpcEpoch:input_type -> kms.v1.DestroyMpcEpochRequest
+	4, // 6: kms_service.v1.CoreServiceEndpoint.PublicDecrypt:input_type -> kms.v1.PublicDecryptionRequest
+	2, // 7: kms_service.v1.CoreServiceEndpoint.GetPublicDecryptionResult:input_type -> kms.v1.RequestId
+	4, // 8: kms_service.v1.CoreServiceEndpoint.PublicDecryptSync:input_type -> kms.v1.PublicDecryptionRequest
+	5, // 9: kms_service.v1.CoreServiceEndpoint.GetHealthStatus:output_type -> kms.v1.HealthStatusResponse
+	6, // 10: kms_service.v1.CoreServiceEndpoint.GetKeyMaterialAvailability:output_type -> kms.v1.KeyMaterialAvailabilityResponse
+	7, // 11: kms_service.v1.CoreServiceEndpoint.GetOperatorPublicKey:output_type -> kms.v1.OperatorPublicKey
+	0, // 12: kms_service.v1.CoreServiceEndpoint.NewMpcEpoch:output_type -> kms.v1.Empty
+	8, // 13: kms_service.v1.CoreServiceEndpoint.GetEpochResult:output_type -> kms.v1.EpochResultResponse
+	0, // 14: kms_service.v1.CoreServiceEndpoint.DestroyMpcEpoch:output_type -> kms.v1.Empty
+	0, // 15: kms_service.v1.CoreServiceEndpoint.PublicDecrypt:output_type -> kms.v1.Empty
+	9, // 16: kms_service.v1.CoreServiceEndpoint.GetPublicDecryptionResult:output_type -> kms.v1.PublicDecryptionResponse
+	9, // 17: kms_service.v1.CoreServiceEndpoint.PublicDecryptSync:output_type -> kms.v1.PublicDecryptionResponse
+	9, // [9:18] is the sub-list for method output_type
+	0, // [0:9] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

@@ -28,6 +28,7 @@ const (
 	CoreServiceEndpoint_GetOperatorPublicKey_FullMethodName       = "/kms_service.v1.CoreServiceEndpoint/GetOperatorPublicKey"
 	CoreServiceEndpoint_NewMpcEpoch_FullMethodName                = "/kms_service.v1.CoreServiceEndpoint/NewMpcEpoch"
 	CoreServiceEndpoint_GetEpochResult_FullMethodName             = "/kms_service.v1.CoreServiceEndpoint/GetEpochResult"
+	CoreServiceEndpoint_DestroyMpcEpoch_FullMethodName            = "/kms_service.v1.CoreServiceEndpoint/DestroyMpcEpoch"
 	CoreServiceEndpoint_PublicDecrypt_FullMethodName              = "/kms_service.v1.CoreServiceEndpoint/PublicDecrypt"
 	CoreServiceEndpoint_GetPublicDecryptionResult_FullMethodName  = "/kms_service.v1.CoreServiceEndpoint/GetPublicDecryptionResult"
 	CoreServiceEndpoint_PublicDecryptSync_FullMethodName          = "/kms_service.v1.CoreServiceEndpoint/PublicDecryptSync"
@@ -43,6 +44,9 @@ type CoreServiceEndpointClient interface {
 	// PRSS set-up of a new epoch, run on every party at once (kms-init).
 	NewMpcEpoch(ctx context.Context, in *v1.NewMpcEpochRequest, opts ...grpc.CallOption) (*v1.Empty, error)
 	GetEpochResult(ctx context.Context, in *v1.RequestId, opts ...grpc.CallOption) (*v1.EpochResultResponse, error)
+	// Forgets an epoch and deletes its PRSS data (the core-client's
+	// destroy-mpc-epoch); the only epoch left cannot be destroyed.
+	DestroyMpcEpoch(ctx context.Context, in *v1.DestroyMpcEpochRequest, opts ...grpc.CallOption) (*v1.Empty, error)
 	PublicDecrypt(ctx context.Context, in *v1.PublicDecryptionRequest, opts ...grpc.CallOption) (*v1.Empty, error)
 	GetPublicDecryptionResult(ctx context.Context, in *v1.RequestId, opts ...grpc.CallOption) (*v1.PublicDecryptionResponse, error)
 	// PublicDecryptSync runs a decryption and waits for it (kmschaos addition).
@@ -107,6 +111,16 @@ func (c *coreServiceEndpointClient) GetEpochResult(ctx context.Context, in *v1.R
 	return out, nil
 }
 
+func (c *coreServiceEndpointClient) DestroyMpcEpoch(ctx context.Context, in *v1.DestroyMpcEpochRequest, opts ...grpc.CallOption) (*v1.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.Empty)
+	err := c.cc.Invoke(ctx, CoreServiceEndpoint_DestroyMpcEpoch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *coreServiceEndpointClient) PublicDecrypt(ctx context.Context, in *v1.PublicDecryptionRequest, opts ...grpc.CallOption) (*v1.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(v1.Empty)
@@ -147,6 +161,9 @@ type CoreServiceEndpointServer interface {
 	// PRSS set-up of a new epoch, run on every party at once (kms-init).
 	NewMpcEpoch(context.Context, *v1.NewMpcEpochRequest) (*v1.Empty, error)
 	GetEpochResult(context.Context, *v1.RequestId) (*v1.EpochResultResponse, error)
+	// Forgets an epoch and deletes its PRSS data (the core-client's
+	// destroy-mpc-epoch); the only epoch left cannot be destroyed.
+	DestroyMpcEpoch(context.Context, *v1.DestroyMpcEpochRequest) (*v1.Empty, error)
 	PublicDecrypt(context.Context, *v1.PublicDecryptionRequest) (*v1.Empty, error)
 	GetPublicDecryptionResult(context.Context, *v1.RequestId) (*v1.PublicDecryptionResponse, error)
 	// PublicDecryptSync runs a decryption and waits for it (kmschaos addition).
@@ -175,6 +192,9 @@ func (UnimplementedCoreServiceEndpointServer) NewMpcEpoch(context.Context, *v1.N
 }
 func (UnimplementedCoreServiceEndpointServer) GetEpochResult(context.Context, *v1.RequestId) (*v1.EpochResultResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEpochResult not implemented")
+}
+func (UnimplementedCoreServiceEndpointServer) DestroyMpcEpoch(context.Context, *v1.DestroyMpcEpochRequest) (*v1.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DestroyMpcEpoch not implemented")
 }
 func (UnimplementedCoreServiceEndpointServer) PublicDecrypt(context.Context, *v1.PublicDecryptionRequest) (*v1.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method PublicDecrypt not implemented")
@@ -296,6 +316,24 @@ func _CoreServiceEndpoint_GetEpochResult_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CoreServiceEndpoint_DestroyMpcEpoch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DestroyMpcEpochRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoreServiceEndpointServer).DestroyMpcEpoch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CoreServiceEndpoint_DestroyMpcEpoch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoreServiceEndpointServer).DestroyMpcEpoch(ctx, req.(*v1.DestroyMpcEpochRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CoreServiceEndpoint_PublicDecrypt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(v1.PublicDecryptionRequest)
 	if err := dec(in); err != nil {
@@ -376,6 +414,10 @@ var CoreServiceEndpoint_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEpochResult",
 			Handler:    _CoreServiceEndpoint_GetEpochResult_Handler,
+		},
+		{
+			MethodName: "DestroyMpcEpoch",
+			Handler:    _CoreServiceEndpoint_DestroyMpcEpoch_Handler,
 		},
 		{
 			MethodName: "PublicDecrypt",
