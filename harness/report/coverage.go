@@ -109,29 +109,41 @@ func (c *Coverage) alerts() (all, measured int, caught bool) {
 // as findings about the operations pages; NotMeasured lists the
 // scenarios whose alerts could not be evaluated (no Prometheus).
 func (r *Run) Uncaught() (uncaught []Finding, notMeasured []string) {
+	scenarios, notMeasured := r.uncaught()
+	for _, s := range scenarios {
+		all, measured, _ := s.Coverage.alerts()
+		text := fmt.Sprintf("no alert of the operations pages (docs/operations/emergency-procedures.md \"Critical Monitoring Alerts\", "+
+			"docs/operations/advanced/metrics.md's Alarm lines) fires or is even pending in the %s from the fault to the end of its recovery "+
+			"(%d of the %d alerts evaluated; the others not measured on %s): an operator paged by those alerts never learns of it",
+			secs(math.Round(s.Coverage.Window)), measured, all, r.Backend)
+		if first := s.Coverage.firstShown(); first != "" {
+			text += "; what showed it: " + first
+		}
+		uncaught = append(uncaught, Finding{s.Name, text})
+	}
+	return uncaught, notMeasured
+}
+
+// uncaught are the scenarios whose fault no shipped alert showed, not
+// even pending, and the names of those whose alerts were not evaluated.
+func (r *Run) uncaught() (uncaught []Scenario, notMeasured []string) {
 	for _, s := range r.Scenarios {
 		if !s.covered() {
 			continue
 		}
-		all, measured, caught := s.Coverage.alerts()
+		_, measured, caught := s.Coverage.alerts()
 		switch {
 		case measured == 0:
 			notMeasured = append(notMeasured, s.Name)
 		case !caught:
-			text := fmt.Sprintf("no alert of the operations pages (docs/operations/emergency-procedures.md \"Critical Monitoring Alerts\", "+
-				"docs/operations/advanced/metrics.md's Alarm lines) fires or is even pending in the %s from the fault to the end of its recovery "+
-				"(%d of the %d alerts evaluated; the others not measured on %s): an operator paged by those alerts never learns of it",
-				secs(math.Round(s.Coverage.Window)), measured, all, r.Backend)
-			if first := s.Coverage.firstShown(); first != "" {
-				text += "; what showed it: " + first
-			}
-			uncaught = append(uncaught, Finding{s.Name, text})
+			uncaught = append(uncaught, s)
 		}
 	}
 	return uncaught, notMeasured
 }
 
-// firstShown names the signals that showed the fault, earliest first.
+// firstShown names the signals that showed the fault, in the order the
+// scenario lists them.
 func (c *Coverage) firstShown() string {
 	var parts []string
 	for _, s := range c.Signals {
@@ -140,6 +152,23 @@ func (c *Coverage) firstShown() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// earliest is the signal that showed the fault first, pending or fired.
+func (c *Coverage) earliest() (Signal, bool) {
+	var first Signal
+	at := math.Inf(1)
+	for _, s := range c.Signals {
+		if !s.Showed() {
+			continue
+		}
+		for _, t := range []*float64{s.Pending, s.Fired} {
+			if t != nil && *t < at {
+				first, at = s, *t
+			}
+		}
+	}
+	return first, !math.IsInf(at, 1)
 }
 
 // CoverageColumns are the signals of the run's matrix, in the order the
@@ -284,11 +313,32 @@ func (r *Run) UncaughtMarkdown() string {
 	return b.String()
 }
 
-// CoverageSummary is README.md's block: the faults no alert catches,
-// pointing at the whole matrix.
+// CoverageSummary is README.md's block: the faults no alert catches, one
+// short line each (its window, the alerts evaluated, the first signal
+// that did show it), the finding's words said once above them and the
+// whole matrix in docs/coverage.md.
 func (r *Run) CoverageSummary() string {
-	return fmt.Sprintf("%s\nFrom a run of %d scenarios at n=%d, t=%d (seed %d, %s); the whole matrix is [docs/coverage.md](docs/coverage.md).\n\n%s%s\n",
-		CoverageBegin, len(r.Scenarios), r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), r.UncaughtMarkdown(), CoverageEnd)
+	var b strings.Builder
+	uncaught, nm := r.uncaught()
+	b.WriteString(CoverageBegin + "\n")
+	fmt.Fprintf(&b, "From a run of %d scenarios at n=%d, t=%d (seed %d, %s): in %d of the %d with a fault, no alert of the operations pages "+
+		"(docs/operations/emergency-procedures.md \"Critical Monitoring Alerts\", docs/operations/advanced/metrics.md's Alarm lines) "+
+		"fires or is even pending from the fault to the end of its recovery, so an operator paged by those alerts never learns of it. "+
+		"Each with that window, the alerts evaluated on %s and the first signal that did show it ([the whole matrix](docs/coverage.md)):\n\n",
+		len(r.Scenarios), r.N, r.T, r.Seed, r.Started.UTC().Format("2006-01-02"), len(uncaught), r.covered(), r.Backend)
+	for _, s := range uncaught {
+		all, measured, _ := s.Coverage.alerts()
+		fmt.Fprintf(&b, "* %s — %s, %d of %d alerts", mdEscape(s.Name), secs(math.Round(s.Coverage.Window)), measured, all)
+		if first, ok := s.Coverage.earliest(); ok {
+			fmt.Fprintf(&b, "; first shown by %s %s", first.Name, first.Cell())
+		}
+		b.WriteString("\n")
+	}
+	if len(nm) > 0 {
+		fmt.Fprintf(&b, "\nAlerts not measured (no prometheus) in: %s\n", mdEscape(strings.Join(nm, "; ")))
+	}
+	b.WriteString(CoverageEnd + "\n")
+	return b.String()
 }
 
 // covered counts the scenarios whose signals say something of their

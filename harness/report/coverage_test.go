@@ -135,10 +135,28 @@ func TestReplaceCoverage(t *testing.T) {
 	}
 	s := string(out)
 	if !strings.HasPrefix(s, "# Coverage\n\nintro\n\n"+CoverageBegin) || !strings.HasSuffix(s, CoverageEnd+"\n\nafter\n") || strings.Contains(s, "old") ||
-		!strings.Contains(s, "* *kill t parties*") {
+		!strings.Contains(s, "in 1 of the 4 with a fault, no alert of the operations pages") ||
+		!strings.Contains(s, "\n* kill t parties — 32 s, 2 of 3 alerts; first shown by kms-health-check grade 1.2 s\n") {
 		t.Errorf("replaced:\n%s", s)
 	}
 	if _, err := ReplaceCoverage([]byte("no markers"), "x"); err == nil {
 		t.Error("a document without markers: want an error")
+	}
+}
+
+// The README's line names the signal that showed the fault first, not
+// the first the scenario lists; one that did not show it is never named.
+func TestEarliestIsTheFirstInTime(t *testing.T) {
+	c := Coverage{Signals: []Signal{
+		{Name: "KMSBackupError", Source: SourceAlert},
+		{Name: "kms-health-check grade", Source: SourceTool, Fired: Secs(2.7)},
+		{Name: "/health", Source: SourceEndpoint, Fired: Secs(0.9)},
+		{Name: "readiness probe", Source: SourceKubelet, Pending: Secs(0.5), NotMeasured: "not on docker"},
+	}}
+	if s, ok := c.earliest(); !ok || s.Name != "/health" {
+		t.Errorf("earliest = %q, %v; want /health (0.9 s)", s.Name, ok)
+	}
+	if _, ok := (&Coverage{Signals: c.Signals[:1]}).earliest(); ok {
+		t.Error("no signal showed the fault: want none")
 	}
 }
