@@ -179,16 +179,24 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 		}
 	}
 
-	// A runbook's new epoch on every party, and party 2's baseline epoch
-	// removed: Reset destroys the new epoch in the parties that hold only
-	// it more (the core-client's destroy-mpc-epoch, no restart) and
-	// restores party 2 from the golden copy (a restart).
-	fresh := strings.Repeat("0", 62) + "d4"
+	// A runbook's new epoch on every party, party 2's baseline epoch
+	// removed, and a copy of the new epoch under another id in party 3's
+	// storage, which party 3 never set up: Reset destroys the new epoch in
+	// the parties that hold only it more (the core-client's
+	// destroy-mpc-epoch, no restart), and restores from the golden copy
+	// (a restart) party 2 and party 3, which refuses to destroy an epoch
+	// it does not hold.
+	fresh, planted := strings.Repeat("0", 62)+"d4", strings.Repeat("0", 62)+"e5"
 	if res, err := c.NewEpoch(ctx, fresh); res.Check(err, "kms-client new-epoch") != nil {
 		t.Fatal(res.Check(err, "kms-client new-epoch"))
 	}
-	if res, err := c.KeeperExec(ctx, c.Profile.AdminCmd("rm", c.KeyObject(2, "PRIV", material.EpochData, material.DefaultEpochID))...); res.Check(err, "kms-admin rm") != nil {
-		t.Fatal(res.Check(err, "kms-admin rm"))
+	for _, cmd := range [][]string{
+		{"rm", c.KeyObject(2, "PRIV", material.EpochData, material.DefaultEpochID)},
+		{"cp", c.KeyObject(3, "PRIV", material.EpochData, fresh), c.KeyObject(3, "PRIV", material.EpochData, planted)},
+	} {
+		if res, err := c.KeeperExec(ctx, c.Profile.AdminCmd(cmd...)...); res.Check(err, "kms-admin "+cmd[0]) != nil {
+			t.Fatal(res.Check(err, "kms-admin "+cmd[0]))
+		}
 	}
 	started := map[int]time.Time{}
 	for i := 1; i <= 4; i++ {
@@ -207,8 +215,9 @@ func TestAttachResetsAndAuditsFromAnotherHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 		destroyed := slices.Contains(rep.Repaired[i], "new PRSS epoch "+fresh+" destroyed")
-		if restarted := !st.StartedAt.Equal(started[i]); i == 2 && (!restarted || destroyed) || i != 2 && (restarted || !destroyed) {
-			t.Errorf("party %d: restarted %v, repaired %q; want party 2 restored by a restart, every other one's new epoch destroyed without one", i, restarted, rep.Repaired[i])
+		restored := i == 2 || i == 3
+		if restarted := !st.StartedAt.Equal(started[i]); restarted != restored || destroyed == restored {
+			t.Errorf("party %d: restarted %v, repaired %q; want parties 2 and 3 restored by a restart, every other one's new epoch destroyed without one", i, restarted, rep.Repaired[i])
 		}
 	}
 	if audit, err = c.Audit(ctx); err != nil || !audit.Clean() {

@@ -20,7 +20,8 @@ import (
 // default epoch only, and a panic at the first party that refuses it. The
 // party refuses as the real one does: InvalidArgument, the client told
 // only the request id and the metric (MetricedError), the reason in its
-// log. A fresh epoch is the core-client's new-epoch.
+// log. A fresh epoch is the core-client's new-epoch, and its
+// destroy-mpc-epoch removes one.
 func TestEpochRefusalsAreTheRealOnes(t *testing.T) {
 	g := NewWithT(t)
 	c := start(t, 4, 1)
@@ -43,21 +44,14 @@ func TestEpochRefusalsAreTheRealOnes(t *testing.T) {
 	out, err = c.NewEpoch(ctx, fresh)
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(string(out)).To(Equal("Error: status: InvalidArgument, message: \"Failed on requestID " + fresh + " with metric new_mpc_epoch\"\n"))
-}
 
-// destroy-mpc-epoch is the real core-client's, and the party refuses as
-// the real epoch manager does: an epoch it does not hold (NotFound), its
-// only one (FailedPrecondition). A destroyed epoch is gone from the
-// party's storage and memory: the party decrypts with the one left, and a
-// restart finds nothing of it.
-func TestDestroyEpochLeavesTheBaselineEpoch(t *testing.T) {
-	g := NewWithT(t)
-	c := start(t, 4, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	// destroy-mpc-epoch is the real core-client's, and the party refuses
+	// as the real epoch manager does (destroy_epoch): an epoch it does not
+	// hold is NotFound, and its only one FailedPrecondition. A destroyed
+	// epoch is gone from the party's storage and memory, and the party
+	// decrypts with the one left.
 	ct, err := c.Key.Encrypt(rand.Reader, 4242)
 	g.Expect(err).NotTo(HaveOccurred())
-	fresh := strings.Repeat("0", 62) + "c3"
 	stored := func(i int) []string {
 		entries, _ := os.ReadDir(filepath.Join(c.Dir, fmt.Sprintf("PRIV-p%d", i), material.EpochData))
 		var ids []string
@@ -66,32 +60,26 @@ func TestDestroyEpochLeavesTheBaselineEpoch(t *testing.T) {
 		}
 		return ids
 	}
-
-	out, err := c.DestroyEpoch(ctx, fresh, 1, 2, 3, 4)
+	unknown := strings.Repeat("0", 62) + "c3"
+	out, err = c.DestroyEpoch(ctx, unknown, 1)
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(string(out)).To(Equal("Error: status: NotFound, message: \"Failed on requestID " + fresh + " with metric destroy_mpc_epoch\"\n"))
-	g.Expect(logOf(c, 1)).To(ContainSubstring("with metric destroy_mpc_epoch and error code Some requested entity was not found. Error message: Epoch ID " + fresh + " does not exist"))
-
-	out, err = c.DestroyEpoch(ctx, material.DefaultEpochID, 2)
-	g.Expect(err).To(HaveOccurred())
-	g.Expect(string(out)).To(ContainSubstring("status: FailedPrecondition"))
-	g.Expect(logOf(c, 2)).To(ContainSubstring("Cannot destroy epoch ID " + material.DefaultEpochID + " because it is the only epoch remaining"))
-
-	out, err = c.NewEpoch(ctx, fresh)
-	g.Expect(err).NotTo(HaveOccurred(), string(out))
-	g.Expect(stored(3)).To(ConsistOf(material.DefaultEpochID, fresh))
+	g.Expect(string(out)).To(Equal("Error: status: NotFound, message: \"Failed on requestID " + unknown + " with metric destroy_mpc_epoch\"\n"))
+	g.Expect(logOf(c, 1)).To(ContainSubstring("with metric destroy_mpc_epoch and error code Some requested entity was not found. Error message: Epoch ID " + unknown + " does not exist"))
 
 	out, err = c.DestroyEpoch(ctx, fresh, 1, 2, 3, 4)
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
 	g.Expect(string(out)).To(Equal("Epoch destruction done: " + fresh + "\n"))
 	for i := 1; i <= 4; i++ {
-		g.Expect(stored(i)).To(ConsistOf(material.DefaultEpochID), "party %d", i)
+		g.Expect(stored(i)).To(ConsistOf(id), "party %d", i)
 		g.Expect(logOf(c, i)).To(ContainSubstring("Epoch " + fresh + " destroyed successfully"))
 	}
-	// Gone from memory too: destroying it again is NotFound, and every
-	// party decrypts with the default epoch.
 	out, _ = c.DestroyEpoch(ctx, fresh, 4)
 	g.Expect(string(out)).To(ContainSubstring("status: NotFound"))
+	out, err = c.DestroyEpoch(ctx, id, 2)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(string(out)).To(ContainSubstring("status: FailedPrecondition"))
+	g.Expect(logOf(c, 2)).To(ContainSubstring("Cannot destroy epoch ID " + id + " because it is the only epoch remaining"))
+	g.Expect(stored(2)).To(ConsistOf(id))
 	for i := 1; i <= 4; i++ {
 		v, err := c.Decrypt(ctx, i, ct)
 		g.Expect(err).NotTo(HaveOccurred(), "party %d", i)
