@@ -231,12 +231,10 @@ default context, 07 00…00 01).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, rest []string) error {
 			addresses = append(addresses, rest...)
-			switch {
-			case len(addresses) == 0:
-				return errors.New("no --addresses given")
-			case !tss.ValidID(epochID):
-				return fmt.Errorf("--new-epoch-id must be 64 hex characters, got %q", epochID)
-			case contextID != material.DefaultContextID:
+			if err := checkEpochArgs("new-epoch-id", epochID, addresses); err != nil {
+				return err
+			}
+			if contextID != material.DefaultContextID {
 				return fmt.Errorf("--new-context-id %s: no such context (this cluster has one, %s)", contextID, material.DefaultContextID)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -277,11 +275,8 @@ its only epoch (FailedPrecondition), and one whose set-up still runs
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, rest []string) error {
 			addresses = append(addresses, rest...)
-			switch {
-			case len(addresses) == 0:
-				return errors.New("no --addresses given")
-			case !tss.ValidID(epochID):
-				return fmt.Errorf("--epoch-id must be 64 hex characters, got %q", epochID)
+			if err := checkEpochArgs("epoch-id", epochID, addresses); err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
@@ -298,6 +293,18 @@ its only epoch (FailedPrecondition), and one whose set-up still runs
 	f.DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	_ = c.MarkFlagRequired("epoch-id")
 	return c
+}
+
+// checkEpochArgs is the bad input both epoch commands refuse: no party
+// to ask, or an epoch id (given as --flag) that is not one.
+func checkEpochArgs(flag, epochID string, addresses []string) error {
+	if len(addresses) == 0 {
+		return errors.New("no --addresses given")
+	}
+	if !tss.ValidID(epochID) {
+		return fmt.Errorf("--%s must be 64 hex characters, got %q", flag, epochID)
+	}
+	return nil
 }
 
 func readCiphertext(arg string) ([]byte, error) {
