@@ -29,11 +29,24 @@ func (c *Cluster) NewEpoch(ctx context.Context, epochID string) (ExecResult, err
 	return c.KeeperExec(ctx, append(cmd, c.apiAddresses()...)...)
 }
 
-// apiAddresses are every party's API address, as kms-init wants them.
-func (c *Cluster) apiAddresses() []string {
-	a := make([]string, c.Topology.N)
-	for i := range a {
-		a[i] = fmt.Sprintf("http://%s:%d", partyAlias(i+1), c.Profile.APIPort)
+// destroyEpoch destroys an epoch on the given parties with the client's
+// destroy-mpc-epoch (the real core-client's), from the keeper.
+func (c *Cluster) destroyEpoch(ctx context.Context, epochID string, parties []int) (ExecResult, error) {
+	cmd := append(append([]string{}, c.Profile.Client...), "destroy-mpc-epoch", "--epoch-id", epochID, "--addresses")
+	return c.KeeperExec(ctx, append(cmd, c.apiAddresses(parties...)...)...)
+}
+
+// apiAddresses are the given parties' API addresses (every party's when
+// none is given), as kms-init and the client want them.
+func (c *Cluster) apiAddresses(parties ...int) []string {
+	if len(parties) == 0 {
+		for i := 1; i <= c.Topology.N; i++ {
+			parties = append(parties, i)
+		}
+	}
+	a := make([]string, len(parties))
+	for k, i := range parties {
+		a[k] = fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort)
 	}
 	return a
 }

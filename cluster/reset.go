@@ -428,11 +428,8 @@ func (c *Cluster) destroyNewEpochs(ctx context.Context, current Manifest, note f
 	byEpoch := map[string][]int{}
 	for i := 1; i <= c.Topology.N; i++ {
 		changed, added := diffManifest(c.golden[i], current[i])
-		if len(changed) > 0 || len(added) == 0 || !slices.ContainsFunc(c.golden[i], func(l string) bool { return IsEpochObject(lastField(l)) }) {
-			continue
-		}
-		if slices.ContainsFunc(added, func(p string) bool { return !IsEpochObject(p) }) {
-			continue
+		if len(changed) > 0 || slices.ContainsFunc(added, func(p string) bool { return !IsEpochObject(p) }) {
+			continue // restored by a restart
 		}
 		for _, p := range added {
 			byEpoch[path.Base(p)] = append(byEpoch[path.Base(p)], i)
@@ -444,7 +441,7 @@ func (c *Cluster) destroyNewEpochs(ctx context.Context, current Manifest, note f
 	for id, parties := range byEpoch {
 		// A refusal is not an error here: the client stops at the first
 		// one, and what the manifests say after decides.
-		_, _ = c.DestroyEpoch(ctx, id, parties)
+		_, _ = c.destroyEpoch(ctx, id, parties)
 	}
 	after, err := c.manifests(ctx)
 	if err != nil {
@@ -458,16 +455,6 @@ func (c *Cluster) destroyNewEpochs(ctx context.Context, current Manifest, note f
 		}
 	}
 	return after, nil
-}
-
-// DestroyEpoch destroys an epoch on the given parties with the client's
-// destroy-mpc-epoch (the real core-client's), from the keeper.
-func (c *Cluster) DestroyEpoch(ctx context.Context, epochID string, parties []int) (ExecResult, error) {
-	cmd := append(append([]string{}, c.Profile.Client...), "destroy-mpc-epoch", "--epoch-id", epochID, "--addresses")
-	for _, i := range parties {
-		cmd = append(cmd, fmt.Sprintf("http://%s:%d", partyAlias(i), c.Profile.APIPort))
-	}
-	return c.KeeperExec(ctx, cmd...)
 }
 
 func (c *Cluster) resetParty(ctx context.Context, p *Party, drift bool, note func(int, string)) error {
